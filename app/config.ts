@@ -1,0 +1,210 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { z } from 'zod';
+import { HoneydueStackProps, REDIS_EVICTION_POLICIES } from '../constructs';
+import {
+  cpuProblem, dnsLabelProblem, envNameProblem, hostnameProblem, imageTagProblem, memoryProblem, portProblem,
+} from '../constructs/shared/validation';
+
+/** A string judged by one of the shared validators, so config and constructs agree on every rule. */
+const judged = (problem: (value: string) => string | undefined) =>
+  z.string().superRefine((value, ctx) => {
+    const sentence = problem(value);
+    if (sentence) ctx.addIssue({ code: 'custom', message: sentence });
+  });
+
+const wholeNumber = (min: number, max?: number) => {
+  const base = z.number().int().min(min);
+  return max === undefined ? base : base.max(max);
+};
+const port = z.number().superRefine((value, ctx) => {
+  const sentence = portProblem(value);
+  if (sentence) ctx.addIssue({ code: 'custom', message: sentence });
+});
+
+const cpuMemory = z.strictObject({ cpu: judged(cpuProblem).optional(), memory: judged(memoryProblem).optional() });
+const resources = z.strictObject({ requests: cpuMemory.optional(), limits: cpuMemory.optional() });
+const probeTiming = z.strictObject({
+  initialDelaySeconds: wholeNumber(0).optional(),
+  periodSeconds: wholeNumber(1).optional(),
+  timeoutSeconds: wholeNumber(1).optional(),
+  failureThreshold: wholeNumber(1).optional(),
+});
+const probes = z.strictObject({ startup: probeTiming.optional(), readiness: probeTiming.optional(), liveness: probeTiming.optional() });
+const secretKey = z.union([judged(envNameProblem), z.strictObject({ key: judged(envNameProblem), optional: z.boolean().optional() })]);
+const secretKeys = z.array(secretKey).superRefine((keys, ctx) => {
+  const names = keys.map((k) => (typeof k === 'string' ? k : k.key));
+  names.forEach((name, i) => {
+    if (names.indexOf(name) !== i) ctx.addIssue({ code: 'custom', path: [i], message: `'${name}' is listed twice; list each key once` });
+  });
+});
+const nextjsApp = {
+  replicas: wholeNumber(1).optional(),
+  probes: probes.optional(),
+  runAsUser: wholeNumber(1).optional(),
+  resources: resources.optional(),
+  secretKeys: secretKeys.optional(),
+};
+
+/**
+ * The config file's schema: exactly {@link HoneydueStackProps}, strict (an
+ * unknown key is an error, since a typo would otherwise fall back to a
+ * default silently), plus `extends` to build on another environment's file.
+ */
+export const configSchema = z
+  .strictObject({
+    extends: judged(dnsLabelProblem).optional(),
+    imageTag: judged(imageTagProblem),
+    namespace: judged(dnsLabelProblem).optional(),
+    registry: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/, 'must look like host/owner, e.g. gitea.example.com/admin').optional(),
+    imagePullSecret: judged(dnsLabelProblem).optional(),
+    secretName: judged(dnsLabelProblem).optional(),
+    domains: z.strictObject({ apex: judged(hostnameProblem).optional(), api: judged(hostnameProblem).optional(), admin: judged(hostnameProblem).optional() }).optional(),
+    database: z.strictObject({ host: judged(hostnameProblem).optional(), port: port.optional(), user: z.string().min(1).optional(), name: z.string().min(1).optional() }).optional(),
+    email: z.strictObject({ smtpHost: judged(hostnameProblem).optional(), smtpPort: port.optional() }).optional(),
+    storage: z.strictObject({ bucket: z.string().min(1).optional(), region: z.string().min(1).optional() }).optional(),
+    publicApiUrl: z.url({ protocol: /^https?$/ }).optional(),
+    extraConfig: z.record(judged(envNameProblem), z.string()).optional(),
+    api: z.strictObject({
+      replicas: wholeNumber(1).optional(),
+      autoscaling: z.strictObject({
+        minReplicas: wholeNumber(1).optional(),
+        maxReplicas: wholeNumber(1).optional(),
+        cpuUtilization: wholeNumber(1, 100).optional(),
+        memoryUtilization: wholeNumber(1, 100).optional(),
+      }).optional(),
+      probes: probes.optional(),
+      minAvailable: wholeNumber(0).optional(),
+      resources: resources.optional(),
+      secretKeys: secretKeys.optional(),
+    }).optional(),
+    admin: z.strictObject(nextjsApp).optional(),
+    web: z.strictObject({ ...nextjsApp, enabled: z.boolean().optional() }).optional(),
+    worker: z.strictObject({
+      replicas: wholeNumber(1).optional(),
+      leaderElectedScheduler: z.boolean().optional(),
+      resources: resources.optional(),
+      secretKeys: secretKeys.optional(),
+    }).optional(),
+    migrate: z.strictObject({
+      backoffLimit: wholeNumber(0).optional(),
+      activeDeadlineSeconds: wholeNumber(1, 600).optional(),
+      migrationsDir: z.string().startsWith('/').optional(),
+      resources: resources.optional(),
+      secretKeys: secretKeys.optional(),
+    }).optional(),
+    redis: z.strictObject({
+      evictionPolicy: z.enum(REDIS_EVICTION_POLICIES).optional(),
+      maxMemory: z.string().regex(/^\d+(b|kb|mb|gb)$/i, "must be a Redis size like '256mb'").optional(),
+      storage: judged(memoryProblem).optional(),
+      storageClassName: judged(dnsLabelProblem).optional(),
+      nodeSelector: z.record(z.string(), z.string()).optional(),
+      resources: resources.optional(),
+    }).optional(),
+  })
+  .superRefine((config, ctx) => {
+    const replicas = config.worker?.replicas ?? 1;
+    if (replicas > 1 && !config.worker?.leaderElectedScheduler) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['worker', 'replicas'],
+        message: `must be 1 (got ${replicas}): Asynq's Scheduler is not leader-elected, every replica fires every cron task; set worker.leaderElectedScheduler: true once PeriodicTaskManager is wired`,
+      });
+    }
+    const autoscaling = config.api?.autoscaling;
+    if (autoscaling && (autoscaling.maxReplicas ?? 6) < (autoscaling.minReplicas ?? 3)) {
+      ctx.addIssue({ code: 'custom', path: ['api', 'autoscaling', 'maxReplicas'], message: 'must be at least minReplicas' });
+    }
+  });
+
+/** The parsed config file. The compiler keeps it assignable to the stack's props. */
+export type HoneydueConfig = z.infer<typeof configSchema>;
+// Fails to compile when the schema and HoneydueStackProps drift apart.
+type Assignable<T extends U, U> = T;
+export type ValidatedStackProps = Assignable<Omit<HoneydueConfig, 'extends'>, HoneydueStackProps>;
+
+/** A config that failed validation: every problem, each with its path and value. */
+export class ConfigError extends Error {
+  public constructor(public readonly file: string, public readonly problems: string[]) {
+    super(`${file}: ${problems.length} problem(s) in the config:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadConfigOptions {
+  /** Folder holding `<env>.yaml`. @default 'config' beside the repo root */
+  readonly configDir?: string;
+  /** Replaces the file's `imageTag` (the deploy pins an exact SHA this way). */
+  readonly imageTag?: string;
+}
+
+/** Reads `config/<env>.yaml` (following `extends`), applies the tag override and validates it all at once. */
+export function loadConfig(env: string, options: LoadConfigOptions = {}): HoneydueStackProps {
+  const configDir = options.configDir ?? path.resolve(__dirname, '..', 'config');
+  const file = path.join(configDir, `${env}.yaml`);
+  const raw = readLayered(configDir, env, []);
+  if (options.imageTag !== undefined) raw.imageTag = options.imageTag;
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(file, parsed.error.issues.map((issue) => describeIssue(issue, raw)));
+  }
+  const { extends: _base, ...props } = parsed.data;
+  const validated: ValidatedStackProps = props;
+  return validated;
+}
+
+/** The environments that have a config file. */
+export function listEnvironments(configDir = path.resolve(__dirname, '..', 'config')): string[] {
+  return fs.readdirSync(configDir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length)).sort();
+}
+
+function readLayered(configDir: string, env: string, seen: string[]): Record<string, unknown> {
+  const file = path.join(configDir, `${env}.yaml`);
+  if (seen.includes(env)) {
+    throw new ConfigError(file, [`extends: '${env}' extends itself through ${[...seen, env].join(' -> ')}; remove the cycle`]);
+  }
+  if (!fs.existsSync(file)) {
+    const known = fs.existsSync(configDir) ? listEnvironments(configDir).join(', ') : 'none';
+    throw new ConfigError(file, [`environment '${env}' has no config file ${file}; known environments: ${known}`]);
+  }
+  let doc: unknown;
+  try {
+    doc = YAML.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(file, [`not valid YAML: ${(error as Error).message}`]);
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new ConfigError(file, ['the file must hold a mapping of config keys']);
+  }
+  const layer = doc as Record<string, unknown>;
+  if (typeof layer.extends !== 'string') return layer;
+  const base = readLayered(configDir, layer.extends, [...seen, env]);
+  const { extends: _extends, ...own } = layer;
+  return deepMerge(base, own);
+}
+
+/** Mappings merge key by key; lists and scalars replace. An environment file states only its differences. */
+export function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = merged[key];
+    merged[key] = isMapping(current) && isMapping(value) ? deepMerge(current, value) : value;
+  }
+  return merged;
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
+  const where = issue.path.length > 0 ? issue.path.map(String).join('.') : '(top level)';
+  if (issue.code === 'unrecognized_keys') {
+    const prefix = issue.path.length > 0 ? `${where}.` : '';
+    return `${issue.keys.map((k) => prefix + k).join(', ')}: unknown key; check the spelling against the README's config reference`;
+  }
+  const value = issue.path.reduce<unknown>((node, key) => (isMapping(node) || Array.isArray(node) ? (node as any)[key as any] : undefined), raw);
+  const shown = value === undefined ? 'missing' : JSON.stringify(value);
+  return `${where}: ${issue.message} (got ${shown})`;
+}

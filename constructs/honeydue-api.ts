@@ -1,0 +1,182 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { appPod, AppWorkloadProps, clusterIpService, DEFAULT_BACKEND_SECRET_KEYS, SURGE_ONE_UNAVAILABLE_ZERO, workloadDeployment } from './shared/app-workload';
+import { drainSafePdb } from './shared/disruption-budget';
+import { objectLabels, selectorLabels } from './shared/labels';
+import { httpProbe, ProbeOverrides } from './shared/probes';
+import { Resources } from './shared/resources';
+import { check, portProblem, wholeNumberProblem } from './shared/validation';
+
+/** Horizontal autoscaling of the api. */
+export interface ApiAutoscaling {
+  /** @default 3 (one per node, as without the HPA) */
+  readonly minReplicas?: number;
+  /** @default 6 */
+  readonly maxReplicas?: number;
+  /** Target average CPU utilization, percent of requests. @default 70 */
+  readonly cpuUtilization?: number;
+  /** Target average memory utilization, percent of requests. @default 80 */
+  readonly memoryUtilization?: number;
+}
+
+/** Props of {@link HoneydueApi}. Every default is production's value (SPEC "api"). */
+export interface HoneydueApiProps extends AppWorkloadProps {
+  /** Deployment, Service and ServiceAccount name. @default 'api' */
+  readonly name?: string;
+  /**
+   * Pods when no autoscaler runs: one per node on the 3-node cluster, so one
+   * pod down still leaves two serving.
+   * @default 3
+   */
+  readonly replicas?: number;
+  /**
+   * Turns on the HorizontalPodAutoscaler. Off in production (metrics-server
+   * runs, the HPA was never applied). With it on, the Deployment does not pin
+   * `spec.replicas`, or every apply would fight the autoscaler.
+   * @default undefined (no HPA)
+   */
+  readonly autoscaling?: ApiAutoscaling;
+  /** Container and Service port. @default 8000 */
+  readonly port?: number;
+  /** Path all three probes GET. Cheap, no database call. @default '/api/health/' */
+  readonly healthPath?: string;
+  /**
+   * Probe timing overrides. Defaults: startup failureThreshold 48 x periodSeconds 5
+   * (240 s of grace for a cold boot), readiness initialDelay 5 / period 10 /
+   * timeout 5, liveness initialDelay 30 / period 30 / timeout 10.
+   */
+  readonly probes?: ProbeOverrides;
+  /** uid, gid and fsGroup: the image's `app` user. @default 1000 */
+  readonly runAsUser?: number;
+  /** Secret holding the APNs auth key file. @default 'honeydue-apns-key' */
+  readonly apnsKeySecretName?: string;
+  /**
+   * minAvailable of the PodDisruptionBudget.
+   * @default one below the replicas (or the HPA minimum): 2 of 3
+   */
+  readonly minAvailable?: number;
+}
+
+/** Where the APNs key is mounted; `APNS_AUTH_KEY_PATH` in the ConfigMap names the file. */
+export const APNS_KEY_DIRECTORY = '/secrets/apns';
+/** The key of the APNs Secret and the file name under {@link APNS_KEY_DIRECTORY}. */
+export const APNS_KEY_FILE = 'apns_auth_key.p8';
+
+const DEFAULT_RESOURCES: Resources = {
+  requests: { cpu: '100m', memory: '128Mi' },
+  limits: { cpu: '1000m', memory: '512Mi' },
+};
+
+/**
+ * The Go REST API: Deployment, Service, ServiceAccount, PodDisruptionBudget and
+ * an optional HorizontalPodAutoscaler. It also serves the marketing page at
+ * `/`, which is why the apex domain can route to it.
+ *
+ * @example new HoneydueApi(chart, 'api', { image: 'gitea.treytartt.com/admin/honeydue-api:237c6b8' });
+ */
+export class HoneydueApi extends Construct {
+  public readonly deployment: k8s.KubeDeployment;
+  public readonly service: k8s.KubeService;
+  public readonly serviceAccount: k8s.KubeServiceAccount;
+  public readonly disruptionBudget: k8s.KubePodDisruptionBudget;
+  /** Present only when `autoscaling` is set. */
+  public readonly autoscaler?: k8s.KubeHorizontalPodAutoscalerV2;
+  public readonly name: string;
+  public readonly namespace: string;
+  public readonly port: number;
+
+  public constructor(scope: Construct, id: string, props: HoneydueApiProps) {
+    super(scope, id);
+    const name = props.name ?? 'api';
+    const port = props.port ?? 8000;
+    const healthPath = props.healthPath ?? '/api/health/';
+    const replicas = props.replicas ?? 3;
+    const runAsUser = props.runAsUser ?? 1000;
+    const apnsKeySecretName = props.apnsKeySecretName ?? 'honeydue-apns-key';
+    const autoscaling = props.autoscaling && {
+      minReplicas: props.autoscaling.minReplicas ?? 3,
+      maxReplicas: props.autoscaling.maxReplicas ?? 6,
+      cpuUtilization: props.autoscaling.cpuUtilization ?? 70,
+      memoryUtilization: props.autoscaling.memoryUtilization ?? 80,
+    };
+
+    const owner = 'HoneydueApi';
+    check(owner, 'port', portProblem(port));
+    check(owner, 'replicas', wholeNumberProblem(replicas, 1));
+    check(owner, 'runAsUser', wholeNumberProblem(runAsUser, 1));
+    if (autoscaling) {
+      check(owner, 'autoscaling.minReplicas', wholeNumberProblem(autoscaling.minReplicas, 1));
+      check(owner, 'autoscaling.maxReplicas', wholeNumberProblem(autoscaling.maxReplicas, autoscaling.minReplicas));
+      check(owner, 'autoscaling.cpuUtilization', percentProblem(autoscaling.cpuUtilization));
+      check(owner, 'autoscaling.memoryUtilization', percentProblem(autoscaling.memoryUtilization));
+    }
+    if (!healthPath.startsWith('/')) {
+      throw new Error(`${owner}: healthPath: '${healthPath}' must start with '/'`);
+    }
+
+    const pod = appPod(this, props, {
+      owner,
+      name,
+      runAsUser,
+      defaultSecretKeys: DEFAULT_BACKEND_SECRET_KEYS,
+      defaultResources: DEFAULT_RESOURCES,
+      container: {
+        ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
+        startupProbe: httpProbe(owner, 'probes.startup', healthPath, port, { failureThreshold: 48, periodSeconds: 5 }, props.probes?.startup),
+        readinessProbe: httpProbe(owner, 'probes.readiness', healthPath, port, { initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5 }, props.probes?.readiness),
+        livenessProbe: httpProbe(owner, 'probes.liveness', healthPath, port, { initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 10 }, props.probes?.liveness),
+      },
+      volumes: [
+        {
+          // The app stats the key at startup even while push is disabled, so the file must exist.
+          volume: { name: 'apns-key', secret: { secretName: apnsKeySecretName, items: [{ key: APNS_KEY_FILE, path: APNS_KEY_FILE }] } },
+          mountPath: APNS_KEY_DIRECTORY,
+          readOnly: true,
+        },
+      ],
+      scheduling: {
+        // One pod per node when it can; "ScheduleAnyway" so a 2-node cluster still runs all replicas.
+        topologySpreadConstraints: [
+          { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selectorLabels(name) } },
+        ],
+      },
+    });
+
+    this.name = name;
+    this.namespace = pod.namespace;
+    this.port = port;
+    this.serviceAccount = pod.serviceAccount;
+    this.deployment = workloadDeployment(this, {
+      name,
+      namespace: pod.namespace,
+      replicas: autoscaling ? undefined : replicas,
+      strategy: SURGE_ONE_UNAVAILABLE_ZERO,
+      template: pod.template,
+    });
+    this.service = clusterIpService(this, name, pod.namespace, port);
+    this.disruptionBudget = drainSafePdb(this, owner, {
+      name,
+      namespace: pod.namespace,
+      minimumReplicas: autoscaling ? autoscaling.minReplicas : replicas,
+      minAvailable: props.minAvailable,
+    });
+    if (autoscaling) {
+      this.autoscaler = new k8s.KubeHorizontalPodAutoscalerV2(this, 'Autoscaler', {
+        metadata: { name, namespace: pod.namespace, labels: objectLabels(name) },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
+          minReplicas: autoscaling.minReplicas,
+          maxReplicas: autoscaling.maxReplicas,
+          metrics: [
+            { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: autoscaling.cpuUtilization } } },
+            { type: 'Resource', resource: { name: 'memory', target: { type: 'Utilization', averageUtilization: autoscaling.memoryUtilization } } },
+          ],
+        },
+      });
+    }
+  }
+}
+
+function percentProblem(value: number): string | undefined {
+  return Number.isInteger(value) && value >= 1 && value <= 100 ? undefined : `${value} must be a whole percent from 1 to 100`;
+}

@@ -1,0 +1,60 @@
+import { createHash } from 'crypto';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { ConfigMapSource, DEFAULT_CONFIG_MAP_NAME, DEFAULT_NAMESPACE } from './shared/app-workload';
+import { objectLabels } from './shared/labels';
+import { check, dnsLabelProblem, envNameProblem } from './shared/validation';
+
+/** Props of {@link HoneydueConfigMap}. */
+export interface HoneydueConfigMapProps {
+  /** Non-secret environment of the app workloads; keys become env var names. Never put a secret here. */
+  readonly data: Record<string, string>;
+  /** @default 'honeydue-config' */
+  readonly name?: string;
+  /** @default 'honeydue' */
+  readonly namespace?: string;
+}
+
+/**
+ * The ConfigMap every app workload reads with envFrom, plus `contentHash`: a
+ * hash of its content that workloads stamp on their pod templates. Pods do not
+ * reload env when a ConfigMap changes; with the hash on the template a
+ * reviewed config change rolls the pods on apply, no `rollout restart` needed.
+ *
+ * @example const config = new HoneydueConfigMap(chart, 'config', { data: { DB_HOST: 'db.internal' } });
+ *          new HoneydueApi(chart, 'api', { image, configMap: config });
+ */
+export class HoneydueConfigMap extends Construct implements ConfigMapSource {
+  public readonly configMap: k8s.KubeConfigMap;
+  public readonly name: string;
+  public readonly namespace: string;
+  /** First 16 hex digits of the SHA-256 of the sorted entries. */
+  public readonly contentHash: string;
+  /** The entries, for constructs that need to check a key exists. */
+  public readonly data: Readonly<Record<string, string>>;
+
+  public constructor(scope: Construct, id: string, props: HoneydueConfigMapProps) {
+    super(scope, id);
+    const name = props.name ?? DEFAULT_CONFIG_MAP_NAME;
+    const namespace = props.namespace ?? DEFAULT_NAMESPACE;
+
+    check('HoneydueConfigMap', 'name', dnsLabelProblem(name));
+    check('HoneydueConfigMap', 'namespace', dnsLabelProblem(namespace));
+    for (const [key, value] of Object.entries(props.data)) {
+      check('HoneydueConfigMap', `data.${key}`, envNameProblem(key));
+      if (typeof value !== 'string') {
+        throw new Error(`HoneydueConfigMap: data.${key}: ${JSON.stringify(value)} must be a string; quote numbers like "587"`);
+      }
+    }
+
+    const sorted = Object.fromEntries(Object.entries(props.data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    this.name = name;
+    this.namespace = namespace;
+    this.data = sorted;
+    this.contentHash = createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 16);
+    this.configMap = new k8s.KubeConfigMap(this, 'Resource', {
+      metadata: { name, namespace, labels: objectLabels(name) },
+      data: sorted,
+    });
+  }
+}

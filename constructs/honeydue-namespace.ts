@@ -1,0 +1,46 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { DEFAULT_NAMESPACE } from './shared/app-workload';
+import { objectLabels } from './shared/labels';
+import { check, dnsLabelProblem } from './shared/validation';
+
+/** Props of {@link HoneydueNamespace}. */
+export interface HoneydueNamespaceProps {
+  /** @default 'honeydue' */
+  readonly name?: string;
+  /**
+   * Pod Security Admission level enforced, audited and warned on.
+   * @default 'restricted' (every workload here is built to meet it)
+   */
+  readonly podSecurityLevel?: 'restricted' | 'baseline' | 'privileged';
+}
+
+/**
+ * The app's Namespace, labelled for Pod Security Admission so the API server
+ * itself refuses a pod that drops the hardening.
+ */
+export class HoneydueNamespace extends Construct {
+  public readonly namespace: k8s.KubeNamespace;
+  public readonly name: string;
+
+  public constructor(scope: Construct, id: string, props: HoneydueNamespaceProps = {}) {
+    super(scope, id);
+    const name = props.name ?? DEFAULT_NAMESPACE;
+    const level = props.podSecurityLevel ?? 'restricted';
+    check('HoneydueNamespace', 'name', dnsLabelProblem(name));
+
+    this.name = name;
+    this.namespace = new k8s.KubeNamespace(this, 'Resource', {
+      metadata: {
+        name,
+        labels: {
+          ...objectLabels(name),
+          'pod-security.kubernetes.io/enforce': level,
+          'pod-security.kubernetes.io/enforce-version': 'latest',
+          'pod-security.kubernetes.io/audit': level,
+          'pod-security.kubernetes.io/warn': level,
+        },
+      },
+    });
+  }
+}

@@ -1,0 +1,203 @@
+import { Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import { APNS_KEY_DIRECTORY, APNS_KEY_FILE, HoneydueApi, HoneydueApiProps } from './honeydue-api';
+import { HoneydueConfigMap } from './honeydue-config-map';
+import { HoneydueNamespace } from './honeydue-namespace';
+import { MigrateJob, MigrateJobProps } from './migrate-job';
+import { NextjsApp, NextjsAppProps } from './nextjs-app';
+import { Redis, RedisProps } from './redis';
+import { AppWorkloadProps, DEFAULT_IMAGE_PULL_SECRET, DEFAULT_NAMESPACE, DEFAULT_SECRET_NAME } from './shared/app-workload';
+import { check, dnsLabelProblem, hostnameProblem, imageTagProblem, portProblem } from './shared/validation';
+import { Worker, WorkerProps } from './worker';
+
+/** The props a workload section may set; the stack supplies image, namespace and wiring. */
+type WorkloadSettings<P extends AppWorkloadProps, K extends keyof P> = Pick<P, K | 'resources' | 'secretKeys'>;
+
+/** Hostnames the stack serves. */
+export interface HoneydueDomains {
+  /** Marketing page: routed to api (or web when enabled). @default 'myhoneydue.com' */
+  readonly apex?: string;
+  /** @default 'api.myhoneydue.com' */
+  readonly api?: string;
+  /** @default 'admin.myhoneydue.com' */
+  readonly admin?: string;
+}
+
+/** The Postgres database; the password is the `POSTGRES_PASSWORD` Secret key, never here. */
+export interface HoneydueDatabase {
+  /**
+   * The app's `DB_HOST`: Neon's `-pooler` endpoint (PgBouncer). The migrate
+   * Job derives the direct endpoint by stripping `-pooler`.
+   * @default 'ep-floral-truth-amttbc5a-pooler.c-5.us-east-1.aws.neon.tech'
+   */
+  readonly host?: string;
+  /** @default 5432 */
+  readonly port?: number;
+  /** @default 'neondb_owner' */
+  readonly user?: string;
+  /** @default 'honeyDue' */
+  readonly name?: string;
+}
+
+/** Outgoing mail (Fastmail, STARTTLS). */
+export interface HoneydueEmail {
+  /** @default 'smtp.fastmail.com' */
+  readonly smtpHost?: string;
+  /** @default 587 */
+  readonly smtpPort?: number;
+}
+
+/** Object storage (Backblaze B2). */
+export interface HoneydueStorage {
+  /** @default 'honeyDueProd' */
+  readonly bucket?: string;
+  /** @default 'us-east-005' */
+  readonly region?: string;
+}
+
+/** Props of {@link HoneydueStack}: the typed config file has exactly this shape. */
+export interface HoneydueStackProps {
+  /** The release: a commit SHA, the tag of every honeyDue image. Never `latest`. */
+  readonly imageTag: string;
+  /** @default 'honeydue' */
+  readonly namespace?: string;
+  /** Registry and owner the `honeydue-<svc>` images live under. @default 'gitea.treytartt.com/admin' */
+  readonly registry?: string;
+  /** @default 'gitea-credentials' */
+  readonly imagePullSecret?: string;
+  /** The Secret with every app secret, created by the operator out of band. @default 'honeydue-secrets' */
+  readonly secretName?: string;
+  readonly domains?: HoneydueDomains;
+  readonly database?: HoneydueDatabase;
+  readonly email?: HoneydueEmail;
+  readonly storage?: HoneydueStorage;
+  /**
+   * `NEXT_PUBLIC_API_URL` for the Next.js apps.
+   * @default 'https://<domains.api>/api'
+   */
+  readonly publicApiUrl?: string;
+  /**
+   * More non-secret ConfigMap entries. A key the stack already derives
+   * (DB_HOST, ...) is an error: set it through its typed field instead.
+   * @default {}
+   */
+  readonly extraConfig?: Record<string, string>;
+  readonly api?: WorkloadSettings<HoneydueApiProps, 'replicas' | 'autoscaling' | 'probes' | 'minAvailable'>;
+  readonly admin?: WorkloadSettings<NextjsAppProps, 'replicas' | 'probes' | 'runAsUser'>;
+  /** The optional fourth app. When enabled it takes the apex domain. */
+  readonly web?: WorkloadSettings<NextjsAppProps, 'replicas' | 'probes' | 'runAsUser'> & {
+    /** @default false */
+    readonly enabled?: boolean;
+  };
+  readonly worker?: WorkloadSettings<WorkerProps, 'replicas' | 'leaderElectedScheduler'>;
+  readonly migrate?: WorkloadSettings<MigrateJobProps, 'backoffLimit' | 'activeDeadlineSeconds' | 'migrationsDir'>;
+  readonly redis?: Pick<RedisProps, 'evictionPolicy' | 'maxMemory' | 'storage' | 'storageClassName' | 'nodeSelector' | 'resources'>;
+}
+
+/** Config keys the stack derives from typed fields; `extraConfig` may not set them. */
+export const DERIVED_CONFIG_KEYS = [
+  'DB_HOST', 'DB_PORT', 'POSTGRES_USER', 'POSTGRES_DB', 'REDIS_URL', 'EMAIL_HOST', 'EMAIL_PORT',
+  'B2_BUCKET_NAME', 'B2_REGION', 'APNS_AUTH_KEY_PATH', 'NEXT_PUBLIC_API_URL',
+] as const;
+
+/**
+ * The whole honeyDue stack, one chart per concern so each synthesizes to its
+ * own file (`namespace`, `config`, `redis`, `migrate`, `api`, `worker`,
+ * `admin`, `web`). With only `imageTag` set it is production.
+ *
+ * @example new HoneydueStack(app, 'production', { imageTag: '237c6b8' });
+ */
+export class HoneydueStack extends Construct {
+  public readonly namespace: HoneydueNamespace;
+  public readonly config: HoneydueConfigMap;
+  public readonly redis: Redis;
+  public readonly migrate: MigrateJob;
+  public readonly api: HoneydueApi;
+  public readonly worker: Worker;
+  public readonly admin: NextjsApp;
+  /** Present only when `web.enabled`. */
+  public readonly web?: NextjsApp;
+  public readonly domains: Required<HoneydueDomains>;
+
+  public constructor(scope: Construct, id: string, props: HoneydueStackProps) {
+    super(scope, id);
+    const namespace = props.namespace ?? DEFAULT_NAMESPACE;
+    const registry = props.registry ?? 'gitea.treytartt.com/admin';
+    const domains: Required<HoneydueDomains> = {
+      apex: props.domains?.apex ?? 'myhoneydue.com',
+      api: props.domains?.api ?? 'api.myhoneydue.com',
+      admin: props.domains?.admin ?? 'admin.myhoneydue.com',
+    };
+    const database: Required<HoneydueDatabase> = {
+      host: props.database?.host ?? 'ep-floral-truth-amttbc5a-pooler.c-5.us-east-1.aws.neon.tech',
+      port: props.database?.port ?? 5432,
+      user: props.database?.user ?? 'neondb_owner',
+      name: props.database?.name ?? 'honeyDue',
+    };
+    const email: Required<HoneydueEmail> = {
+      smtpHost: props.email?.smtpHost ?? 'smtp.fastmail.com',
+      smtpPort: props.email?.smtpPort ?? 587,
+    };
+    const storage: Required<HoneydueStorage> = {
+      bucket: props.storage?.bucket ?? 'honeyDueProd',
+      region: props.storage?.region ?? 'us-east-005',
+    };
+    const publicApiUrl = props.publicApiUrl ?? `https://${domains.api}/api`;
+    const extraConfig = props.extraConfig ?? {};
+    const webEnabled = props.web?.enabled ?? false;
+
+    const owner = 'HoneydueStack';
+    check(owner, 'imageTag', imageTagProblem(props.imageTag));
+    check(owner, 'namespace', dnsLabelProblem(namespace));
+    for (const [field, host] of Object.entries(domains)) {
+      check(owner, `domains.${field}`, hostnameProblem(host));
+    }
+    check(owner, 'database.host', hostnameProblem(database.host));
+    check(owner, 'database.port', portProblem(database.port));
+    check(owner, 'email.smtpHost', hostnameProblem(email.smtpHost));
+    check(owner, 'email.smtpPort', portProblem(email.smtpPort));
+    for (const key of Object.keys(extraConfig)) {
+      if ((DERIVED_CONFIG_KEYS as readonly string[]).includes(key)) {
+        throw new Error(`${owner}: extraConfig.${key}: the stack derives '${key}' from a typed field; set that field instead`);
+      }
+    }
+
+    const image = (service: string) => `${registry}/honeydue-${service}:${props.imageTag}`;
+    const chart = (name: string) => new Chart(this, name, { disableResourceNameHashes: true });
+    const shared = {
+      namespace,
+      imagePullSecret: props.imagePullSecret ?? DEFAULT_IMAGE_PULL_SECRET,
+      secretName: props.secretName ?? DEFAULT_SECRET_NAME,
+    };
+
+    this.domains = domains;
+    this.namespace = new HoneydueNamespace(chart('namespace'), 'namespace', { name: namespace });
+    this.redis = new Redis(chart('redis'), 'redis', { ...props.redis, namespace, secretName: shared.secretName });
+    this.config = new HoneydueConfigMap(chart('config'), 'config', {
+      namespace,
+      data: {
+        DB_HOST: database.host,
+        DB_PORT: String(database.port),
+        POSTGRES_USER: database.user,
+        POSTGRES_DB: database.name,
+        REDIS_URL: `redis://${this.redis.name}:${this.redis.port}/0`,
+        EMAIL_HOST: email.smtpHost,
+        EMAIL_PORT: String(email.smtpPort),
+        B2_BUCKET_NAME: storage.bucket,
+        B2_REGION: storage.region,
+        APNS_AUTH_KEY_PATH: `${APNS_KEY_DIRECTORY}/${APNS_KEY_FILE}`,
+        NEXT_PUBLIC_API_URL: publicApiUrl,
+        ...extraConfig,
+      },
+    });
+    const wiring = { ...shared, configMap: this.config };
+    this.migrate = new MigrateJob(chart('migrate'), 'migrate', { ...props.migrate, ...wiring, image: image('api') });
+    this.api = new HoneydueApi(chart('api'), 'api', { ...props.api, ...wiring, image: image('api') });
+    this.worker = new Worker(chart('worker'), 'worker', { ...props.worker, ...wiring, image: image('worker') });
+    this.admin = new NextjsApp(chart('admin'), 'admin', { ...props.admin, ...wiring, name: 'admin', image: image('admin') });
+    if (webEnabled) {
+      const { enabled: _enabled, ...web } = props.web ?? {};
+      this.web = new NextjsApp(chart('web'), 'web', { runAsUser: 1002, ...web, ...wiring, name: 'web', image: image('web') });
+    }
+  }
+}

@@ -1,0 +1,14 @@
+// The public API of honeydue-k8s: every construct and props type, nothing private.
+export * from './honeydue-stack';
+export * from './honeydue-api';
+export * from './nextjs-app';
+export * from './worker';
+export * from './redis';
+export * from './migrate-job';
+export * from './honeydue-config-map';
+export * from './honeydue-namespace';
+export type { ResourceOverrides, CpuMemory } from './shared/resources';
+export type { ProbeOverrides, ProbeTiming } from './shared/probes';
+export type { AppWorkloadProps, ConfigMapSource, SecretKey, SecretKeyRef } from './shared/app-workload';
+export { CONFIG_HASH_ANNOTATION } from './shared/app-workload';
+export { PART_OF, MANAGED_BY } from './shared/labels';

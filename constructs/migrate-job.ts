@@ -1,0 +1,106 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { appPod, AppWorkloadProps, DEFAULT_BACKEND_SECRET_KEYS } from './shared/app-workload';
+import { objectLabels } from './shared/labels';
+import { Resources } from './shared/resources';
+import { check, wholeNumberProblem } from './shared/validation';
+
+/** Props of {@link MigrateJob}. `image` is the api image of the release: goose is baked in at build time. */
+export interface MigrateJobProps extends AppWorkloadProps {
+  /**
+   * Job name. Keep it: the runbook reads `kubectl logs job/honeydue-migrate`.
+   * @default 'honeydue-migrate'
+   */
+  readonly jobName?: string;
+  /** Pod retries before the Job counts as failed. @default 2 */
+  readonly backoffLimit?: number;
+  /**
+   * Seconds before Kubernetes fails the Job. At most 600, the deploy gate's
+   * wait; the default ends the Job a minute earlier so the gate reads a Failed
+   * condition and its logs rather than its own timeout.
+   * @default 540
+   */
+  readonly activeDeadlineSeconds?: number;
+  /** Folder of goose migration files inside the api image. @default '/app/migrations' */
+  readonly migrationsDir?: string;
+  /** Path of the goose binary inside the api image. @default '/usr/local/bin/goose' */
+  readonly goosePath?: string;
+  /** @default 1000 (the api image's user) */
+  readonly runAsUser?: number;
+}
+
+/** The deploy gate waits this long for the Job; activeDeadlineSeconds may not exceed it. */
+export const MIGRATE_GATE_SECONDS = 600;
+
+const DEFAULT_RESOURCES: Resources = {
+  requests: { cpu: '100m', memory: '128Mi' },
+  limits: { cpu: '1000m', memory: '512Mi' },
+};
+
+/**
+ * The schema migration Job: `goose up` against the direct Postgres endpoint.
+ * The script strips `-pooler` from `DB_HOST`: goose's session-scoped advisory
+ * lock cannot survive PgBouncer's transaction mode. The password reaches goose
+ * through `GOOSE_DBSTRING` in the environment, never in argv or the manifest.
+ *
+ * A Job's pod template is immutable: the deploy command deletes the previous
+ * `honeydue-migrate` before applying the new one.
+ *
+ * @example new MigrateJob(chart, 'migrate', { image: 'gitea.treytartt.com/admin/honeydue-api:237c6b8', configMap: config });
+ */
+export class MigrateJob extends Construct {
+  public readonly job: k8s.KubeJob;
+  public readonly serviceAccount: k8s.KubeServiceAccount;
+  public readonly jobName: string;
+  public readonly namespace: string;
+
+  public constructor(scope: Construct, id: string, props: MigrateJobProps) {
+    super(scope, id);
+    const jobName = props.jobName ?? 'honeydue-migrate';
+    const backoffLimit = props.backoffLimit ?? 2;
+    const activeDeadlineSeconds = props.activeDeadlineSeconds ?? 540;
+    const migrationsDir = props.migrationsDir ?? '/app/migrations';
+    const goosePath = props.goosePath ?? '/usr/local/bin/goose';
+    const runAsUser = props.runAsUser ?? 1000;
+
+    const owner = 'MigrateJob';
+    check(owner, 'backoffLimit', wholeNumberProblem(backoffLimit, 0));
+    check(owner, 'runAsUser', wholeNumberProblem(runAsUser, 1));
+    if (!Number.isInteger(activeDeadlineSeconds) || activeDeadlineSeconds < 1 || activeDeadlineSeconds > MIGRATE_GATE_SECONDS) {
+      throw new Error(
+        `${owner}: activeDeadlineSeconds: ${activeDeadlineSeconds} must be a whole number from 1 to ${MIGRATE_GATE_SECONDS}: ` +
+          'the deploy gate stops waiting after 10 minutes',
+      );
+    }
+
+    const script = [
+      'set -eu',
+      ': "${DB_HOST:?DB_HOST is not set; it comes from the ConfigMap}"',
+      // goose holds a session-scoped advisory lock; PgBouncer transaction mode drops it, so go direct.
+      'DIRECT_HOST=$(printf %s "$DB_HOST" | sed "s/-pooler\\././")',
+      'echo "goose up against $DIRECT_HOST (DB_HOST was $DB_HOST)"',
+      'export GOOSE_DRIVER=postgres',
+      'export GOOSE_DBSTRING="host=$DIRECT_HOST port=${DB_PORT:-5432} user=$POSTGRES_USER password=$POSTGRES_PASSWORD dbname=$POSTGRES_DB sslmode=require"',
+      `exec ${goosePath} -dir ${migrationsDir} up`,
+      '',
+    ].join('\n');
+
+    const pod = appPod(this, props, {
+      owner,
+      name: 'migrate',
+      runAsUser,
+      defaultSecretKeys: DEFAULT_BACKEND_SECRET_KEYS,
+      defaultResources: DEFAULT_RESOURCES,
+      container: { command: ['sh', '-c', script] },
+      scheduling: { restartPolicy: 'Never' },
+    });
+
+    this.jobName = jobName;
+    this.namespace = pod.namespace;
+    this.serviceAccount = pod.serviceAccount;
+    this.job = new k8s.KubeJob(this, 'Resource', {
+      metadata: { name: jobName, namespace: pod.namespace, labels: objectLabels('migrate') },
+      spec: { backoffLimit, activeDeadlineSeconds, template: pod.template },
+    });
+  }
+}

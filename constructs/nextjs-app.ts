@@ -1,0 +1,113 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { appPod, AppWorkloadProps, clusterIpService, DEFAULT_CONFIG_MAP_NAME, SURGE_ONE_UNAVAILABLE_ZERO, workloadDeployment } from './shared/app-workload';
+import { drainSafePdb } from './shared/disruption-budget';
+import { httpProbe, ProbeOverrides } from './shared/probes';
+import { Resources } from './shared/resources';
+import { check, portProblem, wholeNumberProblem } from './shared/validation';
+
+/** Props of {@link NextjsApp}. Defaults are production's admin panel (SPEC "admin"). */
+export interface NextjsAppProps extends AppWorkloadProps {
+  /** Deployment, Service and ServiceAccount name: `admin` or `web`. */
+  readonly name: string;
+  /** An internal tool with low traffic: Kubernetes restarts a crashed pod in seconds. @default 1 */
+  readonly replicas?: number;
+  /** Container and Service port, also passed as `PORT`. @default 3000 */
+  readonly port?: number;
+  /**
+   * Path the probes GET. Next.js serves at the root: the scaffold's `/admin/`
+   * returned 404 and the startup probe killed every pod in production.
+   * @default '/'
+   */
+  readonly healthPath?: string;
+  /**
+   * Probe timing overrides. Defaults: startup failureThreshold 24 x periodSeconds 5,
+   * readiness initialDelay 5 / period 10 / timeout 5, liveness initialDelay 30 /
+   * period 30 / timeout 10 (liveness is this project's addition: production's
+   * admin had none, so a hung server was never restarted).
+   */
+  readonly probes?: ProbeOverrides;
+  /**
+   * uid, gid and fsGroup. Each app gets its own so a compromised one does not
+   * share a uid with the others.
+   * @default 1001 (admin's)
+   */
+  readonly runAsUser?: number;
+  /** minAvailable of the PodDisruptionBudget. @default replicas - 1 (0 for a singleton) */
+  readonly minAvailable?: number;
+}
+
+const DEFAULT_RESOURCES: Resources = {
+  requests: { cpu: '50m', memory: '64Mi' },
+  limits: { cpu: '500m', memory: '256Mi' },
+};
+
+/**
+ * A Next.js 16 standalone server (the `admin` panel, and the optional `web`
+ * app): Deployment, Service, ServiceAccount and PodDisruptionBudget. The read-only
+ * root filesystem gets an emptyDir at `/app/.next/cache` so Next can cache
+ * rendered pages.
+ *
+ * @example new NextjsApp(chart, 'admin', { name: 'admin', image: 'gitea.treytartt.com/admin/honeydue-admin:237c6b8' });
+ */
+export class NextjsApp extends Construct {
+  public readonly deployment: k8s.KubeDeployment;
+  public readonly service: k8s.KubeService;
+  public readonly serviceAccount: k8s.KubeServiceAccount;
+  public readonly disruptionBudget: k8s.KubePodDisruptionBudget;
+  public readonly name: string;
+  public readonly namespace: string;
+  public readonly port: number;
+
+  public constructor(scope: Construct, id: string, props: NextjsAppProps) {
+    super(scope, id);
+    const replicas = props.replicas ?? 1;
+    const port = props.port ?? 3000;
+    const healthPath = props.healthPath ?? '/';
+    const runAsUser = props.runAsUser ?? 1001;
+    const configMapName = props.configMap?.name ?? DEFAULT_CONFIG_MAP_NAME;
+
+    const owner = 'NextjsApp';
+    check(owner, 'port', portProblem(port));
+    check(owner, 'replicas', wholeNumberProblem(replicas, 1));
+    check(owner, 'runAsUser', wholeNumberProblem(runAsUser, 1));
+    if (!healthPath.startsWith('/')) {
+      throw new Error(`${owner}: healthPath: '${healthPath}' must start with '/'`);
+    }
+
+    const pod = appPod(this, props, {
+      owner,
+      name: props.name,
+      runAsUser,
+      defaultSecretKeys: [],
+      defaultResources: DEFAULT_RESOURCES,
+      container: {
+        ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
+        env: [
+          { name: 'PORT', value: String(port) },
+          // Next binds to the pod IP only when told; 0.0.0.0 lets the kubelet's probes and the Service reach it.
+          { name: 'HOSTNAME', value: '0.0.0.0' },
+          { name: 'NEXT_PUBLIC_API_URL', valueFrom: { configMapKeyRef: { name: configMapName, key: 'NEXT_PUBLIC_API_URL' } } },
+        ],
+        startupProbe: httpProbe(owner, 'probes.startup', healthPath, port, { failureThreshold: 24, periodSeconds: 5 }, props.probes?.startup),
+        readinessProbe: httpProbe(owner, 'probes.readiness', healthPath, port, { initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5 }, props.probes?.readiness),
+        livenessProbe: httpProbe(owner, 'probes.liveness', healthPath, port, { initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 10 }, props.probes?.liveness),
+      },
+      volumes: [{ volume: { name: 'nextjs-cache', emptyDir: {} }, mountPath: '/app/.next/cache' }],
+    });
+
+    this.name = props.name;
+    this.namespace = pod.namespace;
+    this.port = port;
+    this.serviceAccount = pod.serviceAccount;
+    this.deployment = workloadDeployment(this, {
+      name: props.name,
+      namespace: pod.namespace,
+      replicas,
+      strategy: SURGE_ONE_UNAVAILABLE_ZERO,
+      template: pod.template,
+    });
+    this.service = clusterIpService(this, props.name, pod.namespace, port);
+    this.disruptionBudget = drainSafePdb(this, owner, { name: props.name, namespace: pod.namespace, minimumReplicas: replicas, minAvailable: props.minAvailable });
+  }
+}

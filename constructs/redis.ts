@@ -1,0 +1,165 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { clusterIpService, DEFAULT_NAMESPACE, DEFAULT_SECRET_NAME, RECREATE, workloadDeployment } from './shared/app-workload';
+import { drainSafePdb } from './shared/disruption-budget';
+import { objectLabels } from './shared/labels';
+import { hardenedPodTemplate, workloadServiceAccount } from './shared/pod-security';
+import { tcpProbe } from './shared/probes';
+import { resolveResources, ResourceOverrides, toResourceRequirements } from './shared/resources';
+import { check, dnsLabelProblem, imageProblem, imageTagOf, memoryProblem } from './shared/validation';
+
+/**
+ * What Redis does at `maxmemory`.
+ * - `noeviction`: refuse writes with an error. Asynq's queue state lives in
+ *   this Redis; evicting a queued job silently is a missed job.
+ * - `allkeys-lru`: evict least recently used keys; right for a pure cache
+ *   (chapter 16 asks operators to verify it), wrong while queues share the instance.
+ */
+export type RedisEvictionPolicy =
+  | 'noeviction'
+  | 'allkeys-lru'
+  | 'allkeys-lfu'
+  | 'allkeys-random'
+  | 'volatile-lru'
+  | 'volatile-lfu'
+  | 'volatile-random'
+  | 'volatile-ttl';
+
+export const REDIS_EVICTION_POLICIES: readonly RedisEvictionPolicy[] = [
+  'noeviction', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl',
+];
+
+/** Props of {@link Redis}. Defaults are production's (SPEC "redis"). */
+export interface RedisProps {
+  /** @default 'redis:7-alpine' */
+  readonly image?: string;
+  /** Deployment, Service and ServiceAccount name. @default 'redis' */
+  readonly name?: string;
+  /** @default 'honeydue' */
+  readonly namespace?: string;
+  /**
+   * What Redis does when full. Chapter 07 says `noeviction` (queue state must
+   * not be dropped silently); chapter 16 says verify `allkeys-lru`. The queue
+   * wins while Asynq lives here.
+   * @default 'noeviction'
+   */
+  readonly evictionPolicy?: RedisEvictionPolicy;
+  /** `--maxmemory`, a Redis size like `256mb`. @default '256mb' */
+  readonly maxMemory?: string;
+  /** PersistentVolumeClaim name (the live claim: renaming it loses the data). @default 'redis-data' */
+  readonly claimName?: string;
+  /** @default '5Gi' */
+  readonly storage?: string;
+  /** @default 'local-path' (k3s' per-node provisioner) */
+  readonly storageClassName?: string;
+  /**
+   * Node labels the pod must match. local-path volumes live on one node, so
+   * Redis is pinned to the node that holds its data.
+   * @default { 'honeydue/redis': 'true' }
+   */
+  readonly nodeSelector?: Record<string, string>;
+  /** Secret with the optional `REDIS_PASSWORD` key; `--requirepass` only when it is non-empty. @default 'honeydue-secrets' */
+  readonly secretName?: string;
+  /** @default requests 100m / 128Mi, limits 500m / 512Mi */
+  readonly resources?: ResourceOverrides;
+  /** The image's `redis` user. @default 999 */
+  readonly runAsUser?: number;
+}
+
+/** Redis' port, fixed by the image and every client's URL. */
+export const REDIS_PORT = 6379;
+
+const REDIS_MEMORY = /^\d+(b|kb|mb|gb)$/i;
+
+/**
+ * Single-instance Redis with AOF persistence: cache and Asynq queue backend.
+ * Deployment (Recreate: a ReadWriteOnce volume cannot be attached by a surge
+ * pod), PersistentVolumeClaim, Service, ServiceAccount and a PodDisruptionBudget.
+ *
+ * @example new Redis(chart, 'redis', { evictionPolicy: 'noeviction' });
+ */
+export class Redis extends Construct {
+  public readonly deployment: k8s.KubeDeployment;
+  public readonly service: k8s.KubeService;
+  public readonly serviceAccount: k8s.KubeServiceAccount;
+  public readonly claim: k8s.KubePersistentVolumeClaim;
+  public readonly disruptionBudget: k8s.KubePodDisruptionBudget;
+  public readonly name: string;
+  public readonly namespace: string;
+  public readonly port = REDIS_PORT;
+
+  public constructor(scope: Construct, id: string, props: RedisProps = {}) {
+    super(scope, id);
+    const image = props.image ?? 'redis:7-alpine';
+    const name = props.name ?? 'redis';
+    const namespace = props.namespace ?? DEFAULT_NAMESPACE;
+    const evictionPolicy = props.evictionPolicy ?? 'noeviction';
+    const maxMemory = props.maxMemory ?? '256mb';
+    const claimName = props.claimName ?? 'redis-data';
+    const storage = props.storage ?? '5Gi';
+    const storageClassName = props.storageClassName ?? 'local-path';
+    const nodeSelector = props.nodeSelector ?? { 'honeydue/redis': 'true' };
+    const secretName = props.secretName ?? DEFAULT_SECRET_NAME;
+    const runAsUser = props.runAsUser ?? 999;
+
+    const owner = 'Redis';
+    check(owner, 'image', imageProblem(image));
+    check(owner, 'name', dnsLabelProblem(name));
+    check(owner, 'namespace', dnsLabelProblem(namespace));
+    check(owner, 'claimName', dnsLabelProblem(claimName));
+    check(owner, 'storage', memoryProblem(storage));
+    if (!REDIS_EVICTION_POLICIES.includes(evictionPolicy)) {
+      throw new Error(`${owner}: evictionPolicy: '${evictionPolicy}' is not a Redis policy; use one of ${REDIS_EVICTION_POLICIES.join(', ')}`);
+    }
+    if (!REDIS_MEMORY.test(maxMemory)) {
+      throw new Error(`${owner}: maxMemory: '${maxMemory}' is not a Redis size; write it like '256mb' or '1gb'`);
+    }
+    const resources = resolveResources(owner, {
+      requests: { cpu: '100m', memory: '128Mi' },
+      limits: { cpu: '500m', memory: '512Mi' },
+    }, props.resources);
+
+    this.name = name;
+    this.namespace = namespace;
+    this.claim = new k8s.KubePersistentVolumeClaim(this, 'Data', {
+      metadata: { name: claimName, namespace, labels: objectLabels(name) },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName,
+        resources: { requests: { storage: k8s.Quantity.fromString(storage) } },
+      },
+    });
+    this.serviceAccount = workloadServiceAccount(this, name, namespace);
+
+    // ARGS is built in the shell so --requirepass appears only when the optional Secret key is non-empty.
+    const script = [
+      `ARGS="--appendonly yes --appendfsync everysec --maxmemory ${maxMemory} --maxmemory-policy ${evictionPolicy}"`,
+      'if [ -n "$REDIS_PASSWORD" ]; then',
+      '  ARGS="$ARGS --requirepass $REDIS_PASSWORD"',
+      'fi',
+      'exec redis-server $ARGS',
+      '',
+    ].join('\n');
+
+    const template = hardenedPodTemplate({
+      name,
+      version: imageTagOf(image)!,
+      runAsUser,
+      serviceAccountName: name,
+      scheduling: { nodeSelector },
+      volumes: [{ volume: { name: 'data', persistentVolumeClaim: { claimName } }, mountPath: '/data' }],
+      container: {
+        image,
+        command: ['sh', '-c', script],
+        ports: [{ name: 'redis', containerPort: REDIS_PORT, protocol: 'TCP' }],
+        env: [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: secretName, key: 'REDIS_PASSWORD', optional: true } } }],
+        resources: toResourceRequirements(resources),
+        readinessProbe: tcpProbe(owner, 'readinessProbe', REDIS_PORT, { initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5 }),
+        livenessProbe: tcpProbe(owner, 'livenessProbe', REDIS_PORT, { initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 10 }),
+      },
+    });
+    this.deployment = workloadDeployment(this, { name, namespace, replicas: 1, strategy: RECREATE, template });
+    this.service = clusterIpService(this, name, namespace, REDIS_PORT, 'redis');
+    this.disruptionBudget = drainSafePdb(this, owner, { name, namespace, minimumReplicas: 1 });
+  }
+}

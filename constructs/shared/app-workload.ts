@@ -1,0 +1,202 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { objectLabels, selectorLabels } from './labels';
+import { hardenedPodTemplate, HardenedPodOptions, MountedVolume, workloadServiceAccount } from './pod-security';
+import { resolveResources, ResourceOverrides, Resources, toResourceRequirements } from './resources';
+import { check, dnsLabelProblem, envNameProblem, imageProblem, imageTagOf } from './validation';
+
+/** The namespace every honeyDue workload lives in. */
+export const DEFAULT_NAMESPACE = 'honeydue';
+/** The docker-registry Secret for the private registry, created by the operator. */
+export const DEFAULT_IMAGE_PULL_SECRET = 'gitea-credentials';
+/** The ConfigMap every app workload reads with envFrom. */
+export const DEFAULT_CONFIG_MAP_NAME = 'honeydue-config';
+/** The Secret holding every app secret, created out of band by the operator. */
+export const DEFAULT_SECRET_NAME = 'honeydue-secrets';
+/** The secret keys api, worker and the migrate Job read by default. */
+export const DEFAULT_BACKEND_SECRET_KEYS: readonly SecretKey[] = ['POSTGRES_PASSWORD', 'SECRET_KEY', 'ADMIN_EMAIL', 'ADMIN_PASSWORD'];
+
+/**
+ * The pod-template annotation holding a hash of the ConfigMap's content.
+ * Pods do not reload env on a ConfigMap change; a changed hash changes the
+ * template, so a reviewed config change rolls the pods on apply.
+ */
+export const CONFIG_HASH_ANNOTATION = 'honeydue.io/config-hash';
+
+/** A key of the app Secret that becomes an env var of the same name. */
+export interface SecretKeyRef {
+  readonly key: string;
+  /** When true the pod starts without it (`REDIS_PASSWORD` while Redis has no auth). @default false */
+  readonly optional?: boolean;
+}
+
+/** A secret key by name (required), or with options. */
+export type SecretKey = string | SecretKeyRef;
+
+/** The ConfigMap a workload reads; `HoneydueConfigMap` is one. */
+export interface ConfigMapSource {
+  readonly name: string;
+  /** Hash of the content, stamped on pod templates; without it no roll-on-change. */
+  readonly contentHash?: string;
+}
+
+/** Props every honeyDue app workload (api, admin, web, worker, migrate Job) shares. */
+export interface AppWorkloadProps {
+  /**
+   * Full image reference with a pinned tag, like
+   * `gitea.treytartt.com/admin/honeydue-api:237c6b8`. The tag becomes the
+   * pod's `app.kubernetes.io/version` label.
+   */
+  readonly image: string;
+  /** @default 'honeydue' */
+  readonly namespace?: string;
+  /** docker-registry Secret used to pull the image. @default 'gitea-credentials' */
+  readonly imagePullSecret?: string;
+  /**
+   * The ConfigMap read with envFrom. Pass the `HoneydueConfigMap` construct so
+   * its content hash is stamped on the pod template.
+   * @default { name: 'honeydue-config' } (no content hash)
+   */
+  readonly configMap?: ConfigMapSource;
+  /** The Secret holding the keys in `secretKeys`. @default 'honeydue-secrets' */
+  readonly secretName?: string;
+  /** Keys of `secretName` wired one by one as env vars (names only; values never appear). @default per workload */
+  readonly secretKeys?: readonly SecretKey[];
+  /** Overrides of the workload's requests and limits. @default per workload (SPEC) */
+  readonly resources?: ResourceOverrides;
+}
+
+/** What a workload construct adds to the shared app wiring. */
+export interface AppPodDefinition {
+  /** Construct class name, for error messages. */
+  readonly owner: string;
+  readonly name: string;
+  readonly runAsUser: number;
+  readonly defaultSecretKeys: readonly SecretKey[];
+  readonly defaultResources: Resources;
+  readonly container?: Omit<HardenedPodOptions['container'], 'image' | 'resources' | 'envFrom'>;
+  readonly volumes?: MountedVolume[];
+  readonly scheduling?: HardenedPodOptions['scheduling'];
+  readonly annotations?: Record<string, string>;
+}
+
+/** The resolved shared values, readable by the construct after the call. */
+export interface AppPod {
+  readonly namespace: string;
+  readonly version: string;
+  readonly template: k8s.PodTemplateSpec;
+  readonly serviceAccount: k8s.KubeServiceAccount;
+}
+
+/**
+ * Builds the ServiceAccount and pod template of an app workload: SPEC "Shared
+ * by every app workload", written once. Validates the shared props.
+ */
+export function appPod(scope: Construct, props: AppWorkloadProps, definition: AppPodDefinition): AppPod {
+  const { owner, name } = definition;
+  const namespace = props.namespace ?? DEFAULT_NAMESPACE;
+  const imagePullSecret = props.imagePullSecret ?? DEFAULT_IMAGE_PULL_SECRET;
+  const configMap = props.configMap ?? { name: DEFAULT_CONFIG_MAP_NAME };
+  const secretName = props.secretName ?? DEFAULT_SECRET_NAME;
+  const secretKeys = (props.secretKeys ?? definition.defaultSecretKeys).map(toSecretKeyRef);
+  const resources = resolveResources(owner, definition.defaultResources, props.resources);
+
+  check(owner, 'image', imageProblem(props.image));
+  check(owner, 'namespace', dnsLabelProblem(namespace));
+  check(owner, 'name', dnsLabelProblem(name));
+  secretKeys.forEach((ref, i) => check(owner, `secretKeys[${i}]`, envNameProblem(ref.key)));
+  const duplicate = secretKeys.find((ref, i) => secretKeys.findIndex((other) => other.key === ref.key) !== i);
+  if (duplicate) {
+    throw new Error(`${owner}: secretKeys: '${duplicate.key}' is listed twice; list each key once`);
+  }
+
+  const version = imageTagOf(props.image)!;
+  const serviceAccount = workloadServiceAccount(scope, name, namespace);
+  const secretEnv: k8s.EnvVar[] = secretKeys.map((ref) => ({
+    name: ref.key,
+    valueFrom: { secretKeyRef: { name: secretName, key: ref.key, optional: ref.optional || undefined } },
+  }));
+  const definitionEnv = definition.container?.env ?? [];
+
+  const template = hardenedPodTemplate({
+    name,
+    version,
+    runAsUser: definition.runAsUser,
+    serviceAccountName: name,
+    imagePullSecrets: [imagePullSecret],
+    annotations: {
+      ...definition.annotations,
+      ...(configMap.contentHash ? { [CONFIG_HASH_ANNOTATION]: configMap.contentHash } : {}),
+    },
+    scheduling: definition.scheduling,
+    volumes: definition.volumes,
+    container: {
+      ...definition.container,
+      image: props.image,
+      envFrom: [{ configMapRef: { name: configMap.name } }],
+      env: [...definitionEnv, ...secretEnv].length > 0 ? [...definitionEnv, ...secretEnv] : undefined,
+      resources: toResourceRequirements(resources),
+    },
+  });
+  return { namespace, version, template, serviceAccount };
+}
+
+function toSecretKeyRef(key: SecretKey): SecretKeyRef {
+  return typeof key === 'string' ? { key } : key;
+}
+
+/** How a Deployment replaces its pods. */
+export type RolloutStrategy = k8s.DeploymentStrategy;
+
+/**
+ * Zero-downtime rollout: start one new pod before removing any old one.
+ * Depends on an honest readiness probe.
+ */
+export const SURGE_ONE_UNAVAILABLE_ZERO: RolloutStrategy = {
+  type: 'RollingUpdate',
+  rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) },
+};
+
+/** Stop the old pod before starting the new one (singletons, ReadWriteOnce volumes). */
+export const RECREATE: RolloutStrategy = { type: 'Recreate' };
+
+/** A Deployment selecting by `app.kubernetes.io/name` only, as the live objects do. */
+export function workloadDeployment(
+  scope: Construct,
+  options: {
+    readonly name: string;
+    readonly namespace: string;
+    /** Undefined leaves replicas to an autoscaler. */
+    readonly replicas: number | undefined;
+    readonly strategy: RolloutStrategy;
+    readonly template: k8s.PodTemplateSpec;
+    readonly annotations?: Record<string, string>;
+  },
+): k8s.KubeDeployment {
+  return new k8s.KubeDeployment(scope, 'Resource', {
+    metadata: {
+      name: options.name,
+      namespace: options.namespace,
+      labels: objectLabels(options.name),
+      annotations: options.annotations,
+    },
+    spec: {
+      replicas: options.replicas,
+      selector: { matchLabels: selectorLabels(options.name) },
+      strategy: options.strategy,
+      template: options.template,
+    },
+  });
+}
+
+/** A ClusterIP Service on one TCP port, selecting the workload by name. */
+export function clusterIpService(scope: Construct, name: string, namespace: string, port: number, portName = 'http'): k8s.KubeService {
+  return new k8s.KubeService(scope, 'Service', {
+    metadata: { name, namespace, labels: objectLabels(name) },
+    spec: {
+      type: 'ClusterIP',
+      selector: selectorLabels(name),
+      ports: [{ name: portName, port, targetPort: k8s.IntOrString.fromNumber(port), protocol: 'TCP' }],
+    },
+  });
+}

@@ -1,0 +1,46 @@
+import { k8s } from 'cdk8s-plus-28';
+import { check, cpuProblem, memoryProblem } from './validation';
+
+/** CPU and memory of one side (requests or limits) of a container's resources. */
+export interface CpuMemory {
+  /** CPU quantity, like `100m` or `1`. */
+  readonly cpu?: string;
+  /** Memory quantity, like `128Mi`. */
+  readonly memory?: string;
+}
+
+/** Resource overrides: any field left out keeps the workload's default. */
+export interface ResourceOverrides {
+  /** What the scheduler reserves for the pod. */
+  readonly requests?: CpuMemory;
+  /** What the kernel enforces: CPU is throttled above it, memory is OOM-killed. */
+  readonly limits?: CpuMemory;
+}
+
+/** Fully resolved resources: every field set. */
+export interface Resources {
+  readonly requests: Required<CpuMemory>;
+  readonly limits: Required<CpuMemory>;
+}
+
+/** Applies overrides on a workload's defaults and validates each quantity. */
+export function resolveResources(owner: string, defaults: Resources, overrides: ResourceOverrides = {}): Resources {
+  const resolved: Resources = {
+    requests: { ...defaults.requests, ...overrides.requests },
+    limits: { ...defaults.limits, ...overrides.limits },
+  };
+  for (const side of ['requests', 'limits'] as const) {
+    check(owner, `resources.${side}.cpu`, cpuProblem(resolved[side].cpu));
+    check(owner, `resources.${side}.memory`, memoryProblem(resolved[side].memory));
+  }
+  return resolved;
+}
+
+/** The container `resources` field. */
+export function toResourceRequirements(resources: Resources): k8s.ResourceRequirements {
+  const quantities = (side: Required<CpuMemory>) => ({
+    cpu: k8s.Quantity.fromString(side.cpu),
+    memory: k8s.Quantity.fromString(side.memory),
+  });
+  return { requests: quantities(resources.requests), limits: quantities(resources.limits) };
+}

@@ -1,0 +1,100 @@
+/**
+ * Checks shared by the constructs (construct-time errors) and the config
+ * schema (config-time errors), so a value is judged by one rule wherever it
+ * enters. Each returns a problem sentence, or undefined when the value is fine.
+ */
+
+/** A CPU quantity as Kubernetes reads it: `100m`, `0.5`, `2`. */
+const CPU_QUANTITY = /^(\d+m|\d+(\.\d+)?)$/;
+
+/**
+ * A memory quantity: a number with a binary (`Ki`, `Mi`, `Gi`, `Ti`) or decimal
+ * (`k`, `M`, `G`, `T`) suffix. `512MB` is not one: Kubernetes rejects it at apply.
+ */
+const MEMORY_QUANTITY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/;
+
+/** A git commit SHA, short or full, as the deploy script tags images. */
+const COMMIT_SHA = /^[0-9a-f]{7,40}$/;
+
+/** An RFC 1123 DNS label: the rule for Kubernetes object and namespace names. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** An RFC 1123 hostname of dot-separated labels. */
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
+
+/** An environment variable name a container accepts. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function cpuProblem(value: string): string | undefined {
+  return CPU_QUANTITY.test(value) ? undefined : `'${value}' is not a CPU quantity; write millicores like '100m' or cores like '1'`;
+}
+
+export function memoryProblem(value: string): string | undefined {
+  return MEMORY_QUANTITY.test(value)
+    ? undefined
+    : `'${value}' is not a memory quantity; write a binary suffix like '512Mi' or '1Gi' (not 'MB')`;
+}
+
+/** Tags other than a commit SHA are refused: `IfNotPresent` would keep a stale image under a reused tag. */
+export function imageTagProblem(tag: string): string | undefined {
+  if (tag === 'latest') {
+    return `'latest' is not allowed: kubelet's IfNotPresent keeps a stale image under a reused tag; use the commit SHA (git rev-parse --short HEAD)`;
+  }
+  return COMMIT_SHA.test(tag) ? undefined : `'${tag}' is not a commit SHA; use 7 to 40 lowercase hex characters (git rev-parse --short HEAD)`;
+}
+
+export function dnsLabelProblem(value: string): string | undefined {
+  return DNS_LABEL.test(value)
+    ? undefined
+    : `'${value}' is not a valid Kubernetes name; use lowercase letters, digits and '-', at most 63 characters`;
+}
+
+export function hostnameProblem(value: string): string | undefined {
+  return HOSTNAME.test(value) ? undefined : `'${value}' is not a hostname; write lowercase labels joined by dots, like 'api.example.com'`;
+}
+
+export function envNameProblem(value: string): string | undefined {
+  return ENV_NAME.test(value) ? undefined : `'${value}' is not an environment variable name; use letters, digits and '_'`;
+}
+
+export function portProblem(value: number): string | undefined {
+  return Number.isInteger(value) && value >= 1 && value <= 65535 ? undefined : `${value} is not a port; use a whole number from 1 to 65535`;
+}
+
+/**
+ * Throws at construct time when `problem` is set, naming the construct and prop.
+ * Used as `check('HoneydueApi', 'replicas', replicasProblem(x))`.
+ */
+export function check(owner: string, prop: string, problem: string | undefined): void {
+  if (problem !== undefined) {
+    throw new Error(`${owner}: ${prop}: ${problem}`);
+  }
+}
+
+/** A whole number at least `min`. */
+export function wholeNumberProblem(value: number, min: number): string | undefined {
+  return Number.isInteger(value) && value >= min ? undefined : `${value} must be a whole number of at least ${min}`;
+}
+
+/** The tag of an image reference (`registry/repo:tag`), or undefined when it has none. */
+export function imageTagOf(image: string): string | undefined {
+  const lastSegment = image.slice(image.lastIndexOf('/') + 1);
+  const colon = lastSegment.indexOf(':');
+  return colon === -1 ? undefined : lastSegment.slice(colon + 1);
+}
+
+/**
+ * An image reference must carry a pinned tag. Constructs accept any tag except
+ * `latest` (a library user may pin `redis:7-alpine`); the config file further
+ * demands a commit SHA for honeyDue's own images.
+ */
+export function imageProblem(image: string): string | undefined {
+  const tag = imageTagOf(image);
+  if (tag === undefined || tag === '') {
+    return `'${image}' has no tag; pin one, like '${image}:<git-sha>'`;
+  }
+  if (tag === 'latest') {
+    return `'${image}' uses 'latest': kubelet's IfNotPresent keeps a stale image under a reused tag; pin the commit SHA`;
+  }
+  return undefined;
+}
