@@ -1,0 +1,185 @@
+import { HoneydueApi, HoneydueConfigMap, CONFIG_HASH_ANNOTATION } from '../constructs';
+import { container, envVar, find, synthOf, TAG } from './helpers';
+
+const image = `gitea.treytartt.com/admin/honeydue-api:${TAG}`;
+const production = () => synthOf((chart) => new HoneydueApi(chart, 'api', { image }));
+
+describe('HoneydueApi with only an image is production', () => {
+  const objects = production();
+  const deployment = find(objects, 'Deployment', 'api');
+  const pod = deployment.spec.template.spec;
+  const api = container(deployment);
+
+  test('Deployment api in honeydue: 3 replicas, RollingUpdate maxUnavailable 0 maxSurge 1', () => {
+    expect(deployment.metadata.namespace).toBe('honeydue');
+    expect(deployment.spec.replicas).toBe(3);
+    expect(deployment.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+  });
+
+  test('selects by app.kubernetes.io/name only; version only on the pod template', () => {
+    expect(deployment.spec.selector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'api' } });
+    expect(deployment.spec.template.metadata.labels).toEqual({
+      'app.kubernetes.io/name': 'api',
+      'app.kubernetes.io/part-of': 'honeydue',
+      'app.kubernetes.io/managed-by': 'honeydue-k8s',
+      'app.kubernetes.io/version': TAG,
+    });
+    expect(deployment.metadata.labels['app.kubernetes.io/version']).toBeUndefined();
+  });
+
+  test('spreads one per node, preferred so a 2-node cluster still schedules', () => {
+    expect(pod.topologySpreadConstraints).toEqual([
+      { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'api' } } },
+    ]);
+  });
+
+  test('port 8000 and Service api ClusterIP 8000 -> 8000 TCP', () => {
+    expect(api.ports).toEqual([{ name: 'http', containerPort: 8000, protocol: 'TCP' }]);
+    const service = find(objects, 'Service', 'api');
+    expect(service.spec.type).toBe('ClusterIP');
+    expect(service.spec.selector).toEqual({ 'app.kubernetes.io/name': 'api' });
+    expect(service.spec.ports).toEqual([{ name: 'http', port: 8000, targetPort: 8000, protocol: 'TCP' }]);
+  });
+
+  test('resources: requests 100m / 128Mi, limits 1000m / 512Mi', () => {
+    expect(api.resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1000m', memory: '512Mi' } });
+  });
+
+  test('startupProbe /api/health/ :8000 failureThreshold 48 periodSeconds 5 (240 s)', () => {
+    expect(api.startupProbe).toEqual({ httpGet: { path: '/api/health/', port: 8000 }, failureThreshold: 48, periodSeconds: 5 });
+  });
+
+  test('readinessProbe initialDelay 5, period 10, timeout 5', () => {
+    expect(api.readinessProbe).toEqual({ httpGet: { path: '/api/health/', port: 8000 }, initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5 });
+  });
+
+  test('livenessProbe initialDelay 30, period 30, timeout 10', () => {
+    expect(api.livenessProbe).toEqual({ httpGet: { path: '/api/health/', port: 8000 }, initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 10 });
+  });
+
+  test('apns-key Secret volume, item apns_auth_key.p8, read-only at /secrets/apns', () => {
+    expect(pod.volumes).toContainEqual({ name: 'apns-key', secret: { secretName: 'honeydue-apns-key', items: [{ key: 'apns_auth_key.p8', path: 'apns_auth_key.p8' }] } });
+    expect(api.volumeMounts).toContainEqual({ name: 'apns-key', mountPath: '/secrets/apns', readOnly: true });
+  });
+
+  test('shared app wiring: own ServiceAccount, pull secret, ConfigMap, secrets by reference', () => {
+    expect(find(objects, 'ServiceAccount', 'api').automountServiceAccountToken).toBe(false);
+    expect(pod.serviceAccountName).toBe('api');
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.imagePullSecrets).toEqual([{ name: 'gitea-credentials' }]);
+    expect(api.envFrom).toEqual([{ configMapRef: { name: 'honeydue-config' } }]);
+    for (const key of ['POSTGRES_PASSWORD', 'SECRET_KEY', 'ADMIN_EMAIL', 'ADMIN_PASSWORD']) {
+      expect(envVar(api, key)).toEqual({ name: key, valueFrom: { secretKeyRef: { name: 'honeydue-secrets', key } } });
+    }
+  });
+
+  test('pod and container hardening: uid/gid/fsGroup 1000, RuntimeDefault, read-only root, drop ALL, 64Mi /tmp', () => {
+    expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(api.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(pod.volumes).toContainEqual({ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } });
+    expect(api.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+  });
+
+  test('PDB api-pdb keeps 2 of 3', () => {
+    const pdb = find(objects, 'PodDisruptionBudget', 'api-pdb');
+    expect(pdb.spec).toEqual({ minAvailable: 2, selector: { matchLabels: { 'app.kubernetes.io/name': 'api' } } });
+  });
+
+  test('no HPA by default (off, as in production)', () => {
+    expect(objects.filter((o) => o.kind === 'HorizontalPodAutoscaler')).toHaveLength(0);
+  });
+
+  test('snapshot', () => {
+    expect(objects).toMatchSnapshot();
+  });
+});
+
+describe('HoneydueApi options', () => {
+  test('with the HPA on: 3..6, CPU 70 %, memory 80 %, and spec.replicas not pinned', () => {
+    const objects = synthOf((chart) => new HoneydueApi(chart, 'api', { image, autoscaling: {} }));
+    const hpa = find(objects, 'HorizontalPodAutoscaler', 'api');
+    expect(hpa.apiVersion).toBe('autoscaling/v2');
+    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' });
+    expect(hpa.spec.minReplicas).toBe(3);
+    expect(hpa.spec.maxReplicas).toBe(6);
+    expect(hpa.spec.metrics).toEqual([
+      { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } },
+      { type: 'Resource', resource: { name: 'memory', target: { type: 'Utilization', averageUtilization: 80 } } },
+    ]);
+    expect(find(objects, 'Deployment', 'api').spec.replicas).toBeUndefined();
+    expect(find(objects, 'PodDisruptionBudget', 'api-pdb').spec.minAvailable).toBe(2);
+  });
+
+  test('the PDB counts the HPA minimum, not the unpinned replicas', () => {
+    const objects = synthOf((chart) => new HoneydueApi(chart, 'api', { image, autoscaling: { minReplicas: 2, maxReplicas: 4 } }));
+    expect(find(objects, 'PodDisruptionBudget', 'api-pdb').spec.minAvailable).toBe(1);
+  });
+
+  test('stamps the ConfigMap content hash on the pod template', () => {
+    const objects = synthOf((chart) => {
+      const config = new HoneydueConfigMap(chart, 'config', { data: { DB_HOST: 'db' } });
+      new HoneydueApi(chart, 'api', { image, configMap: config });
+    });
+    const hash = find(objects, 'Deployment', 'api').spec.template.metadata.annotations[CONFIG_HASH_ANNOTATION];
+    expect(hash).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  test('probe timing and resources override field by field', () => {
+    const objects = synthOf((chart) => new HoneydueApi(chart, 'api', {
+      image, probes: { startup: { failureThreshold: 60 } }, resources: { limits: { memory: '1Gi' } },
+    }));
+    const api = container(find(objects, 'Deployment', 'api'));
+    expect(api.startupProbe).toEqual({ httpGet: { path: '/api/health/', port: 8000 }, failureThreshold: 60, periodSeconds: 5 });
+    expect(api.resources.limits).toEqual({ cpu: '1000m', memory: '1Gi' });
+  });
+
+  test('optional secret keys are wired with optional: true', () => {
+    const objects = synthOf((chart) => new HoneydueApi(chart, 'api', { image, secretKeys: ['SECRET_KEY', { key: 'REDIS_PASSWORD', optional: true }] }));
+    const api = container(find(objects, 'Deployment', 'api'));
+    expect(envVar(api, 'REDIS_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'honeydue-secrets', key: 'REDIS_PASSWORD', optional: true });
+    expect(envVar(api, 'POSTGRES_PASSWORD')).toBeUndefined();
+  });
+});
+
+describe('HoneydueApi fails', () => {
+  const build = (props: object) => () => synthOf((chart) => new HoneydueApi(chart, 'api', { image, ...props }));
+  test('fails with an image tagged latest', () => {
+    expect(build({ image: 'gitea.treytartt.com/admin/honeydue-api:latest' })).toThrow(/HoneydueApi: image: .*'latest'/);
+  });
+  test('fails with an untagged image', () => {
+    expect(build({ image: 'gitea.treytartt.com/admin/honeydue-api' })).toThrow(/image: 'gitea.treytartt.com\/admin\/honeydue-api' has no tag/);
+  });
+  test('fails when a PDB would block drains', () => {
+    expect(build({ minAvailable: 3 })).toThrow(/HoneydueApi: minAvailable: 3 would block every node drain with 3 replica\(s\); use at most 2/);
+  });
+  test('fails with a memory quantity in MB', () => {
+    expect(build({ resources: { limits: { memory: '512MB' } } })).toThrow(/resources.limits.memory: '512MB' is not a memory quantity/);
+  });
+  test('fails with a bad CPU quantity', () => {
+    expect(build({ resources: { requests: { cpu: '100 millicores' } } })).toThrow(/resources.requests.cpu: '100 millicores'/);
+  });
+  test('fails with port 0', () => {
+    expect(build({ port: 0 })).toThrow(/HoneydueApi: port: 0 is not a port/);
+  });
+  test('fails with zero replicas', () => {
+    expect(build({ replicas: 0 })).toThrow(/HoneydueApi: replicas: 0 must be a whole number of at least 1/);
+  });
+  test('fails when the HPA maximum is below its minimum', () => {
+    expect(build({ autoscaling: { minReplicas: 4, maxReplicas: 3 } })).toThrow(/autoscaling.maxReplicas: 3 must be a whole number of at least 4/);
+  });
+  test('fails with a utilization above 100 %', () => {
+    expect(build({ autoscaling: { cpuUtilization: 170 } })).toThrow(/autoscaling.cpuUtilization: 170 must be a whole percent/);
+  });
+  test('fails with a negative probe threshold', () => {
+    expect(build({ probes: { liveness: { failureThreshold: -1 } } })).toThrow(/probes.liveness.failureThreshold: -1/);
+  });
+  test('fails with a secret key listed twice', () => {
+    expect(build({ secretKeys: ['SECRET_KEY', 'SECRET_KEY'] })).toThrow(/secretKeys: 'SECRET_KEY' is listed twice/);
+  });
+  test('fails with a health path without a leading slash', () => {
+    expect(build({ healthPath: 'api/health/' })).toThrow(/healthPath: 'api\/health\/' must start with '\/'/);
+  });
+  test('fails with an invalid namespace', () => {
+    expect(build({ namespace: 'Honey_Due' })).toThrow(/HoneydueApi: namespace: 'Honey_Due' is not a valid Kubernetes name/);
+  });
+});

@@ -1,0 +1,93 @@
+import { NextjsApp } from '../constructs';
+import { container, envVar, find, synthOf, TAG } from './helpers';
+
+const image = `gitea.treytartt.com/admin/honeydue-admin:${TAG}`;
+
+describe('NextjsApp with a name and an image is production admin', () => {
+  const objects = synthOf((chart) => new NextjsApp(chart, 'admin', { name: 'admin', image }));
+  const deployment = find(objects, 'Deployment', 'admin');
+  const pod = deployment.spec.template.spec;
+  const admin = container(deployment);
+
+  test('Deployment admin: 1 replica, RollingUpdate maxUnavailable 0 maxSurge 1, selector by name', () => {
+    expect(deployment.spec.replicas).toBe(1);
+    expect(deployment.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    expect(deployment.spec.selector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'admin' } });
+  });
+
+  test('port 3000 with PORT=3000, HOSTNAME=0.0.0.0, NEXT_PUBLIC_API_URL from the ConfigMap', () => {
+    expect(admin.ports).toEqual([{ name: 'http', containerPort: 3000, protocol: 'TCP' }]);
+    expect(envVar(admin, 'PORT')).toEqual({ name: 'PORT', value: '3000' });
+    expect(envVar(admin, 'HOSTNAME')).toEqual({ name: 'HOSTNAME', value: '0.0.0.0' });
+    expect(envVar(admin, 'NEXT_PUBLIC_API_URL')).toEqual({
+      name: 'NEXT_PUBLIC_API_URL', valueFrom: { configMapKeyRef: { name: 'honeydue-config', key: 'NEXT_PUBLIC_API_URL' } },
+    });
+    expect(admin.envFrom).toEqual([{ configMapRef: { name: 'honeydue-config' } }]);
+  });
+
+  test('uid/gid/fsGroup 1001 and the shared hardening', () => {
+    expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1001, runAsGroup: 1001, fsGroup: 1001, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(admin.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(find(objects, 'ServiceAccount', 'admin').automountServiceAccountToken).toBe(false);
+    expect(pod.imagePullSecrets).toEqual([{ name: 'gitea-credentials' }]);
+  });
+
+  test('volumes: nextjs-cache emptyDir at /app/.next/cache and tmp 64Mi at /tmp', () => {
+    expect(pod.volumes).toEqual([{ name: 'nextjs-cache', emptyDir: {} }, { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }]);
+    expect(admin.volumeMounts).toEqual([{ name: 'nextjs-cache', mountPath: '/app/.next/cache' }, { name: 'tmp', mountPath: '/tmp' }]);
+  });
+
+  test('resources: requests 50m / 64Mi, limits 500m / 256Mi', () => {
+    expect(admin.resources).toEqual({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } });
+  });
+
+  test("startupProbe / :3000 failureThreshold 24 periodSeconds 5 (not /admin/, which 404'd)", () => {
+    expect(admin.startupProbe).toEqual({ httpGet: { path: '/', port: 3000 }, failureThreshold: 24, periodSeconds: 5 });
+  });
+
+  test('readinessProbe / :3000 initialDelay 5, period 10, timeout 5', () => {
+    expect(admin.readinessProbe).toEqual({ httpGet: { path: '/', port: 3000 }, initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5 });
+  });
+
+  test('livenessProbe / :3000 initialDelay 30, period 30, timeout 10', () => {
+    expect(admin.livenessProbe).toEqual({ httpGet: { path: '/', port: 3000 }, initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 10 });
+  });
+
+  test('Service admin ClusterIP 3000 -> 3000', () => {
+    const service = find(objects, 'Service', 'admin');
+    expect(service.spec.type).toBe('ClusterIP');
+    expect(service.spec.ports).toEqual([{ name: 'http', port: 3000, targetPort: 3000, protocol: 'TCP' }]);
+    expect(service.spec.selector).toEqual({ 'app.kubernetes.io/name': 'admin' });
+  });
+
+  test('PDB admin-pdb minAvailable 0 (singleton)', () => {
+    expect(find(objects, 'PodDisruptionBudget', 'admin-pdb').spec.minAvailable).toBe(0);
+  });
+
+  test('snapshot', () => {
+    expect(objects).toMatchSnapshot();
+  });
+});
+
+test('the same construct makes web with its own uid', () => {
+  const objects = synthOf((chart) => new NextjsApp(chart, 'web', { name: 'web', image: `x/honeydue-web:${TAG}`, runAsUser: 1002 }));
+  expect(find(objects, 'Deployment', 'web').spec.template.spec.securityContext.runAsUser).toBe(1002);
+  expect(find(objects, 'Service', 'web').spec.ports[0].port).toBe(3000);
+});
+
+describe('NextjsApp fails', () => {
+  const build = (props: object) => () => synthOf((chart) => new NextjsApp(chart, 'admin', { name: 'admin', image, ...props }));
+  test('fails with an invalid name', () => {
+    expect(build({ name: 'Admin Panel' })).toThrow(/NextjsApp: name: 'Admin Panel' is not a valid Kubernetes name/);
+  });
+  test('fails with a PDB that would block drains on a singleton', () => {
+    expect(build({ minAvailable: 1 })).toThrow(/NextjsApp: minAvailable: 1 would block every node drain with 1 replica/);
+  });
+  test('fails with a port out of range', () => {
+    expect(build({ port: 70000 })).toThrow(/NextjsApp: port: 70000 is not a port/);
+  });
+  test('fails with a uid of 0 (root)', () => {
+    expect(build({ runAsUser: 0 })).toThrow(/NextjsApp: runAsUser: 0 must be a whole number of at least 1/);
+  });
+});

@@ -1,0 +1,90 @@
+import { Redis } from '../constructs';
+import { container, envVar, find, synthOf } from './helpers';
+
+describe('Redis with no props is production', () => {
+  const objects = synthOf((chart) => new Redis(chart, 'redis'));
+  const deployment = find(objects, 'Deployment', 'redis');
+  const pod = deployment.spec.template.spec;
+  const redis = container(deployment);
+  const script: string = redis.command[2];
+
+  test('redis:7-alpine, 1 replica, Recreate (a ReadWriteOnce volume cannot attach to a surge pod)', () => {
+    expect(redis.image).toBe('redis:7-alpine');
+    expect(deployment.spec.replicas).toBe(1);
+    expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
+  });
+
+  test('sh -c builds ARGS with AOF everysec, maxmemory 256mb, noeviction', () => {
+    expect(redis.command.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(script).toContain('ARGS="--appendonly yes --appendfsync everysec --maxmemory 256mb --maxmemory-policy noeviction"');
+    expect(script).toContain('exec redis-server $ARGS');
+  });
+
+  test('--requirepass only when REDIS_PASSWORD is non-empty; the Secret key is optional', () => {
+    expect(script).toContain('if [ -n "$REDIS_PASSWORD" ]; then\n  ARGS="$ARGS --requirepass $REDIS_PASSWORD"\nfi');
+    expect(envVar(redis, 'REDIS_PASSWORD')).toEqual({
+      name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'honeydue-secrets', key: 'REDIS_PASSWORD', optional: true } },
+    });
+  });
+
+  test('PVC redis-data: ReadWriteOnce, local-path, 5Gi, mounted at /data', () => {
+    const claim = find(objects, 'PersistentVolumeClaim', 'redis-data');
+    expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'local-path', resources: { requests: { storage: '5Gi' } } });
+    expect(pod.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'redis-data' } });
+    expect(redis.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
+  });
+
+  test('pinned by nodeSelector honeydue/redis=true (local-path volumes are per node)', () => {
+    expect(pod.nodeSelector).toEqual({ 'honeydue/redis': 'true' });
+  });
+
+  test('resources: requests 100m / 128Mi, limits 500m / 512Mi', () => {
+    expect(redis.resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '512Mi' } });
+  });
+
+  test('Service redis 6379', () => {
+    const service = find(objects, 'Service', 'redis');
+    expect(service.spec.ports).toEqual([{ name: 'redis', port: 6379, targetPort: 6379, protocol: 'TCP' }]);
+    expect(service.spec.selector).toEqual({ 'app.kubernetes.io/name': 'redis' });
+    expect(redis.ports).toEqual([{ name: 'redis', containerPort: 6379, protocol: 'TCP' }]);
+  });
+
+  test("runs as the image's redis user 999, non-root, read-only root filesystem", () => {
+    expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(redis.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(pod.automountServiceAccountToken).toBe(false);
+  });
+
+  test('TCP readiness and liveness on 6379', () => {
+    expect(redis.readinessProbe.tcpSocket).toEqual({ port: 6379 });
+    expect(redis.livenessProbe.tcpSocket).toEqual({ port: 6379 });
+  });
+
+  test('PDB redis-pdb minAvailable 0', () => {
+    expect(find(objects, 'PodDisruptionBudget', 'redis-pdb').spec.minAvailable).toBe(0);
+  });
+
+  test('snapshot', () => {
+    expect(objects).toMatchSnapshot();
+  });
+});
+
+test('the eviction policy is a knob', () => {
+  const objects = synthOf((chart) => new Redis(chart, 'redis', { evictionPolicy: 'allkeys-lru' }));
+  expect(container(find(objects, 'Deployment', 'redis')).command[2]).toContain('--maxmemory-policy allkeys-lru');
+});
+
+describe('Redis fails', () => {
+  test('fails with an unknown eviction policy', () => {
+    expect(() => synthOf((chart) => new Redis(chart, 'redis', { evictionPolicy: 'lru' as any }))).toThrow(/Redis: evictionPolicy: 'lru' is not a Redis policy; use one of noeviction/);
+  });
+  test('fails with a Kubernetes quantity as maxMemory', () => {
+    expect(() => synthOf((chart) => new Redis(chart, 'redis', { maxMemory: '256Mi' }))).toThrow(/Redis: maxMemory: '256Mi' is not a Redis size/);
+  });
+  test('fails with a bad storage size', () => {
+    expect(() => synthOf((chart) => new Redis(chart, 'redis', { storage: '5GB' }))).toThrow(/Redis: storage: '5GB' is not a memory quantity/);
+  });
+  test('fails with redis:latest', () => {
+    expect(() => synthOf((chart) => new Redis(chart, 'redis', { image: 'redis:latest' }))).toThrow(/Redis: image: 'redis:latest' uses 'latest'/);
+  });
+});

@@ -1,0 +1,64 @@
+import { Worker, WORKER_REPLICAS_ANNOTATION } from '../constructs';
+import { container, find, synthOf, TAG } from './helpers';
+
+const image = `gitea.treytartt.com/admin/honeydue-worker:${TAG}`;
+
+describe('Worker with only an image is production', () => {
+  const objects = synthOf((chart) => new Worker(chart, 'worker', { image }));
+  const deployment = find(objects, 'Deployment', 'worker');
+  const worker = container(deployment);
+
+  test('replicas exactly 1', () => {
+    expect(deployment.spec.replicas).toBe(1);
+  });
+
+  test('Recreate rollout: never two schedulers at once', () => {
+    expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
+  });
+
+  test('the manifest carries the singleton reasoning', () => {
+    expect(deployment.metadata.annotations[WORKER_REPLICAS_ANNOTATION]).toMatch(/Asynq's Scheduler is a singleton.*PeriodicTaskManager/);
+  });
+
+  test('resources: requests 50m / 64Mi, limits 500m / 256Mi', () => {
+    expect(worker.resources).toEqual({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } });
+  });
+
+  test('no Service (queue consumer), no ports, no probes', () => {
+    expect(objects.filter((o) => o.kind === 'Service')).toHaveLength(0);
+    expect(worker.ports).toBeUndefined();
+    expect(worker.readinessProbe).toBeUndefined();
+  });
+
+  test('PDB worker-pdb minAvailable 0 (production shipped 1 and blocked every drain)', () => {
+    const pdb = find(objects, 'PodDisruptionBudget', 'worker-pdb');
+    expect(pdb.spec).toEqual({ minAvailable: 0, selector: { matchLabels: { 'app.kubernetes.io/name': 'worker' } } });
+  });
+
+  test('uid 1000 and the shared hardening', () => {
+    expect(deployment.spec.template.spec.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(worker.securityContext.readOnlyRootFilesystem).toBe(true);
+    expect(find(objects, 'ServiceAccount', 'worker').automountServiceAccountToken).toBe(false);
+  });
+
+  test('snapshot', () => {
+    expect(objects).toMatchSnapshot();
+  });
+});
+
+test('more replicas are allowed once the scheduler is leader-elected, and the PDB follows', () => {
+  const objects = synthOf((chart) => new Worker(chart, 'worker', { image, replicas: 2, leaderElectedScheduler: true }));
+  expect(find(objects, 'Deployment', 'worker').spec.replicas).toBe(2);
+  expect(find(objects, 'PodDisruptionBudget', 'worker-pdb').spec.minAvailable).toBe(1);
+});
+
+describe('Worker fails', () => {
+  test('fails with 2 replicas, explaining the duplicate cron tasks', () => {
+    expect(() => synthOf((chart) => new Worker(chart, 'worker', { image, replicas: 2 }))).toThrow(
+      /Worker: replicas must be 1 \(got 2\): Asynq's Scheduler is not leader-elected, 2 replicas fire every cron task 2 times; set 'leaderElectedScheduler: true'/,
+    );
+  });
+  test('fails with an image tagged latest', () => {
+    expect(() => synthOf((chart) => new Worker(chart, 'worker', { image: 'x/honeydue-worker:latest' }))).toThrow(/Worker: image: .*latest/);
+  });
+});
