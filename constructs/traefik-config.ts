@@ -121,7 +121,7 @@ const CHART_INTERNAL_PORTS: Readonly<Record<number, string>> = { 8080: 'traefik'
  * entry-point HTTP options nested under `http`) touch none of these keys.
  * k3s v1.34 bundles this chart's v37.1 to v39.0 line (v1.34.3+k3s3:
  * 38.0.201+up38.0.2; v1.34.5+k3s1: 39.0.201+up39.0.2); production runs
- * v1.34.6+k3s1, i.e. chart 39.0.x with Traefik v3.6.
+ * v1.34.6+k3s1, which ships a 39.0.x chart with Traefik v3.6.
  *
  * Decisions a reader would otherwise have to reverse-engineer:
  * - Traefik runs as UID 0 with every capability dropped except NET_BIND_SERVICE.
@@ -136,9 +136,9 @@ const CHART_INTERNAL_PORTS: Readonly<Record<number, string>> = { 8080: 'traefik'
  *   k3s runs with `--disable=servicelb`, so a LoadBalancer Service would only sit
  *   Pending; ClusterIP keeps the `kube-system/traefik` Service that k3s's
  *   `publishedService` setting points at.
- * - The chart refuses `maxUnavailable` below 1 with hostNetwork and Kubernetes
- *   refuses a surge pod on a node whose host port is taken; both are checked here
- *   first so the error names the prop.
+ * - The chart refuses `maxUnavailable` below 1 with hostNetwork, and a surge pod
+ *   can never be scheduled onto a node whose host port its predecessor holds; both
+ *   are checked here first so the error names the prop.
  * - `dnsPolicy: ClusterFirstWithHostNet`: a hostNetwork pod otherwise resolves
  *   with the node's resolv.conf and cannot resolve cluster Service names.
  * - The chart's `traefik` (8080) and `metrics` (9100) entry points also listen on
