@@ -102,6 +102,12 @@ export const configSchema = z
       nodeSelector: z.record(z.string(), z.string()).optional(),
       resources: resources.optional(),
     }).optional(),
+    traefik: z.strictObject({
+      webPort: port.optional(),
+      websecureEnabled: z.boolean().optional(),
+      websecurePort: port.optional(),
+      maxUnavailable: wholeNumber(1).optional(),
+    }).optional(),
   })
   .superRefine((config, ctx) => {
     const replicas = config.worker?.replicas ?? 1;

@@ -6,6 +6,7 @@ import { HoneydueNamespace } from './honeydue-namespace';
 import { MigrateJob, MigrateJobProps } from './migrate-job';
 import { NextjsApp, NextjsAppProps } from './nextjs-app';
 import { Redis, RedisProps } from './redis';
+import { TraefikConfig, TraefikConfigProps } from './traefik-config';
 import { AppWorkloadProps, DEFAULT_IMAGE_PULL_SECRET, DEFAULT_NAMESPACE, DEFAULT_SECRET_NAME } from './shared/app-workload';
 import { check, dnsLabelProblem, hostnameProblem, imageTagProblem, portProblem } from './shared/validation';
 import { Worker, WorkerProps } from './worker';
@@ -92,6 +93,8 @@ export interface HoneydueStackProps {
   readonly worker?: WorkloadSettings<WorkerProps, 'replicas' | 'leaderElectedScheduler'>;
   readonly migrate?: WorkloadSettings<MigrateJobProps, 'backoffLimit' | 'activeDeadlineSeconds' | 'migrationsDir'>;
   readonly redis?: Pick<RedisProps, 'evictionPolicy' | 'maxMemory' | 'storage' | 'storageClassName' | 'nodeSelector' | 'resources'>;
+  /** The k3s-bundled Traefik, configured through its HelmChartConfig in kube-system. */
+  readonly traefik?: Pick<TraefikConfigProps, 'webPort' | 'websecureEnabled' | 'websecurePort' | 'maxUnavailable'>;
 }
 
 /** Config keys the stack derives from typed fields; `extraConfig` may not set them. */
@@ -103,7 +106,7 @@ export const DERIVED_CONFIG_KEYS = [
 /**
  * The whole honeyDue stack, one chart per concern so each synthesizes to its
  * own file (`namespace`, `config`, `redis`, `migrate`, `api`, `worker`,
- * `admin`, `web`). With only `imageTag` set it is production.
+ * `admin`, `web`, `traefik`). With only `imageTag` set it is production.
  *
  * @example new HoneydueStack(app, 'production', { imageTag: '237c6b8' });
  */
@@ -117,6 +120,7 @@ export class HoneydueStack extends Construct {
   public readonly admin: NextjsApp;
   /** Present only when `web.enabled`. */
   public readonly web?: NextjsApp;
+  public readonly traefik: TraefikConfig;
   public readonly domains: Required<HoneydueDomains>;
 
   public constructor(scope: Construct, id: string, props: HoneydueStackProps) {
@@ -199,5 +203,6 @@ export class HoneydueStack extends Construct {
       const { enabled: _enabled, ...web } = props.web ?? {};
       this.web = new NextjsApp(chart('web'), 'web', { runAsUser: 1002, ...web, ...wiring, name: 'web', image: image('web') });
     }
+    this.traefik = new TraefikConfig(chart('traefik'), 'traefik', props.traefik);
   }
 }

@@ -1,0 +1,144 @@
+import { Chart, Testing } from 'cdk8s';
+import { parse } from 'yaml';
+import { HelmChartConfigSpecFailurePolicy, TraefikConfig, TraefikConfigProps } from '../constructs';
+
+/** Synthesizes a TraefikConfig alone in a chart and returns its manifest and parsed chart values. */
+function synthTraefik(props?: TraefikConfigProps) {
+  const chart = Testing.chart();
+  new TraefikConfig(chart, 'Traefik', props);
+  const manifests = Testing.synth(chart);
+  const hcc = manifests.find((m) => m.kind === 'HelmChartConfig' && m.metadata.name === 'traefik');
+  if (!hcc) throw new Error('no HelmChartConfig traefik in the synthesized chart');
+  return { manifests, hcc, values: parse(hcc.spec.valuesContent) };
+}
+
+describe('TraefikConfig', () => {
+  test('is the k3s HelmChartConfig traefik in kube-system', () => {
+    const { manifests, hcc } = synthTraefik();
+    expect(manifests).toHaveLength(1);
+    expect(hcc.apiVersion).toBe('helm.cattle.io/v1');
+    expect(hcc.metadata.namespace).toBe('kube-system');
+    expect(hcc.metadata.labels).toEqual({
+      'app.kubernetes.io/name': 'traefik',
+      'app.kubernetes.io/part-of': 'honeydue',
+      'app.kubernetes.io/managed-by': 'honeydue-k8s',
+    });
+  });
+
+  test('keeps kube-system even inside a chart with another namespace', () => {
+    const honeydue = new Chart(Testing.app(), 'honeydue', { namespace: 'honeydue' });
+    new TraefikConfig(honeydue, 'Traefik');
+    expect(Testing.synth(honeydue)[0].metadata.namespace).toBe('kube-system');
+  });
+
+  test('runs Traefik as a DaemonSet on the host network', () => {
+    const { values } = synthTraefik();
+    expect(values.deployment.kind).toBe('DaemonSet');
+    expect(values.hostNetwork).toBe(true);
+    expect(values.deployment.dnsPolicy).toBe('ClusterFirstWithHostNet');
+  });
+
+  test('rolls one node at a time without surging onto a taken host port', () => {
+    const { values } = synthTraefik();
+    expect(values.updateStrategy.type).toBe('RollingUpdate');
+    expect(values.updateStrategy.rollingUpdate.maxSurge).toBe(0);
+    expect(values.updateStrategy.rollingUpdate.maxUnavailable).toBe(1);
+  });
+
+  test('serves the web entry point on :80 with no separate hostPort', () => {
+    const { values } = synthTraefik();
+    expect(values.ports.web.port).toBe(80);
+    expect(values.ports.web.exposedPort).toBe(80);
+    expect(values.ports.web.hostPort).toBeUndefined();
+  });
+
+  test('may bind low ports: NET_BIND_SERVICE only, as root, no escalation, read-only root', () => {
+    const { values } = synthTraefik();
+    expect(values.securityContext.capabilities.add).toEqual(['NET_BIND_SERVICE']);
+    expect(values.securityContext.capabilities.drop).toEqual(['ALL']);
+    expect(values.securityContext.allowPrivilegeEscalation).toBe(false);
+    expect(values.securityContext.readOnlyRootFilesystem).toBe(true);
+    expect(values.podSecurityContext.runAsUser).toBe(0);
+    expect(values.podSecurityContext.runAsNonRoot).toBe(false);
+  });
+
+  test('turns the websecure entry point off by default (Cloudflare Flexible)', () => {
+    const { values, hcc } = synthTraefik();
+    expect(values.ports).toHaveProperty('websecure', null);
+    // null, not a missing key: only an explicit null removes the chart's default listener.
+    expect(hcc.spec.valuesContent).toMatch(/^ {2}websecure: null$/m);
+  });
+
+  test('serves websecure on :443 when enabled', () => {
+    const { values } = synthTraefik({ websecureEnabled: true });
+    expect(values.ports.websecure).toEqual({ port: 443, exposedPort: 443 });
+    expect(values.ports.web.port).toBe(80);
+  });
+
+  test('takes other ports and a looser rollout', () => {
+    const { values } = synthTraefik({ webPort: 8000, websecureEnabled: true, websecurePort: 8443, maxUnavailable: 2 });
+    expect(values.ports.web).toEqual({ port: 8000, exposedPort: 8000 });
+    expect(values.ports.websecure).toEqual({ port: 8443, exposedPort: 8443 });
+    expect(values.updateStrategy.rollingUpdate.maxUnavailable).toBe(2);
+  });
+
+  test('keeps a ClusterIP Service instead of a LoadBalancer', () => {
+    const { values } = synthTraefik();
+    expect(values.service.type).toBe('ClusterIP');
+  });
+
+  test('aborts a failed upgrade instead of uninstalling Traefik', () => {
+    expect(synthTraefik().hcc.spec.failurePolicy).toBe('abort');
+    const { hcc } = synthTraefik({ failurePolicy: HelmChartConfigSpecFailurePolicy.REINSTALL });
+    expect(hcc.spec.failurePolicy).toBe('reinstall');
+  });
+
+  test('valuesContent is the typed values object, serialized', () => {
+    const chart = Testing.chart();
+    const traefik = new TraefikConfig(chart, 'Traefik');
+    expect(parse(Testing.synth(chart)[0].spec.valuesContent)).toEqual(traefik.values);
+    expect(traefik.resource.name).toBe('traefik');
+    expect(traefik.resource.node.id).toBe('Resource');
+  });
+
+  test('matches the snapshot', () => {
+    expect(synthTraefik().manifests).toMatchSnapshot();
+  });
+
+  test('fails when maxUnavailable is below 1', () => {
+    expect(() => synthTraefik({ maxUnavailable: 0 })).toThrow(/maxUnavailable must be .* at least 1 \(got 0\).*set 'maxUnavailable: 1'/);
+  });
+
+  test('fails when maxUnavailable is not an integer', () => {
+    expect(() => synthTraefik({ maxUnavailable: 1.5 })).toThrow(/maxUnavailable .*\(got 1\.5\)/);
+  });
+
+  test('fails when maxSurge is above 0', () => {
+    expect(() => synthTraefik({ maxSurge: 1 })).toThrow(/maxSurge must be 0 \(got 1\).*host-port conflict.*set 'maxSurge: 0'/);
+  });
+
+  test('fails when webPort is out of 1..65535', () => {
+    expect(() => synthTraefik({ webPort: 0 })).toThrow(/webPort must be an integer in 1\.\.65535 \(got 0\)/);
+    expect(() => synthTraefik({ webPort: 65536 })).toThrow(/webPort .*\(got 65536\).*set 'webPort: 80'/);
+    expect(() => synthTraefik({ webPort: 80.5 })).toThrow(/webPort .*\(got 80\.5\)/);
+  });
+
+  test('fails when websecurePort is out of 1..65535', () => {
+    expect(() => synthTraefik({ websecureEnabled: true, websecurePort: 70000 })).toThrow(
+      /websecurePort must be an integer in 1\.\.65535 \(got 70000\).*set 'websecurePort: 443'/,
+    );
+  });
+
+  test('fails when websecurePort is set but websecure is off', () => {
+    expect(() => synthTraefik({ websecurePort: 8443 })).toThrow(/websecurePort is set \(8443\) but websecureEnabled is false/);
+  });
+
+  test('fails when web and websecure share a port', () => {
+    expect(() => synthTraefik({ websecureEnabled: true, webPort: 443 })).toThrow(/websecurePort must differ from webPort \(both 443\)/);
+  });
+
+  test("fails when a port is one the chart's own entry points take on the node", () => {
+    expect(() => synthTraefik({ webPort: 8080 })).toThrow(/webPort must not be 8080: the chart's 'traefik' entry point/);
+    expect(() => synthTraefik({ websecureEnabled: true, websecurePort: 9100 })).toThrow(/websecurePort must not be 9100: .*'metrics'/);
+  });
+});
