@@ -9,15 +9,17 @@ const program = new Command()
   .option('--env <name>', 'synthesize one environment (default: every config/*.yaml)')
   .option('--tag <sha>', 'image tag for every honeyDue image (also HONEYDUE_IMAGE_TAG)')
   .option('--out <dir>', 'output folder (default: dist/)')
+  .option('--config <dir>', 'folder of <env>.yaml config files (default: config/)')
   .parse();
 
-const options = program.opts<{ env?: string; tag?: string; out?: string }>();
+const options = program.opts<{ env?: string; tag?: string; out?: string; config?: string }>();
 
 try {
   const result = synthesize({
     envs: options.env ? [options.env] : undefined,
     imageTag: options.tag ?? (process.env.HONEYDUE_IMAGE_TAG || undefined),
     outDir: options.out,
+    configDir: options.config,
   });
   // Under `cdk8s synth` the CLI lists (and validates) what lands in CDK8S_OUTDIR; give it the same files.
   const cdk8sOutDir = process.env.CDK8S_OUTDIR;

@@ -210,6 +210,10 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
     const prefix = issue.path.length > 0 ? `${where}.` : '';
     return `${issue.keys.map((k) => prefix + k).join(', ')}: unknown key; check the spelling against the README's config reference`;
   }
+  if (issue.code === 'invalid_key') {
+    // A record key failed its own check: report the key's problem, not the value's.
+    return `${where}: ${issue.issues.map((inner) => inner.message).join('; ')}`;
+  }
   const value = issue.path.reduce<unknown>((node, key) => (isMapping(node) || Array.isArray(node) ? (node as any)[key as any] : undefined), raw);
   const shown = value === undefined ? 'missing' : JSON.stringify(value);
   return `${where}: ${issue.message} (got ${shown})`;

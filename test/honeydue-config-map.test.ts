@@ -1,0 +1,45 @@
+import { HoneydueConfigMap, HoneydueNamespace } from '../constructs';
+import { find, synthOf } from './helpers';
+
+describe('HoneydueConfigMap', () => {
+  const build = (data: Record<string, string>) => {
+    let hash = '';
+    const objects = synthOf((chart) => { hash = new HoneydueConfigMap(chart, 'config', { data }).contentHash; });
+    return { objects, hash };
+  };
+
+  test('ConfigMap honeydue-config in honeydue with the entries, sorted', () => {
+    const { objects } = build({ SMTP: 'b', DB_HOST: 'a' });
+    const configMap = find(objects, 'ConfigMap', 'honeydue-config');
+    expect(configMap.metadata.namespace).toBe('honeydue');
+    expect(Object.keys(configMap.data)).toEqual(['DB_HOST', 'SMTP']);
+  });
+
+  test('the content hash follows the content, not the key order', () => {
+    expect(build({ A: '1', B: '2' }).hash).toBe(build({ B: '2', A: '1' }).hash);
+    expect(build({ A: '1', B: '2' }).hash).not.toBe(build({ A: '1', B: '3' }).hash);
+  });
+
+  test('fails with a key that is not an env var name', () => {
+    expect(() => build({ 'DB-HOST': 'x' })).toThrow(/HoneydueConfigMap: data.DB-HOST: 'DB-HOST' is not an environment variable name/);
+  });
+
+  test('fails with a non-string value', () => {
+    expect(() => build({ PORT: 587 as unknown as string })).toThrow(/data.PORT: 587 must be a string; quote numbers/);
+  });
+});
+
+describe('HoneydueNamespace', () => {
+  test('honeydue, labelled for Pod Security Admission restricted', () => {
+    const ns = find(synthOf((chart) => new HoneydueNamespace(chart, 'ns')), 'Namespace', 'honeydue');
+    expect(ns.metadata.labels).toMatchObject({
+      'pod-security.kubernetes.io/enforce': 'restricted',
+      'pod-security.kubernetes.io/audit': 'restricted',
+      'pod-security.kubernetes.io/warn': 'restricted',
+    });
+  });
+
+  test('fails with an invalid name', () => {
+    expect(() => synthOf((chart) => new HoneydueNamespace(chart, 'ns', { name: 'honey.due' }))).toThrow(/HoneydueNamespace: name: 'honey.due'/);
+  });
+});

@@ -1,0 +1,127 @@
+import { CONFIG_HASH_ANNOTATION } from '../constructs';
+import { find, synthStack, TAG } from './helpers';
+
+const objects = synthStack();
+const workloads = objects.filter((o) => ['Deployment', 'Job'].includes(o.kind));
+
+test('drop-in with production: the same object names and namespaces', () => {
+  const names = objects.map((o) => `${o.kind} ${o.metadata.namespace ?? '-'}/${o.metadata.name}`).sort();
+  expect(names).toEqual([
+    'ConfigMap honeydue/honeydue-config',
+    'Deployment honeydue/admin',
+    'Deployment honeydue/api',
+    'Deployment honeydue/redis',
+    'Deployment honeydue/worker',
+    'HelmChartConfig kube-system/traefik',
+    'Job honeydue/honeydue-migrate',
+    'Namespace -/honeydue',
+    'PersistentVolumeClaim honeydue/redis-data',
+    'PodDisruptionBudget honeydue/admin-pdb',
+    'PodDisruptionBudget honeydue/api-pdb',
+    'PodDisruptionBudget honeydue/redis-pdb',
+    'PodDisruptionBudget honeydue/worker-pdb',
+    'Service honeydue/admin',
+    'Service honeydue/api',
+    'Service honeydue/redis',
+    'ServiceAccount honeydue/admin',
+    'ServiceAccount honeydue/api',
+    'ServiceAccount honeydue/migrate',
+    'ServiceAccount honeydue/redis',
+    'ServiceAccount honeydue/worker',
+  ]);
+});
+
+test('every selector is exactly app.kubernetes.io/name (selectors are immutable on live objects)', () => {
+  for (const name of ['api', 'admin', 'worker', 'redis']) {
+    expect(find(objects, 'Deployment', name).spec.selector).toEqual({ matchLabels: { 'app.kubernetes.io/name': name } });
+    expect(find(objects, 'PodDisruptionBudget', `${name}-pdb`).spec.selector).toEqual({ matchLabels: { 'app.kubernetes.io/name': name } });
+  }
+  for (const name of ['api', 'admin', 'redis']) {
+    expect(find(objects, 'Service', name).spec.selector).toEqual({ 'app.kubernetes.io/name': name });
+  }
+});
+
+test('the version label is on pod templates only, never on an object or a selector', () => {
+  for (const o of objects) {
+    expect(o.metadata.labels?.['app.kubernetes.io/version']).toBeUndefined();
+  }
+  for (const w of workloads) {
+    expect(w.spec.template.metadata.labels['app.kubernetes.io/version']).toBe(w.kind === 'Deployment' && w.metadata.name === 'redis' ? '7-alpine' : TAG);
+  }
+});
+
+test('every object carries part-of honeydue and managed-by honeydue-k8s', () => {
+  for (const o of objects) {
+    expect(o.metadata.labels).toMatchObject({ 'app.kubernetes.io/part-of': 'honeydue', 'app.kubernetes.io/managed-by': 'honeydue-k8s' });
+  }
+});
+
+test('images are gitea.treytartt.com/admin/honeydue-<svc>:<tag>; the Job runs the api image', () => {
+  expect(find(objects, 'Deployment', 'api').spec.template.spec.containers[0].image).toBe(`gitea.treytartt.com/admin/honeydue-api:${TAG}`);
+  expect(find(objects, 'Deployment', 'worker').spec.template.spec.containers[0].image).toBe(`gitea.treytartt.com/admin/honeydue-worker:${TAG}`);
+  expect(find(objects, 'Deployment', 'admin').spec.template.spec.containers[0].image).toBe(`gitea.treytartt.com/admin/honeydue-admin:${TAG}`);
+  expect(find(objects, 'Job', 'honeydue-migrate').spec.template.spec.containers[0].image).toBe(`gitea.treytartt.com/admin/honeydue-api:${TAG}`);
+});
+
+test('the ConfigMap holds the non-secret values of SPEC', () => {
+  expect(find(objects, 'ConfigMap', 'honeydue-config').data).toEqual({
+    APNS_AUTH_KEY_PATH: '/secrets/apns/apns_auth_key.p8',
+    B2_BUCKET_NAME: 'honeyDueProd',
+    B2_REGION: 'us-east-005',
+    DB_HOST: 'ep-floral-truth-amttbc5a-pooler.c-5.us-east-1.aws.neon.tech',
+    DB_PORT: '5432',
+    EMAIL_HOST: 'smtp.fastmail.com',
+    EMAIL_PORT: '587',
+    NEXT_PUBLIC_API_URL: 'https://api.myhoneydue.com/api',
+    POSTGRES_DB: 'honeyDue',
+    POSTGRES_USER: 'neondb_owner',
+    REDIS_URL: 'redis://redis:6379/0',
+  });
+});
+
+test('every pod template reading the ConfigMap carries its content hash; a config change changes it', () => {
+  const hashOf = (objs: any[], kind: string, name: string) => find(objs, kind, name).spec.template.metadata.annotations?.[CONFIG_HASH_ANNOTATION];
+  const readers: Array<[string, string]> = [['Deployment', 'api'], ['Deployment', 'worker'], ['Deployment', 'admin'], ['Job', 'honeydue-migrate']];
+  const hash = hashOf(objects, ...readers[0]);
+  expect(hash).toMatch(/^[0-9a-f]{16}$/);
+  for (const reader of readers) {
+    expect(hashOf(objects, ...reader)).toBe(hash);
+  }
+  const changed = synthStack({ email: { smtpPort: 465 } });
+  for (const reader of readers) {
+    expect(hashOf(changed, ...reader)).not.toBe(hash);
+  }
+});
+
+test('no Secret is ever emitted; secrets are referenced by name', () => {
+  expect(objects.filter((o) => o.kind === 'Secret')).toHaveLength(0);
+});
+
+test('web, when enabled, is a Next.js app with its own uid 1002', () => {
+  const withWeb = synthStack({ web: { enabled: true } });
+  const web = find(withWeb, 'Deployment', 'web');
+  expect(web.spec.template.spec.securityContext.runAsUser).toBe(1002);
+  expect(web.spec.template.spec.containers[0].image).toBe(`gitea.treytartt.com/admin/honeydue-web:${TAG}`);
+  expect(find(withWeb, 'Service', 'web').spec.ports[0].port).toBe(3000);
+  expect(objects.filter((o) => o.metadata.name === 'web')).toHaveLength(0);
+});
+
+test('another namespace moves every namespaced app object', () => {
+  const moved = synthStack({ namespace: 'shop' });
+  for (const o of moved.filter((x) => !['Namespace', 'HelmChartConfig'].includes(x.kind))) {
+    expect(o.metadata.namespace).toBe('shop');
+  }
+  expect(find(moved, 'Namespace', 'shop')).toBeDefined();
+});
+
+test('fails when extraConfig sets a key the stack derives', () => {
+  expect(() => synthStack({ extraConfig: { DB_HOST: 'elsewhere' } })).toThrow(/HoneydueStack: extraConfig.DB_HOST: the stack derives 'DB_HOST' from a typed field/);
+});
+
+test('fails with a latest image tag', () => {
+  expect(() => synthStack({ imageTag: 'latest' })).toThrow(/HoneydueStack: imageTag: 'latest' is not allowed/);
+});
+
+test('whole-output snapshot, for review of drift', () => {
+  expect(objects).toMatchSnapshot();
+});

@@ -1,0 +1,61 @@
+import { execFileSync } from 'child_process';
+import { MigrateJob } from '../constructs';
+import { container, envVar, find, synthOf, TAG } from './helpers';
+
+const image = `gitea.treytartt.com/admin/honeydue-api:${TAG}`;
+
+describe('MigrateJob with only the api image', () => {
+  const objects = synthOf((chart) => new MigrateJob(chart, 'migrate', { image }));
+  const job = find(objects, 'Job', 'honeydue-migrate');
+  const pod = job.spec.template.spec;
+  const migrate = container(job);
+  const script: string = migrate.command[2];
+
+  test('Job honeydue-migrate in honeydue with the api image of the release', () => {
+    expect(job.metadata.namespace).toBe('honeydue');
+    expect(migrate.image).toBe(image);
+  });
+
+  test('restartPolicy Never, backoffLimit 2, activeDeadlineSeconds 540 (under the 10-minute gate)', () => {
+    expect(pod.restartPolicy).toBe('Never');
+    expect(job.spec.backoffLimit).toBe(2);
+    expect(job.spec.activeDeadlineSeconds).toBe(540);
+  });
+
+  test('same hardening and wiring as api: own ServiceAccount, uid 1000, ConfigMap, secrets by reference', () => {
+    expect(find(objects, 'ServiceAccount', 'migrate').automountServiceAccountToken).toBe(false);
+    expect(pod.serviceAccountName).toBe('migrate');
+    expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(migrate.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(pod.imagePullSecrets).toEqual([{ name: 'gitea-credentials' }]);
+    expect(migrate.envFrom).toEqual([{ configMapRef: { name: 'honeydue-config' } }]);
+    expect(envVar(migrate, 'POSTGRES_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'honeydue-secrets', key: 'POSTGRES_PASSWORD' });
+  });
+
+  test('runs goose up from /usr/local/bin/goose, password only through the environment', () => {
+    expect(script).toContain('exec /usr/local/bin/goose -dir /app/migrations up');
+    expect(JSON.stringify(job)).not.toMatch(/password=[^$]/);
+  });
+
+  test('the script strips -pooler from DB_HOST (goose needs a session; PgBouncer transaction mode drops it)', () => {
+    // Run the script's own sed line against the production host.
+    const sedLine = script.split('\n').find((line) => line.startsWith('DIRECT_HOST='))!;
+    const out = execFileSync('sh', ['-c', `DB_HOST=ep-floral-truth-amttbc5a-pooler.c-5.us-east-1.aws.neon.tech; ${sedLine}; printf %s "$DIRECT_HOST"`]).toString();
+    expect(out).toBe('ep-floral-truth-amttbc5a.c-5.us-east-1.aws.neon.tech');
+  });
+
+  test('snapshot', () => {
+    expect(objects).toMatchSnapshot();
+  });
+});
+
+describe('MigrateJob fails', () => {
+  test('fails with activeDeadlineSeconds above the 600 s gate', () => {
+    expect(() => synthOf((chart) => new MigrateJob(chart, 'migrate', { image, activeDeadlineSeconds: 900 }))).toThrow(
+      /MigrateJob: activeDeadlineSeconds: 900 must be a whole number from 1 to 600/,
+    );
+  });
+  test('fails with a negative backoffLimit', () => {
+    expect(() => synthOf((chart) => new MigrateJob(chart, 'migrate', { image, backoffLimit: -1 }))).toThrow(/MigrateJob: backoffLimit: -1/);
+  });
+});
