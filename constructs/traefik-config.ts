@@ -165,7 +165,7 @@ export class TraefikConfig extends Construct {
     validatePort('webPort', webPort, 80);
     if (props.websecurePort !== undefined && !websecureEnabled) {
       throw new Error(
-        `traefik websecurePort is set (${props.websecurePort}) but websecureEnabled is false: ` +
+        `TraefikConfig: websecurePort is set (${props.websecurePort}) but websecureEnabled is false: ` +
           `the port would never be used; set 'websecureEnabled: true' or drop websecurePort`,
       );
     }
@@ -173,21 +173,21 @@ export class TraefikConfig extends Construct {
       validatePort('websecurePort', websecurePort, 443);
       if (websecurePort === webPort) {
         throw new Error(
-          `traefik websecurePort must differ from webPort (both ${webPort}): ` +
+          `TraefikConfig: websecurePort must differ from webPort (both ${webPort}): ` +
             `two entry points cannot bind one node port; set websecurePort to 443`,
         );
       }
     }
     if (!Number.isInteger(maxUnavailable) || maxUnavailable < 1) {
       throw new Error(
-        `traefik maxUnavailable must be an integer of at least 1 (got ${maxUnavailable}): ` +
+        `TraefikConfig: maxUnavailable must be an integer of at least 1 (got ${maxUnavailable}): ` +
           `with hostNetwork the old pod holds the node's :${webPort} until it stops, so the update cannot surge ` +
           `and must take pods down to replace them (the chart and Kubernetes both reject 0); set 'maxUnavailable: 1'`,
       );
     }
     if (maxSurge !== 0) {
       throw new Error(
-        `traefik maxSurge must be 0 (got ${maxSurge}): a surge pod is scheduled onto a node whose ` +
+        `TraefikConfig: maxSurge must be 0 (got ${maxSurge}): a surge pod is scheduled onto a node whose ` +
           `:${webPort} the old pod still holds and stays Pending on the host-port conflict; set 'maxSurge: 0'`,
       );
     }
@@ -233,12 +233,12 @@ export class TraefikConfig extends Construct {
 
 function validatePort(prop: string, port: number, usual: number): void {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new Error(`traefik ${prop} must be an integer in 1..65535 (got ${port}); set '${prop}: ${usual}'`);
+    throw new Error(`TraefikConfig: ${prop} must be an integer in 1..65535 (got ${port}); set '${prop}: ${usual}'`);
   }
   const owner = CHART_INTERNAL_PORTS[port];
   if (owner !== undefined) {
     throw new Error(
-      `traefik ${prop} must not be ${port}: the chart's '${owner}' entry point already listens there ` +
+      `TraefikConfig: ${prop} must not be ${port}: the chart's '${owner}' entry point already listens there ` +
         `on every node (hostNetwork); pick another port`,
     );
   }
