@@ -118,7 +118,7 @@ const HAPPY_PATH = [
   apply('network-policy.yaml'),
   apply('traefik.yaml'),
   rolloutStatus('redis'),
-  'delete job honeydue-migrate -n honeydue --ignore-not-found --wait=true',
+  'delete job honeydue-migrate -n honeydue --ignore-not-found --wait=true --cascade=foreground',
   apply('migrate.yaml'),
   waitFor('complete'),
   apply('api.yaml'),
@@ -150,7 +150,7 @@ describe('happy path', () => {
 
     const jobApplied = lines.indexOf(apply('migrate.yaml'));
     const jobDone = lines.indexOf(waitFor('complete'));
-    const previousJobDeleted = lines.indexOf('delete job honeydue-migrate -n honeydue --ignore-not-found --wait=true');
+    const previousJobDeleted = lines.indexOf('delete job honeydue-migrate -n honeydue --ignore-not-found --wait=true --cascade=foreground');
     const firstAppApply = Math.min(...APP_FILES.map((name) => lines.indexOf(apply(name))));
     expect(previousJobDeleted).toBeGreaterThan(-1);
     expect(previousJobDeleted).toBeLessThan(jobApplied);
@@ -340,7 +340,7 @@ describe('before anything is applied', () => {
     expect(run.code).toBe(1);
     expect(run.lines).toEqual(['version --client -o json', 'get namespace kube-system -o name --request-timeout=15s']);
     expect(run.stderr).toMatch(
-      /cannot reach the cluster \(context honeydue, default kubeconfig\): The connection to the server 10\.0\.0\.1:6443 was refused.*nothing was applied/,
+      /cannot reach the cluster \(context honeydue, default kubeconfig\): The connection to the server 10\.0\.0\.1:6443 was refused - did you specify the right host or port\?\nPoint kubectl at it.*nothing was applied/,
     );
   });
 

@@ -8,9 +8,13 @@ type JobRef = Pick<StackObject, 'name' | 'namespace'>;
 
 const namespaceOf = (job: JobRef): string => job.namespace as string;
 
-/** Waiting also returns once the Job is gone, so the previous run's pods cannot race the new Job. */
+/**
+ * Foreground cascade makes `--wait` return only once the previous run's pods are
+ * gone too (the default background cascade returns when the Job object is), so
+ * an old goose pod can never still be running when the new Job starts.
+ */
 export const deleteJobArgs = (job: JobRef): string[] => [
-  'delete', 'job', job.name, '-n', namespaceOf(job), '--ignore-not-found', '--wait=true',
+  'delete', 'job', job.name, '-n', namespaceOf(job), '--ignore-not-found', '--wait=true', '--cascade=foreground',
 ];
 
 export const waitJobArgs = (job: JobRef, condition: 'complete' | 'failed'): string[] => [

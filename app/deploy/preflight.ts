@@ -37,7 +37,7 @@ export function preflightStep(target: ClusterTarget): Step {
       const cluster = await kubectl.run(CLUSTER_CHECK, { showOutput: false });
       if (cluster.code !== 0) {
         throw new DeployError(
-          `cannot reach the cluster ${describeTarget(target)}: ${lastErrorLine(cluster)}. ` +
+          `cannot reach the cluster ${describeTarget(target)}: ${lastErrorLine(cluster)}\n` +
             'Point kubectl at it (export KUBECONFIG=~/.kube/honeydue-k3s.yaml, or pass --kubeconfig / --context) ' +
             'and re-run; nothing was applied',
         );
