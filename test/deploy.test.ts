@@ -372,6 +372,14 @@ describe('before anything is applied', () => {
     expect(run.stderr).toMatch(/--tag <sha>' cannot be used with option '--manifests <dir>'/);
   });
 
+  test('--env and --manifests together are refused: the directory is the environment', async () => {
+    const run = await runDeploy(['--env', 'staging', ...manifests]);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--env <name>' cannot be used with option '--manifests <dir>'/);
+    expect(run.calls).toEqual([]);
+  });
+
   test('a failed apply of a cluster object stops before the migration gate', async () => {
     const run = await runDeploy(manifests, { scenario: { STANDIN_APPLY_FAIL: 'redis.yaml' } });
 

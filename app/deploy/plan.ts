@@ -54,7 +54,7 @@ function migrationStep(manifests: StackManifests, options: DeployOptions): Step 
 
 export const SKIP_MIGRATION_WARNING = [
   '!!! --skip-migration: the migrate Job will NOT run. The app rolls out on whatever schema the database has.',
-  '!!! If this release adds a migration, its pods refuse to boot (goose_db_version check) or misbehave.',
+  '!!! If this release adds a migration, its pods start on the old schema and fail where they use the new one.',
   '!!! Only skip when the release has no schema change, or the migration was run by hand (runbook section 26).',
 ].join('\n');
 
