@@ -400,6 +400,19 @@ describe('before anything is applied', () => {
     expect(run.lines.filter((line) => line.startsWith('apply'))).toEqual([]);
   });
 
+  test('an object without both stack labels is deployed with a warning that prune cannot find it', async () => {
+    const dir = join(sandbox, 'unlabelled');
+    cpSync(fixtureDist, dir, { recursive: true });
+    writeFileSync(join(dir, 'config.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: honeydue-config\n  namespace: honeydue\n');
+
+    const run = await runDeploy(['--manifests', dir]);
+
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe(
+      'warning: ConfigMap honeydue-config in config.yaml lacks the stack labels; prune will not find it once it leaves the stack\n',
+    );
+  });
+
   test('a namespaced object without metadata.namespace is refused', async () => {
     const dir = join(sandbox, 'no-namespace');
     cpSync(fixtureDist, dir, { recursive: true });

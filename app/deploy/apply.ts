@@ -14,7 +14,10 @@ export function applyStep(title: string, files: readonly ManifestFile[]): Step {
       for (const file of files) {
         const result = await kubectl.run(applyArgs(file));
         if (result.code !== 0) {
-          throw new DeployError(`kubectl apply -f ${file.path} failed: ${lastErrorLine(result)}`);
+          throw new DeployError(
+            `kubectl apply -f ${file.path} failed: ${lastErrorLine(result)}. The files before it in this step were ` +
+              'applied; fix the manifest (or the live object kubectl names) and re-run the deploy: apply is idempotent',
+          );
         }
       }
     },

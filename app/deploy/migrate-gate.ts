@@ -1,3 +1,4 @@
+import { applyArgs } from './apply';
 import { Kubectl, lastErrorLine } from './kubectl';
 import { ManifestFile, StackObject } from './manifests';
 import { DeployError, MIGRATION_TIMEOUT } from './options';
@@ -38,7 +39,7 @@ export function migrateGateStep(migrateFile: ManifestFile, job: StackObject): St
     title: `run the migration gate (Job ${job.name})`,
     plan: [
       kubectlCall(deleteJobArgs(job)),
-      kubectlCall(['apply', '-f', migrateFile.path]),
+      kubectlCall(applyArgs(migrateFile)),
       kubectlCall(waitJobArgs(job, 'complete')),
       kubectlCall(waitJobArgs(job, 'failed')),
       note('both waits run at once; the first to see its condition ends the other'),
@@ -56,7 +57,7 @@ export function migrateGateStep(migrateFile: ManifestFile, job: StackObject): St
             'a Job\'s pod template is immutable, so the new one cannot be applied over it. Nothing of the app was applied',
         );
       }
-      const applied = await kubectl.run(['apply', '-f', migrateFile.path]);
+      const applied = await kubectl.run(applyArgs(migrateFile));
       if (applied.code !== 0) {
         throw new DeployError(
           `kubectl apply -f ${migrateFile.path} failed: ${lastErrorLine(applied)}; nothing of the app was applied`,

@@ -18,8 +18,9 @@ export interface StepContext {
 /** A named stage of the deploy; the reporter prints its name and elapsed time. */
 export interface Step {
   readonly title: string;
-  /** The step touches only the local disk, so --dry-run runs it too (synthesis). */
+  /** The step touches only the local disk, so --dry-run runs it (synthesis) instead of printing its plan. */
   readonly local?: boolean;
+  /** What --dry-run prints for the step. */
   readonly plan: readonly PlanLine[];
   run(context: StepContext): Promise<void>;
 }

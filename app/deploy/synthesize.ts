@@ -1,6 +1,6 @@
 import { DeployError } from './options';
 import { CommandNotFoundError, formatCommand, runProcess } from './process';
-import { note, Step } from './step';
+import { Step } from './step';
 
 export interface SynthesizeInput {
   readonly env: string;
@@ -21,7 +21,7 @@ export function synthesizeStep(input: SynthesizeInput): Step {
   return {
     title: `synthesize ${input.env} with tag ${input.tag}`,
     local: true,
-    plan: [note(`${formatCommand(argv)} (in ${input.repoRoot})`)],
+    plan: [],
     async run({ output }) {
       output.out(`$ ${formatCommand(argv)}\n`);
       const [command, ...args] = argv;
