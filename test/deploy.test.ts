@@ -78,6 +78,17 @@ function readCalls(): string[][] {
     .map((line) => line.split('\x1f').slice(0, -1));
 }
 
+/** A copy of the fixture directory with files replaced (text) or removed (null). */
+function fixtureCopy(name: string, changes: Record<string, string | null>): string {
+  const dir = join(sandbox, name);
+  cpSync(fixtureDist, dir, { recursive: true });
+  for (const [file, text] of Object.entries(changes)) {
+    if (text === null) rmSync(join(dir, file));
+    else writeFileSync(join(dir, file), text);
+  }
+  return dir;
+}
+
 function withoutClusterFlags(call: string[]): string[] {
   const rest = [...call];
   while (rest[0] === '--kubeconfig' || rest[0] === '--context') rest.splice(0, 2);
@@ -264,9 +275,7 @@ describe('migration gate', () => {
   });
 
   test('a directory without migrate.yaml is refused unless the migration is skipped explicitly', async () => {
-    const dir = join(sandbox, 'no-migrate');
-    cpSync(fixtureDist, dir, { recursive: true });
-    rmSync(join(dir, 'migrate.yaml'));
+    const dir = fixtureCopy('no-migrate', { 'migrate.yaml': null });
 
     const run = await runDeploy(['--manifests', dir]);
 
@@ -389,9 +398,9 @@ describe('before anything is applied', () => {
   });
 
   test('a file that belongs to no deploy phase is refused, naming the file and the fix', async () => {
-    const dir = join(sandbox, 'extra');
-    cpSync(fixtureDist, dir, { recursive: true });
-    writeFileSync(join(dir, 'cronjobs.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: honeydue}\n');
+    const dir = fixtureCopy('extra', {
+      'cronjobs.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: honeydue}\n',
+    });
 
     const run = await runDeploy(['--manifests', dir]);
 
@@ -401,9 +410,9 @@ describe('before anything is applied', () => {
   });
 
   test('an object without both stack labels is deployed with a warning that prune cannot find it', async () => {
-    const dir = join(sandbox, 'unlabelled');
-    cpSync(fixtureDist, dir, { recursive: true });
-    writeFileSync(join(dir, 'config.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: honeydue-config\n  namespace: honeydue\n');
+    const dir = fixtureCopy('unlabelled', {
+      'config.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: honeydue-config\n  namespace: honeydue\n',
+    });
 
     const run = await runDeploy(['--manifests', dir]);
 
@@ -414,9 +423,9 @@ describe('before anything is applied', () => {
   });
 
   test('a namespaced object without metadata.namespace is refused', async () => {
-    const dir = join(sandbox, 'no-namespace');
-    cpSync(fixtureDist, dir, { recursive: true });
-    writeFileSync(join(dir, 'config.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: honeydue-config\n');
+    const dir = fixtureCopy('no-namespace', {
+      'config.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: honeydue-config\n',
+    });
 
     const run = await runDeploy(['--manifests', dir]);
 
