@@ -1,0 +1,92 @@
+import { Command, CommanderError, Option } from 'commander';
+import { deploy, DeployRuntime } from './deploy';
+import {
+  DEFAULT_ROLLOUT_TIMEOUT,
+  DeployError,
+  DeployOptions,
+  validateDuration,
+  validateEnvName,
+  validateTag,
+} from './options';
+
+/** Exit code for a command line the operator has to fix (nothing was run). */
+export const USAGE_ERROR = 2;
+
+interface ParsedFlags {
+  tag?: string;
+  env: string;
+  manifests?: string;
+  diff?: boolean;
+  dryRun?: boolean;
+  context?: string;
+  kubeconfig?: string;
+  skipMigration?: boolean;
+  rollbackOnFailure?: boolean;
+  timeout: string;
+}
+
+function buildProgram(runtime: DeployRuntime): Command {
+  return new Command('deploy')
+    .description(
+      'Synthesize the honeyDue stack for one release and roll it out: cluster objects, then the ' +
+        'migrate Job as a gate, then the app, then prune what left the stack.',
+    )
+    .addOption(
+      new Option('--tag <sha>', 'git SHA the images were built from (required unless --manifests)').conflicts(
+        'manifests',
+      ),
+    )
+    .addOption(new Option('--env <name>', 'environment to synthesize').default('production').conflicts('manifests'))
+    .option('--manifests <dir>', 'deploy this already-synthesized directory instead of synthesizing')
+    .option('--diff', 'show kubectl diff of the release before applying it')
+    .option('--dry-run', 'print the kubectl plan and run no kubectl at all (synthesis still runs: it is local)')
+    .option('--context <name>', 'kubeconfig context, passed to every kubectl call')
+    .option('--kubeconfig <path>', 'kubeconfig file, passed to every kubectl call')
+    .option('--skip-migration', 'apply the app without the migrate Job gate (prints a warning)')
+    .option('--rollback-on-failure', 'kubectl rollout undo a Deployment whose rollout fails, and wait for it')
+    .option('--timeout <duration>', 'how long each rollout may take', DEFAULT_ROLLOUT_TIMEOUT)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => runtime.output.out(text),
+      writeErr: (text) => runtime.output.err(text),
+    });
+}
+
+function toOptions(flags: ParsedFlags): DeployOptions {
+  if (flags.manifests === undefined && flags.tag === undefined) {
+    throw new DeployError(
+      '--tag is required: pass the git SHA the images were built from (--tag "$(git rev-parse --short HEAD)"), ' +
+        'or --manifests DIR to deploy an already-synthesized directory',
+    );
+  }
+  return {
+    tag: flags.tag === undefined ? undefined : validateTag(flags.tag),
+    env: validateEnvName(flags.env),
+    manifestsDir: flags.manifests,
+    diff: flags.diff === true,
+    dryRun: flags.dryRun === true,
+    context: flags.context,
+    kubeconfig: flags.kubeconfig,
+    skipMigration: flags.skipMigration === true,
+    rollbackOnFailure: flags.rollbackOnFailure === true,
+    rolloutTimeout: validateDuration('--timeout', flags.timeout),
+  };
+}
+
+/** Parses the command line and runs the deploy; resolves to the process exit code. */
+export async function runDeployCli(args: readonly string[], runtime: DeployRuntime): Promise<number> {
+  const program = buildProgram(runtime);
+  let options: DeployOptions;
+  try {
+    program.parse([...args], { from: 'user' });
+    options = toOptions(program.opts<ParsedFlags>());
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : USAGE_ERROR;
+    if (error instanceof DeployError) {
+      runtime.output.err(`error: ${error.message}\n`);
+      return USAGE_ERROR;
+    }
+    throw error;
+  }
+  return deploy(options, runtime);
+}

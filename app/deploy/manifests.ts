@@ -1,0 +1,185 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY, PART_OF } from '../../constructs/shared/labels';
+import { DeployError } from './options';
+
+/**
+ * The deploy order over the dist files. A file that is absent is skipped; a
+ * .yaml file that is in no phase stops the deploy, because applying it at a
+ * guessed moment (or silently not at all) is worse than being told.
+ */
+export const DEPLOY_PHASES = {
+  /** Not app rollouts: what the migrate Job and the app pods need to exist first. */
+  cluster: ['namespace.yaml', 'config.yaml', 'redis.yaml', 'network-policy.yaml', 'traefik.yaml'],
+  /** The gate: nothing after it is applied unless the Job completes. */
+  migrate: ['migrate.yaml'],
+  /** The backend of the release, on the schema the gate just migrated. */
+  core: ['api.yaml', 'worker.yaml'],
+  /** What sits in front of or beside the backend. */
+  edge: ['admin.yaml', 'web.yaml', 'observability.yaml'],
+  /**
+   * Routing goes last so that a changed route (the apex moving to web) never
+   * points at a backend that is not rolled out yet.
+   */
+  routing: ['ingress.yaml'],
+} as const;
+
+export type DeployPhase = keyof typeof DEPLOY_PHASES;
+
+/** One object of the synthesized stack, reduced to what deploy and prune need. */
+export interface StackObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  /** API group ('' for the core group): live objects are matched on group and kind, not version. */
+  readonly group: string;
+  readonly name: string;
+  /** Unset for cluster-scoped kinds. */
+  readonly namespace?: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** The dist file the object came from. */
+  readonly file: string;
+}
+
+export interface ManifestFile {
+  /** Base name, e.g. `api.yaml`. */
+  readonly name: string;
+  /** Path as given to kubectl (relative to the working directory when it can be). */
+  readonly path: string;
+  readonly objects: readonly StackObject[];
+}
+
+export interface StackManifests {
+  readonly dir: string;
+  /** Present files, in deploy order. */
+  readonly files: readonly ManifestFile[];
+  readonly objects: readonly StackObject[];
+  /** Objects without both stack labels: prune will never find them once they leave the stack. */
+  readonly unlabelled: readonly StackObject[];
+}
+
+/** Kinds with no namespace; any other kind without metadata.namespace is refused. */
+const CLUSTER_SCOPED_KINDS = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'PriorityClass',
+  'StorageClass',
+  'IngressClass',
+  'PersistentVolume',
+]);
+
+/** Workload kinds that `kubectl rollout status` and `rollout undo` understand. */
+const ROLLOUT_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
+
+export function groupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf('/');
+  return slash === -1 ? '' : apiVersion.slice(0, slash);
+}
+
+/** Reads and checks every deployable file of a synthesized directory. */
+export function loadManifests(dir: string): StackManifests {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new DeployError(`manifest directory ${dir} does not exist: synthesize first (npm run synth) or fix --manifests`);
+  }
+  const ordered: string[] = Object.values(DEPLOY_PHASES).flat();
+  const present = readdirSync(dir).filter((name) => name.endsWith('.yaml'));
+  const unknown = present.filter((name) => !ordered.includes(name));
+  if (unknown.length > 0) {
+    throw new DeployError(
+      `${join(dir, unknown[0])} is in no deploy phase, so deploy does not know when to apply it: ` +
+        'add it to DEPLOY_PHASES in app/deploy/manifests.ts (or remove it from the directory)',
+    );
+  }
+  const files = ordered
+    .filter((name) => present.includes(name))
+    .map((name) => {
+      const path = join(dir, name);
+      return { name, path, objects: parseManifestFile(path, name) };
+    });
+  if (files.length === 0) {
+    throw new DeployError(`${dir} holds none of the stack's files (${ordered.join(', ')}): synthesize first`);
+  }
+  const objects = files.flatMap((file) => file.objects);
+  const unlabelled = objects.filter(
+    (object) => object.labels[LABEL_PART_OF] !== PART_OF || object.labels[LABEL_MANAGED_BY] !== MANAGED_BY,
+  );
+  return { dir, files, objects, unlabelled };
+}
+
+function parseManifestFile(path: string, name: string): StackObject[] {
+  const documents = parseAllDocuments(readFileSync(path, 'utf8'));
+  const list = Array.isArray(documents) ? documents : [documents];
+  return list.flatMap((document, index) => {
+    if (document.errors.length > 0) {
+      throw new DeployError(`${path} document ${index + 1} is not valid YAML: ${document.errors[0].message}`);
+    }
+    const value: unknown = document.toJS();
+    if (value === null || value === undefined) return [];
+    return [toStackObject(value, `${path} document ${index + 1}`, name)];
+  });
+}
+
+function toStackObject(value: unknown, where: string, file: string): StackObject {
+  const object = value as {
+    apiVersion?: unknown;
+    kind?: unknown;
+    metadata?: { name?: unknown; namespace?: unknown; labels?: Record<string, string> };
+  };
+  if (typeof object.apiVersion !== 'string' || typeof object.kind !== 'string' || typeof object.metadata?.name !== 'string') {
+    throw new DeployError(`${where} is not a Kubernetes object (needs apiVersion, kind and metadata.name)`);
+  }
+  const namespace = typeof object.metadata.namespace === 'string' ? object.metadata.namespace : undefined;
+  if (namespace === undefined && !CLUSTER_SCOPED_KINDS.has(object.kind)) {
+    // kubectl would put it in whatever namespace the operator's context defaults to.
+    throw new DeployError(
+      `${where}: ${object.kind} ${object.metadata.name} has no metadata.namespace; ` +
+        'set it in the construct so the object cannot land in the kubeconfig context\'s default namespace',
+    );
+  }
+  return {
+    apiVersion: object.apiVersion,
+    kind: object.kind,
+    group: groupOf(object.apiVersion),
+    name: object.metadata.name,
+    namespace,
+    labels: object.metadata.labels ?? {},
+    file,
+  };
+}
+
+/** The files of one phase that are present, in order. */
+export function phaseFiles(manifests: StackManifests, phase: DeployPhase): ManifestFile[] {
+  const names: readonly string[] = DEPLOY_PHASES[phase];
+  return manifests.files.filter((file) => names.includes(file.name));
+}
+
+/** Deployments (and other rollout workloads) of the given files, in file order. */
+export function rolloutWorkloads(files: readonly ManifestFile[]): StackObject[] {
+  return files.flatMap((file) => file.objects.filter((o) => o.group === 'apps' && ROLLOUT_KINDS.has(o.kind)));
+}
+
+/** The migrate Job, read from migrate.yaml (undefined when the file is absent). */
+export function findMigrateJob(manifests: StackManifests): StackObject | undefined {
+  const file = manifests.files.find((f) => f.name === 'migrate.yaml');
+  if (file === undefined) return undefined;
+  const jobs = file.objects.filter((o) => o.group === 'batch' && o.kind === 'Job');
+  if (jobs.length !== 1) {
+    throw new DeployError(
+      `${file.path} must hold exactly one Job (found ${jobs.length}): the gate waits on one Job by name`,
+    );
+  }
+  return jobs[0];
+}
+
+/** `kind.group/name` (just `kind/name` for the core group), as kubectl takes it. */
+export function resourceRef(object: Pick<StackObject, 'kind' | 'group' | 'name'>): string {
+  return `${resourceType(object)}/${object.name}`;
+}
+
+/** `kind.group` in lowercase, a resource type kubectl resolves without ambiguity. */
+export function resourceType(object: Pick<StackObject, 'kind' | 'group'>): string {
+  const kind = object.kind.toLowerCase();
+  return object.group === '' ? kind : `${kind}.${object.group}`;
+}

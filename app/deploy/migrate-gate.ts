@@ -1,0 +1,124 @@
+import { applyArgs } from './apply';
+import { Kubectl, lastErrorLine } from './kubectl';
+import { ManifestFile, StackObject } from './manifests';
+import { DeployError, MIGRATION_TIMEOUT } from './options';
+import { ProcessResult } from './process';
+import { kubectlCall, note, Step } from './step';
+
+type JobRef = Pick<StackObject, 'name' | 'namespace'>;
+
+const namespaceOf = (job: JobRef): string => job.namespace as string;
+
+/**
+ * Foreground cascade makes `--wait` return only once the previous run's pods are
+ * gone too (the default background cascade returns when the Job object is), so
+ * an old goose pod can never still be running when the new Job starts.
+ */
+export const deleteJobArgs = (job: JobRef): string[] => [
+  'delete', 'job', job.name, '-n', namespaceOf(job), '--ignore-not-found', '--wait=true', '--cascade=foreground',
+];
+
+export const waitJobArgs = (job: JobRef, condition: 'complete' | 'failed'): string[] => [
+  'wait', `--for=condition=${condition}`, `--timeout=${MIGRATION_TIMEOUT}`, `job/${job.name}`, '-n', namespaceOf(job),
+];
+
+export const jobLogsArgs = (job: JobRef): string[] => ['logs', `job/${job.name}`, '-n', namespaceOf(job), '--tail=200'];
+
+export const describeJobArgs = (job: JobRef): string[] => ['describe', 'job', job.name, '-n', namespaceOf(job)];
+
+type JobOutcome = { readonly state: 'complete' } | { readonly state: 'failed' } | { readonly state: 'unfinished'; readonly reason: string };
+
+/**
+ * The gate between the schema and the app: delete the previous Job, apply the
+ * release's Job, and wait for it. A Job that fails reaches condition=failed
+ * long before the 10-minute timeout, so the gate waits for complete and for
+ * failed at once and stops at whichever comes first.
+ */
+export function migrateGateStep(migrateFile: ManifestFile, job: StackObject): Step {
+  return {
+    title: `run the migration gate (Job ${job.name})`,
+    plan: [
+      kubectlCall(deleteJobArgs(job)),
+      kubectlCall(applyArgs(migrateFile)),
+      kubectlCall(waitJobArgs(job, 'complete')),
+      kubectlCall(waitJobArgs(job, 'failed')),
+      note('both waits run at once; the first to see its condition ends the other'),
+      {
+        kind: 'only-if',
+        when: 'the Job fails or does not complete in time (then stop: nothing of the app is applied)',
+        calls: [jobLogsArgs(job), describeJobArgs(job)],
+      },
+    ],
+    async run({ kubectl, output }) {
+      const deleted = await kubectl.run(deleteJobArgs(job));
+      if (deleted.code !== 0) {
+        throw new DeployError(
+          `could not delete the previous Job ${job.namespace}/${job.name}: ${lastErrorLine(deleted)}; ` +
+            'a Job\'s pod template is immutable, so the new one cannot be applied over it. Nothing of the app was applied',
+        );
+      }
+      const applied = await kubectl.run(applyArgs(migrateFile));
+      if (applied.code !== 0) {
+        throw new DeployError(
+          `kubectl apply -f ${migrateFile.path} failed: ${lastErrorLine(applied)}; nothing of the app was applied`,
+        );
+      }
+      const outcome = await waitForJob(kubectl, job);
+      if (outcome.state === 'complete') return;
+
+      output.err(`\nmigration Job ${job.namespace}/${job.name} ${describeOutcome(outcome)}; its logs and status:\n`);
+      await kubectl.run(jobLogsArgs(job));
+      await kubectl.run(describeJobArgs(job));
+      throw new DeployError(migrationFailureMessage(job, outcome));
+    },
+  };
+}
+
+async function waitForJob(kubectl: Kubectl, job: StackObject): Promise<JobOutcome> {
+  const stopComplete = new AbortController();
+  const stopFailed = new AbortController();
+  const complete = settle(kubectl.run(waitJobArgs(job, 'complete'), { signal: stopComplete.signal }));
+  const failed = settle(kubectl.run(waitJobArgs(job, 'failed'), { signal: stopFailed.signal }));
+  const outcome = await new Promise<JobOutcome>((resolve) => {
+    // A wait that exits non-zero (timed out, or an error) decides nothing until the other one has also ended.
+    void complete.then((result) => {
+      if (result.code === 0) resolve({ state: 'complete' });
+    });
+    void failed.then((result) => {
+      if (result.code === 0) resolve({ state: 'failed' });
+    });
+    void Promise.all([complete, failed]).then(([result]) => {
+      if (result.code !== 0) resolve({ state: 'unfinished', reason: lastErrorLine(result) });
+    });
+  });
+  stopComplete.abort();
+  stopFailed.abort();
+  await Promise.all([complete, failed]);
+  return outcome;
+}
+
+/** A kubectl that could not start counts as a wait that failed, with the reason kept. */
+function settle(run: Promise<ProcessResult>): Promise<ProcessResult> {
+  return run.catch((error: Error) => ({ code: -1, stdout: '', stderr: error.message }));
+}
+
+type JobFailure = Exclude<JobOutcome, { state: 'complete' }>;
+
+function describeOutcome(outcome: JobFailure): string {
+  return outcome.state === 'failed' ? 'failed' : `did not complete within ${MIGRATION_TIMEOUT} (${outcome.reason})`;
+}
+
+function migrationFailureMessage(job: StackObject, outcome: JobFailure): string {
+  const ns = job.namespace;
+  return [
+    `migration Job ${ns}/${job.name} ${describeOutcome(outcome)}. Nothing of the app was applied: ` +
+      'the running pods still serve the previous release on the schema they expect.',
+    'Next:',
+    `  1. read why: kubectl -n ${ns} logs job/${job.name} --tail=200 ; kubectl -n ${ns} describe job ${job.name}`,
+    '  2. fix the migration file, build and push new images, and re-run npm run deploy -- --tag <new sha>;',
+    '     goose keeps the migrations that succeeded and retries only the failed one',
+    '  3. if the failed migration is a NO TRANSACTION one (its earlier statements stay committed), or the',
+    '     latest goose_db_version row has is_applied=false, the schema is dirty: follow "Recover from a dirty',
+    '     migration" in docs/deploy.md (runbook chapter 17, section 27) before re-running',
+  ].join('\n');
+}

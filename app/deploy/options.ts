@@ -1,0 +1,64 @@
+import { ClusterTarget } from './kubectl';
+
+/** What one run of the deploy command was asked to do, validated. */
+export interface DeployOptions extends ClusterTarget {
+  /** The release's image tag (a git SHA); set exactly when the command synthesizes. */
+  readonly tag?: string;
+  /** The environment to synthesize (`config/<env>.yaml`, written to `dist/<env>/`). */
+  readonly env: string;
+  /** An already-synthesized directory to deploy instead of synthesizing. */
+  readonly manifestsDir?: string;
+  /** Show `kubectl diff` of the release before applying it. */
+  readonly diff: boolean;
+  /** Print the kubectl plan and run no kubectl at all. */
+  readonly dryRun: boolean;
+  /** Apply the app without running the migrate Job first (loud warning). */
+  readonly skipMigration: boolean;
+  /** Undo a Deployment whose rollout fails, and wait for the undo. */
+  readonly rollbackOnFailure: boolean;
+  /** kubectl duration each workload's `rollout status` may take. */
+  readonly rolloutTimeout: string;
+}
+
+/** Raised for anything the operator can fix; the message names the value and the fix. */
+export class DeployError extends Error {}
+
+/**
+ * The longest the gate waits for the migrate Job, as SPEC fixes it. The Job's own
+ * activeDeadlineSeconds (at most 600) makes the cluster give up at the same time.
+ */
+export const MIGRATION_TIMEOUT = '10m';
+
+/**
+ * Default for `--timeout`. The api's startupProbe allows 240 s per pod and the
+ * rollout replaces its 3 pods one at a time (maxSurge 1, maxUnavailable 0), so a
+ * slow but healthy rollout can take about 12 minutes.
+ */
+export const DEFAULT_ROLLOUT_TIMEOUT = '15m';
+
+export function validateTag(tag: string): string {
+  if (/^[0-9a-f]{7,40}$/.test(tag)) return tag;
+  const why =
+    "images are pulled IfNotPresent, so a reused tag (like 'latest') keeps whatever image a node cached first";
+  if (/^[0-9A-F]{7,40}$/i.test(tag)) {
+    throw new DeployError(`--tag must be lowercase hex (got '${tag}'): pass '${tag.toLowerCase()}'`);
+  }
+  throw new DeployError(
+    `--tag must be a git commit SHA, 7 to 40 lowercase hex characters (got '${tag}'): ${why}; ` +
+      'pass the commit the images were built from, e.g. --tag "$(git rev-parse --short HEAD)"',
+  );
+}
+
+export function validateEnvName(env: string): string {
+  // The name becomes a path (config/<env>.yaml, dist/<env>/): no separators, no dot-dot.
+  if (/^[a-z0-9][a-z0-9-]*$/.test(env)) return env;
+  throw new DeployError(
+    `--env must be an environment name like 'production' (lowercase letters, digits, dashes; got '${env}'): ` +
+      'it names config/<env>.yaml and dist/<env>/',
+  );
+}
+
+export function validateDuration(flag: string, value: string): string {
+  if (/^[1-9][0-9]*(s|m|h)$/.test(value)) return value;
+  throw new DeployError(`${flag} must be a kubectl duration like 90s, 15m or 1h (got '${value}')`);
+}

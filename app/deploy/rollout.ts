@@ -1,0 +1,93 @@
+import { LABEL_NAME } from '../../constructs/shared/labels';
+import { lastErrorLine } from './kubectl';
+import { StackObject } from './manifests';
+import { DeployError } from './options';
+import { kubectlCall, note, PlanLine, Step } from './step';
+
+export interface RolloutSettings {
+  /** kubectl duration for each `rollout status`. */
+  readonly timeout: string;
+  readonly rollbackOnFailure: boolean;
+}
+
+/** `deployment/api`: the spelling the runbook uses for rollout commands. */
+const workloadRef = (workload: StackObject): string => `${workload.kind.toLowerCase()}/${workload.name}`;
+
+export const rolloutStatusArgs = (workload: StackObject, timeout: string): string[] => [
+  'rollout', 'status', workloadRef(workload), '-n', workload.namespace as string, `--timeout=${timeout}`,
+];
+
+export const rolloutUndoArgs = (workload: StackObject): string[] => [
+  'rollout', 'undo', workloadRef(workload), '-n', workload.namespace as string,
+];
+
+/**
+ * Waits for every rollout of a phase, then (when asked) undoes the ones that
+ * failed. All are waited even after a failure, so the report names every
+ * workload that did not make it, not just the first.
+ */
+export function rolloutStep(workloads: readonly StackObject[], settings: RolloutSettings): Step {
+  const names = workloads.map((w) => w.name).join(', ');
+  const recovery: PlanLine[] = settings.rollbackOnFailure
+    ? workloads.map((workload) => ({
+        kind: 'only-if',
+        when: `the rollout of ${workloadRef(workload)} fails (--rollback-on-failure)`,
+        calls: [rolloutUndoArgs(workload), rolloutStatusArgs(workload, settings.timeout)],
+      }))
+    : [note('a failed rollout stops the deploy here; without --rollback-on-failure nothing is undone')];
+  return {
+    title: `wait for rollouts: ${names}`,
+    plan: [...workloads.map((w) => kubectlCall(rolloutStatusArgs(w, settings.timeout))), ...recovery],
+    async run({ kubectl, output }) {
+      const failed: Array<{ workload: StackObject; reason: string }> = [];
+      for (const workload of workloads) {
+        const result = await kubectl.run(rolloutStatusArgs(workload, settings.timeout));
+        if (result.code !== 0) failed.push({ workload, reason: lastErrorLine(result) });
+      }
+      if (failed.length === 0) return;
+
+      const undone: string[] = [];
+      const undoFailed: string[] = [];
+      if (settings.rollbackOnFailure) {
+        for (const { workload } of failed) {
+          output.err(`rolling back ${workloadRef(workload)} in ${workload.namespace}\n`);
+          const undo = await kubectl.run(rolloutUndoArgs(workload));
+          const settled = undo.code === 0 ? await kubectl.run(rolloutStatusArgs(workload, settings.timeout)) : undo;
+          if (settled.code === 0) undone.push(workloadRef(workload));
+          else undoFailed.push(`${workloadRef(workload)} (${lastErrorLine(settled)})`);
+        }
+      }
+      throw new DeployError(rolloutFailureMessage(failed, undone, undoFailed, settings));
+    },
+  };
+}
+
+function rolloutFailureMessage(
+  failed: ReadonlyArray<{ workload: StackObject; reason: string }>,
+  undone: readonly string[],
+  undoFailed: readonly string[],
+  settings: RolloutSettings,
+): string {
+  const lines = failed.map(
+    ({ workload, reason }) => `rollout of ${workloadRef(workload)} in namespace ${workload.namespace} failed: ${reason}`,
+  );
+  if (undone.length > 0) lines.push(`rolled back to the previous revision: ${undone.join(', ')}`);
+  if (undoFailed.length > 0) {
+    lines.push(`rollback did not settle: ${undoFailed.join(', ')} (a first deploy has no previous revision to return to)`);
+  }
+  if (!settings.rollbackOnFailure) {
+    lines.push(
+      'Nothing was undone; with maxUnavailable 0 the old pods keep serving while the new ones fail. To go back: ' +
+        failed.map(({ workload }) => `kubectl -n ${workload.namespace} rollout undo ${workloadRef(workload)}`).join(' ; ') +
+        ' (or re-run with --rollback-on-failure)',
+    );
+  }
+  const { workload } = failed[0];
+  lines.push(
+    `Debug: kubectl -n ${workload.namespace} describe ${workload.kind.toLowerCase()} ${workload.name} ; ` +
+      `kubectl -n ${workload.namespace} logs -l ${LABEL_NAME}=${workload.name} --tail=100 --prefix ; ` +
+      `kubectl -n ${workload.namespace} get events --sort-by=.lastTimestamp. ` +
+      'The migration already ran: the previous release must run on the new schema (keep migrations backward compatible).',
+  );
+  return lines.join('\n');
+}
