@@ -9,6 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDeployCli } from '../app/deploy/cli';
 import { formatCommand } from '../app/deploy/process';
+import { DEPLOY_PHASES } from '../app/deploy/manifests';
+import { listEnvironments } from '../app/config';
+import { renderEnvironment } from '../app/synth';
 
 const repoRoot = join(__dirname, '..');
 const fixtures = join(__dirname, 'fixtures', 'deploy');
@@ -579,4 +582,13 @@ test('the printed command lines are pasteable: arguments with spaces are quoted'
   expect(formatCommand(['kubectl', '--kubeconfig', '/home/op/my kube.yaml', 'get', 'ns'])).toBe(
     "kubectl --kubeconfig '/home/op/my kube.yaml' get ns",
   );
+});
+
+test('every file synth writes, in every environment, belongs to a deploy phase', () => {
+  const phased = new Set<string>(Object.values(DEPLOY_PHASES).flat());
+  for (const env of listEnvironments()) {
+    for (const file of renderEnvironment(env)) {
+      expect(phased).toContain(file.relativePath.split('/')[1]);
+    }
+  }
 });
