@@ -9,9 +9,9 @@ import { check, portProblem, wholeNumberProblem } from './shared/validation';
 
 /** Horizontal autoscaling of the api. */
 export interface ApiAutoscaling {
-  /** @default 3 (one per node, as without the HPA) */
+  /** Fewest pods the HPA keeps. @default 3 (one per node, as without the HPA) */
   readonly minReplicas?: number;
-  /** @default 6 */
+  /** Most pods the HPA scales to: two per node. @default 6 */
   readonly maxReplicas?: number;
   /** Target average CPU utilization, percent of requests. @default 70 */
   readonly cpuUtilization?: number;
@@ -44,6 +44,7 @@ export interface HoneydueApiProps extends AppWorkloadProps {
    * Probe timing overrides. Defaults: startup failureThreshold 48 x periodSeconds 5
    * (240 s of grace for a cold boot), readiness initialDelay 5 / period 10 /
    * timeout 5, liveness initialDelay 30 / period 30 / timeout 10.
+   * @default {} (those timings)
    */
   readonly probes?: ProbeOverrides;
   /** uid, gid and fsGroup: the image's `app` user. @default 1000 */
@@ -75,14 +76,21 @@ const DEFAULT_RESOURCES: Resources = {
  * @example new HoneydueApi(chart, 'api', { image: 'gitea.treytartt.com/admin/honeydue-api:237c6b8' });
  */
 export class HoneydueApi extends Construct {
+  /** The Deployment. */
   public readonly deployment: k8s.KubeDeployment;
+  /** The ClusterIP Service. */
   public readonly service: k8s.KubeService;
+  /** The workload's own ServiceAccount (no token mounted). */
   public readonly serviceAccount: k8s.KubeServiceAccount;
+  /** The PodDisruptionBudget `<name>-pdb`, drain-safe. */
   public readonly disruptionBudget: k8s.KubePodDisruptionBudget;
   /** Present only when `autoscaling` is set. */
   public readonly autoscaler?: k8s.KubeHorizontalPodAutoscalerV2;
+  /** The name of its objects, and its selector value. */
   public readonly name: string;
+  /** The namespace its objects are in. */
   public readonly namespace: string;
+  /** The container and Service port. */
   public readonly port: number;
 
   public constructor(scope: Construct, id: string, props: HoneydueApiProps) {

@@ -9,9 +9,9 @@ import { check, dnsLabelProblem, envNameProblem } from './shared/validation';
 export interface HoneydueConfigMapProps {
   /** Non-secret environment of the app workloads; keys become env var names. Never put a secret here. */
   readonly data: Record<string, string>;
-  /** @default 'honeydue-config' */
+  /** The ConfigMap's name. @default 'honeydue-config' */
   readonly name?: string;
-  /** @default 'honeydue' */
+  /** Its namespace. @default 'honeydue' */
   readonly namespace?: string;
 }
 
@@ -25,8 +25,11 @@ export interface HoneydueConfigMapProps {
  *          new HoneydueApi(chart, 'api', { image, configMap: config });
  */
 export class HoneydueConfigMap extends Construct implements ConfigMapSource {
+  /** The ConfigMap object. */
   public readonly configMap: k8s.KubeConfigMap;
+  /** The ConfigMap's name, as workloads reference it. */
   public readonly name: string;
+  /** The namespace its objects are in. */
   public readonly namespace: string;
   /** First 16 hex digits of the SHA-256 of the sorted entries. */
   public readonly contentHash: string;

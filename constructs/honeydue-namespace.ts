@@ -6,7 +6,7 @@ import { check, dnsLabelProblem } from './shared/validation';
 
 /** Props of {@link HoneydueNamespace}. */
 export interface HoneydueNamespaceProps {
-  /** @default 'honeydue' */
+  /** The namespace's name. @default 'honeydue' */
   readonly name?: string;
   /**
    * Pod Security Admission level enforced, audited and warned on.
@@ -20,7 +20,9 @@ export interface HoneydueNamespaceProps {
  * itself refuses a pod that drops the hardening.
  */
 export class HoneydueNamespace extends Construct {
+  /** The Namespace object. */
   public readonly namespace: k8s.KubeNamespace;
+  /** The namespace's name. */
   public readonly name: string;
 
   public constructor(scope: Construct, id: string, props: HoneydueNamespaceProps = {}) {

@@ -18,9 +18,9 @@ type WorkloadSettings<P extends AppWorkloadProps, K extends keyof P> = Pick<P, K
 export interface HoneydueDomains {
   /** Marketing page: routed to api (or web when enabled). @default 'myhoneydue.com' */
   readonly apex?: string;
-  /** @default 'api.myhoneydue.com' */
+  /** The mobile apps' and the admin panel's API host. @default 'api.myhoneydue.com' */
   readonly api?: string;
-  /** @default 'admin.myhoneydue.com' */
+  /** The admin panel's host. @default 'admin.myhoneydue.com' */
   readonly admin?: string;
 }
 
@@ -32,27 +32,27 @@ export interface HoneydueDatabase {
    * @default 'ep-floral-truth-amttbc5a-pooler.c-5.us-east-1.aws.neon.tech'
    */
   readonly host?: string;
-  /** @default 5432 */
+  /** Postgres port (`DB_PORT`). @default 5432 */
   readonly port?: number;
-  /** @default 'neondb_owner' */
+  /** Database user (`POSTGRES_USER`). @default 'neondb_owner' */
   readonly user?: string;
-  /** @default 'honeyDue' */
+  /** Database name (`POSTGRES_DB`). @default 'honeyDue' */
   readonly name?: string;
 }
 
 /** Outgoing mail (Fastmail, STARTTLS). */
 export interface HoneydueEmail {
-  /** @default 'smtp.fastmail.com' */
+  /** SMTP host (`EMAIL_HOST`). @default 'smtp.fastmail.com' */
   readonly smtpHost?: string;
-  /** @default 587 */
+  /** SMTP port (`EMAIL_PORT`), STARTTLS. @default 587 */
   readonly smtpPort?: number;
 }
 
 /** Object storage (Backblaze B2). */
 export interface HoneydueStorage {
-  /** @default 'honeyDueProd' */
+  /** B2 bucket (`B2_BUCKET_NAME`). @default 'honeyDueProd' */
   readonly bucket?: string;
-  /** @default 'us-east-005' */
+  /** B2 region (`B2_REGION`). @default 'us-east-005' */
   readonly region?: string;
 }
 
@@ -60,17 +60,21 @@ export interface HoneydueStorage {
 export interface HoneydueStackProps {
   /** The release: a commit SHA, the tag of every honeyDue image. Never `latest`. */
   readonly imageTag: string;
-  /** @default 'honeydue' */
+  /** Namespace of every app object. @default 'honeydue' */
   readonly namespace?: string;
   /** Registry and owner the `honeydue-<svc>` images live under. @default 'gitea.treytartt.com/admin' */
   readonly registry?: string;
-  /** @default 'gitea-credentials' */
+  /** docker-registry Secret every honeyDue pod pulls with, created by the operator. @default 'gitea-credentials' */
   readonly imagePullSecret?: string;
   /** The Secret with every app secret, created by the operator out of band. @default 'honeydue-secrets' */
   readonly secretName?: string;
+  /** Hostnames the Ingress routes and `NEXT_PUBLIC_API_URL` derives from. @default production's myhoneydue.com names */
   readonly domains?: HoneydueDomains;
+  /** The Postgres the app and the migrate Job reach (ConfigMap `DB_*`). @default production's Neon database */
   readonly database?: HoneydueDatabase;
+  /** SMTP server (ConfigMap `EMAIL_HOST`, `EMAIL_PORT`). @default Fastmail on 587 */
   readonly email?: HoneydueEmail;
+  /** B2 bucket and region (ConfigMap `B2_*`). @default production's bucket */
   readonly storage?: HoneydueStorage;
   /**
    * `NEXT_PUBLIC_API_URL` for the Next.js apps.
@@ -83,17 +87,50 @@ export interface HoneydueStackProps {
    * @default {}
    */
   readonly extraConfig?: Record<string, string>;
+  /**
+   * The api's `replicas`, `autoscaling`, `probes`, `minAvailable`, `resources` and
+   * `secretKeys`, meaning what they mean in {@link HoneydueApiProps}.
+   * @default {} (SPEC's api)
+   */
   readonly api?: WorkloadSettings<HoneydueApiProps, 'replicas' | 'autoscaling' | 'probes' | 'minAvailable'>;
+  /**
+   * The admin panel's `replicas`, `probes`, `runAsUser`, `resources` and `secretKeys`,
+   * as in {@link NextjsAppProps}.
+   * @default {} (SPEC's admin)
+   */
   readonly admin?: WorkloadSettings<NextjsAppProps, 'replicas' | 'probes' | 'runAsUser'>;
-  /** The optional fourth app. When enabled it takes the apex domain. */
+  /**
+   * The optional fourth app: `enabled` (default false) plus the fields `admin`
+   * takes, as in {@link NextjsAppProps}. When enabled it takes the apex domain.
+   * @default { enabled: false } (no web objects)
+   */
   readonly web?: WorkloadSettings<NextjsAppProps, 'replicas' | 'probes' | 'runAsUser'> & {
     /** @default false */
     readonly enabled?: boolean;
   };
+  /**
+   * The worker's `replicas`, `leaderElectedScheduler`, `resources` and `secretKeys`,
+   * as in {@link WorkerProps}.
+   * @default {} (one replica: see WorkerProps.replicas)
+   */
   readonly worker?: WorkloadSettings<WorkerProps, 'replicas' | 'leaderElectedScheduler'>;
+  /**
+   * The migrate Job's `backoffLimit`, `activeDeadlineSeconds`, `migrationsDir`,
+   * `resources` and `secretKeys`, as in {@link MigrateJobProps}.
+   * @default {} (backoffLimit 2, deadline 540 s)
+   */
   readonly migrate?: WorkloadSettings<MigrateJobProps, 'backoffLimit' | 'activeDeadlineSeconds' | 'migrationsDir'>;
+  /**
+   * Redis' `evictionPolicy`, `maxMemory`, `storage`, `storageClassName`,
+   * `nodeSelector` and `resources`, as in {@link RedisProps}.
+   * @default {} (noeviction, 256mb, 5Gi on local-path)
+   */
   readonly redis?: Pick<RedisProps, 'evictionPolicy' | 'maxMemory' | 'storage' | 'storageClassName' | 'nodeSelector' | 'resources'>;
-  /** The k3s-bundled Traefik, configured through its HelmChartConfig in kube-system. */
+  /**
+   * The k3s-bundled Traefik, configured through its HelmChartConfig in kube-system:
+   * `webPort`, `websecureEnabled`, `websecurePort` and `maxUnavailable`, as in {@link TraefikConfigProps}.
+   * @default {} (hostNetwork DaemonSet on :80, rolled one node at a time)
+   */
   readonly traefik?: Pick<TraefikConfigProps, 'webPort' | 'websecureEnabled' | 'websecurePort' | 'maxUnavailable'>;
 }
 
@@ -111,16 +148,25 @@ export const DERIVED_CONFIG_KEYS = [
  * @example new HoneydueStack(app, 'production', { imageTag: '237c6b8' });
  */
 export class HoneydueStack extends Construct {
+  /** The Namespace, with Pod Security Admission labels (`namespace` chart). */
   public readonly namespace: HoneydueNamespace;
+  /** The ConfigMap every app workload reads (`config` chart). */
   public readonly config: HoneydueConfigMap;
+  /** Redis with its volume (`redis` chart). */
   public readonly redis: Redis;
+  /** The goose migration Job the deploy gate waits on (`migrate` chart). */
   public readonly migrate: MigrateJob;
+  /** The Go REST API (`api` chart). */
   public readonly api: HoneydueApi;
+  /** The Asynq worker (`worker` chart). */
   public readonly worker: Worker;
+  /** The admin panel (`admin` chart). */
   public readonly admin: NextjsApp;
-  /** Present only when `web.enabled`. */
+  /** The web app (`web` chart); present only when `web.enabled`. */
   public readonly web?: NextjsApp;
+  /** Traefik's HelmChartConfig in kube-system (`traefik` chart). */
   public readonly traefik: TraefikConfig;
+  /** The hostnames in force, defaults filled in. */
   public readonly domains: Required<HoneydueDomains>;
 
   public constructor(scope: Construct, id: string, props: HoneydueStackProps) {

@@ -25,7 +25,7 @@ export interface MigrateJobProps extends AppWorkloadProps {
   readonly migrationsDir?: string;
   /** Path of the goose binary inside the api image. @default '/usr/local/bin/goose' */
   readonly goosePath?: string;
-  /** @default 1000 (the api image's user) */
+  /** uid, gid and fsGroup of the Job's pod. @default 1000 (the api image's user) */
   readonly runAsUser?: number;
 }
 
@@ -49,9 +49,13 @@ const DEFAULT_RESOURCES: Resources = {
  * @example new MigrateJob(chart, 'migrate', { image: 'gitea.treytartt.com/admin/honeydue-api:237c6b8', configMap: config });
  */
 export class MigrateJob extends Construct {
+  /** The Job. */
   public readonly job: k8s.KubeJob;
+  /** The workload's own ServiceAccount (no token mounted). */
   public readonly serviceAccount: k8s.KubeServiceAccount;
+  /** The Job's name, as the deploy gate and the runbook read it. */
   public readonly jobName: string;
+  /** The namespace its objects are in. */
   public readonly namespace: string;
 
   public constructor(scope: Construct, id: string, props: MigrateJobProps) {

@@ -25,6 +25,7 @@ export interface NextjsAppProps extends AppWorkloadProps {
    * readiness initialDelay 5 / period 10 / timeout 5, liveness initialDelay 30 /
    * period 30 / timeout 10 (liveness is this project's addition: production's
    * admin had none, so a hung server was never restarted).
+   * @default {} (those timings)
    */
   readonly probes?: ProbeOverrides;
   /**
@@ -51,12 +52,19 @@ const DEFAULT_RESOURCES: Resources = {
  * @example new NextjsApp(chart, 'admin', { name: 'admin', image: 'gitea.treytartt.com/admin/honeydue-admin:237c6b8' });
  */
 export class NextjsApp extends Construct {
+  /** The Deployment. */
   public readonly deployment: k8s.KubeDeployment;
+  /** The ClusterIP Service. */
   public readonly service: k8s.KubeService;
+  /** The workload's own ServiceAccount (no token mounted). */
   public readonly serviceAccount: k8s.KubeServiceAccount;
+  /** The PodDisruptionBudget `<name>-pdb`, drain-safe. */
   public readonly disruptionBudget: k8s.KubePodDisruptionBudget;
+  /** The name of its objects, and its selector value. */
   public readonly name: string;
+  /** The namespace its objects are in. */
   public readonly namespace: string;
+  /** The container and Service port. */
   public readonly port: number;
 
   public constructor(scope: Construct, id: string, props: NextjsAppProps) {

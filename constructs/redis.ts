@@ -25,17 +25,18 @@ export type RedisEvictionPolicy =
   | 'volatile-random'
   | 'volatile-ttl';
 
+/** Every {@link RedisEvictionPolicy}, for validating a config value at runtime. */
 export const REDIS_EVICTION_POLICIES: readonly RedisEvictionPolicy[] = [
   'noeviction', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl',
 ];
 
 /** Props of {@link Redis}. Defaults are production's (SPEC "redis"). */
 export interface RedisProps {
-  /** @default 'redis:7-alpine' */
+  /** Redis image with a pinned tag; the script needs `sh`. @default 'redis:7-alpine' */
   readonly image?: string;
   /** Deployment, Service and ServiceAccount name. @default 'redis' */
   readonly name?: string;
-  /** @default 'honeydue' */
+  /** Namespace of Redis' objects. @default 'honeydue' */
   readonly namespace?: string;
   /**
    * What Redis does when full. Chapter 07 says `noeviction` (queue state must
@@ -48,9 +49,9 @@ export interface RedisProps {
   readonly maxMemory?: string;
   /** PersistentVolumeClaim name (the live claim: renaming it loses the data). @default 'redis-data' */
   readonly claimName?: string;
-  /** @default '5Gi' */
+  /** Size the PersistentVolumeClaim requests. @default '5Gi' */
   readonly storage?: string;
-  /** @default 'local-path' (k3s' per-node provisioner) */
+  /** StorageClass of the claim. @default 'local-path' (k3s' per-node provisioner) */
   readonly storageClassName?: string;
   /**
    * Node labels the pod must match. local-path volumes live on one node, so
@@ -60,7 +61,7 @@ export interface RedisProps {
   readonly nodeSelector?: Record<string, string>;
   /** Secret with the optional `REDIS_PASSWORD` key; `--requirepass` only when it is non-empty. @default 'honeydue-secrets' */
   readonly secretName?: string;
-  /** @default requests 100m / 128Mi, limits 500m / 512Mi */
+  /** Overrides of Redis' requests and limits. @default requests 100m / 128Mi, limits 500m / 512Mi */
   readonly resources?: ResourceOverrides;
   /** The image's `redis` user. @default 999 */
   readonly runAsUser?: number;
@@ -79,13 +80,21 @@ const REDIS_MEMORY = /^\d+(b|kb|mb|gb)$/i;
  * @example new Redis(chart, 'redis', { evictionPolicy: 'noeviction' });
  */
 export class Redis extends Construct {
+  /** The Deployment (Recreate, one replica). */
   public readonly deployment: k8s.KubeDeployment;
+  /** The ClusterIP Service on 6379. */
   public readonly service: k8s.KubeService;
+  /** The workload's own ServiceAccount (no token mounted). */
   public readonly serviceAccount: k8s.KubeServiceAccount;
+  /** The PersistentVolumeClaim holding `/data` (the AOF). */
   public readonly claim: k8s.KubePersistentVolumeClaim;
+  /** The PodDisruptionBudget `<name>-pdb`, drain-safe. */
   public readonly disruptionBudget: k8s.KubePodDisruptionBudget;
+  /** The name of its objects, and its selector value. */
   public readonly name: string;
+  /** The namespace its objects are in. */
   public readonly namespace: string;
+  /** Redis' port, 6379. */
   public readonly port = REDIS_PORT;
 
   public constructor(scope: Construct, id: string, props: RedisProps = {}) {

@@ -48,10 +48,15 @@ const DEFAULT_RESOURCES: Resources = {
  * @example new Worker(chart, 'worker', { image: 'gitea.treytartt.com/admin/honeydue-worker:237c6b8' });
  */
 export class Worker extends Construct {
+  /** The Deployment (Recreate, one replica unless the scheduler is leader-elected). */
   public readonly deployment: k8s.KubeDeployment;
+  /** The workload's own ServiceAccount (no token mounted). */
   public readonly serviceAccount: k8s.KubeServiceAccount;
+  /** The PodDisruptionBudget `<name>-pdb`, drain-safe. */
   public readonly disruptionBudget: k8s.KubePodDisruptionBudget;
+  /** The name of its objects, and its selector value. */
   public readonly name: string;
+  /** The namespace its objects are in. */
   public readonly namespace: string;
 
   public constructor(scope: Construct, id: string, props: WorkerProps) {

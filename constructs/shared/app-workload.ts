@@ -25,6 +25,7 @@ export const CONFIG_HASH_ANNOTATION = 'honeydue.io/config-hash';
 
 /** A key of the app Secret that becomes an env var of the same name. */
 export interface SecretKeyRef {
+  /** The key in the Secret, and the env var's name. */
   readonly key: string;
   /** When true the pod starts without it (`REDIS_PASSWORD` while Redis has no auth). @default false */
   readonly optional?: boolean;
@@ -35,8 +36,12 @@ export type SecretKey = string | SecretKeyRef;
 
 /** The ConfigMap a workload reads; `HoneydueConfigMap` is one. */
 export interface ConfigMapSource {
+  /** The ConfigMap's name in the workload's namespace. */
   readonly name: string;
-  /** Hash of the content, stamped on pod templates; without it no roll-on-change. */
+  /**
+   * Hash of the content, stamped on pod templates so a config change rolls the pods.
+   * @default undefined (no stamp: pods keep the old env until restarted)
+   */
   readonly contentHash?: string;
 }
 
@@ -48,7 +53,7 @@ export interface AppWorkloadProps {
    * pod's `app.kubernetes.io/version` label.
    */
   readonly image: string;
-  /** @default 'honeydue' */
+  /** Namespace of the workload's objects. @default 'honeydue' */
   readonly namespace?: string;
   /** docker-registry Secret used to pull the image. @default 'gitea-credentials' */
   readonly imagePullSecret?: string;

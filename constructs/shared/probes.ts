@@ -3,20 +3,29 @@ import { check, wholeNumberProblem } from './validation';
 
 /** Timing of one probe; a field left out keeps the workload's default. */
 export interface ProbeTiming {
-  /** Seconds after the container starts (or the startup probe passes) before the first check. */
+  /**
+   * Seconds after the container starts (or the startup probe passes) before the first check.
+   * @default the workload's value, else Kubernetes' 0
+   */
   readonly initialDelaySeconds?: number;
-  /** Seconds between checks. */
+  /** Seconds between checks. @default the workload's value, else Kubernetes' 10 */
   readonly periodSeconds?: number;
-  /** Seconds before one check counts as failed. */
+  /** Seconds before one check counts as failed. @default the workload's value, else Kubernetes' 1 */
   readonly timeoutSeconds?: number;
-  /** Consecutive failures before the probe acts (restart, or removal from endpoints). */
+  /**
+   * Consecutive failures before the probe acts (restart, or removal from endpoints).
+   * @default the workload's value, else Kubernetes' 3
+   */
   readonly failureThreshold?: number;
 }
 
 /** Overrides for a workload's three probes. */
 export interface ProbeOverrides {
+  /** Holds off the other probes until the app has booted. @default the workload's startup timing */
   readonly startup?: ProbeTiming;
+  /** Takes the pod out of the Service while it fails. @default the workload's readiness timing */
   readonly readiness?: ProbeTiming;
+  /** Restarts the container while it fails (a hung server). @default the workload's liveness timing */
   readonly liveness?: ProbeTiming;
 }
 

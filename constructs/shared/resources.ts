@@ -3,17 +3,17 @@ import { check, cpuProblem, memoryProblem } from './validation';
 
 /** CPU and memory of one side (requests or limits) of a container's resources. */
 export interface CpuMemory {
-  /** CPU quantity, like `100m` or `1`. */
+  /** CPU quantity, like `100m` or `1`. @default the workload's value (SPEC) */
   readonly cpu?: string;
-  /** Memory quantity, like `128Mi`. */
+  /** Memory quantity, like `128Mi`. @default the workload's value (SPEC) */
   readonly memory?: string;
 }
 
 /** Resource overrides: any field left out keeps the workload's default. */
 export interface ResourceOverrides {
-  /** What the scheduler reserves for the pod. */
+  /** What the scheduler reserves for the pod. @default the workload's requests */
   readonly requests?: CpuMemory;
-  /** What the kernel enforces: CPU is throttled above it, memory is OOM-killed. */
+  /** What the kernel enforces: CPU is throttled above it, memory is OOM-killed. @default the workload's limits */
   readonly limits?: CpuMemory;
 }
 
