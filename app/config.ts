@@ -190,12 +190,18 @@ function readLayered(configDir: string, env: string, seen: string[]): Record<str
   return deepMerge(base, own);
 }
 
-/** Mappings merge key by key; lists and scalars replace. An environment file states only its differences. */
+/**
+ * Mappings merge key by key; lists and scalars replace; `null` removes the
+ * inherited key, so an environment can switch off what its base turns on
+ * (`autoscaling: null`) and get the construct's default back. An environment
+ * file states only its differences.
+ */
 export function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   const merged: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(over)) {
     const current = merged[key];
-    merged[key] = isMapping(current) && isMapping(value) ? deepMerge(current, value) : value;
+    if (value === null) delete merged[key];
+    else merged[key] = isMapping(current) && isMapping(value) ? deepMerge(current, value) : value;
   }
   return merged;
 }
