@@ -103,6 +103,7 @@ export const configSchema = z
       resources: resources.optional(),
     }).optional(),
     traefik: z.strictObject({
+      enabled: z.boolean().optional(),
       webPort: port.optional(),
       websecureEnabled: z.boolean().optional(),
       websecurePort: port.optional(),

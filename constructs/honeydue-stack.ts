@@ -128,10 +128,20 @@ export interface HoneydueStackProps {
   readonly redis?: Pick<RedisProps, 'evictionPolicy' | 'maxMemory' | 'storage' | 'storageClassName' | 'nodeSelector' | 'resources'>;
   /**
    * The k3s-bundled Traefik, configured through its HelmChartConfig in kube-system:
-   * `webPort`, `websecureEnabled`, `websecurePort` and `maxUnavailable`, as in {@link TraefikConfigProps}.
+   * `enabled` plus `webPort`, `websecureEnabled`, `websecurePort` and `maxUnavailable`,
+   * as in {@link TraefikConfigProps}.
    * @default {} (hostNetwork DaemonSet on :80, rolled one node at a time)
    */
-  readonly traefik?: Pick<TraefikConfigProps, 'webPort' | 'websecureEnabled' | 'websecurePort' | 'maxUnavailable'>;
+  readonly traefik?: Pick<TraefikConfigProps, 'webPort' | 'websecureEnabled' | 'websecurePort' | 'maxUnavailable'> & {
+    /**
+     * Whether this stack writes the HelmChartConfig. The cluster has one Traefik
+     * and one `kube-system/traefik`; a second environment on the same cluster
+     * turns it off, or deploying it would reconfigure (and prune beside) the
+     * first one's ingress controller.
+     * @default true
+     */
+    readonly enabled?: boolean;
+  };
 }
 
 /** Config keys the stack derives from typed fields; `extraConfig` may not set them. */
@@ -164,8 +174,8 @@ export class HoneydueStack extends Construct {
   public readonly admin: NextjsApp;
   /** The web app (`web` chart); present only when `web.enabled`. */
   public readonly web?: NextjsApp;
-  /** Traefik's HelmChartConfig in kube-system (`traefik` chart). */
-  public readonly traefik: TraefikConfig;
+  /** Traefik's HelmChartConfig in kube-system (`traefik` chart); present unless `traefik.enabled` is false. */
+  public readonly traefik?: TraefikConfig;
   /** The hostnames in force, defaults filled in. */
   public readonly domains: Required<HoneydueDomains>;
 
@@ -249,6 +259,9 @@ export class HoneydueStack extends Construct {
       const { enabled: _enabled, ...web } = props.web ?? {};
       this.web = new NextjsApp(chart('web'), 'web', { runAsUser: 1002, ...web, ...wiring, name: 'web', image: image('web') });
     }
-    this.traefik = new TraefikConfig(chart('traefik'), 'traefik', props.traefik);
+    if (props.traefik?.enabled ?? true) {
+      const { enabled: _enabled, ...traefik } = props.traefik ?? {};
+      this.traefik = new TraefikConfig(chart('traefik'), 'traefik', traefik);
+    }
   }
 }

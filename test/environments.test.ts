@@ -107,9 +107,27 @@ describe('staging', () => {
   });
 });
 
+describe('environments on one cluster', () => {
+  test('never write the same object twice: namespaces differ and only production configures kube-system/traefik', () => {
+    const owners = new Map<string, string>();
+    const clashes: string[] = [];
+    for (const env of listEnvironments(CONFIG_DIR).filter((e) => !e.startsWith('_'))) {
+      for (const o of objectsOf(env)) {
+        const key = `${o.kind} ${o.metadata.namespace ?? '(cluster)'}/${o.metadata.name}`;
+        if (owners.has(key)) clashes.push(`${key} is written by ${owners.get(key)} and ${env}`);
+        owners.set(key, env);
+      }
+    }
+    expect(clashes).toEqual([]);
+    expect(staging.filter((o) => o.metadata.namespace === 'kube-system')).toEqual([]);
+    expect(find(production, 'HelmChartConfig', 'traefik').metadata.namespace).toBe('kube-system');
+  });
+});
+
 describe('production', () => {
   test('keeps its SPEC values while staging exists', () => {
-    expect(production.filter((o) => o.kind !== 'Namespace').every((o) => o.metadata.namespace === 'honeydue')).toBe(true);
+    const appObjects = production.filter((o) => o.kind !== 'Namespace' && o.kind !== 'HelmChartConfig');
+    expect(appObjects.every((o) => o.metadata.namespace === 'honeydue')).toBe(true);
     expect(find(production, 'Deployment', 'api').spec.replicas).toBe(3);
     expect(find(production, 'PodDisruptionBudget', 'api-pdb').spec.minAvailable).toBe(2);
     expect(containerOf(find(production, 'Deployment', 'api')).resources).toEqual({
