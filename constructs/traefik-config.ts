@@ -11,7 +11,9 @@ import { objectLabels } from './shared/labels';
  * `exposedPort` is the port of the chart's Service.
  */
 export interface TraefikEntryPointValues {
+  /** Where Traefik listens: with hostNetwork, the node's own port. */
   readonly port: number;
+  /** The port of the chart's Service for this entry point. */
   readonly exposedPort: number;
 }
 
@@ -22,11 +24,14 @@ export interface TraefikEntryPointValues {
  * defaults and the values k3s itself passes, but replaces lists whole.
  */
 export interface TraefikChartValues {
+  /** A DaemonSet, one Traefik per node, resolving cluster names despite hostNetwork. */
   readonly deployment: {
     readonly kind: 'DaemonSet';
     readonly dnsPolicy: 'ClusterFirstWithHostNet';
   };
+  /** Traefik binds the node's ports itself (k3s runs without servicelb). */
   readonly hostNetwork: boolean;
+  /** Rolling update one node at a time, never surging (a surge pod cannot bind the held port). */
   readonly updateStrategy: {
     readonly type: 'RollingUpdate';
     readonly rollingUpdate: {
@@ -34,14 +39,17 @@ export interface TraefikChartValues {
       readonly maxSurge: number;
     };
   };
+  /** The entry points: `web` on the node's HTTP port; `websecure` only when enabled. */
   readonly ports: {
     readonly web: TraefikEntryPointValues;
     /** `null` deletes the chart's default websecure entry point (Helm drops null keys when merging). */
     readonly websecure: TraefikEntryPointValues | null;
   };
+  /** ClusterIP: nodes are reached on their own ports, and a LoadBalancer would sit Pending without servicelb. */
   readonly service: {
     readonly type: 'ClusterIP';
   };
+  /** No privilege escalation, read-only root, every capability dropped but NET_BIND_SERVICE. */
   readonly securityContext: {
     readonly allowPrivilegeEscalation: boolean;
     readonly readOnlyRootFilesystem: boolean;
@@ -50,6 +58,7 @@ export interface TraefikChartValues {
       readonly add: readonly string[];
     };
   };
+  /** UID 0: the only way the image keeps NET_BIND_SERVICE for :80 (see {@link TraefikConfig}). */
   readonly podSecurityContext: {
     readonly runAsUser: number;
     readonly runAsNonRoot: boolean;
