@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { appPod, AppWorkloadProps, clusterIpService, DEFAULT_BACKEND_SECRET_KEYS, SURGE_ONE_UNAVAILABLE_ZERO, workloadDeployment } from './shared/app-workload';
 import { drainSafePdb } from './shared/disruption-budget';
 import { objectLabels, selectorLabels } from './shared/labels';
-import { ServiceEndpoint, workloadTraffic, WorkloadTraffic } from './shared/network';
+import { MetricsEndpoint, SCRAPE_ANNOTATIONS, ServiceEndpoint, workloadTraffic, WorkloadTraffic } from './shared/network';
 import { httpProbe, ProbeOverrides } from './shared/probes';
 import { Resources } from './shared/resources';
 import { check, portProblem, wholeNumberProblem } from './shared/validation';
@@ -72,19 +72,6 @@ export interface HoneydueApiProps extends AppWorkloadProps {
    */
   readonly redis?: ServiceEndpoint;
 }
-
-/** Where a workload's Prometheus metrics are scraped: a {@link ServiceEndpoint} plus the path. */
-export interface MetricsEndpoint extends ServiceEndpoint {
-  /** HTTP path of the metrics, like `/metrics`. */
-  readonly path: string;
-}
-
-/** The pod annotations vmagent's scrape config honours (the common Prometheus convention). */
-export const SCRAPE_ANNOTATIONS = {
-  scrape: 'prometheus.io/scrape',
-  port: 'prometheus.io/port',
-  path: 'prometheus.io/path',
-} as const;
 
 /** Where the APNs key is mounted; `APNS_AUTH_KEY_PATH` in the ConfigMap names the file. */
 export const APNS_KEY_DIRECTORY = '/secrets/apns';

@@ -29,8 +29,27 @@ export interface WorkloadTraffic {
   readonly externalPorts: readonly number[];
 }
 
+/** Where a workload's Prometheus metrics are scraped: a {@link ServiceEndpoint} plus the path. */
+export interface MetricsEndpoint extends ServiceEndpoint {
+  /** HTTP path of the metrics, like `/metrics`. */
+  readonly path: string;
+}
+
+/** The pod annotations vmagent's scrape config honours (the common Prometheus convention). */
+export const SCRAPE_ANNOTATIONS = {
+  scrape: 'prometheus.io/scrape',
+  port: 'prometheus.io/port',
+  path: 'prometheus.io/path',
+} as const;
+
 /** The HTTPS port: B2, APNs, the observability host and the public API URL all listen on it. */
 export const HTTPS_PORT = 443;
+
+/** The TCP port a URL connects to: its explicit port, else its scheme's (443 for https, 80 for http). */
+export function portOf(url: string): number {
+  const parsed = new URL(url);
+  return parsed.port ? Number(parsed.port) : parsed.protocol === 'http:' ? 80 : HTTPS_PORT;
+}
 
 /**
  * Builds a workload's {@link WorkloadTraffic} from its props, validating the
