@@ -39,7 +39,7 @@ test('writes one file per concern under dist/<env>/', () => {
   const { configDir, outDir } = workspace();
   synthesize({ configDir, outDir, log: quiet });
   expect(Object.keys(fingerprint(outDir)).sort()).toEqual(
-    ['admin', 'api', 'config', 'migrate', 'namespace', 'redis', 'traefik', 'worker'].map((f) => `production/${f}.yaml`),
+    ['admin', 'api', 'config', 'ingress', 'migrate', 'namespace', 'network-policy', 'observability', 'redis', 'traefik', 'worker'].map((f) => `production/${f}.yaml`),
   );
 });
 
