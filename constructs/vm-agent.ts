@@ -45,12 +45,12 @@ export interface VmAgentProps {
    * @default 'https://obs.88oakapps.com/api/v1/write'
    */
   readonly remoteWriteUrl?: string;
-  /** @default '30s' (the api's histograms change slowly; 30 s keeps the series count and traffic small) */
+  /** @default '30s' (enough resolution for rate and latency panels, half the samples of 15 s) */
   readonly scrapeInterval?: string;
   /**
    * Size of the on-disk queue that holds samples while the remote end is
    * unreachable (an emptyDir; lost on reschedule, which only loses the backlog).
-   * @default 256 (MiB: about an hour of backlog at honeyDue's few thousand series)
+   * @default 256 (MiB: honeyDue's few thousand series fill it slowly, and it stays small next to the node's disk)
    */
   readonly bufferMiB?: number;
   /**
