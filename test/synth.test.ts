@@ -1,9 +1,9 @@
 import { spawnSync } from 'child_process';
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
+import { fingerprint } from './helpers';
 import { renderEnvironment, synthesize } from '../app/synth';
 import { listEnvironments } from '../app/config';
 
@@ -19,19 +19,6 @@ function workspace() {
   return { configDir, outDir: path.join(dir, 'dist') };
 }
 
-/** Every file under `dir` with a digest of its bytes. */
-function fingerprint(dir: string): Record<string, string> {
-  const result: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
-      const full = path.join(d, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else result[path.relative(dir, full)] = crypto.createHash('sha256').update(fs.readFileSync(full)).digest('hex');
-    }
-  };
-  walk(dir);
-  return result;
-}
 
 const quiet = () => undefined;
 
