@@ -1,0 +1,34 @@
+/**
+ * The checker with the repository's own CRDs and exemptions: what synth and
+ * `npm run check` call. Tests call runChecks with explicit options instead.
+ */
+import { relative, resolve } from 'path';
+import { runChecks, type CheckReport } from './engine';
+import { DEFAULT_EXEMPTIONS_FILE, loadExemptions } from './exemptions';
+import { loadCrdCatalog } from './load';
+import type { ManifestSet } from './types';
+
+/** The repository root (this file is app/check/audit.ts). */
+const REPO_ROOT = resolve(__dirname, '..', '..');
+
+/** Folders searched for CustomResourceDefinition yaml, relative to the repository root. */
+export const DEFAULT_CRD_DIRS = ['imports'];
+
+export interface AuditOptions {
+  /** Folders holding CRD yaml. @default imports/ of the repository */
+  readonly crdDirs?: readonly string[];
+  /** The exemptions file. @default check/exemptions.yaml of the repository (absent = none) */
+  readonly exemptionsFile?: string;
+}
+
+/**
+ * Checks the given environments with the repo's CRDs and exemptions. Throws only
+ * when the exemptions file is malformed; manifest problems come back as findings.
+ */
+export function auditManifests(sets: readonly ManifestSet[], options: AuditOptions = {}): CheckReport {
+  const crdDirs = options.crdDirs ?? DEFAULT_CRD_DIRS.map((dir) => resolve(REPO_ROOT, dir));
+  const exemptions = options.exemptionsFile
+    ? loadExemptions(options.exemptionsFile, true)
+    : loadExemptions(relative(process.cwd(), resolve(REPO_ROOT, DEFAULT_EXEMPTIONS_FILE)));
+  return runChecks(sets, { crds: loadCrdCatalog(crdDirs), exemptions });
+}
