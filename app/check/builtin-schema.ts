@@ -59,16 +59,34 @@ function loadValidator(apiVersion: string, kind: string): ModelValidate | null {
   return model.prototype.validate as ModelValidate;
 }
 
+/**
+ * Fields the Kubernetes schema declares but kubernetes-models' validators never read,
+ * by kind. Its generator strips every property named `description` (it meant the
+ * doc strings) and leaves out the `x-kubernetes-*` extensions of JSONSchemaProps;
+ * without this list every CRD and PriorityClass would show false unknown fields.
+ * The allowance covers the whole object of that kind: a stray `description`
+ * elsewhere in a CRD is not caught (the API server would prune it).
+ */
+const DECLARED_BUT_UNREAD: Record<string, ReadonlySet<string>> = {
+  'apiextensions.k8s.io/CustomResourceDefinition': new Set([
+    'description', 'x-kubernetes-embedded-resource', 'x-kubernetes-int-or-string', 'x-kubernetes-list-map-keys',
+    'x-kubernetes-list-type', 'x-kubernetes-map-type', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-validations',
+  ]),
+  'scheduling.k8s.io/PriorityClass': new Set(['description']),
+};
+
 /** Runs the schema over a copy of the object and collects both kinds of violation. */
 export function validateBuiltin(validate: ModelValidate, raw: Json): BuiltinSchemaResult {
   // A JSON copy: what the YAML writer would emit, and safe to wrap in a proxy (no frozen objects).
   const copy = JSON.parse(JSON.stringify(raw)) as Json;
-  return validateWithWatch(validate, copy);
+  const group = String(raw.apiVersion).includes('/') ? String(raw.apiVersion).split('/')[0] : '';
+  const alsoDeclared = DECLARED_BUT_UNREAD[`${group}/${raw.kind}`];
+  return validateWithWatch(validate, copy, '', alsoDeclared);
 }
 
 /** Validates a plain JSON value (already a private copy) and collects violations. */
-export function validateWithWatch(validate: ModelValidate, copy: object, basePath = ''): BuiltinSchemaResult {
-  const watch = new FieldWatch(copy);
+export function validateWithWatch(validate: ModelValidate, copy: object, basePath = '', alsoDeclared?: ReadonlySet<string>): BuiltinSchemaResult {
+  const watch = new FieldWatch(copy, alsoDeclared);
   let errors: AjvError[] = [];
   try {
     validate.call(watch.proxy);

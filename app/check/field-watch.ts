@@ -31,7 +31,8 @@ export class FieldWatch {
   private readonly uses = new Map<object, FieldUse>();
   readonly proxy: object;
 
-  constructor(private readonly root: object) {
+  /** `alsoDeclared`: field names the schema declares but the compiled validator never reads. */
+  constructor(private readonly root: object, private readonly alsoDeclared: ReadonlySet<string> = new Set()) {
     this.proxy = this.watch(root);
   }
 
@@ -80,7 +81,7 @@ export class FieldWatch {
     // Reached but never questioned: a free-form object the schema leaves open.
     if (!use.enumerated && use.asked.size === 0) return;
     for (const [key, value] of Object.entries(node)) {
-      if (use.enumerated || use.asked.has(key)) {
+      if (use.enumerated || use.asked.has(key) || this.alsoDeclared.has(key)) {
         this.walk(value, child(path, key), found);
         continue;
       }
