@@ -215,13 +215,12 @@ export const podSecurityRules: Rule[] = [
     if (podType !== undefined && !PROFILE_TYPES.has(podType)) {
       found.push({ path: podPath, message: `the pod's seccompProfile.type is ${show(podType)}: set RuntimeDefault` });
     }
-    const podCovers = PROFILE_TYPES.has(podType);
     for (const at of allContainers(template)) {
       const type = securityContextOf(at.container).seccompProfile?.type;
       const path = `${containerContextPath(at)}.seccompProfile.type`;
       if (type !== undefined && !PROFILE_TYPES.has(type)) {
         found.push({ path, message: `${containerName(at)} sets seccompProfile.type ${show(type)}: remove it or set RuntimeDefault` });
-      } else if (type === undefined && !podCovers) {
+      } else if (type === undefined && podType === undefined) {
         found.push({ path, message: `${containerName(at)} runs without a seccomp profile: set ${podPath.replace(/\.type$/, '')}.type: RuntimeDefault for the whole pod` });
       }
     }

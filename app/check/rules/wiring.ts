@@ -40,8 +40,18 @@ function scaled(value: unknown, total: number): number | undefined {
 }
 
 /** ConfigMap references of a pod: envFrom, configMapKeyRef, configMap volumes and projected sources. */
-function configMapRefs(template: PodTemplate): Array<{ name: unknown; key?: unknown; path: string; optional: boolean; what: string }> {
-  const refs: Array<{ name: unknown; key?: unknown; path: string; optional: boolean; what: string }> = [];
+interface ConfigMapRef {
+  readonly name: unknown;
+  /** The key read, for configMapKeyRef and volume items. */
+  readonly key?: unknown;
+  readonly path: string;
+  readonly optional: boolean;
+  /** Who references it, for messages: `container "api" envFrom`. */
+  readonly what: string;
+}
+
+function configMapRefs(template: PodTemplate): ConfigMapRef[] {
+  const refs: ConfigMapRef[] = [];
   for (const at of allContainers(template)) {
     (Array.isArray(at.container.envFrom) ? at.container.envFrom : []).forEach((source: Json, index: number) => {
       const ref = source?.configMapRef;
@@ -264,6 +274,8 @@ export const wiringRules: Rule[] = [
         if (ref.optional || CLUSTER_PUBLISHED_CONFIGMAPS.has(String(ref.name))) continue;
         const configMap = typeof ref.name === 'string' ? ctx.find('', 'ConfigMap', obj.namespace, ref.name) : undefined;
         if (!configMap) {
+          // A volume item of a missing ConfigMap: the volume's own name reference already says so.
+          if (ref.key !== undefined && ref.path.includes('.items[')) continue;
           found.push({
             path: ref.path,
             message: `${ref.what} references ConfigMap ${show(ref.name)}, which is not in namespace ${show(obj.namespace)} of the set: ` +
@@ -338,9 +350,17 @@ export const wiringRules: Rule[] = [
   },
 ];
 
-/** ServiceAccount subjects of a binding that point into a namespace the stack manages. */
+/**
+ * ServiceAccount subjects of a binding that point into a namespace the stack owns:
+ * one it creates, or one where it defines ServiceAccounts. A grant to a system
+ * account elsewhere (kube-system) is not ours to resolve.
+ */
 function bindingSubjects(binding: KubeObject, ctx: CheckContext): Violation[] {
-  const managed = new Set(ctx.objects.map((obj) => obj.namespace).filter(Boolean));
+  const managed = new Set<string>();
+  for (const obj of ctx.objects) {
+    if (obj.group === '' && obj.kind === 'Namespace') managed.add(obj.name);
+    if (obj.group === '' && obj.kind === 'ServiceAccount' && obj.namespace) managed.add(obj.namespace);
+  }
   const found: Violation[] = [];
   (Array.isArray(binding.raw.subjects) ? binding.raw.subjects : []).forEach((subject: Json, index: number) => {
     if (subject?.kind !== 'ServiceAccount') return;
