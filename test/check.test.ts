@@ -45,6 +45,11 @@ describe('the SPEC-shaped manifest set', () => {
   });
 });
 
+test('docs/check.md documents every rule id', () => {
+  const docs = require('fs').readFileSync(join(ROOT, 'docs', 'check.md'), 'utf8');
+  for (const id of [...RULES.map((rule) => rule.id), DOCUMENT_RULE, STALE_EXEMPTION_RULE]) expect(docs).toContain(`| \`${id}\` |`);
+});
+
 describe('counting and output', () => {
   test('a check is one (object, rule) pair: two bad containers fail the rule once and print two findings', () => {
     const clean = check(goodDocs());
@@ -127,6 +132,12 @@ describe('exemptions', () => {
       message: expect.stringMatching(/waives nothing.*delete the entry/),
     })]);
     expect(report.failed).toBe(1);
+  });
+
+  test('a partial check (one environment of several) can leave staleness unreported', () => {
+    const report = check(goodDocs(), { exemptions: exemptRedis, reportStaleExemptions: false });
+    expect(report.findings).toEqual([]);
+    expect(report.byRule.has(STALE_EXEMPTION_RULE)).toBe(false);
   });
 
   test.each([

@@ -19,6 +19,8 @@ export interface AuditOptions {
   readonly crdDirs?: readonly string[];
   /** The exemptions file. @default check/exemptions.yaml of the repository (absent = none) */
   readonly exemptionsFile?: string;
+  /** False when checking only some environments: see CheckOptions.reportStaleExemptions. @default true */
+  readonly reportStaleExemptions?: boolean;
 }
 
 /**
@@ -30,5 +32,5 @@ export function auditManifests(sets: readonly ManifestSet[], options: AuditOptio
   const exemptions = options.exemptionsFile
     ? loadExemptions(options.exemptionsFile, true)
     : loadExemptions(relative(process.cwd(), resolve(REPO_ROOT, DEFAULT_EXEMPTIONS_FILE)));
-  return runChecks(sets, { crds: loadCrdCatalog(crdDirs), exemptions });
+  return runChecks(sets, { crds: loadCrdCatalog(crdDirs), exemptions, reportStaleExemptions: options.reportStaleExemptions });
 }

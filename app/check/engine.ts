@@ -19,6 +19,12 @@ export interface CheckOptions {
   readonly exemptions?: readonly Exemption[];
   /** The suite; defaults to every rule. Tests narrow it, the app never does. */
   readonly rules?: readonly Rule[];
+  /**
+   * Report exemptions that waive nothing (exemption/stale). Turn off only when
+   * checking part of the stack (`synth --env staging`): an entry may be for another environment.
+   * @default true
+   */
+  readonly reportStaleExemptions?: boolean;
 }
 
 /** A finding an exemption waived, kept for the report. */
@@ -101,7 +107,7 @@ export function runChecks(sets: readonly ManifestSet[], options: CheckOptions = 
     }
   }
 
-  for (const exemption of exemptions) {
+  for (const exemption of options.reportStaleExemptions === false ? [] : exemptions) {
     count(STALE_EXEMPTION_RULE, used.has(exemption));
     if (used.has(exemption)) continue;
     const [file, path = ''] = exemption.source.split('#');
