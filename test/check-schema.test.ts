@@ -46,6 +46,49 @@ describe('schema/unknown-field', () => {
   });
 });
 
+test('kubernetes-models reads every field its typings declare, except the ones the checker declares back', () => {
+  // Each model's .d.ts lists the schema's fields; its validator, run over an empty
+  // recording object, reveals the ones it reads. Any gap is a field the checker
+  // would wrongly call unknown.
+  const { readdirSync, readFileSync } = require('fs') as typeof import('fs');
+  const { join: joinPath, relative } = require('path') as typeof import('path');
+  const root = joinPath(require.resolve('kubernetes-models/package.json'), '..');
+  const typings: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory() && entry.name !== '_schemas') walk(joinPath(dir, entry.name));
+      else if (entry.name.endsWith('.d.ts') && entry.name !== 'index.d.ts') typings.push(joinPath(dir, entry.name));
+    }
+  };
+  walk(root);
+  const unread: string[] = [];
+  for (const file of typings) {
+    const body = /export interface I\w+[^{]*\{([\s\S]*?)\n\}/.exec(readFileSync(file, 'utf8'))?.[1];
+    const model = require(file.replace(/\.d\.ts$/, '.js'))[file.split('/').pop()!.replace(/\.d\.ts$/, '')];
+    if (!body || !model?.prototype?.validate) continue;
+    const asked = new Set<string>();
+    const recorder = new Proxy({}, { get: (_t, key) => { if (typeof key === 'string') asked.add(key); return undefined; }, ownKeys: () => { asked.add('*'); return []; } });
+    try { model.prototype.validate.call(recorder); } catch { /* required fields are missing: only the reads matter */ }
+    if (asked.has('*')) continue;
+    const fields = [...body.matchAll(/^ {4}"([^"]+)"\??:/gm)].map((match) => match[1]);
+    const missed = fields.filter((field) => !asked.has(field) && field !== 'apiVersion' && field !== 'kind');
+    if (missed.length) unread.push(`${relative(root, file)}: ${missed.join(', ')}`);
+  }
+  expect(typings.length).toBeGreaterThan(800);
+  expect(unread.sort()).toEqual([
+    'apiextensions.k8s.io/v1/CustomResourceColumnDefinition.d.ts: description',
+    'apiextensions.k8s.io/v1/ExternalDocumentation.d.ts: description',
+    'apiextensions.k8s.io/v1/JSONSchemaProps.d.ts: description, x-kubernetes-embedded-resource, x-kubernetes-int-or-string, ' +
+      'x-kubernetes-list-map-keys, x-kubernetes-list-type, x-kubernetes-map-type, x-kubernetes-preserve-unknown-fields, x-kubernetes-validations',
+    'apiextensions.k8s.io/v1beta1/CustomResourceColumnDefinition.d.ts: description',
+    'apiextensions.k8s.io/v1beta1/ExternalDocumentation.d.ts: description',
+    'apiextensions.k8s.io/v1beta1/JSONSchemaProps.d.ts: description, x-kubernetes-embedded-resource, x-kubernetes-int-or-string, ' +
+      'x-kubernetes-list-map-keys, x-kubernetes-list-type, x-kubernetes-map-type, x-kubernetes-preserve-unknown-fields',
+    'scheduling.k8s.io/v1/PriorityClass.d.ts: description',
+    'scheduling.k8s.io/v1beta1/PriorityClass.d.ts: description',
+  ]);
+});
+
 describe('schema/invalid', () => {
   test('fails on a quoted containerPort, saying how to fix it', () => {
     const report = check(goodWith('Deployment', 'api', (d) => { d.spec.template.spec.containers[0].ports[0].containerPort = '8000'; }));
@@ -116,8 +159,14 @@ describe('schema/api-version', () => {
     expect(report.findings.map((f) => [f.rule, f.object, f.path])).toContainEqual(['schema/api-version', 'PodDisruptionBudget honeydue/api-pdb', 'apiVersion']);
   });
 
-  test('passes GA versions and custom resource versions', () => {
+  test('passes GA versions and custom resource versions, even in a k8s.io group', () => {
     expect(check(goodDocs()).byRule.get('schema/api-version')!.failed).toBe(0);
+    const crdDocs = require('../app/check').loadManifestDir(CRD_DIR).filter((d: any) => d.object.kind === 'CustomResourceDefinition');
+    const gatewayCrd = structuredClone(crdDocs.find((d: any) => d.object.spec.names.kind === 'Backup').object);
+    gatewayCrd.metadata.name = 'backups.gateway.networking.k8s.io';
+    gatewayCrd.spec.group = 'gateway.networking.k8s.io';
+    const resource = { apiVersion: 'gateway.networking.k8s.io/v1alpha1', kind: 'Backup', metadata: meta('nightly'), spec: { schedule: '@daily', target: { bucket: 'b-1' } } };
+    expect(check(goodPlus(gatewayCrd, resource)).findings).toEqual([]);
   });
 });
 

@@ -69,7 +69,8 @@ export const schemaRules: Rule[] = [
   {
     id: 'schema/api-version',
     summary: 'built-in kinds use a GA apiVersion: alpha and beta versions are removed or disabled by default on Kubernetes 1.34',
-    appliesTo: (obj) => isBuiltinGroup(obj.group),
+    // A *.k8s.io group can also belong to a CRD (gateway.networking.k8s.io): its versions are the CRD's business.
+    appliesTo: (obj, ctx) => isBuiltinGroup(obj.group) && !ctx.crds.has(crdKey(obj.group, versionOf(obj.apiVersion), obj.kind)),
     check(obj) {
       if (!/(alpha|beta)\d*$/.test(versionOf(obj.apiVersion))) return [];
       return [{
