@@ -10,5 +10,5 @@ export { loadExemptions, parseExemptions, DEFAULT_EXEMPTIONS_FILE } from './exem
 export { crdCatalog } from './crd';
 export { formatFinding, formatReport } from './report';
 export { RULES, DOCUMENT_RULE, STALE_EXEMPTION_RULE } from './rules';
-export { auditManifests, DEFAULT_CRD_DIRS, type AuditOptions } from './audit';
+export { auditManifests, checkRenderedFiles, DEFAULT_CRD_DIRS, type AuditOptions, type RenderedManifests } from './audit';
 export type { Finding, ManifestDoc, ManifestSet, Exemption, Rule, CrdCatalog } from './types';
