@@ -13,7 +13,10 @@ import {
   DOCUMENT_RULE, STALE_EXEMPTION_RULE,
 } from '../app/check';
 import { runCheckCli } from '../app/check/cli';
-import { CRD_DIR, CRDS, GOOD_DIR, check, expectFindings, goodDocs, goodWith } from './check-helpers';
+import { CRD_DIR, CRDS, FIXTURES, GOOD_DIR, check, expectFindings, goodDocs, goodWith } from './check-helpers';
+
+/** The CLI against the fixtures: their CRDs, and no exemptions (the repository's name objects of the real stack). */
+const FIXTURE_FLAGS = ['--crds', CRD_DIR, '--exemptions', join(FIXTURES, 'no-exemptions.yaml')];
 
 const ROOT = join(__dirname, '..');
 
@@ -152,9 +155,11 @@ describe('exemptions', () => {
     expect(() => parseExemptions(`exemptions:\n${entry}\n`, 'check/exemptions.yaml')).toThrow(message);
   });
 
-  test('the repository exemption file is valid and empty', () => {
+  test('the repository exemption file is valid and each entry says why', () => {
     const { loadExemptions } = require('../app/check') as typeof import('../app/check');
-    expect(loadExemptions(join(ROOT, 'check', 'exemptions.yaml'), true)).toEqual([]);
+    const entries = loadExemptions(join(ROOT, 'check', 'exemptions.yaml'), true);
+    expect(entries.map((e) => `${e.object} ${e.rule}`)).toEqual(['Deployment honeydue/vmagent hygiene/service-account-token']);
+    expect(entries[0].reason).toMatch(/kubernetes_sd_configs.*projected serviceAccountToken/);
   });
 });
 
@@ -216,7 +221,7 @@ describe('npm run check (CLI)', () => {
   }
 
   test('exits 0 on a clean folder and prints only the count line', () => {
-    const result = cli(GOOD_DIR, '--crds', CRD_DIR);
+    const result = cli(GOOD_DIR, ...FIXTURE_FLAGS);
     expect(result.code).toBe(0);
     expect(result.out).toMatch(/^\d+ passed, 0 failed\n$/);
   });
@@ -228,7 +233,7 @@ describe('npm run check (CLI)', () => {
       writeFileSync(api, text);
       writeFileSync(join(dir, 'production', 'secret.yaml'), 'apiVersion: v1\nkind: Secret\nmetadata: {name: leaked, namespace: honeydue}\nstringData: {SECRET_KEY: hunter2}\n');
     }, (dir) => {
-      const result = cli(dir, '--crds', CRD_DIR);
+      const result = cli(dir, ...FIXTURE_FLAGS);
       expect(result.code).toBe(1);
       const lines = result.out.trimEnd().split('\n');
       expect(lines).toHaveLength(3);
@@ -262,7 +267,7 @@ describe('npm run check (CLI)', () => {
   });
 
   test('the npm script runs bin/check.ts and sets the exit code', () => {
-    const run = (dir: string) => spawnSync(process.execPath, [require.resolve('tsx/cli'), 'bin/check.ts', dir, '--crds', CRD_DIR], { cwd: ROOT, encoding: 'utf8' });
+    const run = (dir: string) => spawnSync(process.execPath, [require.resolve('tsx/cli'), 'bin/check.ts', dir, ...FIXTURE_FLAGS], { cwd: ROOT, encoding: 'utf8' });
     const clean = run(GOOD_DIR);
     expect({ status: clean.status, last: clean.stdout.trimEnd().split('\n').pop() }).toEqual({ status: 0, last: expect.stringMatching(/^\d+ passed, 0 failed$/) });
     withDist((dir) => writeFileSync(join(dir, 'production', 'latest.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: honeydue}\nspec: {containers: [{name: c, image: busybox}]}\n'), (dir) => {

@@ -141,7 +141,11 @@ export const hygieneRules: Rule[] = [
     const path = child(template.specPath, 'automountServiceAccountToken');
     if (podValue === false) return [];
     if (podValue === true) {
-      return [{ path, message: 'automountServiceAccountToken is true: the app never calls the Kubernetes API, and a stolen token would; set it to false' }];
+      return [{
+        path,
+        message: 'automountServiceAccountToken is true: every container carries an API token that anyone who gets into the pod can use; ' +
+          'set it to false (a workload that needs the API can mount a projected serviceAccountToken volume in one container)',
+      }];
     }
     const accountName = typeof template.spec.serviceAccountName === 'string' ? template.spec.serviceAccountName : 'default';
     const account = ctx.find('', 'ServiceAccount', obj.namespace, accountName);
