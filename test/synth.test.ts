@@ -5,6 +5,7 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { fingerprint } from './helpers';
 import { renderEnvironment, synthesize } from '../app/synth';
+import { runSynth } from '../app/synth-cli';
 import { listEnvironments } from '../app/config';
 
 const ROOT = path.join(__dirname, '..');
@@ -81,4 +82,12 @@ test('the committed dist/ is what synth makes from the committed sources', () =>
     const committed = fs.readdirSync(path.join(ROOT, 'dist', env)).sort();
     expect(committed).toEqual(renderEnvironment(env).map((f) => path.basename(f.relativePath)).sort());
   }
+});
+
+test('the synth command runs the manifest check on what it is about to write', () => {
+  const { configDir, outDir } = workspace();
+  const lines: string[] = [];
+  const exitCode = runSynth(['--config', configDir, '--out', outDir], { out: (line) => lines.push(line), err: (line) => lines.push(line) });
+  expect(exitCode).toBe(0);
+  expect(lines.join('\n')).toMatch(/check: [1-9]\d* passed, 0 failed/);
 });
