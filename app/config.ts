@@ -4,7 +4,8 @@ import * as YAML from 'yaml';
 import { z } from 'zod';
 import { HoneydueStackProps, REDIS_EVICTION_POLICIES } from '../constructs';
 import {
-  cpuProblem, dnsLabelProblem, envNameProblem, hostnameProblem, imageTagProblem, memoryProblem, portProblem,
+  cidrProblem, cpuProblem, dataKeyProblem, dnsLabelProblem, durationProblem, envNameProblem, hostnameProblem, httpsUrlProblem,
+  imageTagProblem, memoryProblem, portProblem,
 } from '../constructs/shared/validation';
 
 /** A string judged by one of the shared validators, so config and constructs agree on every rule. */
@@ -76,6 +77,8 @@ export const configSchema = z
       }).optional(),
       probes: probes.optional(),
       minAvailable: wholeNumber(0).optional(),
+      metricsPort: port.optional(),
+      metricsPath: z.string().startsWith('/').optional(),
       resources: resources.optional(),
       secretKeys: secretKeys.optional(),
     }).optional(),
@@ -108,6 +111,18 @@ export const configSchema = z
       websecureEnabled: z.boolean().optional(),
       websecurePort: port.optional(),
       maxUnavailable: wholeNumber(1).optional(),
+    }).optional(),
+    observability: z.strictObject({
+      enabled: z.boolean().optional(),
+      tokenSecret: z.strictObject({ name: judged(dnsLabelProblem), key: judged(dataKeyProblem).optional() }).optional(),
+      remoteWriteUrl: judged(httpsUrlProblem).optional(),
+      scrapeInterval: judged(durationProblem).optional(),
+      bufferMiB: wholeNumber(64).optional(),
+      resources: resources.optional(),
+    }).optional(),
+    networkPolicy: z.strictObject({
+      enabled: z.boolean().optional(),
+      nodeCidrs: z.array(judged(cidrProblem)).min(1, 'must list at least one CIDR: Traefik on other nodes reaches pods from them').optional(),
     }).optional(),
   })
   .superRefine((config, ctx) => {

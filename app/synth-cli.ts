@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import { Command, CommanderError } from 'commander';
+import { checkRenderedFiles } from './check';
 import { synthesize, SynthOptions } from './synth';
 
 /** Where the command writes; tests pass their own to read what an operator would see. */
@@ -37,6 +38,13 @@ export function runSynth(argv: string[], io: Output = consoleOutput, extra: Pick
       outDir: options.out,
       configDir: options.config,
       log: io.out,
+      // Schema and policy run on the rendered objects before anything is written, so a
+      // manifest a cluster or a review would reject fails synth with dist/ untouched.
+      // A one-environment run cannot judge exemptions that belong to another environment.
+      beforeWrite: (files) => {
+        const report = checkRenderedFiles(files, { reportStaleExemptions: !options.env });
+        io.out(`  check: ${report.passed} passed, ${report.failed} failed`);
+      },
       ...extra,
     });
     // Under `cdk8s synth` the CLI lists (and validates) what lands in CDK8S_OUTDIR; give it the same files.

@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { appPod, AppWorkloadProps, clusterIpService, DEFAULT_BACKEND_SECRET_KEYS, SURGE_ONE_UNAVAILABLE_ZERO, workloadDeployment } from './shared/app-workload';
 import { drainSafePdb } from './shared/disruption-budget';
 import { objectLabels, selectorLabels } from './shared/labels';
+import { MetricsEndpoint, SCRAPE_ANNOTATIONS, ServiceEndpoint, workloadTraffic, WorkloadTraffic } from './shared/network';
 import { httpProbe, ProbeOverrides } from './shared/probes';
 import { Resources } from './shared/resources';
 import { check, portProblem, wholeNumberProblem } from './shared/validation';
@@ -56,6 +57,21 @@ export interface HoneydueApiProps extends AppWorkloadProps {
    * @default one below the replicas (or the HPA minimum): 2 of 3
    */
   readonly minAvailable?: number;
+  /**
+   * Port of the Prometheus endpoint (the api exports request histograms).
+   * Written to the `prometheus.io/port` pod annotation vmagent honours; a port
+   * other than `port` is also declared on the container.
+   * @default the serving port (8000): the Go API serves /metrics on its main listener
+   */
+  readonly metricsPort?: number;
+  /** Path of the Prometheus endpoint, the `prometheus.io/path` annotation. @default '/metrics' */
+  readonly metricsPath?: string;
+  /**
+   * The Redis the api uses (pass the `Redis` construct). `NetworkPolicies`
+   * reads it: the api gets egress to Redis, Redis gets ingress from the api.
+   * @default undefined (no Redis traffic allowed once policies are on)
+   */
+  readonly redis?: ServiceEndpoint;
 }
 
 /** Where the APNs key is mounted; `APNS_AUTH_KEY_PATH` in the ConfigMap names the file. */
@@ -92,6 +108,10 @@ export class HoneydueApi extends Construct {
   public readonly namespace: string;
   /** The container and Service port. */
   public readonly port: number;
+  /** Where vmagent scrapes the api's metrics (pass it to `VmAgent` targets). */
+  public readonly metrics: MetricsEndpoint;
+  /** The connections the api opens, for `NetworkPolicies`. */
+  public readonly traffic: WorkloadTraffic;
 
   public constructor(scope: Construct, id: string, props: HoneydueApiProps) {
     super(scope, id);
@@ -101,6 +121,8 @@ export class HoneydueApi extends Construct {
     const replicas = props.replicas ?? 3;
     const runAsUser = props.runAsUser ?? 1000;
     const apnsKeySecretName = props.apnsKeySecretName ?? 'honeydue-apns-key';
+    const metricsPort = props.metricsPort ?? port;
+    const metricsPath = props.metricsPath ?? '/metrics';
     const autoscaling = props.autoscaling && {
       minReplicas: props.autoscaling.minReplicas ?? 3,
       maxReplicas: props.autoscaling.maxReplicas ?? 6,
@@ -110,6 +132,7 @@ export class HoneydueApi extends Construct {
 
     const owner = 'HoneydueApi';
     check(owner, 'port', portProblem(port));
+    check(owner, 'metricsPort', portProblem(metricsPort));
     check(owner, 'replicas', wholeNumberProblem(replicas, 1));
     check(owner, 'runAsUser', wholeNumberProblem(runAsUser, 1));
     if (autoscaling) {
@@ -121,6 +144,9 @@ export class HoneydueApi extends Construct {
     if (!healthPath.startsWith('/')) {
       throw new Error(`${owner}: healthPath: '${healthPath}' must start with '/'`);
     }
+    if (!metricsPath.startsWith('/')) {
+      throw new Error(`${owner}: metricsPath: '${metricsPath}' must start with '/', like '/metrics'`);
+    }
 
     const pod = appPod(this, props, {
       owner,
@@ -128,8 +154,17 @@ export class HoneydueApi extends Construct {
       runAsUser,
       defaultSecretKeys: DEFAULT_BACKEND_SECRET_KEYS,
       defaultResources: DEFAULT_RESOURCES,
+      annotations: {
+        [SCRAPE_ANNOTATIONS.scrape]: 'true',
+        [SCRAPE_ANNOTATIONS.port]: String(metricsPort),
+        [SCRAPE_ANNOTATIONS.path]: metricsPath,
+      },
       container: {
-        ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
+        ports: [
+          { name: 'http', containerPort: port, protocol: 'TCP' },
+          // vmagent keeps the target whose declared container port equals the annotation, so a separate port is declared.
+          ...(metricsPort === port ? [] : [{ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' }]),
+        ],
         startupProbe: httpProbe(owner, 'probes.startup', healthPath, port, { failureThreshold: 48, periodSeconds: 5 }, props.probes?.startup),
         readinessProbe: httpProbe(owner, 'probes.readiness', healthPath, port, { initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5 }, props.probes?.readiness),
         livenessProbe: httpProbe(owner, 'probes.liveness', healthPath, port, { initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 10 }, props.probes?.liveness),
@@ -153,6 +188,8 @@ export class HoneydueApi extends Construct {
     this.name = name;
     this.namespace = pod.namespace;
     this.port = port;
+    this.metrics = { name, namespace: pod.namespace, port: metricsPort, path: metricsPath };
+    this.traffic = workloadTraffic(owner, this, { connectsTo: [props.redis], externalPorts: props.externalPorts });
     this.serviceAccount = pod.serviceAccount;
     this.deployment = workloadDeployment(this, {
       name,

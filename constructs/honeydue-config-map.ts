@@ -1,7 +1,7 @@
-import { createHash } from 'crypto';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ConfigMapSource, DEFAULT_CONFIG_MAP_NAME, DEFAULT_NAMESPACE } from './shared/app-workload';
+import { contentHash } from './shared/content-hash';
 import { objectLabels } from './shared/labels';
 import { check, dnsLabelProblem, envNameProblem } from './shared/validation';
 
@@ -54,7 +54,7 @@ export class HoneydueConfigMap extends Construct implements ConfigMapSource {
     this.name = name;
     this.namespace = namespace;
     this.data = sorted;
-    this.contentHash = createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 16);
+    this.contentHash = contentHash(JSON.stringify(sorted));
     this.configMap = new k8s.KubeConfigMap(this, 'Resource', {
       metadata: { name, namespace, labels: objectLabels(name) },
       data: sorted,

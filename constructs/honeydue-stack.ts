@@ -2,13 +2,17 @@ import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { APNS_KEY_DIRECTORY, APNS_KEY_FILE, HoneydueApi, HoneydueApiProps } from './honeydue-api';
 import { HoneydueConfigMap } from './honeydue-config-map';
+import { HoneydueIngress } from './honeydue-ingress';
 import { HoneydueNamespace } from './honeydue-namespace';
 import { MigrateJob, MigrateJobProps } from './migrate-job';
+import { NetworkPolicies, NetworkPoliciesProps } from './network-policies';
 import { NextjsApp, NextjsAppProps } from './nextjs-app';
 import { Redis, RedisProps } from './redis';
 import { TraefikConfig, TraefikConfigProps } from './traefik-config';
 import { AppWorkloadProps, DEFAULT_IMAGE_PULL_SECRET, DEFAULT_NAMESPACE, DEFAULT_SECRET_NAME } from './shared/app-workload';
+import { HTTPS_PORT, portOf } from './shared/network';
 import { check, dnsLabelProblem, hostnameProblem, imageTagProblem, portProblem } from './shared/validation';
+import { VmAgent, VmAgentProps } from './vm-agent';
 import { Worker, WorkerProps } from './worker';
 
 /** The props a workload section may set; the stack supplies image, namespace and wiring. */
@@ -56,6 +60,24 @@ export interface HoneydueStorage {
   readonly region?: string;
 }
 
+/** vmagent, scraping the api and remote-writing to VictoriaMetrics (SPEC "Observability"). */
+export type HoneydueObservability = Partial<Pick<VmAgentProps, 'tokenSecret'>> &
+  Pick<VmAgentProps, 'remoteWriteUrl' | 'scrapeInterval' | 'bufferMiB' | 'resources'> & {
+    /**
+     * Off, no vmagent object is emitted. On, vmagent is emitted once
+     * `tokenSecret` names the Secret with the ingest token; until then synth
+     * prints one line saying it skipped observability.
+     * @default true
+     */
+    readonly enabled?: boolean;
+  };
+
+/** The namespace's NetworkPolicies (SPEC "Not yet in production"). */
+export type HoneydueNetworkPolicy = Pick<NetworkPoliciesProps, 'nodeCidrs'> & {
+  /** Default deny plus the allows the wiring declares. @default true */
+  readonly enabled?: boolean;
+};
+
 /** Props of {@link HoneydueStack}: the typed config file has exactly this shape. */
 export interface HoneydueStackProps {
   /** The release: a commit SHA, the tag of every honeyDue image. Never `latest`. */
@@ -88,11 +110,12 @@ export interface HoneydueStackProps {
    */
   readonly extraConfig?: Record<string, string>;
   /**
-   * The api's `replicas`, `autoscaling`, `probes`, `minAvailable`, `resources` and
-   * `secretKeys`, meaning what they mean in {@link HoneydueApiProps}.
+   * The api's `replicas`, `autoscaling`, `probes`, `minAvailable`, `metricsPort`,
+   * `metricsPath`, `resources` and `secretKeys`, meaning what they mean in
+   * {@link HoneydueApiProps}.
    * @default {} (SPEC's api)
    */
-  readonly api?: WorkloadSettings<HoneydueApiProps, 'replicas' | 'autoscaling' | 'probes' | 'minAvailable'>;
+  readonly api?: WorkloadSettings<HoneydueApiProps, 'replicas' | 'autoscaling' | 'probes' | 'minAvailable' | 'metricsPort' | 'metricsPath'>;
   /**
    * The admin panel's `replicas`, `probes`, `runAsUser`, `resources` and `secretKeys`,
    * as in {@link NextjsAppProps}.
@@ -142,6 +165,8 @@ export interface HoneydueStackProps {
      */
     readonly enabled?: boolean;
   };
+  readonly observability?: HoneydueObservability;
+  readonly networkPolicy?: HoneydueNetworkPolicy;
 }
 
 /** Config keys the stack derives from typed fields; `extraConfig` may not set them. */
@@ -153,7 +178,8 @@ export const DERIVED_CONFIG_KEYS = [
 /**
  * The whole honeyDue stack, one chart per concern so each synthesizes to its
  * own file (`namespace`, `config`, `redis`, `migrate`, `api`, `worker`,
- * `admin`, `web`, `traefik`). With only `imageTag` set it is production.
+ * `admin`, `web`, `traefik`, `ingress`, `observability`, `network-policy`).
+ * With only `imageTag` set it is production.
  *
  * @example new HoneydueStack(app, 'production', { imageTag: '237c6b8' });
  */
@@ -178,6 +204,13 @@ export class HoneydueStack extends Construct {
   public readonly traefik?: TraefikConfig;
   /** The hostnames in force, defaults filled in. */
   public readonly domains: Required<HoneydueDomains>;
+  public readonly ingress: HoneydueIngress;
+  /** Present only when observability is enabled and `observability.tokenSecret` is set. */
+  public readonly vmAgent?: VmAgent;
+  /** Present only when `networkPolicy.enabled` (the default). */
+  public readonly networkPolicies?: NetworkPolicies;
+  /** One line per concern the stack skipped on purpose, for synth to print. */
+  public readonly notices: readonly string[];
 
   public constructor(scope: Construct, id: string, props: HoneydueStackProps) {
     super(scope, id);
@@ -205,6 +238,8 @@ export class HoneydueStack extends Construct {
     const publicApiUrl = props.publicApiUrl ?? `https://${domains.api}/api`;
     const extraConfig = props.extraConfig ?? {};
     const webEnabled = props.web?.enabled ?? false;
+    const { enabled: observabilityEnabled = true, tokenSecret, ...vmAgentSettings } = props.observability ?? {};
+    const { enabled: networkPolicyEnabled = true, ...networkPolicySettings } = props.networkPolicy ?? {};
 
     const owner = 'HoneydueStack';
     check(owner, 'imageTag', imageTagProblem(props.imageTag));
@@ -251,17 +286,53 @@ export class HoneydueStack extends Construct {
       },
     });
     const wiring = { ...shared, configMap: this.config };
-    this.migrate = new MigrateJob(chart('migrate'), 'migrate', { ...props.migrate, ...wiring, image: image('api') });
-    this.api = new HoneydueApi(chart('api'), 'api', { ...props.api, ...wiring, image: image('api') });
-    this.worker = new Worker(chart('worker'), 'worker', { ...props.worker, ...wiring, image: image('worker') });
-    this.admin = new NextjsApp(chart('admin'), 'admin', { ...props.admin, ...wiring, name: 'admin', image: image('admin') });
+    // api, worker and migrate: Redis, Postgres, SMTP, and HTTPS (B2, APNs). The NetworkPolicies are derived from this.
+    const backend = { ...wiring, redis: this.redis, externalPorts: [database.port, email.smtpPort, HTTPS_PORT] };
+    // The Next.js servers render against the public API URL, through Cloudflare.
+    const frontend = { ...wiring, externalPorts: [portOf(publicApiUrl)] };
+    this.migrate = new MigrateJob(chart('migrate'), 'migrate', { ...props.migrate, ...backend, image: image('api') });
+    this.api = new HoneydueApi(chart('api'), 'api', { ...props.api, ...backend, image: image('api') });
+    this.worker = new Worker(chart('worker'), 'worker', { ...props.worker, ...backend, image: image('worker') });
+    this.admin = new NextjsApp(chart('admin'), 'admin', { ...props.admin, ...frontend, name: 'admin', image: image('admin') });
     if (webEnabled) {
       const { enabled: _enabled, ...web } = props.web ?? {};
-      this.web = new NextjsApp(chart('web'), 'web', { runAsUser: 1002, ...web, ...wiring, name: 'web', image: image('web') });
+      this.web = new NextjsApp(chart('web'), 'web', { runAsUser: 1002, ...web, ...frontend, name: 'web', image: image('web') });
     }
     if (props.traefik?.enabled ?? true) {
       const { enabled: _enabled, ...traefik } = props.traefik ?? {};
       this.traefik = new TraefikConfig(chart('traefik'), 'traefik', traefik);
     }
+
+    this.ingress = new HoneydueIngress(chart('ingress'), 'ingress', {
+      namespace,
+      rules: [
+        { host: domains.api, backend: this.api },
+        { host: domains.admin, backend: this.admin },
+        // The api serves the marketing page at `/`; web takes the apex once it runs.
+        { host: domains.apex, backend: this.web ?? this.api },
+      ],
+    });
+
+    const notices: string[] = [];
+    if (!observabilityEnabled) {
+      notices.push('observability: skipped, observability.enabled is false (no vmagent objects emitted)');
+    } else if (!tokenSecret) {
+      notices.push('observability: skipped, no observability.tokenSecret configured (create the ingest-token Secret and name it there; see docs/edge.md)');
+    } else {
+      this.vmAgent = new VmAgent(chart('observability'), 'vmagent', { ...vmAgentSettings, tokenSecret, namespace, targets: [this.api.metrics] });
+    }
+
+    if (networkPolicyEnabled) {
+      const workloads = [this.api, this.worker, this.migrate, this.admin, this.web, this.vmAgent];
+      this.networkPolicies = new NetworkPolicies(chart('network-policy'), 'network-policy', {
+        ...networkPolicySettings,
+        namespace,
+        ingressRoutes: this.ingress.routes,
+        workloads: workloads.flatMap((w) => (w ? [w.traffic] : [])),
+      });
+    } else {
+      notices.push('network-policy: skipped, networkPolicy.enabled is false (every pod accepts and opens any connection)');
+    }
+    this.notices = notices;
   }
 }

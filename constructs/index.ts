@@ -7,6 +7,9 @@ export * from './redis';
 export * from './migrate-job';
 export * from './honeydue-config-map';
 export * from './honeydue-namespace';
+export * from './honeydue-ingress';
+export * from './vm-agent';
+export * from './network-policies';
 export type { ResourceOverrides, CpuMemory } from './shared/resources';
 export type { ProbeOverrides, ProbeTiming } from './shared/probes';
 export type { AppWorkloadProps, ConfigMapSource, SecretKey, SecretKeyRef } from './shared/app-workload';
@@ -15,3 +18,6 @@ export { PART_OF, MANAGED_BY } from './shared/labels';
 export * from './traefik-config';
 // The enum TraefikConfigProps.failurePolicy takes, generated from the HelmChartConfig CRD.
 export { HelmChartConfigSpecFailurePolicy } from '../imports/helm.cattle.io';
+export type { ServiceEndpoint, MetricsEndpoint, WorkloadTraffic } from './shared/network';
+export { SCRAPE_ANNOTATIONS, HTTPS_PORT } from './shared/network';
+export { KUBERNETES_API_ACCESS_ANNOTATION } from './shared/pod-security';

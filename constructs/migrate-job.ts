@@ -2,6 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { appPod, AppWorkloadProps, DEFAULT_BACKEND_SECRET_KEYS } from './shared/app-workload';
 import { objectLabels } from './shared/labels';
+import { ServiceEndpoint, workloadTraffic, WorkloadTraffic } from './shared/network';
 import { Resources } from './shared/resources';
 import { check, wholeNumberProblem } from './shared/validation';
 
@@ -27,6 +28,12 @@ export interface MigrateJobProps extends AppWorkloadProps {
   readonly goosePath?: string;
   /** uid, gid and fsGroup of the Job's pod. @default 1000 (the api image's user) */
   readonly runAsUser?: number;
+  /**
+   * The Redis the Job uses (pass the `Redis` construct). `NetworkPolicies`
+   * reads it: the Job gets egress to Redis, Redis gets ingress from the Job.
+   * @default undefined (no Redis traffic allowed once policies are on)
+   */
+  readonly redis?: ServiceEndpoint;
 }
 
 /** The deploy gate waits this long for the Job; activeDeadlineSeconds may not exceed it. */
@@ -57,6 +64,8 @@ export class MigrateJob extends Construct {
   public readonly jobName: string;
   /** The namespace its objects are in. */
   public readonly namespace: string;
+  /** The connections the pods open, for `NetworkPolicies`. */
+  public readonly traffic: WorkloadTraffic;
 
   public constructor(scope: Construct, id: string, props: MigrateJobProps) {
     super(scope, id);
@@ -66,6 +75,8 @@ export class MigrateJob extends Construct {
     const migrationsDir = props.migrationsDir ?? '/app/migrations';
     const goosePath = props.goosePath ?? '/usr/local/bin/goose';
     const runAsUser = props.runAsUser ?? 1000;
+    // The pods' `app.kubernetes.io/name` (not the Job name): NetworkPolicies select the pods by it.
+    const podName = 'migrate';
 
     const owner = 'MigrateJob';
     check(owner, 'backoffLimit', wholeNumberProblem(backoffLimit, 0));
@@ -91,7 +102,7 @@ export class MigrateJob extends Construct {
 
     const pod = appPod(this, props, {
       owner,
-      name: 'migrate',
+      name: podName,
       runAsUser,
       defaultSecretKeys: DEFAULT_BACKEND_SECRET_KEYS,
       defaultResources: DEFAULT_RESOURCES,
@@ -101,9 +112,10 @@ export class MigrateJob extends Construct {
 
     this.jobName = jobName;
     this.namespace = pod.namespace;
+    this.traffic = workloadTraffic(owner, { name: podName, namespace: pod.namespace }, { connectsTo: [props.redis], externalPorts: props.externalPorts });
     this.serviceAccount = pod.serviceAccount;
     this.job = new k8s.KubeJob(this, 'Resource', {
-      metadata: { name: jobName, namespace: pod.namespace, labels: objectLabels('migrate') },
+      metadata: { name: jobName, namespace: pod.namespace, labels: objectLabels(podName) },
       spec: { backoffLimit, activeDeadlineSeconds, template: pod.template },
     });
   }

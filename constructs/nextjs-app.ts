@@ -2,6 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { appPod, AppWorkloadProps, clusterIpService, DEFAULT_CONFIG_MAP_NAME, SURGE_ONE_UNAVAILABLE_ZERO, workloadDeployment } from './shared/app-workload';
 import { drainSafePdb } from './shared/disruption-budget';
+import { workloadTraffic, WorkloadTraffic } from './shared/network';
 import { httpProbe, ProbeOverrides } from './shared/probes';
 import { Resources } from './shared/resources';
 import { check, portProblem, wholeNumberProblem } from './shared/validation';
@@ -66,6 +67,8 @@ export class NextjsApp extends Construct {
   public readonly namespace: string;
   /** The container and Service port. */
   public readonly port: number;
+  /** The connections the pods open, for `NetworkPolicies`. */
+  public readonly traffic: WorkloadTraffic;
 
   public constructor(scope: Construct, id: string, props: NextjsAppProps) {
     super(scope, id);
@@ -107,6 +110,7 @@ export class NextjsApp extends Construct {
     this.name = props.name;
     this.namespace = pod.namespace;
     this.port = port;
+    this.traffic = workloadTraffic(owner, this, { externalPorts: props.externalPorts });
     this.serviceAccount = pod.serviceAccount;
     this.deployment = workloadDeployment(this, {
       name: props.name,

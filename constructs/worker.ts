@@ -2,6 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { appPod, AppWorkloadProps, DEFAULT_BACKEND_SECRET_KEYS, RECREATE, workloadDeployment } from './shared/app-workload';
 import { drainSafePdb } from './shared/disruption-budget';
+import { ServiceEndpoint, workloadTraffic, WorkloadTraffic } from './shared/network';
 import { Resources } from './shared/resources';
 import { check, wholeNumberProblem } from './shared/validation';
 
@@ -24,6 +25,12 @@ export interface WorkerProps extends AppWorkloadProps {
   readonly leaderElectedScheduler?: boolean;
   /** uid, gid and fsGroup. @default 1000 */
   readonly runAsUser?: number;
+  /**
+   * The Redis the worker uses (pass the `Redis` construct). `NetworkPolicies`
+   * reads it: the worker gets egress to Redis, Redis gets ingress from the worker.
+   * @default undefined (no Redis traffic allowed once policies are on)
+   */
+  readonly redis?: ServiceEndpoint;
 }
 
 /** The annotation that carries the singleton reasoning into the manifest, where operators read it. */
@@ -58,6 +65,8 @@ export class Worker extends Construct {
   public readonly name: string;
   /** The namespace its objects are in. */
   public readonly namespace: string;
+  /** The connections the pods open, for `NetworkPolicies`. */
+  public readonly traffic: WorkloadTraffic;
 
   public constructor(scope: Construct, id: string, props: WorkerProps) {
     super(scope, id);
@@ -87,6 +96,7 @@ export class Worker extends Construct {
 
     this.name = name;
     this.namespace = pod.namespace;
+    this.traffic = workloadTraffic(owner, this, { connectsTo: [props.redis], externalPorts: props.externalPorts });
     this.serviceAccount = pod.serviceAccount;
     this.deployment = workloadDeployment(this, {
       name,

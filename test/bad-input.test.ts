@@ -1,26 +1,14 @@
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
+import { fingerprint } from './helpers';
 import { runSynth } from '../app/synth-cli';
 import { BAD_INPUTS } from './bad-inputs';
 
 const ROOT = path.join(__dirname, '..');
 const productionYaml = fs.readFileSync(path.join(ROOT, 'config', 'production.yaml'), 'utf8');
 
-function fingerprint(dir: string): Record<string, string> {
-  const result: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
-      const full = path.join(d, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else result[path.relative(dir, full)] = crypto.createHash('sha256').update(fs.readFileSync(full)).digest('hex');
-    }
-  };
-  walk(dir);
-  return result;
-}
 
 /** Runs the synth command against a config folder, capturing what the operator would read. */
 function synth(configDir: string, outDir: string) {

@@ -1,3 +1,6 @@
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
 import { Chart, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
 import { HoneydueStack, HoneydueStackProps } from '../constructs';
@@ -36,4 +39,18 @@ export function container(workload: any): any {
 /** Env var `name` of a container. */
 export function envVar(c: any, name: string): any {
   return (c.env ?? []).find((e: any) => e.name === name);
+}
+
+/** Every file under `dir` with a digest of its bytes: equal fingerprints mean byte-identical trees. */
+export function fingerprint(dir: string): Record<string, string> {
+  const result: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
+      const full = path.join(d, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else result[path.relative(dir, full)] = crypto.createHash('sha256').update(fs.readFileSync(full)).digest('hex');
+    }
+  };
+  walk(dir);
+  return result;
 }

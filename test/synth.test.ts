@@ -1,10 +1,11 @@
 import { spawnSync } from 'child_process';
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
+import { fingerprint } from './helpers';
 import { renderEnvironment, synthesize } from '../app/synth';
+import { runSynth } from '../app/synth-cli';
 import { listEnvironments } from '../app/config';
 
 const ROOT = path.join(__dirname, '..');
@@ -19,19 +20,6 @@ function workspace() {
   return { configDir, outDir: path.join(dir, 'dist') };
 }
 
-/** Every file under `dir` with a digest of its bytes. */
-function fingerprint(dir: string): Record<string, string> {
-  const result: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
-      const full = path.join(d, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else result[path.relative(dir, full)] = crypto.createHash('sha256').update(fs.readFileSync(full)).digest('hex');
-    }
-  };
-  walk(dir);
-  return result;
-}
 
 const quiet = () => undefined;
 
@@ -39,7 +27,7 @@ test('writes one file per concern under dist/<env>/', () => {
   const { configDir, outDir } = workspace();
   synthesize({ configDir, outDir, log: quiet });
   expect(Object.keys(fingerprint(outDir)).sort()).toEqual(
-    ['admin', 'api', 'config', 'migrate', 'namespace', 'redis', 'traefik', 'worker'].map((f) => `production/${f}.yaml`),
+    ['admin', 'api', 'config', 'ingress', 'migrate', 'namespace', 'network-policy', 'observability', 'redis', 'traefik', 'worker'].map((f) => `production/${f}.yaml`),
   );
 });
 
@@ -94,4 +82,12 @@ test('the committed dist/ is what synth makes from the committed sources', () =>
     const committed = fs.readdirSync(path.join(ROOT, 'dist', env)).sort();
     expect(committed).toEqual(renderEnvironment(env).map((f) => path.basename(f.relativePath)).sort());
   }
+});
+
+test('the synth command runs the manifest check on what it is about to write', () => {
+  const { configDir, outDir } = workspace();
+  const lines: string[] = [];
+  const exitCode = runSynth(['--config', configDir, '--out', outDir], { out: (line) => lines.push(line), err: (line) => lines.push(line) });
+  expect(exitCode).toBe(0);
+  expect(lines.join('\n')).toMatch(/check: [1-9]\d* passed, 0 failed/);
 });

@@ -69,6 +69,12 @@ export interface AppWorkloadProps {
   readonly secretKeys?: readonly SecretKey[];
   /** Overrides of the workload's requests and limits. @default per workload (SPEC) */
   readonly resources?: ResourceOverrides;
+  /**
+   * TCP ports the workload dials outside the cluster (Postgres 5432, SMTP 587,
+   * HTTPS 443). Read by `NetworkPolicies`, which allows egress to exactly these.
+   * @default [] (no egress beyond DNS and wired in-cluster services once policies are on)
+   */
+  readonly externalPorts?: readonly number[];
 }
 
 /** What a workload construct adds to the shared app wiring. */

@@ -5,6 +5,14 @@ import { objectLabels, podLabels } from './labels';
 /** The `tmp` emptyDir bound so a runaway process cannot fill the node's disk. */
 export const TMP_SIZE_LIMIT = '64Mi';
 
+/**
+ * Annotation on a ServiceAccount and pod template that mount the
+ * service-account token: why this pod talks to the Kubernetes API. The only
+ * way to get a token here, so every exception to "no token" names its reason
+ * in the manifest a reviewer (or the manifest check) reads.
+ */
+export const KUBERNETES_API_ACCESS_ANNOTATION = 'honeydue.io/kubernetes-api-access';
+
 /** A volume and where the main container mounts it. */
 export interface MountedVolume {
   readonly volume: k8s.Volume;
@@ -29,27 +37,34 @@ export interface HardenedPodOptions {
   readonly annotations?: Record<string, string>;
   /** Scheduling and lifecycle fields of the pod spec (nodeSelector, restartPolicy, ...). */
   readonly scheduling?: Pick<k8s.PodSpec, 'nodeSelector' | 'topologySpreadConstraints' | 'restartPolicy'>;
+  /**
+   * Why the pod calls the Kubernetes API. Set, it mounts the service-account
+   * token and writes the reason to {@link KUBERNETES_API_ACCESS_ANNOTATION}.
+   * @default undefined (no token: a stolen app pod gets no API credentials)
+   */
+  readonly kubernetesApiAccess?: string;
 }
 
 /**
  * A pod template that meets Pod Security Standards `restricted`: non-root with
  * a fixed uid, RuntimeDefault seccomp, no privilege escalation, read-only root
  * filesystem with a bounded `/tmp`, all capabilities dropped, and no
- * service-account token (no workload here talks to the Kubernetes API).
+ * service-account token unless `kubernetesApiAccess` says why one is needed.
  */
 export function hardenedPodTemplate(options: HardenedPodOptions): k8s.PodTemplateSpec {
   const volumes: MountedVolume[] = [
     ...(options.volumes ?? []),
     { volume: { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString(TMP_SIZE_LIMIT) } }, mountPath: '/tmp' },
   ];
+  const annotations = { ...options.annotations, ...apiAccessAnnotation(options.kubernetesApiAccess) };
   return {
     metadata: {
       labels: podLabels(options.name, options.version),
-      annotations: options.annotations && Object.keys(options.annotations).length > 0 ? options.annotations : undefined,
+      annotations: Object.keys(annotations).length > 0 ? annotations : undefined,
     },
     spec: {
       serviceAccountName: options.serviceAccountName,
-      automountServiceAccountToken: false,
+      automountServiceAccountToken: options.kubernetesApiAccess !== undefined,
       imagePullSecrets: options.imagePullSecrets?.map((name) => ({ name })),
       securityContext: {
         runAsNonRoot: true,
@@ -76,10 +91,21 @@ export function hardenedPodTemplate(options: HardenedPodOptions): k8s.PodTemplat
   };
 }
 
-/** A workload's own ServiceAccount, with token automount off (SPEC: one per workload). */
-export function workloadServiceAccount(scope: Construct, name: string, namespace: string): k8s.KubeServiceAccount {
+/**
+ * A workload's own ServiceAccount (SPEC: one per workload), with token
+ * automount off unless `kubernetesApiAccess` gives the reason to mount it.
+ */
+export function workloadServiceAccount(scope: Construct, name: string, namespace: string, kubernetesApiAccess?: string): k8s.KubeServiceAccount {
   return new k8s.KubeServiceAccount(scope, 'ServiceAccount', {
-    metadata: { name, namespace, labels: objectLabels(name) },
-    automountServiceAccountToken: false,
+    metadata: { name, namespace, labels: objectLabels(name), annotations: apiAccessAnnotation(kubernetesApiAccess) },
+    automountServiceAccountToken: kubernetesApiAccess !== undefined,
   });
+}
+
+function apiAccessAnnotation(reason: string | undefined): Record<string, string> | undefined {
+  if (reason === undefined) return undefined;
+  if (reason.trim() === '') {
+    throw new Error('kubernetesApiAccess: an empty reason; say why the pod calls the Kubernetes API, or leave it unset');
+  }
+  return { [KUBERNETES_API_ACCESS_ANNOTATION]: reason };
 }

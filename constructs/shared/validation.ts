@@ -98,3 +98,44 @@ export function imageProblem(image: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * An IPv4 CIDR block (`10.42.0.0/16`, `178.104.247.152/32`), the form a
+ * NetworkPolicy `ipBlock.cidr` takes. Host bits must be zero: the API server
+ * accepts `10.42.1.5/16` but the reader of the policy cannot tell what was meant.
+ */
+export function cidrProblem(value: string): string | undefined {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+  const octets = match ? match.slice(1, 5).map(Number) : [];
+  const prefix = match ? Number(match[5]) : -1;
+  if (!match || octets.some((o) => o > 255) || prefix > 32) {
+    return `'${value}' is not an IPv4 CIDR block; write it like '10.42.0.0/16' or '178.104.247.152/32'`;
+  }
+  const address = octets.reduce((n, o) => n * 256 + o, 0);
+  const hostBits = prefix === 32 ? 0 : address % 2 ** (32 - prefix);
+  return hostBits === 0 ? undefined : `'${value}' has host bits set below the /${prefix} prefix; write the network address`;
+}
+
+/** A key of a Secret or ConfigMap: the API server's rule for `data` keys. */
+export function dataKeyProblem(value: string): string | undefined {
+  return /^[-._a-zA-Z0-9]{1,253}$/.test(value) ? undefined : `'${value}' is not a Secret key; use letters, digits, '-', '_' and '.'`;
+}
+
+/** A Prometheus-style duration as vmagent reads `scrape_interval`: `30s`, `1m`. */
+export function durationProblem(value: string): string | undefined {
+  return /^[1-9]\d*(s|m|h)$/.test(value) ? undefined : `'${value}' is not a duration; write it like '30s' or '1m'`;
+}
+
+/**
+ * An https URL. A bearer token sent over plain http is readable by every hop
+ * between the cluster and the receiver.
+ */
+export function httpsUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `'${value}' is not a URL; write it like 'https://obs.example.com/api/v1/write'`;
+  }
+  return url.protocol === 'https:' ? undefined : `'${value}' is not https: the bearer token would cross the internet in clear text; use https://`;
+}

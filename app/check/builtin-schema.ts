@@ -1,0 +1,176 @@
+/**
+ * Validation of built-in kinds against the Kubernetes OpenAPI schema, through the
+ * validators kubernetes-models compiled from it.
+ *
+ * kubernetes-models 4.5.1 models Kubernetes 1.33 (it has Lifecycle.stopSignal, new
+ * in 1.33, and lacks PodSpec.hostnameOverride, new in 1.34; its README badge still
+ * says 1.27.1). The cluster runs k3s 1.34: a field added in 1.34 would be reported
+ * as unknown, which errs on the safe side.
+ */
+import { FieldWatch } from './field-watch';
+import { joinPath, pointerSegments, show, valueAt } from './paths';
+import type { Json, Violation } from './types';
+
+/** The compiled validator of one kind: throws an error carrying ajv `errors`. */
+type ModelValidate = (this: object) => void;
+
+interface AjvError {
+  readonly instancePath: string;
+  readonly keyword: string;
+  readonly params: Record<string, any>;
+}
+
+/** The schema verdict on one object. */
+export interface BuiltinSchemaResult {
+  /** Type, enum, format and required-field errors. */
+  readonly invalid: Violation[];
+  /** Fields the schema does not declare. */
+  readonly unknownFields: Violation[];
+}
+
+const validators = new Map<string, ModelValidate | null>();
+
+const API_VERSION = /^([a-z0-9]([a-z0-9.-]*[a-z0-9])?\/)?v[0-9]+((alpha|beta)[0-9]+)?$/;
+const KIND = /^[A-Z][A-Za-z0-9]*$/;
+
+/**
+ * The validator kubernetes-models has for an apiVersion and kind, or undefined.
+ * Loaded per kind, on first use: loading every model costs seconds, one kind milliseconds.
+ */
+export function builtinValidator(apiVersion: string, kind: string): ModelValidate | undefined {
+  const key = `${apiVersion}/${kind}`;
+  if (!validators.has(key)) validators.set(key, loadValidator(apiVersion, kind));
+  return validators.get(key) ?? undefined;
+}
+
+function loadValidator(apiVersion: string, kind: string): ModelValidate | null {
+  // The module path is built from the document: keep it to what an apiVersion and kind can spell.
+  if (!API_VERSION.test(apiVersion) || !KIND.test(kind)) return null;
+  let exports: Record<string, any>;
+  try {
+    exports = require(`kubernetes-models/${apiVersion}/${kind}`);
+  } catch (error: any) {
+    if (error?.code === 'MODULE_NOT_FOUND' || error?.code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') return null;
+    throw error;
+  }
+  const model = exports[kind];
+  // Sub-structures (Container, PodSpec) are exported too, but carry no apiVersion/kind.
+  if (typeof model !== 'function' || model.apiVersion !== apiVersion || model.kind !== kind) return null;
+  return model.prototype.validate as ModelValidate;
+}
+
+/**
+ * Fields the Kubernetes schema declares but kubernetes-models' validators never read,
+ * by kind. Its generator strips every property named `description` (it meant the
+ * doc strings) and leaves out the `x-kubernetes-*` extensions of JSONSchemaProps;
+ * without this list every CRD and PriorityClass would show false unknown fields.
+ * test/check-schema.test.ts compares every model's typings with what its validator
+ * reads, so an upgrade that drops more fails there first.
+ * The allowance covers the whole object of that kind: a stray `description`
+ * elsewhere in a CRD is not caught (the API server would prune it).
+ */
+const DECLARED_BUT_UNREAD: Record<string, ReadonlySet<string>> = {
+  'apiextensions.k8s.io/CustomResourceDefinition': new Set([
+    'description', 'x-kubernetes-embedded-resource', 'x-kubernetes-int-or-string', 'x-kubernetes-list-map-keys',
+    'x-kubernetes-list-type', 'x-kubernetes-map-type', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-validations',
+  ]),
+  'scheduling.k8s.io/PriorityClass': new Set(['description']),
+};
+
+/** Runs the schema over a copy of the object and collects both kinds of violation. */
+export function validateBuiltin(validate: ModelValidate, raw: Json): BuiltinSchemaResult {
+  // A JSON copy: what the YAML writer would emit, and safe to wrap in a proxy (no frozen objects).
+  const copy = JSON.parse(JSON.stringify(raw)) as Json;
+  const group = String(raw.apiVersion).includes('/') ? String(raw.apiVersion).split('/')[0] : '';
+  const alsoDeclared = DECLARED_BUT_UNREAD[`${group}/${raw.kind}`];
+  return validateWithWatch(validate, copy, '', alsoDeclared);
+}
+
+/** Validates a plain JSON value (already a private copy) and collects violations. */
+export function validateWithWatch(validate: ModelValidate, copy: object, basePath = '', alsoDeclared?: ReadonlySet<string>): BuiltinSchemaResult {
+  const watch = new FieldWatch(copy, alsoDeclared);
+  let errors: AjvError[] = [];
+  try {
+    validate.call(watch.proxy);
+  } catch (error: any) {
+    if (!Array.isArray(error?.errors)) throw error;
+    errors = error.errors;
+  }
+  return { invalid: describeErrors(errors, copy, basePath), unknownFields: watch.unknownFields(basePath) };
+}
+
+/** One violation per field, merging the branch errors of int-or-string and quantity fields. */
+function describeErrors(errors: readonly AjvError[], root: unknown, basePath: string): Violation[] {
+  const byPath = new Map<string, AjvError[]>();
+  const violations: Violation[] = [];
+  for (const error of errors) {
+    if (error.keyword === 'required') {
+      const segments = [...pointerSegments(error.instancePath, root), String(error.params.missingProperty)];
+      violations.push({
+        path: prefixed(basePath, joinPath(segments)),
+        message: `required field ${JSON.stringify(error.params.missingProperty)} is missing: add it`,
+      });
+      continue;
+    }
+    const list = byPath.get(error.instancePath) ?? [];
+    list.push(error);
+    byPath.set(error.instancePath, list);
+  }
+  for (const [pointer, list] of byPath) {
+    const segments = pointerSegments(pointer, root);
+    const value = valueAt(root, segments);
+    violations.push({ path: prefixed(basePath, joinPath(segments)), message: explain(list, value) });
+  }
+  return violations;
+}
+
+function prefixed(basePath: string, path: string): string {
+  if (!basePath) return path;
+  if (!path) return basePath;
+  return path.startsWith('[') ? basePath + path : `${basePath}.${path}`;
+}
+
+function explain(errors: readonly AjvError[], value: unknown): string {
+  const got = `(got ${show(value)})`;
+  if (errors.some((e) => e.keyword === 'format' && e.params.format === 'quantity')) {
+    return `must be a Kubernetes quantity such as 500m, 2 or 128Mi ${got}: fix the number or the unit suffix`;
+  }
+  const types = errors.filter((e) => e.keyword === 'type').map((e) => String(e.params.type));
+  if (errors.some((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf') && types.length > 1) {
+    return `must be ${types.map(article).join(' or ')} ${got}`;
+  }
+  const parts: string[] = [];
+  for (const error of errors) {
+    switch (error.keyword) {
+      case 'type':
+        parts.push(`must be ${article(String(error.params.type))} ${got}${typeHint(String(error.params.type), value)}`);
+        break;
+      case 'enum':
+        parts.push(`must be one of ${(error.params.allowedValues as unknown[]).map(show).join(', ')} ${got}`);
+        break;
+      case 'format':
+        parts.push(`must be a valid ${error.params.format} ${got}`);
+        break;
+      case 'oneOf':
+      case 'anyOf':
+        break;
+      default:
+        parts.push(`fails schema keyword ${error.keyword} ${JSON.stringify(error.params)} ${got}`);
+    }
+  }
+  return parts.length ? parts.join('; ') : `does not match the schema ${got}`;
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+function typeHint(type: string, value: unknown): string {
+  if ((type === 'integer' || type === 'number') && typeof value === 'string' && value.trim() !== '' && !isNaN(Number(value))) {
+    return ': write it without quotes';
+  }
+  if (type === 'string' && (typeof value === 'number' || typeof value === 'boolean')) {
+    return ': quote it (YAML reads it as a ' + typeof value + ')';
+  }
+  return '';
+}

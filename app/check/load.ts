@@ -1,0 +1,71 @@
+/**
+ * Reading manifests and CRDs from disk. Everything else in app/check works on
+ * parsed objects and never touches the filesystem.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'fs';
+import { join } from 'path';
+import { parseAllDocuments } from 'yaml';
+import { crdCatalog } from './crd';
+import type { CrdCatalog, ManifestDoc, ManifestSet } from './types';
+
+const YAML_FILE = /\.ya?ml$/;
+
+/** YAML files under a folder, recursively, in a stable (sorted) order. */
+function yamlFiles(dir: string): string[] {
+  const files: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) files.push(...yamlFiles(path));
+    else if (entry.isFile() && YAML_FILE.test(entry.name)) files.push(path);
+  }
+  return files;
+}
+
+/**
+ * Parses every document of a multi-document YAML text. Empty documents (a trailing
+ * `---`) are skipped; a syntax error or duplicate key throws, naming the file and line.
+ */
+export function parseManifests(text: string, file: string): ManifestDoc[] {
+  const docs: ManifestDoc[] = [];
+  for (const document of parseAllDocuments(text, { prettyErrors: true })) {
+    const error = document.errors[0];
+    if (error) throw new Error(`${file}: ${error.message}`);
+    const object = document.toJS({ maxAliasCount: 100 });
+    if (object === null || object === undefined) continue;
+    docs.push({ file, object });
+  }
+  return docs;
+}
+
+/** Every document of every *.yaml / *.yml file under `dir`, recursively. */
+export function loadManifestDir(dir: string): ManifestDoc[] {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir} is not a folder of manifests`);
+  return yamlFiles(dir).flatMap((file) => parseManifests(readFileSync(file, 'utf8'), file));
+}
+
+/**
+ * The environments of a dist/ folder: each sub-folder is one set, checked on its own
+ * (the same Deployment in production and staging is not a duplicate). A folder that
+ * holds YAML files directly is a single set.
+ */
+export function loadManifestSets(dir: string): ManifestSet[] {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir} is not a folder of manifests`);
+  const entries = readdirSync(dir, { withFileTypes: true });
+  if (entries.some((entry) => entry.isFile() && YAML_FILE.test(entry.name))) {
+    return [{ name: '', docs: loadManifestDir(dir) }];
+  }
+  return entries
+    .filter((entry) => entry.isDirectory())
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((entry) => ({ name: entry.name, docs: loadManifestDir(join(dir, entry.name)) }))
+    .filter((set) => set.docs.length > 0);
+}
+
+/**
+ * CustomResourceDefinitions kept in the given folders (recursively), by
+ * `group/version/Kind`. Missing folders are skipped: a repo without imports/ has no CRDs.
+ */
+export function loadCrdCatalog(dirs: readonly string[]): CrdCatalog {
+  const docs = dirs.filter((dir) => existsSync(dir)).flatMap((dir) => loadManifestDir(dir));
+  return crdCatalog(docs);
+}

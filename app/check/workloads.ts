@@ -1,0 +1,156 @@
+/**
+ * Pod templates and label selectors: what several rule areas read from workloads.
+ */
+import { child } from './paths';
+import { isPlainObject } from './objects';
+import type { CheckContext, Json, KubeObject } from './types';
+
+/** Where a workload keeps its pods' definition. */
+export interface PodTemplate {
+  /** Template metadata (labels, annotations); `{}` when absent. */
+  readonly metadata: Json;
+  /** The PodSpec; `{}` when absent. */
+  readonly spec: Json;
+  /** Path of the PodSpec in the object, e.g. `spec.template.spec`. */
+  readonly specPath: string;
+  /** Path of the template metadata, e.g. `spec.template.metadata`. */
+  readonly metadataPath: string;
+  /** Jobs and CronJobs run to completion: no readiness/liveness expected. */
+  readonly runsToCompletion: boolean;
+}
+
+/** A container of a pod template with its path, whatever list it sits in. */
+export interface ContainerAt {
+  readonly container: Json;
+  readonly path: string;
+  readonly list: 'containers' | 'initContainers' | 'ephemeralContainers';
+}
+
+const TEMPLATE_PATHS: Record<string, string[]> = {
+  'apps/Deployment': ['spec', 'template'],
+  'apps/StatefulSet': ['spec', 'template'],
+  'apps/DaemonSet': ['spec', 'template'],
+  'apps/ReplicaSet': ['spec', 'template'],
+  '/ReplicationController': ['spec', 'template'],
+  'batch/Job': ['spec', 'template'],
+  'batch/CronJob': ['spec', 'jobTemplate', 'spec', 'template'],
+  '/PodTemplate': ['template'],
+};
+
+/** The pod template of a workload (or the Pod itself), or undefined for other kinds. */
+export function podTemplateOf(obj: KubeObject): PodTemplate | undefined {
+  const runsToCompletion = obj.group === 'batch';
+  if (obj.group === '' && obj.kind === 'Pod') {
+    return {
+      metadata: isPlainObject(obj.raw.metadata) ? obj.raw.metadata : {},
+      spec: isPlainObject(obj.raw.spec) ? obj.raw.spec : {},
+      specPath: 'spec',
+      metadataPath: 'metadata',
+      runsToCompletion: false,
+    };
+  }
+  const route = TEMPLATE_PATHS[`${obj.group}/${obj.kind}`];
+  if (!route) return undefined;
+  let node: unknown = obj.raw;
+  for (const key of route) node = isPlainObject(node) ? node[key] : undefined;
+  const template = isPlainObject(node) ? node : {};
+  const templatePath = route.join('.');
+  return {
+    metadata: isPlainObject(template.metadata) ? template.metadata : {},
+    spec: isPlainObject(template.spec) ? template.spec : {},
+    specPath: `${templatePath}.spec`,
+    metadataPath: `${templatePath}.metadata`,
+    runsToCompletion,
+  };
+}
+
+/** Memoized pod template lookup, shared by the rules of one run. */
+export function templateOf(obj: KubeObject, ctx: CheckContext): PodTemplate | undefined {
+  return ctx.memo(obj, 'podTemplate', () => podTemplateOf(obj));
+}
+
+export function hasPodTemplate(obj: KubeObject, ctx: CheckContext): boolean {
+  return templateOf(obj, ctx) !== undefined;
+}
+
+/** Every container of a pod spec: regular, init and ephemeral (Pod Security Admission audits all three). */
+export function allContainers(template: PodTemplate): ContainerAt[] {
+  const found: ContainerAt[] = [];
+  for (const list of ['containers', 'initContainers', 'ephemeralContainers'] as const) {
+    const items = template.spec[list];
+    if (!Array.isArray(items)) continue;
+    items.forEach((container, index) => {
+      if (isPlainObject(container)) found.push({ container, path: child(child(template.specPath, list), index), list });
+    });
+  }
+  return found;
+}
+
+/** A display name for a container in messages: `container "api"`. */
+export function containerName(at: ContainerAt): string {
+  const kind = at.list === 'containers' ? 'container' : at.list === 'initContainers' ? 'init container' : 'ephemeral container';
+  return `${kind} ${JSON.stringify(at.container.name ?? '?')}`;
+}
+
+/** Labels of the pods a workload creates. */
+export function podLabels(template: PodTemplate): Record<string, string> {
+  return isPlainObject(template.metadata.labels) ? template.metadata.labels : {};
+}
+
+/** True when a map selector (Service `spec.selector`) selects the labels. */
+export function mapSelectorMatches(selector: Record<string, unknown>, labels: Record<string, string>): boolean {
+  return Object.entries(selector).every(([key, value]) => labels[key] === value);
+}
+
+/**
+ * True when a LabelSelector (matchLabels + matchExpressions) selects the labels.
+ * An empty selector selects everything, as it does for a PodDisruptionBudget in policy/v1.
+ */
+export function labelSelectorMatches(selector: Json, labels: Record<string, string>): boolean {
+  if (isPlainObject(selector.matchLabels) && !mapSelectorMatches(selector.matchLabels, labels)) return false;
+  for (const expression of Array.isArray(selector.matchExpressions) ? selector.matchExpressions : []) {
+    if (!isPlainObject(expression)) return false;
+    const has = Object.prototype.hasOwnProperty.call(labels, expression.key);
+    const values: unknown[] = Array.isArray(expression.values) ? expression.values : [];
+    switch (expression.operator) {
+      case 'In': if (!has || !values.includes(labels[expression.key])) return false; break;
+      case 'NotIn': if (has && values.includes(labels[expression.key])) return false; break;
+      case 'Exists': if (!has) return false; break;
+      case 'DoesNotExist': if (has) return false; break;
+      default: return false;
+    }
+  }
+  return true;
+}
+
+/** Kinds whose pods a PodDisruptionBudget protects with a replica count we can read. */
+export const REPLICATED_KINDS = new Set(['apps/Deployment', 'apps/StatefulSet', 'apps/ReplicaSet', '/ReplicationController']);
+
+export function isReplicated(obj: KubeObject): boolean {
+  return REPLICATED_KINDS.has(`${obj.group}/${obj.kind}`);
+}
+
+/** The HorizontalPodAutoscalers of the set that scale this workload. */
+export function autoscalersOf(workload: KubeObject, ctx: CheckContext): KubeObject[] {
+  return ctx.objects.filter((hpa) => {
+    if (hpa.group !== 'autoscaling' || hpa.kind !== 'HorizontalPodAutoscaler') return false;
+    if (hpa.namespace !== workload.namespace) return false;
+    const target = hpa.raw.spec?.scaleTargetRef;
+    if (!isPlainObject(target)) return false;
+    const group = typeof target.apiVersion === 'string' && target.apiVersion.includes('/') ? target.apiVersion.split('/')[0] : '';
+    return target.kind === workload.kind && target.name === workload.name && group === workload.group;
+  });
+}
+
+/**
+ * The pods a workload keeps running in steady state: the HPA minimum when an
+ * autoscaler owns the count, else spec.replicas (1 when unset, the API default).
+ */
+export function steadyReplicas(workload: KubeObject, ctx: CheckContext): number {
+  const hpas = autoscalersOf(workload, ctx);
+  if (hpas.length > 0) {
+    return Math.min(...hpas.map((hpa) => (Number.isInteger(hpa.raw.spec?.minReplicas) ? hpa.raw.spec.minReplicas : 1)));
+  }
+  const replicas = workload.raw.spec?.replicas;
+  return Number.isInteger(replicas) ? replicas : 1;
+}

@@ -1,0 +1,68 @@
+import { check, portProblem } from './validation';
+
+/**
+ * A TCP port that pods serve inside the cluster, in the words a
+ * NetworkPolicy needs: the pods' `app.kubernetes.io/name`, their namespace
+ * and the port. The `Redis` construct is one.
+ */
+export interface ServiceEndpoint {
+  /** `app.kubernetes.io/name` of the serving pods. */
+  readonly name: string;
+  readonly namespace: string;
+  /** The port the pods listen on (the Service's targetPort). */
+  readonly port: number;
+}
+
+/**
+ * The connections a workload's pods open, declared by the workload construct
+ * from its own wiring. `NetworkPolicies` turns each one into an egress allow
+ * for the workload and, for in-cluster endpoints, the matching ingress allow
+ * on the other side. DNS is allowed for every pod and is not listed here.
+ */
+export interface WorkloadTraffic {
+  /** `app.kubernetes.io/name` of the workload's pods. */
+  readonly name: string;
+  readonly namespace: string;
+  /** In-cluster endpoints the pods connect to (Redis, the api's metrics port). */
+  readonly connectsTo: readonly ServiceEndpoint[];
+  /** TCP ports the pods dial outside the cluster (Postgres, SMTP, HTTPS). */
+  readonly externalPorts: readonly number[];
+}
+
+/** Where a workload's Prometheus metrics are scraped: a {@link ServiceEndpoint} plus the path. */
+export interface MetricsEndpoint extends ServiceEndpoint {
+  /** HTTP path of the metrics, like `/metrics`. */
+  readonly path: string;
+}
+
+/** The pod annotations vmagent's scrape config honours (the common Prometheus convention). */
+export const SCRAPE_ANNOTATIONS = {
+  scrape: 'prometheus.io/scrape',
+  port: 'prometheus.io/port',
+  path: 'prometheus.io/path',
+} as const;
+
+/** The HTTPS port: B2, APNs, the observability host and the public API URL all listen on it. */
+export const HTTPS_PORT = 443;
+
+/** The TCP port a URL connects to: its explicit port, else its scheme's (443 for https, 80 for http). */
+export function portOf(url: string): number {
+  const parsed = new URL(url);
+  return parsed.port ? Number(parsed.port) : parsed.protocol === 'http:' ? 80 : HTTPS_PORT;
+}
+
+/**
+ * Builds a workload's {@link WorkloadTraffic} from its props, validating the
+ * ports. Undefined endpoints (a Redis not wired) are skipped.
+ */
+export function workloadTraffic(
+  owner: string,
+  pods: { readonly name: string; readonly namespace: string },
+  wiring: { readonly connectsTo?: readonly (ServiceEndpoint | undefined)[]; readonly externalPorts?: readonly number[] },
+): WorkloadTraffic {
+  const connectsTo = (wiring.connectsTo ?? []).filter((e): e is ServiceEndpoint => e !== undefined);
+  const externalPorts = [...new Set(wiring.externalPorts ?? [])];
+  externalPorts.forEach((port, i) => check(owner, `externalPorts[${i}]`, portProblem(port)));
+  connectsTo.forEach((endpoint) => check(owner, `connection to '${endpoint.name}'`, portProblem(endpoint.port)));
+  return { name: pods.name, namespace: pods.namespace, connectsTo, externalPorts };
+}

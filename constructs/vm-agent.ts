@@ -1,0 +1,277 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import * as YAML from 'yaml';
+import { CONFIG_HASH_ANNOTATION, DEFAULT_NAMESPACE, RECREATE, workloadDeployment } from './shared/app-workload';
+import { contentHash } from './shared/content-hash';
+import { drainSafePdb } from './shared/disruption-budget';
+import { objectLabels } from './shared/labels';
+import { MetricsEndpoint, portOf, SCRAPE_ANNOTATIONS, workloadTraffic, WorkloadTraffic } from './shared/network';
+import { hardenedPodTemplate, workloadServiceAccount } from './shared/pod-security';
+import { httpProbe } from './shared/probes';
+import { resolveResources, ResourceOverrides, Resources, toResourceRequirements } from './shared/resources';
+import {
+  check, dataKeyProblem, dnsLabelProblem, durationProblem, httpsUrlProblem, imageProblem, imageTagOf, portProblem, wholeNumberProblem,
+} from './shared/validation';
+
+/** The Secret that holds the remote-write bearer token, created by the operator out of band. */
+export interface VmAgentTokenSecret {
+  /** Secret name in vmagent's namespace. */
+  readonly name: string;
+  /** The key holding the token; it becomes the file name under `/etc/vmagent/token/`. @default 'token' */
+  readonly key?: string;
+}
+
+/** Props of {@link VmAgent}. */
+export interface VmAgentProps {
+  /**
+   * The ingest token's Secret. vmagent reads the token from the mounted file
+   * on every request (`-remoteWrite.bearerTokenFile`), so the value never
+   * appears in the manifest, in argv or in env.
+   */
+  readonly tokenSecret: VmAgentTokenSecret;
+  /** What to scrape: the api's `metrics`. Each target's pods must carry the `prometheus.io/*` annotations. */
+  readonly targets: readonly MetricsEndpoint[];
+  /** @default 'vmagent' */
+  readonly name?: string;
+  /** @default 'honeydue' (beside the pods it scrapes, so discovery stays namespaced) */
+  readonly namespace?: string;
+  /** @default {@link DEFAULT_VMAGENT_IMAGE} */
+  readonly image?: string;
+  /**
+   * Where samples go. VictoriaMetrics single-node takes Prometheus remote
+   * write at `/api/v1/write`; a cluster's vminsert wants
+   * `/insert/<tenant>/prometheus/api/v1/write`. Must be https: the bearer
+   * token rides along.
+   * @default 'https://obs.88oakapps.com/api/v1/write'
+   */
+  readonly remoteWriteUrl?: string;
+  /** @default '30s' (enough resolution for rate and latency panels, half the samples of 15 s) */
+  readonly scrapeInterval?: string;
+  /**
+   * Size of the on-disk queue that holds samples while the remote end is
+   * unreachable (an emptyDir; lost on reschedule, which only loses the backlog).
+   * @default 256 (MiB: honeyDue's few thousand series fill it slowly, and it stays small next to the node's disk)
+   */
+  readonly bufferMiB?: number;
+  /**
+   * The port the Kubernetes API answers on after the `kubernetes` Service's
+   * DNAT: NetworkPolicies see the node address and this port, not 10.43.0.1:443.
+   * @default 6443 (k3s' API server)
+   */
+  readonly kubernetesApiPort?: number;
+  /** @default requests 50m / 64Mi, limits 500m / 256Mi */
+  readonly resources?: ResourceOverrides;
+  /** uid, gid and fsGroup; vmagent needs no particular user. @default 65534 (nobody) */
+  readonly runAsUser?: number;
+}
+
+/**
+ * The vmagent image, pinned to a released tag (v1.147.0 is the version the
+ * VictoriaMetrics operator's changelog made its default for VM apps). Bump it
+ * deliberately, reading the changelog's update notes.
+ */
+export const DEFAULT_VMAGENT_IMAGE = 'victoriametrics/vmagent:v1.147.0';
+
+/** vmagent's HTTP port: /health, /metrics and the targets page. */
+export const VMAGENT_HTTP_PORT = 8429;
+
+const CONFIG_DIR = '/etc/vmagent/config';
+const CONFIG_FILE = 'scrape.yaml';
+const TOKEN_DIR = '/etc/vmagent/token';
+const QUEUE_DIR = '/var/lib/vmagent';
+
+const DEFAULT_RESOURCES: Resources = {
+  requests: { cpu: '50m', memory: '64Mi' },
+  limits: { cpu: '500m', memory: '256Mi' },
+};
+
+/**
+ * The reason written on the ServiceAccount and pod: the one pod of the stack
+ * that holds a token. Discovery lists and watches pods through the API.
+ */
+const API_ACCESS_REASON =
+  'vmagent discovers scrape targets with kubernetes_sd_configs (role: pod): it lists and watches pods ' +
+  'in the scraped namespaces; the Role grants exactly that.';
+
+/** One Prometheus relabel rule, as vmagent reads it. */
+interface RelabelRule {
+  readonly source_labels?: string[];
+  readonly regex?: string;
+  readonly target_label?: string;
+  readonly replacement?: string;
+  readonly action?: 'keep' | 'drop' | 'replace' | 'keep_if_equal';
+}
+
+/** The `-promscrape.config` file, typed so it is serialized, never concatenated. */
+interface ScrapeConfigFile {
+  readonly global: { readonly scrape_interval: string };
+  readonly scrape_configs: {
+    readonly job_name: string;
+    readonly kubernetes_sd_configs: { readonly role: 'pod'; readonly namespaces: { readonly names: string[] } }[];
+    readonly relabel_configs: RelabelRule[];
+  }[];
+}
+
+/**
+ * vmagent: scrapes the honeyDue pods that ask for it (`prometheus.io/scrape`,
+ * `prometheus.io/port`, `prometheus.io/path` annotations) and remote-writes
+ * to VictoriaMetrics with a bearer token read from a Secret volume.
+ *
+ * Discovery is namespaced (`namespaces.names`), so a Role + RoleBinding in
+ * each scraped namespace grants `list`/`watch` on pods and nothing else; a
+ * ClusterRole would let a compromised vmagent read every pod spec in the
+ * cluster (kube-system included).
+ *
+ * @example new VmAgent(chart, 'vmagent', { tokenSecret: { name: 'vmagent-ingest-token' }, targets: [api.metrics] });
+ */
+export class VmAgent extends Construct {
+  public readonly deployment: k8s.KubeDeployment;
+  public readonly serviceAccount: k8s.KubeServiceAccount;
+  public readonly configMap: k8s.KubeConfigMap;
+  /** One per scraped namespace. */
+  public readonly roles: readonly k8s.KubeRole[];
+  public readonly roleBindings: readonly k8s.KubeRoleBinding[];
+  public readonly disruptionBudget: k8s.KubePodDisruptionBudget;
+  public readonly name: string;
+  public readonly namespace: string;
+  /** The connections vmagent opens, for `NetworkPolicies`. */
+  public readonly traffic: WorkloadTraffic;
+
+  public constructor(scope: Construct, id: string, props: VmAgentProps) {
+    super(scope, id);
+    const name = props.name ?? 'vmagent';
+    const namespace = props.namespace ?? DEFAULT_NAMESPACE;
+    const image = props.image ?? DEFAULT_VMAGENT_IMAGE;
+    const remoteWriteUrl = props.remoteWriteUrl ?? 'https://obs.88oakapps.com/api/v1/write';
+    const scrapeInterval = props.scrapeInterval ?? '30s';
+    const bufferMiB = props.bufferMiB ?? 256;
+    const kubernetesApiPort = props.kubernetesApiPort ?? 6443;
+    const runAsUser = props.runAsUser ?? 65534;
+    const tokenKey = props.tokenSecret.key ?? 'token';
+
+    const owner = 'VmAgent';
+    check(owner, 'name', dnsLabelProblem(name));
+    check(owner, 'namespace', dnsLabelProblem(namespace));
+    check(owner, 'image', imageProblem(image));
+    check(owner, 'remoteWriteUrl', httpsUrlProblem(remoteWriteUrl));
+    check(owner, 'scrapeInterval', durationProblem(scrapeInterval));
+    check(owner, 'bufferMiB', wholeNumberProblem(bufferMiB, 64));
+    check(owner, 'kubernetesApiPort', portProblem(kubernetesApiPort));
+    check(owner, 'runAsUser', wholeNumberProblem(runAsUser, 1));
+    check(owner, 'tokenSecret.name', dnsLabelProblem(props.tokenSecret.name));
+    check(owner, 'tokenSecret.key', dataKeyProblem(tokenKey));
+    if (props.targets.length === 0) {
+      throw new Error(`${owner}: targets: empty; vmagent would scrape nothing, pass the api's metrics endpoint (HoneydueApi.metrics)`);
+    }
+    props.targets.forEach((target, i) => {
+      check(owner, `targets[${i}].name`, dnsLabelProblem(target.name));
+      check(owner, `targets[${i}].namespace`, dnsLabelProblem(target.namespace));
+      check(owner, `targets[${i}].port`, portProblem(target.port));
+    });
+    const resources = resolveResources(owner, DEFAULT_RESOURCES, props.resources);
+    const scrapedNamespaces = [...new Set(props.targets.map((t) => t.namespace))].sort();
+
+    const scrapeConfig: ScrapeConfigFile = {
+      global: { scrape_interval: scrapeInterval },
+      scrape_configs: [
+        {
+          job_name: 'honeydue-pods',
+          kubernetes_sd_configs: [{ role: 'pod', namespaces: { names: scrapedNamespaces } }],
+          relabel_configs: [
+            { source_labels: [annotationLabel(SCRAPE_ANNOTATIONS.scrape)], regex: 'true', action: 'keep' },
+            // Only the declared targets: the NetworkPolicies open exactly their metrics ports to vmagent.
+            { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'], regex: alternation(props.targets.map((t) => t.name)), action: 'keep' },
+            // Completed migrate Job pods and pending pods have no one listening.
+            { source_labels: ['__meta_kubernetes_pod_phase'], regex: 'Running', action: 'keep' },
+            // Role pod yields one target per declared container port; keep the one the annotation names.
+            { source_labels: [annotationLabel(SCRAPE_ANNOTATIONS.port), '__meta_kubernetes_pod_container_port_number'], action: 'keep_if_equal' },
+            { source_labels: [annotationLabel(SCRAPE_ANNOTATIONS.path)], regex: '(.+)', target_label: '__metrics_path__', replacement: '$1' },
+            { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
+            { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
+            { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'], target_label: 'app' },
+            { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_version'], target_label: 'version' },
+          ],
+        },
+      ],
+    };
+    const scrapeYaml = YAML.stringify(scrapeConfig);
+
+    this.name = name;
+    this.namespace = namespace;
+    this.traffic = workloadTraffic(owner, this, {
+      connectsTo: props.targets,
+      externalPorts: [portOf(remoteWriteUrl), kubernetesApiPort],
+    });
+    this.serviceAccount = workloadServiceAccount(this, name, namespace, API_ACCESS_REASON);
+    this.roles = scrapedNamespaces.map(
+      (ns) =>
+        new k8s.KubeRole(this, `Role-${ns}`, {
+          metadata: { name, namespace: ns, labels: objectLabels(name) },
+          // Discovery does a list, then a watch; it never gets single pods.
+          rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] }],
+        }),
+    );
+    this.roleBindings = scrapedNamespaces.map(
+      (ns) =>
+        new k8s.KubeRoleBinding(this, `RoleBinding-${ns}`, {
+          metadata: { name, namespace: ns, labels: objectLabels(name) },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+          subjects: [{ kind: 'ServiceAccount', name, namespace }],
+        }),
+    );
+    this.configMap = new k8s.KubeConfigMap(this, 'Config', {
+      metadata: { name: `${name}-config`, namespace, labels: objectLabels(name) },
+      data: { [CONFIG_FILE]: scrapeYaml },
+    });
+
+    const template = hardenedPodTemplate({
+      name,
+      version: imageTagOf(image)!,
+      runAsUser,
+      serviceAccountName: name,
+      kubernetesApiAccess: API_ACCESS_REASON,
+      // A changed scrape config changes the template, so apply rolls vmagent onto it.
+      annotations: { [CONFIG_HASH_ANNOTATION]: contentHash(scrapeYaml) },
+      volumes: [
+        { volume: { name: 'config', configMap: { name: `${name}-config` } }, mountPath: CONFIG_DIR, readOnly: true },
+        {
+          // 0440 + fsGroup: readable by vmagent's group only, not by other uids in the pod.
+          volume: { name: 'remote-write-token', secret: { secretName: props.tokenSecret.name, items: [{ key: tokenKey, path: tokenKey }], defaultMode: 0o440 } },
+          mountPath: TOKEN_DIR,
+          readOnly: true,
+        },
+        // The root filesystem is read-only; the persistent queue needs a writable, bounded folder.
+        { volume: { name: 'remote-write-queue', emptyDir: { sizeLimit: k8s.Quantity.fromString(`${bufferMiB}Mi`) } }, mountPath: QUEUE_DIR },
+      ],
+      container: {
+        image,
+        args: [
+          `-promscrape.config=${CONFIG_DIR}/${CONFIG_FILE}`,
+          `-remoteWrite.url=${remoteWriteUrl}`,
+          `-remoteWrite.bearerTokenFile=${TOKEN_DIR}/${tokenKey}`,
+          `-remoteWrite.tmpDataPath=${QUEUE_DIR}`,
+          // Below the emptyDir's sizeLimit: past the limit the kubelet evicts the pod instead of vmagent dropping old samples.
+          `-remoteWrite.maxDiskUsagePerURL=${Math.floor(bufferMiB * 0.9)}MiB`,
+          `-httpListenAddr=:${VMAGENT_HTTP_PORT}`,
+        ],
+        ports: [{ name: 'http', containerPort: VMAGENT_HTTP_PORT, protocol: 'TCP' }],
+        resources: toResourceRequirements(resources),
+        readinessProbe: httpProbe(owner, 'readinessProbe', '/health', VMAGENT_HTTP_PORT, { initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5 }),
+        livenessProbe: httpProbe(owner, 'livenessProbe', '/health', VMAGENT_HTTP_PORT, { initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 10 }),
+      },
+    });
+    // One replica, replaced with Recreate: two vmagents would scrape and send every sample twice.
+    this.deployment = workloadDeployment(this, { name, namespace, replicas: 1, strategy: RECREATE, template });
+    this.disruptionBudget = drainSafePdb(this, owner, { name, namespace, minimumReplicas: 1 });
+  }
+}
+
+/** The discovery label of a pod annotation: Prometheus replaces every non-alphanumeric with '_'. */
+function annotationLabel(annotation: string): string {
+  return `__meta_kubernetes_pod_annotation_${annotation.replace(/[^a-zA-Z0-9]/g, '_')}`;
+}
+
+/** A regex matching exactly one of `names` (relabel regexes are anchored). */
+function alternation(names: readonly string[]): string {
+  return [...new Set(names)].map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+}

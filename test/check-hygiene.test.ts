@@ -1,0 +1,131 @@
+/**
+ * Workload hygiene: pinned images, resources, probes that probe a declared port,
+ * read-only root filesystems, no ServiceAccount token.
+ */
+import { imageTag } from '../app/check/rules/hygiene';
+import { check, expectFindings, goodDocs, goodWith } from './check-helpers';
+
+const API = 'Deployment honeydue/api';
+const api = 'spec.template.spec.containers[0]';
+const apiWith = (edit: (container: any, spec: any, deployment: any) => void) =>
+  goodWith('Deployment', 'api', (d) => edit(d.spec.template.spec.containers[0], d.spec.template.spec, d));
+const passedOnStack = (rule: string) => check(goodDocs()).byRule.get(rule)!;
+
+describe('hygiene/image-tag', () => {
+  test.each([
+    ['tagged latest', 'gitea.treytartt.com/admin/honeydue-api:latest'],
+    ['untagged', 'gitea.treytartt.com/admin/honeydue-api'],
+    ['untagged behind a registry port', 'registry.local:5000/honeydue-api'],
+  ])('fails on an image %s', (_what, image) => {
+    const report = check(apiWith((c) => { c.image = image; }));
+    expectFindings(report, [{ rule: 'hygiene/image-tag', object: API, path: `${api}.image` }]);
+    expect(report.findings[0].message).toContain(JSON.stringify(image));
+    expect(report.findings[0].message).toMatch(/pin the release tag/);
+  });
+
+  test('passes SHA tags, version tags and digests', () => {
+    expect(imageTag('redis:7-alpine')).toBe('7-alpine');
+    expect(imageTag('registry.local:5000/api:3f2c9e1')).toBe('3f2c9e1');
+    expect(imageTag('redis@sha256:0123abcd')).toBe('sha256:0123abcd');
+    expect(check(apiWith((c) => { c.image = 'gitea.treytartt.com/admin/honeydue-api@sha256:' + 'a'.repeat(64); })).findings).toEqual([]);
+    expect(passedOnStack('hygiene/image-tag')).toEqual({ passed: 6, failed: 0 });
+  });
+});
+
+describe('hygiene/resources', () => {
+  test.each([
+    ['the memory limit', (c: any) => { delete c.resources.limits.memory; }, `${api}.resources.limits.memory`],
+    ['the cpu request', (c: any) => { delete c.resources.requests.cpu; }, `${api}.resources.requests.cpu`],
+  ])('fails without %s', (_what, edit, path) => {
+    expectFindings(check(apiWith(edit)), [{ rule: 'hygiene/resources', object: API, path }]);
+  });
+
+  test('fails on a request above its limit (the API server rejects the pod)', () => {
+    const report = check(apiWith((c) => { c.resources.requests.memory = '1Gi'; }));
+    expectFindings(report, [{ rule: 'hygiene/resources', object: API, path: `${api}.resources.requests.memory` }]);
+    expect(report.findings[0].message).toMatch(/requests memory "1Gi" above its limit "512Mi"/);
+  });
+
+  test('fails on an init container without resources', () => {
+    const report = check(apiWith((c, spec) => {
+      spec.initContainers = [{ name: 'wait', image: c.image, securityContext: structuredClone(c.securityContext) }];
+    }));
+    expect(report.findings.map((f) => f.path)).toEqual([
+      'spec.template.spec.initContainers[0].resources.requests.cpu', 'spec.template.spec.initContainers[0].resources.requests.memory',
+      'spec.template.spec.initContainers[0].resources.limits.cpu', 'spec.template.spec.initContainers[0].resources.limits.memory',
+    ]);
+  });
+
+  test('passes every container of the stack', () => {
+    expect(passedOnStack('hygiene/resources')).toEqual({ passed: 6, failed: 0 });
+  });
+});
+
+describe('hygiene/probes', () => {
+  test.each(['readinessProbe', 'livenessProbe'])('fails when a container that serves a port has no %s', (probe) => {
+    const report = check(apiWith((c) => { delete c[probe]; }));
+    expectFindings(report, [{ rule: 'hygiene/probes', object: API, path: `${api}.${probe}` }]);
+  });
+
+  test('passes a container without ports (worker) and a Job that serves a port', () => {
+    const docs = goodWith('Job', 'honeydue-migrate', (j) => { j.spec.template.spec.containers[0].ports = [{ containerPort: 9090 }]; });
+    expect(check(docs).findings).toEqual([]);
+    expect(passedOnStack('hygiene/probes')).toEqual({ passed: 6, failed: 0 });
+  });
+});
+
+describe('hygiene/probe-port', () => {
+  test.each([
+    ['a port name the container does not declare', (c: any) => { c.readinessProbe.httpGet.port = 'web'; }, `${api}.readinessProbe.httpGet.port`],
+    ['a port number the container does not declare', (c: any) => { c.startupProbe.httpGet.port = 8080; }, `${api}.startupProbe.httpGet.port`],
+    ['a tcpSocket probe on an undeclared port', (c: any) => { c.livenessProbe = { tcpSocket: { port: 9000 } }; }, `${api}.livenessProbe.tcpSocket.port`],
+  ])('fails on %s', (_what, edit, path) => {
+    const report = check(apiWith(edit));
+    expectFindings(report, [{ rule: 'hygiene/probe-port', object: API, path }]);
+    expect(report.findings[0].message).toMatch(/declared: http \(8000\)/);
+  });
+
+  test('passes probes by name and by number, and exec probes', () => {
+    expect(check(apiWith((c) => { c.livenessProbe = { exec: { command: ['true'] } }; })).findings).toEqual([]);
+    expect(passedOnStack('hygiene/probe-port')).toEqual({ passed: 6, failed: 0 });
+  });
+});
+
+describe('hygiene/read-only-root-fs', () => {
+  test.each([false, undefined])('fails when readOnlyRootFilesystem is %s', (value) => {
+    const report = check(apiWith((c) => { c.securityContext.readOnlyRootFilesystem = value; }));
+    expectFindings(report, [{ rule: 'hygiene/read-only-root-fs', object: API, path: `${api}.securityContext.readOnlyRootFilesystem` }]);
+  });
+
+  test('passes every container of the stack', () => {
+    expect(passedOnStack('hygiene/read-only-root-fs')).toEqual({ passed: 6, failed: 0 });
+  });
+});
+
+describe('hygiene/service-account-token', () => {
+  const path = 'spec.template.spec.automountServiceAccountToken';
+
+  test('fails when the pod asks for the token', () => {
+    expectFindings(check(apiWith((_c, spec) => { spec.automountServiceAccountToken = true; })), [{ rule: 'hygiene/service-account-token', object: API, path }]);
+  });
+
+  test('fails when neither the pod nor its ServiceAccount disables it', () => {
+    const docs = goodWith('ServiceAccount', 'api', (sa) => { delete sa.automountServiceAccountToken; });
+    const deployment = docs.find((d: any) => d.object.kind === 'Deployment' && d.object.metadata.name === 'api')!.object as any;
+    delete deployment.spec.template.spec.automountServiceAccountToken;
+    const report = check(docs);
+    expectFindings(report, [{ rule: 'hygiene/service-account-token', object: API, path }]);
+    expect(report.findings[0].message).toMatch(/ServiceAccount "api" does not disable it/);
+  });
+
+  test('fails for a pod on the default ServiceAccount that says nothing', () => {
+    const report = check(apiWith((_c, spec) => { delete spec.serviceAccountName; delete spec.automountServiceAccountToken; }));
+    expectFindings(report, [{ rule: 'hygiene/service-account-token', object: API, path }]);
+    expect(report.findings[0].message).toMatch(/ServiceAccount "default" is not in the set/);
+  });
+
+  test('passes when only the ServiceAccount disables it', () => {
+    expect(check(apiWith((_c, spec) => { delete spec.automountServiceAccountToken; })).findings).toEqual([]);
+    expect(passedOnStack('hygiene/service-account-token')).toEqual({ passed: 6, failed: 0 });
+  });
+});

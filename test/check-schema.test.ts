@@ -1,0 +1,250 @@
+/**
+ * Schema rules: the Kubernetes OpenAPI schema through kubernetes-models, the
+ * unknown-field gap closed, custom resources against their CRD schema.
+ */
+import { crdCatalog, loadCrdCatalog, runChecks } from '../app/check';
+import { CRD_DIR, CRDS, check, expectFindings, goodDocs, goodPlus, goodWith, meta, objectIn } from './check-helpers';
+
+const API = 'Deployment honeydue/api';
+const container = 'spec.template.spec.containers[0]';
+
+describe('schema/unknown-field', () => {
+  test('fails on a misspelled container field, naming the path and the likely field', () => {
+    const report = check(goodWith('Deployment', 'api', (d) => {
+      const c = d.spec.template.spec.containers[0];
+      delete c.imagePullPolicy;
+      c.imagePullPolicyy = 'Always';
+    }));
+    expectFindings(report, [{ rule: 'schema/unknown-field', object: API, path: `${container}.imagePullPolicyy` }]);
+    expect(report.findings[0].message).toMatch(/unknown field "imagePullPolicyy" \(value "Always"\): did you mean "imagePullPolicy"\?.*--validate=strict/);
+  });
+
+  test.each([
+    ['the top of the spec', (d: any) => { d.spec.replica = 3; }, 'spec.replica'],
+    ['metadata', (d: any) => { d.metadata.lables = { a: 'b' }; }, 'metadata.lables'],
+    ['a securityContext', (d: any) => { d.spec.template.spec.containers[0].securityContext.readOnlyRootFS = true; }, `${container}.securityContext.readOnlyRootFS`],
+    ['a probe handler', (d: any) => { d.spec.template.spec.containers[0].readinessProbe.httpGet.scheme2 = 'HTTP'; }, `${container}.readinessProbe.httpGet.scheme2`],
+    ['a volume', (d: any) => { d.spec.template.spec.volumes[0].emptyDir.size = '64Mi'; }, 'spec.template.spec.volumes[0].emptyDir.size'],
+  ])('fails on an unknown field in %s', (_where, edit, path) => {
+    expectFindings(check(goodWith('Deployment', 'api', edit)), [{ rule: 'schema/unknown-field', object: API, path }]);
+  });
+
+  test('passes the fields kubernetes-models forgets: description and x-kubernetes-* in a CRD, a PriorityClass description', () => {
+    const crdDocs = require('../app/check').loadManifestDir(CRD_DIR).filter((d: any) => d.object.kind === 'CustomResourceDefinition');
+    const priority = { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'honeydue-high' }, value: 1000, description: 'api first' };
+    const report = check([...goodDocs(), ...crdDocs, { file: 'extra.yaml', object: priority }]);
+    expect(report.findings).toEqual([]);
+  });
+
+  test('passes free-form maps: labels, annotations, resource quantities, ConfigMap data', () => {
+    const report = check(goodWith('Deployment', 'api', (d) => {
+      d.metadata.annotations = { 'any.example/key': 'value' };
+      d.spec.template.spec.containers[0].resources.limits['ephemeral-storage'] = '1Gi';
+    }));
+    expect(report.findings).toEqual([]);
+    expect(report.byRule.get('schema/unknown-field')!.passed).toBeGreaterThan(20);
+  });
+});
+
+test('kubernetes-models reads every field its typings declare, except the ones the checker declares back', () => {
+  // Each model's .d.ts lists the schema's fields; its validator, run over an empty
+  // recording object, reveals the ones it reads. Any gap is a field the checker
+  // would wrongly call unknown.
+  const { readdirSync, readFileSync } = require('fs') as typeof import('fs');
+  const { join: joinPath, relative } = require('path') as typeof import('path');
+  const root = joinPath(require.resolve('kubernetes-models/package.json'), '..');
+  const typings: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory() && entry.name !== '_schemas') walk(joinPath(dir, entry.name));
+      else if (entry.name.endsWith('.d.ts') && entry.name !== 'index.d.ts') typings.push(joinPath(dir, entry.name));
+    }
+  };
+  walk(root);
+  const unread: string[] = [];
+  for (const file of typings) {
+    const body = /export interface I\w+[^{]*\{([\s\S]*?)\n\}/.exec(readFileSync(file, 'utf8'))?.[1];
+    const model = require(file.replace(/\.d\.ts$/, '.js'))[file.split('/').pop()!.replace(/\.d\.ts$/, '')];
+    if (!body || !model?.prototype?.validate) continue;
+    const asked = new Set<string>();
+    const recorder = new Proxy({}, { get: (_t, key) => { if (typeof key === 'string') asked.add(key); return undefined; }, ownKeys: () => { asked.add('*'); return []; } });
+    try { model.prototype.validate.call(recorder); } catch { /* required fields are missing: only the reads matter */ }
+    if (asked.has('*')) continue;
+    const fields = [...body.matchAll(/^ {4}"([^"]+)"\??:/gm)].map((match) => match[1]);
+    const missed = fields.filter((field) => !asked.has(field) && field !== 'apiVersion' && field !== 'kind');
+    if (missed.length) unread.push(`${relative(root, file)}: ${missed.join(', ')}`);
+  }
+  expect(typings.length).toBeGreaterThan(800);
+  expect(unread.sort()).toEqual([
+    'apiextensions.k8s.io/v1/CustomResourceColumnDefinition.d.ts: description',
+    'apiextensions.k8s.io/v1/ExternalDocumentation.d.ts: description',
+    'apiextensions.k8s.io/v1/JSONSchemaProps.d.ts: description, x-kubernetes-embedded-resource, x-kubernetes-int-or-string, ' +
+      'x-kubernetes-list-map-keys, x-kubernetes-list-type, x-kubernetes-map-type, x-kubernetes-preserve-unknown-fields, x-kubernetes-validations',
+    'apiextensions.k8s.io/v1beta1/CustomResourceColumnDefinition.d.ts: description',
+    'apiextensions.k8s.io/v1beta1/ExternalDocumentation.d.ts: description',
+    'apiextensions.k8s.io/v1beta1/JSONSchemaProps.d.ts: description, x-kubernetes-embedded-resource, x-kubernetes-int-or-string, ' +
+      'x-kubernetes-list-map-keys, x-kubernetes-list-type, x-kubernetes-map-type, x-kubernetes-preserve-unknown-fields',
+    'scheduling.k8s.io/v1/PriorityClass.d.ts: description',
+    'scheduling.k8s.io/v1beta1/PriorityClass.d.ts: description',
+  ]);
+});
+
+describe('schema/invalid', () => {
+  test('fails on a quoted containerPort, saying how to fix it', () => {
+    const report = check(goodWith('Deployment', 'api', (d) => { d.spec.template.spec.containers[0].ports[0].containerPort = '8000'; }));
+    expectFindings(report, [
+      { rule: 'schema/invalid', object: API, path: `${container}.ports[0].containerPort` },
+      // The probe and Service now point at a port the container no longer declares as a number.
+      { rule: 'hygiene/probe-port', object: API, path: `${container}.livenessProbe.httpGet.port` },
+      { rule: 'wiring/service-target-port', object: 'Service honeydue/api', path: 'spec.ports[0].targetPort' },
+    ]);
+    expect(report.findings.find((f) => f.rule === 'schema/invalid')!.message).toBe('must be an integer (got "8000"): write it without quotes');
+  });
+
+  test('fails on a missing required field', () => {
+    const report = check(goodWith('Deployment', 'api', (d) => { delete d.spec.template.spec.containers[0].name; }));
+    expect(report.findings.filter((f) => f.rule === 'schema/invalid').map((f) => [f.path, f.message])).toEqual([
+      [`${container}.name`, 'required field "name" is missing: add it'],
+    ]);
+  });
+
+  test('fails on a bad quantity', () => {
+    const report = check(goodWith('Deployment', 'api', (d) => { d.spec.template.spec.containers[0].resources.limits.memory = '512 megs'; }));
+    expect(report.findings.map((f) => [f.rule, f.path])).toContainEqual(['schema/invalid', `${container}.resources.limits.memory`]);
+    expect(report.findings.find((f) => f.rule === 'schema/invalid')!.message).toMatch(/must be a Kubernetes quantity such as 500m, 2 or 128Mi \(got "512 megs"\)/);
+  });
+
+  test('fails on a value outside an enum, listing the allowed ones', () => {
+    const report = check(goodWith('Service', 'api', (s) => { s.spec.type = 'Clusterip'; }));
+    expectFindings(report, [{ rule: 'schema/invalid', object: 'Service honeydue/api', path: 'spec.type' }]);
+    expect(report.findings[0].message).toMatch(/must be one of "ClusterIP", "ExternalName", "LoadBalancer", "NodePort" \(got "Clusterip"\)/);
+  });
+
+  test('fails on a boolean where an int-or-string goes', () => {
+    const report = check(goodWith('Service', 'api', (s) => { s.spec.ports[0].targetPort = true; }));
+    expect(report.findings.map((f) => [f.rule, f.path, f.message])).toContainEqual(
+      ['schema/invalid', 'spec.ports[0].targetPort', 'must be a string or an integer (got true)'],
+    );
+  });
+
+  test('fails on a number where a string goes (an unquoted label value)', () => {
+    const report = check(goodWith('ConfigMap', 'honeydue-config', (c) => { c.data.DB_PORT = 5432; }));
+    expectFindings(report, [{ rule: 'schema/invalid', object: 'ConfigMap honeydue/honeydue-config', path: 'data.DB_PORT' }]);
+    expect(report.findings[0].message).toMatch(/must be a string \(got 5432\): quote it/);
+  });
+});
+
+describe('schema/unknown-kind', () => {
+  test('fails on a misspelled kind', () => {
+    const report = check(goodWith('Deployment', 'api', (d) => { d.kind = 'Deploymnet'; }));
+    expect(report.findings.filter((f) => f.rule === 'schema/unknown-kind').map((f) => [f.object, f.path])).toEqual([
+      ['Deploymnet honeydue/api', 'kind'],
+    ]);
+  });
+
+  test('fails on a custom resource whose CRD is not kept in imports/', () => {
+    const report = runChecks([{ name: '', docs: goodDocs() }], { crds: new Map() });
+    expectFindings(report, [{ rule: 'schema/unknown-kind', object: 'HelmChartConfig kube-system/traefik', path: 'kind' }]);
+    expect(report.findings[0].message).toMatch(/no CustomResourceDefinition for helm\.cattle\.io\/v1 HelmChartConfig.*keep the CRD yaml in imports\//);
+  });
+
+  test('passes every built-in kind of the stack and the CRD-backed HelmChartConfig', () => {
+    expect(check(goodDocs()).byRule.get('schema/unknown-kind')).toEqual({ passed: goodDocs().length, failed: 0 });
+  });
+});
+
+describe('schema/api-version', () => {
+  test('fails on a beta version of a built-in group that k3s 1.34 does not serve', () => {
+    const report = check(goodWith('PodDisruptionBudget', 'api-pdb', (p) => { p.apiVersion = 'policy/v1beta1'; }));
+    expect(report.findings.map((f) => [f.rule, f.object, f.path])).toContainEqual(['schema/api-version', 'PodDisruptionBudget honeydue/api-pdb', 'apiVersion']);
+  });
+
+  test('passes GA versions and custom resource versions, even in a k8s.io group', () => {
+    expect(check(goodDocs()).byRule.get('schema/api-version')!.failed).toBe(0);
+    const crdDocs = require('../app/check').loadManifestDir(CRD_DIR).filter((d: any) => d.object.kind === 'CustomResourceDefinition');
+    const gatewayCrd = structuredClone(crdDocs.find((d: any) => d.object.spec.names.kind === 'Backup').object);
+    gatewayCrd.metadata.name = 'backups.gateway.networking.k8s.io';
+    gatewayCrd.spec.group = 'gateway.networking.k8s.io';
+    const resource = { apiVersion: 'gateway.networking.k8s.io/v1alpha1', kind: 'Backup', metadata: meta('nightly'), spec: { schedule: '@daily', target: { bucket: 'b-1' } } };
+    expect(check(goodPlus(gatewayCrd, resource)).findings).toEqual([]);
+  });
+});
+
+describe('schema/object-meta', () => {
+  test.each([
+    ['an uppercase name', 'ConfigMap', 'honeydue-config', (o: any) => { o.metadata.name = 'Honeydue_Config'; }, 'ConfigMap honeydue/Honeydue_Config', 'metadata.name'],
+    ['a Service name that is not a DNS-1035 label', 'Service', 'api', (o: any) => { o.metadata.name = '8api'; }, 'Service honeydue/8api', 'metadata.name'],
+    ['a label value with a space', 'Deployment', 'worker', (o: any) => { o.metadata.labels['app.kubernetes.io/version'] = 'v 1'; }, 'Deployment honeydue/worker', 'metadata.labels["app.kubernetes.io/version"]'],
+    ['a bad label key', 'Deployment', 'worker', (o: any) => { o.metadata.labels['-bad'] = 'x'; }, 'Deployment honeydue/worker', 'metadata.labels["-bad"]'],
+    ['a missing name', 'ConfigMap', 'honeydue-config', (o: any) => { delete o.metadata.name; }, 'ConfigMap honeydue/<no name>', 'metadata.name'],
+  ])('fails on %s', (_what, kind, name, edit, object, path) => {
+    const report = check(goodWith(kind, name, edit));
+    expect(report.findings.filter((f) => f.rule === 'schema/object-meta').map((f) => [f.object, f.path])).toEqual([[object, path]]);
+  });
+
+  test('passes the stack\'s names, label keys and 40-character SHA label values', () => {
+    expect(check(goodDocs()).byRule.get('schema/object-meta')!.failed).toBe(0);
+  });
+});
+
+describe('custom resources', () => {
+  const backup = (spec: unknown) => ({ apiVersion: 'ops.honeydue.test/v1alpha1', kind: 'Backup', metadata: meta('nightly'), spec });
+  const goodSpec = () => ({
+    schedule: '@daily', retain: 7, port: 'postgres', mode: 'full',
+    target: { bucket: 'honeyDueProd', tags: { env: 'production' } },
+    hooks: [{ command: ['pg_dump', '--version'] }],
+    extra: { anything: { goes: [1, 2] } },
+  });
+  const object = 'Backup honeydue/nightly';
+
+  test('the CRD loader finds every served version in a folder (*.yaml and *.yml) and ignores other objects', () => {
+    expect([...CRDS.keys()].sort()).toEqual(['helm.cattle.io/v1/HelmChartConfig', 'ops.honeydue.test/v1alpha1/Backup']);
+    expect(CRDS.get('ops.honeydue.test/v1alpha1/Backup')).toMatchObject({ scope: 'Namespaced', source: expect.stringMatching(/backup\.yml$/) });
+    expect(loadCrdCatalog([`${CRD_DIR}/missing`]).size).toBe(0);
+  });
+
+  test('passes a valid custom resource: int-or-string, maps, lists and a preserve-unknown-fields subtree', () => {
+    expect(check(goodPlus(backup(goodSpec()))).findings).toEqual([]);
+  });
+
+  test.each([
+    ['an unknown field', (s: any) => { s.target.buckt = 'x'; }, 'schema/unknown-field', 'spec.target.buckt'],
+    ['a value outside the enum', (s: any) => { s.mode = 'differential'; }, 'schema/invalid', 'spec.mode'],
+    ['a missing required field', (s: any) => { delete s.schedule; }, 'schema/invalid', 'spec.schedule'],
+    ['a wrong type', (s: any) => { s.retain = 'seven'; }, 'schema/invalid', 'spec.retain'],
+    ['a number below the minimum', (s: any) => { s.retain = 0; }, 'schema/invalid', 'spec.retain'],
+    ['a string failing the pattern', (s: any) => { s.schedule = 'nightly'; }, 'schema/invalid', 'spec.schedule'],
+    ['a bad int-or-string', (s: any) => { s.port = true; }, 'schema/invalid', 'spec.port'],
+    ['a bad map value', (s: any) => { s.target.tags.env = 3; }, 'schema/invalid', 'spec.target.tags.env'],
+    ['a bad list item', (s: any) => { s.hooks[0].command = 'pg_dump'; }, 'schema/invalid', 'spec.hooks[0].command'],
+  ])('fails on %s', (_what, edit, rule, path) => {
+    const spec = goodSpec();
+    edit(spec);
+    expectFindings(check(goodPlus(backup(spec))), [{ rule, object, path }]);
+  });
+
+  test('validates the metadata of a custom resource as ObjectMeta', () => {
+    const resource: any = backup(goodSpec());
+    resource.metadata.labelz = { a: 'b' };
+    expectFindings(check(goodPlus(resource)), [{ rule: 'schema/unknown-field', object, path: 'metadata.labelz' }]);
+  });
+
+  test('fails on a version the CRD does not serve', () => {
+    const resource = { ...backup(goodSpec()), apiVersion: 'ops.honeydue.test/v0' };
+    expectFindings(check(goodPlus(resource)), [{ rule: 'schema/unknown-kind', object, path: 'kind' }]);
+  });
+
+  test('uses a CRD shipped in the set itself, and takes the scope from it', () => {
+    const crdDocs = require('../app/check').loadManifestDir(CRD_DIR).filter((d: any) => d.object.kind === 'CustomResourceDefinition');
+    const docs = [...goodDocs(), ...crdDocs, { file: 'extra.yaml', object: { ...backup(goodSpec()), metadata: { name: 'nightly' } } }];
+    const report = runChecks([{ name: '', docs }], { crds: crdCatalog([]) });
+    expectFindings(report, [{ rule: 'wiring/namespace', object: 'Backup nightly', path: 'metadata.namespace' }]);
+  });
+
+  test('the good set\'s HelmChartConfig fails on an unknown spec field', () => {
+    const report = check(goodWith('HelmChartConfig', 'traefik', (h) => { h.spec.valueContent = h.spec.valuesContent; delete h.spec.valuesContent; }));
+    expectFindings(report, [{ rule: 'schema/unknown-field', object: 'HelmChartConfig kube-system/traefik', path: 'spec.valueContent' }]);
+    expect(report.findings[0].message).toMatch(/the CRD schema declares "valuesContent", "failurePolicy"/);
+    expect(objectIn(goodDocs(), 'HelmChartConfig', 'traefik').spec.valuesContent).toContain('hostNetwork: true');
+  });
+});

@@ -1,0 +1,254 @@
+/**
+ * Wiring: references inside one environment resolve, and no object fights another
+ * (autoscaler vs pinned replicas, PodDisruptionBudget vs node drains).
+ */
+import { check, expectFindings, goodDocs, goodPlus, goodWith, meta, objectIn } from './check-helpers';
+
+const passedOnStack = (rule: string) => check(goodDocs()).byRule.get(rule)!;
+
+/** The api HPA of SPEC: 3..6 replicas on CPU 70 % and memory 80 %. */
+const apiHpa = (minReplicas = 3, target = 'api') => ({
+  apiVersion: 'autoscaling/v2',
+  kind: 'HorizontalPodAutoscaler',
+  metadata: meta('api'),
+  spec: {
+    scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: target },
+    minReplicas,
+    maxReplicas: 6,
+    metrics: [
+      { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } },
+      { type: 'Resource', resource: { name: 'memory', target: { type: 'Utilization', averageUtilization: 80 } } },
+    ],
+  },
+});
+
+/** The good set with the HPA on: the api Deployment leaves spec.replicas to it. */
+const withHpa = (minReplicas = 3, target = 'api') => {
+  const docs = goodPlus(apiHpa(minReplicas, target));
+  delete objectIn(docs, 'Deployment', 'api').spec.replicas;
+  return docs;
+};
+
+describe('wiring/namespace', () => {
+  test('fails on a namespaced object without a namespace', () => {
+    expectFindings(check(goodWith('NetworkPolicy', 'default-deny', (n) => { delete n.metadata.namespace; })), [
+      { rule: 'wiring/namespace', object: 'NetworkPolicy default-deny', path: 'metadata.namespace' },
+    ]);
+  });
+
+  test('an object left without its namespace also drops out of the references to it', () => {
+    const report = check(goodWith('ConfigMap', 'honeydue-config', (c) => { delete c.metadata.namespace; }));
+    expect(report.findings.filter((f) => f.rule === 'wiring/namespace').map((f) => f.object)).toEqual(['ConfigMap honeydue-config']);
+    expect(report.findings.filter((f) => f.rule === 'wiring/configmap-ref')).toHaveLength(5);
+  });
+
+  test('passes namespaced objects with one, and cluster-scoped kinds (Namespace, ClusterRole) without', () => {
+    const tally = passedOnStack('wiring/namespace');
+    expect(tally.failed).toBe(0);
+    // Every object but the Namespace, the ClusterRole and the ClusterRoleBinding.
+    expect(tally.passed).toBe(goodDocs().length - 3);
+  });
+});
+
+describe('wiring/duplicate', () => {
+  test('fails on the second object with the same group, kind, namespace and name', () => {
+    const docs = goodDocs();
+    const copy = structuredClone(objectIn(docs, 'ConfigMap', 'honeydue-config'));
+    const report = check([...docs, { file: 'config-again.yaml', object: copy }]);
+    expectFindings(report, [{ rule: 'wiring/duplicate', object: 'ConfigMap honeydue/honeydue-config', path: 'metadata.name' }]);
+    expect(report.findings[0]).toMatchObject({ file: 'config-again.yaml', message: expect.stringMatching(/first in .*config\.yaml/) });
+  });
+
+  test('the same name in another kind or namespace is not a duplicate', () => {
+    // api is a ServiceAccount, a Deployment and a Service; a ConfigMap in another namespace shares a name.
+    const other = { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta('honeydue-config', 'kube-system'), data: {} };
+    expect(check(goodPlus(other)).findings).toEqual([]);
+  });
+});
+
+describe('wiring/secret-data', () => {
+  const secret = (extra: object) => ({ apiVersion: 'v1', kind: 'Secret', metadata: meta('honeydue-secrets'), type: 'Opaque', ...extra });
+
+  test.each([
+    ['data', { data: { SECRET_KEY: 'aHVudGVyMg==' } }],
+    ['stringData', { stringData: { SECRET_KEY: 'hunter2' } }],
+  ])('fails on a Secret with %s', (field, extra) => {
+    const report = check(goodPlus(secret(extra)));
+    expectFindings(report, [{ rule: 'wiring/secret-data', object: 'Secret honeydue/honeydue-secrets', path: field }]);
+    expect(report.findings[0].message).toMatch(/keys \["SECRET_KEY"\].*out of band/);
+    expect(report.findings[0].message).not.toMatch(/hunter2|aHVudGVyMg/);
+  });
+
+  test('passes a Secret that carries no values', () => {
+    const report = check(goodPlus(secret({})));
+    expect(report.findings).toEqual([]);
+    expect(report.byRule.get('wiring/secret-data')).toEqual({ passed: 1, failed: 0 });
+  });
+});
+
+describe('wiring/service-selector and wiring/service-target-port', () => {
+  test('fails on a Service whose selector matches no pod template', () => {
+    const report = check(goodWith('Service', 'api', (s) => { s.spec.selector = { 'app.kubernetes.io/name': 'apii' }; }));
+    expectFindings(report, [{ rule: 'wiring/service-selector', object: 'Service honeydue/api', path: 'spec.selector' }]);
+  });
+
+  test('fails on a selector that includes the per-release version label', () => {
+    const report = check(goodWith('Service', 'api', (s) => { s.spec.selector['app.kubernetes.io/version'] = 'old'; }));
+    expectFindings(report, [{ rule: 'wiring/service-selector', object: 'Service honeydue/api', path: 'spec.selector' }]);
+  });
+
+  test('fails on a targetPort no selected container declares', () => {
+    const report = check(goodWith('Service', 'admin', (s) => { s.spec.ports[0].targetPort = 8080; }));
+    expectFindings(report, [{ rule: 'wiring/service-target-port', object: 'Service honeydue/admin', path: 'spec.ports[0].targetPort' }]);
+    expect(report.findings[0].message).toMatch(/targets 8080.*declared: http, 3000/);
+  });
+
+  test('passes the api, admin and redis Services; ExternalName Services are not audited', () => {
+    expect(passedOnStack('wiring/service-selector')).toEqual({ passed: 3, failed: 0 });
+    expect(passedOnStack('wiring/service-target-port')).toEqual({ passed: 3, failed: 0 });
+    const external = { apiVersion: 'v1', kind: 'Service', metadata: meta('db'), spec: { type: 'ExternalName', externalName: 'ep-floral-truth-amttbc5a.c-5.us-east-1.aws.neon.tech' } };
+    expect(check(goodPlus(external)).findings).toEqual([]);
+  });
+});
+
+describe('wiring/pdb-selector', () => {
+  test('fails on a PodDisruptionBudget that selects nothing', () => {
+    const report = check(goodWith('PodDisruptionBudget', 'admin-pdb', (p) => { p.spec.selector.matchLabels['app.kubernetes.io/name'] = 'web'; }));
+    expectFindings(report, [{ rule: 'wiring/pdb-selector', object: 'PodDisruptionBudget honeydue/admin-pdb', path: 'spec.selector' }]);
+  });
+
+  test('passes every PodDisruptionBudget of the stack, including matchExpressions', () => {
+    const docs = goodWith('PodDisruptionBudget', 'admin-pdb', (p) => {
+      p.spec.selector = { matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'In', values: ['admin'] }] };
+    });
+    expect(check(docs).findings).toEqual([]);
+    expect(passedOnStack('wiring/pdb-selector')).toEqual({ passed: 5, failed: 0 });
+  });
+});
+
+describe('wiring/pdb-blocks-drain', () => {
+  test('fails on the production bug: worker-pdb minAvailable 1 with one replica', () => {
+    const report = check(goodWith('PodDisruptionBudget', 'worker-pdb', (p) => { p.spec.minAvailable = 1; }));
+    expectFindings(report, [{ rule: 'wiring/pdb-blocks-drain', object: 'PodDisruptionBudget honeydue/worker-pdb', path: 'spec.minAvailable' }]);
+    expect(report.findings[0].message).toBe(
+      'minAvailable 1 is not below 1, the replicas of Deployment worker: no pod may ever be evicted, so every node drain hangs ' +
+        '(the worker-pdb production bug); set minAvailable to 0 or lower',
+    );
+  });
+
+  test.each([
+    ['minAvailable equal to the replicas', { minAvailable: 3 }, 'spec.minAvailable'],
+    ['minAvailable 100%', { minAvailable: '100%' }, 'spec.minAvailable'],
+    ['maxUnavailable 0', { maxUnavailable: 0 }, 'spec.maxUnavailable'],
+    ['maxUnavailable 0%', { maxUnavailable: '0%' }, 'spec.maxUnavailable'],
+    ['neither bound', {}, 'spec'],
+  ])('fails on api-pdb with %s', (_what, bounds, path) => {
+    const report = check(goodWith('PodDisruptionBudget', 'api-pdb', (p) => {
+      delete p.spec.minAvailable;
+      Object.assign(p.spec, bounds);
+    }));
+    expectFindings(report, [{ rule: 'wiring/pdb-blocks-drain', object: 'PodDisruptionBudget honeydue/api-pdb', path }]);
+  });
+
+  test('counts the HPA minimum, not spec.replicas, when an autoscaler owns the count', () => {
+    expect(check(withHpa(3)).findings).toEqual([]);
+    const report = check(withHpa(2));
+    expectFindings(report, [{ rule: 'wiring/pdb-blocks-drain', object: 'PodDisruptionBudget honeydue/api-pdb', path: 'spec.minAvailable' }]);
+    expect(report.findings[0].message).toMatch(/not below 2, the HPA minReplicas of Deployment api/);
+  });
+
+  test('passes api 2-of-3, singletons at 0, maxUnavailable 1 and percentages that leave a pod', () => {
+    expect(passedOnStack('wiring/pdb-blocks-drain')).toEqual({ passed: 5, failed: 0 });
+    expect(check(goodWith('PodDisruptionBudget', 'api-pdb', (p) => { p.spec.minAvailable = '60%'; })).findings).toEqual([]);
+  });
+});
+
+describe('wiring/hpa-target and wiring/hpa-pinned-replicas', () => {
+  test('passes SPEC\'s HPA on a Deployment that leaves replicas to it', () => {
+    const report = check(withHpa());
+    expect(report.findings).toEqual([]);
+    expect(report.byRule.get('wiring/hpa-target')).toEqual({ passed: 1, failed: 0 });
+  });
+
+  test('fails on an HPA whose target is not in the set', () => {
+    const docs = withHpa(3, 'apii');
+    objectIn(docs, 'Deployment', 'api').spec.replicas = 3;
+    expectFindings(check(docs), [{ rule: 'wiring/hpa-target', object: 'HorizontalPodAutoscaler honeydue/api', path: 'spec.scaleTargetRef' }]);
+  });
+
+  test('fails on a Deployment that pins spec.replicas under an HPA', () => {
+    const docs = goodPlus(apiHpa());
+    const report = check(docs);
+    expectFindings(report, [{ rule: 'wiring/hpa-pinned-replicas', object: 'Deployment honeydue/api', path: 'spec.replicas' }]);
+    expect(report.findings[0].message).toMatch(/spec\.replicas is 3 while HorizontalPodAutoscaler api scales this Deployment.*omit spec\.replicas/);
+  });
+});
+
+describe('wiring/configmap-ref', () => {
+  test.each([
+    ['an envFrom ConfigMap that is not in the set', 'api', (s: any) => { s.containers[0].envFrom[0].configMapRef.name = 'honeydue-conf'; }, 'spec.template.spec.containers[0].envFrom[0].configMapRef.name'],
+    ['a configMapKeyRef key the ConfigMap lacks', 'admin', (s: any) => { s.containers[0].env[2].valueFrom.configMapKeyRef.key = 'API_URL'; }, 'spec.template.spec.containers[0].env[2].valueFrom.configMapKeyRef.key'],
+    ['a configMap volume that is not in the set', 'vmagent', (s: any) => { s.volumes[0].configMap.name = 'vmagent'; }, 'spec.template.spec.volumes[0].configMap.name'],
+    ['a configMap volume item the ConfigMap lacks', 'vmagent', (s: any) => { s.volumes[0].configMap.items[0].key = 'prometheus.yml'; }, 'spec.template.spec.volumes[0].configMap.items[0].key'],
+  ])('fails on %s', (_what, name, edit, path) => {
+    const report = check(goodWith('Deployment', name, (d) => edit(d.spec.template.spec)));
+    expectFindings(report, [{ rule: 'wiring/configmap-ref', object: `Deployment honeydue/${name}`, path }]);
+  });
+
+  test('names the keys the ConfigMap has when a key is missing', () => {
+    const report = check(goodWith('Deployment', 'admin', (d) => { d.spec.template.spec.containers[0].env[2].valueFrom.configMapKeyRef.key = 'API_URL'; }));
+    expect(report.findings[0].message).toMatch(/reads key "API_URL" of ConfigMap "honeydue-config", which has no such key \(keys: DB_HOST, .*NEXT_PUBLIC_API_URL/);
+  });
+
+  test('passes optional references and the cluster-published kube-root-ca.crt', () => {
+    const docs = goodWith('Deployment', 'api', (d) => {
+      d.spec.template.spec.containers[0].envFrom.push({ configMapRef: { name: 'feature-flags', optional: true } });
+    });
+    expect(check(docs).findings).toEqual([]);
+    expect(passedOnStack('wiring/configmap-ref')).toEqual({ passed: 6, failed: 0 });
+  });
+});
+
+describe('wiring/service-account-ref', () => {
+  test('fails on a pod that runs as a ServiceAccount not in the set', () => {
+    const report = check(goodWith('Deployment', 'worker', (d) => { d.spec.template.spec.serviceAccountName = 'workers'; }));
+    expect(report.findings.map((f) => [f.rule, f.path])).toContainEqual(['wiring/service-account-ref', 'spec.template.spec.serviceAccountName']);
+  });
+
+  test('fails on a binding that grants to a ServiceAccount not in the set', () => {
+    const report = check(goodWith('ClusterRoleBinding', 'honeydue-vmagent', (b) => { b.subjects[0].name = 'vm-agent'; }));
+    expectFindings(report, [{ rule: 'wiring/service-account-ref', object: 'ClusterRoleBinding honeydue-vmagent', path: 'subjects[0]' }]);
+  });
+
+  test('passes the stack, the default ServiceAccount, and subjects in namespaces the stack does not manage', () => {
+    const binding = {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'other' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+      subjects: [{ kind: 'ServiceAccount', name: 'metrics-server', namespace: 'kube-system' }, { kind: 'ServiceAccount', name: 'default', namespace: 'honeydue' }],
+    };
+    expect(check(goodPlus(binding)).findings).toEqual([]);
+    expect(passedOnStack('wiring/service-account-ref')).toEqual({ passed: 7, failed: 0 });
+  });
+});
+
+describe('wiring/ingress-backend', () => {
+  const ingress = 'Ingress honeydue/honeydue';
+
+  test.each([
+    ['a Service that is not in the set', (i: any) => { i.spec.rules[1].http.paths[0].backend.service.name = 'web'; }, 'spec.rules[1].http.paths[0].backend.service.name'],
+    ['a port number the Service does not expose', (i: any) => { i.spec.rules[0].http.paths[0].backend.service.port = { number: 80 }; }, 'spec.rules[0].http.paths[0].backend.service.port'],
+    ['a port name the Service does not expose', (i: any) => { i.spec.rules[1].http.paths[0].backend.service.port = { name: 'web' }; }, 'spec.rules[1].http.paths[0].backend.service.port'],
+    ['a default backend that is not in the set', (i: any) => { i.spec.defaultBackend = { service: { name: 'web', port: { number: 3000 } } }; }, 'spec.defaultBackend.service.name'],
+  ])('fails on %s', (_what, edit, path) => {
+    expectFindings(check(goodWith('Ingress', 'honeydue', edit)), [{ rule: 'wiring/ingress-backend', object: ingress, path }]);
+  });
+
+  test('the port message points at the Service port, not the containerPort', () => {
+    const report = check(goodWith('Ingress', 'honeydue', (i) => { i.spec.rules[0].http.paths[0].backend.service.port = { number: 80 }; }));
+    expect(report.findings[0].message).toMatch(/backend port \{"number":80\} is not a port of Service "api" \(ports: http\/8000\)/);
+  });
+
+  test('passes the three hosts of SPEC', () => {
+    expect(passedOnStack('wiring/ingress-backend')).toEqual({ passed: 1, failed: 0 });
+  });
+});

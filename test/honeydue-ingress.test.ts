@@ -1,0 +1,135 @@
+import { Chart, Testing } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { HoneydueApi, HoneydueIngress, HoneydueIngressProps, HoneydueStack, NextjsApp } from '../constructs';
+import { find, synthStack, TAG } from './helpers';
+
+const ingressOf = (objects: any[]) => find(objects, 'Ingress', 'honeydue');
+const backendOf = (ingress: any, host: string) => ingress.spec.rules.find((r: any) => r.host === host)?.http.paths[0].backend.service;
+
+/** api and admin in their own charts of one stack-like scope, then the Ingress in a third, as HoneydueStack builds them. */
+function withBackends(rules: (w: { api: HoneydueApi; admin: NextjsApp }) => HoneydueIngressProps['rules'], extra: Partial<HoneydueIngressProps> = {}) {
+  const app = Testing.app();
+  const chart = (id: string) => new Chart(app, id, { disableResourceNameHashes: true });
+  const api = new HoneydueApi(chart('api'), 'api', { image: `gitea.treytartt.com/admin/honeydue-api:${TAG}` });
+  const admin = new NextjsApp(chart('admin'), 'admin', { name: 'admin', image: `gitea.treytartt.com/admin/honeydue-admin:${TAG}` });
+  const ingressChart = chart('ingress');
+  const ingress = new HoneydueIngress(ingressChart, 'ingress', { rules: rules({ api, admin }), ...extra });
+  return { ingress, objects: Testing.synth(ingressChart) };
+}
+
+describe('the stack Ingress is production (SPEC "Edge")', () => {
+  const ingress = ingressOf(synthStack());
+
+  test('class traefik, the name of the IngressClass k3s bundles', () => {
+    expect(ingress.spec.ingressClassName).toBe('traefik');
+  });
+
+  test('no TLS and no middleware: Cloudflare Flexible talks plain HTTP to :80', () => {
+    expect(ingress.spec.tls).toBeUndefined();
+    expect(ingress.metadata.annotations).toBeUndefined();
+  });
+
+  test('api.myhoneydue.com -> api:8000, admin.myhoneydue.com -> admin:3000, myhoneydue.com -> api:8000', () => {
+    expect(ingress.spec.rules.map((r: any) => r.host)).toEqual(['api.myhoneydue.com', 'admin.myhoneydue.com', 'myhoneydue.com']);
+    expect(backendOf(ingress, 'api.myhoneydue.com')).toEqual({ name: 'api', port: { number: 8000 } });
+    expect(backendOf(ingress, 'admin.myhoneydue.com')).toEqual({ name: 'admin', port: { number: 3000 } });
+    expect(backendOf(ingress, 'myhoneydue.com')).toEqual({ name: 'api', port: { number: 8000 } });
+  });
+
+  test('every path of a host goes to its backend', () => {
+    for (const rule of ingress.spec.rules) {
+      expect(rule.http.paths).toHaveLength(1);
+      expect(rule.http.paths[0]).toMatchObject({ path: '/', pathType: 'Prefix' });
+    }
+  });
+
+  test('in namespace honeydue with the stack labels', () => {
+    expect(ingress.metadata.namespace).toBe('honeydue');
+    expect(ingress.metadata.labels).toMatchObject({ 'app.kubernetes.io/part-of': 'honeydue', 'app.kubernetes.io/managed-by': 'honeydue-k8s' });
+  });
+});
+
+test('the apex routes to web:3000 once web is enabled; api. keeps the api', () => {
+  const ingress = ingressOf(synthStack({ web: { enabled: true } }));
+  expect(backendOf(ingress, 'myhoneydue.com')).toEqual({ name: 'web', port: { number: 3000 } });
+  expect(backendOf(ingress, 'api.myhoneydue.com')).toEqual({ name: 'api', port: { number: 8000 } });
+});
+
+test('hosts come from config domains', () => {
+  const ingress = ingressOf(synthStack({ domains: { apex: 'example.org', api: 'api.example.org', admin: 'ops.example.org' } }));
+  expect(ingress.spec.rules.map((r: any) => r.host)).toEqual(['api.example.org', 'ops.example.org', 'example.org']);
+  expect(backendOf(ingress, 'api.example.org')).toEqual({ name: 'api', port: { number: 8000 } });
+});
+
+test('routes tell the NetworkPolicies which pods and pod port each host reaches', () => {
+  const app = Testing.app();
+  const stack = new HoneydueStack(app, 'production', { imageTag: TAG });
+  expect(stack.ingress.routes).toEqual([
+    { host: 'api.myhoneydue.com', serviceName: 'api', servicePort: 8000, targetPort: 8000, podSelector: { 'app.kubernetes.io/name': 'api' } },
+    { host: 'admin.myhoneydue.com', serviceName: 'admin', servicePort: 3000, targetPort: 3000, podSelector: { 'app.kubernetes.io/name': 'admin' } },
+    { host: 'myhoneydue.com', serviceName: 'api', servicePort: 8000, targetPort: 8000, podSelector: { 'app.kubernetes.io/name': 'api' } },
+  ]);
+});
+
+test('a backend given by name and port alone is found among the stack\'s Services', () => {
+  const { ingress, objects } = withBackends(() => [{ host: 'status.example.com', backend: { name: 'admin', port: 3000 } }]);
+  expect(backendOf(ingressOf(objects), 'status.example.com')).toEqual({ name: 'admin', port: { number: 3000 } });
+  expect(ingress.routes[0].podSelector).toEqual({ 'app.kubernetes.io/name': 'admin' });
+});
+
+test('the route carries the Service targetPort, which a NetworkPolicy must open', () => {
+  const app = Testing.app();
+  const chart = new Chart(app, 'c', { disableResourceNameHashes: true });
+  new k8s.KubeService(chart, 'svc', {
+    metadata: { name: 'docs', namespace: 'honeydue' },
+    spec: { selector: { 'app.kubernetes.io/name': 'docs' }, ports: [{ port: 80, targetPort: k8s.IntOrString.fromString('http') }] },
+  });
+  const ingress = new HoneydueIngress(chart, 'ingress', { rules: [{ host: 'docs.example.com', backend: { name: 'docs', port: 80 } }] });
+  expect(ingress.routes[0]).toMatchObject({ servicePort: 80, targetPort: 'http' });
+});
+
+test('fails when a backend names a Service the stack does not define, naming host, service and the known ones', () => {
+  expect(() => withBackends(() => [{ host: 'api.example.com', backend: { name: 'apii', port: 8000 } }])).toThrow(
+    /HoneydueIngress: rules\[0\]\.backend\.name: host 'api\.example\.com' routes to Service 'apii', which this stack does not define in namespace 'honeydue' \(Services: admin, api\)/,
+  );
+});
+
+test('fails when a backend port is not among the Service ports, naming host, service, port and the real ports', () => {
+  expect(() => withBackends(({ api }) => [{ host: 'api.example.com', backend: { service: api.service, name: 'api', port: 9000 } }])).toThrow(
+    /HoneydueIngress: rules\[0\]\.backend\.port: host 'api\.example\.com' routes to port 9000 of Service 'api', which exposes 8000; use one of those/,
+  );
+  expect(() => withBackends(() => [{ host: 'admin.example.com', backend: { name: 'admin', port: 8000 } }])).toThrow(
+    /rules\[0\]\.backend\.port: host 'admin\.example\.com' routes to port 8000 of Service 'admin', which exposes 3000/,
+  );
+});
+
+test('fails when the name disagrees with the Service construct passed', () => {
+  expect(() => withBackends(({ api }) => [{ host: 'api.example.com', backend: { service: api.service, name: 'admin', port: 8000 } }])).toThrow(
+    /rules\[0\]\.backend\.name: host 'api\.example\.com' names Service 'admin' but passes the construct of Service 'api'/,
+  );
+});
+
+test('fails when the Service lives in another namespace: an Ingress cannot reach it', () => {
+  expect(() => withBackends(({ api }) => [{ host: 'api.example.com', backend: api }], { namespace: 'shop' })).toThrow(
+    /rules\[0\]\.backend\.service: host 'api\.example\.com' routes to Service 'api' in namespace 'honeydue', but an Ingress only reaches Services in its own namespace 'shop'/,
+  );
+});
+
+test('fails on a duplicate host, naming both rules', () => {
+  expect(() => withBackends(({ api, admin }) => [{ host: 'a.example.com', backend: api }, { host: 'a.example.com', backend: admin }])).toThrow(
+    /HoneydueIngress: rules\[1\]\.host: 'a\.example\.com' is already routed by rules\[0\]/,
+  );
+});
+
+test('fails on a bad hostname', () => {
+  expect(() => withBackends(({ api }) => [{ host: 'API.example.com', backend: api }])).toThrow(/HoneydueIngress: rules\[0\]\.host: 'API\.example\.com' is not a hostname/);
+  expect(() => synthStack({ domains: { admin: 'admin_panel.example.com' } })).toThrow(/domains\.admin: 'admin_panel\.example\.com' is not a hostname/);
+});
+
+test('fails without rules', () => {
+  expect(() => withBackends(() => [])).toThrow(/HoneydueIngress: rules: empty/);
+});
+
+test('snapshot', () => {
+  expect(ingressOf(synthStack())).toMatchSnapshot();
+});

@@ -1,0 +1,205 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Testing } from 'cdk8s';
+import { loadConfig } from '../app/config';
+import { HoneydueStack, NetworkPolicies, NetworkPoliciesProps, WorkloadTraffic } from '../constructs';
+import { find, synthOf, synthStack, TAG } from './helpers';
+
+const TOKEN_SECRET = { name: 'vmagent-ingest-token', key: 'token' };
+const policiesOf = (objects: any[]) => objects.filter((o) => o.kind === 'NetworkPolicy');
+const policy = (objects: any[], name: string) => find(objects, 'NetworkPolicy', name);
+const byName = (name: string) => ({ matchLabels: { 'app.kubernetes.io/name': name } });
+const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: 'TCP', port }));
+const ANYWHERE = [{ ipBlock: { cidr: '0.0.0.0/0' } }];
+
+/** Production with vmagent on, so every allow of the SPEC is present. */
+const objects = synthStack({ observability: { tokenSecret: TOKEN_SECRET } });
+
+test('default deny: every pod of the namespace, ingress and egress, no rule', () => {
+  expect(policy(objects, 'default-deny').metadata.namespace).toBe('honeydue');
+  expect(policy(objects, 'default-deny').spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+});
+
+test('DNS: every pod to kube-system kube-dns on UDP and TCP 53', () => {
+  expect(policy(objects, 'allow-dns').spec).toEqual({
+    podSelector: {},
+    policyTypes: ['Egress'],
+    egress: [
+      {
+        to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+        ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }],
+      },
+    ],
+  });
+});
+
+test.each(['api', 'worker', 'migrate'])('%s: egress to redis:6379 and out to Postgres 5432, SMTP 587, HTTPS 443', (name) => {
+  expect(policy(objects, `${name}-egress`).spec).toEqual({
+    podSelector: byName(name),
+    policyTypes: ['Egress'],
+    egress: [
+      { to: [{ podSelector: byName('redis') }], ports: tcp(6379) },
+      { to: ANYWHERE, ports: tcp(5432, 587, 443) },
+    ],
+  });
+});
+
+test('admin: egress only to HTTPS 443 (the public API URL through Cloudflare)', () => {
+  expect(policy(objects, 'admin-egress').spec).toEqual({ podSelector: byName('admin'), policyTypes: ['Egress'], egress: [{ to: ANYWHERE, ports: tcp(443) }] });
+});
+
+test('redis: ingress on 6379 from exactly the workloads wired to it', () => {
+  expect(policy(objects, 'redis-ingress').spec).toEqual({
+    podSelector: byName('redis'),
+    policyTypes: ['Ingress'],
+    ingress: [{ from: [{ podSelector: { matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'In', values: ['api', 'worker', 'migrate'] }] } }], ports: tcp(6379) }],
+  });
+  expect(policiesOf(objects).filter((p) => p.metadata.name.startsWith('redis-')).map((p) => p.metadata.name)).toEqual(['redis-ingress']);
+});
+
+test('vmagent: egress to the api metrics port, remote write on 443 and the API server on 6443', () => {
+  expect(policy(objects, 'vmagent-egress').spec).toEqual({
+    podSelector: byName('vmagent'),
+    policyTypes: ['Egress'],
+    egress: [
+      { to: [{ podSelector: byName('api') }], ports: tcp(8000) },
+      { to: ANYWHERE, ports: tcp(443, 6443) },
+    ],
+  });
+});
+
+test('api: ingress on its metrics port from vmagent only', () => {
+  expect(policy(objects, 'api-ingress').spec).toEqual({
+    podSelector: byName('api'),
+    policyTypes: ['Ingress'],
+    ingress: [{ from: [{ podSelector: { matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'In', values: ['vmagent'] }] } }], ports: tcp(8000) }],
+  });
+});
+
+test.each([
+  ['api', 8000],
+  ['admin', 3000],
+])('%s: ingress from Traefik on %i, from the node CIDR (Traefik is hostNetwork: a podSelector would match nothing)', (name, port) => {
+  expect(policy(objects, `${name}-ingress-traefik`).spec).toEqual({
+    podSelector: byName(name as string),
+    policyTypes: ['Ingress'],
+    ingress: [{ from: [{ ipBlock: { cidr: '10.42.0.0/16' } }], ports: tcp(port as number) }],
+  });
+});
+
+test('no allow names Traefik\'s pods: the only namespaceSelector is the DNS one', () => {
+  const peers = policiesOf(objects).flatMap((p) => [...(p.spec.ingress ?? []).flatMap((r: any) => r.from), ...(p.spec.egress ?? []).flatMap((r: any) => r.to)]);
+  expect(peers.filter((peer: any) => peer.namespaceSelector)).toEqual([
+    { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } },
+  ]);
+});
+
+test('the node CIDRs come from config', () => {
+  const narrowed = synthStack({ networkPolicy: { nodeCidrs: ['10.42.0.0/32', '10.42.1.0/32', '10.42.2.0/32'] } });
+  expect(policy(narrowed, 'api-ingress-traefik').spec.ingress[0].from).toEqual([
+    { ipBlock: { cidr: '10.42.0.0/32' } },
+    { ipBlock: { cidr: '10.42.1.0/32' } },
+    { ipBlock: { cidr: '10.42.2.0/32' } },
+  ]);
+});
+
+test('web enabled: web gets the Traefik allow and 443 egress; api keeps its own for api.', () => {
+  const withWeb = synthStack({ web: { enabled: true } });
+  expect(policy(withWeb, 'web-ingress-traefik').spec.ingress[0].ports).toEqual(tcp(3000));
+  expect(policy(withWeb, 'web-egress').spec.egress).toEqual([{ to: ANYWHERE, ports: tcp(443) }]);
+  expect(policy(withWeb, 'api-ingress-traefik').spec.ingress[0].ports).toEqual(tcp(8000));
+});
+
+test('without vmagent there is no vmagent egress and no api ingress beyond Traefik', () => {
+  const names = policiesOf(synthStack()).map((p) => p.metadata.name);
+  expect(names).not.toContain('vmagent-egress');
+  expect(names).not.toContain('api-ingress');
+});
+
+test('ports follow the config: Postgres and SMTP ports are the ones the ConfigMap names', () => {
+  const moved = synthStack({ database: { port: 6432 }, email: { smtpPort: 465 } });
+  expect(policy(moved, 'api-egress').spec.egress[1].ports).toEqual(tcp(6432, 465, 443));
+});
+
+test('allows are derived from the wiring: a workload not wired to Redis gets neither side of the allow', () => {
+  const workloads: WorkloadTraffic[] = [
+    { name: 'api', namespace: 'honeydue', connectsTo: [{ name: 'redis', namespace: 'honeydue', port: 6379 }], externalPorts: [] },
+    { name: 'worker', namespace: 'honeydue', connectsTo: [], externalPorts: [5432] },
+  ];
+  const out = synthOf((chart) => new NetworkPolicies(chart, 'np', { workloads }));
+  expect(policy(out, 'redis-ingress').spec.ingress[0].from[0].podSelector.matchExpressions[0].values).toEqual(['api']);
+  expect(policy(out, 'worker-egress').spec.egress).toEqual([{ to: ANYWHERE, ports: tcp(5432) }]);
+});
+
+test('disabled: no network-policy chart, one notice line saying so', () => {
+  const stack = new HoneydueStack(Testing.app(), 'production', { imageTag: TAG, networkPolicy: { enabled: false } });
+  expect(stack.node.tryFindChild('network-policy')).toBeUndefined();
+  expect(stack.notices).toContain('network-policy: skipped, networkPolicy.enabled is false (every pod accepts and opens any connection)');
+});
+
+describe('fails on invalid props', () => {
+  const build = (props: Partial<NetworkPoliciesProps>) => () => synthOf((chart) => new NetworkPolicies(chart, 'np', { workloads: [], ...props }));
+  const route = { host: 'api.example.com', serviceName: 'api', servicePort: 8000, targetPort: 8000, podSelector: { 'app.kubernetes.io/name': 'api' } };
+
+  test('a node CIDR that is not one', () => {
+    expect(build({ nodeCidrs: ['10.42.0.0/33'] })).toThrow(/NetworkPolicies: nodeCidrs\[0\]: '10\.42\.0\.0\/33' is not an IPv4 CIDR block/);
+    expect(build({ nodeCidrs: ['10.42.0.0'] })).toThrow(/nodeCidrs\[0\]: '10\.42\.0\.0' is not an IPv4 CIDR block/);
+  });
+
+  test('a node CIDR with host bits set', () => {
+    expect(build({ nodeCidrs: ['10.42.1.5/16'] })).toThrow(/NetworkPolicies: nodeCidrs\[0\]: '10\.42\.1\.5\/16' has host bits set below the \/16 prefix/);
+  });
+
+  test('no node CIDR while the Ingress routes hosts', () => {
+    expect(build({ nodeCidrs: [], ingressRoutes: [route] })).toThrow(/NetworkPolicies: nodeCidrs: empty while the Ingress routes 1 host\(s\)/);
+  });
+
+  test('a workload listed twice', () => {
+    const api: WorkloadTraffic = { name: 'api', namespace: 'honeydue', connectsTo: [], externalPorts: [] };
+    expect(build({ workloads: [api, api] })).toThrow(/NetworkPolicies: workloads\[1\]\.name: 'api' is listed twice \(also workloads\[0\]\)/);
+  });
+
+  test('a workload or endpoint in another namespace', () => {
+    expect(build({ workloads: [{ name: 'api', namespace: 'shop', connectsTo: [], externalPorts: [] }] })).toThrow(
+      /NetworkPolicies: workloads\[0\] \('api'\) is in namespace 'shop', but these policies cover 'honeydue'/,
+    );
+    expect(build({ workloads: [{ name: 'api', namespace: 'honeydue', connectsTo: [{ name: 'redis', namespace: 'cache', port: 6379 }], externalPorts: [] }] })).toThrow(
+      /workloads\[0\] \('api'\) connection to 'redis' is in namespace 'cache'/,
+    );
+  });
+
+  test('an external port that is not a port, named by the workload', () => {
+    expect(() => synthStack({ database: { port: 0 } })).toThrow(/database\.port: 0 is not a port/);
+  });
+});
+
+describe('config', () => {
+  const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-netpol-'));
+  const write = (yaml: string) => fs.writeFileSync(path.join(configDir, 'edge.yaml'), `imageTag: ${TAG}\n${yaml}`);
+
+  test('networkPolicy.nodeCidrs and observability reach the stack props', () => {
+    write('networkPolicy: { nodeCidrs: [10.42.0.0/32] }\nobservability: { tokenSecret: { name: vmagent-ingest-token } }\n');
+    expect(loadConfig('edge', { configDir })).toMatchObject({ networkPolicy: { nodeCidrs: ['10.42.0.0/32'] }, observability: { tokenSecret: { name: 'vmagent-ingest-token' } } });
+  });
+
+  test('fails on a bad CIDR, naming the key and the value', () => {
+    write('networkPolicy: { nodeCidrs: [10.42.0.0/33] }\n');
+    expect(() => loadConfig('edge', { configDir })).toThrow(/networkPolicy\.nodeCidrs\.0: '10\.42\.0\.0\/33' is not an IPv4 CIDR block.*\(got "10\.42\.0\.0\/33"\)/);
+  });
+
+  test('fails on an unknown key under networkPolicy or observability', () => {
+    write('networkPolicy: { nodeCidr: 10.42.0.0/16 }\nobservability: { token: abc }\n');
+    expect(() => loadConfig('edge', { configDir })).toThrow(/networkPolicy\.nodeCidr: unknown key/);
+    expect(() => loadConfig('edge', { configDir })).toThrow(/observability\.token: unknown key/);
+  });
+
+  test('fails on a plain-http remote-write URL', () => {
+    write('observability: { remoteWriteUrl: "http://obs.88oakapps.com/api/v1/write" }\n');
+    expect(() => loadConfig('edge', { configDir })).toThrow(/observability\.remoteWriteUrl: .* is not https/);
+  });
+});
+
+test('snapshot', () => {
+  expect(policiesOf(objects)).toMatchSnapshot();
+});

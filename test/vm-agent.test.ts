@@ -1,0 +1,257 @@
+import { Testing } from 'cdk8s';
+import * as YAML from 'yaml';
+import {
+  CONFIG_HASH_ANNOTATION, DEFAULT_VMAGENT_IMAGE, HoneydueApi, HoneydueStack, KUBERNETES_API_ACCESS_ANNOTATION, MetricsEndpoint, VmAgent, VmAgentProps,
+} from '../constructs';
+import { container, find, synthOf, synthStack, TAG } from './helpers';
+
+const API_METRICS: MetricsEndpoint = { name: 'api', namespace: 'honeydue', port: 8000, path: '/metrics' };
+const TOKEN_SECRET = { name: 'vmagent-ingest-token', key: 'token' };
+
+const synthAgent = (props: Partial<VmAgentProps> = {}) =>
+  synthOf((chart) => new VmAgent(chart, 'vmagent', { tokenSecret: TOKEN_SECRET, targets: [API_METRICS], ...props }));
+
+const objects = synthAgent();
+const deployment = find(objects, 'Deployment', 'vmagent');
+const pod = deployment.spec.template;
+const agent = container(deployment);
+const scrapeConfig = YAML.parse(find(objects, 'ConfigMap', 'vmagent-config').data['scrape.yaml']);
+const relabel = scrapeConfig.scrape_configs[0].relabel_configs;
+const volume = (name: string) => pod.spec.volumes.find((v: any) => v.name === name);
+const mount = (name: string) => agent.volumeMounts.find((m: any) => m.name === name);
+
+describe('ServiceAccount and RBAC: namespaced pod discovery, nothing more', () => {
+  test('its own ServiceAccount mounts the token, with the reason in an annotation (the one exemption of the stack)', () => {
+    const sa = find(objects, 'ServiceAccount', 'vmagent');
+    expect(sa.automountServiceAccountToken).toBe(true);
+    expect(sa.metadata.annotations[KUBERNETES_API_ACCESS_ANNOTATION]).toMatch(/kubernetes_sd_configs \(role: pod\)/);
+    expect(pod.spec.serviceAccountName).toBe('vmagent');
+    expect(pod.spec.automountServiceAccountToken).toBe(true);
+    expect(pod.metadata.annotations[KUBERNETES_API_ACCESS_ANNOTATION]).toBe(sa.metadata.annotations[KUBERNETES_API_ACCESS_ANNOTATION]);
+  });
+
+  test('a Role in the scraped namespace: list and watch on pods only', () => {
+    const role = find(objects, 'Role', 'vmagent');
+    expect(role.metadata.namespace).toBe('honeydue');
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] }]);
+  });
+
+  test('no ClusterRole: a compromised vmagent cannot read pods of other namespaces', () => {
+    expect(objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding')).toEqual([]);
+  });
+
+  test('the RoleBinding gives the Role to vmagent\'s ServiceAccount', () => {
+    const binding = find(objects, 'RoleBinding', 'vmagent');
+    expect(binding.metadata.namespace).toBe('honeydue');
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'vmagent' });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'vmagent', namespace: 'honeydue' }]);
+  });
+
+  test('one Role and RoleBinding per scraped namespace', () => {
+    const spread = synthAgent({ targets: [API_METRICS, { name: 'billing', namespace: 'billing', port: 9100, path: '/metrics' }] });
+    const roles = spread.filter((o) => o.kind === 'Role').map((o) => o.metadata.namespace);
+    expect(roles).toEqual(['billing', 'honeydue']);
+    expect(spread.filter((o) => o.kind === 'RoleBinding').every((b) => b.subjects[0].namespace === 'honeydue')).toBe(true);
+  });
+});
+
+describe('scrape config: the api pods, by their prometheus.io annotations', () => {
+  test('pod discovery limited to the scraped namespaces, matching the Role', () => {
+    expect(scrapeConfig.scrape_configs[0].kubernetes_sd_configs).toEqual([{ role: 'pod', namespaces: { names: ['honeydue'] } }]);
+  });
+
+  test('keeps pods annotated prometheus.io/scrape: "true"', () => {
+    expect(relabel).toContainEqual({ source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_scrape'], regex: 'true', action: 'keep' });
+  });
+
+  test('scrapes the port prometheus.io/port names', () => {
+    expect(relabel).toContainEqual({
+      source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_port', '__meta_kubernetes_pod_container_port_number'],
+      action: 'keep_if_equal',
+    });
+  });
+
+  test('scrapes the path prometheus.io/path names', () => {
+    expect(relabel).toContainEqual({ source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_path'], regex: '(.+)', target_label: '__metrics_path__', replacement: '$1' });
+  });
+
+  test('only the declared targets and only running pods', () => {
+    expect(relabel).toContainEqual({ source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'], regex: 'api', action: 'keep' });
+    expect(relabel).toContainEqual({ source_labels: ['__meta_kubernetes_pod_phase'], regex: 'Running', action: 'keep' });
+  });
+
+  test('scrape interval 30s', () => {
+    expect(scrapeConfig.global).toEqual({ scrape_interval: '30s' });
+  });
+
+  test('the config hash is on the pod template and follows the config', () => {
+    const other = find(synthAgent({ scrapeInterval: '1m' }), 'Deployment', 'vmagent');
+    expect(pod.metadata.annotations[CONFIG_HASH_ANNOTATION]).toMatch(/^[0-9a-f]{16}$/);
+    expect(other.spec.template.metadata.annotations[CONFIG_HASH_ANNOTATION]).not.toBe(pod.metadata.annotations[CONFIG_HASH_ANNOTATION]);
+  });
+});
+
+describe('the api pods carry the scrape annotations', () => {
+  const api = find(synthOf((chart) => new HoneydueApi(chart, 'api', { image: `gitea.treytartt.com/admin/honeydue-api:${TAG}` })), 'Deployment', 'api');
+
+  test('prometheus.io/scrape "true", port 8000, path /metrics by default', () => {
+    expect(api.spec.template.metadata.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8000', 'prometheus.io/path': '/metrics' });
+  });
+
+  test('a separate metricsPort is annotated and declared on the container, so keep_if_equal finds it', () => {
+    const custom = find(
+      synthOf((chart) => new HoneydueApi(chart, 'api', { image: `gitea.treytartt.com/admin/honeydue-api:${TAG}`, metricsPort: 9100, metricsPath: '/internal/metrics' })),
+      'Deployment',
+      'api',
+    );
+    expect(custom.spec.template.metadata.annotations).toMatchObject({ 'prometheus.io/port': '9100', 'prometheus.io/path': '/internal/metrics' });
+    expect(container(custom).ports).toContainEqual({ name: 'metrics', containerPort: 9100, protocol: 'TCP' });
+  });
+
+  test('fails on a metricsPath without a leading slash', () => {
+    expect(() => synthOf((chart) => new HoneydueApi(chart, 'api', { image: `x/api:${TAG}`, metricsPath: 'metrics' }))).toThrow(
+      /HoneydueApi: metricsPath: 'metrics' must start with '\/'/,
+    );
+  });
+});
+
+describe('Deployment: remote write with a token file, hardened like the app pods', () => {
+  test('1 replica, replaced with Recreate so two never send the same samples', () => {
+    expect(deployment.spec.replicas).toBe(1);
+    expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
+  });
+
+  test('a pinned vmagent image', () => {
+    expect(agent.image).toBe('victoriametrics/vmagent:v1.147.0');
+    expect(DEFAULT_VMAGENT_IMAGE).toBe(agent.image);
+    expect(pod.metadata.labels['app.kubernetes.io/version']).toBe('v1.147.0');
+  });
+
+  test('args: scrape config file, remote-write URL, bearer token FILE, queue path', () => {
+    expect(agent.args).toEqual([
+      '-promscrape.config=/etc/vmagent/config/scrape.yaml',
+      '-remoteWrite.url=https://obs.88oakapps.com/api/v1/write',
+      '-remoteWrite.bearerTokenFile=/etc/vmagent/token/token',
+      '-remoteWrite.tmpDataPath=/var/lib/vmagent',
+      '-remoteWrite.maxDiskUsagePerURL=230MiB',
+      '-httpListenAddr=:8429',
+    ]);
+  });
+
+  test('the token is a read-only Secret volume; the key names the file', () => {
+    expect(volume('remote-write-token').secret).toEqual({ secretName: 'vmagent-ingest-token', items: [{ key: 'token', path: 'token' }], defaultMode: 0o440 });
+    expect(mount('remote-write-token')).toEqual({ name: 'remote-write-token', mountPath: '/etc/vmagent/token', readOnly: true });
+    const other = container(find(synthAgent({ tokenSecret: { name: 'obs', key: 'OBS_INGEST_TOKEN' } }), 'Deployment', 'vmagent'));
+    expect(other.args).toContain('-remoteWrite.bearerTokenFile=/etc/vmagent/token/OBS_INGEST_TOKEN');
+  });
+
+  test('no token value anywhere: no Secret object, no bearer token flag or env, no placeholder to substitute', () => {
+    const text = JSON.stringify(objects);
+    expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
+    expect(text).not.toMatch(/-remoteWrite\.bearerToken=/);
+    expect(text).not.toMatch(/PLACEHOLDER/i);
+    expect(agent.env).toBeUndefined();
+    expect(agent.envFrom).toBeUndefined();
+  });
+
+  test('the token in the operator\'s environment never reaches the output', () => {
+    process.env.OBS_INGEST_TOKEN = 'tok-3f9a1c-never-in-yaml';
+    try {
+      expect(JSON.stringify(synthStack({ observability: { tokenSecret: TOKEN_SECRET } }))).not.toContain('tok-3f9a1c-never-in-yaml');
+    } finally {
+      delete process.env.OBS_INGEST_TOKEN;
+    }
+  });
+
+  test('a writable queue on a bounded emptyDir; maxDiskUsagePerURL stays below it', () => {
+    expect(volume('remote-write-queue').emptyDir).toEqual({ sizeLimit: '256Mi' });
+    expect(mount('remote-write-queue')).toEqual({ name: 'remote-write-queue', mountPath: '/var/lib/vmagent' });
+    const bigger = container(find(synthAgent({ bufferMiB: 1024 }), 'Deployment', 'vmagent'));
+    expect(bigger.args).toContain('-remoteWrite.maxDiskUsagePerURL=921MiB');
+  });
+
+  test('the scrape config is mounted read-only from the ConfigMap', () => {
+    expect(volume('config').configMap).toEqual({ name: 'vmagent-config' });
+    expect(mount('config')).toEqual({ name: 'config', mountPath: '/etc/vmagent/config', readOnly: true });
+  });
+
+  test('hardened: non-root 65534, RuntimeDefault seccomp, read-only root, no escalation, all capabilities dropped, bounded /tmp', () => {
+    expect(pod.spec.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, fsGroup: 65534, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(agent.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(volume('tmp').emptyDir).toEqual({ sizeLimit: '64Mi' });
+  });
+
+  test('resources: requests 50m / 64Mi, limits 500m / 256Mi', () => {
+    expect(agent.resources).toEqual({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } });
+  });
+
+  test('readiness and liveness GET /health on 8429', () => {
+    expect(agent.ports).toEqual([{ name: 'http', containerPort: 8429, protocol: 'TCP' }]);
+    expect(agent.readinessProbe).toEqual({ httpGet: { path: '/health', port: 8429 }, initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5 });
+    expect(agent.livenessProbe).toEqual({ httpGet: { path: '/health', port: 8429 }, initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 10 });
+  });
+
+  test('a drain-safe PDB: minAvailable 0 for the singleton', () => {
+    expect(find(objects, 'PodDisruptionBudget', 'vmagent-pdb').spec.minAvailable).toBe(0);
+  });
+
+  test('declares its traffic: the targets\' metrics ports, remote write on 443 and the API server on 6443', () => {
+    const agentConstruct = new VmAgent(Testing.chart(), 'vmagent', { tokenSecret: TOKEN_SECRET, targets: [API_METRICS] });
+    expect(agentConstruct.traffic).toEqual({ name: 'vmagent', namespace: 'honeydue', connectsTo: [API_METRICS], externalPorts: [443, 6443] });
+  });
+});
+
+describe('in the stack', () => {
+  const stackOf = (props: any) => new HoneydueStack(Testing.app(), 'production', { imageTag: TAG, ...props });
+
+  test('with a token Secret: the observability chart holds vmagent scraping the api', () => {
+    const stack = stackOf({ observability: { tokenSecret: TOKEN_SECRET } });
+    expect(stack.node.tryFindChild('observability')).toBeDefined();
+    expect(stack.vmAgent?.traffic.connectsTo).toEqual([API_METRICS]);
+    expect(stack.notices).toEqual([]);
+  });
+
+  test('no token Secret configured: nothing emitted, one notice line saying so', () => {
+    const stack = stackOf({});
+    expect(stack.node.tryFindChild('observability')).toBeUndefined();
+    expect(stack.vmAgent).toBeUndefined();
+    expect(stack.notices).toEqual([expect.stringMatching(/^observability: skipped, no observability\.tokenSecret configured/)]);
+    expect(stack.notices[0]).not.toContain('\n');
+  });
+
+  test('disabled: nothing emitted even with a token Secret, one notice line saying so', () => {
+    const stack = stackOf({ observability: { enabled: false, tokenSecret: TOKEN_SECRET } });
+    expect(stack.node.tryFindChild('observability')).toBeUndefined();
+    expect(stack.notices).toEqual(['observability: skipped, observability.enabled is false (no vmagent objects emitted)']);
+  });
+
+  test('remote-write URL and scrape interval come from config', () => {
+    const agentOut = container(find(synthStack({ observability: { tokenSecret: TOKEN_SECRET, remoteWriteUrl: 'https://vm.example.com/insert/0/prometheus/api/v1/write' } }), 'Deployment', 'vmagent'));
+    expect(agentOut.args).toContain('-remoteWrite.url=https://vm.example.com/insert/0/prometheus/api/v1/write');
+  });
+});
+
+test('fails on a plain-http remote-write URL: the bearer token would travel in clear text', () => {
+  expect(() => synthAgent({ remoteWriteUrl: 'http://obs.88oakapps.com/api/v1/write' })).toThrow(
+    /VmAgent: remoteWriteUrl: 'http:\/\/obs\.88oakapps\.com\/api\/v1\/write' is not https: the bearer token would cross the internet in clear text/,
+  );
+});
+
+test('fails without targets', () => {
+  expect(() => synthAgent({ targets: [] })).toThrow(/VmAgent: targets: empty; vmagent would scrape nothing/);
+});
+
+test('fails on a bad scrape interval, token key, Secret name or buffer size', () => {
+  expect(() => synthAgent({ scrapeInterval: '30' })).toThrow(/VmAgent: scrapeInterval: '30' is not a duration/);
+  expect(() => synthAgent({ tokenSecret: { name: 'obs', key: 'bad key' } })).toThrow(/VmAgent: tokenSecret\.key: 'bad key' is not a Secret key/);
+  expect(() => synthAgent({ tokenSecret: { name: 'Obs_Token' } })).toThrow(/VmAgent: tokenSecret\.name: 'Obs_Token' is not a valid Kubernetes name/);
+  expect(() => synthAgent({ bufferMiB: 10 })).toThrow(/VmAgent: bufferMiB: 10 must be a whole number of at least 64/);
+});
+
+test('fails on an unpinned image', () => {
+  expect(() => synthAgent({ image: 'victoriametrics/vmagent:latest' })).toThrow(/VmAgent: image: 'victoriametrics\/vmagent:latest' uses 'latest'/);
+});
+
+test('snapshot', () => {
+  expect(objects).toMatchSnapshot();
+});
