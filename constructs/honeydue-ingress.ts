@@ -28,6 +28,7 @@ export interface IngressBackend {
 export interface IngressRule {
   /** A lowercase DNS name, like `api.myhoneydue.com`. */
   readonly host: string;
+  /** The Service and port every path of the host goes to. */
   readonly backend: IngressBackend;
 }
 
@@ -35,7 +36,7 @@ export interface IngressRule {
 export interface HoneydueIngressProps {
   /** One rule per host; hosts must be distinct. */
   readonly rules: readonly IngressRule[];
-  /** @default 'honeydue' */
+  /** The Ingress's name. @default 'honeydue' */
   readonly name?: string;
   /** Namespace of the Ingress and of every backend Service (an Ingress cannot route across namespaces). @default 'honeydue' */
   readonly namespace?: string;
@@ -49,8 +50,11 @@ export interface HoneydueIngressProps {
 
 /** A rule after its backend was checked against the Service that serves it. */
 export interface IngressRoute {
+  /** The host the rule routes. */
   readonly host: string;
+  /** The backend Service's name. */
   readonly serviceName: string;
+  /** The Service port the Ingress names. */
   readonly servicePort: number;
   /**
    * The pod port the Service forwards `servicePort` to. Traefik sends traffic
@@ -73,8 +77,11 @@ export interface IngressRoute {
  * @example new HoneydueIngress(chart, 'ingress', { rules: [{ host: 'api.myhoneydue.com', backend: api }] });
  */
 export class HoneydueIngress extends Construct {
+  /** The Ingress object. */
   public readonly ingress: k8s.KubeIngress;
+  /** The Ingress's name. */
   public readonly name: string;
+  /** Its namespace, and every backend Service's. */
   public readonly namespace: string;
   /** The checked rules, with the pods and pod port behind each host (read by `NetworkPolicies`). */
   public readonly routes: readonly IngressRoute[];

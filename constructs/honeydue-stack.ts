@@ -165,7 +165,17 @@ export interface HoneydueStackProps {
      */
     readonly enabled?: boolean;
   };
+  /**
+   * vmagent scraping the api and remote-writing to VictoriaMetrics, as in
+   * {@link HoneydueObservability}; emitted only once `tokenSecret` is set.
+   * @default { enabled: true } (no vmagent until tokenSecret names the Secret; synth says so)
+   */
   readonly observability?: HoneydueObservability;
+  /**
+   * Default deny in the namespace plus the allows the wiring declares, as in
+   * {@link HoneydueNetworkPolicy}.
+   * @default { enabled: true } (with NetworkPoliciesProps' nodeCidrs default)
+   */
   readonly networkPolicy?: HoneydueNetworkPolicy;
 }
 
@@ -204,6 +214,7 @@ export class HoneydueStack extends Construct {
   public readonly traefik?: TraefikConfig;
   /** The hostnames in force, defaults filled in. */
   public readonly domains: Required<HoneydueDomains>;
+  /** The Ingress for Traefik: api, admin and apex hosts (`ingress` chart). */
   public readonly ingress: HoneydueIngress;
   /** Present only when observability is enabled and `observability.tokenSecret` is set. */
   public readonly vmAgent?: VmAgent;

@@ -20,7 +20,7 @@ export interface NetworkPoliciesProps {
    * @default [] (nothing reachable from Traefik)
    */
   readonly ingressRoutes?: readonly IngressRoute[];
-  /** @default 'honeydue' */
+  /** Namespace the policies are written in and apply to. @default 'honeydue' */
   readonly namespace?: string;
   /**
    * Where Traefik's traffic comes from. Traefik runs with hostNetwork, so it
@@ -70,6 +70,7 @@ export class NetworkPolicies extends Construct {
   public readonly defaultDeny: k8s.KubeNetworkPolicy;
   /** Every policy, `default-deny` first. */
   public readonly policies: readonly k8s.KubeNetworkPolicy[];
+  /** The namespace the policies apply to. */
   public readonly namespace: string;
 
   public constructor(scope: Construct, id: string, props: NetworkPoliciesProps) {

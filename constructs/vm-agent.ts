@@ -31,11 +31,11 @@ export interface VmAgentProps {
   readonly tokenSecret: VmAgentTokenSecret;
   /** What to scrape: the api's `metrics`. Each target's pods must carry the `prometheus.io/*` annotations. */
   readonly targets: readonly MetricsEndpoint[];
-  /** @default 'vmagent' */
+  /** Name of the Deployment, ServiceAccount, ConfigMap and RBAC objects. @default 'vmagent' */
   readonly name?: string;
-  /** @default 'honeydue' (beside the pods it scrapes, so discovery stays namespaced) */
+  /** Namespace vmagent runs in. @default 'honeydue' (beside the pods it scrapes, so discovery stays namespaced) */
   readonly namespace?: string;
-  /** @default {@link DEFAULT_VMAGENT_IMAGE} */
+  /** vmagent image with a pinned tag. @default {@link DEFAULT_VMAGENT_IMAGE} */
   readonly image?: string;
   /**
    * Where samples go. VictoriaMetrics single-node takes Prometheus remote
@@ -45,7 +45,7 @@ export interface VmAgentProps {
    * @default 'https://obs.88oakapps.com/api/v1/write'
    */
   readonly remoteWriteUrl?: string;
-  /** @default '30s' (enough resolution for rate and latency panels, half the samples of 15 s) */
+  /** How often each target is scraped. @default '30s' (enough resolution for rate and latency panels, half the samples of 15 s) */
   readonly scrapeInterval?: string;
   /**
    * Size of the on-disk queue that holds samples while the remote end is
@@ -59,7 +59,7 @@ export interface VmAgentProps {
    * @default 6443 (k3s' API server)
    */
   readonly kubernetesApiPort?: number;
-  /** @default requests 50m / 64Mi, limits 500m / 256Mi */
+  /** Overrides of vmagent's requests and limits. @default requests 50m / 64Mi, limits 500m / 256Mi */
   readonly resources?: ResourceOverrides;
   /** uid, gid and fsGroup; vmagent needs no particular user. @default 65534 (nobody) */
   readonly runAsUser?: number;
@@ -125,14 +125,21 @@ interface ScrapeConfigFile {
  * @example new VmAgent(chart, 'vmagent', { tokenSecret: { name: 'vmagent-ingest-token' }, targets: [api.metrics] });
  */
 export class VmAgent extends Construct {
+  /** The vmagent Deployment. */
   public readonly deployment: k8s.KubeDeployment;
+  /** Its ServiceAccount, the subject of the Roles. */
   public readonly serviceAccount: k8s.KubeServiceAccount;
+  /** The scrape config vmagent reads. */
   public readonly configMap: k8s.KubeConfigMap;
   /** One per scraped namespace. */
   public readonly roles: readonly k8s.KubeRole[];
+  /** One per Role, binding it to the ServiceAccount. */
   public readonly roleBindings: readonly k8s.KubeRoleBinding[];
+  /** The PodDisruptionBudget `<name>-pdb`, drain-safe. */
   public readonly disruptionBudget: k8s.KubePodDisruptionBudget;
+  /** The name of its objects, and its selector value. */
   public readonly name: string;
+  /** The namespace it runs in. */
   public readonly namespace: string;
   /** The connections vmagent opens, for `NetworkPolicies`. */
   public readonly traffic: WorkloadTraffic;

@@ -8,6 +8,7 @@ import { check, portProblem } from './validation';
 export interface ServiceEndpoint {
   /** `app.kubernetes.io/name` of the serving pods. */
   readonly name: string;
+  /** Namespace of the serving pods; the ingress allow is written there. */
   readonly namespace: string;
   /** The port the pods listen on (the Service's targetPort). */
   readonly port: number;
@@ -22,6 +23,7 @@ export interface ServiceEndpoint {
 export interface WorkloadTraffic {
   /** `app.kubernetes.io/name` of the workload's pods. */
   readonly name: string;
+  /** Namespace of the workload's pods; its egress allows are written there. */
   readonly namespace: string;
   /** In-cluster endpoints the pods connect to (Redis, the api's metrics port). */
   readonly connectsTo: readonly ServiceEndpoint[];
