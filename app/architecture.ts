@@ -173,7 +173,8 @@ function namesService(value: string, service: K8sObject): boolean {
 
 /** docs/architecture.md for an environment, rendered in memory from its config. */
 export function renderArchitectureDoc(env = PICTURED_ENVIRONMENT, configDir?: string): string {
-  const objects = renderEnvironment(env, { configDir }).flatMap((file) => file.objects) as K8sObject[];
+  // The stack's notices (what it skipped) are synth's to print, not the picture's.
+  const objects = renderEnvironment(env, { configDir, log: () => undefined }).flatMap((file) => file.objects) as K8sObject[];
   const drawnKinds = new Set([...WORKLOAD_KINDS, 'Service', 'Ingress', 'PersistentVolumeClaim', 'ConfigMap', 'HorizontalPodAutoscaler']);
   const undrawn = new Map<string, number>();
   for (const o of objects.filter((x) => !drawnKinds.has(x.kind))) undrawn.set(o.kind, (undrawn.get(o.kind) ?? 0) + 1);

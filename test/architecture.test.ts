@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import { ARCHITECTURE_DOC_FILE, architectureFlowchart, renderArchitectureDoc } from '../app/architecture';
 import { renderEnvironment } from '../app/synth';
 
-const production = () => renderEnvironment('production').flatMap((f) => f.objects);
+const production = () => renderEnvironment('production', { log: () => undefined }).flatMap((f) => f.objects);
 
 test('docs/architecture.md is what `npm run graph` draws from the current output', () => {
   const committed = fs.existsSync(ARCHITECTURE_DOC_FILE) ? fs.readFileSync(ARCHITECTURE_DOC_FILE, 'utf8') : '(missing)';

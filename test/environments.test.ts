@@ -9,7 +9,7 @@ const REPO = path.resolve(__dirname, '..');
 const CONFIG_DIR = path.join(REPO, 'config');
 const quiet = () => undefined;
 
-const objectsOf = (env: string, configDir?: string) => renderEnvironment(env, { configDir }).flatMap((f) => f.objects);
+const objectsOf = (env: string, configDir?: string) => renderEnvironment(env, { configDir, log: quiet }).flatMap((f) => f.objects);
 const find = (objects: any[], kind: string, name: string) => {
   const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
   if (!found) throw new Error(`no ${kind} ${name}: ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
@@ -144,7 +144,7 @@ describe('the committed dist/', () => {
     expect(envs).toEqual(['production', 'staging']);
     expect(fs.readdirSync(path.join(REPO, 'dist')).sort()).toEqual(envs);
     for (const env of envs) {
-      const rendered = renderEnvironment(env);
+      const rendered = renderEnvironment(env, { log: quiet });
       expect(fs.readdirSync(path.join(REPO, 'dist', env)).sort()).toEqual(rendered.map((f) => path.basename(f.relativePath)).sort());
       for (const file of rendered) {
         if (fs.readFileSync(path.join(REPO, 'dist', file.relativePath), 'utf8') !== file.content) {
