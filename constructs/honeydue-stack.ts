@@ -328,7 +328,7 @@ export class HoneydueStack extends Construct {
     if (!observabilityEnabled) {
       notices.push('observability: skipped, observability.enabled is false (no vmagent objects emitted)');
     } else if (!tokenSecret) {
-      notices.push('observability: skipped, no observability.tokenSecret configured (create the ingest-token Secret and name it there; see docs/edge.md)');
+      notices.push('observability: skipped, no observability.tokenSecret configured (create the ingest-token Secret and name it there; see the README, Observability)');
     } else {
       this.vmAgent = new VmAgent(chart('observability'), 'vmagent', { ...vmAgentSettings, tokenSecret, namespace, targets: [this.api.metrics] });
     }

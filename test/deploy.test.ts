@@ -241,7 +241,7 @@ describe('migration gate', () => {
     expect(run.stdout).toContain('goose: ERROR 00042_add_chores.sql');
     expect(run.stderr).toMatch(/migration Job honeydue\/honeydue-migrate failed\. Nothing of the app was applied/);
     expect(run.stderr).toMatch(/fix the migration file/);
-    expect(run.stderr).toMatch(/Recover from a dirty\s+migration" in docs\/deploy\.md/);
+    expect(run.stderr).toMatch(/Recovering from a dirty\s+migration" in the README Deploy section/);
     expect(run.stderr).toMatch(/not run:\n  - apply the backend \(api, worker\)\n/);
   });
 

@@ -1,0 +1,35 @@
+/**
+ * The README's construct table is the first thing a library user reads: it
+ * must name every construct `constructs/index.ts` exports.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { Construct } from 'constructs';
+import * as api from '../constructs';
+
+const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+
+const exportedConstructs = Object.entries(api)
+  .filter(([, value]) => typeof value === 'function' && value.prototype instanceof Construct)
+  .map(([name]) => name)
+  .sort();
+
+test('the library exports constructs', () => {
+  expect(exportedConstructs).toEqual(expect.arrayContaining(['HoneydueApi', 'HoneydueStack', 'Worker', 'Redis']));
+});
+
+test.each(exportedConstructs)('the README construct table lists %s with its file', (name) => {
+  const row = readme.split('\n').find((line) => line.startsWith(`| \`${name}\` |`));
+  expect(row).toBeDefined();
+  const file = /`(constructs\/[a-z0-9-]+\.ts)`/.exec(row!)?.[1];
+  expect(file).toBeDefined();
+  expect(fs.existsSync(path.join(__dirname, '..', file!))).toBe(true);
+});
+
+test('every config key of the production file has a row in the config reference', () => {
+  const config = YAML.parse(fs.readFileSync(path.join(__dirname, '..', 'config', 'production.yaml'), 'utf8'));
+  for (const key of Object.keys(config)) {
+    expect(readme).toMatch(new RegExp(`\\| \`${key}(\\.|\`)`));
+  }
+});
