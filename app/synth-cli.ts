@@ -54,7 +54,7 @@ export function runSynth(argv: string[], io: Output = consoleOutput, extra: Pick
     }
     return 0;
   } catch (error) {
-    io.err(`synth failed; dist/ was left as it was.\n${(error as Error).message}`);
+    io.err(`synth failed; ${options.out ?? 'dist/'} was left as it was.\n${(error as Error).message}`);
     return 1;
   }
 }
