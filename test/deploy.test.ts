@@ -531,16 +531,18 @@ describe('synthesis', () => {
     return root;
   }
 
-  test('synthesizes with --env and --tag after the cluster check, then deploys what it wrote', async () => {
+  test('synthesizes with --env and --tag into .deploy/ after the cluster check, then deploys what it wrote', async () => {
     const root = scratchRepo();
 
     const run = await runDeploy(['--tag', 'abc1234def'], { repoRoot: root });
 
     expect(run.code).toBe(0);
     const synth = run.lines.findIndex((line) => line.startsWith('SYNTH'));
-    expect(run.lines[synth]).toBe(`SYNTH --env production --tag abc1234def HONEYDUE_IMAGE_TAG=abc1234def cwd=${root}`);
+    expect(run.lines[synth]).toBe(`SYNTH --env production --tag abc1234def --out .deploy HONEYDUE_IMAGE_TAG=abc1234def cwd=${root}`);
     expect(synth).toBe(2);
-    expect(run.lines[synth + 1]).toBe(`apply -f ${join(root, 'dist', 'production', 'namespace.yaml')}`);
+    expect(run.lines[synth + 1]).toBe(`apply -f ${join(root, '.deploy', 'production', 'namespace.yaml')}`);
+    // The committed dist/ is never rewritten with the release tag: CI checks it against the config.
+    expect(existsSync(join(root, 'dist'))).toBe(false);
     expect(run.stdout).toMatch(/deployed production at tag abc1234def\n$/);
   });
 
@@ -549,7 +551,7 @@ describe('synthesis', () => {
 
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/worker replicas must be 1/);
-    expect(run.stderr).toMatch(/synthesis failed \(exit 1\): nothing was applied and dist\/ was left as it was/);
+    expect(run.stderr).toMatch(/synthesis failed \(exit 1\): nothing was applied/);
     expect(run.lines.filter((line) => !line.startsWith('SYNTH') && !line.startsWith('version') && !line.startsWith('get namespace'))).toEqual([]);
   });
 

@@ -6,7 +6,7 @@ import { releaseSteps, SKIP_MIGRATION_WARNING } from './plan';
 import { preflightStep } from './preflight';
 import { formatCommand, Output } from './process';
 import { PlanLine, Step } from './step';
-import { synthesizeStep } from './synthesize';
+import { DEPLOY_OUT_DIR, synthesizeStep } from './synthesize';
 
 /** What the deploy command needs from its surroundings; tests swap each part. */
 export interface DeployRuntime {
@@ -15,7 +15,7 @@ export interface DeployRuntime {
   readonly output: Output;
   /** Working directory: relative paths (--manifests, the printed plan) are relative to it. */
   readonly cwd: string;
-  /** Repository root: synthesis runs here and writes dist/<env>/. */
+  /** Repository root: synthesis runs here and writes .deploy/<env>/. */
   readonly repoRoot: string;
   /** The synth command before `--env` and `--tag` (`npx tsx main.ts`). */
   readonly synthCommand: readonly string[];
@@ -67,9 +67,10 @@ export async function deploy(options: DeployOptions, runtime: DeployRuntime): Pr
 
 function manifestDir(options: DeployOptions, runtime: DeployRuntime): string {
   if (options.manifestsDir !== undefined) return options.manifestsDir;
-  const dir = relative(runtime.cwd, join(runtime.repoRoot, 'dist', options.env));
+  const synthesized = join(runtime.repoRoot, DEPLOY_OUT_DIR, options.env);
+  const dir = relative(runtime.cwd, synthesized);
   // Printed plans stay short when run from the repository, and exact from anywhere else.
-  return dir.startsWith('..') || isAbsolute(dir) ? join(runtime.repoRoot, 'dist', options.env) : dir || '.';
+  return dir.startsWith('..') || isAbsolute(dir) ? synthesized : dir || '.';
 }
 
 function describeRelease(options: DeployOptions, dir: string): string {

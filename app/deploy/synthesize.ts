@@ -2,10 +2,17 @@ import { DeployError } from './options';
 import { CommandNotFoundError, formatCommand, runProcess } from './process';
 import { Step } from './step';
 
+/**
+ * Where the deploy synthesizes, relative to the repository root. Not dist/: the
+ * release tag usually differs from the config's, and the committed dist/ must
+ * stay what the committed config makes (CI fails on a stale dist/).
+ */
+export const DEPLOY_OUT_DIR = '.deploy';
+
 export interface SynthesizeInput {
   readonly env: string;
   readonly tag: string;
-  /** The repository root: main.ts runs there and writes dist/<env>/. */
+  /** The repository root: main.ts runs there and writes .deploy/<env>/. */
   readonly repoRoot: string;
   /** The synth command before `--env` and `--tag`. */
   readonly command: readonly string[];
@@ -13,11 +20,11 @@ export interface SynthesizeInput {
 }
 
 /**
- * Synthesizes the release. main.ts writes atomically and leaves dist/ untouched
- * when it fails, so a failure here means the previous dist/ is what is on disk.
+ * Synthesizes the release into .deploy/<env>/. main.ts writes atomically and
+ * leaves its output untouched when it fails, and nothing is applied then.
  */
 export function synthesizeStep(input: SynthesizeInput): Step {
-  const argv = [...input.command, '--env', input.env, '--tag', input.tag];
+  const argv = [...input.command, '--env', input.env, '--tag', input.tag, '--out', DEPLOY_OUT_DIR];
   return {
     title: `synthesize ${input.env} with tag ${input.tag}`,
     local: true,
@@ -42,7 +49,7 @@ export function synthesizeStep(input: SynthesizeInput): Step {
       }
       if (result.code !== 0) {
         throw new DeployError(
-          `synthesis failed (exit ${result.code}): nothing was applied and dist/ was left as it was; ` +
+          `synthesis failed (exit ${result.code}): nothing was applied; ` +
             'fix the error printed above and re-run',
         );
       }
