@@ -74,6 +74,10 @@ export const configSchema = z
         maxReplicas: wholeNumber(1).optional(),
         cpuUtilization: wholeNumber(1, 100).optional(),
         memoryUtilization: wholeNumber(1, 100).optional(),
+      }).superRefine((autoscaling, ctx) => {
+        if ((autoscaling.maxReplicas ?? 6) < (autoscaling.minReplicas ?? 3)) {
+          ctx.addIssue({ code: 'custom', path: ['maxReplicas'], message: 'must be at least minReplicas' });
+        }
       }).optional(),
       probes: probes.optional(),
       minAvailable: wholeNumber(0).optional(),
@@ -84,11 +88,22 @@ export const configSchema = z
     }).optional(),
     admin: z.strictObject(nextjsApp).optional(),
     web: z.strictObject({ ...nextjsApp, enabled: z.boolean().optional() }).optional(),
+    // Cross-field checks sit on the smallest object that holds both fields: zod skips a
+    // refinement once its own object has a type error, so one at the top would hide
+    // `worker.replicas: 2` behind any unrelated mistake elsewhere in the file.
     worker: z.strictObject({
       replicas: wholeNumber(1).optional(),
       leaderElectedScheduler: z.boolean().optional(),
       resources: resources.optional(),
       secretKeys: secretKeys.optional(),
+    }).superRefine((worker, ctx) => {
+      if ((worker.replicas ?? 1) > 1 && !worker.leaderElectedScheduler) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['replicas'],
+          message: "must be 1: Asynq's Scheduler is not leader-elected, every replica fires every cron task; set worker.leaderElectedScheduler: true once PeriodicTaskManager is wired",
+        });
+      }
     }).optional(),
     migrate: z.strictObject({
       backoffLimit: wholeNumber(0).optional(),
@@ -124,20 +139,6 @@ export const configSchema = z
       enabled: z.boolean().optional(),
       nodeCidrs: z.array(judged(cidrProblem)).min(1, 'must list at least one CIDR: Traefik on other nodes reaches pods from them').optional(),
     }).optional(),
-  })
-  .superRefine((config, ctx) => {
-    const replicas = config.worker?.replicas ?? 1;
-    if (replicas > 1 && !config.worker?.leaderElectedScheduler) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['worker', 'replicas'],
-        message: `must be 1 (got ${replicas}): Asynq's Scheduler is not leader-elected, every replica fires every cron task; set worker.leaderElectedScheduler: true once PeriodicTaskManager is wired`,
-      });
-    }
-    const autoscaling = config.api?.autoscaling;
-    if (autoscaling && (autoscaling.maxReplicas ?? 6) < (autoscaling.minReplicas ?? 3)) {
-      ctx.addIssue({ code: 'custom', path: ['api', 'autoscaling', 'maxReplicas'], message: 'must be at least minReplicas' });
-    }
   });
 
 /** The parsed config file. The compiler keeps it assignable to the stack's props. */

@@ -90,3 +90,17 @@ test('an environment file states only its differences over the one it extends', 
   expect(props.api?.resources).toEqual(production.api.resources);
   expect(props.database?.host).toBe(production.database.host);
 });
+
+test('fails with worker replicas 2 reported even beside a type error elsewhere', () => {
+  const problems = problemsOf(withChange((c) => {
+    c.api.replicas = 'three';
+    c.worker.replicas = 2;
+    c.api.autoscaling = { minReplicas: 4, maxReplicas: 2 };
+  }));
+  expect(problems).toHaveLength(3);
+  expect(problems).toEqual(expect.arrayContaining([
+    expect.stringMatching(/^api\.replicas: .*\(got "three"\)/),
+    expect.stringMatching(/^worker\.replicas: must be 1: .*\(got 2\)$/),
+    expect.stringMatching(/^api\.autoscaling\.maxReplicas: must be at least minReplicas \(got 2\)/),
+  ]));
+});

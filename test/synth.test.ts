@@ -38,7 +38,7 @@ test('a failed synth (bad config) leaves the previous output byte for byte intac
   const config = YAML.parse(productionYaml);
   config.worker.replicas = 2;
   fs.writeFileSync(path.join(configDir, 'production.yaml'), YAML.stringify(config));
-  expect(() => synthesize({ configDir, outDir, log: quiet })).toThrow(/worker\.replicas: must be 1 \(got 2\)/);
+  expect(() => synthesize({ configDir, outDir, log: quiet })).toThrow(/worker\.replicas: must be 1: Asynq's Scheduler is not leader-elected.*\(got 2\)/);
   expect(fingerprint(outDir)).toEqual(before);
   expect(fs.readdirSync(path.dirname(outDir)).filter((f) => f.includes('staging') || f.includes('retired'))).toEqual([]);
 });
