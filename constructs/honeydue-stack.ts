@@ -189,7 +189,8 @@ export const DERIVED_CONFIG_KEYS = [
  * The whole honeyDue stack, one chart per concern so each synthesizes to its
  * own file (`namespace`, `config`, `redis`, `migrate`, `api`, `worker`,
  * `admin`, `web`, `traefik`, `ingress`, `observability`, `network-policy`).
- * With only `imageTag` set it is production.
+ * With only `imageTag` set it is production, all but vmagent: that needs
+ * `observability.tokenSecret` (the ingest token has no default Secret).
  *
  * @example new HoneydueStack(app, 'production', { imageTag: '237c6b8' });
  */

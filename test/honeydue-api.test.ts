@@ -68,9 +68,11 @@ describe('HoneydueApi with only an image is production', () => {
     expect(pod.automountServiceAccountToken).toBe(false);
     expect(pod.imagePullSecrets).toEqual([{ name: 'gitea-credentials' }]);
     expect(api.envFrom).toEqual([{ configMapRef: { name: 'honeydue-config' } }]);
-    for (const key of ['POSTGRES_PASSWORD', 'SECRET_KEY', 'ADMIN_EMAIL', 'ADMIN_PASSWORD']) {
+    for (const key of ['POSTGRES_PASSWORD', 'SECRET_KEY', 'ADMIN_EMAIL', 'ADMIN_PASSWORD', 'EMAIL_HOST_PASSWORD', 'B2_KEY_ID', 'B2_APP_KEY']) {
       expect(envVar(api, key)).toEqual({ name: key, valueFrom: { secretKeyRef: { name: 'honeydue-secrets', key } } });
     }
+    // Redis runs without auth until the operator sets the key.
+    expect(envVar(api, 'REDIS_PASSWORD')).toEqual({ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'honeydue-secrets', key: 'REDIS_PASSWORD', optional: true } } });
   });
 
   test('pod and container hardening: uid/gid/fsGroup 1000, RuntimeDefault, read-only root, drop ALL, 64Mi /tmp', () => {

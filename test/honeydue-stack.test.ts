@@ -1,4 +1,5 @@
 import { CONFIG_HASH_ANNOTATION } from '../constructs';
+import { loadConfig } from '../app/config';
 import { find, synthStack, TAG } from './helpers';
 
 const objects = synthStack();
@@ -134,4 +135,10 @@ test('fails with a latest image tag', () => {
 
 test('whole-output snapshot, for review of drift', () => {
   expect(objects).toMatchSnapshot();
+});
+
+test('only an image tag (and the vmagent token Secret, which has no default) yields exactly the production config output', () => {
+  const production = loadConfig('production');
+  const fromDefaults = synthStack({ imageTag: production.imageTag, observability: { tokenSecret: production.observability!.tokenSecret } });
+  expect(fromDefaults).toEqual(synthStack(production));
 });

@@ -13,8 +13,15 @@ export const DEFAULT_IMAGE_PULL_SECRET = 'gitea-credentials';
 export const DEFAULT_CONFIG_MAP_NAME = 'honeydue-config';
 /** The Secret holding every app secret, created out of band by the operator. */
 export const DEFAULT_SECRET_NAME = 'honeydue-secrets';
-/** The secret keys api, worker and the migrate Job read by default. */
-export const DEFAULT_BACKEND_SECRET_KEYS: readonly SecretKey[] = ['POSTGRES_PASSWORD', 'SECRET_KEY', 'ADMIN_EMAIL', 'ADMIN_PASSWORD'];
+/**
+ * The secret keys api, worker and the migrate Job read by default: production's
+ * list. `REDIS_PASSWORD` is optional because Redis runs without auth until the
+ * operator sets it.
+ */
+export const DEFAULT_BACKEND_SECRET_KEYS: readonly SecretKey[] = [
+  'POSTGRES_PASSWORD', 'SECRET_KEY', 'ADMIN_EMAIL', 'ADMIN_PASSWORD', 'EMAIL_HOST_PASSWORD', 'B2_KEY_ID', 'B2_APP_KEY',
+  { key: 'REDIS_PASSWORD', optional: true },
+];
 
 /**
  * The pod-template annotation holding a hash of the ConfigMap's content.
