@@ -143,6 +143,22 @@ describe('exemptions', () => {
     expect(report.byRule.has(STALE_EXEMPTION_RULE)).toBe(false);
   });
 
+  test('an exemption for a namespace the audit never saw is not judged (auditing dist/staging alone)', () => {
+    const elsewhere = goodDocs().map((doc) => {
+      const object = structuredClone(doc.object) as any;
+      if (object?.metadata?.namespace === 'honeydue') object.metadata.namespace = 'honeydue-staging';
+      return { ...doc, object };
+    });
+    const report = check(elsewhere, { exemptions: exemptRedis });
+    expect(report.findings.filter((f) => f.rule === STALE_EXEMPTION_RULE)).toEqual([]);
+  });
+
+  test('npm run check audits one environment folder on its own', () => {
+    const run = spawnSync(process.execPath, [require.resolve('tsx/cli'), 'bin/check.ts', 'dist/staging'], { cwd: ROOT, encoding: 'utf8' });
+    expect(run.stdout.trim().split('\n').pop()).toMatch(/^[1-9]\d* passed, 0 failed$/);
+    expect(run.status).toBe(0);
+  });
+
   test.each([
     ['the reason is missing', '  - object: Deployment honeydue/redis\n    rule: hygiene/read-only-root-fs', /exemptions\[0\]\.reason is required/],
     ['the object is missing', '  - rule: hygiene/read-only-root-fs\n    reason: a reason long enough', /exemptions\[0\]\.object is required/],

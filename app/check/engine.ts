@@ -61,6 +61,7 @@ export function runChecks(sets: readonly ManifestSet[], options: CheckOptions = 
   let passed = 0;
   let failed = 0;
   const byRule = new Map<string, { passed: number; failed: number }>();
+  const auditedNamespaces = new Set<string>();
   const count = (rule: string, ok: boolean) => {
     const tally = byRule.get(rule) ?? { passed: 0, failed: 0 };
     if (ok) tally.passed++;
@@ -76,6 +77,7 @@ export function runChecks(sets: readonly ManifestSet[], options: CheckOptions = 
       const obj = toKubeObject(doc);
       if (obj) {
         objects.push(obj);
+        auditedNamespaces.add(obj.namespace);
         count(DOCUMENT_RULE, true);
         continue;
       }
@@ -107,7 +109,13 @@ export function runChecks(sets: readonly ManifestSet[], options: CheckOptions = 
     }
   }
 
-  for (const exemption of options.reportStaleExemptions === false ? [] : exemptions) {
+  // An exemption is judged only where its object could have been seen: auditing
+  // dist/staging alone says nothing about production's `Deployment honeydue/vmagent`.
+  const inScope = (exemption: Exemption) => {
+    const namespaced = /^\S+ ([^/\s]+)\/\S+$/.exec(exemption.object);
+    return namespaced === null || auditedNamespaces.has(namespaced[1]);
+  };
+  for (const exemption of options.reportStaleExemptions === false ? [] : exemptions.filter(inScope)) {
     count(STALE_EXEMPTION_RULE, used.has(exemption));
     if (used.has(exemption)) continue;
     const [file, path = ''] = exemption.source.split('#');
