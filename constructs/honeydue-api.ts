@@ -4,9 +4,9 @@ import { appPod, AppWorkloadProps, clusterIpService, DEFAULT_BACKEND_SECRET_KEYS
 import { drainSafePdb } from './shared/disruption-budget';
 import { objectLabels, selectorLabels } from './shared/labels';
 import { MetricsEndpoint, SCRAPE_ANNOTATIONS, ServiceEndpoint, workloadTraffic, WorkloadTraffic } from './shared/network';
-import { httpProbe, ProbeOverrides } from './shared/probes';
-import { Resources } from './shared/resources';
-import { check, portProblem, wholeNumberProblem } from './shared/validation';
+import { httpProbe, LIVENESS_TIMING, ProbeOverrides, READINESS_TIMING } from './shared/probes';
+import { BACKEND_RESOURCES } from './shared/resources';
+import { check, httpPathProblem, portProblem, wholeNumberProblem } from './shared/validation';
 
 /** Horizontal autoscaling of the api. */
 export interface ApiAutoscaling {
@@ -79,10 +79,6 @@ export const APNS_KEY_DIRECTORY = '/secrets/apns';
 /** The key of the APNs Secret and the file name under {@link APNS_KEY_DIRECTORY}. */
 export const APNS_KEY_FILE = 'apns_auth_key.p8';
 
-const DEFAULT_RESOURCES: Resources = {
-  requests: { cpu: '100m', memory: '128Mi' },
-  limits: { cpu: '1000m', memory: '512Mi' },
-};
 
 /**
  * The Go REST API: Deployment, Service, ServiceAccount, PodDisruptionBudget and
@@ -141,19 +137,15 @@ export class HoneydueApi extends Construct {
       check(owner, 'autoscaling.cpuUtilization', percentProblem(autoscaling.cpuUtilization));
       check(owner, 'autoscaling.memoryUtilization', percentProblem(autoscaling.memoryUtilization));
     }
-    if (!healthPath.startsWith('/')) {
-      throw new Error(`${owner}: healthPath: '${healthPath}' must start with '/'`);
-    }
-    if (!metricsPath.startsWith('/')) {
-      throw new Error(`${owner}: metricsPath: '${metricsPath}' must start with '/', like '/metrics'`);
-    }
+    check(owner, 'healthPath', httpPathProblem(healthPath));
+    check(owner, 'metricsPath', httpPathProblem(metricsPath));
 
     const pod = appPod(this, props, {
       owner,
       name,
       runAsUser,
       defaultSecretKeys: DEFAULT_BACKEND_SECRET_KEYS,
-      defaultResources: DEFAULT_RESOURCES,
+      defaultResources: BACKEND_RESOURCES,
       annotations: {
         [SCRAPE_ANNOTATIONS.scrape]: 'true',
         [SCRAPE_ANNOTATIONS.port]: String(metricsPort),
@@ -166,8 +158,8 @@ export class HoneydueApi extends Construct {
           ...(metricsPort === port ? [] : [{ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' }]),
         ],
         startupProbe: httpProbe(owner, 'probes.startup', healthPath, port, { failureThreshold: 48, periodSeconds: 5 }, props.probes?.startup),
-        readinessProbe: httpProbe(owner, 'probes.readiness', healthPath, port, { initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5 }, props.probes?.readiness),
-        livenessProbe: httpProbe(owner, 'probes.liveness', healthPath, port, { initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 10 }, props.probes?.liveness),
+        readinessProbe: httpProbe(owner, 'probes.readiness', healthPath, port, READINESS_TIMING, props.probes?.readiness),
+        livenessProbe: httpProbe(owner, 'probes.liveness', healthPath, port, LIVENESS_TIMING, props.probes?.liveness),
       },
       volumes: [
         {

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { appPod, AppWorkloadProps, DEFAULT_BACKEND_SECRET_KEYS } from './shared/app-workload';
 import { objectLabels } from './shared/labels';
 import { ServiceEndpoint, workloadTraffic, WorkloadTraffic } from './shared/network';
-import { Resources } from './shared/resources';
+import { BACKEND_RESOURCES } from './shared/resources';
 import { check, wholeNumberProblem } from './shared/validation';
 
 /** Props of {@link MigrateJob}. `image` is the api image of the release: goose is baked in at build time. */
@@ -39,10 +39,6 @@ export interface MigrateJobProps extends AppWorkloadProps {
 /** The deploy gate waits this long for the Job; activeDeadlineSeconds may not exceed it. */
 export const MIGRATE_GATE_SECONDS = 600;
 
-const DEFAULT_RESOURCES: Resources = {
-  requests: { cpu: '100m', memory: '128Mi' },
-  limits: { cpu: '1000m', memory: '512Mi' },
-};
 
 /**
  * The schema migration Job: `goose up` against the direct Postgres endpoint.
@@ -105,7 +101,7 @@ export class MigrateJob extends Construct {
       name: podName,
       runAsUser,
       defaultSecretKeys: DEFAULT_BACKEND_SECRET_KEYS,
-      defaultResources: DEFAULT_RESOURCES,
+      defaultResources: BACKEND_RESOURCES,
       container: { command: ['sh', '-c', script] },
       scheduling: { restartPolicy: 'Never' },
     });

@@ -3,9 +3,9 @@ import { Construct } from 'constructs';
 import { appPod, AppWorkloadProps, clusterIpService, DEFAULT_CONFIG_MAP_NAME, SURGE_ONE_UNAVAILABLE_ZERO, workloadDeployment } from './shared/app-workload';
 import { drainSafePdb } from './shared/disruption-budget';
 import { workloadTraffic, WorkloadTraffic } from './shared/network';
-import { httpProbe, ProbeOverrides } from './shared/probes';
-import { Resources } from './shared/resources';
-import { check, portProblem, wholeNumberProblem } from './shared/validation';
+import { httpProbe, LIVENESS_TIMING, ProbeOverrides, READINESS_TIMING } from './shared/probes';
+import { SMALL_RESOURCES } from './shared/resources';
+import { check, httpPathProblem, portProblem, wholeNumberProblem } from './shared/validation';
 
 /** Props of {@link NextjsApp}. Defaults are production's admin panel (SPEC "admin"). */
 export interface NextjsAppProps extends AppWorkloadProps {
@@ -39,10 +39,6 @@ export interface NextjsAppProps extends AppWorkloadProps {
   readonly minAvailable?: number;
 }
 
-const DEFAULT_RESOURCES: Resources = {
-  requests: { cpu: '50m', memory: '64Mi' },
-  limits: { cpu: '500m', memory: '256Mi' },
-};
 
 /**
  * A Next.js 16 standalone server (the `admin` panel, and the optional `web`
@@ -82,16 +78,14 @@ export class NextjsApp extends Construct {
     check(owner, 'port', portProblem(port));
     check(owner, 'replicas', wholeNumberProblem(replicas, 1));
     check(owner, 'runAsUser', wholeNumberProblem(runAsUser, 1));
-    if (!healthPath.startsWith('/')) {
-      throw new Error(`${owner}: healthPath: '${healthPath}' must start with '/'`);
-    }
+    check(owner, 'healthPath', httpPathProblem(healthPath));
 
     const pod = appPod(this, props, {
       owner,
       name: props.name,
       runAsUser,
       defaultSecretKeys: [],
-      defaultResources: DEFAULT_RESOURCES,
+      defaultResources: SMALL_RESOURCES,
       container: {
         ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
         env: [
@@ -101,8 +95,8 @@ export class NextjsApp extends Construct {
           { name: 'NEXT_PUBLIC_API_URL', valueFrom: { configMapKeyRef: { name: configMapName, key: 'NEXT_PUBLIC_API_URL' } } },
         ],
         startupProbe: httpProbe(owner, 'probes.startup', healthPath, port, { failureThreshold: 24, periodSeconds: 5 }, props.probes?.startup),
-        readinessProbe: httpProbe(owner, 'probes.readiness', healthPath, port, { initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5 }, props.probes?.readiness),
-        livenessProbe: httpProbe(owner, 'probes.liveness', healthPath, port, { initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 10 }, props.probes?.liveness),
+        readinessProbe: httpProbe(owner, 'probes.readiness', healthPath, port, READINESS_TIMING, props.probes?.readiness),
+        livenessProbe: httpProbe(owner, 'probes.liveness', healthPath, port, LIVENESS_TIMING, props.probes?.liveness),
       },
       volumes: [{ volume: { name: 'nextjs-cache', emptyDir: {} }, mountPath: '/app/.next/cache' }],
     });

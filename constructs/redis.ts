@@ -4,7 +4,7 @@ import { clusterIpService, DEFAULT_NAMESPACE, DEFAULT_SECRET_NAME, RECREATE, wor
 import { drainSafePdb } from './shared/disruption-budget';
 import { objectLabels } from './shared/labels';
 import { hardenedPodTemplate, workloadServiceAccount } from './shared/pod-security';
-import { tcpProbe } from './shared/probes';
+import { LIVENESS_TIMING, READINESS_TIMING, tcpProbe } from './shared/probes';
 import { resolveResources, ResourceOverrides, toResourceRequirements } from './shared/resources';
 import { check, dnsLabelProblem, imageProblem, imageTagOf, memoryProblem } from './shared/validation';
 
@@ -163,8 +163,8 @@ export class Redis extends Construct {
         ports: [{ name: 'redis', containerPort: REDIS_PORT, protocol: 'TCP' }],
         env: [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: secretName, key: 'REDIS_PASSWORD', optional: true } } }],
         resources: toResourceRequirements(resources),
-        readinessProbe: tcpProbe(owner, 'readinessProbe', REDIS_PORT, { initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5 }),
-        livenessProbe: tcpProbe(owner, 'livenessProbe', REDIS_PORT, { initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 10 }),
+        readinessProbe: tcpProbe(owner, 'readinessProbe', REDIS_PORT, READINESS_TIMING),
+        livenessProbe: tcpProbe(owner, 'livenessProbe', REDIS_PORT, LIVENESS_TIMING),
       },
     });
     this.deployment = workloadDeployment(this, { name, namespace, replicas: 1, strategy: RECREATE, template });

@@ -7,8 +7,8 @@ import { drainSafePdb } from './shared/disruption-budget';
 import { objectLabels } from './shared/labels';
 import { MetricsEndpoint, portOf, SCRAPE_ANNOTATIONS, workloadTraffic, WorkloadTraffic } from './shared/network';
 import { hardenedPodTemplate, workloadServiceAccount } from './shared/pod-security';
-import { httpProbe } from './shared/probes';
-import { resolveResources, ResourceOverrides, Resources, toResourceRequirements } from './shared/resources';
+import { httpProbe, LIVENESS_TIMING, READINESS_TIMING } from './shared/probes';
+import { resolveResources, ResourceOverrides, SMALL_RESOURCES, toResourceRequirements } from './shared/resources';
 import {
   check, dataKeyProblem, dnsLabelProblem, durationProblem, httpsUrlProblem, imageProblem, imageTagOf, portProblem, wholeNumberProblem,
 } from './shared/validation';
@@ -80,10 +80,6 @@ const CONFIG_FILE = 'scrape.yaml';
 const TOKEN_DIR = '/etc/vmagent/token';
 const QUEUE_DIR = '/var/lib/vmagent';
 
-const DEFAULT_RESOURCES: Resources = {
-  requests: { cpu: '50m', memory: '64Mi' },
-  limits: { cpu: '500m', memory: '256Mi' },
-};
 
 /**
  * The reason written on the ServiceAccount and pod: the one pod of the stack
@@ -175,7 +171,7 @@ export class VmAgent extends Construct {
       check(owner, `targets[${i}].namespace`, dnsLabelProblem(target.namespace));
       check(owner, `targets[${i}].port`, portProblem(target.port));
     });
-    const resources = resolveResources(owner, DEFAULT_RESOURCES, props.resources);
+    const resources = resolveResources(owner, SMALL_RESOURCES, props.resources);
     const scrapedNamespaces = [...new Set(props.targets.map((t) => t.namespace))].sort();
 
     const scrapeConfig: ScrapeConfigFile = {
@@ -263,8 +259,8 @@ export class VmAgent extends Construct {
         ],
         ports: [{ name: 'http', containerPort: VMAGENT_HTTP_PORT, protocol: 'TCP' }],
         resources: toResourceRequirements(resources),
-        readinessProbe: httpProbe(owner, 'readinessProbe', '/health', VMAGENT_HTTP_PORT, { initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5 }),
-        livenessProbe: httpProbe(owner, 'livenessProbe', '/health', VMAGENT_HTTP_PORT, { initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 10 }),
+        readinessProbe: httpProbe(owner, 'readinessProbe', '/health', VMAGENT_HTTP_PORT, READINESS_TIMING),
+        livenessProbe: httpProbe(owner, 'livenessProbe', '/health', VMAGENT_HTTP_PORT, LIVENESS_TIMING),
       },
     });
     // One replica, replaced with Recreate: two vmagents would scrape and send every sample twice.

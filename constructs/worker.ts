@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { appPod, AppWorkloadProps, DEFAULT_BACKEND_SECRET_KEYS, RECREATE, workloadDeployment } from './shared/app-workload';
 import { drainSafePdb } from './shared/disruption-budget';
 import { ServiceEndpoint, workloadTraffic, WorkloadTraffic } from './shared/network';
-import { Resources } from './shared/resources';
+import { SMALL_RESOURCES } from './shared/resources';
 import { check, wholeNumberProblem } from './shared/validation';
 
 /** Props of {@link Worker}. Defaults are production's (SPEC "worker"). */
@@ -41,10 +41,6 @@ const SINGLETON_REASON =
   '(duplicate daily digests, onboarding emails). Keep at 1 until asynq.PeriodicTaskManager with Redis ' +
   'leader election is wired in cmd/worker/main.go.';
 
-const DEFAULT_RESOURCES: Resources = {
-  requests: { cpu: '50m', memory: '64Mi' },
-  limits: { cpu: '500m', memory: '256Mi' },
-};
 
 /**
  * The Go + Asynq background worker: Deployment, ServiceAccount and a
@@ -91,7 +87,7 @@ export class Worker extends Construct {
       name,
       runAsUser,
       defaultSecretKeys: DEFAULT_BACKEND_SECRET_KEYS,
-      defaultResources: DEFAULT_RESOURCES,
+      defaultResources: SMALL_RESOURCES,
     });
 
     this.name = name;

@@ -32,6 +32,10 @@ describe('MigrateJob with only the api image', () => {
     expect(envVar(migrate, 'POSTGRES_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'honeydue-secrets', key: 'POSTGRES_PASSWORD' });
   });
 
+  test("resources are api's: requests 100m / 128Mi, limits 1000m / 512Mi", () => {
+    expect(migrate.resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1000m', memory: '512Mi' } });
+  });
+
   test('runs goose up from /usr/local/bin/goose, password only through the environment', () => {
     expect(script).toContain('exec /usr/local/bin/goose -dir /app/migrations up');
     expect(JSON.stringify(job)).not.toMatch(/password=[^$]/);

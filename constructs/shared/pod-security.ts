@@ -105,7 +105,7 @@ export function workloadServiceAccount(scope: Construct, name: string, namespace
 function apiAccessAnnotation(reason: string | undefined): Record<string, string> | undefined {
   if (reason === undefined) return undefined;
   if (reason.trim() === '') {
-    throw new Error('kubernetesApiAccess: an empty reason; say why the pod calls the Kubernetes API, or leave it unset');
+    throw new Error(`kubernetesApiAccess: ${JSON.stringify(reason)} is an empty reason; say why the pod calls the Kubernetes API (the reason lands in the manifest), or leave it unset`);
   }
   return { [KUBERNETES_API_ACCESS_ANNOTATION]: reason };
 }

@@ -55,3 +55,9 @@ function resolveTiming(owner: string, prop: string, defaults: ProbeTiming, overr
   }
   return timing;
 }
+
+/** Readiness after the startup probe passes: 5 s delay so a first check does not race the server. */
+export const READINESS_TIMING: ProbeTiming = { initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5 };
+
+/** Liveness starts 30 s in and checks every 30 s: a false negative must not cascade into restarts. */
+export const LIVENESS_TIMING: ProbeTiming = { initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 10 };

@@ -44,3 +44,18 @@ export function toResourceRequirements(resources: Resources): k8s.ResourceRequir
   });
   return { requests: quantities(resources.requests), limits: quantities(resources.limits) };
 }
+
+/**
+ * The Go backend's size (api, migrate Job): 100m baseline for a CPU-bursty API
+ * with a 1000m ceiling; 512Mi is comfortable where it uses 100-200Mi.
+ */
+export const BACKEND_RESOURCES: Resources = {
+  requests: { cpu: '100m', memory: '128Mi' },
+  limits: { cpu: '1000m', memory: '512Mi' },
+};
+
+/** The small workloads' size: the Next.js apps, the worker and vmagent. */
+export const SMALL_RESOURCES: Resources = {
+  requests: { cpu: '50m', memory: '64Mi' },
+  limits: { cpu: '500m', memory: '256Mi' },
+};

@@ -139,3 +139,8 @@ export function httpsUrlProblem(value: string): string | undefined {
   }
   return url.protocol === 'https:' ? undefined : `'${value}' is not https: the bearer token would cross the internet in clear text; use https://`;
 }
+
+/** A URL path as probes and scrapers request it. */
+export function httpPathProblem(value: string): string | undefined {
+  return value.startsWith('/') ? undefined : `'${value}' must start with '/', like '/${value}'`;
+}
