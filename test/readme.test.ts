@@ -33,3 +33,13 @@ test('every config key of the production file has a row in the config reference'
     expect(readme).toMatch(new RegExp(`\\| \`${key}(\\.|\`)`));
   }
 });
+
+test('the README benchmark figures are the ones docs/benchmark.md recorded', () => {
+  const recorded = fs.readFileSync(path.join(__dirname, '..', 'docs', 'benchmark.md'), 'utf8');
+  const measuredLine = recorded.split('\n').find((line) => line.startsWith('Measured '));
+  expect(measuredLine).toBeDefined();
+  expect(readme).toContain(measuredLine);
+  const synthRow = recorded.split('\n').find((line) => line.startsWith('| `npm run synth`, end to end'));
+  expect(readme).toContain(synthRow);
+  expect(readme).not.toContain('-->\n');
+});
