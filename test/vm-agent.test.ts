@@ -21,13 +21,28 @@ const volume = (name: string) => pod.spec.volumes.find((v: any) => v.name === na
 const mount = (name: string) => agent.volumeMounts.find((m: any) => m.name === name);
 
 describe('ServiceAccount and RBAC: namespaced pod discovery, nothing more', () => {
-  test('its own ServiceAccount mounts the token, with the reason in an annotation (the one exemption of the stack)', () => {
+  test('its own ServiceAccount, token automount off, with the reason it calls the API in an annotation', () => {
     const sa = find(objects, 'ServiceAccount', 'vmagent');
-    expect(sa.automountServiceAccountToken).toBe(true);
+    expect(sa.automountServiceAccountToken).toBe(false);
     expect(sa.metadata.annotations[KUBERNETES_API_ACCESS_ANNOTATION]).toMatch(/kubernetes_sd_configs \(role: pod\)/);
     expect(pod.spec.serviceAccountName).toBe('vmagent');
-    expect(pod.spec.automountServiceAccountToken).toBe(true);
+    expect(pod.spec.automountServiceAccountToken).toBe(false);
     expect(pod.metadata.annotations[KUBERNETES_API_ACCESS_ANNOTATION]).toBe(sa.metadata.annotations[KUBERNETES_API_ACCESS_ANNOTATION]);
+  });
+
+  test('the vmagent container alone gets a projected hour-long token, the cluster CA and its namespace where clients read them', () => {
+    expect(volume('kube-api-access')).toEqual({
+      name: 'kube-api-access',
+      projected: {
+        sources: [
+          { serviceAccountToken: { path: 'token', expirationSeconds: 3600 } },
+          { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+          { downwardAPI: { items: [{ path: 'namespace', fieldRef: { fieldPath: 'metadata.namespace' } }] } },
+        ],
+      },
+    });
+    expect(mount('kube-api-access')).toEqual({ name: 'kube-api-access', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true });
+    expect(pod.spec.containers).toHaveLength(1);
   });
 
   test('a Role in the scraped namespace: list and watch on pods only', () => {

@@ -38,8 +38,10 @@ export interface HardenedPodOptions {
   /** Scheduling and lifecycle fields of the pod spec (nodeSelector, restartPolicy, ...). */
   readonly scheduling?: Pick<k8s.PodSpec, 'nodeSelector' | 'topologySpreadConstraints' | 'restartPolicy'>;
   /**
-   * Why the pod calls the Kubernetes API. Set, it mounts the service-account
-   * token and writes the reason to {@link KUBERNETES_API_ACCESS_ANNOTATION}.
+   * Why the pod calls the Kubernetes API. Set, the main container alone gets a
+   * projected, hour-long service-account token where client libraries look for
+   * it, and the reason goes to {@link KUBERNETES_API_ACCESS_ANNOTATION}.
+   * Token automount stays off either way.
    * @default undefined (no token: a stolen app pod gets no API credentials)
    */
   readonly kubernetesApiAccess?: string;
@@ -54,6 +56,7 @@ export interface HardenedPodOptions {
 export function hardenedPodTemplate(options: HardenedPodOptions): k8s.PodTemplateSpec {
   const volumes: MountedVolume[] = [
     ...(options.volumes ?? []),
+    ...(options.kubernetesApiAccess !== undefined ? [API_TOKEN_VOLUME] : []),
     { volume: { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString(TMP_SIZE_LIMIT) } }, mountPath: '/tmp' },
   ];
   const annotations = { ...options.annotations, ...apiAccessAnnotation(options.kubernetesApiAccess) };
@@ -64,7 +67,7 @@ export function hardenedPodTemplate(options: HardenedPodOptions): k8s.PodTemplat
     },
     spec: {
       serviceAccountName: options.serviceAccountName,
-      automountServiceAccountToken: options.kubernetesApiAccess !== undefined,
+      automountServiceAccountToken: false,
       imagePullSecrets: options.imagePullSecrets?.map((name) => ({ name })),
       securityContext: {
         runAsNonRoot: true,
@@ -92,13 +95,40 @@ export function hardenedPodTemplate(options: HardenedPodOptions): k8s.PodTemplat
 }
 
 /**
- * A workload's own ServiceAccount (SPEC: one per workload), with token
- * automount off unless `kubernetesApiAccess` gives the reason to mount it.
+ * Where in-cluster clients (client-go, vmagent) read the token, CA and namespace:
+ * the path the automounted token would use, so no client flag changes.
+ */
+export const API_TOKEN_DIRECTORY = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * The API credentials of a pod that needs them, instead of automount: a
+ * projected token that expires after an hour (the kubelet rotates it), the
+ * cluster CA from the `kube-root-ca.crt` ConfigMap Kubernetes puts in every
+ * namespace, and the pod's namespace; mounted in the main container only.
+ */
+const API_TOKEN_VOLUME: MountedVolume = {
+  volume: {
+    name: 'kube-api-access',
+    projected: {
+      sources: [
+        { serviceAccountToken: { path: 'token', expirationSeconds: 3600 } },
+        { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+        { downwardApi: { items: [{ path: 'namespace', fieldRef: { fieldPath: 'metadata.namespace' } }] } },
+      ],
+    },
+  },
+  mountPath: API_TOKEN_DIRECTORY,
+  readOnly: true,
+};
+
+/**
+ * A workload's own ServiceAccount (SPEC: one per workload), token automount
+ * off. With `kubernetesApiAccess` it carries the reason its pods hold a token.
  */
 export function workloadServiceAccount(scope: Construct, name: string, namespace: string, kubernetesApiAccess?: string): k8s.KubeServiceAccount {
   return new k8s.KubeServiceAccount(scope, 'ServiceAccount', {
     metadata: { name, namespace, labels: objectLabels(name), annotations: apiAccessAnnotation(kubernetesApiAccess) },
-    automountServiceAccountToken: kubernetesApiAccess !== undefined,
+    automountServiceAccountToken: false,
   });
 }
 
