@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { HoneydueStackProps, REDIS_EVICTION_POLICIES } from '../constructs';
 import {
   cidrProblem, cpuProblem, dataKeyProblem, dnsLabelProblem, durationProblem, envNameProblem, hostnameProblem, httpsUrlProblem,
-  imageTagProblem, memoryProblem, portProblem,
+  imageTagProblem, memoryProblem, portProblem, redisSizeProblem,
 } from '../constructs/shared/validation';
 
 /** A string judged by one of the shared validators, so config and constructs agree on every rule. */
@@ -114,7 +114,7 @@ export const configSchema = z
     }).optional(),
     redis: z.strictObject({
       evictionPolicy: z.enum(REDIS_EVICTION_POLICIES).optional(),
-      maxMemory: z.string().regex(/^\d+(b|kb|mb|gb)$/i, "must be a Redis size like '256mb'").optional(),
+      maxMemory: judged(redisSizeProblem).optional(),
       storage: judged(memoryProblem).optional(),
       storageClassName: judged(dnsLabelProblem).optional(),
       nodeSelector: z.record(z.string(), z.string()).optional(),

@@ -6,7 +6,7 @@ import { objectLabels } from './shared/labels';
 import { hardenedPodTemplate, workloadServiceAccount } from './shared/pod-security';
 import { LIVENESS_TIMING, READINESS_TIMING, tcpProbe } from './shared/probes';
 import { resolveResources, ResourceOverrides, toResourceRequirements } from './shared/resources';
-import { check, dnsLabelProblem, imageProblem, imageTagOf, memoryProblem } from './shared/validation';
+import { check, dnsLabelProblem, imageProblem, imageTagOf, memoryProblem, redisSizeProblem } from './shared/validation';
 
 /**
  * What Redis does at `maxmemory`.
@@ -70,8 +70,6 @@ export interface RedisProps {
 /** Redis' port, fixed by the image and every client's URL. */
 export const REDIS_PORT = 6379;
 
-const REDIS_MEMORY = /^\d+(b|kb|mb|gb)$/i;
-
 /**
  * Single-instance Redis with AOF persistence: cache and Asynq queue backend.
  * Deployment (Recreate: a ReadWriteOnce volume cannot be attached by a surge
@@ -120,9 +118,7 @@ export class Redis extends Construct {
     if (!REDIS_EVICTION_POLICIES.includes(evictionPolicy)) {
       throw new Error(`${owner}: evictionPolicy: '${evictionPolicy}' is not a Redis policy; use one of ${REDIS_EVICTION_POLICIES.join(', ')}`);
     }
-    if (!REDIS_MEMORY.test(maxMemory)) {
-      throw new Error(`${owner}: maxMemory: '${maxMemory}' is not a Redis size; write it like '256mb' or '1gb'`);
-    }
+    check(owner, 'maxMemory', redisSizeProblem(maxMemory));
     const resources = resolveResources(owner, {
       requests: { cpu: '100m', memory: '128Mi' },
       limits: { cpu: '500m', memory: '512Mi' },

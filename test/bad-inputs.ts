@@ -23,7 +23,7 @@ export const BAD_INPUTS: BadInput[] = [
   { name: 'a memory quantity in MB', change: (c) => { c.api.resources.limits.memory = '512MB'; }, message: /api\.resources\.limits\.memory: '512MB' is not a memory quantity/ },
   { name: 'a CPU quantity with a space', change: (c) => { c.admin.resources.requests.cpu = '50 m'; }, message: /admin\.resources\.requests\.cpu: '50 m' is not a CPU quantity/ },
   { name: 'a storage size in GB', change: (c) => { c.redis.storage = '5GB'; }, message: /redis\.storage: '5GB' is not a memory quantity/ },
-  { name: 'a Kubernetes quantity as the Redis maxmemory', change: (c) => { c.redis.maxMemory = '256Mi'; }, message: /redis\.maxMemory: must be a Redis size like '256mb' \(got "256Mi"\)/ },
+  { name: 'a Kubernetes quantity as the Redis maxmemory', change: (c) => { c.redis.maxMemory = '256Mi'; }, message: /redis\.maxMemory: '256Mi' is not a Redis size; write it like '256mb' or '1gb' \(got "256Mi"\)/ },
   // Tags
   { name: 'the latest tag', change: (c) => { c.imageTag = 'latest'; }, message: /imageTag: 'latest' is not allowed.*\(got "latest"\)/ },
   { name: 'a tag that is not a commit SHA', change: (c) => { c.imageTag = 'v1.2.3'; }, message: /imageTag: 'v1.2.3' is not a commit SHA/ },

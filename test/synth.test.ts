@@ -58,7 +58,7 @@ test('the synth command exits non-zero naming the field and leaves dist/ intact'
   fs.writeFileSync(path.join(configDir, 'production.yaml'), productionYaml.replace('maxMemory: 256mb', 'maxMemory: 256Mi'));
   const run = spawnSync(process.execPath, [require.resolve('tsx/cli'), 'main.ts', '--config', configDir, '--out', outDir], { cwd: ROOT, encoding: 'utf8' });
   expect(run.status).not.toBe(0);
-  expect(run.stderr).toMatch(/redis\.maxMemory: must be a Redis size like '256mb' \(got "256Mi"\)/);
+  expect(run.stderr).toMatch(/redis\.maxMemory: '256Mi' is not a Redis size; write it like '256mb' or '1gb' \(got "256Mi"\)/);
   expect(run.stderr).toContain(`${outDir} was left as it was`);
   expect(fingerprint(outDir)).toEqual(before);
 });

@@ -140,6 +140,11 @@ export function httpsUrlProblem(value: string): string | undefined {
   return url.protocol === 'https:' ? undefined : `'${value}' is not https: the bearer token would cross the internet in clear text; use https://`;
 }
 
+/** A Redis size as `--maxmemory` reads it: `256mb`, `1gb` (not a Kubernetes `256Mi`). */
+export function redisSizeProblem(value: string): string | undefined {
+  return /^\d+(b|kb|mb|gb)$/i.test(value) ? undefined : `'${value}' is not a Redis size; write it like '256mb' or '1gb'`;
+}
+
 /** A URL path as probes and scrapers request it. */
 export function httpPathProblem(value: string): string | undefined {
   return value.startsWith('/') ? undefined : `'${value}' must start with '/', like '/${value}'`;
