@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { HoneydueStackProps, REDIS_EVICTION_POLICIES } from '../constructs';
 import {
   cidrProblem, cpuProblem, dataKeyProblem, dnsLabelProblem, durationProblem, envNameProblem, hostnameProblem, httpsUrlProblem,
-  imageTagProblem, memoryProblem, portProblem, redisSizeProblem,
+  imageTagProblem, ipCidrProblem, memoryProblem, portProblem, redisSizeProblem,
 } from '../constructs/shared/validation';
 
 /** A string judged by one of the shared validators, so config and constructs agree on every rule. */
@@ -42,6 +42,7 @@ const secretKeys = z.array(secretKey).superRefine((keys, ctx) => {
 });
 const nextjsApp = {
   replicas: wholeNumber(1).optional(),
+  cacheSizeLimit: judged(memoryProblem).optional(),
   probes: probes.optional(),
   runAsUser: wholeNumber(1).optional(),
   resources: resources.optional(),
@@ -83,6 +84,8 @@ export const configSchema = z
       minAvailable: wholeNumber(0).optional(),
       metricsPort: port.optional(),
       metricsPath: z.string().startsWith('/').optional(),
+      preStopDelaySeconds: wholeNumber(0).optional(),
+      terminationGracePeriodSeconds: wholeNumber(1).optional(),
       resources: resources.optional(),
       secretKeys: secretKeys.optional(),
     }).optional(),
@@ -94,6 +97,7 @@ export const configSchema = z
     worker: z.strictObject({
       replicas: wholeNumber(1).optional(),
       leaderElectedScheduler: z.boolean().optional(),
+      healthProbe: probeTiming.extend({ port: port.optional(), path: z.string().startsWith('/').optional() }).optional(),
       resources: resources.optional(),
       secretKeys: secretKeys.optional(),
     }).superRefine((worker, ctx) => {
@@ -126,6 +130,7 @@ export const configSchema = z
       websecureEnabled: z.boolean().optional(),
       websecurePort: port.optional(),
       maxUnavailable: wholeNumber(1).optional(),
+      forwardedHeadersTrustedIps: z.array(judged(ipCidrProblem)).optional(),
     }).optional(),
     observability: z.strictObject({
       enabled: z.boolean().optional(),

@@ -1,6 +1,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { appPod, AppWorkloadProps, clusterIpService, DEFAULT_BACKEND_SECRET_KEYS, SURGE_ONE_UNAVAILABLE_ZERO, workloadDeployment } from './shared/app-workload';
+import { apnsKeyVolume, DEFAULT_APNS_KEY_SECRET_NAME } from './shared/apns';
 import { drainSafePdb } from './shared/disruption-budget';
 import { objectLabels, selectorLabels } from './shared/labels';
 import { MetricsEndpoint, SCRAPE_ANNOTATIONS, ServiceEndpoint, workloadTraffic, WorkloadTraffic } from './shared/network';
@@ -50,6 +51,21 @@ export interface HoneydueApiProps extends AppWorkloadProps {
   readonly probes?: ProbeOverrides;
   /** uid, gid and fsGroup: the image's `app` user. @default 1000 */
   readonly runAsUser?: number;
+  /**
+   * Seconds a terminating pod goes on serving before it gets SIGTERM (a preStop
+   * sleep). The pod leaves the Service's endpoints when termination starts, but
+   * Traefik only stops routing to it once its Kubernetes provider has seen the
+   * change, which it batches (a 2 s throttle) after the EndpointSlice update;
+   * a pod that exits before then answers those requests with a 502. 0 turns it off.
+   * @default 10 (the throttle, the EndpointSlice propagation and a margin; a rollout of 3 pods takes 30 s longer)
+   */
+  readonly preStopDelaySeconds?: number;
+  /**
+   * Seconds from the start of termination until the kubelet kills the pod. It
+   * covers the preStop delay, then leaves the app its own shutdown time.
+   * @default preStopDelaySeconds + 30 (Kubernetes' own 30 s, after the delay)
+   */
+  readonly terminationGracePeriodSeconds?: number;
   /** Secret holding the APNs auth key file. @default 'honeydue-apns-key' */
   readonly apnsKeySecretName?: string;
   /**
@@ -74,10 +90,10 @@ export interface HoneydueApiProps extends AppWorkloadProps {
   readonly redis?: ServiceEndpoint;
 }
 
-/** Where the APNs key is mounted; `APNS_AUTH_KEY_PATH` in the ConfigMap names the file. */
-export const APNS_KEY_DIRECTORY = '/secrets/apns';
-/** The key of the APNs Secret and the file name under {@link APNS_KEY_DIRECTORY}. */
-export const APNS_KEY_FILE = 'apns_auth_key.p8';
+export { APNS_KEY_DIRECTORY, APNS_KEY_FILE } from './shared/apns';
+
+/** What a pod gets after SIGTERM to shut down, as Kubernetes' own default grace period. */
+const DEFAULT_SHUTDOWN_SECONDS = 30;
 
 
 /**
@@ -116,7 +132,9 @@ export class HoneydueApi extends Construct {
     const healthPath = props.healthPath ?? '/api/health/';
     const replicas = props.replicas ?? 3;
     const runAsUser = props.runAsUser ?? 1000;
-    const apnsKeySecretName = props.apnsKeySecretName ?? 'honeydue-apns-key';
+    const apnsKeySecretName = props.apnsKeySecretName ?? DEFAULT_APNS_KEY_SECRET_NAME;
+    const preStopDelaySeconds = props.preStopDelaySeconds ?? 10;
+    const terminationGracePeriodSeconds = props.terminationGracePeriodSeconds ?? preStopDelaySeconds + DEFAULT_SHUTDOWN_SECONDS;
     const metricsPort = props.metricsPort ?? port;
     const metricsPath = props.metricsPath ?? '/metrics';
     const autoscaling = props.autoscaling && {
@@ -138,6 +156,15 @@ export class HoneydueApi extends Construct {
       check(owner, 'autoscaling.memoryUtilization', percentProblem(autoscaling.memoryUtilization));
     }
     check(owner, 'healthPath', httpPathProblem(healthPath));
+    check(owner, 'preStopDelaySeconds', wholeNumberProblem(preStopDelaySeconds, 0));
+    check(owner, 'terminationGracePeriodSeconds', wholeNumberProblem(terminationGracePeriodSeconds, 1));
+    if (terminationGracePeriodSeconds <= preStopDelaySeconds) {
+      throw new Error(
+        `${owner}: terminationGracePeriodSeconds: ${terminationGracePeriodSeconds} must exceed preStopDelaySeconds (${preStopDelaySeconds}): ` +
+          'the grace period counts from the start of termination, so the kubelet would kill the pod before it got SIGTERM; ' +
+          `use at least ${preStopDelaySeconds + DEFAULT_SHUTDOWN_SECONDS}`,
+      );
+    }
     check(owner, 'metricsPath', httpPathProblem(metricsPath));
 
     const pod = appPod(this, props, {
@@ -160,19 +187,25 @@ export class HoneydueApi extends Construct {
         startupProbe: httpProbe(owner, 'probes.startup', healthPath, port, { failureThreshold: 48, periodSeconds: 5 }, props.probes?.startup),
         readinessProbe: httpProbe(owner, 'probes.readiness', healthPath, port, READINESS_TIMING, props.probes?.readiness),
         livenessProbe: httpProbe(owner, 'probes.liveness', healthPath, port, LIVENESS_TIMING, props.probes?.liveness),
+        // `sleep` from the image, which has a shell and its tools (the migrate Job's sh script runs in it). The
+        // kubelet's own sleep action needs no binary, but the generated Kubernetes 1.28
+        // classes this library builds with do not know it and drop it from the output.
+        lifecycle: preStopDelaySeconds > 0 ? { preStop: { exec: { command: ['sleep', String(preStopDelaySeconds)] } } } : undefined,
       },
-      volumes: [
-        {
-          // The app stats the key at startup even while push is disabled, so the file must exist.
-          volume: { name: 'apns-key', secret: { secretName: apnsKeySecretName, items: [{ key: APNS_KEY_FILE, path: APNS_KEY_FILE }] } },
-          mountPath: APNS_KEY_DIRECTORY,
-          readOnly: true,
-        },
-      ],
+      volumes: [apnsKeyVolume(apnsKeySecretName)],
       scheduling: {
+        terminationGracePeriodSeconds,
         // One pod per node when it can; "ScheduleAnyway" so a 2-node cluster still runs all replicas.
+        // matchLabelKeys counts only pods of the same ReplicaSet: during a rollout the old
+        // ReplicaSet's pods would otherwise skew the count and the new pods bunch up per node.
         topologySpreadConstraints: [
-          { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selectorLabels(name) } },
+          {
+            maxSkew: 1,
+            topologyKey: 'kubernetes.io/hostname',
+            whenUnsatisfiable: 'ScheduleAnyway',
+            labelSelector: { matchLabels: selectorLabels(name) },
+            matchLabelKeys: ['pod-template-hash'],
+          },
         ],
       },
     });

@@ -1,6 +1,7 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { APNS_KEY_DIRECTORY, APNS_KEY_FILE, HoneydueApi, HoneydueApiProps } from './honeydue-api';
+import { HoneydueApi, HoneydueApiProps } from './honeydue-api';
+import { APNS_KEY_DIRECTORY, APNS_KEY_FILE } from './shared/apns';
 import { HoneydueConfigMap } from './honeydue-config-map';
 import { HoneydueIngress } from './honeydue-ingress';
 import { HoneydueNamespace } from './honeydue-namespace';
@@ -111,32 +112,33 @@ export interface HoneydueStackProps {
   readonly extraConfig?: Record<string, string>;
   /**
    * The api's `replicas`, `autoscaling`, `probes`, `minAvailable`, `metricsPort`,
-   * `metricsPath`, `resources` and `secretKeys`, meaning what they mean in
+   * `metricsPath`, `preStopDelaySeconds`, `terminationGracePeriodSeconds`,
+   * `resources` and `secretKeys`, meaning what they mean in
    * {@link HoneydueApiProps}.
    * @default {} (SPEC's api)
    */
-  readonly api?: WorkloadSettings<HoneydueApiProps, 'replicas' | 'autoscaling' | 'probes' | 'minAvailable' | 'metricsPort' | 'metricsPath'>;
+  readonly api?: WorkloadSettings<HoneydueApiProps, 'replicas' | 'autoscaling' | 'probes' | 'minAvailable' | 'metricsPort' | 'metricsPath' | 'preStopDelaySeconds' | 'terminationGracePeriodSeconds'>;
   /**
-   * The admin panel's `replicas`, `probes`, `runAsUser`, `resources` and `secretKeys`,
+   * The admin panel's `replicas`, `probes`, `runAsUser`, `cacheSizeLimit`, `resources` and `secretKeys`,
    * as in {@link NextjsAppProps}.
    * @default {} (SPEC's admin)
    */
-  readonly admin?: WorkloadSettings<NextjsAppProps, 'replicas' | 'probes' | 'runAsUser'>;
+  readonly admin?: WorkloadSettings<NextjsAppProps, 'replicas' | 'probes' | 'runAsUser' | 'cacheSizeLimit'>;
   /**
    * The optional fourth app: `enabled` (default false) plus the fields `admin`
    * takes, as in {@link NextjsAppProps}. When enabled it takes the apex domain.
    * @default { enabled: false } (no web objects)
    */
-  readonly web?: WorkloadSettings<NextjsAppProps, 'replicas' | 'probes' | 'runAsUser'> & {
+  readonly web?: WorkloadSettings<NextjsAppProps, 'replicas' | 'probes' | 'runAsUser' | 'cacheSizeLimit'> & {
     /** @default false */
     readonly enabled?: boolean;
   };
   /**
-   * The worker's `replicas`, `leaderElectedScheduler`, `resources` and `secretKeys`,
+   * The worker's `replicas`, `leaderElectedScheduler`, `healthProbe`, `resources` and `secretKeys`,
    * as in {@link WorkerProps}.
    * @default {} (one replica: see WorkerProps.replicas)
    */
-  readonly worker?: WorkloadSettings<WorkerProps, 'replicas' | 'leaderElectedScheduler'>;
+  readonly worker?: WorkloadSettings<WorkerProps, 'replicas' | 'leaderElectedScheduler' | 'healthProbe'>;
   /**
    * The migrate Job's `backoffLimit`, `activeDeadlineSeconds`, `migrationsDir`,
    * `resources` and `secretKeys`, as in {@link MigrateJobProps}.
@@ -151,11 +153,12 @@ export interface HoneydueStackProps {
   readonly redis?: Pick<RedisProps, 'evictionPolicy' | 'maxMemory' | 'storage' | 'storageClassName' | 'nodeSelector' | 'resources'>;
   /**
    * The k3s-bundled Traefik, configured through its HelmChartConfig in kube-system:
-   * `enabled` plus `webPort`, `websecureEnabled`, `websecurePort` and `maxUnavailable`,
+   * `enabled` plus `webPort`, `websecureEnabled`, `websecurePort`, `maxUnavailable` and
+   * `forwardedHeadersTrustedIps`,
    * as in {@link TraefikConfigProps}.
    * @default {} (hostNetwork DaemonSet on :80, rolled one node at a time)
    */
-  readonly traefik?: Pick<TraefikConfigProps, 'webPort' | 'websecureEnabled' | 'websecurePort' | 'maxUnavailable'> & {
+  readonly traefik?: Pick<TraefikConfigProps, 'webPort' | 'websecureEnabled' | 'websecurePort' | 'maxUnavailable' | 'forwardedHeadersTrustedIps'> & {
     /**
      * Whether this stack writes the HelmChartConfig. The cluster has one Traefik
      * and one `kube-system/traefik`; a second environment on the same cluster

@@ -63,12 +63,15 @@ const ANYWHERE: k8s.NetworkPolicyPeer = { ipBlock: { cidr: '0.0.0.0/0' } };
  * - `<service>-ingress-traefik`: to the pods behind each Ingress host from
  *   the node CIDRs (see `nodeCidrs` for why not a podSelector).
  *
+ * `default-deny` is written last, after every allow, so a first
+ * `kubectl apply` of the file never holds the deny without the allows.
+ *
  * @example new NetworkPolicies(chart, 'network-policy', { workloads: [api.traffic, worker.traffic], ingressRoutes: ingress.routes });
  */
 export class NetworkPolicies extends Construct {
   /** `default-deny`. */
   public readonly defaultDeny: k8s.KubeNetworkPolicy;
-  /** Every policy, `default-deny` first. */
+  /** Every policy in the order they are written: the allows, then `default-deny` last. */
   public readonly policies: readonly k8s.KubeNetworkPolicy[];
   /** The namespace the policies apply to. */
   public readonly namespace: string;
@@ -100,7 +103,6 @@ export class NetworkPolicies extends Construct {
       new k8s.KubeNetworkPolicy(this, constructId, { metadata: { name, namespace, labels: objectLabels(labelName) }, spec });
 
     this.namespace = namespace;
-    this.defaultDeny = policy('Resource', 'default-deny', 'default-deny', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
     const allowDns = policy('AllowDns', 'allow-dns', 'allow-dns', {
       podSelector: {},
       policyTypes: ['Egress'],
@@ -142,7 +144,10 @@ export class NetworkPolicies extends Construct {
         ingress: [{ from: nodeCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: backend.targetPorts.map((port) => ({ protocol: 'TCP', port: toIntOrString(port) })) }],
       }),
     );
-    this.policies = [this.defaultDeny, allowDns, ...egress, ...ingress, ...fromTraefik];
+    // Created (and so written) after every allow: `kubectl apply` goes through the file in
+    // order, and a deny applied first would drop new connections until the allows follow.
+    this.defaultDeny = policy('Resource', 'default-deny', 'default-deny', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+    this.policies = [allowDns, ...egress, ...ingress, ...fromTraefik, this.defaultDeny];
   }
 }
 

@@ -5,7 +5,7 @@ import { drainSafePdb } from './shared/disruption-budget';
 import { workloadTraffic, WorkloadTraffic } from './shared/network';
 import { httpProbe, LIVENESS_TIMING, ProbeOverrides, READINESS_TIMING } from './shared/probes';
 import { SMALL_RESOURCES } from './shared/resources';
-import { check, httpPathProblem, portProblem, wholeNumberProblem } from './shared/validation';
+import { check, httpPathProblem, memoryProblem, portProblem, wholeNumberProblem } from './shared/validation';
 
 /** Props of {@link NextjsApp}. Defaults are production's admin panel (SPEC "admin"). */
 export interface NextjsAppProps extends AppWorkloadProps {
@@ -35,6 +35,13 @@ export interface NextjsAppProps extends AppWorkloadProps {
    * @default 1001 (admin's)
    */
   readonly runAsUser?: number;
+  /**
+   * `sizeLimit` of the `nextjs-cache` emptyDir at `/app/.next/cache` (rendered
+   * pages, fetch and image-optimizer cache, none of which Next.js bounds itself).
+   * A pod that writes past it is evicted, instead of filling the node's disk.
+   * @default '256Mi' (far above what the admin panel caches, small beside the node's disk)
+   */
+  readonly cacheSizeLimit?: string;
   /** minAvailable of the PodDisruptionBudget. @default replicas - 1 (0 for a singleton) */
   readonly minAvailable?: number;
 }
@@ -73,12 +80,14 @@ export class NextjsApp extends Construct {
     const healthPath = props.healthPath ?? '/';
     const runAsUser = props.runAsUser ?? 1001;
     const configMapName = props.configMap?.name ?? DEFAULT_CONFIG_MAP_NAME;
+    const cacheSizeLimit = props.cacheSizeLimit ?? '256Mi';
 
     const owner = 'NextjsApp';
     check(owner, 'port', portProblem(port));
     check(owner, 'replicas', wholeNumberProblem(replicas, 1));
     check(owner, 'runAsUser', wholeNumberProblem(runAsUser, 1));
     check(owner, 'healthPath', httpPathProblem(healthPath));
+    check(owner, 'cacheSizeLimit', memoryProblem(cacheSizeLimit));
 
     const pod = appPod(this, props, {
       owner,
@@ -98,7 +107,7 @@ export class NextjsApp extends Construct {
         readinessProbe: httpProbe(owner, 'probes.readiness', healthPath, port, READINESS_TIMING, props.probes?.readiness),
         livenessProbe: httpProbe(owner, 'probes.liveness', healthPath, port, LIVENESS_TIMING, props.probes?.liveness),
       },
-      volumes: [{ volume: { name: 'nextjs-cache', emptyDir: {} }, mountPath: '/app/.next/cache' }],
+      volumes: [{ volume: { name: 'nextjs-cache', emptyDir: { sizeLimit: k8s.Quantity.fromString(cacheSizeLimit) } }, mountPath: '/app/.next/cache' }],
     });
 
     this.name = props.name;

@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { HelmChartConfig, HelmChartConfigSpecFailurePolicy } from '../imports/helm.cattle.io';
 import { objectLabels } from './shared/labels';
+import { check, ipCidrProblem } from './shared/validation';
 
 /**
  * One Traefik entry point as the chart's `ports.<name>` takes it.
@@ -15,6 +16,15 @@ export interface TraefikEntryPointValues {
   readonly port: number;
   /** The port of the chart's Service for this entry point. */
   readonly exposedPort: number;
+  /**
+   * Peers whose `X-Forwarded-*` headers Traefik keeps
+   * (`--entryPoints.<name>.forwardedHeaders.trustedIPs`); from anyone else it
+   * replaces them with what it sees.
+   * @default absent when no peer is trusted (the chart then trusts no forwarded header)
+   */
+  readonly forwardedHeaders?: {
+    readonly trustedIPs: readonly string[];
+  };
 }
 
 /**
@@ -88,6 +98,16 @@ export interface TraefikConfigProps {
    */
   readonly websecurePort?: number;
 
+  /**
+   * CIDR blocks (IPv4 or IPv6) of the proxies in front of Traefik whose
+   * `X-Forwarded-For` and `X-Forwarded-Proto` are trusted on every entry
+   * point. Behind Cloudflare these are Cloudflare's published ranges, and only
+   * those: trusting every address would let any client that reaches a node
+   * directly pick its own client IP. Without it the app sees a Cloudflare edge
+   * address and `X-Forwarded-Proto: http` (Flexible mode speaks HTTP to the origin).
+   * @default [] (the chart's default: no forwarded header is trusted)
+   */
+  readonly forwardedHeadersTrustedIps?: readonly string[];
   /**
    * How many nodes may be without Traefik during a rolling update of the DaemonSet.
    * @default 1 - each Traefik pod holds its node's ports, so the old pod must stop
@@ -170,6 +190,7 @@ export class TraefikConfig extends Construct {
     const maxUnavailable = props.maxUnavailable ?? 1;
     const maxSurge = props.maxSurge ?? 0;
     const failurePolicy = props.failurePolicy ?? HelmChartConfigSpecFailurePolicy.ABORT;
+    const trustedIPs = props.forwardedHeadersTrustedIps ?? [];
 
     validatePort('webPort', webPort, 80);
     if (props.websecurePort !== undefined && !websecureEnabled) {
@@ -187,6 +208,7 @@ export class TraefikConfig extends Construct {
         );
       }
     }
+    trustedIPs.forEach((cidr, i) => check('TraefikConfig', `forwardedHeadersTrustedIps[${i}]`, ipCidrProblem(cidr)));
     if (!Number.isInteger(maxUnavailable) || maxUnavailable < 1) {
       throw new Error(
         `TraefikConfig: maxUnavailable must be an integer of at least 1 (got ${maxUnavailable}): ` +
@@ -201,6 +223,7 @@ export class TraefikConfig extends Construct {
       );
     }
 
+    const forwardedHeaders = trustedIPs.length > 0 ? { forwardedHeaders: { trustedIPs: [...trustedIPs] } } : {};
     this.values = {
       deployment: { kind: 'DaemonSet', dnsPolicy: 'ClusterFirstWithHostNet' },
       hostNetwork: true,
@@ -211,9 +234,11 @@ export class TraefikConfig extends Construct {
       // With hostNetwork the chart's ports.<name>.port is the node's port; a separate
       // hostPort is neither needed (the API server defaults it to the containerPort)
       // nor allowed to differ (the chart fails the render).
+      // forwardedHeaders sits on the entry point itself, not under the `http` key that chart
+      // v39 introduced for routing options (middlewares, tls, redirections).
       ports: {
-        web: { port: webPort, exposedPort: webPort },
-        websecure: websecureEnabled ? { port: websecurePort, exposedPort: websecurePort } : null,
+        web: { port: webPort, exposedPort: webPort, ...forwardedHeaders },
+        websecure: websecureEnabled ? { port: websecurePort, exposedPort: websecurePort, ...forwardedHeaders } : null,
       },
       service: { type: 'ClusterIP' },
       securityContext: {

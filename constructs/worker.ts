@@ -1,10 +1,12 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { appPod, AppWorkloadProps, DEFAULT_BACKEND_SECRET_KEYS, RECREATE, workloadDeployment } from './shared/app-workload';
+import { apnsKeyVolume, DEFAULT_APNS_KEY_SECRET_NAME } from './shared/apns';
 import { drainSafePdb } from './shared/disruption-budget';
 import { ServiceEndpoint, workloadTraffic, WorkloadTraffic } from './shared/network';
+import { httpProbe, LIVENESS_TIMING, ProbeTiming } from './shared/probes';
 import { SMALL_RESOURCES } from './shared/resources';
-import { check, wholeNumberProblem } from './shared/validation';
+import { check, httpPathProblem, portProblem, wholeNumberProblem } from './shared/validation';
 
 /** Props of {@link Worker}. Defaults are production's (SPEC "worker"). */
 export interface WorkerProps extends AppWorkloadProps {
@@ -26,11 +28,34 @@ export interface WorkerProps extends AppWorkloadProps {
   /** uid, gid and fsGroup. @default 1000 */
   readonly runAsUser?: number;
   /**
+   * Secret holding the APNs auth key file. The worker sends the task reminders
+   * (push), and the Go app stats the key at startup, so it mounts the key as api does.
+   * @default 'honeydue-apns-key'
+   */
+  readonly apnsKeySecretName?: string;
+  /**
+   * An HTTP liveness probe on the worker's health endpoint, which restarts a
+   * worker that hangs (a stuck Redis connection stops every queue). On Swarm the
+   * worker served `:6060/health`; the image run on k3s does not serve it yet,
+   * and a probe on a port nothing answers would restart the worker forever, so
+   * it is opt-in: set it once the image serves the endpoint.
+   * @default undefined (no probe)
+   */
+  readonly healthProbe?: WorkerHealthProbe;
+  /**
    * The Redis the worker uses (pass the `Redis` construct). `NetworkPolicies`
    * reads it: the worker gets egress to Redis, Redis gets ingress from the worker.
    * @default undefined (no Redis traffic allowed once policies are on)
    */
   readonly redis?: ServiceEndpoint;
+}
+
+/** The worker's health endpoint and its liveness timing. */
+export interface WorkerHealthProbe extends ProbeTiming {
+  /** Port of the health endpoint. @default 6060 (the Swarm worker's) */
+  readonly port?: number;
+  /** Path of the health endpoint. @default '/health' */
+  readonly path?: string;
 }
 
 /** The annotation that carries the singleton reasoning into the manifest, where operators read it. */
@@ -70,6 +95,8 @@ export class Worker extends Construct {
     const replicas = props.replicas ?? 1;
     const leaderElectedScheduler = props.leaderElectedScheduler ?? false;
     const runAsUser = props.runAsUser ?? 1000;
+    const apnsKeySecretName = props.apnsKeySecretName ?? DEFAULT_APNS_KEY_SECRET_NAME;
+    const { port: healthPort = 6060, path: healthPath = '/health', ...healthTiming } = props.healthProbe ?? {};
 
     const owner = 'Worker';
     check(owner, 'replicas', wholeNumberProblem(replicas, 1));
@@ -82,12 +109,21 @@ export class Worker extends Construct {
       );
     }
 
+    if (props.healthProbe) {
+      check(owner, 'healthProbe.port', portProblem(healthPort));
+      check(owner, 'healthProbe.path', httpPathProblem(healthPath));
+    }
+
     const pod = appPod(this, props, {
       owner,
       name,
       runAsUser,
       defaultSecretKeys: DEFAULT_BACKEND_SECRET_KEYS,
       defaultResources: SMALL_RESOURCES,
+      volumes: [apnsKeyVolume(apnsKeySecretName)],
+      container: props.healthProbe
+        ? { livenessProbe: httpProbe(owner, 'healthProbe', healthPath, healthPort, LIVENESS_TIMING, healthTiming) }
+        : undefined,
     });
 
     this.name = name;

@@ -104,3 +104,17 @@ test('fails with worker replicas 2 reported even beside a type error elsewhere',
     expect.stringMatching(/^api\.autoscaling\.maxReplicas: must be at least minReplicas \(got 2\)/),
   ]));
 });
+
+test('the container-contract keys are typed: trusted ranges, the worker health probe, the api preStop, the Next.js cache', () => {
+  expect(problemsOf(withChange((c) => { c.traefik.forwardedHeadersTrustedIps = ['173.245.48.0/20', 'everyone']; }))).toEqual([
+    expect.stringMatching(/^traefik\.forwardedHeadersTrustedIps\.1: 'everyone' is not an IPv4 or IPv6 CIDR block.*\(got "everyone"\)$/),
+  ]);
+  expect(problemsOf(withChange((c) => { c.worker.healthProbe = { port: 6060, pth: '/health' }; }))).toEqual([
+    expect.stringMatching(/^worker\.healthProbe\.pth: unknown key/),
+  ]);
+  expect(problemsOf(withChange((c) => { c.api.preStopDelaySeconds = -5; }))).toEqual([expect.stringMatching(/^api\.preStopDelaySeconds: .*\(got -5\)$/)]);
+  expect(problemsOf(withChange((c) => { c.admin.cacheSizeLimit = '1GB'; }))).toEqual([expect.stringMatching(/^admin\.cacheSizeLimit: '1GB' is not a memory quantity/)]);
+  const props = loadConfig('bad', { configDir: configDir({ bad: withChange((c) => { c.worker.healthProbe = { port: 7070 }; c.admin.cacheSizeLimit = '1Gi'; }) }) });
+  expect(props.worker?.healthProbe).toEqual({ port: 7070 });
+  expect(props.admin?.cacheSizeLimit).toBe('1Gi');
+});

@@ -27,10 +27,21 @@ describe('HoneydueApi with only an image is production', () => {
     expect(deployment.metadata.labels['app.kubernetes.io/version']).toBeUndefined();
   });
 
-  test('spreads one per node, preferred so a 2-node cluster still schedules', () => {
+  test('spreads one per node, preferred so a 2-node cluster still schedules, counting only its own ReplicaSet', () => {
     expect(pod.topologySpreadConstraints).toEqual([
-      { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'api' } } },
+      {
+        maxSkew: 1,
+        topologyKey: 'kubernetes.io/hostname',
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'api' } },
+        matchLabelKeys: ['pod-template-hash'],
+      },
     ]);
+  });
+
+  test('a terminating pod serves 10 s more (preStop sleep) so Traefik drops it first; the grace period covers it plus 30 s', () => {
+    expect(api.lifecycle).toEqual({ preStop: { exec: { command: ['sleep', '10'] } } });
+    expect(pod.terminationGracePeriodSeconds).toBe(40);
   });
 
   test('port 8000 and Service api ClusterIP 8000 -> 8000 TCP', () => {
@@ -84,7 +95,7 @@ describe('HoneydueApi with only an image is production', () => {
 
   test('PDB api-pdb keeps 2 of 3', () => {
     const pdb = find(objects, 'PodDisruptionBudget', 'api-pdb');
-    expect(pdb.spec).toEqual({ minAvailable: 2, selector: { matchLabels: { 'app.kubernetes.io/name': 'api' } } });
+    expect(pdb.spec).toEqual({ minAvailable: 2, selector: { matchLabels: { 'app.kubernetes.io/name': 'api' } }, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
   });
 
   test('no HPA by default (off, as in production)', () => {
@@ -145,6 +156,23 @@ describe('HoneydueApi options', () => {
 
 describe('HoneydueApi fails', () => {
   const build = (props: object) => () => synthOf((chart) => new HoneydueApi(chart, 'api', { image, ...props }));
+  test('preStopDelaySeconds and terminationGracePeriodSeconds override; 0 drops the hook', () => {
+    const objects = build({ preStopDelaySeconds: 5, terminationGracePeriodSeconds: 20 })();
+    const deployment = find(objects, 'Deployment', 'api');
+    expect(container(deployment).lifecycle).toEqual({ preStop: { exec: { command: ['sleep', '5'] } } });
+    expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBe(20);
+    const without = find(build({ preStopDelaySeconds: 0 })(), 'Deployment', 'api');
+    expect(container(without).lifecycle).toBeUndefined();
+    expect(without.spec.template.spec.terminationGracePeriodSeconds).toBe(30);
+  });
+  test('fails when the grace period does not exceed the preStop delay', () => {
+    expect(build({ preStopDelaySeconds: 10, terminationGracePeriodSeconds: 10 })).toThrow(
+      /HoneydueApi: terminationGracePeriodSeconds: 10 must exceed preStopDelaySeconds \(10\): .*kill the pod before it got SIGTERM; use at least 40/,
+    );
+  });
+  test('fails with a negative preStop delay', () => {
+    expect(build({ preStopDelaySeconds: -1 })).toThrow(/HoneydueApi: preStopDelaySeconds: -1 must be a whole number of at least 0/);
+  });
   test('fails with an image tagged latest', () => {
     expect(build({ image: 'gitea.treytartt.com/admin/honeydue-api:latest' })).toThrow(/HoneydueApi: image: .*'latest'/);
   });

@@ -137,8 +137,30 @@ test('whole-output snapshot, for review of drift', () => {
   expect(objects).toMatchSnapshot();
 });
 
-test('only an image tag (and the vmagent token Secret, which has no default) yields exactly the production config output', () => {
+test('only an image tag (and the vmagent token Secret and the Cloudflare ranges, which have no default) yields exactly the production config output', () => {
   const production = loadConfig('production');
-  const fromDefaults = synthStack({ imageTag: production.imageTag, observability: { tokenSecret: production.observability!.tokenSecret } });
+  const fromDefaults = synthStack({
+    imageTag: production.imageTag,
+    observability: { tokenSecret: production.observability!.tokenSecret },
+    traefik: { forwardedHeadersTrustedIps: production.traefik!.forwardedHeadersTrustedIps },
+  });
   expect(fromDefaults).toEqual(synthStack(production));
+});
+
+test('every PDB lets a drain evict a crash-looping pod (unhealthyPodEvictionPolicy AlwaysAllow)', () => {
+  const withVmAgent = synthStack({ observability: { tokenSecret: { name: 'vmagent-ingest-token', key: 'token' } } });
+  const pdbs = withVmAgent.filter((o) => o.kind === 'PodDisruptionBudget');
+  expect(pdbs.map((p) => p.metadata.name).sort()).toEqual(['admin-pdb', 'api-pdb', 'redis-pdb', 'vmagent-pdb', 'worker-pdb']);
+  for (const pdb of pdbs) expect(pdb.spec.unhealthyPodEvictionPolicy).toBe('AlwaysAllow');
+});
+
+test("production's Traefik trusts forwarded headers from Cloudflare's 15 IPv4 and 7 IPv6 ranges only", () => {
+  const production = synthStack(loadConfig('production'));
+  const values = require('yaml').parse(find(production, 'HelmChartConfig', 'traefik').spec.valuesContent);
+  const trusted: string[] = values.ports.web.forwardedHeaders.trustedIPs;
+  expect(trusted.filter((c) => !c.includes(':'))).toHaveLength(15);
+  expect(trusted.filter((c) => c.includes(':'))).toHaveLength(7);
+  expect(trusted).toEqual(expect.arrayContaining(['173.245.48.0/20', '104.16.0.0/13', '162.158.0.0/15', '2400:cb00::/32', '2606:4700::/32']));
+  // No catch-all and no private range: a client reaching a node directly must not pick its own IP.
+  for (const cidr of trusted) expect(cidr).not.toMatch(/^(0\.0\.0\.0\/0|::\/0|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/);
 });

@@ -21,6 +21,13 @@ test('default deny: every pod of the namespace, ingress and egress, no rule', ()
   expect(policy(objects, 'default-deny').spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
 });
 
+test('default-deny comes after every allow, so a first apply of the file never holds the deny alone', () => {
+  const names = policiesOf(objects).map((o) => o.metadata.name);
+  expect(names[names.length - 1]).toBe('default-deny');
+  expect(names.filter((n) => n === 'default-deny')).toHaveLength(1);
+  expect(names.length).toBeGreaterThan(5);
+});
+
 test('DNS: every pod to kube-system kube-dns on UDP and TCP 53', () => {
   expect(policy(objects, 'allow-dns').spec).toEqual({
     podSelector: {},

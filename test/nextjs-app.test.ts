@@ -33,8 +33,8 @@ describe('NextjsApp with a name and an image is production admin', () => {
     expect(pod.imagePullSecrets).toEqual([{ name: 'gitea-credentials' }]);
   });
 
-  test('volumes: nextjs-cache emptyDir at /app/.next/cache and tmp 64Mi at /tmp', () => {
-    expect(pod.volumes).toEqual([{ name: 'nextjs-cache', emptyDir: {} }, { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }]);
+  test('volumes: nextjs-cache emptyDir of 256Mi at /app/.next/cache and tmp 64Mi at /tmp', () => {
+    expect(pod.volumes).toEqual([{ name: 'nextjs-cache', emptyDir: { sizeLimit: '256Mi' } }, { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }]);
     expect(admin.volumeMounts).toEqual([{ name: 'nextjs-cache', mountPath: '/app/.next/cache' }, { name: 'tmp', mountPath: '/tmp' }]);
   });
 
@@ -78,6 +78,11 @@ test('the same construct makes web with its own uid', () => {
 
 describe('NextjsApp fails', () => {
   const build = (props: object) => () => synthOf((chart) => new NextjsApp(chart, 'admin', { name: 'admin', image, ...props }));
+  test('cacheSizeLimit overrides the nextjs-cache size; a quantity in MB fails', () => {
+    const pod = find(build({ cacheSizeLimit: '1Gi' })(), 'Deployment', 'admin').spec.template.spec;
+    expect(pod.volumes[0]).toEqual({ name: 'nextjs-cache', emptyDir: { sizeLimit: '1Gi' } });
+    expect(build({ cacheSizeLimit: '512MB' })).toThrow(/NextjsApp: cacheSizeLimit: '512MB' is not a memory quantity/);
+  });
   test('fails with an invalid name', () => {
     expect(build({ name: 'Admin Panel' })).toThrow(/NextjsApp: name: 'Admin Panel' is not a valid Kubernetes name/);
   });

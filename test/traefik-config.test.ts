@@ -101,6 +101,30 @@ describe('TraefikConfig', () => {
     expect(traefik.resource.node.id).toBe('Resource');
   });
 
+  test('trusts no forwarded header by default (the chart default)', () => {
+    const { values } = synthTraefik();
+    expect(values.ports.web.forwardedHeaders).toBeUndefined();
+  });
+
+  test('forwardedHeadersTrustedIps: ports.<entry point>.forwardedHeaders.trustedIPs, the key chart 39 turns into --entryPoints.<name>.forwardedHeaders.trustedIPs', () => {
+    const trusted = ['173.245.48.0/20', '2400:cb00::/32'];
+    const { values } = synthTraefik({ forwardedHeadersTrustedIps: trusted });
+    expect(values.ports.web).toEqual({ port: 80, exposedPort: 80, forwardedHeaders: { trustedIPs: trusted } });
+    // Not the v39 `http` sub-key (routing options only), and not `insecure` (trust everyone).
+    expect(values.ports.web.http).toBeUndefined();
+    expect(values.ports.web.forwardedHeaders.insecure).toBeUndefined();
+    const secure = synthTraefik({ forwardedHeadersTrustedIps: trusted, websecureEnabled: true }).values;
+    expect(secure.ports.websecure.forwardedHeaders).toEqual({ trustedIPs: trusted });
+  });
+
+  test('fails naming a trusted range that is not a CIDR block', () => {
+    expect(() => synthTraefik({ forwardedHeadersTrustedIps: ['173.245.48.0/20', 'cloudflare'] })).toThrow(
+      /TraefikConfig: forwardedHeadersTrustedIps\[1\]: 'cloudflare' is not an IPv4 or IPv6 CIDR block/,
+    );
+    expect(() => synthTraefik({ forwardedHeadersTrustedIps: ['2400:cb00::1/32'] })).toThrow(/'2400:cb00::1\/32' has host bits set below the \/32 prefix/);
+    expect(() => synthTraefik({ forwardedHeadersTrustedIps: ['2400:cb00::/129'] })).toThrow(/is not an IPv4 or IPv6 CIDR block/);
+  });
+
   test('matches the snapshot', () => {
     expect(synthTraefik().manifests).toMatchSnapshot();
   });

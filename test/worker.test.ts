@@ -32,7 +32,17 @@ describe('Worker with only an image is production', () => {
 
   test('PDB worker-pdb minAvailable 0 (production shipped 1 and blocked every drain)', () => {
     const pdb = find(objects, 'PodDisruptionBudget', 'worker-pdb');
-    expect(pdb.spec).toEqual({ minAvailable: 0, selector: { matchLabels: { 'app.kubernetes.io/name': 'worker' } } });
+    expect(pdb.spec).toEqual({ minAvailable: 0, selector: { matchLabels: { 'app.kubernetes.io/name': 'worker' } }, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
+  });
+
+  test('mounts the APNs key as api does: it sends the task reminders, and the app stats the key at startup', () => {
+    const pod = deployment.spec.template.spec;
+    expect(pod.volumes).toContainEqual({ name: 'apns-key', secret: { secretName: 'honeydue-apns-key', items: [{ key: 'apns_auth_key.p8', path: 'apns_auth_key.p8' }] } });
+    expect(worker.volumeMounts).toContainEqual({ name: 'apns-key', mountPath: '/secrets/apns', readOnly: true });
+  });
+
+  test('no liveness probe until the image serves its health endpoint (opt-in)', () => {
+    expect(worker.livenessProbe).toBeUndefined();
   });
 
   test('uid 1000 and the shared hardening', () => {
@@ -52,7 +62,24 @@ test('more replicas are allowed once the scheduler is leader-elected, and the PD
   expect(find(objects, 'PodDisruptionBudget', 'worker-pdb').spec.minAvailable).toBe(1);
 });
 
+test('healthProbe turns on a liveness probe on :6060/health with the liveness timing; port, path and timing override', () => {
+  const on = container(find(synthOf((chart) => new Worker(chart, 'worker', { image, healthProbe: {} })), 'Deployment', 'worker'));
+  expect(on.livenessProbe).toEqual({ httpGet: { path: '/health', port: 6060 }, initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 10 });
+  const custom = container(find(synthOf((chart) => new Worker(chart, 'worker', { image, healthProbe: { port: 7070, path: '/healthz', periodSeconds: 15 } })), 'Deployment', 'worker'));
+  expect(custom.livenessProbe).toEqual({ httpGet: { path: '/healthz', port: 7070 }, initialDelaySeconds: 30, periodSeconds: 15, timeoutSeconds: 10 });
+});
+
+test('apnsKeySecretName renames the mounted Secret', () => {
+  const pod = find(synthOf((chart) => new Worker(chart, 'worker', { image, apnsKeySecretName: 'push-key' })), 'Deployment', 'worker').spec.template.spec;
+  expect(pod.volumes).toContainEqual({ name: 'apns-key', secret: { secretName: 'push-key', items: [{ key: 'apns_auth_key.p8', path: 'apns_auth_key.p8' }] } });
+});
+
 describe('Worker fails', () => {
+  test('fails with a health probe on port 0 or a path without a slash', () => {
+    expect(() => synthOf((chart) => new Worker(chart, 'worker', { image, healthProbe: { port: 0 } }))).toThrow(/Worker: healthProbe.port: 0 is not a port/);
+    expect(() => synthOf((chart) => new Worker(chart, 'worker', { image, healthProbe: { path: 'health' } }))).toThrow(/Worker: healthProbe.path: 'health' must start with '\/'/);
+  });
+
   test('fails with 2 replicas, explaining the duplicate cron tasks', () => {
     expect(() => synthOf((chart) => new Worker(chart, 'worker', { image, replicas: 2 }))).toThrow(
       /Worker: replicas must be 1 \(got 2\): Asynq's Scheduler is not leader-elected, 2 replicas fire every cron task 2 times; set 'leaderElectedScheduler: true'/,

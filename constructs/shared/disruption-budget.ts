@@ -13,7 +13,16 @@ export function drainSafeMinAvailable(minimumReplicas: number): number {
 }
 
 /**
- * A PodDisruptionBudget `<name>-pdb` for a workload. `minAvailable` defaults to
+ * Lets a drain evict a pod that is running but not Ready. With the default
+ * (`IfHealthyBudget`) a pod stuck in CrashLoopBackOff counts against
+ * minAvailable, the budget is never met and `kubectl drain` waits forever on a
+ * pod that serves nothing anyway.
+ */
+export const UNHEALTHY_POD_EVICTION_POLICY = 'AlwaysAllow';
+
+/**
+ * A PodDisruptionBudget `<name>-pdb` for a workload, with
+ * {@link UNHEALTHY_POD_EVICTION_POLICY}. `minAvailable` defaults to
  * the drain-safe value; a requested value that would block drains throws.
  */
 export function drainSafePdb(
@@ -36,6 +45,7 @@ export function drainSafePdb(
     spec: {
       minAvailable: k8s.IntOrString.fromNumber(minAvailable),
       selector: { matchLabels: selectorLabels(options.name) },
+      unhealthyPodEvictionPolicy: UNHEALTHY_POD_EVICTION_POLICY,
     },
   });
 }

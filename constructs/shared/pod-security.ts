@@ -35,8 +35,8 @@ export interface HardenedPodOptions {
   readonly volumes?: MountedVolume[];
   readonly imagePullSecrets?: string[];
   readonly annotations?: Record<string, string>;
-  /** Scheduling and lifecycle fields of the pod spec (nodeSelector, restartPolicy, ...). */
-  readonly scheduling?: Pick<k8s.PodSpec, 'nodeSelector' | 'topologySpreadConstraints' | 'restartPolicy'>;
+  /** Scheduling and lifecycle fields of the pod spec (nodeSelector, restartPolicy, terminationGracePeriodSeconds, ...). */
+  readonly scheduling?: Pick<k8s.PodSpec, 'nodeSelector' | 'topologySpreadConstraints' | 'restartPolicy' | 'terminationGracePeriodSeconds'>;
   /**
    * Why the pod calls the Kubernetes API. Set, the main container alone gets a
    * projected, hour-long service-account token where client libraries look for

@@ -116,6 +116,35 @@ export function cidrProblem(value: string): string | undefined {
   return hostBits === 0 ? undefined : `'${value}' has host bits set below the /${prefix} prefix; write the network address`;
 }
 
+/** An IPv4 or IPv6 CIDR block in network form (`173.245.48.0/20`, `2400:cb00::/32`). */
+export function ipCidrProblem(value: string): string | undefined {
+  const notCidr = `'${value}' is not an IPv4 or IPv6 CIDR block; write it like '173.245.48.0/20' or '2400:cb00::/32'`;
+  if (!value.includes(':')) {
+    const problem = cidrProblem(value);
+    return problem?.includes('host bits') ? problem : problem && notCidr;
+  }
+  const slash = value.lastIndexOf('/');
+  const prefix = slash === -1 ? -1 : Number(value.slice(slash + 1));
+  const address = slash === -1 ? undefined : ipv6ToBigInt(value.slice(0, slash));
+  if (address === undefined || !/^\d{1,3}$/.test(value.slice(slash + 1)) || prefix > 128) return notCidr;
+  const hostBits = prefix === 128 ? 0n : address % 2n ** BigInt(128 - prefix);
+  return hostBits === 0n ? undefined : `'${value}' has host bits set below the /${prefix} prefix; write the network address`;
+}
+
+/** The 128-bit value of an IPv6 address in colon-hex form (no embedded IPv4), or undefined. */
+function ipv6ToBigInt(address: string): bigint | undefined {
+  const halves = address.split('::');
+  if (halves.length > 2) return undefined;
+  const groups = (half: string) => (half === '' ? [] : half.split(':'));
+  const head = groups(halves[0]);
+  const tail = halves.length === 2 ? groups(halves[1]) : [];
+  const missing = 8 - head.length - tail.length;
+  if ((halves.length === 1 && missing !== 0) || (halves.length === 2 && missing < 1)) return undefined;
+  const all = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...tail];
+  if (!all.every((group) => /^[0-9a-fA-F]{1,4}$/.test(group))) return undefined;
+  return all.reduce((n, group) => n * 65536n + BigInt(parseInt(group, 16)), 0n);
+}
+
 /** A key of a Secret or ConfigMap: the API server's rule for `data` keys. */
 export function dataKeyProblem(value: string): string | undefined {
   return /^[-._a-zA-Z0-9]{1,253}$/.test(value) ? undefined : `'${value}' is not a Secret key; use letters, digits, '-', '_' and '.'`;

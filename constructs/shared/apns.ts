@@ -1,0 +1,21 @@
+import { MountedVolume } from './pod-security';
+
+/** Where the APNs key is mounted; `APNS_AUTH_KEY_PATH` in the ConfigMap names the file. */
+export const APNS_KEY_DIRECTORY = '/secrets/apns';
+/** The key of the APNs Secret and the file name under {@link APNS_KEY_DIRECTORY}. */
+export const APNS_KEY_FILE = 'apns_auth_key.p8';
+/** The Secret holding the APNs auth key, created by the operator. */
+export const DEFAULT_APNS_KEY_SECRET_NAME = 'honeydue-apns-key';
+
+/**
+ * The APNs auth key file, read-only at {@link APNS_KEY_DIRECTORY}. api and the
+ * worker (task reminders) run the same Go codebase, which stats the key at
+ * startup even while push is disabled: both pods need the file to exist.
+ */
+export function apnsKeyVolume(secretName: string): MountedVolume {
+  return {
+    volume: { name: 'apns-key', secret: { secretName, items: [{ key: APNS_KEY_FILE, path: APNS_KEY_FILE }] } },
+    mountPath: APNS_KEY_DIRECTORY,
+    readOnly: true,
+  };
+}
