@@ -102,6 +102,18 @@ describe('hygiene/read-only-root-fs', () => {
   });
 });
 
+describe('hygiene/empty-dir-size-limit', () => {
+  test('fails naming an emptyDir without sizeLimit (the nextjs-cache shipped unbounded)', () => {
+    const report = check(goodWith('Deployment', 'admin', (d) => { d.spec.template.spec.volumes[0].emptyDir = {}; }));
+    expectFindings(report, [{ rule: 'hygiene/empty-dir-size-limit', object: 'Deployment honeydue/admin', path: 'spec.template.spec.volumes[0].emptyDir.sizeLimit' }]);
+    expect(report.findings[0].message).toMatch(/emptyDir volume "nextjs-cache" has no sizeLimit: .*set emptyDir.sizeLimit/);
+  });
+
+  test('passes every pod of the stack', () => {
+    expect(passedOnStack('hygiene/empty-dir-size-limit')).toEqual({ passed: 6, failed: 0 });
+  });
+});
+
 describe('hygiene/service-account-token', () => {
   const path = 'spec.template.spec.automountServiceAccountToken';
 

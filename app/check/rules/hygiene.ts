@@ -136,6 +136,19 @@ export const hygieneRules: Rule[] = [
           'an intruder could rewrite the image; set it to true and mount an emptyDir where the app writes (/tmp)',
       }))),
 
+  podRule('hygiene/empty-dir-size-limit', 'every emptyDir volume sets a sizeLimit', (template) => {
+    const volumes = Array.isArray(template.spec.volumes) ? template.spec.volumes : [];
+    return volumes.flatMap((volume: Json, i: number) =>
+      isPlainObject(volume) && isPlainObject(volume.emptyDir) && volume.emptyDir.sizeLimit === undefined
+        ? [{
+            path: `${child(template.specPath, 'volumes')}[${i}].emptyDir.sizeLimit`,
+            message: `emptyDir volume ${show(volume.name)} has no sizeLimit: what the pod writes there (a cache, a queue) grows on the node's disk ` +
+              'until the node runs out and the kubelet evicts pods at random; set emptyDir.sizeLimit, so only this pod is evicted when it overruns',
+          }]
+        : [],
+    );
+  }),
+
   podRule('hygiene/service-account-token', 'the pod does not mount a ServiceAccount token (automountServiceAccountToken: false on the pod or its ServiceAccount)', (template, obj, ctx) => {
     const podValue = template.spec.automountServiceAccountToken;
     const path = child(template.specPath, 'automountServiceAccountToken');
