@@ -126,6 +126,21 @@ describe('wiring/pdb-selector', () => {
   });
 });
 
+describe('wiring/pdb-unhealthy-eviction', () => {
+  test.each([['unset', undefined], ['IfHealthyBudget', 'IfHealthyBudget']])('fails when the policy is %s', (_name, value) => {
+    const report = check(goodWith('PodDisruptionBudget', 'api-pdb', (p) => {
+      if (value === undefined) delete p.spec.unhealthyPodEvictionPolicy;
+      else p.spec.unhealthyPodEvictionPolicy = value;
+    }));
+    expectFindings(report, [{ rule: 'wiring/pdb-unhealthy-eviction', object: 'PodDisruptionBudget honeydue/api-pdb', path: 'spec.unhealthyPodEvictionPolicy' }]);
+    expect(report.findings[0].message).toMatch(/CrashLoopBackOff .* set it to AlwaysAllow$/);
+  });
+
+  test('passes every PDB of the stack', () => {
+    expect(passedOnStack('wiring/pdb-unhealthy-eviction')).toEqual({ passed: 5, failed: 0 });
+  });
+});
+
 describe('wiring/pdb-blocks-drain', () => {
   test('fails on the production bug: worker-pdb minAvailable 1 with one replica', () => {
     const report = check(goodWith('PodDisruptionBudget', 'worker-pdb', (p) => { p.spec.minAvailable = 1; }));

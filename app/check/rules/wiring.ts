@@ -237,6 +237,20 @@ export const wiringRules: Rule[] = [
     },
   },
   {
+    id: 'wiring/pdb-unhealthy-eviction',
+    summary: 'a PodDisruptionBudget lets a drain evict pods that are not Ready (unhealthyPodEvictionPolicy: AlwaysAllow)',
+    appliesTo: isPdb,
+    check(pdb) {
+      const policy = isPlainObject(pdb.raw.spec) ? pdb.raw.spec.unhealthyPodEvictionPolicy : undefined;
+      if (policy === 'AlwaysAllow') return [];
+      return [{
+        path: 'spec.unhealthyPodEvictionPolicy',
+        message: `unhealthyPodEvictionPolicy is ${show(policy)}: a pod stuck in CrashLoopBackOff counts against the budget, ` +
+          'so the budget is never met and a node drain waits forever on a pod that serves nothing; set it to AlwaysAllow',
+      }];
+    },
+  },
+  {
     id: 'wiring/hpa-target',
     summary: 'a HorizontalPodAutoscaler\'s scaleTargetRef names a workload in the set',
     appliesTo: isHpa,
