@@ -49,7 +49,7 @@ const environmentNames = z.union([judged(dnsLabelProblem), z.array(judged(dnsLab
  * `extends` (a share that is not written in the file is not declared). The
  * environment check in app/environments.ts judges it against the other files.
  */
-export const sharesSchema = z.strictObject({
+const sharesSchema = z.strictObject({
   database: environmentNames.optional(),
   bucket: environmentNames.optional(),
   ingressHost: environmentNames.optional(),
@@ -61,7 +61,7 @@ export const sharesSchema = z.strictObject({
  * through `extends` like any key, so an environment built on a not-deployable one
  * is refused too until its file says otherwise (`deploy: null`).
  */
-export const deploySchema = z.strictObject({
+const deploySchema = z.strictObject({
   enabled: z.boolean(),
   reason: z.string().trim().min(1, 'must say why, in a sentence the deploy prints').optional(),
 }).superRefine((deploy, ctx) => {
