@@ -99,14 +99,25 @@ function machine() {
   };
 }
 
-/** Environment config files for a scale run: production plus n-1 copies in their own namespaces. */
-function scaleConfigDir(root: string, environments: number): string {
+/**
+ * Environment config files for a scale run: production plus n-1 copies, each with
+ * its own namespace, hosts, database and bucket (synth refuses environments that
+ * share data undeclared), so every copy renders the same objects production does.
+ */
+export function scaleConfigDir(root: string, environments: number): string {
   const configDir = path.join(root, `config-${environments}`);
   fs.mkdirSync(configDir, { recursive: true });
   fs.copyFileSync(path.join(REPO_ROOT, 'config', 'production.yaml'), path.join(configDir, 'production.yaml'));
   for (let i = 2; i <= environments; i++) {
     const name = `scale-${String(i).padStart(3, '0')}`;
-    fs.writeFileSync(path.join(configDir, `${name}.yaml`), `extends: production\nnamespace: honeydue-${name}\n`);
+    fs.writeFileSync(path.join(configDir, `${name}.yaml`), [
+      'extends: production',
+      `namespace: honeydue-${name}`,
+      `domains: { apex: ${name}.example.com, api: api.${name}.example.com, admin: admin.${name}.example.com }`,
+      `database: { name: ${name} }`,
+      `storage: { bucket: ${name} }`,
+      '',
+    ].join('\n'));
   }
   return configDir;
 }

@@ -40,6 +40,39 @@ const secretKeys = z.array(secretKey).superRefine((keys, ctx) => {
     if (names.indexOf(name) !== i) ctx.addIssue({ code: 'custom', path: [i], message: `'${name}' is listed twice; list each key once` });
   });
 });
+/** An environment named in another's file: `production`, or a list of them. */
+const environmentNames = z.union([judged(dnsLabelProblem), z.array(judged(dnsLabelProblem)).min(1, 'must name at least one environment')]);
+
+/**
+ * `shares`: the data this environment shares on purpose with an earlier one, per
+ * resource. Read from the environment's own file only, never inherited through
+ * `extends` (a share that is not written in the file is not declared). The
+ * environment check in app/environments.ts judges it against the other files.
+ */
+const sharesSchema = z.strictObject({
+  database: environmentNames.optional(),
+  bucket: environmentNames.optional(),
+  ingressHost: environmentNames.optional(),
+  namespace: environmentNames.optional(),
+});
+
+/**
+ * `deploy`: whether `npm run deploy` may roll this environment out. Inherited
+ * through `extends` like any key, so an environment built on a not-deployable one
+ * is refused too until its file says otherwise (`deploy: null`).
+ */
+const deploySchema = z.strictObject({
+  enabled: z.boolean(),
+  reason: z.string().trim().min(1, 'must say why, in a sentence the deploy prints').optional(),
+}).superRefine((deploy, ctx) => {
+  if (!deploy.enabled && deploy.reason === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['reason'], message: 'must say why the environment is not deployable; the deploy command prints it when it refuses' });
+  }
+  if (deploy.enabled && deploy.reason !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['reason'], message: "is read only when deploy.enabled is false; remove it (write 'deploy: null' to drop an inherited refusal)" });
+  }
+});
+
 const nextjsApp = {
   replicas: wholeNumber(1).optional(),
   cacheSizeLimit: judged(memoryProblem).optional(),
@@ -52,11 +85,14 @@ const nextjsApp = {
 /**
  * The config file's schema: exactly {@link HoneydueStackProps}, strict (an
  * unknown key is an error, since a typo would otherwise fall back to a
- * default silently), plus `extends` to build on another environment's file.
+ * default silently), plus the keys about the environment rather than the stack:
+ * `extends` to build on another environment's file, `shares` and `deploy`.
  */
 export const configSchema = z
   .strictObject({
     extends: judged(dnsLabelProblem).optional(),
+    shares: sharesSchema.optional(),
+    deploy: deploySchema.optional(),
     imageTag: judged(imageTagProblem),
     namespace: judged(dnsLabelProblem).optional(),
     registry: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/, 'must look like host/owner, e.g. gitea.example.com/admin').optional(),
@@ -150,7 +186,13 @@ export const configSchema = z
 export type HoneydueConfig = z.infer<typeof configSchema>;
 // Fails to compile when the schema and HoneydueStackProps drift apart.
 type Assignable<T extends U, U> = T;
-export type ValidatedStackProps = Assignable<Omit<HoneydueConfig, 'extends'>, HoneydueStackProps>;
+export type ValidatedStackProps = Assignable<Omit<HoneydueConfig, EnvironmentKey>, HoneydueStackProps>;
+/** Keys about the environment, not the stack: loadConfig strips them, no construct sees them. */
+type EnvironmentKey = 'extends' | 'shares' | 'deploy';
+/** What an environment's file says about its data shares. */
+export type EnvironmentShares = z.infer<typeof sharesSchema>;
+/** What an environment's files say about deploying it. */
+export type EnvironmentDeploy = z.infer<typeof deploySchema>;
 
 /** A config that failed validation: every problem, each with its path and value. */
 export class ConfigError extends Error {
@@ -167,19 +209,50 @@ export interface LoadConfigOptions {
   readonly imageTag?: string;
 }
 
+/** One file of an environment's `extends` chain, as parsed. */
+export interface ConfigLayer {
+  readonly env: string;
+  readonly file: string;
+  readonly doc: Record<string, unknown>;
+}
+
+/** An environment's config: the stack's props plus what its files say about the environment itself. */
+export interface LoadedEnvironment {
+  readonly env: string;
+  /** `<configDir>/<env>.yaml` */
+  readonly file: string;
+  readonly props: HoneydueStackProps;
+  /** Its own file's `shares` (never inherited). */
+  readonly shares: EnvironmentShares;
+  /** `deploy` as its files layer it; undefined is deployable. */
+  readonly deploy?: EnvironmentDeploy;
+  /** Its own file first, then each file it extends, in order. */
+  readonly chain: readonly ConfigLayer[];
+}
+
 /** Reads `config/<env>.yaml` (following `extends`), applies the tag override and validates it all at once. */
 export function loadConfig(env: string, options: LoadConfigOptions = {}): HoneydueStackProps {
+  return loadEnvironment(env, options).props;
+}
+
+/**
+ * {@link loadConfig}, keeping what the stack must not see: the file's `shares`,
+ * the layered `deploy`, and the chain of files, so a message can say which file
+ * set a value.
+ */
+export function loadEnvironment(env: string, options: LoadConfigOptions = {}): LoadedEnvironment {
   const configDir = options.configDir ?? path.resolve(__dirname, '..', 'config');
   const file = path.join(configDir, `${env}.yaml`);
-  const raw = readLayered(configDir, env, []);
+  const chain = readChain(configDir, env, []);
+  const raw = mergeChain(chain);
   if (options.imageTag !== undefined) raw.imageTag = options.imageTag;
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     throw new ConfigError(file, parsed.error.issues.map((issue) => describeIssue(issue, raw)));
   }
-  const { extends: _base, ...props } = parsed.data;
+  const { extends: _base, shares, deploy, ...props } = parsed.data;
   const validated: ValidatedStackProps = props;
-  return validated;
+  return { env, file, props: validated, shares: shares ?? {}, deploy, chain };
 }
 
 /** The environments that have a config file. */
@@ -187,7 +260,7 @@ export function listEnvironments(configDir = path.resolve(__dirname, '..', 'conf
   return fs.readdirSync(configDir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length)).sort();
 }
 
-function readLayered(configDir: string, env: string, seen: string[]): Record<string, unknown> {
+function readChain(configDir: string, env: string, seen: string[]): ConfigLayer[] {
   const file = path.join(configDir, `${env}.yaml`);
   if (seen.includes(env)) {
     throw new ConfigError(file, [`extends: '${env}' extends itself through ${[...seen, env].join(' -> ')}; remove the cycle`]);
@@ -205,11 +278,23 @@ function readLayered(configDir: string, env: string, seen: string[]): Record<str
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new ConfigError(file, ['the file must hold a mapping of config keys']);
   }
-  const layer = doc as Record<string, unknown>;
-  if (typeof layer.extends !== 'string') return layer;
-  const base = readLayered(configDir, layer.extends, [...seen, env]);
-  const { extends: _extends, ...own } = layer;
-  return deepMerge(base, own);
+  const layer = { env, file, doc: doc as Record<string, unknown> };
+  if (typeof layer.doc.extends !== 'string') return [layer];
+  return [layer, ...readChain(configDir, layer.doc.extends, [...seen, env])];
+}
+
+/**
+ * The chain's files merged, the base first. A base's `shares` is dropped: a
+ * share is declared in the file of the environment that has it, so `qa`
+ * extending `staging` states its own.
+ */
+function mergeChain(chain: readonly ConfigLayer[]): Record<string, unknown> {
+  const [root, ...above] = [...chain].reverse();
+  return above.reduce<Record<string, unknown>>((base, layer) => {
+    const { shares: _notInherited, ...inherited } = base;
+    const { extends: _extends, ...own } = layer.doc;
+    return deepMerge(inherited, own);
+  }, { ...root.doc });
 }
 
 /**

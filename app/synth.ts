@@ -3,6 +3,7 @@ import * as path from 'path';
 import { App, Chart, Yaml } from 'cdk8s';
 import { HoneydueStack } from '../constructs';
 import { listEnvironments, loadConfig } from './config';
+import { checkIsolation } from './environments';
 
 /** One synthesized file: its path under the output folder and its YAML. */
 export interface RenderedFile {
@@ -79,6 +80,8 @@ export function synthesize(options: SynthOptions = {}): SynthResult {
   const envs = options.envs ?? allEnvs.filter((env) => !env.startsWith('_'));
   const started = process.hrtime.bigint();
 
+  // Every environment of the folder, also under --env: the data they share is declared or synth stops here.
+  for (const share of checkIsolation({ configDir: options.configDir, envs, imageTag: options.imageTag })) log(`  ${share.line}`);
   const files: RenderedFile[] = [];
   for (const env of envs) {
     const rendered = renderEnvironment(env, { ...options, log });

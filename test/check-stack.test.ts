@@ -13,6 +13,15 @@ import { renderEnvironment, synthesize } from '../app/synth';
 const ROOT = path.join(__dirname, '..');
 const quiet = () => undefined;
 
+/**
+ * Production as it would render with one setting changed, to check: each holds
+ * production's data (and the earlier variants'), shares its file declares (README "Environments").
+ */
+const sharesWith = (...envs: string[]) => {
+  const list = `[${envs.join(', ')}]`;
+  return `shares: { database: ${list}, bucket: ${list}, ingressHost: ${list}, namespace: ${list} }\n`;
+};
+
 /** A scratch config folder: production plus layered variants of it. */
 function configs(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-check-'));
@@ -20,8 +29,8 @@ function configs(): string {
   fs.mkdirSync(configDir);
   fs.copyFileSync(path.join(ROOT, 'config', 'production.yaml'), path.join(configDir, 'production.yaml'));
   fs.writeFileSync(path.join(configDir, 'autoscaled.yaml'),
-    'extends: production\napi:\n  autoscaling: { minReplicas: 3, maxReplicas: 6, cpuUtilization: 70, memoryUtilization: 80 }\n');
-  fs.writeFileSync(path.join(configDir, 'with-web.yaml'), 'extends: production\nweb:\n  enabled: true\n');
+    `extends: production\n${sharesWith('production')}api:\n  autoscaling: { minReplicas: 3, maxReplicas: 6, cpuUtilization: 70, memoryUtilization: 80 }\n`);
+  fs.writeFileSync(path.join(configDir, 'with-web.yaml'), `extends: production\n${sharesWith('production', 'autoscaled')}web:\n  enabled: true\n`);
   return configDir;
 }
 

@@ -172,7 +172,14 @@ describe('environments are files', () => {
 
   test('adding one file adds an environment to a full synth', () => {
     const configDir = configDirWith({
-      'qa.yaml': 'extends: staging\nnamespace: honeydue-qa\n',
+      // Its own namespace and hosts; staging's database and bucket (production's) declared, since shares are not inherited.
+      'qa.yaml': [
+        'extends: staging',
+        'namespace: honeydue-qa',
+        'domains: { apex: qa.myhoneydue.com, api: qa-api.myhoneydue.com, admin: qa-admin.myhoneydue.com }',
+        'shares: { database: [production, staging], bucket: [production, staging] }',
+        '',
+      ].join('\n'),
       '_notes.yaml': 'not: an environment\n',
     });
     const outDir = path.join(scratch, 'dist');

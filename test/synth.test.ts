@@ -65,7 +65,15 @@ test('the synth command exits non-zero naming the field and leaves dist/ intact'
 
 test('--tag pins every honeyDue image; --env replaces only that environment', () => {
   const { configDir, outDir } = workspace();
-  fs.writeFileSync(path.join(configDir, 'other.yaml'), 'extends: production\nnamespace: other\n');
+  // Its own namespace, hosts, database and bucket: nothing it holds is production's.
+  fs.writeFileSync(path.join(configDir, 'other.yaml'), [
+    'extends: production',
+    'namespace: other',
+    'domains: { apex: other.example.com, api: api.other.example.com, admin: admin.other.example.com }',
+    'database: { name: other }',
+    'storage: { bucket: other-bucket }',
+    '',
+  ].join('\n'));
   synthesize({ configDir, outDir, log: quiet });
   const otherBefore = fingerprint(path.join(outDir, 'other'));
   const run = spawnSync(process.execPath, [require.resolve('tsx/cli'), 'main.ts', '--config', configDir, '--out', outDir, '--env', 'production', '--tag', 'fedcba9876'], { cwd: ROOT, encoding: 'utf8' });

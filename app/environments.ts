@@ -1,0 +1,251 @@
+/**
+ * Environments must not touch each other's data (SPEC "Environments"): no two
+ * share a database, a storage bucket, an Ingress host or a namespace unless the
+ * later one's file declares that share. Synth runs this over every environment
+ * of the config folder, also for `--env one` (a partial run would otherwise let
+ * the environments it skips slip by), before anything is written.
+ */
+import * as path from 'path';
+import { App } from 'cdk8s';
+import { HoneydueStack } from '../constructs';
+import { directDatabaseHost } from '../constructs/shared/database';
+import { ConfigError, ConfigLayer, EnvironmentShares, listEnvironments, loadEnvironment, LoadedEnvironment } from './config';
+
+/** What two environments can share: the keys of `shares:` in an environment file. */
+export type SharedResource = keyof EnvironmentShares;
+
+/** A share a file declares and the files really have; synth prints one line per share on every run. */
+export interface DeclaredShare {
+  /** The later environment, whose file declares the share. */
+  readonly env: string;
+  /** The earlier environment it shares with. */
+  readonly sharedWith: string;
+  readonly resource: SharedResource;
+  /** The shared thing in words: `database 'honeyDue' on ep-....neon.tech`. */
+  readonly what: string;
+  /** `staging: shares production's ...`, as synth prints it. */
+  readonly line: string;
+}
+
+/** Environments that share data undeclared, or declarations the files do not bear out: every problem at once. */
+export class IsolationError extends Error {
+  public constructor(public readonly problems: string[]) {
+    super(`${problems.length} problem(s) with the data environments share (README "Environments"):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'IsolationError';
+  }
+}
+
+export interface IsolationOptions {
+  /** @default 'config' beside the repo root */
+  readonly configDir?: string;
+  /** Environments synth was asked for; checked along with every `config/*.yaml` (not `_*.yaml`). */
+  readonly envs?: string[];
+  /** The tag override synth renders with, so a file's tag is judged as synth judges it. */
+  readonly imageTag?: string;
+}
+
+/** One config key behind a claim, and which file set it. */
+interface KeyValue {
+  readonly key: string;
+  readonly value: string;
+  /** `set in config/x.yaml`, `inherited from config/y.yaml` or `the stack's default` */
+  readonly origin: string;
+}
+
+/** One thing an environment holds: what it is compared by, how it reads, and the keys that make it. */
+interface Claim {
+  readonly resource: SharedResource;
+  readonly identity: string;
+  readonly what: string;
+  readonly keys: KeyValue[];
+  /** How the later environment gets its own: `its own storage.bucket`. */
+  readonly fix: string;
+}
+
+interface Environment {
+  readonly loaded: LoadedEnvironment;
+  readonly claims: Claim[];
+}
+
+/**
+ * Judges the data every environment of the config folder holds and returns the
+ * declared shares. Throws {@link IsolationError} naming both files, the keys and
+ * the value for each undeclared share, and for each `shares:` entry that names
+ * no environment, the environment itself, a later one, or something the two do
+ * not share. A config that does not load throws its own error, with its file.
+ */
+export function checkIsolation(options: IsolationOptions = {}): DeclaredShare[] {
+  const names = [...new Set([...listEnvironments(options.configDir).filter((env) => !env.startsWith('_')), ...(options.envs ?? [])])].sort();
+  const environments = new Map(names.map((env) => [env, environmentOf(env, options)]));
+  const problems: string[] = [];
+  const shares: DeclaredShare[] = [];
+  const used = new Set<string>();
+
+  const groups = new Map<string, { env: Environment; claim: Claim }[]>();
+  for (const env of environments.values()) {
+    for (const claim of env.claims) {
+      const group = groups.get(`${claim.resource}\u0000${claim.identity}`) ?? [];
+      group.push({ env, claim });
+      groups.set(`${claim.resource}\u0000${claim.identity}`, group);
+    }
+  }
+  for (const group of groups.values()) {
+    for (let i = 0; i < group.length; i++) {
+      for (let j = i + 1; j < group.length; j++) {
+        const [later, earlier] = order(group[i], group[j]);
+        const { resource } = later.claim;
+        const declaring = later.env.loaded;
+        if (declaredWith(declaring.shares, resource).includes(earlier.env.loaded.env)) {
+          used.add(`${declaring.env}\u0000${resource}\u0000${earlier.env.loaded.env}`);
+          shares.push({
+            env: declaring.env,
+            sharedWith: earlier.env.loaded.env,
+            resource,
+            what: later.claim.what,
+            line: `${declaring.env}: shares ${earlier.env.loaded.env}'s ${later.claim.what}, as ${shown(declaring.file)} declares (shares.${resource})`,
+          });
+          continue;
+        }
+        problems.push(
+          `${shown(earlier.env.loaded.file)} and ${shown(declaring.file)} share the ${later.claim.what}` +
+            `${resource === 'database' ? ' (hosts compared with -pooler stripped)' : ''}: ` +
+            `${earlier.env.loaded.env} has ${keysOf(earlier.claim)}; ${declaring.env} has ${keysOf(later.claim)}. ` +
+            `Give ${declaring.env} ${later.claim.fix} in ${shown(declaring.file)}, or declare the share there: ` +
+            `'shares: { ${resource}: ${earlier.env.loaded.env} }' (${laterBecause(declaring, earlier.env.loaded)})`,
+        );
+      }
+    }
+  }
+
+  for (const env of environments.values()) {
+    const { loaded } = env;
+    for (const resource of Object.keys(loaded.shares) as SharedResource[]) {
+      for (const other of declaredWith(loaded.shares, resource)) {
+        const where = `${shown(loaded.file)}: shares.${resource}: ${other}`;
+        const otherEnv = environments.get(other);
+        if (other === loaded.env) {
+          problems.push(`${where} names this environment itself; remove it`);
+        } else if (!otherEnv) {
+          problems.push(`${where} is not an environment of ${shown(path.dirname(loaded.file))}; known environments: ${names.join(', ')}`);
+        } else if (isLater(otherEnv.loaded, loaded)) {
+          problems.push(`${where}: a share is declared in the later environment's file (${laterBecause(otherEnv.loaded, loaded)}); move it to ${shown(otherEnv.loaded.file)} as 'shares: { ${resource}: ${loaded.env} }'`);
+        } else if (!used.has(`${loaded.env}\u0000${resource}\u0000${other}`)) {
+          const ours = env.claims.filter((c) => c.resource === resource);
+          problems.push(
+            `${where}, but ${loaded.env} and ${other} share no ${resource}: ${loaded.env} has ${ours.map(keysOf).join('; ') || 'none'}; ` +
+              `remove ${other} from shares.${resource}, so the line synth prints stays true`,
+          );
+        }
+      }
+    }
+  }
+  if (problems.length > 0) throw new IsolationError(problems);
+  return shares;
+}
+
+/**
+ * Why `npm run deploy -- --env <env>` must refuse, or undefined when the
+ * environment is deployable. The sentence names the file that sets
+ * `deploy.enabled: false` and carries its `deploy.reason` word for word. The
+ * deploy command calls it before it synthesizes or contacts the cluster; synth
+ * itself still writes `dist/<env>/` for review.
+ *
+ * @param configDir folder of `<env>.yaml` files; @default 'config' beside the repo root
+ * @throws ConfigError when the environment's config does not load or validate
+ * @example deployRefusal('staging') // "environment 'staging' is not deployable (deploy.enabled: false, set in config/staging.yaml): staging has no database ..."
+ */
+export function deployRefusal(env: string, configDir?: string): string | undefined {
+  const loaded = loadEnvironment(env, { configDir });
+  if (loaded.deploy === undefined || loaded.deploy.enabled) return undefined;
+  const origin = originOf(loaded.chain, ['deploy', 'enabled']);
+  return (
+    `environment '${env}' is not deployable (deploy.enabled: false, ${origin}): ${loaded.deploy.reason}. ` +
+    (origin.startsWith('set in') ? `Once that is done, remove deploy from ${shown(loaded.file)}` : `Once that is done, write 'deploy: null' in ${shown(loaded.file)}`)
+  );
+}
+
+/** The environment's config, and the stack built from it in memory: the stack's own defaults say what it holds. */
+function environmentOf(env: string, options: IsolationOptions): Environment {
+  const loaded = loadEnvironment(env, { configDir: options.configDir, imageTag: options.imageTag });
+  let stack: HoneydueStack;
+  try {
+    stack = new HoneydueStack(new App(), env, loaded.props);
+  } catch (error) {
+    throw new ConfigError(loaded.file, [(error as Error).message]);
+  }
+  const key = (name: string, value: string): KeyValue => ({ key: name, value, origin: originOf(loaded.chain, name.split('.')) });
+  const host = stack.config.data.DB_HOST;
+  const database = stack.config.data.POSTGRES_DB;
+  const direct = directDatabaseHost(host);
+  const bucket = stack.config.data.B2_BUCKET_NAME;
+  const claims: Claim[] = [
+    {
+      resource: 'database',
+      identity: `${direct}/${database}`,
+      what: `database '${database}' on ${direct}`,
+      keys: [key('database.host', host), key('database.name', database)],
+      fix: 'its own database (database.host, or database.name on the same server)',
+    },
+    { resource: 'bucket', identity: bucket, what: `storage bucket '${bucket}'`, keys: [key('storage.bucket', bucket)], fix: 'its own storage.bucket' },
+    { resource: 'namespace', identity: stack.namespace.name, what: `namespace '${stack.namespace.name}'`, keys: [key('namespace', stack.namespace.name)], fix: 'its own namespace' },
+  ];
+  // One claim per host: an environment may route two of its own names to one host.
+  const hosts = new Map<string, KeyValue[]>();
+  for (const [field, name] of Object.entries(stack.domains)) hosts.set(name, [...(hosts.get(name) ?? []), key(`domains.${field}`, name)]);
+  for (const [name, keys] of hosts) {
+    claims.push({ resource: 'ingressHost', identity: name, what: `Ingress host '${name}'`, keys, fix: `its own ${keys.map((k) => k.key).join(' and ')}` });
+  }
+  return { loaded, claims };
+}
+
+/** The later of two environments first: the one that extends the other, else the one that sorts after. */
+function order<T extends { env: Environment }>(a: T, b: T): [T, T] {
+  return isLater(a.env.loaded, b.env.loaded) ? [a, b] : [b, a];
+}
+
+function isLater(a: LoadedEnvironment, b: LoadedEnvironment): boolean {
+  if (extendsFrom(a, b.env)) return true;
+  if (extendsFrom(b, a.env)) return false;
+  return a.env > b.env;
+}
+
+function extendsFrom(env: LoadedEnvironment, base: string): boolean {
+  return env.chain.slice(1).some((layer) => layer.env === base);
+}
+
+function laterBecause(later: LoadedEnvironment, earlier: LoadedEnvironment): string {
+  return extendsFrom(later, earlier.env) ? `${later.env} extends ${earlier.env}` : `${later.env} sorts after ${earlier.env}`;
+}
+
+function declaredWith(shares: EnvironmentShares, resource: SharedResource): string[] {
+  const named = shares[resource];
+  return named === undefined ? [] : typeof named === 'string' ? [named] : named;
+}
+
+function keysOf(claim: Claim): string {
+  return claim.keys.map((k) => `${k.key} '${k.value}' (${k.origin})`).join(', ');
+}
+
+/** Which file of the chain sets a key: the first that has it; a `null` on the way gives the default back. */
+function originOf(chain: readonly ConfigLayer[], keyPath: string[]): string {
+  for (const [index, layer] of chain.entries()) {
+    let node: unknown = layer.doc;
+    let present = true;
+    for (const key of keyPath) {
+      if (node === null || typeof node !== 'object' || Array.isArray(node) || !(key in node)) {
+        present = false;
+        break;
+      }
+      node = (node as Record<string, unknown>)[key];
+      if (node === null) return `the stack's default, as ${shown(layer.file)} removes the inherited value`;
+    }
+    if (present) return index === 0 ? `set in ${shown(layer.file)}` : `inherited from ${shown(layer.file)}`;
+  }
+  return "the stack's default";
+}
+
+/** A path as an operator in the repo reads it (`config/staging.yaml`); absolute when it is elsewhere. */
+function shown(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}

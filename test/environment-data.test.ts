@@ -1,0 +1,349 @@
+/**
+ * Environments must not touch each other's data (SPEC "Environments"): synth
+ * refuses two environments that share a database, a bucket, an Ingress host or a
+ * namespace unless the later file declares it, prints every declared share, and
+ * the deploy refuses an environment marked not deployable.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { fingerprint } from './helpers';
+import { ConfigError, loadConfig, loadEnvironment } from '../app/config';
+import { checkIsolation, deployRefusal, IsolationError } from '../app/environments';
+import { renderEnvironment, synthesize } from '../app/synth';
+import { runSynth } from '../app/synth-cli';
+import { directDatabaseHost } from '../constructs/shared/database';
+
+const ROOT = path.join(__dirname, '..');
+const CONFIG_DIR = path.join(ROOT, 'config');
+const POOLER_HOST = 'ep-floral-truth-amttbc5a-pooler.c-5.us-east-1.aws.neon.tech';
+const DIRECT_HOST = 'ep-floral-truth-amttbc5a.c-5.us-east-1.aws.neon.tech';
+const quiet = () => undefined;
+
+/** An environment `qa` with nothing of production's: each test hands back one thing to collide on. */
+const ownData = () => ({
+  extends: 'production',
+  namespace: 'honeydue-qa',
+  domains: { apex: 'qa.myhoneydue.com', api: 'qa-api.myhoneydue.com', admin: 'qa-admin.myhoneydue.com' },
+  database: { name: 'honeyDueQa' },
+  storage: { bucket: 'honeyDueQa' },
+});
+
+let scratch: string;
+beforeEach(() => {
+  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-data-'));
+});
+afterEach(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+/** A config folder holding the repo's production.yaml plus the given environments, by name (objects become YAML). */
+function folder(files: Record<string, object | string>): string {
+  const configDir = path.join(scratch, 'config');
+  fs.mkdirSync(configDir, { recursive: true });
+  fs.copyFileSync(path.join(CONFIG_DIR, 'production.yaml'), path.join(configDir, 'production.yaml'));
+  for (const [env, content] of Object.entries(files)) {
+    fs.writeFileSync(path.join(configDir, `${env}.yaml`), typeof content === 'string' ? content : YAML.stringify(content));
+  }
+  return configDir;
+}
+
+/** The problems checkIsolation reports for a folder, or [] when it passes. */
+function problemsOf(configDir: string, envs?: string[]): string[] {
+  try {
+    checkIsolation({ configDir, envs });
+    return [];
+  } catch (error) {
+    if (!(error instanceof IsolationError)) throw error;
+    return error.problems;
+  }
+}
+
+describe('synth refuses environments that share data undeclared', () => {
+  test('a database: the same host and name, named by both files, keys and values', () => {
+    const configDir = folder({ qa: { ...ownData(), database: { name: 'honeyDue' } } });
+    const problems = problemsOf(configDir);
+    expect(problems).toHaveLength(1);
+    const [problem] = problems;
+    expect(problem).toContain(`${path.join(configDir, 'production.yaml')} and ${path.join(configDir, 'qa.yaml')} share the database 'honeyDue' on ${DIRECT_HOST}`);
+    expect(problem).toContain(`production has database.host '${POOLER_HOST}' (set in ${path.join(configDir, 'production.yaml')}), database.name 'honeyDue' (set in`);
+    // qa's host comes from production's file, its name from its own: the message says where each value is written.
+    expect(problem).toContain(`qa has database.host '${POOLER_HOST}' (inherited from ${path.join(configDir, 'production.yaml')}), database.name 'honeyDue' (set in ${path.join(configDir, 'qa.yaml')})`);
+    expect(problem).toContain(`Give qa its own database (database.host, or database.name on the same server) in ${path.join(configDir, 'qa.yaml')}, or declare the share there: 'shares: { database: production }' (qa extends production)`);
+  });
+
+  test('a database: the direct host is the pooler host with -pooler stripped, one server', () => {
+    const configDir = folder({ qa: { ...ownData(), database: { host: DIRECT_HOST, name: 'honeyDue' } } });
+    const [problem, ...rest] = problemsOf(configDir);
+    expect(rest).toEqual([]);
+    expect(problem).toMatch(/share the database 'honeyDue' on ep-floral-truth-amttbc5a\.c-5\.us-east-1\.aws\.neon\.tech \(hosts compared with -pooler stripped\)/);
+    expect(problem).toContain(`production has database.host '${POOLER_HOST}'`);
+    expect(problem).toContain(`qa has database.host '${DIRECT_HOST}' (set in`);
+  });
+
+  test('a database: two hosts without -pooler compare as written', () => {
+    const configDir = folder({
+      production: fs.readFileSync(path.join(CONFIG_DIR, 'production.yaml'), 'utf8').replace(POOLER_HOST, 'db.example.com'),
+      qa: { ...ownData(), database: { host: 'db.example.com', name: 'honeyDue' } },
+    });
+    expect(problemsOf(configDir)).toEqual([expect.stringMatching(/share the database 'honeyDue' on db\.example\.com .*qa has database\.host 'db\.example\.com' \(set in/)]);
+  });
+
+  test('a database name of its own on the same server is its own database', () => {
+    const configDir = folder({ qa: { ...ownData(), database: { host: DIRECT_HOST, name: 'honeyDueQa' } } });
+    expect(problemsOf(configDir)).toEqual([]);
+    expect(checkIsolation({ configDir })).toEqual([]);
+  });
+
+  test('another server with the same database name is another database', () => {
+    const configDir = folder({ qa: { ...ownData(), database: { host: 'ep-other-pooler.c-5.us-east-1.aws.neon.tech', name: 'honeyDue' } } });
+    expect(problemsOf(configDir)).toEqual([]);
+  });
+
+  test('a storage bucket', () => {
+    const { storage: _own, ...inheriting } = ownData();
+    const configDir = folder({ qa: inheriting });
+    expect(problemsOf(configDir)).toEqual([
+      `${path.join(configDir, 'production.yaml')} and ${path.join(configDir, 'qa.yaml')} share the storage bucket 'honeyDueProd': ` +
+        `production has storage.bucket 'honeyDueProd' (set in ${path.join(configDir, 'production.yaml')}); ` +
+        `qa has storage.bucket 'honeyDueProd' (inherited from ${path.join(configDir, 'production.yaml')}). ` +
+        `Give qa its own storage.bucket in ${path.join(configDir, 'qa.yaml')}, or declare the share there: 'shares: { bucket: production }' (qa extends production)`,
+    ]);
+    // `null` gives the stack's default back, which is production's bucket too.
+    fs.writeFileSync(path.join(configDir, 'qa.yaml'), YAML.stringify({ ...ownData(), storage: null }));
+    expect(problemsOf(configDir)).toEqual([
+      expect.stringContaining(`qa has storage.bucket 'honeyDueProd' (the stack's default, as ${path.join(configDir, 'qa.yaml')} removes the inherited value)`),
+    ]);
+  });
+
+  test.each([
+    ['apex', 'myhoneydue.com'],
+    ['api', 'api.myhoneydue.com'],
+    ['admin', 'admin.myhoneydue.com'],
+  ])('an Ingress host: domains.%s %s', (field, host) => {
+    const qa = ownData();
+    const configDir = folder({ qa: { ...qa, domains: { ...qa.domains, [field]: host } } });
+    const problems = problemsOf(configDir);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(`share the Ingress host '${host}': production has domains.${field} '${host}' (set in ${path.join(configDir, 'production.yaml')}); qa has domains.${field} '${host}' (set in ${path.join(configDir, 'qa.yaml')})`);
+    expect(problems[0]).toContain(`Give qa its own domains.${field} in ${path.join(configDir, 'qa.yaml')}, or declare the share there: 'shares: { ingressHost: production }'`);
+  });
+
+  test("an Ingress host under another key: one environment's api host as the other's apex", () => {
+    const qa = ownData();
+    const configDir = folder({ qa: { ...qa, domains: { ...qa.domains, apex: 'api.myhoneydue.com' } } });
+    expect(problemsOf(configDir)).toEqual([expect.stringContaining("production has domains.api 'api.myhoneydue.com' (set in")]);
+    expect(problemsOf(configDir)[0]).toContain("qa has domains.apex 'api.myhoneydue.com' (set in");
+  });
+
+  test('a namespace, also when it is the stack default', () => {
+    const configDir = folder({ qa: { ...ownData(), namespace: 'honeydue' }, zz: 'imageTag: 237c6b8\nnamespace: honeydue-zz\ndomains: { apex: zz.example.com, api: api.zz.example.com, admin: admin.zz.example.com }\ndatabase: { name: zz }\nstorage: { bucket: zz }\n' });
+    expect(problemsOf(configDir)).toEqual([expect.stringContaining(`share the namespace 'honeydue': production has namespace 'honeydue' (set in ${path.join(configDir, 'production.yaml')}); qa has namespace 'honeydue' (set in`)]);
+    // An environment that writes nothing gets the stack's defaults, which are production's data: every one is caught.
+    const bare = folder({ qa: ownData(), bare: 'imageTag: 237c6b8\n' });
+    const problems = problemsOf(bare);
+    expect(problems.map((p) => /share the (database|storage bucket|namespace|Ingress host) '([^']+)'/.exec(p)?.slice(1).join(' '))).toEqual([
+      'database honeyDue', 'storage bucket honeyDueProd', 'namespace honeydue', 'Ingress host myhoneydue.com', 'Ingress host api.myhoneydue.com', 'Ingress host admin.myhoneydue.com',
+    ]);
+    expect(problems[0]).toContain("bare has database.host 'ep-floral-truth-amttbc5a-pooler.c-5.us-east-1.aws.neon.tech' (the stack's default)");
+    // Neither extends the other: production sorts after bare, so production's file would declare it.
+    expect(problems[0]).toContain(`Give production its own database (database.host, or database.name on the same server) in ${path.join(bare, 'production.yaml')}, or declare the share there: 'shares: { database: bare }' (production sorts after bare)`);
+  });
+
+  test('one problem per share, all at once', () => {
+    const configDir = folder({ qa: { extends: 'production', namespace: 'honeydue-qa' } });
+    expect(problemsOf(configDir).map((p) => /share the ([a-zA-Z ]+) '/.exec(p)?.[1])).toEqual(['database', 'storage bucket', 'Ingress host', 'Ingress host', 'Ingress host']);
+  });
+});
+
+describe('a share the later file declares', () => {
+  test('is accepted and printed, one line per share, on every run', () => {
+    const configDir = folder({ qa: { ...ownData(), database: null, storage: null, shares: { database: 'production', bucket: 'production' } } });
+    const outDir = path.join(scratch, 'dist');
+    for (const envs of [undefined, ['production'], ['qa']]) {
+      const lines: string[] = [];
+      synthesize({ configDir, outDir, envs, log: (line) => lines.push(line) });
+      expect(lines.filter((line) => line.includes('shares'))).toEqual([
+        `  qa: shares production's database 'honeyDue' on ${DIRECT_HOST}, as ${path.join(configDir, 'qa.yaml')} declares (shares.database)`,
+        `  qa: shares production's storage bucket 'honeyDueProd', as ${path.join(configDir, 'qa.yaml')} declares (shares.bucket)`,
+      ]);
+    }
+    expect(fs.readFileSync(path.join(outDir, 'qa', 'config.yaml'), 'utf8')).toContain('B2_BUCKET_NAME: honeyDueProd');
+  });
+
+  test('covers each Ingress host it shares and the namespace, each printed', () => {
+    const configDir = folder({ qa: { extends: 'production', database: { name: 'honeyDueQa' }, storage: { bucket: 'honeyDueQa' }, shares: { ingressHost: 'production', namespace: ['production'] } } });
+    expect(checkIsolation({ configDir }).map((share) => [share.resource, share.what])).toEqual([
+      ['namespace', "namespace 'honeydue'"],
+      ['ingressHost', "Ingress host 'myhoneydue.com'"],
+      ['ingressHost', "Ingress host 'api.myhoneydue.com'"],
+      ['ingressHost', "Ingress host 'admin.myhoneydue.com'"],
+    ]);
+  });
+
+  test('is not inherited: an environment built on one that declares a share declares its own', () => {
+    const configDir = folder({
+      qa: { ...ownData(), database: null, shares: { database: 'production' } },
+      'qa-two': { extends: 'qa', namespace: 'honeydue-qa-two', domains: { apex: 'qa2.myhoneydue.com', api: 'qa2-api.myhoneydue.com', admin: 'qa2-admin.myhoneydue.com' }, storage: { bucket: 'honeyDueQa2' } },
+    });
+    const problems = problemsOf(configDir);
+    expect(problems).toEqual([
+      expect.stringContaining(`${path.join(configDir, 'production.yaml')} and ${path.join(configDir, 'qa-two.yaml')} share the database 'honeyDue'`),
+      expect.stringContaining(`${path.join(configDir, 'qa.yaml')} and ${path.join(configDir, 'qa-two.yaml')} share the database 'honeyDue'`),
+    ]);
+    expect(problems[1]).toContain("'shares: { database: qa }' (qa-two extends qa)");
+    expect(loadEnvironment('qa-two', { configDir }).shares).toEqual({});
+    const declared = folder({ 'qa-two': YAML.stringify({ ...YAML.parse(fs.readFileSync(path.join(configDir, 'qa-two.yaml'), 'utf8')), shares: { database: ['production', 'qa'] } }) });
+    expect(checkIsolation({ configDir: declared }).map((s) => `${s.env} ${s.sharedWith} ${s.resource}`)).toEqual(['qa production database', 'qa-two production database', 'qa-two qa database']);
+  });
+
+  test('must be true: a declared share the files do not have fails, so the printed line never lies', () => {
+    const configDir = folder({ qa: { ...ownData(), shares: { bucket: 'production' } } });
+    expect(problemsOf(configDir)).toEqual([
+      `${path.join(configDir, 'qa.yaml')}: shares.bucket: production, but qa and production share no bucket: qa has storage.bucket 'honeyDueQa' (set in ${path.join(configDir, 'qa.yaml')}); remove production from shares.bucket, so the line synth prints stays true`,
+    ]);
+  });
+
+  test("belongs in the later file: declared in the earlier one, it fails and says where it goes", () => {
+    const production = YAML.parse(fs.readFileSync(path.join(CONFIG_DIR, 'production.yaml'), 'utf8'));
+    const configDir = folder({ qa: { ...ownData(), storage: null }, production: YAML.stringify({ ...production, shares: { bucket: 'qa' } }) });
+    const problems = problemsOf(configDir);
+    expect(problems).toContain(
+      `${path.join(configDir, 'production.yaml')}: shares.bucket: qa: a share is declared in the later environment's file (qa extends production); move it to ${path.join(configDir, 'qa.yaml')} as 'shares: { bucket: production }'`,
+    );
+    expect(problems.some((p) => p.includes("share the storage bucket 'honeyDueProd'"))).toBe(true);
+  });
+
+  test('without extends, the later environment is the one that sorts after', () => {
+    const env = (name: string, shares?: object) => ({ imageTag: '237c6b8', namespace: `honeydue-${name}`, domains: { apex: `${name}.example.com`, api: `api.${name}.example.com`, admin: `admin.${name}.example.com` }, database: { name }, storage: { bucket: 'together' }, ...(shares ? { shares } : {}) });
+    expect(problemsOf(folder({ alpha: env('alpha', { bucket: 'beta' }), beta: env('beta') })).join('\n')).toMatch(/alpha\.yaml: shares\.bucket: beta: a share is declared in the later environment's file \(beta sorts after alpha\); move it to \S+beta\.yaml as 'shares: \{ bucket: alpha \}'/);
+    fs.rmSync(path.join(scratch, 'config'), { recursive: true });
+    expect(checkIsolation({ configDir: folder({ alpha: env('alpha'), beta: env('beta', { bucket: 'alpha' }) }) }).map((s) => s.line)).toEqual([
+      `beta: shares alpha's storage bucket 'together', as ${path.join(scratch, 'config', 'beta.yaml')} declares (shares.bucket)`,
+    ]);
+  });
+
+  test('names an environment of the folder, not itself', () => {
+    const configDir = folder({ qa: { ...ownData(), shares: { database: ['prod', 'qa'] } } });
+    expect(problemsOf(configDir)).toEqual([
+      `${path.join(configDir, 'qa.yaml')}: shares.database: prod is not an environment of ${configDir}; known environments: production, qa`,
+      `${path.join(configDir, 'qa.yaml')}: shares.database: qa names this environment itself; remove it`,
+    ]);
+  });
+
+  test('is a typed key: an unknown resource or a bad name is a config error, and shares never reach the stack props', () => {
+    const misspelt = folder({ qa: { ...ownData(), shares: { databse: 'production' } } });
+    expect(() => loadConfig('qa', { configDir: misspelt })).toThrow(/shares\.databse: unknown key/);
+    fs.rmSync(path.join(scratch, 'config'), { recursive: true });
+    const badName = folder({ qa: { ...ownData(), shares: { bucket: ['Production'], namespace: [] } } });
+    expect(() => loadConfig('qa', { configDir: badName })).toThrow(/shares\.bucket\.0: 'Production' is not a valid Kubernetes name[\s\S]*shares\.namespace: must name at least one environment/);
+    expect(Object.keys(loadConfig('staging'))).not.toContain('shares');
+    expect(Object.keys(loadConfig('staging'))).not.toContain('deploy');
+  });
+});
+
+describe('the synth command', () => {
+  test('fails on an undeclared share with exit 1, the share named, and dist/ byte-identical', () => {
+    const configDir = folder({ qa: ownData() });
+    const outDir = path.join(scratch, 'dist');
+    expect(runSynth(['--config', configDir, '--out', outDir], { out: quiet, err: quiet })).toBe(0);
+    const before = fingerprint(outDir);
+    fs.writeFileSync(path.join(configDir, 'qa.yaml'), YAML.stringify({ ...ownData(), storage: { bucket: 'honeyDueProd' } }));
+    const errors: string[] = [];
+    expect(runSynth(['--config', configDir, '--out', outDir], { out: quiet, err: (line) => errors.push(line) })).toBe(1);
+    expect(errors.join('\n')).toMatch(/was left as it was\.\n1 problem\(s\) with the data environments share[\s\S]*share the storage bucket 'honeyDueProd': production has storage\.bucket 'honeyDueProd' \(set in \S+production\.yaml\); qa has storage\.bucket 'honeyDueProd' \(set in \S+qa\.yaml\)/);
+    expect(fingerprint(outDir)).toEqual(before);
+    expect(fs.readdirSync(scratch).sort()).toEqual(['config', 'dist']);
+  });
+
+  test.each([['staging'], ['production']])('checks every environment under --env %s: staging undeclared fails both', (env) => {
+    const configDir = path.join(scratch, 'config');
+    fs.cpSync(CONFIG_DIR, configDir, { recursive: true });
+    const staging = YAML.parse(fs.readFileSync(path.join(CONFIG_DIR, 'staging.yaml'), 'utf8'));
+    delete staging.shares;
+    fs.writeFileSync(path.join(configDir, 'staging.yaml'), YAML.stringify(staging));
+    const outDir = path.join(scratch, 'dist');
+    const errors: string[] = [];
+    expect(runSynth(['--config', configDir, '--out', outDir, '--env', env], { out: quiet, err: (line) => errors.push(line) })).toBe(1);
+    expect(errors.join('\n')).toMatch(/share the database 'honeyDue'[\s\S]*share the storage bucket 'honeyDueProd'/);
+    expect(fs.existsSync(outDir)).toBe(false);
+  });
+
+  test('--env staging also fails on a share between two other environments', () => {
+    const configDir = path.join(scratch, 'config');
+    fs.cpSync(CONFIG_DIR, configDir, { recursive: true });
+    fs.writeFileSync(path.join(configDir, 'qa.yaml'), YAML.stringify({ ...ownData(), namespace: 'honeydue' }));
+    expect(() => synthesize({ configDir, envs: ['staging'], outDir: path.join(scratch, 'dist'), log: quiet })).toThrow(
+      /^1 problem\(s\)[^\n]*\n {2}- \S+config\/production\.yaml and \S+config\/qa\.yaml share the namespace 'honeydue'/,
+    );
+    expect(fs.existsSync(path.join(scratch, 'dist'))).toBe(false);
+  });
+
+  test('an environment whose config fails is named by its file, also when synth renders another', () => {
+    const configDir = folder({ qa: { ...ownData(), api: { minAvailable: 5 } } });
+    expect(() => synthesize({ configDir, envs: ['production'], outDir: path.join(scratch, 'dist'), log: quiet })).toThrow(
+      new ConfigError(path.join(configDir, 'qa.yaml'), ['HoneydueApi: minAvailable: 5 would block every node drain with 3 replica(s); use at most 2']),
+    );
+  });
+});
+
+describe('the repository', () => {
+  test('staging declares its shares of production\'s database and bucket, and synth prints them', () => {
+    expect(checkIsolation().map((share) => share.line)).toEqual([
+      `staging: shares production's database 'honeyDue' on ${DIRECT_HOST}, as config/staging.yaml declares (shares.database)`,
+      "staging: shares production's storage bucket 'honeyDueProd', as config/staging.yaml declares (shares.bucket)",
+    ]);
+    const lines: string[] = [];
+    expect(runSynth(['--out', path.join(scratch, 'dist')], { out: (line) => lines.push(line), err: (line) => lines.push(line) })).toBe(0);
+    expect(lines.filter((line) => line.includes('shares'))).toEqual(checkIsolation().map((share) => `  ${share.line}`));
+    // Still synthesized for review.
+    expect(fs.readdirSync(path.join(scratch, 'dist'))).toEqual(['production', 'staging']);
+  });
+
+  test('staging is not deployable, and the deploy refusal carries its reason word for word', () => {
+    const reason = YAML.parse(fs.readFileSync(path.join(CONFIG_DIR, 'staging.yaml'), 'utf8')).deploy.reason;
+    expect(reason).toMatch(/own database .* own storage\.bucket/);
+    expect(deployRefusal('staging')).toBe(
+      `environment 'staging' is not deployable (deploy.enabled: false, set in config/staging.yaml): ${reason}. Once that is done, remove deploy from config/staging.yaml`,
+    );
+    expect(deployRefusal('production')).toBeUndefined();
+  });
+
+  test("the database rule is the migrate Job's: its script's DIRECT_HOST line, run by sh, strips -pooler as directDatabaseHost does", () => {
+    const job = renderEnvironment('production', { log: quiet }).flatMap((f) => f.objects).find((o) => o.kind === 'Job');
+    const script: string = job.spec.template.spec.containers[0].command[2];
+    const line = script.split('\n').find((l) => l.startsWith('DIRECT_HOST='));
+    expect(line).toBeDefined();
+    for (const host of [POOLER_HOST, DIRECT_HOST, 'db-pooler.example.com', 'db.example.com', 'a-pooler.b-pooler.example.com']) {
+      const run = spawnSync('sh', ['-c', `${line}\nprintf %s "$DIRECT_HOST"`], { env: { PATH: process.env.PATH, DB_HOST: host }, encoding: 'utf8' });
+      expect(run.status).toBe(0);
+      expect(run.stdout).toBe(directDatabaseHost(host));
+    }
+    expect(directDatabaseHost(POOLER_HOST)).toBe(DIRECT_HOST);
+    expect(directDatabaseHost('a-pooler.b-pooler.example.com')).toBe('a.b-pooler.example.com');
+  });
+});
+
+describe('deployRefusal', () => {
+  test('is inherited through extends, naming the file that sets it, until the later file writes deploy: null', () => {
+    const staging = fs.readFileSync(path.join(CONFIG_DIR, 'staging.yaml'), 'utf8');
+    const own = { ...ownData(), extends: 'staging', shares: { database: ['production', 'staging'] } };
+    const configDir = folder({ staging, qa: own });
+    expect(deployRefusal('qa', configDir)).toMatch(
+      new RegExp(`^environment 'qa' is not deployable \\(deploy\\.enabled: false, inherited from ${path.join(configDir, 'staging.yaml').replace(/\./g, '\\.')}\\): staging has no database .*Once that is done, write 'deploy: null' in \\S+qa\\.yaml$`),
+    );
+    fs.writeFileSync(path.join(configDir, 'qa.yaml'), YAML.stringify({ ...own, deploy: null }));
+    expect(deployRefusal('qa', configDir)).toBeUndefined();
+    expect(deployRefusal('staging', configDir)).toContain(`set in ${path.join(configDir, 'staging.yaml')}`);
+  });
+
+  test.each([
+    [{ enabled: false }, /deploy\.reason: must say why the environment is not deployable/],
+    [{ enabled: true, reason: 'ready' }, /deploy\.reason: is read only when deploy\.enabled is false; remove it/],
+    [{ reason: 'no database' }, /deploy\.enabled: .*expected boolean/],
+    [{ enabled: false, reason: 'x', when: 'later' }, /deploy\.when: unknown key/],
+  ])('validates deploy %j', (deploy, message) => {
+    const configDir = folder({ qa: { ...ownData(), deploy } });
+    expect(() => deployRefusal('qa', configDir)).toThrow(message);
+  });
+});
