@@ -2,12 +2,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Chart, Yaml } from 'cdk8s';
 import { HoneydueStack } from '../constructs';
+import { concernFileName, isStackConcern } from '../constructs/shared/concerns';
 import { listEnvironments, loadConfig } from './config';
 
 /** One synthesized file: its path under the output folder and its YAML. */
 export interface RenderedFile {
   readonly env: string;
-  /** `<env>/<concern>.yaml` */
+  /** `<env>/<NN>-<concern>.yaml`: the prefix is the apply order (constructs/shared/concerns.ts). */
   readonly relativePath: string;
   readonly objects: any[];
   readonly content: string;
@@ -50,9 +51,15 @@ export function renderEnvironment(env: string, options: Pick<SynthOptions, 'imag
   return stack.node.children
     .filter((child): child is Chart => child instanceof Chart)
     .map((chart) => {
+      const concern = chart.node.id;
+      if (!isStackConcern(concern)) {
+        // A file without its place in the order would be applied whenever its name happens to sort.
+        throw new Error(`chart '${concern}' of the ${env} stack is no concern in STACK_CONCERNS: add it there (constructs/shared/concerns.ts) with its apply-order number`);
+      }
       const objects = chart.toJson();
-      return { env, relativePath: `${env}/${chart.node.id}.yaml`, objects, content: withFinalNewline(header + Yaml.stringify(...objects)) };
-    });
+      return { env, relativePath: `${env}/${concernFileName(concern)}`, objects, content: withFinalNewline(header + Yaml.stringify(...objects)) };
+    })
+    .sort((a, b) => a.relativePath.localeCompare(b.relativePath));
 }
 
 function withFinalNewline(text: string): string {

@@ -76,7 +76,7 @@ describe('counting and output', () => {
     const text = formatReport(check(docs));
     const lines = text.trimEnd().split('\n');
     expect(lines[0]).toBe(
-      `${join(GOOD_DIR, 'api.yaml')}: Deployment honeydue/api spec.template.spec.containers[0].image: container "api" image ` +
+      `${join(GOOD_DIR, '40-api.yaml')}: Deployment honeydue/api spec.template.spec.containers[0].image: container "api" image ` +
         '"gitea.treytartt.com/admin/honeydue-api:latest" is tagged latest: with imagePullPolicy IfNotPresent a node keeps running ' +
         'a stale image; pin the release tag (the git SHA) [hygiene/image-tag]',
     );
@@ -242,7 +242,7 @@ describe('npm run check (CLI)', () => {
 
   test('exits 1 on any finding, one line per finding, then "N passed, M failed"', () => {
     withDist((dir) => {
-      const api = join(dir, 'production', 'api.yaml');
+      const api = join(dir, 'production', '40-api.yaml');
       const text = require('fs').readFileSync(api, 'utf8').replace('imagePullPolicy: IfNotPresent', 'imagePullPolicyy: IfNotPresent');
       writeFileSync(api, text);
       writeFileSync(join(dir, 'production', 'secret.yaml'), 'apiVersion: v1\nkind: Secret\nmetadata: {name: leaked, namespace: honeydue}\nstringData: {SECRET_KEY: hunter2}\n');
