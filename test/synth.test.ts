@@ -1,9 +1,10 @@
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { fingerprint } from './helpers';
+import { startFakeApiServer } from './fake-apiserver';
 import { renderEnvironment, synthesize } from '../app/synth';
 import { runSynth } from '../app/synth-cli';
 import { listEnvironments } from '../app/config';
@@ -54,6 +55,44 @@ describe('files in apply order', () => {
         expect(namespaces).toContain(object.metadata.namespace);
       }
     }
+  });
+
+  /** The real kubectl's plain `apply -f <dir>` against a fresh stand-in cluster (test/fake-apiserver.ts). */
+  async function applyToFreshCluster(dir: string) {
+    const cluster = await startFakeApiServer();
+    try {
+      const args = ['--server', cluster.url, 'apply', '--validate=false', '-f', dir];
+      const child = spawn('kubectl', args, { env: { ...process.env, KUBECONFIG: '/dev/null' } });
+      let output = '';
+      child.stdout.on('data', (chunk) => (output += chunk));
+      child.stderr.on('data', (chunk) => (output += chunk));
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      return { code, output, created: [...cluster.created], refused: [...cluster.refused] };
+    } finally {
+      await cluster.close();
+    }
+  }
+
+  test.each(listEnvironments())('kubectl apply -f dist/%s/ creates every object on a fresh cluster in one pass, the Namespace first', async (env) => {
+    const dir = path.join(ROOT, 'dist', env);
+    const objects = kubectlOrder(dir).flatMap((file) => objectsOf(path.join(dir, file)));
+    const run = await applyToFreshCluster(dir);
+    expect(run.refused).toEqual([]);
+    expect(run.code).toBe(0);
+    expect(run.created[0]).toBe(`Namespace ${objects[0].metadata.name}`);
+    expect(run.created).toEqual(objects.map((o) => (o.metadata.namespace ? `${o.kind} ${o.metadata.namespace}/${o.metadata.name}` : `${o.kind} ${o.metadata.name}`)));
+  });
+
+  test('the same files without their numbers fail that apply: the stand-in cluster refuses what sorts before the Namespace', async () => {
+    const unnumbered = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-unnumbered-'));
+    for (const file of kubectlOrder(path.join(ROOT, 'dist', 'production'))) {
+      fs.copyFileSync(path.join(ROOT, 'dist', 'production', file), path.join(unnumbered, file.replace(/^\d\d-/, '')));
+    }
+    const run = await applyToFreshCluster(unnumbered);
+    fs.rmSync(unnumbered, { recursive: true, force: true });
+    expect(run.code).toBe(1);
+    expect(run.refused[0]).toBe('ServiceAccount honeydue/admin: namespaces "honeydue" not found');
+    expect(run.output).toContain('namespaces "honeydue" not found');
   });
 
   test('production sorts namespace, config, redis, network-policy, traefik, migrate, api, worker, admin, observability, ingress', () => {
