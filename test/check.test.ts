@@ -251,7 +251,7 @@ describe('npm run check (CLI)', () => {
       expect(result.code).toBe(1);
       const lines = result.out.trimEnd().split('\n');
       expect(lines).toHaveLength(3);
-      expect(lines[0]).toMatch(/api\.yaml: Deployment honeydue\/api spec\.template\.spec\.containers\[0\]\.imagePullPolicyy: unknown field "imagePullPolicyy".*did you mean "imagePullPolicy"\?.*\[schema\/unknown-field\]$/);
+      expect(lines[0]).toMatch(/40-api\.yaml: Deployment honeydue\/api spec\.template\.spec\.containers\[0\]\.imagePullPolicyy: unknown field "imagePullPolicyy".*did you mean "imagePullPolicy"\?.*\[schema\/unknown-field\]$/);
       expect(lines[1]).toMatch(/secret\.yaml: Secret honeydue\/leaked stringData: .*\[wiring\/secret-data\]$/);
       expect(result.last).toMatch(/^\d+ passed, 2 failed$/);
     });
