@@ -2,13 +2,15 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Chart, Yaml } from 'cdk8s';
 import { HoneydueStack } from '../constructs';
+import { concernFileName, isStackConcern } from '../constructs/shared/concerns';
 import { listEnvironments, loadConfig } from './config';
 import { checkIsolation } from './environments';
+import { outputFolderError, recoverInterruptedSwaps, refuseFileInPlace, swapIntoPlace, SwapHooks } from './output-swap';
 
 /** One synthesized file: its path under the output folder and its YAML. */
 export interface RenderedFile {
   readonly env: string;
-  /** `<env>/<concern>.yaml` */
+  /** `<env>/<NN>-<concern>.yaml`: the prefix is the apply order (constructs/shared/concerns.ts). */
   readonly relativePath: string;
   readonly objects: any[];
   readonly content: string;
@@ -30,6 +32,8 @@ export interface SynthOptions {
   readonly beforeWrite?: (files: RenderedFile[]) => void;
   /** Progress lines. @default console.log */
   readonly log?: (line: string) => void;
+  /** Test hooks of the swap (see app/output-swap.ts); the app never sets them. */
+  readonly swapHooks?: SwapHooks;
 }
 
 export interface SynthResult {
@@ -51,9 +55,25 @@ export function renderEnvironment(env: string, options: Pick<SynthOptions, 'imag
   return stack.node.children
     .filter((child): child is Chart => child instanceof Chart)
     .map((chart) => {
+      const concern = chart.node.id;
+      if (!isStackConcern(concern)) {
+        // A file without its place in the order would be applied whenever its name happens to sort.
+        throw new Error(`chart '${concern}' of the ${env} stack is no concern in STACK_CONCERNS: add it there (constructs/shared/concerns.ts) with its apply-order number`);
+      }
       const objects = chart.toJson();
-      return { env, relativePath: `${env}/${chart.node.id}.yaml`, objects, content: withFinalNewline(header + Yaml.stringify(...objects)) };
-    });
+      return { env, relativePath: `${env}/${concernFileName(concern)}`, objects, content: withFinalNewline(header + Yaml.stringify(...objects)) };
+    })
+    .sort((a, b) => a.relativePath.localeCompare(b.relativePath));
+}
+
+/** writeFileSync, with the path on its error (a failed write, ENOSPC, names none). */
+function writeFile(target: string, content: string): void {
+  try {
+    fs.writeFileSync(target, content);
+  } catch (error) {
+    (error as NodeJS.ErrnoException).path ??= target;
+    throw error;
+  }
 }
 
 function withFinalNewline(text: string): string {
@@ -71,11 +91,20 @@ function validateTree(app: App): void {
 /**
  * Synthesizes into a staging folder and swaps it into place only when every
  * environment rendered and passed `beforeWrite`. A failed synth leaves the
- * previous output byte for byte as it was.
+ * previous output byte for byte as it was; a write that fails for the file
+ * system's sake (read-only, full, no permission) says so, naming the folder.
+ * Each run first repairs what a killed run left (app/output-swap.ts) and
+ * prints a `recovered:` line for each repair.
  */
 export function synthesize(options: SynthOptions = {}): SynthResult {
   const log = options.log ?? ((line: string) => console.log(line));
   const outDir = path.resolve(options.outDir ?? path.join(REPO_ROOT, 'dist'));
+  refuseFileInPlace(outDir);
+  try {
+    recoverInterruptedSwaps(outDir, log);
+  } catch (error) {
+    throw outputFolderError(error, outDir);
+  }
   const allEnvs = listEnvironments(options.configDir);
   const envs = options.envs ?? allEnvs.filter((env) => !env.startsWith('_'));
   const started = process.hrtime.bigint();
@@ -90,25 +119,26 @@ export function synthesize(options: SynthOptions = {}): SynthResult {
   }
   options.beforeWrite?.(files);
 
+  // pid-suffixed, so concurrent synths never share a staging folder.
   const staging = `${outDir}.staging-${process.pid}`;
-  fs.rmSync(staging, { recursive: true, force: true });
   try {
-    for (const file of files) {
-      const target = path.join(staging, file.relativePath);
-      fs.mkdirSync(path.dirname(target), { recursive: true });
-      fs.writeFileSync(target, file.content);
-    }
+    // One level at a time: a recursive mkdir on a read-only file system reports ENOENT, not EROFS.
+    if (!fs.existsSync(path.dirname(outDir))) fs.mkdirSync(path.dirname(outDir), { recursive: true });
+    fs.mkdirSync(staging);
+    for (const env of envs) fs.mkdirSync(path.join(staging, env));
+    for (const file of files) writeFile(path.join(staging, file.relativePath), file.content);
     // A partial run (--env) replaces only its own folders; a full run replaces the whole output.
     const swaps = options.envs ? envs.map((env) => [path.join(staging, env), path.join(outDir, env)]) : [[staging, outDir]];
-    fs.mkdirSync(outDir, { recursive: true });
-    for (const [from, to] of swaps) {
-      const retired = `${to}.retired-${process.pid}`;
-      if (fs.existsSync(to)) fs.renameSync(to, retired);
-      fs.renameSync(from, to);
-      fs.rmSync(retired, { recursive: true, force: true });
-    }
+    if (options.envs) fs.mkdirSync(outDir, { recursive: true });
+    for (const [from, to] of swaps) swapIntoPlace(from, to, options.swapHooks ?? {}, log);
+  } catch (error) {
+    throw outputFolderError(error, outDir);
   } finally {
-    fs.rmSync(staging, { recursive: true, force: true });
+    try {
+      fs.rmSync(staging, { recursive: true, force: true });
+    } catch {
+      // Nothing was written or the file system refuses even this; the next run removes it.
+    }
   }
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   log(`wrote ${files.length} files to ${path.relative(process.cwd(), outDir) || '.'} in ${ms.toFixed(0)} ms`);

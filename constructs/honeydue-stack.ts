@@ -10,6 +10,7 @@ import { NetworkPolicies, NetworkPoliciesProps } from './network-policies';
 import { NextjsApp, NextjsAppProps } from './nextjs-app';
 import { Redis, RedisProps } from './redis';
 import { TraefikConfig, TraefikConfigProps } from './traefik-config';
+import { StackConcern } from './shared/concerns';
 import { AppWorkloadProps, DEFAULT_IMAGE_PULL_SECRET, DEFAULT_NAMESPACE, DEFAULT_SECRET_NAME } from './shared/app-workload';
 import { HTTPS_PORT, portOf } from './shared/network';
 import { check, dnsLabelProblem, hostnameProblem, imageTagProblem, portProblem } from './shared/validation';
@@ -190,8 +191,10 @@ export const DERIVED_CONFIG_KEYS = [
 
 /**
  * The whole honeyDue stack, one chart per concern so each synthesizes to its
- * own file (`namespace`, `config`, `redis`, `migrate`, `api`, `worker`,
- * `admin`, `web`, `traefik`, `ingress`, `observability`, `network-policy`).
+ * own file (`namespace`, `config`, `redis`, `network-policy`, `traefik`,
+ * `migrate`, `api`, `worker`, `admin`, `web`, `observability`, `ingress`: the
+ * chart ids, in the apply order `STACK_CONCERNS` in constructs/shared/concerns.ts
+ * defines, which numbers the files, e.g. `00-namespace.yaml`).
  * With only `imageTag` set it is production, all but vmagent: that needs
  * `observability.tokenSecret` (the ingest token has no default Secret).
  *
@@ -273,7 +276,7 @@ export class HoneydueStack extends Construct {
     }
 
     const image = (service: string) => `${registry}/honeydue-${service}:${props.imageTag}`;
-    const chart = (name: string) => new Chart(this, name, { disableResourceNameHashes: true });
+    const chart = (name: StackConcern) => new Chart(this, name, { disableResourceNameHashes: true });
     const shared = {
       namespace,
       imagePullSecret: props.imagePullSecret ?? DEFAULT_IMAGE_PULL_SECRET,

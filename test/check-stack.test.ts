@@ -81,7 +81,7 @@ test('as synth\'s beforeWrite hook, a failing check stops synth, prints the find
     checkRenderedFiles(files);
   };
   expect(() => synthesize({ configDir, envs: ['production'], outDir, imageTag: 'abcdef9', log: quiet, beforeWrite: breakApi })).toThrow(
-    /manifest check failed:\ndist\/production\/api\.yaml: Deployment honeydue\/api spec\.template\.spec\.containers\[0\]\.securityContext\.runAsUser: .*\[pss\/run-as-user\]\n(waived: .*\n)*\d+ passed, 1 failed\n$/,
+    /manifest check failed:\ndist\/production\/40-api\.yaml: Deployment honeydue\/api spec\.template\.spec\.containers\[0\]\.securityContext\.runAsUser: .*\[pss\/run-as-user\]\n(waived: .*\n)*\d+ passed, 1 failed\n$/,
   );
   expect(digest(outDir)).toBe(before);
 });

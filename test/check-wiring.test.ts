@@ -56,7 +56,7 @@ describe('wiring/duplicate', () => {
     const copy = structuredClone(objectIn(docs, 'ConfigMap', 'honeydue-config'));
     const report = check([...docs, { file: 'config-again.yaml', object: copy }]);
     expectFindings(report, [{ rule: 'wiring/duplicate', object: 'ConfigMap honeydue/honeydue-config', path: 'metadata.name' }]);
-    expect(report.findings[0]).toMatchObject({ file: 'config-again.yaml', message: expect.stringMatching(/first in .*config\.yaml/) });
+    expect(report.findings[0]).toMatchObject({ file: 'config-again.yaml', message: expect.stringMatching(/first in .*10-config\.yaml/) });
   });
 
   test('the same name in another kind or namespace is not a duplicate', () => {

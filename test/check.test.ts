@@ -76,7 +76,7 @@ describe('counting and output', () => {
     const text = formatReport(check(docs));
     const lines = text.trimEnd().split('\n');
     expect(lines[0]).toBe(
-      `${join(GOOD_DIR, 'api.yaml')}: Deployment honeydue/api spec.template.spec.containers[0].image: container "api" image ` +
+      `${join(GOOD_DIR, '40-api.yaml')}: Deployment honeydue/api spec.template.spec.containers[0].image: container "api" image ` +
         '"gitea.treytartt.com/admin/honeydue-api:latest" is tagged latest: with imagePullPolicy IfNotPresent a node keeps running ' +
         'a stale image; pin the release tag (the git SHA) [hygiene/image-tag]',
     );
@@ -242,7 +242,7 @@ describe('npm run check (CLI)', () => {
 
   test('exits 1 on any finding, one line per finding, then "N passed, M failed"', () => {
     withDist((dir) => {
-      const api = join(dir, 'production', 'api.yaml');
+      const api = join(dir, 'production', '40-api.yaml');
       const text = require('fs').readFileSync(api, 'utf8').replace('imagePullPolicy: IfNotPresent', 'imagePullPolicyy: IfNotPresent');
       writeFileSync(api, text);
       writeFileSync(join(dir, 'production', 'secret.yaml'), 'apiVersion: v1\nkind: Secret\nmetadata: {name: leaked, namespace: honeydue}\nstringData: {SECRET_KEY: hunter2}\n');
@@ -251,7 +251,7 @@ describe('npm run check (CLI)', () => {
       expect(result.code).toBe(1);
       const lines = result.out.trimEnd().split('\n');
       expect(lines).toHaveLength(3);
-      expect(lines[0]).toMatch(/api\.yaml: Deployment honeydue\/api spec\.template\.spec\.containers\[0\]\.imagePullPolicyy: unknown field "imagePullPolicyy".*did you mean "imagePullPolicy"\?.*\[schema\/unknown-field\]$/);
+      expect(lines[0]).toMatch(/40-api\.yaml: Deployment honeydue\/api spec\.template\.spec\.containers\[0\]\.imagePullPolicyy: unknown field "imagePullPolicyy".*did you mean "imagePullPolicy"\?.*\[schema\/unknown-field\]$/);
       expect(lines[1]).toMatch(/secret\.yaml: Secret honeydue\/leaked stringData: .*\[wiring\/secret-data\]$/);
       expect(result.last).toMatch(/^\d+ passed, 2 failed$/);
     });

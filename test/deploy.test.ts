@@ -120,32 +120,32 @@ const PRUNE_KINDS =
   'networkpolicy.networking.k8s.io,role.rbac.authorization.k8s.io,rolebinding.rbac.authorization.k8s.io,' +
   'helmchartconfig.helm.cattle.io';
 const pruneList = (namespace: string) => `get ${PRUNE_KINDS} -n ${namespace} -l ${SELECTOR} -o json`;
-const APP_FILES = ['api.yaml', 'worker.yaml', 'admin.yaml', 'web.yaml', 'observability.yaml', 'ingress.yaml'];
+const APP_FILES = ['40-api.yaml', '45-worker.yaml', '50-admin.yaml', '55-web.yaml', '60-observability.yaml', '90-ingress.yaml'];
 
 /** Every call of a successful deploy of the fixture, in order. */
 const HAPPY_PATH = [
   'version --client -o json',
   'get namespace kube-system -o name --request-timeout=15s',
-  apply('namespace.yaml'),
-  apply('config.yaml'),
-  apply('redis.yaml'),
-  apply('network-policy.yaml'),
-  apply('traefik.yaml'),
+  apply('00-namespace.yaml'),
+  apply('10-config.yaml'),
+  apply('15-redis.yaml'),
+  apply('20-network-policy.yaml'),
+  apply('25-traefik.yaml'),
   rolloutStatus('redis'),
   'delete job honeydue-migrate -n honeydue --ignore-not-found --wait=true --cascade=foreground',
-  apply('migrate.yaml'),
+  apply('30-migrate.yaml'),
   waitFor('complete'),
-  apply('api.yaml'),
-  apply('worker.yaml'),
+  apply('40-api.yaml'),
+  apply('45-worker.yaml'),
   rolloutStatus('api'),
   rolloutStatus('worker'),
-  apply('admin.yaml'),
-  apply('web.yaml'),
-  apply('observability.yaml'),
+  apply('50-admin.yaml'),
+  apply('55-web.yaml'),
+  apply('60-observability.yaml'),
   rolloutStatus('admin'),
   rolloutStatus('web'),
   rolloutStatus('vmagent'),
-  apply('ingress.yaml'),
+  apply('90-ingress.yaml'),
   pruneList('honeydue'),
   pruneList('kube-system'),
 ];
@@ -162,7 +162,7 @@ describe('happy path', () => {
   test('the migrate Job is applied and waited strictly before any app manifest is applied', async () => {
     const { lines } = await runDeploy(manifests);
 
-    const jobApplied = lines.indexOf(apply('migrate.yaml'));
+    const jobApplied = lines.indexOf(apply('30-migrate.yaml'));
     const jobDone = lines.indexOf(waitFor('complete'));
     const previousJobDeleted = lines.indexOf('delete job honeydue-migrate -n honeydue --ignore-not-found --wait=true --cascade=foreground');
     const firstAppApply = Math.min(...APP_FILES.map((name) => lines.indexOf(apply(name))));
@@ -178,7 +178,7 @@ describe('happy path', () => {
     const waited = lines.filter((line) => line.startsWith('rollout status')).map((line) => line.split(' ')[2]);
     expect(waited).toEqual(['deployment/redis', 'deployment/api', 'deployment/worker', 'deployment/admin', 'deployment/web', 'deployment/vmagent']);
     // Each phase's rollouts are waited before the next phase is applied.
-    expect(lines.indexOf(rolloutStatus('worker'))).toBeLessThan(lines.indexOf(apply('admin.yaml')));
+    expect(lines.indexOf(rolloutStatus('worker'))).toBeLessThan(lines.indexOf(apply('50-admin.yaml')));
   });
 
   test('prints each step with its elapsed time', async () => {
@@ -231,7 +231,7 @@ describe('migration gate', () => {
     const run = await runDeploy(manifests, { scenario: { STANDIN_JOB: 'failed' } });
 
     expect(run.code).toBe(1);
-    const afterGate = run.lines.slice(run.lines.indexOf(apply('migrate.yaml')) + 1);
+    const afterGate = run.lines.slice(run.lines.indexOf(apply('30-migrate.yaml')) + 1);
     expect(withoutLosingWait(afterGate, 'complete')).toEqual([
       waitFor('failed'),
       'logs job/honeydue-migrate -n honeydue --tail=200',
@@ -274,16 +274,16 @@ describe('migration gate', () => {
     expect(run.stderr).toMatch(/^!!! --skip-migration: the migrate Job will NOT run\./);
     expect(run.stdout).toMatch(/==> step \d+: migration gate SKIPPED \(--skip-migration\)/);
     expect(run.lines.some((line) => line.includes('honeydue-migrate') || line.includes('migrate.yaml'))).toBe(false);
-    expect(run.lines).toContain(apply('api.yaml'));
+    expect(run.lines).toContain(apply('40-api.yaml'));
   });
 
-  test('a directory without migrate.yaml is refused unless the migration is skipped explicitly', async () => {
-    const dir = fixtureCopy('no-migrate', { 'migrate.yaml': null });
+  test('a directory without 30-migrate.yaml is refused unless the migration is skipped explicitly', async () => {
+    const dir = fixtureCopy('no-migrate', { '30-migrate.yaml': null });
 
     const run = await runDeploy(['--manifests', dir]);
 
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/has no migrate\.yaml: .* pass --skip-migration/);
+    expect(run.stderr).toMatch(/has no 30-migrate\.yaml: .* pass --skip-migration/);
     expect(run.lines.filter((line) => line.startsWith('apply'))).toEqual([]);
   });
 });
@@ -393,11 +393,11 @@ describe('before anything is applied', () => {
   });
 
   test('a failed apply of a cluster object stops before the migration gate', async () => {
-    const run = await runDeploy(manifests, { scenario: { STANDIN_APPLY_FAIL: 'redis.yaml' } });
+    const run = await runDeploy(manifests, { scenario: { STANDIN_APPLY_FAIL: '15-redis.yaml' } });
 
     expect(run.code).toBe(1);
-    expect(run.lines.at(-1)).toBe(apply('redis.yaml'));
-    expect(run.stderr).toMatch(/kubectl apply -f test\/fixtures\/deploy\/dist\/production\/redis\.yaml failed: Error from server/);
+    expect(run.lines.at(-1)).toBe(apply('15-redis.yaml'));
+    expect(run.stderr).toMatch(/kubectl apply -f test\/fixtures\/deploy\/dist\/production\/15-redis\.yaml failed: Error from server/);
   });
 
   test('a file that belongs to no deploy phase is refused, naming the file and the fix', async () => {
@@ -414,20 +414,20 @@ describe('before anything is applied', () => {
 
   test('an object without both stack labels is deployed with a warning that prune cannot find it', async () => {
     const dir = fixtureCopy('unlabelled', {
-      'config.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: honeydue-config\n  namespace: honeydue\n',
+      '10-config.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: honeydue-config\n  namespace: honeydue\n',
     });
 
     const run = await runDeploy(['--manifests', dir]);
 
     expect(run.code).toBe(0);
     expect(run.stderr).toBe(
-      'warning: ConfigMap honeydue-config in config.yaml lacks the stack labels; prune will not find it once it leaves the stack\n',
+      'warning: ConfigMap honeydue-config in 10-config.yaml lacks the stack labels; prune will not find it once it leaves the stack\n',
     );
   });
 
   test('a namespaced object without metadata.namespace is refused', async () => {
     const dir = fixtureCopy('no-namespace', {
-      'config.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: honeydue-config\n',
+      '10-config.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: honeydue-config\n',
     });
 
     const run = await runDeploy(['--manifests', dir]);
@@ -454,14 +454,14 @@ describe('--context and --kubeconfig', () => {
 });
 
 describe('--diff', () => {
-  test('differences (kubectl diff exit 1) are shown and the deploy goes on; migrate.yaml is not diffed', async () => {
+  test('differences (kubectl diff exit 1) are shown and the deploy goes on; 30-migrate.yaml is not diffed', async () => {
     const run = await runDeploy([...manifests, '--diff']);
 
     expect(run.code).toBe(0);
     const diff = run.lines[2];
-    expect(diff).toMatch(/^diff -f .*namespace\.yaml -f .*config\.yaml/);
+    expect(diff).toMatch(/^diff -f .*00-namespace\.yaml -f .*10-config\.yaml/);
     expect(diff).not.toContain('migrate.yaml');
-    expect(diff).toContain('-f test/fixtures/deploy/dist/production/ingress.yaml');
+    expect(diff).toContain('-f test/fixtures/deploy/dist/production/90-ingress.yaml');
     expect(withoutLosingWait(run.lines.slice(3), 'failed')).toEqual(HAPPY_PATH.slice(2));
   });
 
@@ -540,7 +540,7 @@ describe('synthesis', () => {
     const synth = run.lines.findIndex((line) => line.startsWith('SYNTH'));
     expect(run.lines[synth]).toBe(`SYNTH --env production --tag abc1234def --out .deploy HONEYDUE_IMAGE_TAG=abc1234def cwd=${root}`);
     expect(synth).toBe(2);
-    expect(run.lines[synth + 1]).toBe(`apply -f ${join(root, '.deploy', 'production', 'namespace.yaml')}`);
+    expect(run.lines[synth + 1]).toBe(`apply -f ${join(root, '.deploy', 'production', '00-namespace.yaml')}`);
     // The committed dist/ is never rewritten with the release tag: CI checks it against the config.
     expect(existsSync(join(root, 'dist'))).toBe(false);
     expect(run.stdout).toMatch(/deployed production at tag abc1234def\n$/);
@@ -568,7 +568,7 @@ describe('npm run deploy', () => {
     const result = spawnSync('npm', ['run', '-s', 'deploy', '--', ...manifests, '--dry-run'], { cwd: repoRoot, encoding: 'utf8' });
 
     expect(result.status).toBe(0);
-    expect(result.stdout).toContain(`$ kubectl ${apply('migrate.yaml')}`);
+    expect(result.stdout).toContain(`$ kubectl ${apply('30-migrate.yaml')}`);
   });
 
   test('exits 2 on an invalid tag', () => {

@@ -15,6 +15,7 @@ import { checkIsolation, deployRefusal, IsolationError } from '../app/environmen
 import { renderEnvironment, synthesize } from '../app/synth';
 import { runSynth } from '../app/synth-cli';
 import { directDatabaseHost } from '../constructs/shared/database';
+import { concernFileName } from '../constructs/shared/concerns';
 
 const ROOT = path.join(__dirname, '..');
 const CONFIG_DIR = path.join(ROOT, 'config');
@@ -168,7 +169,7 @@ describe('a share the later file declares', () => {
         `  qa: shares production's storage bucket 'honeyDueProd', as ${path.join(configDir, 'qa.yaml')} declares (shares.bucket)`,
       ]);
     }
-    expect(fs.readFileSync(path.join(outDir, 'qa', 'config.yaml'), 'utf8')).toContain('B2_BUCKET_NAME: honeyDueProd');
+    expect(fs.readFileSync(path.join(outDir, 'qa', concernFileName('config')), 'utf8')).toContain('B2_BUCKET_NAME: honeyDueProd');
   });
 
   test('covers each Ingress host it shares and the namespace, each printed', () => {

@@ -197,7 +197,7 @@ describe('environments are files', () => {
     fs.writeFileSync(path.join(outDir, 'production', 'marker'), 'untouched');
     synthesize({ envs: ['staging'], outDir, log: quiet });
     expect(fs.readFileSync(path.join(outDir, 'production', 'marker'), 'utf8')).toBe('untouched');
-    expect(fs.readdirSync(path.join(outDir, 'staging'))).toContain('api.yaml');
+    expect(fs.readdirSync(path.join(outDir, 'staging'))).toContain('40-api.yaml');
   });
 
   test("an environment switches off its base's HPA with null", () => {

@@ -7,6 +7,7 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { Construct } from 'constructs';
 import * as api from '../constructs';
+import { CONCERNS_IN_ORDER, concernFileName } from '../constructs/shared/concerns';
 
 const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
 
@@ -42,4 +43,13 @@ test('the README benchmark figures are the ones docs/benchmark.md recorded', () 
   const synthRow = recorded.split('\n').find((line) => line.startsWith('| `npm run synth`, end to end'));
   expect(readme).toContain(synthRow);
   expect(readme).not.toContain('-->\n');
+});
+
+test('"What is in dist/" lists every file synth can write, in apply order', () => {
+  const section = readme.slice(readme.indexOf('## What is in dist/'), readme.indexOf('## Reviewing a change'));
+  const listed = [...section.matchAll(/^\| `(\d\d-[a-z-]+\.yaml)` \|/gm)].map((m) => m[1]);
+  expect(listed).toEqual(CONCERNS_IN_ORDER.map(concernFileName));
+  expect(section).toMatch(/kubectl apply\s+-f dist\/<env>\/` reads a folder's files in lexical order/);
+  expect(section).toMatch(/What it skips is the migration gate/);
+  expect(section).toMatch(/Release with `npm run deploy`/);
 });

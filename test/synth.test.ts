@@ -1,12 +1,17 @@
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { fingerprint } from './helpers';
+import { startFakeApiServer } from './fake-apiserver';
 import { renderEnvironment, synthesize } from '../app/synth';
 import { runSynth } from '../app/synth-cli';
 import { listEnvironments } from '../app/config';
+import { App, Chart } from 'cdk8s';
+import { HoneydueStack } from '../constructs';
+import { CONCERNS_IN_ORDER, concernFileName, STACK_CONCERNS } from '../constructs/shared/concerns';
+import { DEPLOY_PHASES } from '../app/deploy/manifests';
 
 const ROOT = path.join(__dirname, '..');
 const productionYaml = fs.readFileSync(path.join(ROOT, 'config', 'production.yaml'), 'utf8');
@@ -27,8 +32,92 @@ test('writes one file per concern under dist/<env>/', () => {
   const { configDir, outDir } = workspace();
   synthesize({ configDir, outDir, log: quiet });
   expect(Object.keys(fingerprint(outDir)).sort()).toEqual(
-    ['admin', 'api', 'config', 'ingress', 'migrate', 'namespace', 'network-policy', 'observability', 'redis', 'traefik', 'worker'].map((f) => `production/${f}.yaml`),
+    ['00-namespace', '10-config', '15-redis', '20-network-policy', '25-traefik', '30-migrate', '40-api', '45-worker', '50-admin', '60-observability', '90-ingress'].map((f) => `production/${f}.yaml`),
   );
+});
+
+describe('files in apply order', () => {
+  /** What `kubectl apply -f dist/<env>/` reads: the folder's files in lexical order (it walks the folder, no reordering by kind). */
+  const kubectlOrder = (dir: string) => fs.readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+  const objectsOf = (file: string) => YAML.parseAllDocuments(fs.readFileSync(file, 'utf8')).map((d) => d.toJS()).filter(Boolean);
+
+  test.each(listEnvironments())('dist/%s/: the first file holds the Namespace and only it; nothing namespaced sorts before it', (env) => {
+    const dir = path.join(ROOT, 'dist', env);
+    const [first, ...rest] = kubectlOrder(dir);
+    expect(first).toBe('00-namespace.yaml');
+    const namespaceObjects = objectsOf(path.join(dir, first));
+    expect(namespaceObjects.map((o) => o.kind)).toEqual(['Namespace']);
+    // Every other object is either namespaced in a namespace that exists by then or cluster-scoped.
+    const namespaces = new Set([namespaceObjects[0].metadata.name, 'kube-system']);
+    for (const file of rest) {
+      for (const object of objectsOf(path.join(dir, file))) {
+        expect(object.kind).not.toBe('Namespace');
+        expect(namespaces).toContain(object.metadata.namespace);
+      }
+    }
+  });
+
+  /** The real kubectl's plain `apply -f <dir>` against a fresh stand-in cluster (test/fake-apiserver.ts). */
+  async function applyToFreshCluster(dir: string) {
+    const cluster = await startFakeApiServer();
+    try {
+      const args = ['--server', cluster.url, 'apply', '--validate=false', '-f', dir];
+      const child = spawn('kubectl', args, { env: { ...process.env, KUBECONFIG: '/dev/null' } });
+      let output = '';
+      child.stdout.on('data', (chunk) => (output += chunk));
+      child.stderr.on('data', (chunk) => (output += chunk));
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      return { code, output, created: [...cluster.created], refused: [...cluster.refused] };
+    } finally {
+      await cluster.close();
+    }
+  }
+
+  test.each(listEnvironments())('kubectl apply -f dist/%s/ creates every object on a fresh cluster in one pass, the Namespace first', async (env) => {
+    const dir = path.join(ROOT, 'dist', env);
+    const objects = kubectlOrder(dir).flatMap((file) => objectsOf(path.join(dir, file)));
+    const run = await applyToFreshCluster(dir);
+    expect(run.refused).toEqual([]);
+    expect(run.code).toBe(0);
+    expect(run.created[0]).toBe(`Namespace ${objects[0].metadata.name}`);
+    expect(run.created).toEqual(objects.map((o) => (o.metadata.namespace ? `${o.kind} ${o.metadata.namespace}/${o.metadata.name}` : `${o.kind} ${o.metadata.name}`)));
+  });
+
+  test('the same files without their numbers fail that apply: the stand-in cluster refuses what sorts before the Namespace', async () => {
+    const unnumbered = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-unnumbered-'));
+    for (const file of kubectlOrder(path.join(ROOT, 'dist', 'production'))) {
+      fs.copyFileSync(path.join(ROOT, 'dist', 'production', file), path.join(unnumbered, file.replace(/^\d\d-/, '')));
+    }
+    const run = await applyToFreshCluster(unnumbered);
+    fs.rmSync(unnumbered, { recursive: true, force: true });
+    expect(run.code).toBe(1);
+    expect(run.refused[0]).toBe('ServiceAccount honeydue/admin: namespaces "honeydue" not found');
+    expect(run.output).toContain('namespaces "honeydue" not found');
+  });
+
+  test('production sorts namespace, config, redis, network-policy, traefik, migrate, api, worker, admin, observability, ingress', () => {
+    expect(kubectlOrder(path.join(ROOT, 'dist', 'production'))).toEqual([
+      '00-namespace.yaml', '10-config.yaml', '15-redis.yaml', '20-network-policy.yaml', '25-traefik.yaml', '30-migrate.yaml',
+      '40-api.yaml', '45-worker.yaml', '50-admin.yaml', '60-observability.yaml', '90-ingress.yaml',
+    ]);
+  });
+
+  test('a plain apply and the deploy take the files in the same order: DEPLOY_PHASES is the lexical order of every concern', () => {
+    const phased = Object.values(DEPLOY_PHASES).flat();
+    expect(phased).toEqual(CONCERNS_IN_ORDER.map(concernFileName));
+    expect(phased).toEqual([...phased].sort());
+    expect(concernFileName('web')).toBe('55-web.yaml');
+  });
+
+  test('every chart of the stack is a concern with its place in the order, and the numbers are two digits, rising', () => {
+    const numbers = Object.values(STACK_CONCERNS);
+    expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
+    expect(new Set(numbers).size).toBe(numbers.length);
+    for (const n of numbers) expect(n).toBeLessThan(100);
+    const charts = new HoneydueStack(new App(), 'all', { imageTag: 'abcdef9', web: { enabled: true }, observability: { tokenSecret: { name: 'vmagent-ingest-token' } } })
+      .node.children.filter((c) => c instanceof Chart).map((c) => c.node.id).sort();
+    expect(charts).toEqual([...CONCERNS_IN_ORDER].sort());
+  });
 });
 
 test('a failed synth (bad config) leaves the previous output byte for byte intact', () => {
@@ -78,7 +167,7 @@ test('--tag pins every honeyDue image; --env replaces only that environment', ()
   const otherBefore = fingerprint(path.join(outDir, 'other'));
   const run = spawnSync(process.execPath, [require.resolve('tsx/cli'), 'main.ts', '--config', configDir, '--out', outDir, '--env', 'production', '--tag', 'fedcba9876'], { cwd: ROOT, encoding: 'utf8' });
   expect(run.status).toBe(0);
-  expect(fs.readFileSync(path.join(outDir, 'production', 'api.yaml'), 'utf8')).toContain('honeydue-api:fedcba9876');
+  expect(fs.readFileSync(path.join(outDir, 'production', '40-api.yaml'), 'utf8')).toContain('honeydue-api:fedcba9876');
   expect(fingerprint(path.join(outDir, 'other'))).toEqual(otherBefore);
 });
 

@@ -39,7 +39,7 @@ export function auditManifests(sets: readonly ManifestSet[], options: AuditOptio
 /** What synth renders per file (structurally app/synth.ts's RenderedFile). */
 export interface RenderedManifests {
   readonly env: string;
-  /** `<env>/<concern>.yaml` */
+  /** `<env>/<NN>-<concern>.yaml` */
   readonly relativePath: string;
   readonly objects: readonly unknown[];
 }

@@ -7,7 +7,7 @@
 
 /** One YAML document: the parsed object and the file it came from (or will be written to). */
 export interface ManifestDoc {
-  /** Path shown in findings, e.g. `dist/production/api.yaml`. */
+  /** Path shown in findings, e.g. `dist/production/40-api.yaml`. */
   readonly file: string;
   /** The parsed document: normally a Kubernetes object, but anything YAML can hold. */
   readonly object: unknown;

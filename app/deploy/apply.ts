@@ -1,5 +1,5 @@
 import { lastErrorLine } from './kubectl';
-import { ManifestFile } from './manifests';
+import { ManifestFile, MIGRATE_FILE } from './manifests';
 import { DeployError } from './options';
 import { kubectlCall, Step } from './step';
 
@@ -27,12 +27,12 @@ export function applyStep(title: string, files: readonly ManifestFile[]): Step {
 export const diffArgs = (files: readonly ManifestFile[]): string[] => ['diff', ...files.flatMap((f) => ['-f', f.path])];
 
 /**
- * Shows what the release changes. migrate.yaml is left out: the Job is deleted
+ * Shows what the release changes. The migrate Job's file is left out: the Job is deleted
  * and recreated every deploy (its pod template is immutable), so a diff of it
  * is either noise or an immutable-field error.
  */
 export function diffStep(files: readonly ManifestFile[]): Step {
-  const diffed = files.filter((file) => file.name !== 'migrate.yaml');
+  const diffed = files.filter((file) => file.name !== MIGRATE_FILE);
   return {
     title: 'show what the release changes (kubectl diff)',
     plan: [kubectlCall(diffArgs(diffed))],

@@ -1,29 +1,40 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { concernFileName, StackConcern } from '../../constructs/shared/concerns';
 import { LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY, PART_OF } from '../../constructs/shared/labels';
 import { DeployError } from './options';
 
 /**
- * The deploy order over the dist files. A file that is absent is skipped; a
- * .yaml file that is in no phase stops the deploy, because applying it at a
- * guessed moment (or silently not at all) is worse than being told.
+ * The deploy order over the dist files, named through concernFileName
+ * (`00-namespace.yaml`, ...), so the phases follow the apply order that
+ * constructs/shared/concerns.ts defines and a plain `kubectl apply -f` uses. A
+ * file that is absent is skipped; a .yaml file that is in no phase stops the
+ * deploy, because applying it at a guessed moment (or silently not at all) is
+ * worse than being told.
  */
 export const DEPLOY_PHASES = {
   /** Not app rollouts: what the migrate Job and the app pods need to exist first. */
-  cluster: ['namespace.yaml', 'config.yaml', 'redis.yaml', 'network-policy.yaml', 'traefik.yaml'],
+  cluster: files('namespace', 'config', 'redis', 'network-policy', 'traefik'),
   /** The gate: nothing after it is applied unless the Job completes. */
-  migrate: ['migrate.yaml'],
+  migrate: files('migrate'),
   /** The backend of the release, on the schema the gate just migrated. */
-  core: ['api.yaml', 'worker.yaml'],
+  core: files('api', 'worker'),
   /** What sits in front of or beside the backend. */
-  edge: ['admin.yaml', 'web.yaml', 'observability.yaml'],
+  edge: files('admin', 'web', 'observability'),
   /**
    * Routing goes last so that a changed route (the apex moving to web) never
    * points at a backend that is not rolled out yet.
    */
-  routing: ['ingress.yaml'],
+  routing: files('ingress'),
 } as const;
+
+function files(...concerns: StackConcern[]): readonly string[] {
+  return concerns.map(concernFileName);
+}
+
+/** The migrate Job's file, the gate's. */
+export const MIGRATE_FILE = concernFileName('migrate');
 
 export type DeployPhase = keyof typeof DEPLOY_PHASES;
 
@@ -42,7 +53,7 @@ export interface StackObject {
 }
 
 export interface ManifestFile {
-  /** Base name, e.g. `api.yaml`. */
+  /** Base name, e.g. `40-api.yaml`. */
   readonly name: string;
   /** Path as given to kubectl (relative to the working directory when it can be). */
   readonly path: string;
@@ -160,9 +171,9 @@ export function rolloutWorkloads(files: readonly ManifestFile[]): StackObject[] 
   return files.flatMap((file) => file.objects.filter((o) => o.group === 'apps' && ROLLOUT_KINDS.has(o.kind)));
 }
 
-/** The migrate Job, read from migrate.yaml (undefined when the file is absent). */
+/** The migrate Job, read from MIGRATE_FILE (undefined when the file is absent). */
 export function findMigrateJob(manifests: StackManifests): StackObject | undefined {
-  const file = manifests.files.find((f) => f.name === 'migrate.yaml');
+  const file = manifests.files.find((f) => f.name === MIGRATE_FILE);
   if (file === undefined) return undefined;
   const jobs = file.objects.filter((o) => o.group === 'batch' && o.kind === 'Job');
   if (jobs.length !== 1) {

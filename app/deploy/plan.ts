@@ -1,5 +1,5 @@
 import { applyStep, diffStep } from './apply';
-import { DeployPhase, findMigrateJob, phaseFiles, rolloutWorkloads, StackManifests } from './manifests';
+import { DeployPhase, findMigrateJob, MIGRATE_FILE, phaseFiles, rolloutWorkloads, StackManifests } from './manifests';
 import { migrateGateStep } from './migrate-gate';
 import { DeployError, DeployOptions } from './options';
 import { pruneStep } from './prune';
@@ -45,7 +45,7 @@ function migrationStep(manifests: StackManifests, options: DeployOptions): Step 
   const [migrateFile] = phaseFiles(manifests, 'migrate');
   if (job === undefined || migrateFile === undefined) {
     throw new DeployError(
-      `${manifests.dir} has no migrate.yaml: the app may only roll out after the migrate Job completes; ` +
+      `${manifests.dir} has no ${MIGRATE_FILE}: the app may only roll out after the migrate Job completes; ` +
         'synthesize a stack that includes the Job, or pass --skip-migration if the release has no schema change',
     );
   }
