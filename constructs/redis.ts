@@ -66,10 +66,10 @@ export interface RedisProps {
   /** The image's `redis` user. @default 999 */
   readonly runAsUser?: number;
   /**
-   * The pod's gid and fsGroup: the `redis` user's group in the image. In
-   * `redis:7-alpine` that group is 1000, not 999 (alpine's `addgroup -S`
-   * gave the user uid 999 and the group the next free system gid), so a
-   * gid equal to the uid would run Redis in a group the image does not know.
+   * The pod's gid and fsGroup: the `redis` user's group in the image.
+   * `redis:7-alpine` creates it with `addgroup -S -g 1000 redis` and the user
+   * with `adduser -S -G redis -u 999 redis`, so the group is 1000, not the
+   * uid; a gid of 999 would run Redis in a group the image does not have.
    * @default 1000
    */
   readonly runAsGroup?: number;
