@@ -148,7 +148,59 @@ describeWithBinaries('vmagent container contract (victoria-metrics vmagent)', { 
     expect(body).toBe('OK');
     expect(fs.readdirSync(byMount.get(flag('remoteWrite.tmpDataPath'))!)).toContain('persistent-queue');
   });
+
+  test('premise of the sizing, with the real vmagent: the files outgrow the flag by the chunk being read, the pending bytes do not', async () => {
+    // Not the manifest's values: a 2 MB flag, a dead local remote end, and a tiny memory budget, so blocks go
+    // to the disk queue at once (vmagent keeps up to ~100 blocks per queue in memory first) and it fills in a second.
+    const flagBytes = 2_000_000;
+    const [port, deadPort] = [await freePort(), await freePort()];
+    const byMount = mountedVolumes(scrapeYaml);
+    const queueDir = byMount.get(flag('remoteWrite.tmpDataPath'))!;
+    const agentArgs = localArgs(byMount).map((arg) => {
+      if (arg.startsWith('-remoteWrite.url=')) return `-remoteWrite.url=http://127.0.0.1:${deadPort}/api/v1/write`;
+      if (arg.startsWith('-remoteWrite.maxDiskUsagePerURL=')) return `-remoteWrite.maxDiskUsagePerURL=${flagBytes}`;
+      if (arg.startsWith('-httpListenAddr=')) return `-httpListenAddr=127.0.0.1:${port}`;
+      return arg;
+    });
+    const agent = startTracked(vmagent!, [...agentArgs, '-memory.allowedBytes=1MB', '-loggerLevel=ERROR'], { cwd: tempDir('vmagent-cwd'), env: { PATH: process.env.PATH }, stopSignal: 'SIGINT' });
+    await waitUntil(async () => (await get(`http://127.0.0.1:${port}/health`).catch(() => '')) === 'OK', 10000, () => agent.output);
+    let series = 0;
+    for (let batch = 0; batch < 80 && bytesUnder(queueDir) <= 4 * flagBytes; batch++) {
+      const lines: string[] = [];
+      for (let i = 0; i < 20000; i++, series++) lines.push(`contract_queue{series="${series}",batch="${batch}"} ${Math.random()}`);
+      await post(`http://127.0.0.1:${port}/api/v1/import/prometheus`, `${lines.join('\n')}\n`);
+    }
+    const onDisk = bytesUnder(queueDir);
+    const metrics = await get(`http://127.0.0.1:${port}/metrics`);
+    // The on-disk queue's pending bytes (vmagent_remotewrite_pending_data_bytes adds the in-memory blocks).
+    const pendingOnDisk = Number(/^vm_persistentqueue_bytes_pending\{[^}]*\} (\d+)$/m.exec(metrics)?.[1]);
+    expect(pendingOnDisk).toBeGreaterThan(0);
+    expect(pendingOnDisk).toBeLessThanOrEqual(flagBytes);
+    expect(Number(/^vm_persistentqueue_bytes_dropped_total\{[^}]*\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    // Oldest blocks were dropped, yet the one chunk file still holds them: the flag alone does not bound the disk.
+    expect(onDisk).toBeGreaterThan(4 * flagBytes);
+    expect(onDisk).toBeLessThan(UPSTREAM_CHUNK_BYTES);
+  }, 30000);
 });
+
+/** Bytes of every file under `dir`, as the kubelet's emptyDir accounting counts them (give or take blocks). */
+function bytesUnder(dir: string): number {
+  return fs.readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile())
+    .reduce((sum, entry) => sum + fs.statSync(path.join(entry.parentPath ?? (entry as any).path, entry.name)).size, 0);
+}
+
+function post(url: string, body: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method: 'POST', timeout: 5000 }, (response) => {
+      response.resume();
+      response.on('end', () => (response.statusCode! < 300 ? resolve() : reject(new Error(`${url}: ${response.statusCode}`))));
+    });
+    request.on('timeout', () => request.destroy(new Error('timeout')));
+    request.on('error', reject);
+    request.end(body);
+  });
+}
 
 /** A size as vmagent's flags read it: bytes, or a KB/MB/GB (powers of 1000) or KiB/MiB/GiB suffix. */
 function vmagentBytes(value: string): number {
