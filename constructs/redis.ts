@@ -69,7 +69,9 @@ export interface RedisProps {
    * The pod's gid and fsGroup: the `redis` user's group in the image.
    * `redis:7-alpine` creates it with `addgroup -S -g 1000 redis` and the user
    * with `adduser -S -G redis -u 999 redis`, so the group is 1000, not the
-   * uid; a gid of 999 would run Redis in a group the image does not have.
+   * uid; a gid of 999 runs Redis outside its own group (alpine already gives
+   * 999 to another system group), so files the image made for `redis:redis`
+   * are not the pod group's.
    * @default 1000
    */
   readonly runAsGroup?: number;
