@@ -173,7 +173,7 @@ export const configSchema = z
       tokenSecret: z.strictObject({ name: judged(dnsLabelProblem), key: judged(dataKeyProblem).optional() }).optional(),
       remoteWriteUrl: judged(httpsUrlProblem).optional(),
       scrapeInterval: judged(durationProblem).optional(),
-      bufferMiB: wholeNumber(64).optional(),
+      bufferChunks: z.number().optional(),
       resources: resources.optional(),
     }).optional(),
     networkPolicy: z.strictObject({

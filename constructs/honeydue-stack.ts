@@ -64,7 +64,7 @@ export interface HoneydueStorage {
 
 /** vmagent, scraping the api and remote-writing to VictoriaMetrics (SPEC "Observability"). */
 export type HoneydueObservability = Partial<Pick<VmAgentProps, 'tokenSecret'>> &
-  Pick<VmAgentProps, 'remoteWriteUrl' | 'scrapeInterval' | 'bufferMiB' | 'resources'> & {
+  Pick<VmAgentProps, 'remoteWriteUrl' | 'scrapeInterval' | 'bufferChunks' | 'resources'> & {
     /**
      * Off, no vmagent object is emitted. On, vmagent is emitted once
      * `tokenSecret` names the Secret with the ingest token; until then synth

@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { appPod, AppWorkloadProps, DEFAULT_BACKEND_SECRET_KEYS } from './shared/app-workload';
+import { appPod, AppWorkloadProps, SecretKey, toSecretKeyRef } from './shared/app-workload';
 import { objectLabels } from './shared/labels';
 import { ServiceEndpoint, workloadTraffic, WorkloadTraffic } from './shared/network';
 import { BACKEND_RESOURCES } from './shared/resources';
@@ -26,6 +26,12 @@ export interface MigrateJobProps extends AppWorkloadProps {
   readonly migrationsDir?: string;
   /** Path of the goose binary inside the api image. @default '/usr/local/bin/goose' */
   readonly goosePath?: string;
+  /**
+   * Keys of `secretName` wired as env vars. The script hands
+   * `POSTGRES_PASSWORD` to goose as `PGPASSWORD`, so the list must hold it.
+   * @default {@link MIGRATE_SECRET_KEYS} (`POSTGRES_PASSWORD` only)
+   */
+  readonly secretKeys?: readonly SecretKey[];
   /** uid, gid and fsGroup of the Job's pod. @default 1000 (the api image's user) */
   readonly runAsUser?: number;
   /**
@@ -36,6 +42,14 @@ export interface MigrateJobProps extends AppWorkloadProps {
   readonly redis?: ServiceEndpoint;
 }
 
+/**
+ * The secret keys the Job reads by default: the database password, nothing
+ * else. goose needs no other secret, and a required key missing from the
+ * Secret (an SMTP or B2 key not created yet) would stop the pod from starting
+ * and fail the deploy gate for a reason that has nothing to do with the schema.
+ */
+export const MIGRATE_SECRET_KEYS: readonly SecretKey[] = ['POSTGRES_PASSWORD'];
+
 /** The deploy gate waits this long for the Job; activeDeadlineSeconds may not exceed it. */
 export const MIGRATE_GATE_SECONDS = 600;
 
@@ -44,7 +58,10 @@ export const MIGRATE_GATE_SECONDS = 600;
  * The schema migration Job: `goose up` against the direct Postgres endpoint.
  * The script strips `-pooler` from `DB_HOST`: goose's session-scoped advisory
  * lock cannot survive PgBouncer's transaction mode. The password reaches goose
- * through `GOOSE_DBSTRING` in the environment, never in argv or the manifest.
+ * as `PGPASSWORD` in its environment (libpq and pgx read it there), never in
+ * the `GOOSE_DBSTRING` DSN, argv or the manifest; the DSN's other values are
+ * quoted the way libpq reads them, so a space, quote or backslash in a user or
+ * database name cannot break it.
  *
  * A Job's pod template is immutable: the deploy command deletes the previous
  * `honeydue-migrate` before applying the new one.
@@ -77,6 +94,13 @@ export class MigrateJob extends Construct {
     const owner = 'MigrateJob';
     check(owner, 'backoffLimit', wholeNumberProblem(backoffLimit, 0));
     check(owner, 'runAsUser', wholeNumberProblem(runAsUser, 1));
+    const secretKeyNames = props.secretKeys?.map((key) => toSecretKeyRef(key).key);
+    if (secretKeyNames && !secretKeyNames.includes('POSTGRES_PASSWORD')) {
+      throw new Error(
+        `${owner}: secretKeys: [${secretKeyNames.join(', ')}] lacks POSTGRES_PASSWORD, ` +
+          'which the script hands to goose as PGPASSWORD; add it, or leave secretKeys unset (the default reads only POSTGRES_PASSWORD)',
+      );
+    }
     if (!Number.isInteger(activeDeadlineSeconds) || activeDeadlineSeconds < 1 || activeDeadlineSeconds > MIGRATE_GATE_SECONDS) {
       throw new Error(
         `${owner}: activeDeadlineSeconds: ${activeDeadlineSeconds} must be a whole number from 1 to ${MIGRATE_GATE_SECONDS}: ` +
@@ -87,11 +111,16 @@ export class MigrateJob extends Construct {
     const script = [
       'set -eu',
       ': "${DB_HOST:?DB_HOST is not set; it comes from the ConfigMap}"',
+      ': "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is not set; it comes from the Secret (migrate.secretKeys)}"',
       // goose holds a session-scoped advisory lock; PgBouncer transaction mode drops it, so go direct.
       'DIRECT_HOST=$(printf %s "$DB_HOST" | sed "s/-pooler\\././")',
       'echo "goose up against $DIRECT_HOST (DB_HOST was $DB_HOST)"',
+      // A keyword/value DSN value in libpq's quoting (pgx reads the same): single quotes, \ and ' escaped by a backslash.
+      String.raw`dsn_value() { printf "'%s'" "$(printf %s "$1" | sed "s/[\\\\']/\\\\&/g")"; }`,
       'export GOOSE_DRIVER=postgres',
-      'export GOOSE_DBSTRING="host=$DIRECT_HOST port=${DB_PORT:-5432} user=$POSTGRES_USER password=$POSTGRES_PASSWORD dbname=$POSTGRES_DB sslmode=require"',
+      'export GOOSE_DBSTRING="host=$(dsn_value "$DIRECT_HOST") port=$(dsn_value "${DB_PORT:-5432}") user=$(dsn_value "$POSTGRES_USER") dbname=$(dsn_value "$POSTGRES_DB") sslmode=require"',
+      // Not in the DSN, which goose and drivers may print: libpq and pgx read the password from PGPASSWORD.
+      'export PGPASSWORD="$POSTGRES_PASSWORD"',
       `exec ${goosePath} -dir ${migrationsDir} up`,
       '',
     ].join('\n');
@@ -100,7 +129,7 @@ export class MigrateJob extends Construct {
       owner,
       name: podName,
       runAsUser,
-      defaultSecretKeys: DEFAULT_BACKEND_SECRET_KEYS,
+      defaultSecretKeys: MIGRATE_SECRET_KEYS,
       defaultResources: BACKEND_RESOURCES,
       container: { command: ['sh', '-c', script] },
       scheduling: { restartPolicy: 'Never' },

@@ -6,7 +6,7 @@ import { objectLabels } from './shared/labels';
 import { hardenedPodTemplate, workloadServiceAccount } from './shared/pod-security';
 import { LIVENESS_TIMING, READINESS_TIMING, tcpProbe } from './shared/probes';
 import { resolveResources, ResourceOverrides, toResourceRequirements } from './shared/resources';
-import { check, dnsLabelProblem, imageProblem, imageTagOf, memoryProblem, redisSizeProblem } from './shared/validation';
+import { check, dnsLabelProblem, imageProblem, imageTagOf, memoryProblem, redisSizeProblem, wholeNumberProblem } from './shared/validation';
 
 /**
  * What Redis does at `maxmemory`.
@@ -59,12 +59,22 @@ export interface RedisProps {
    * @default { 'honeydue/redis': 'true' }
    */
   readonly nodeSelector?: Record<string, string>;
-  /** Secret with the optional `REDIS_PASSWORD` key; `--requirepass` only when it is non-empty. @default 'honeydue-secrets' */
+  /** Secret with the optional `REDIS_PASSWORD` key; `requirepass` only when it is non-empty. @default 'honeydue-secrets' */
   readonly secretName?: string;
   /** Overrides of Redis' requests and limits. @default requests 100m / 128Mi, limits 500m / 512Mi */
   readonly resources?: ResourceOverrides;
   /** The image's `redis` user. @default 999 */
   readonly runAsUser?: number;
+  /**
+   * The pod's gid and fsGroup: the `redis` user's group in the image.
+   * `redis:7-alpine` creates it with `addgroup -S -g 1000 redis` and the user
+   * with `adduser -S -G redis -u 999 redis`, so the group is 1000, not the
+   * uid; a gid of 999 runs Redis outside its own group (alpine already gives
+   * 999 to another system group), so files the image made for `redis:redis`
+   * are not the pod group's.
+   * @default 1000
+   */
+  readonly runAsGroup?: number;
 }
 
 /** Redis' port, fixed by the image and every client's URL. */
@@ -108,6 +118,7 @@ export class Redis extends Construct {
     const nodeSelector = props.nodeSelector ?? { 'honeydue/redis': 'true' };
     const secretName = props.secretName ?? DEFAULT_SECRET_NAME;
     const runAsUser = props.runAsUser ?? 999;
+    const runAsGroup = props.runAsGroup ?? 1000;
 
     const owner = 'Redis';
     check(owner, 'image', imageProblem(image));
@@ -119,6 +130,8 @@ export class Redis extends Construct {
       throw new Error(`${owner}: evictionPolicy: '${evictionPolicy}' is not a Redis policy; use one of ${REDIS_EVICTION_POLICIES.join(', ')}`);
     }
     check(owner, 'maxMemory', redisSizeProblem(maxMemory));
+    check(owner, 'runAsUser', wholeNumberProblem(runAsUser, 1));
+    check(owner, 'runAsGroup', wholeNumberProblem(runAsGroup, 1));
     const resources = resolveResources(owner, {
       requests: { cpu: '100m', memory: '128Mi' },
       limits: { cpu: '500m', memory: '512Mi' },
@@ -136,20 +149,13 @@ export class Redis extends Construct {
     });
     this.serviceAccount = workloadServiceAccount(this, name, namespace);
 
-    // ARGS is built in the shell so --requirepass appears only when the optional Secret key is non-empty.
-    const script = [
-      `ARGS="--appendonly yes --appendfsync everysec --maxmemory ${maxMemory} --maxmemory-policy ${evictionPolicy}"`,
-      'if [ -n "$REDIS_PASSWORD" ]; then',
-      '  ARGS="$ARGS --requirepass $REDIS_PASSWORD"',
-      'fi',
-      'exec redis-server $ARGS',
-      '',
-    ].join('\n');
+    const script = redisStartScript(maxMemory, evictionPolicy);
 
     const template = hardenedPodTemplate({
       name,
       version: imageTagOf(image)!,
       runAsUser,
+      runAsGroup,
       serviceAccountName: name,
       scheduling: { nodeSelector },
       volumes: [{ volume: { name: 'data', persistentVolumeClaim: { claimName } }, mountPath: '/data' }],
@@ -167,4 +173,39 @@ export class Redis extends Construct {
     this.service = clusterIpService(this, name, namespace, REDIS_PORT, 'redis');
     this.disruptionBudget = drainSafePdb(this, owner, { name, namespace, minimumReplicas: 1 });
   }
+}
+
+/**
+ * The container's `sh -c` script: Redis' configuration on stdin
+ * (`redis-server -`), written by the shell as a here-document. The password
+ * never passes through word splitting or globbing (a space or `a*` in it once
+ * broke the start or was replaced by a file name in `/data`), never appears in
+ * an argv (`printf` is a shell builtin; `od` reads it on stdin), and is unset
+ * before `exec`, so it is not in redis-server's environment either. Each byte
+ * is written as `\xHH` inside a double-quoted config string, which Redis'
+ * config parser reads back byte for byte whatever the password holds (quotes,
+ * backslashes, `$`, newlines). `requirepass` appears only when the optional
+ * Secret key is non-empty. `maxMemory` and `evictionPolicy` are validated
+ * before they reach the script.
+ */
+function redisStartScript(maxMemory: string, evictionPolicy: RedisEvictionPolicy): string {
+  return [
+    'set -eu',
+    'REQUIREPASS=',
+    'if [ -n "${REDIS_PASSWORD:-}" ]; then',
+    "  HEX=$(printf %s \"$REDIS_PASSWORD\" | od -An -v -tx1 | tr -d ' \\n' | sed 's/../\\\\x&/g')",
+    // An empty encoding would become `requirepass ""`: Redis without auth. Refuse to start instead.
+    '  [ -n "$HEX" ] || { echo "redis: REDIS_PASSWORD is set but could not be hex-encoded (od, tr, sed); not starting without it" >&2; exit 1; }',
+    '  REQUIREPASS="requirepass \\"$HEX\\""',
+    'fi',
+    'unset REDIS_PASSWORD',
+    'exec redis-server - <<EOF',
+    'appendonly yes',
+    'appendfsync everysec',
+    `maxmemory ${maxMemory}`,
+    `maxmemory-policy ${evictionPolicy}`,
+    '$REQUIREPASS',
+    'EOF',
+    '',
+  ].join('\n');
 }

@@ -49,10 +49,17 @@ export interface VmAgentProps {
   readonly scrapeInterval?: string;
   /**
    * Size of the on-disk queue that holds samples while the remote end is
-   * unreachable (an emptyDir; lost on reschedule, which only loses the backlog).
-   * @default 256 (MiB: honeyDue's few thousand series fill it slowly, and it stays small next to the node's disk)
+   * unreachable, in vmagent's chunk files ({@link VMAGENT_QUEUE_CHUNK_BYTES},
+   * about 512 MiB each). vmagent stores the queue in whole chunks and rounds a
+   * smaller `-remoteWrite.maxDiskUsagePerURL` up to one chunk, so the flag is
+   * `bufferChunks` chunks exactly and the queue's emptyDir is sized from it
+   * with {@link vmAgentQueueSizeLimitMiB}: the queue can overshoot the flag by
+   * up to one chunk before the oldest is deleted, and the kubelet evicts the
+   * pod the moment the emptyDir passes its `sizeLimit`. The emptyDir is on the
+   * node's disk and lost on reschedule, which only loses the backlog.
+   * @default 1 (the smallest queue vmagent keeps: a flag of 512 MiB on a 1041Mi emptyDir)
    */
-  readonly bufferMiB?: number;
+  readonly bufferChunks?: number;
   /**
    * The port the Kubernetes API answers on after the `kubernetes` Service's
    * DNAT: NetworkPolicies see the node address and this port, not 10.43.0.1:443.
@@ -79,6 +86,35 @@ const CONFIG_DIR = '/etc/vmagent/config';
 const CONFIG_FILE = 'scrape.yaml';
 const TOKEN_DIR = '/etc/vmagent/token';
 const QUEUE_DIR = '/var/lib/vmagent';
+
+/**
+ * One chunk file of vmagent's persistent queue, in bytes: 16 blocks of at
+ * most 32 MiB, each behind an 8-byte length header (VictoriaMetrics'
+ * `lib/persistentqueue`: `DefaultChunkFileSize = (MaxBlockSize + 8) * 16`),
+ * just over 512 MiB. vmagent writes the queue as a row of such files and
+ * deletes a file only once its reader has moved past the whole of it.
+ */
+export const VMAGENT_QUEUE_CHUNK_BYTES = (32 * 1024 * 1024 + 8) * 16;
+
+/**
+ * Room in the queue's emptyDir beyond the chunks themselves: `metainfo.json`,
+ * `flock.lock` and the file system's block rounding, together a few KiB.
+ */
+const QUEUE_HEADROOM_MIB = 16;
+
+const MIB = 1024 * 1024;
+
+/**
+ * The queue emptyDir's `sizeLimit` in MiB for a flag of `bufferChunks` chunks.
+ * vmagent drops the oldest block once the pending bytes would pass the flag,
+ * but the bytes already read stay on disk until the reader leaves their chunk
+ * file: the files hold the pending bytes (at most the flag) plus the read
+ * part of the oldest file (less than one chunk). So `bufferChunks + 1` chunks,
+ * rounded up to MiB, plus {@link QUEUE_HEADROOM_MIB}, is never exceeded.
+ */
+export function vmAgentQueueSizeLimitMiB(bufferChunks: number): number {
+  return Math.ceil(((bufferChunks + 1) * VMAGENT_QUEUE_CHUNK_BYTES) / MIB) + QUEUE_HEADROOM_MIB;
+}
 
 
 /**
@@ -147,7 +183,7 @@ export class VmAgent extends Construct {
     const image = props.image ?? DEFAULT_VMAGENT_IMAGE;
     const remoteWriteUrl = props.remoteWriteUrl ?? 'https://obs.88oakapps.com/api/v1/write';
     const scrapeInterval = props.scrapeInterval ?? '30s';
-    const bufferMiB = props.bufferMiB ?? 256;
+    const bufferChunks = props.bufferChunks ?? 1;
     const kubernetesApiPort = props.kubernetesApiPort ?? 6443;
     const runAsUser = props.runAsUser ?? 65534;
     const tokenKey = props.tokenSecret.key ?? 'token';
@@ -158,7 +194,7 @@ export class VmAgent extends Construct {
     check(owner, 'image', imageProblem(image));
     check(owner, 'remoteWriteUrl', httpsUrlProblem(remoteWriteUrl));
     check(owner, 'scrapeInterval', durationProblem(scrapeInterval));
-    check(owner, 'bufferMiB', wholeNumberProblem(bufferMiB, 64));
+    check(owner, 'bufferChunks', wholeNumberProblem(bufferChunks, 1));
     check(owner, 'kubernetesApiPort', portProblem(kubernetesApiPort));
     check(owner, 'runAsUser', wholeNumberProblem(runAsUser, 1));
     check(owner, 'tokenSecret.name', dnsLabelProblem(props.tokenSecret.name));
@@ -243,8 +279,11 @@ export class VmAgent extends Construct {
           mountPath: TOKEN_DIR,
           readOnly: true,
         },
-        // The root filesystem is read-only; the persistent queue needs a writable, bounded folder.
-        { volume: { name: 'remote-write-queue', emptyDir: { sizeLimit: k8s.Quantity.fromString(`${bufferMiB}Mi`) } }, mountPath: QUEUE_DIR },
+        // The root filesystem is read-only; the persistent queue needs a writable folder, bounded above what the queue can reach.
+        {
+          volume: { name: 'remote-write-queue', emptyDir: { sizeLimit: k8s.Quantity.fromString(`${vmAgentQueueSizeLimitMiB(bufferChunks)}Mi`) } },
+          mountPath: QUEUE_DIR,
+        },
       ],
       container: {
         image,
@@ -253,8 +292,8 @@ export class VmAgent extends Construct {
           `-remoteWrite.url=${remoteWriteUrl}`,
           `-remoteWrite.bearerTokenFile=${TOKEN_DIR}/${tokenKey}`,
           `-remoteWrite.tmpDataPath=${QUEUE_DIR}`,
-          // Below the emptyDir's sizeLimit: past the limit the kubelet evicts the pod instead of vmagent dropping old samples.
-          `-remoteWrite.maxDiskUsagePerURL=${Math.floor(bufferMiB * 0.9)}MiB`,
+          // Whole chunks, in bytes: a value under one chunk is rounded up by vmagent; the emptyDir holds this plus one chunk.
+          `-remoteWrite.maxDiskUsagePerURL=${bufferChunks * VMAGENT_QUEUE_CHUNK_BYTES}`,
           `-httpListenAddr=:${VMAGENT_HTTP_PORT}`,
         ],
         ports: [{ name: 'http', containerPort: VMAGENT_HTTP_PORT, protocol: 'TCP' }],

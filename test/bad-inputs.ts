@@ -15,6 +15,7 @@ export const BAD_INPUTS: BadInput[] = [
   { name: 'an unknown top-level key', change: (c) => { c.replica = 3; }, message: /replica: unknown key/ },
   { name: 'an unknown nested key', change: (c) => { c.api.replica = 3; }, message: /api\.replica: unknown key/ },
   { name: 'replicas as a string', change: (c) => { c.api.replicas = '3'; }, message: /api\.replicas: .*expected number.*\(got "3"\)/ },
+  { name: 'the vmagent queue size as a string', change: (c) => { c.observability.bufferChunks = '1'; }, message: /observability\.bufferChunks: .*expected number.*\(got "1"\)/ },
   { name: 'web enabled as a string', change: (c) => { c.web.enabled = 'yes'; }, message: /web\.enabled: .*expected boolean.*\(got "yes"\)/ },
   // Missing required values
   { name: 'no image tag', change: (c) => { delete c.imageTag; }, message: /imageTag: .*\(got missing\)/ },
@@ -49,5 +50,7 @@ export const BAD_INPUTS: BadInput[] = [
   { name: 'a PDB that would block drains', change: (c) => { c.api.minAvailable = 3; }, message: /HoneydueApi: minAvailable: 3 would block every node drain with 3 replica\(s\); use at most 2/ },
   { name: 'a PDB that would block drains under the HPA minimum', change: (c) => { c.api.autoscaling = { minReplicas: 2 }; c.api.minAvailable = 2; }, message: /HoneydueApi: minAvailable: 2 would block every node drain with 2 replica/ },
   { name: 'an extra config key the stack derives', change: (c) => { c.extraConfig = { DB_HOST: 'elsewhere' }; }, message: /HoneydueStack: extraConfig\.DB_HOST: the stack derives 'DB_HOST'/ },
+  { name: 'a vmagent queue of half a chunk', change: (c) => { c.observability.bufferChunks = 0.5; }, message: /VmAgent: bufferChunks: 0\.5 must be a whole number of at least 1/ },
+  { name: 'a migrate Job without the database password', change: (c) => { c.migrate.secretKeys = ['SECRET_KEY']; }, message: /MigrateJob: secretKeys: \[SECRET_KEY\] lacks POSTGRES_PASSWORD/ },
   { name: "a Traefik port the chart's own entry point holds", change: (c) => { c.traefik = { webPort: 8080 }; }, message: /TraefikConfig: webPort must not be 8080/ },
 ];

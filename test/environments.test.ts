@@ -101,7 +101,7 @@ describe('staging', () => {
 
   test('keeps Redis memory limit at twice maxmemory, as production does', () => {
     const script = containerOf(find(staging, 'Deployment', 'redis')).command[2];
-    expect(script).toContain('--maxmemory 64mb');
+    expect(script).toMatch(/^maxmemory 64mb$/m);
     expect(containerOf(find(staging, 'Deployment', 'redis')).resources.limits.memory).toBe('128Mi');
     expect(find(staging, 'PersistentVolumeClaim', 'redis-data').spec.resources.requests.storage).toBe('1Gi');
   });

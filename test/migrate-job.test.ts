@@ -1,6 +1,6 @@
 import { execFileSync } from 'child_process';
 import { MigrateJob } from '../constructs';
-import { container, envVar, find, synthOf, TAG } from './helpers';
+import { container, find, synthOf, TAG } from './helpers';
 
 const image = `gitea.treytartt.com/admin/honeydue-api:${TAG}`;
 
@@ -29,16 +29,30 @@ describe('MigrateJob with only the api image', () => {
     expect(migrate.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
     expect(pod.imagePullSecrets).toEqual([{ name: 'gitea-credentials' }]);
     expect(migrate.envFrom).toEqual([{ configMapRef: { name: 'honeydue-config' } }]);
-    expect(envVar(migrate, 'POSTGRES_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'honeydue-secrets', key: 'POSTGRES_PASSWORD' });
+  });
+
+  test('of the secrets it reads only POSTGRES_PASSWORD: a missing SMTP or B2 key cannot stop the gate', () => {
+    expect(migrate.env).toEqual([{ name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: 'honeydue-secrets', key: 'POSTGRES_PASSWORD' } } }]);
   });
 
   test("resources are api's: requests 100m / 128Mi, limits 1000m / 512Mi", () => {
     expect(migrate.resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1000m', memory: '512Mi' } });
   });
 
-  test('runs goose up from /usr/local/bin/goose, password only through the environment', () => {
-    expect(script).toContain('exec /usr/local/bin/goose -dir /app/migrations up');
-    expect(JSON.stringify(job)).not.toMatch(/password=[^$]/);
+  test('runs goose up from /usr/local/bin/goose; the password reaches it as PGPASSWORD, never in the DSN', () => {
+    expect(script).toMatch(/\nexec \/usr\/local\/bin\/goose -dir \/app\/migrations up\n$/);
+    expect(script).toContain('export PGPASSWORD="$POSTGRES_PASSWORD"');
+    const dsnLine = script.split('\n').find((line) => line.startsWith('export GOOSE_DBSTRING='))!;
+    expect(dsnLine).not.toMatch(/password/i);
+    expect(dsnLine).toMatch(/sslmode=require"$/);
+    expect(JSON.stringify(job)).not.toMatch(/password=/);
+  });
+
+  test('the DSN\'s values are quoted the way libpq reads them: single quotes, \\ and \' escaped', () => {
+    // Run the script's own quoting function on values that would break an unquoted DSN.
+    const quoteLine = script.split('\n').find((line) => line.startsWith('dsn_value()'))!;
+    const out = execFileSync('sh', ['-c', `${quoteLine}\ndsn_value "$1"`, 'sh', `o'brien \\ x`]).toString();
+    expect(out).toBe(`'o\\'brien \\\\ x'`);
   });
 
   test('the script strips -pooler from DB_HOST (goose needs a session; PgBouncer transaction mode drops it)', () => {
@@ -51,6 +65,14 @@ describe('MigrateJob with only the api image', () => {
   test('snapshot', () => {
     expect(objects).toMatchSnapshot();
   });
+});
+
+test('secretKeys can add keys, but not drop the database password', () => {
+  const objects = synthOf((chart) => new MigrateJob(chart, 'migrate', { image, secretKeys: ['POSTGRES_PASSWORD', { key: 'REDIS_PASSWORD', optional: true }] }));
+  expect(container(find(objects, 'Job', 'honeydue-migrate')).env.map((e: any) => e.name)).toEqual(['POSTGRES_PASSWORD', 'REDIS_PASSWORD']);
+  expect(() => synthOf((chart) => new MigrateJob(chart, 'migrate', { image, secretKeys: [{ key: 'DATABASE_PASSWORD' }] }))).toThrow(
+    /MigrateJob: secretKeys: \[DATABASE_PASSWORD\] lacks POSTGRES_PASSWORD, which the script hands to goose as PGPASSWORD/,
+  );
 });
 
 describe('MigrateJob fails', () => {

@@ -14,14 +14,25 @@ describe('Redis with no props is production', () => {
     expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
   });
 
-  test('sh -c builds ARGS with AOF everysec, maxmemory 256mb, noeviction', () => {
+  test('sh -c hands redis-server its config on stdin: AOF everysec, maxmemory 256mb, noeviction', () => {
     expect(redis.command.slice(0, 2)).toEqual(['sh', '-c']);
-    expect(script).toContain('ARGS="--appendonly yes --appendfsync everysec --maxmemory 256mb --maxmemory-policy noeviction"');
-    expect(script).toContain('exec redis-server $ARGS');
+    expect(redis.args).toBeUndefined();
+    const config = script.slice(script.indexOf('exec redis-server - <<EOF\n')).split('\n');
+    expect(config).toEqual(['exec redis-server - <<EOF', 'appendonly yes', 'appendfsync everysec', 'maxmemory 256mb', 'maxmemory-policy noeviction', '$REQUIREPASS', 'EOF', '']);
   });
 
-  test('--requirepass only when REDIS_PASSWORD is non-empty; the Secret key is optional', () => {
-    expect(script).toContain('if [ -n "$REDIS_PASSWORD" ]; then\n  ARGS="$ARGS --requirepass $REDIS_PASSWORD"\nfi');
+  test('the password is only ever expanded in double quotes, hex-escaped for the config, and unset before exec', () => {
+    expect(script.match(/\$\{?REDIS_PASSWORD/g)).toHaveLength(2);
+    expect(script).toContain('if [ -n "${REDIS_PASSWORD:-}" ]; then');
+    expect(script).toContain(`HEX=$(printf %s "$REDIS_PASSWORD" | od -An -v -tx1 | tr -d ' \\n' | sed 's/../\\\\x&/g')`);
+    expect(script).toContain('REQUIREPASS="requirepass \\"$HEX\\""');
+    // An empty encoding would mean `requirepass ""`, no auth: the script stops instead.
+    expect(script).toContain('[ -n "$HEX" ] || {');
+    expect(script.indexOf('unset REDIS_PASSWORD')).toBeLessThan(script.indexOf('exec redis-server'));
+  });
+
+  test('requirepass only when REDIS_PASSWORD is non-empty; the Secret key is optional', () => {
+    expect(script).toMatch(/^REQUIREPASS=$/m);
     expect(envVar(redis, 'REDIS_PASSWORD')).toEqual({
       name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'honeydue-secrets', key: 'REDIS_PASSWORD', optional: true } },
     });
@@ -49,8 +60,8 @@ describe('Redis with no props is production', () => {
     expect(redis.ports).toEqual([{ name: 'redis', containerPort: 6379, protocol: 'TCP' }]);
   });
 
-  test("runs as the image's redis user 999, non-root, read-only root filesystem", () => {
-    expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999, seccompProfile: { type: 'RuntimeDefault' } });
+  test("runs as the image's redis user 999 in its group 1000, non-root, read-only root filesystem", () => {
+    expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 999, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
     expect(redis.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
     expect(pod.automountServiceAccountToken).toBe(false);
   });
@@ -71,7 +82,12 @@ describe('Redis with no props is production', () => {
 
 test('the eviction policy is a knob', () => {
   const objects = synthOf((chart) => new Redis(chart, 'redis', { evictionPolicy: 'allkeys-lru' }));
-  expect(container(find(objects, 'Deployment', 'redis')).command[2]).toContain('--maxmemory-policy allkeys-lru');
+  expect(container(find(objects, 'Deployment', 'redis')).command[2]).toMatch(/^maxmemory-policy allkeys-lru$/m);
+});
+
+test('the group is a knob of its own: runAsGroup sets gid and fsGroup, runAsUser only the uid', () => {
+  const objects = synthOf((chart) => new Redis(chart, 'redis', { runAsUser: 1001, runAsGroup: 1002 }));
+  expect(find(objects, 'Deployment', 'redis').spec.template.spec.securityContext).toMatchObject({ runAsUser: 1001, runAsGroup: 1002, fsGroup: 1002 });
 });
 
 describe('Redis fails', () => {
@@ -83,6 +99,10 @@ describe('Redis fails', () => {
   });
   test('fails with a bad storage size', () => {
     expect(() => synthOf((chart) => new Redis(chart, 'redis', { storage: '5GB' }))).toThrow(/Redis: storage: '5GB' is not a memory quantity/);
+  });
+  test('fails with a root or fractional group', () => {
+    expect(() => synthOf((chart) => new Redis(chart, 'redis', { runAsGroup: 0 }))).toThrow(/Redis: runAsGroup: 0 must be a whole number of at least 1/);
+    expect(() => synthOf((chart) => new Redis(chart, 'redis', { runAsUser: 9.5 }))).toThrow(/Redis: runAsUser: 9\.5 must be a whole number of at least 1/);
   });
   test('fails with redis:latest', () => {
     expect(() => synthOf((chart) => new Redis(chart, 'redis', { image: 'redis:latest' }))).toThrow(/Redis: image: 'redis:latest' uses 'latest'/);

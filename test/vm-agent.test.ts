@@ -1,7 +1,8 @@
 import { Testing } from 'cdk8s';
 import * as YAML from 'yaml';
 import {
-  CONFIG_HASH_ANNOTATION, DEFAULT_VMAGENT_IMAGE, HoneydueApi, HoneydueStack, KUBERNETES_API_ACCESS_ANNOTATION, MetricsEndpoint, VmAgent, VmAgentProps,
+  CONFIG_HASH_ANNOTATION, DEFAULT_VMAGENT_IMAGE, HoneydueApi, HoneydueStack, KUBERNETES_API_ACCESS_ANNOTATION, MetricsEndpoint, VMAGENT_QUEUE_CHUNK_BYTES, VmAgent,
+  vmAgentQueueSizeLimitMiB, VmAgentProps,
 } from '../constructs';
 import { container, find, synthOf, synthStack, TAG } from './helpers';
 
@@ -148,7 +149,7 @@ describe('Deployment: remote write with a token file, hardened like the app pods
       '-remoteWrite.url=https://obs.88oakapps.com/api/v1/write',
       '-remoteWrite.bearerTokenFile=/etc/vmagent/token/token',
       '-remoteWrite.tmpDataPath=/var/lib/vmagent',
-      '-remoteWrite.maxDiskUsagePerURL=230MiB',
+      '-remoteWrite.maxDiskUsagePerURL=536871040',
       '-httpListenAddr=:8429',
     ]);
   });
@@ -178,11 +179,26 @@ describe('Deployment: remote write with a token file, hardened like the app pods
     }
   });
 
-  test('a writable queue on a bounded emptyDir; maxDiskUsagePerURL stays below it', () => {
-    expect(volume('remote-write-queue').emptyDir).toEqual({ sizeLimit: '256Mi' });
+  test('the queue chunk is vmagent\'s: 16 blocks of 32 MiB plus an 8-byte header each, 512 MiB + 128 B', () => {
+    expect(VMAGENT_QUEUE_CHUNK_BYTES).toBe(536871040);
+  });
+
+  test('a writable queue: one chunk as maxDiskUsagePerURL, on an emptyDir of two chunks plus 16 MiB', () => {
+    expect(agent.args).toContain(`-remoteWrite.maxDiskUsagePerURL=${VMAGENT_QUEUE_CHUNK_BYTES}`);
+    expect(volume('remote-write-queue').emptyDir).toEqual({ sizeLimit: '1041Mi' });
     expect(mount('remote-write-queue')).toEqual({ name: 'remote-write-queue', mountPath: '/var/lib/vmagent' });
-    const bigger = container(find(synthAgent({ bufferMiB: 1024 }), 'Deployment', 'vmagent'));
-    expect(bigger.args).toContain('-remoteWrite.maxDiskUsagePerURL=921MiB');
+  });
+
+  test('bufferChunks sets the flag in whole chunks and the sizeLimit one chunk above it (the oldest file is deleted only when fully read)', () => {
+    const bigger = find(synthAgent({ bufferChunks: 3 }), 'Deployment', 'vmagent');
+    expect(container(bigger).args).toContain('-remoteWrite.maxDiskUsagePerURL=1610613120');
+    const sizeLimit = bigger.spec.template.spec.volumes.find((v: any) => v.name === 'remote-write-queue').emptyDir.sizeLimit;
+    expect(sizeLimit).toBe('2065Mi');
+    expect(vmAgentQueueSizeLimitMiB(3)).toBe(2065);
+    // Never exceeded: the flag's chunks, one more being read, and the headroom.
+    for (const chunks of [1, 2, 3, 10, 40]) {
+      expect(vmAgentQueueSizeLimitMiB(chunks) * 1024 * 1024).toBeGreaterThanOrEqual((chunks + 1) * VMAGENT_QUEUE_CHUNK_BYTES + 16 * 1024 * 1024);
+    }
   });
 
   test('the scrape config is mounted read-only from the ConfigMap', () => {
@@ -260,7 +276,8 @@ test('fails on a bad scrape interval, token key, Secret name or buffer size', ()
   expect(() => synthAgent({ scrapeInterval: '30' })).toThrow(/VmAgent: scrapeInterval: '30' is not a duration/);
   expect(() => synthAgent({ tokenSecret: { name: 'obs', key: 'bad key' } })).toThrow(/VmAgent: tokenSecret\.key: 'bad key' is not a Secret key/);
   expect(() => synthAgent({ tokenSecret: { name: 'Obs_Token' } })).toThrow(/VmAgent: tokenSecret\.name: 'Obs_Token' is not a valid Kubernetes name/);
-  expect(() => synthAgent({ bufferMiB: 10 })).toThrow(/VmAgent: bufferMiB: 10 must be a whole number of at least 64/);
+  expect(() => synthAgent({ bufferChunks: 0 })).toThrow(/VmAgent: bufferChunks: 0 must be a whole number of at least 1/);
+  expect(() => synthAgent({ bufferChunks: 1.5 })).toThrow(/VmAgent: bufferChunks: 1\.5 must be a whole number of at least 1/);
 });
 
 test('fails on an unpinned image', () => {

@@ -14,8 +14,8 @@ export const DEFAULT_CONFIG_MAP_NAME = 'honeydue-config';
 /** The Secret holding every app secret, created out of band by the operator. */
 export const DEFAULT_SECRET_NAME = 'honeydue-secrets';
 /**
- * The secret keys api, worker and the migrate Job read by default: production's
- * list. `REDIS_PASSWORD` is optional because Redis runs without auth until the
+ * The secret keys api and worker read by default: production's list. The
+ * migrate Job reads only the database password (`MIGRATE_SECRET_KEYS`). `REDIS_PASSWORD` is optional because Redis runs without auth until the
  * operator sets it.
  */
 export const DEFAULT_BACKEND_SECRET_KEYS: readonly SecretKey[] = [
@@ -159,7 +159,8 @@ export function appPod(scope: Construct, props: AppWorkloadProps, definition: Ap
   return { namespace, version, template, serviceAccount };
 }
 
-function toSecretKeyRef(key: SecretKey): SecretKeyRef {
+/** A {@link SecretKey} in its object form. */
+export function toSecretKeyRef(key: SecretKey): SecretKeyRef {
   return typeof key === 'string' ? { key } : key;
 }
 

@@ -26,8 +26,14 @@ export interface HardenedPodOptions {
   readonly name: string;
   /** The release version (image tag), a pod-template-only label. */
   readonly version: string;
-  /** uid, gid and fsGroup of the pod. */
+  /** uid of the pod; also its gid and fsGroup unless `runAsGroup` says otherwise. */
   readonly runAsUser: number;
+  /**
+   * gid and fsGroup of the pod, for images whose user's primary group is not
+   * numbered like the user (`redis:7-alpine`: uid 999, gid 1000).
+   * @default runAsUser
+   */
+  readonly runAsGroup?: number;
   readonly serviceAccountName: string;
   /** The main container; its securityContext is set here, never by the caller. */
   readonly container: Omit<k8s.Container, 'name' | 'securityContext' | 'volumeMounts'>;
@@ -60,6 +66,7 @@ export function hardenedPodTemplate(options: HardenedPodOptions): k8s.PodTemplat
     { volume: { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString(TMP_SIZE_LIMIT) } }, mountPath: '/tmp' },
   ];
   const annotations = { ...options.annotations, ...apiAccessAnnotation(options.kubernetesApiAccess) };
+  const runAsGroup = options.runAsGroup ?? options.runAsUser;
   return {
     metadata: {
       labels: podLabels(options.name, options.version),
@@ -72,8 +79,8 @@ export function hardenedPodTemplate(options: HardenedPodOptions): k8s.PodTemplat
       securityContext: {
         runAsNonRoot: true,
         runAsUser: options.runAsUser,
-        runAsGroup: options.runAsUser,
-        fsGroup: options.runAsUser,
+        runAsGroup,
+        fsGroup: runAsGroup,
         seccompProfile: { type: 'RuntimeDefault' },
       },
       ...options.scheduling,
