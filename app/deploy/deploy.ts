@@ -74,8 +74,10 @@ export async function deploy(options: DeployOptions, runtime: DeployRuntime): Pr
       await reporter.run(synthesizeStep({ env: options.env, tag: options.tag as string, folder, configDir: runtime.configDir }));
       dir = printablePath(join(folder, options.env), runtime.cwd);
     } else {
-      await reporter.run(checkStep(options.manifestsDir));
       dir = options.manifestsDir;
+      // Which file goes when is checked first (it names the file); then schema and policy, as synth does.
+      loadManifests(dir);
+      await reporter.run(checkStep(dir));
     }
     const manifests = loadManifests(dir);
     const env = environmentOf(manifests, options);
@@ -125,7 +127,7 @@ export async function deploy(options: DeployOptions, runtime: DeployRuntime): Pr
     notRun = [];
     if (options.dryRun) {
       reporter.printPlan('release the deploy lock', [kubectlCall(['delete', 'lease', lockName(env), '-n', LOCK_NAMESPACE, '--ignore-not-found'])]);
-    }
+    } else await lock.release(kubectl, output);
     output.out(options.dryRun ? '\ndry run finished: nothing was applied\n' : `\ndeployed ${describeRelease(options, dir)}\n`);
     return 0;
   } catch (error) {

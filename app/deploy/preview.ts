@@ -118,12 +118,11 @@ async function computePreview(kubectl: Kubectl, manifests: StackManifests, scope
   }
   const prune = await findStale(kubectl, scope, output);
   for (const candidate of prune) {
-    const [kindGroup, name] = candidate.ref.split('/');
     changes.push({
       op: 'delete',
-      kind: kindGroup.split('.')[0],
+      kind: candidate.kind,
       namespace: candidate.namespace,
-      name,
+      name: candidate.name,
       ref: candidate.ref,
       removed: [],
       changed: [],

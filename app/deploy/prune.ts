@@ -67,6 +67,8 @@ export const deleteArgs = (refs: readonly string[], namespace: string): string[]
 /** An object that left the stack, found in the namespace it was listed in. */
 export interface PruneCandidate {
   readonly namespace: string;
+  readonly kind: string;
+  readonly name: string;
   readonly ref: string;
   /** Holds data (a PVC): reported, never deleted. */
   readonly kept: boolean;
@@ -118,7 +120,7 @@ export async function findStale(kubectl: Kubectl, scope: PruneScope, output: Out
         continue;
       }
       if (!isPrunable(live, scope.env) || scope.inRelease.has(liveKey(live))) continue;
-      found.push({ namespace, ref: liveRef(live), kept: KEPT_KINDS.has(liveType(live)) });
+      found.push({ namespace, kind: live.kind, name: live.metadata.name, ref: liveRef(live), kept: KEPT_KINDS.has(liveType(live)) });
     }
   }
   return found;
