@@ -167,8 +167,8 @@ export class Release {
   /** As passed to --manifests. */
   readonly arg: string;
 
-  constructor() {
-    synthesize({ envs: ['production'], outDir: this.root, configDir: fixtureConfig, log: () => undefined });
+  constructor(configDir = fixtureConfig) {
+    synthesize({ envs: ['production'], outDir: this.root, configDir, log: () => undefined });
     this.dir = join(this.root, 'production');
     this.arg = this.dir;
   }
