@@ -9,7 +9,7 @@ export interface SecretNeed {
   readonly name: string;
   /** Keys that must exist (optional references are left out). */
   readonly keys: Set<string>;
-  /** The whole Secret is optional for every reference to it. */
+  /** No reference needs it (all are optional): left out of the check. */
   optional: boolean;
   /** An image pull Secret (`imagePullSecrets`): type kubernetes.io/dockerconfigjson. */
   pull: boolean;
@@ -92,13 +92,12 @@ export function secretNeeds(manifests: StackManifests): SecretNeed[] {
     }
     for (const container of containers) {
       for (const env of container.env ?? []) {
+        // An optional reference (REDIS_PASSWORD) needs nothing: the pod starts without it.
         const ref = env.valueFrom?.secretKeyRef;
-        if (ref?.name === undefined || ref.key === undefined) continue;
+        if (ref?.name === undefined || ref.key === undefined || ref.optional === true) continue;
         const found = need(namespace, ref.name, user);
-        if (ref.optional !== true) {
-          found.optional = false;
-          found.keys.add(ref.key);
-        }
+        found.optional = false;
+        found.keys.add(ref.key);
       }
       for (const from of container.envFrom ?? []) {
         if (from.secretRef?.name !== undefined && from.secretRef.optional !== true) need(namespace, from.secretRef.name, user).optional = false;
@@ -110,8 +109,8 @@ export function secretNeeds(manifests: StackManifests): SecretNeed[] {
         ...(volume.projected?.sources ?? []).flatMap((source) => (source.secret?.name === undefined ? [] : [source.secret as { name: string; optional?: boolean; items?: Array<{ key?: string }> }])),
       ];
       for (const source of sources) {
-        const found = need(namespace, source.name, user);
         if (source.optional === true) continue;
+        const found = need(namespace, source.name, user);
         found.optional = false;
         for (const item of source.items ?? []) {
           if (item.key === undefined) continue;
