@@ -211,7 +211,10 @@ function environmentOf(manifests: StackManifests, options: DeployOptions): strin
     );
   }
   if (options.manifestsDir === undefined && env !== options.env) {
-    throw new DeployError(`synthesized ${options.env} but its objects say ${LABEL_ENVIRONMENT}: ${env}; set environment in config/${options.env}.yaml to ${options.env}`);
+    throw new DeployError(
+      `synthesized ${options.env} but its objects say ${LABEL_ENVIRONMENT}: ${env}: the stack's environment prop must be ` +
+        `the environment's name (app/synth.ts passes it), or the lock and prune would act for ${env}`,
+    );
   }
   return env;
 }
