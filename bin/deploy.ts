@@ -36,9 +36,10 @@ parentWatch.unref();
 function confirm(question: string): Promise<boolean> {
   const prompt = createInterface({ input: process.stdin, output: process.stdout });
   return new Promise((resolve) => {
+    // close emits 'close' at once: resolve with the answer before it, so end of input alone means no.
     prompt.question(question, (answer) => {
-      prompt.close();
       resolve(/^y(es)?$/i.test(answer.trim()));
+      prompt.close();
     });
     prompt.on('close', () => resolve(false));
   });

@@ -4,10 +4,11 @@
  * run's answer are scripted (STANDIN_LIVE_OBJECTS, STANDIN_DRYRUN_OBJECTS), and
  * the tests assert on the recorded calls and on the table the operator sees.
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { DeployRun, fixtureConfig, health, Release, RunSetup, runDeploy as run, Sandbox } from './deploy-helpers';
+import { DeployRun, fixtureConfig, health, Release, repoRoot, RunSetup, runDeploy as run, Sandbox } from './deploy-helpers';
 
 let release: Release;
 let sandbox: Sandbox;
@@ -175,6 +176,33 @@ describe('confirmation', () => {
     expect(yes.code).toBe(0);
     expect(applies(yes).length).toBeGreaterThan(0);
     expect(questions).toHaveLength(2);
+  });
+
+  test.each([
+    ['y', 0],
+    ['n', 1],
+  ])('a real terminal (a pty): the deploy asks, and answering %s decides', async (answer, code) => {
+    // Asynchronous: the health endpoint lives in this process and must answer meanwhile.
+    const child = spawn(
+      'python3',
+      [join(__dirname, 'fixtures', 'deploy', 'on-a-terminal.py'), 'Apply these changes? [y/N]', answer,
+        process.execPath, '--import', 'tsx', 'bin/deploy.ts', '--manifests', release.arg, '--health-url', health.url],
+      { cwd: repoRoot, env: sandbox.env(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const result = { status, stdout };
+
+    expect(result.status).toBe(code);
+    expect(result.stdout).toContain('Apply these changes? [y/N] ');
+    const lines = sandbox.readCalls().map((call) => call.join(' '));
+    const applies = lines.filter((line) => line.startsWith(`${SSA} -f`));
+    if (answer === 'y') expect(applies.length).toBe(12);
+    else {
+      expect(applies).toEqual([]);
+      expect(result.stdout).toContain('not confirmed: nothing was applied');
+    }
   });
 
   test('--yes skips the question even on a terminal', async () => {
