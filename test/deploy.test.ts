@@ -73,9 +73,10 @@ const happyPath = () => [
   'version --client -o json',
   'get namespace kube-system -o name',
   expect.stringMatching(LOCK_CREATE),
-  secretGet('honeydue-secrets'),
+  // By namespace and name; only Secrets a pod needs (redis reads honeydue-secrets optionally).
   secretGet('gitea-credentials'),
   secretGet('honeydue-apns-key'),
+  secretGet('honeydue-secrets'),
   secretGet('vmagent-ingest-token'),
   `get ${COMPARED.map((name) => `-f ${file(name)}`).join(' ')} -o json --ignore-not-found`,
   pruneList('honeydue'),

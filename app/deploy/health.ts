@@ -8,6 +8,8 @@ import { note, PlanLine, Step } from './step';
 /** The ConfigMap key that holds the release's public API URL (the stack writes it for the Next.js apps). */
 const PUBLIC_API_URL_KEY = 'NEXT_PUBLIC_API_URL';
 const RETRY_MS = 2000;
+/** Which workloads roll back is known only after the preview: the plan names them generically. */
+const PLACEHOLDER = { kind: 'Deployment', name: '<name>', namespace: '<ns>' };
 const ATTEMPT_TIMEOUT_MS = 10_000;
 
 /**
@@ -44,7 +46,7 @@ export function healthStep(settings: HealthSettings, rolled: () => readonly Stac
       ? {
           kind: 'only-if',
           when: 'the health check fails (--rollback-on-failure): for each workload the preview showed rolling',
-          calls: [rolloutUndoArgs({ kind: 'Deployment', name: '<name>', namespace: '<ns>' } as StackObject), rolloutStatusArgs({ kind: 'Deployment', name: '<name>', namespace: '<ns>' } as StackObject, settings.rolloutTimeout)],
+          calls: [rolloutUndoArgs(PLACEHOLDER), rolloutStatusArgs(PLACEHOLDER, settings.rolloutTimeout)],
         }
       : note('a failed check stops the deploy before prune; without --rollback-on-failure nothing is undone'),
   ];

@@ -78,6 +78,7 @@ const renewArgs = (env: string, holder: string, now: string): string[] => [
 export class DeployLock {
   private renewTimer: NodeJS.Timeout | undefined;
   private held = false;
+  private renewing = false;
   private lost: string | undefined;
   private readonly leaseFile: string;
 
@@ -186,8 +187,6 @@ export class DeployLock {
     this.renewTimer = setInterval(() => void this.renew(kubectl), this.settings.renewMs);
     this.renewTimer.unref();
   }
-
-  private renewing = false;
 
   private async renew(kubectl: Kubectl): Promise<void> {
     if (!this.held || this.renewing) return;

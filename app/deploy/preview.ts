@@ -147,8 +147,9 @@ function objectChange(object: StackObject, file: ManifestFile, live: LiveObject 
   const removed = [...before.keys()].filter((path) => !next.has(path));
   // Fields kubectl's client-side apply managed (its last-applied annotation) that the release no longer
   // sets: taking the object over server-side moves them to this field manager, and the apply removes them.
+  const released = leaves(object.manifest);
   for (const path of leaves(lastApplied(live)).keys()) {
-    if (before.has(path) && !leaves(object.manifest).has(path) && !removed.includes(path) && !isVolatile(path)) removed.push(path);
+    if (before.has(path) && !released.has(path) && !removed.includes(path) && !isVolatile(path)) removed.push(path);
   }
   const changed = [...next.entries()]
     .filter(([path, value]) => before.has(path) && before.get(path) !== value)

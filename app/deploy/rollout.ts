@@ -11,14 +11,16 @@ export interface RolloutSettings {
   readonly rollbackOnFailure: boolean;
 }
 
+type WorkloadRef = Pick<StackObject, 'kind' | 'name' | 'namespace'>;
+
 /** `deployment/api`: the spelling the runbook uses for rollout commands. */
 export const workloadRef = (workload: Pick<StackObject, 'kind' | 'name'>): string => `${workload.kind.toLowerCase()}/${workload.name}`;
 
-export const rolloutStatusArgs = (workload: StackObject, timeout: string): string[] => [
+export const rolloutStatusArgs = (workload: WorkloadRef, timeout: string): string[] => [
   'rollout', 'status', workloadRef(workload), '-n', workload.namespace as string, `--timeout=${timeout}`,
 ];
 
-export const rolloutUndoArgs = (workload: StackObject): string[] => [
+export const rolloutUndoArgs = (workload: WorkloadRef): string[] => [
   'rollout', 'undo', workloadRef(workload), '-n', workload.namespace as string,
 ];
 

@@ -120,7 +120,9 @@ export function secretNeeds(manifests: StackManifests): SecretNeed[] {
       }
     }
   }
-  return [...needs.values()].filter((found) => !found.optional);
+  return [...needs.values()]
+    .filter((found) => !found.optional)
+    .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
 }
 
 function registryHost(image: string | undefined): string | undefined {
