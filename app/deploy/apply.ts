@@ -34,7 +34,10 @@ export async function applyFile(file: ManifestFile, { kubectl, journal }: StepCo
   try {
     result = await kubectl.run(applyArgs(file));
   } catch (error) {
-    if (error instanceof DeployStopped) journal.partial.push(file.path);
+    if (error instanceof DeployStopped) {
+      if (error.partial !== undefined) recordApplied(file, { code: -1, stderr: '', ...error.partial }, journal);
+      journal.partial.push(file.path);
+    }
     throw error;
   }
   const applied = recordApplied(file, result, journal);

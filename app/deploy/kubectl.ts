@@ -69,7 +69,9 @@ export class Kubectl {
       signal: signals.length === 0 ? undefined : AbortSignal.any(signals),
       timeoutMs: bound + this.bounds.watchdogGraceMs,
     });
-    if (this.stop?.aborted && options.afterStop !== true) throw new DeployStopped(stopReason(this.stop));
+    // Ended because of the stop: a stop. A call that finished by itself as the stop came is kept;
+    // the next call refuses to start.
+    if (result.aborted && this.stop?.aborted && options.afterStop !== true) throw new DeployStopped(stopReason(this.stop), result);
     if (result.timedOut) {
       const seconds = Math.round((bound + this.bounds.watchdogGraceMs) / 1000);
       throw new DeployError(
@@ -81,7 +83,7 @@ export class Kubectl {
     // A kubectl ended by SIGINT/SIGTERM that the deploy did not send: the terminal's Ctrl-C reached the
     // whole process group, and the deploy's own handler may not have run yet. It is a stop, not a failure.
     if (!result.aborted && (result.signal === 'SIGINT' || result.signal === 'SIGTERM')) {
-      throw new DeployStopped({ signal: result.signal, why: `kubectl received ${result.signal}` });
+      throw new DeployStopped({ signal: result.signal, why: `kubectl received ${result.signal}` }, result);
     }
     return result;
   }

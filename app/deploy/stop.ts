@@ -20,7 +20,11 @@ export function exitCodeFor(reason: StopReason): number {
 
 /** Raised wherever the deploy notices the stop; deploy() turns it into the stop report. */
 export class DeployStopped extends Error {
-  constructor(readonly reason: StopReason) {
+  constructor(
+    readonly reason: StopReason,
+    /** What the kubectl that was ended had printed (an apply's `-o name` lines: what of its file was applied). */
+    readonly partial?: { readonly stdout: string },
+  ) {
     super(`stopped: ${reason.why}`);
   }
 }
