@@ -1,25 +1,66 @@
 /**
  * `npm run deploy -- --tag <sha>`: synthesize one release and roll it out behind
  * the migration gate. The logic lives in app/deploy/; this file wires it to the
- * terminal.
+ * terminal: the signals, the parent process, the confirmation question.
+ *
+ * package.json runs it as `node --import tsx bin/deploy.ts` (not the `tsx`
+ * wrapper, which is a second node process between npm's shell and this one).
+ * npm does not pass SIGTERM on to this process: npm exits, its shell with it,
+ * and this process is left running with a new parent. So besides the signals
+ * the deploy watches its parent: when process.ppid changes, it stops as for
+ * SIGTERM. Measured with npm 11 in test/deploy-signals.test.ts.
  */
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { runDeployCli } from '../app/deploy/cli';
+import { StopReason } from '../app/deploy/stop';
 
 const repoRoot = join(__dirname, '..');
+const PARENT_POLL_MS = 250;
+
+const stop = new AbortController();
+const stopWith = (reason: StopReason) => {
+  if (stop.signal.aborted) return;
+  process.stderr.write(`\n${reason.why}: stopping the deploy (nothing more is applied)\n`);
+  stop.abort(reason);
+};
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => stopWith({ signal, why: `received ${signal}` }));
+}
+const parent = process.ppid;
+const parentWatch = setInterval(() => {
+  if (process.ppid !== parent) stopWith({ signal: 'SIGTERM', why: `the parent process (pid ${parent}, npm or a shell) went away` });
+}, PARENT_POLL_MS);
+parentWatch.unref();
+
+function confirm(question: string): Promise<boolean> {
+  const prompt = createInterface({ input: process.stdin, output: process.stdout });
+  return new Promise((resolve) => {
+    // close emits 'close' at once: resolve with the answer before it, so end of input alone means no.
+    prompt.question(question, (answer) => {
+      resolve(/^y(es)?$/i.test(answer.trim()));
+      prompt.close();
+    });
+    prompt.on('close', () => resolve(false));
+  });
+}
 
 runDeployCli(process.argv.slice(2), {
   env: process.env,
   output: { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) },
   cwd: process.cwd(),
   repoRoot,
-  synthCommand: ['npx', 'tsx', 'main.ts'],
+  stop: stop.signal,
+  interactive: process.stdin.isTTY === true && process.stdout.isTTY === true,
+  confirm,
 }).then(
   (code) => {
     process.exitCode = code;
+    clearInterval(parentWatch);
   },
   (error: unknown) => {
     process.stderr.write(`deploy crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exitCode = 1;
+    clearInterval(parentWatch);
   },
 );

@@ -13,6 +13,7 @@ import { TraefikConfig, TraefikConfigProps } from './traefik-config';
 import { StackConcern } from './shared/concerns';
 import { AppWorkloadProps, DEFAULT_IMAGE_PULL_SECRET, DEFAULT_NAMESPACE, DEFAULT_SECRET_NAME } from './shared/app-workload';
 import { HTTPS_PORT, portOf } from './shared/network';
+import { LABEL_ENVIRONMENT } from './shared/labels';
 import { check, dnsLabelProblem, hostnameProblem, imageTagProblem, portProblem } from './shared/validation';
 import { VmAgent, VmAgentProps } from './vm-agent';
 import { Worker, WorkerProps } from './worker';
@@ -86,6 +87,12 @@ export interface HoneydueStackProps {
   readonly imageTag: string;
   /** Namespace of every app object. @default 'honeydue' */
   readonly namespace?: string;
+  /**
+   * The environment this stack is, stamped on every object as the
+   * `honeydue.io/environment` label; the deploy's prune selects by it, so one
+   * environment's prune never touches another's objects. @default the construct id
+   */
+  readonly environment?: string;
   /** Registry and owner the `honeydue-<svc>` images live under. @default 'gitea.treytartt.com/admin' */
   readonly registry?: string;
   /** docker-registry Secret every honeyDue pod pulls with, created by the operator. @default 'gitea-credentials' */
@@ -276,7 +283,8 @@ export class HoneydueStack extends Construct {
     }
 
     const image = (service: string) => `${registry}/honeydue-${service}:${props.imageTag}`;
-    const chart = (name: StackConcern) => new Chart(this, name, { disableResourceNameHashes: true });
+    const labels = { [LABEL_ENVIRONMENT]: props.environment ?? id };
+    const chart = (name: StackConcern) => new Chart(this, name, { disableResourceNameHashes: true, labels });
     const shared = {
       namespace,
       imagePullSecret: props.imagePullSecret ?? DEFAULT_IMAGE_PULL_SECRET,

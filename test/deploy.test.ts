@@ -2,117 +2,57 @@
  * The deploy command against a stand-in kubectl (test/fixtures/deploy/kubectl-standin.sh)
  * placed first on PATH: there is no cluster here, so the tests assert on the
  * kubectl calls the command made, in order, and on what it told the operator.
+ * The release is the fixture config synthesized by the real synth; the health
+ * URL is a local server. Faults (lock, signals, hangs) are in deploy-faults.test.ts,
+ * the change preview in deploy-preview.test.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runDeployCli } from '../app/deploy/cli';
+import { parse, stringify } from 'yaml';
 import { formatCommand } from '../app/deploy/process';
-import { DEPLOY_PHASES } from '../app/deploy/manifests';
+import { DEPLOY_PHASES, phaseName } from '../app/deploy/manifests';
 import { listEnvironments } from '../app/config';
 import { renderEnvironment } from '../app/synth';
+import { DeployRun, fixtureConfig, health, Release, repoRoot, RunSetup, runDeploy as run, Sandbox, SELECTOR } from './deploy-helpers';
 
-const repoRoot = join(__dirname, '..');
-const fixtures = join(__dirname, 'fixtures', 'deploy');
-const fixtureDist = join(fixtures, 'dist', 'production');
-const SELECTOR = 'app.kubernetes.io/part-of=honeydue,app.kubernetes.io/managed-by=honeydue-k8s';
+let release: Release;
+let sandbox: Sandbox;
 
-interface DeployRun {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** Each recorded call's arguments (the `kubectl` itself left out), in the order they were made. */
-  readonly calls: string[][];
-  /** Calls as `kubectl ...` lines without the cluster flags, for readable order assertions. */
-  readonly lines: string[];
-  readonly seconds: number;
-}
-
-interface RunSetup {
-  /** STANDIN_* scenario variables (see the stand-in's header). */
-  readonly scenario?: Record<string, string>;
-  /** Replace PATH entirely (for the missing-kubectl case). */
-  readonly path?: string;
-  /** Repository root the synth step runs in. */
-  readonly repoRoot?: string;
-}
-
-let sandbox: string;
-let callLog: string;
-
-beforeEach(() => {
-  sandbox = mkdtempSync(join(tmpdir(), 'deploy-test-'));
-  mkdirSync(join(sandbox, 'bin'));
-  copyFileSync(join(fixtures, 'kubectl-standin.sh'), join(sandbox, 'bin', 'kubectl'));
-  chmodSync(join(sandbox, 'bin', 'kubectl'), 0o755);
-  callLog = join(sandbox, 'calls.log');
+beforeAll(async () => {
+  release = new Release();
+  await health.start();
 });
+afterAll(async () => {
+  release.remove();
+  await health.stop();
+});
+beforeEach(() => {
+  sandbox = new Sandbox();
+  health.status = 200;
+});
+afterEach(() => sandbox.remove());
 
-afterEach(() => rmSync(sandbox, { recursive: true, force: true }));
-
-async function runDeploy(args: string[], setup: RunSetup = {}): Promise<DeployRun> {
-  let stdout = '';
-  let stderr = '';
-  const started = Date.now();
-  const code = await runDeployCli(args, {
-    env: {
-      ...process.env,
-      PATH: setup.path ?? `${join(sandbox, 'bin')}:${process.env.PATH}`,
-      STANDIN_LOG: callLog,
-      STANDIN_STATE: sandbox,
-      FAKE_SYNTH_SOURCE: fixtureDist,
-      ...setup.scenario,
-    },
-    output: { out: (text) => (stdout += text), err: (text) => (stderr += text) },
-    cwd: repoRoot,
-    repoRoot: setup.repoRoot ?? repoRoot,
-    synthCommand: [process.execPath, join(fixtures, 'fake-synth.js')],
-  });
-  const calls = readCalls();
-  return { code, stdout, stderr, calls, lines: calls.map(withoutClusterFlags).map((c) => c.join(' ')), seconds: (Date.now() - started) / 1000 };
-}
-
-function readCalls(): string[][] {
-  if (!existsSync(callLog)) return [];
-  return readFileSync(callLog, 'utf8')
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => line.split('\x1f').slice(0, -1));
-}
-
-/** A copy of the fixture directory with files replaced (text) or removed (null). */
-function fixtureCopy(name: string, changes: Record<string, string | null>): string {
-  const dir = join(sandbox, name);
-  cpSync(fixtureDist, dir, { recursive: true });
-  for (const [file, text] of Object.entries(changes)) {
-    if (text === null) rmSync(join(dir, file));
-    else writeFileSync(join(dir, file), text);
-  }
-  return dir;
-}
-
-function withoutClusterFlags(call: string[]): string[] {
-  const rest = [...call];
-  while (rest[0] === '--kubeconfig' || rest[0] === '--context') rest.splice(0, 2);
-  return rest;
-}
+const runDeploy = (args: string[], setup: RunSetup = {}): Promise<DeployRun> => run(sandbox, args, setup);
 
 const waitFor = (condition: 'complete' | 'failed') =>
   `wait --for=condition=${condition} --timeout=10m job/honeydue-migrate -n honeydue`;
+const helmWait = (condition: 'complete' | 'failed') =>
+  `wait --for=condition=${condition} --timeout=5m job/helm-install-traefik -n kube-system`;
 
 /**
- * The two Job waits run at once and the one that loses is killed as soon as the
+ * Two Job waits run at once and the one that loses is killed as soon as the
  * other decides, sometimes before the stand-in got to record it: drop the loser
  * so the rest of the order can be compared exactly.
  */
 function withoutLosingWait(lines: string[], loser: 'complete' | 'failed'): string[] {
-  return lines.filter((line) => line !== waitFor(loser));
+  return lines.filter((line) => line !== waitFor(loser) && line !== helmWait(loser));
 }
 
-const manifests = ['--manifests', 'test/fixtures/deploy/dist/production'];
-const file = (name: string) => `test/fixtures/deploy/dist/production/${name}`;
-const apply = (name: string) => `apply -f ${file(name)}`;
+const manifests = () => ['--manifests', release.arg];
+const file = (name: string) => release.file(name);
+const SSA = 'apply --server-side --field-manager=honeydue-k8s --force-conflicts';
+const apply = (name: string) => `${SSA} -f ${file(name)} -o name`;
 const rolloutStatus = (name: string) => `rollout status deployment/${name} -n honeydue --timeout=15m`;
 const PRUNE_KINDS =
   'configmap,service,serviceaccount,persistentvolumeclaim,deployment.apps,statefulset.apps,daemonset.apps,' +
@@ -120,51 +60,71 @@ const PRUNE_KINDS =
   'networkpolicy.networking.k8s.io,role.rbac.authorization.k8s.io,rolebinding.rbac.authorization.k8s.io,' +
   'helmchartconfig.helm.cattle.io';
 const pruneList = (namespace: string) => `get ${PRUNE_KINDS} -n ${namespace} -l ${SELECTOR} -o json`;
-const APP_FILES = ['40-api.yaml', '45-worker.yaml', '50-admin.yaml', '55-web.yaml', '60-observability.yaml', '90-ingress.yaml'];
+const APP_FILES = ['api.yaml', 'worker.yaml', 'admin.yaml', 'web.yaml', 'observability.yaml', 'ingress.yaml'];
+const COMPARED = ['namespace.yaml', 'config.yaml', 'redis.yaml', 'network-policy.yaml', 'traefik.yaml', ...APP_FILES];
+const secretGet = (name: string) =>
+  `get secret ${name} -n honeydue --ignore-not-found -o go-template={{.metadata.name}}{{range $key, $value := .data}} {{$key}}{{end}}`;
+const HELM_UID = 'get job helm-install-traefik -n kube-system --ignore-not-found -o jsonpath={.metadata.uid}';
+const LOCK_CREATE = /^create -f .*\/\.deploy\/production-\d{8}T\d{6}Z-\d+\/lease\.json -o name$/;
+const LOCK_DELETE = 'delete lease honeydue-deploy-production -n kube-system --ignore-not-found';
 
-/** Every call of a successful deploy of the fixture, in order. */
-const HAPPY_PATH = [
+/** Every call of a successful deploy of the fixture into an empty cluster, in order (the lock file path matched apart). */
+const happyPath = () => [
   'version --client -o json',
-  'get namespace kube-system -o name --request-timeout=15s',
-  apply('00-namespace.yaml'),
-  apply('10-config.yaml'),
-  apply('15-redis.yaml'),
-  apply('20-network-policy.yaml'),
-  apply('25-traefik.yaml'),
+  'get namespace kube-system -o name',
+  expect.stringMatching(LOCK_CREATE),
+  // By namespace and name; only Secrets a pod needs (redis reads honeydue-secrets optionally).
+  secretGet('gitea-credentials'),
+  secretGet('honeydue-apns-key'),
+  secretGet('honeydue-secrets'),
+  secretGet('vmagent-ingest-token'),
+  `get ${COMPARED.map((name) => `-f ${file(name)}`).join(' ')} -o json --ignore-not-found`,
+  pruneList('honeydue'),
+  pruneList('kube-system'),
+  HELM_UID,
+  apply('namespace.yaml'),
+  apply('config.yaml'),
+  apply('redis.yaml'),
+  apply('network-policy.yaml'),
+  apply('traefik.yaml'),
+  HELM_UID,
+  helmWait('complete'),
+  'rollout status daemonset/traefik -n kube-system --timeout=15m',
   rolloutStatus('redis'),
-  'delete job honeydue-migrate -n honeydue --ignore-not-found --wait=true --cascade=foreground',
-  apply('30-migrate.yaml'),
+  'delete job honeydue-migrate -n honeydue --ignore-not-found --wait=true --cascade=foreground --timeout=2m',
+  apply('migrate.yaml'),
   waitFor('complete'),
-  apply('40-api.yaml'),
-  apply('45-worker.yaml'),
+  apply('api.yaml'),
+  apply('worker.yaml'),
   rolloutStatus('api'),
   rolloutStatus('worker'),
-  apply('50-admin.yaml'),
-  apply('55-web.yaml'),
-  apply('60-observability.yaml'),
+  apply('admin.yaml'),
+  apply('web.yaml'),
+  apply('observability.yaml'),
   rolloutStatus('admin'),
   rolloutStatus('web'),
   rolloutStatus('vmagent'),
-  apply('90-ingress.yaml'),
+  apply('ingress.yaml'),
   pruneList('honeydue'),
   pruneList('kube-system'),
+  LOCK_DELETE,
 ];
 
 describe('happy path', () => {
   test('runs every step in order: cluster objects, the migration gate, then the app, then prune', async () => {
-    const run = await runDeploy(manifests);
+    const run = await runDeploy(manifests());
 
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(withoutLosingWait(run.lines, 'failed')).toEqual(HAPPY_PATH);
+    expect(withoutLosingWait(run.lines, 'failed')).toEqual(happyPath());
   });
 
   test('the migrate Job is applied and waited strictly before any app manifest is applied', async () => {
-    const { lines } = await runDeploy(manifests);
+    const { lines } = await runDeploy(manifests());
 
-    const jobApplied = lines.indexOf(apply('30-migrate.yaml'));
+    const jobApplied = lines.indexOf(apply('migrate.yaml'));
     const jobDone = lines.indexOf(waitFor('complete'));
-    const previousJobDeleted = lines.indexOf('delete job honeydue-migrate -n honeydue --ignore-not-found --wait=true --cascade=foreground');
+    const previousJobDeleted = lines.indexOf('delete job honeydue-migrate -n honeydue --ignore-not-found --wait=true --cascade=foreground --timeout=2m');
     const firstAppApply = Math.min(...APP_FILES.map((name) => lines.indexOf(apply(name))));
     expect(previousJobDeleted).toBeGreaterThan(-1);
     expect(previousJobDeleted).toBeLessThan(jobApplied);
@@ -173,69 +133,76 @@ describe('happy path', () => {
   });
 
   test('waits for the rollout of every Deployment found in the applied files, vmagent included', async () => {
-    const { lines } = await runDeploy(manifests);
+    const { lines } = await runDeploy(manifests());
 
     const waited = lines.filter((line) => line.startsWith('rollout status')).map((line) => line.split(' ')[2]);
-    expect(waited).toEqual(['deployment/redis', 'deployment/api', 'deployment/worker', 'deployment/admin', 'deployment/web', 'deployment/vmagent']);
+    // The Traefik DaemonSet first: the HelmChartConfig is new, so k3s upgrades Traefik (see deploy-faults.test.ts).
+    expect(waited).toEqual(['daemonset/traefik', 'deployment/redis', 'deployment/api', 'deployment/worker', 'deployment/admin', 'deployment/web', 'deployment/vmagent']);
     // Each phase's rollouts are waited before the next phase is applied.
-    expect(lines.indexOf(rolloutStatus('worker'))).toBeLessThan(lines.indexOf(apply('50-admin.yaml')));
+    expect(lines.indexOf(rolloutStatus('worker'))).toBeLessThan(lines.indexOf(apply('admin.yaml')));
   });
 
   test('prints each step with its elapsed time', async () => {
-    const { stdout } = await runDeploy(manifests);
+    const { stdout } = await runDeploy(manifests());
 
-    expect(stdout).toMatch(/==> step 1: check kubectl and the cluster\n/);
+    expect(stdout).toMatch(/==> step 1: check the manifests in \S+ \(schema and policy, as synth does\)\n/);
+    expect(stdout).toMatch(/==> step 2: check kubectl and the cluster\n/);
     expect(stdout).toMatch(/==> step \d+: run the migration gate \(Job honeydue-migrate\)\n/);
-    expect(stdout.match(/<== step \d+ done in \d+\.\ds\n/g)).toHaveLength(10);
-    expect(stdout).toMatch(/deployed test\/fixtures\/deploy\/dist\/production\n$/);
+    expect(stdout.match(/<== step \d+ done in \d+\.\ds\n/g)).toHaveLength(17);
+    expect(stdout.endsWith(`lock kube-system/honeydue-deploy-production released\n\ndeployed ${release.arg}\n`)).toBe(true);
   });
 });
 
 describe('--dry-run', () => {
   test('invokes no kubectl at all', async () => {
-    const run = await runDeploy([...manifests, '--dry-run']);
+    const run = await runDeploy([...manifests(), '--dry-run']);
 
     expect(run.code).toBe(0);
-    expect(existsSync(callLog)).toBe(false);
+    expect(existsSync(sandbox.callLog)).toBe(false);
     expect(run.stdout).toMatch(/dry run finished: nothing was applied/);
   });
 
   test('prints exactly the kubectl calls a real run makes, in the same order', async () => {
     const flags = ['--context', 'honeydue', '--kubeconfig', '/home/op/.kube/honeydue-k3s.yaml'];
-    const dry = await runDeploy([...manifests, ...flags, '--dry-run']);
+    const dry = await runDeploy([...manifests(), ...flags, '--dry-run']);
     const planned = dry.stdout.split('\n').filter((line) => line.startsWith('  $ ')).map((line) => line.slice(4));
 
-    const real = await runDeploy([...manifests, ...flags]);
-    const plannedCalls = planned.map((line) => line.replace(/^kubectl --kubeconfig \S+ --context honeydue /, ''));
+    const real = await runDeploy([...manifests(), ...flags]);
+    // Each run has its own folder (the Lease manifest is written there): compare the calls around it.
+    const sameFolder = (line: string) => line.replace(/\.deploy\/production-[^/]+\//, '.deploy/<this deploy>/');
+    // The plan quotes arguments for a shell; the stand-in records them unquoted.
+    const plannedCalls = planned.map((line) => sameFolder(line.replace(/^kubectl --kubeconfig \S+ --context honeydue /, '').replace(/ --request-timeout=30s$/, '').replace(/'/g, '')));
     expect(plannedCalls).toContain(waitFor('failed'));
-    expect(withoutLosingWait(plannedCalls, 'failed')).toEqual(withoutLosingWait(real.lines, 'failed'));
+    expect(plannedCalls).toContain(LOCK_DELETE);
+    expect(withoutLosingWait(plannedCalls, 'failed')).toEqual(withoutLosingWait(real.lines, 'failed').map(sameFolder));
     expect(planned.every((line) => line.startsWith('kubectl --kubeconfig /home/op/.kube/honeydue-k3s.yaml --context honeydue '))).toBe(true);
   });
 
   test('shows the calls that run only on failure, and the prune deletion', async () => {
-    const { stdout } = await runDeploy([...manifests, '--dry-run', '--rollback-on-failure']);
+    const { stdout } = await runDeploy([...manifests(), '--dry-run', '--rollback-on-failure']);
 
     expect(stdout).toContain(
       '  only if the Job fails or does not complete in time (then stop: nothing of the app is applied):\n' +
-        '    $ kubectl logs job/honeydue-migrate -n honeydue --tail=200\n' +
-        '    $ kubectl describe job honeydue-migrate -n honeydue\n',
+        '    $ kubectl logs job/honeydue-migrate -n honeydue --tail=200 --request-timeout=30s\n' +
+        '    $ kubectl describe job honeydue-migrate -n honeydue --request-timeout=30s\n',
     );
-    expect(stdout).toContain('    $ kubectl rollout undo deployment/api -n honeydue\n');
-    expect(stdout).toContain(`  $ kubectl ${pruneList('honeydue')}\n`);
-    expect(stdout).toContain("    $ kubectl delete '<kind>/<name>...' -n honeydue --ignore-not-found\n");
+    expect(stdout).toContain('    $ kubectl rollout undo deployment/api -n honeydue --request-timeout=30s\n');
+    expect(stdout).toContain(`  $ kubectl ${pruneList('honeydue')} --request-timeout=30s\n`);
+    expect(stdout).toContain("    $ kubectl delete '<kind>/<name>...' -n honeydue --ignore-not-found --request-timeout=30s\n");
   });
 });
 
 describe('migration gate', () => {
   test('a failed Job stops before any app apply, prints logs and describe, and says what to do', async () => {
-    const run = await runDeploy(manifests, { scenario: { STANDIN_JOB: 'failed' } });
+    const run = await runDeploy(manifests(), { scenario: { STANDIN_JOB: 'failed' } });
 
     expect(run.code).toBe(1);
-    const afterGate = run.lines.slice(run.lines.indexOf(apply('30-migrate.yaml')) + 1);
+    const afterGate = run.lines.slice(run.lines.indexOf(apply('migrate.yaml')) + 1);
     expect(withoutLosingWait(afterGate, 'complete')).toEqual([
       waitFor('failed'),
       'logs job/honeydue-migrate -n honeydue --tail=200',
       'describe job honeydue-migrate -n honeydue',
+      LOCK_DELETE,
     ]);
     for (const name of APP_FILES) expect(run.lines).not.toContain(apply(name));
     expect(run.stdout).toContain('goose: ERROR 00042_add_chores.sql');
@@ -247,18 +214,18 @@ describe('migration gate', () => {
 
   test('a failed Job ends the wait at once instead of waiting out the timeout', async () => {
     // The stand-in's wait for condition=complete blocks for 30 s when the Job failed, as the real one would.
-    const run = await runDeploy(manifests, { scenario: { STANDIN_JOB: 'failed' } });
+    const run = await runDeploy(manifests(), { scenario: { STANDIN_JOB: 'failed' } });
 
     expect(run.code).toBe(1);
     expect(run.seconds).toBeLessThan(10);
   });
 
   test('a Job that does not complete in time is a failure with logs and describe', async () => {
-    const run = await runDeploy(manifests, { scenario: { STANDIN_JOB: 'timeout' } });
+    const run = await runDeploy(manifests(), { scenario: { STANDIN_JOB: 'timeout' } });
 
     expect(run.code).toBe(1);
     // Neither wait wins here, so both ran to their end: the gate waited for complete and for failed at once.
-    expect([...run.lines.slice(-4, -2)].sort()).toEqual([waitFor('complete'), waitFor('failed')]);
+    expect([...run.lines.slice(-5, -3)].sort()).toEqual([waitFor('complete'), waitFor('failed')]);
     expect(run.lines).toContain('logs job/honeydue-migrate -n honeydue --tail=200');
     expect(run.lines).toContain('describe job honeydue-migrate -n honeydue');
     for (const name of APP_FILES) expect(run.lines).not.toContain(apply(name));
@@ -268,40 +235,40 @@ describe('migration gate', () => {
   });
 
   test('--skip-migration applies the app without the Job, and says so loudly', async () => {
-    const run = await runDeploy([...manifests, '--skip-migration']);
+    const run = await runDeploy([...manifests(), '--skip-migration']);
 
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/^!!! --skip-migration: the migrate Job will NOT run\./);
     expect(run.stdout).toMatch(/==> step \d+: migration gate SKIPPED \(--skip-migration\)/);
     expect(run.lines.some((line) => line.includes('honeydue-migrate') || line.includes('migrate.yaml'))).toBe(false);
-    expect(run.lines).toContain(apply('40-api.yaml'));
+    expect(run.lines).toContain(apply('api.yaml'));
   });
 
-  test('a directory without 30-migrate.yaml is refused unless the migration is skipped explicitly', async () => {
-    const dir = fixtureCopy('no-migrate', { '30-migrate.yaml': null });
+  test('a directory without migrate.yaml is refused unless the migration is skipped explicitly', async () => {
+    const dir = release.copy(sandbox, 'no-migrate', { 'migrate.yaml': null });
 
     const run = await runDeploy(['--manifests', dir]);
 
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/has no 30-migrate\.yaml: .* pass --skip-migration/);
+    expect(run.stderr).toMatch(/has no migrate\.yaml: .* pass --skip-migration/);
     expect(run.lines.filter((line) => line.startsWith('apply'))).toEqual([]);
   });
 });
 
 describe('rollouts', () => {
   test('a failed rollout names the Deployment, undoes nothing, and stops before the next phase', async () => {
-    const run = await runDeploy(manifests, { scenario: { STANDIN_ROLLOUT_FAIL: 'api' } });
+    const run = await runDeploy(manifests(), { scenario: { STANDIN_ROLLOUT_FAIL: 'api' } });
 
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/rollout of deployment\/api in namespace honeydue failed: error: deployment "api" exceeded its progress deadline/);
     expect(run.stderr).toMatch(/kubectl -n honeydue rollout undo deployment\/api/);
     expect(run.lines.some((line) => line.startsWith('rollout undo'))).toBe(false);
     // worker is still waited so the report is complete; the edge phase and prune never start.
-    expect(run.lines.slice(-2)).toEqual([rolloutStatus('api'), rolloutStatus('worker')]);
+    expect(run.lines.slice(-3)).toEqual([rolloutStatus('api'), rolloutStatus('worker'), LOCK_DELETE]);
   });
 
   test('--rollback-on-failure undoes the failed Deployment and waits for the undo', async () => {
-    const run = await runDeploy([...manifests, '--rollback-on-failure'], { scenario: { STANDIN_ROLLOUT_FAIL: 'web' } });
+    const run = await runDeploy([...manifests(), '--rollback-on-failure'], { scenario: { STANDIN_ROLLOUT_FAIL: 'web' } });
 
     expect(run.code).toBe(1);
     expect(run.lines.slice(run.lines.indexOf(rolloutStatus('web')))).toEqual([
@@ -309,6 +276,7 @@ describe('rollouts', () => {
       rolloutStatus('vmagent'),
       'rollout undo deployment/web -n honeydue',
       rolloutStatus('web'),
+      LOCK_DELETE,
     ]);
     expect(run.lines.filter((line) => line.startsWith('rollout undo'))).toEqual(['rollout undo deployment/web -n honeydue']);
     expect(run.stderr).toMatch(/rollout of deployment\/web in namespace honeydue failed/);
@@ -316,7 +284,7 @@ describe('rollouts', () => {
   });
 
   test('a rollback that cannot settle is reported', async () => {
-    const run = await runDeploy([...manifests, '--rollback-on-failure'], {
+    const run = await runDeploy([...manifests(), '--rollback-on-failure'], {
       scenario: { STANDIN_ROLLOUT_FAIL: 'api', STANDIN_UNDO_FAIL: 'api' },
     });
 
@@ -326,20 +294,20 @@ describe('rollouts', () => {
   });
 
   test('--timeout reaches every rollout status', async () => {
-    const run = await runDeploy([...manifests, '--timeout', '20m']);
+    const run = await runDeploy([...manifests(), '--timeout', '20m']);
 
     const statuses = run.lines.filter((line) => line.startsWith('rollout status'));
-    expect(statuses).toHaveLength(6);
+    expect(statuses).toHaveLength(7);
     expect(statuses.every((line) => line.endsWith('--timeout=20m'))).toBe(true);
   });
 });
 
 describe('before anything is applied', () => {
   test('a missing kubectl is a clear error', async () => {
-    const emptyPath = join(sandbox, 'empty');
+    const emptyPath = join(sandbox.dir, 'empty');
     mkdirSync(emptyPath);
 
-    const run = await runDeploy(manifests, { path: emptyPath });
+    const run = await runDeploy(manifests(), { path: emptyPath });
 
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/kubectl was not found on PATH: install kubectl .* nothing was applied/);
@@ -347,10 +315,13 @@ describe('before anything is applied', () => {
   });
 
   test('an unreachable cluster is a clear error, and nothing is applied', async () => {
-    const run = await runDeploy([...manifests, '--context', 'honeydue'], { scenario: { STANDIN_UNREACHABLE: '1' } });
+    const run = await runDeploy([...manifests(), '--context', 'honeydue'], { scenario: { STANDIN_UNREACHABLE: '1' } });
 
     expect(run.code).toBe(1);
-    expect(run.lines).toEqual(['version --client -o json', 'get namespace kube-system -o name --request-timeout=15s']);
+    expect(run.calls.map((call) => call.join(' '))).toEqual([
+      '--context honeydue version --client -o json',
+      '--context honeydue get namespace kube-system -o name --request-timeout=30s',
+    ]);
     expect(run.stderr).toMatch(
       /cannot reach the cluster \(context honeydue, default kubeconfig\): The connection to the server 10\.0\.0\.1:6443 was refused - did you specify the right host or port\?\nPoint kubectl at it.*nothing was applied/,
     );
@@ -378,14 +349,14 @@ describe('before anything is applied', () => {
   });
 
   test('--tag and --manifests together are refused: the manifests already carry their tags', async () => {
-    const run = await runDeploy(['--tag', 'abc1234', ...manifests]);
+    const run = await runDeploy(['--tag', 'abc1234', ...manifests()]);
 
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/--tag <sha>' cannot be used with option '--manifests <dir>'/);
   });
 
   test('--env and --manifests together are refused: the directory is the environment', async () => {
-    const run = await runDeploy(['--env', 'staging', ...manifests]);
+    const run = await runDeploy(['--env', 'staging', ...manifests()]);
 
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/--env <name>' cannot be used with option '--manifests <dir>'/);
@@ -393,15 +364,15 @@ describe('before anything is applied', () => {
   });
 
   test('a failed apply of a cluster object stops before the migration gate', async () => {
-    const run = await runDeploy(manifests, { scenario: { STANDIN_APPLY_FAIL: '15-redis.yaml' } });
+    const run = await runDeploy(manifests(), { scenario: { STANDIN_APPLY_FAIL: 'redis.yaml' } });
 
     expect(run.code).toBe(1);
-    expect(run.lines.at(-1)).toBe(apply('15-redis.yaml'));
-    expect(run.stderr).toMatch(/kubectl apply -f test\/fixtures\/deploy\/dist\/production\/15-redis\.yaml failed: Error from server/);
+    expect(run.lines.slice(-2)).toEqual([apply('redis.yaml'), LOCK_DELETE]);
+    expect(run.stderr).toContain(`kubectl apply -f ${file('redis.yaml')} failed: Error from server`);
   });
 
   test('a file that belongs to no deploy phase is refused, naming the file and the fix', async () => {
-    const dir = fixtureCopy('extra', {
+    const dir = release.copy(sandbox, 'extra', {
       'cronjobs.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: honeydue}\n',
     });
 
@@ -413,9 +384,10 @@ describe('before anything is applied', () => {
   });
 
   test('an object without both stack labels is deployed with a warning that prune cannot find it', async () => {
-    const dir = fixtureCopy('unlabelled', {
-      '10-config.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: honeydue-config\n  namespace: honeydue\n',
-    });
+    // The release's own ConfigMap with its keys (the check verifies every key the pods read) but no labels.
+    const configMap = parse(readFileSync(file('config.yaml'), 'utf8'));
+    delete configMap.metadata.labels;
+    const dir = release.copy(sandbox, 'unlabelled', { 'config.yaml': stringify(configMap) });
 
     const run = await runDeploy(['--manifests', dir]);
 
@@ -426,8 +398,8 @@ describe('before anything is applied', () => {
   });
 
   test('a namespaced object without metadata.namespace is refused', async () => {
-    const dir = fixtureCopy('no-namespace', {
-      '10-config.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: honeydue-config\n',
+    const dir = release.copy(sandbox, 'no-namespace', {
+      'config.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: honeydue-config\n',
     });
 
     const run = await runDeploy(['--manifests', dir]);
@@ -443,8 +415,8 @@ describe('--context and --kubeconfig', () => {
     ['a failed migration', [], { STANDIN_JOB: 'failed' }],
     ['a rolled-back rollout', ['--rollback-on-failure'], { STANDIN_ROLLOUT_FAIL: 'worker' }],
   ])('reach every kubectl call of %s', async (_name, extra, scenario) => {
-    const kubeconfig = join(sandbox, 'kube config.yaml');
-    const run = await runDeploy([...manifests, ...extra, '--kubeconfig', kubeconfig, '--context', 'honeydue-prod'], {
+    const kubeconfig = join(sandbox.dir, 'kube config.yaml');
+    const run = await runDeploy([...manifests(), ...extra, '--kubeconfig', kubeconfig, '--context', 'honeydue-prod'], {
       scenario,
     });
 
@@ -454,19 +426,20 @@ describe('--context and --kubeconfig', () => {
 });
 
 describe('--diff', () => {
-  test('differences (kubectl diff exit 1) are shown and the deploy goes on; 30-migrate.yaml is not diffed', async () => {
-    const run = await runDeploy([...manifests, '--diff']);
+  test('differences (kubectl diff exit 1) are shown and the deploy goes on; migrate.yaml is not diffed', async () => {
+    const run = await runDeploy([...manifests(), '--diff']);
 
     expect(run.code).toBe(0);
-    const diff = run.lines[2];
-    expect(diff).toMatch(/^diff -f .*00-namespace\.yaml -f .*10-config\.yaml/);
+    const diff = run.lines.find((line) => line.startsWith('diff')) as string;
+    expect(diff).toBe(`diff --server-side --field-manager=honeydue-k8s --force-conflicts ${COMPARED.map((name) => `-f ${file(name)}`).join(' ')}`);
     expect(diff).not.toContain('migrate.yaml');
-    expect(diff).toContain('-f test/fixtures/deploy/dist/production/90-ingress.yaml');
-    expect(withoutLosingWait(run.lines.slice(3), 'failed')).toEqual(HAPPY_PATH.slice(2));
+    // After the preview and the confirmation, before the first apply.
+    expect(run.lines.indexOf(diff)).toBe(run.lines.indexOf(apply('namespace.yaml')) - 1);
+    expect(withoutLosingWait(run.lines.filter((line) => line !== diff), 'failed')).toEqual(happyPath());
   });
 
   test('a kubectl diff error (exit above 1) stops before anything is applied', async () => {
-    const run = await runDeploy([...manifests, '--diff'], { scenario: { STANDIN_DIFF_EXIT: '2' } });
+    const run = await runDeploy([...manifests(), '--diff'], { scenario: { STANDIN_DIFF_EXIT: '2' } });
 
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/kubectl diff failed \(exit 2\)/);
@@ -475,17 +448,22 @@ describe('--diff', () => {
 });
 
 describe('prune', () => {
-  const labels = { 'app.kubernetes.io/part-of': 'honeydue', 'app.kubernetes.io/managed-by': 'honeydue-k8s' };
-  const live = (apiVersion: string, kind: string, name: string, extra: object = {}) => ({
+  const labels = {
+    'app.kubernetes.io/part-of': 'honeydue',
+    'app.kubernetes.io/managed-by': 'honeydue-k8s',
+    'honeydue.io/environment': 'production',
+  };
+  const live = (apiVersion: string, kind: string, name: string, extra: object = {}, namespace = 'honeydue') => ({
     apiVersion,
     kind,
-    metadata: { name, namespace: 'honeydue', labels, ...extra },
+    metadata: { name, namespace, labels, ...extra },
   });
 
-  function writeLiveObjects(items: object[]): Record<string, string> {
-    const dir = join(sandbox, 'live');
+  function writeLiveObjects(items: object[], kubeSystem: object[] = []): Record<string, string> {
+    const dir = join(sandbox.dir, 'live');
     mkdirSync(dir);
     writeFileSync(join(dir, 'honeydue.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+    writeFileSync(join(dir, 'kube-system.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: kubeSystem }));
     return { STANDIN_LIVE_DIR: dir };
   }
 
@@ -499,22 +477,65 @@ describe('prune', () => {
       live('v1', 'PersistentVolumeClaim', 'redis-data-old'),
     ]);
 
-    const run = await runDeploy(manifests, { scenario });
+    const run = await runDeploy(manifests(), { scenario });
 
     expect(run.code).toBe(0);
-    expect(run.lines.slice(-3)).toEqual([
+    expect(run.lines.slice(-4)).toEqual([
       pruneList('honeydue'),
       pruneList('kube-system'),
       'delete horizontalpodautoscaler.autoscaling/api service/old-frontend -n honeydue --ignore-not-found',
+      LOCK_DELETE,
     ]);
+    // The preview showed them before anything was applied.
+    expect(run.stdout).toMatch(/-  delete +honeydue +HorizontalPodAutoscaler\/api\n/);
+    expect(run.stdout).toMatch(/-  delete +honeydue +Service\/old-frontend\n/);
+    expect(run.stdout.indexOf('Service/old-frontend')).toBeLessThan(run.stdout.indexOf(`$ kubectl ${apply('namespace.yaml')}`));
     const listing = run.stdout.indexOf('left the stack, deleting:\n  honeydue  horizontalpodautoscaler.autoscaling/api\n  honeydue  service/old-frontend\n');
     expect(listing).toBeGreaterThan(-1);
     expect(listing).toBeLessThan(run.stdout.indexOf('$ kubectl delete horizontalpodautoscaler'));
     expect(run.stderr).toMatch(/kept persistentvolumeclaim\/redis-data-old in honeydue: it left the stack but holds data/);
   });
 
+  test('deletes only in the namespace an object was listed in, never a kind it does not manage, never another environment', async () => {
+    const scenario = writeLiveObjects(
+      [
+        // A listing that (wrongly) returns an object of another namespace: never deleted here, nor there.
+        live('v1', 'Service', 'staging-only', {}, 'honeydue-staging'),
+        // A kind the stack does not manage, even with every label.
+        live('v1', 'Secret', 'honeydue-secrets'),
+        live('batch/v1', 'CronJob', 'backup'),
+        live('v1', 'Service', 'old-frontend'),
+      ],
+      [
+        // Staging's HelmChartConfig with the same stack labels: another environment's, so untouched.
+        live('helm.cattle.io/v1', 'HelmChartConfig', 'traefik-staging', { labels: { ...labels, 'honeydue.io/environment': 'staging' } }, 'kube-system'),
+        live('helm.cattle.io/v1', 'HelmChartConfig', 'traefik-old', {}, 'kube-system'),
+      ],
+    );
+
+    const run = await runDeploy(manifests(), { scenario });
+
+    expect(run.code).toBe(0);
+    expect(run.lines.filter((line) => line.startsWith('delete ') && !line.startsWith('delete job') && !line.startsWith('delete lease'))).toEqual([
+      'delete service/old-frontend -n honeydue --ignore-not-found',
+      'delete helmchartconfig.helm.cattle.io/traefik-old -n kube-system --ignore-not-found',
+    ]);
+    expect(run.stderr).toContain('prune: ignored service/staging-only: listed in honeydue but its namespace is honeydue-staging');
+    expect(run.stderr).toContain('prune: ignored secret/honeydue-secrets in honeydue: the stack does not manage that kind');
+    expect(run.stderr).toContain('prune: ignored cronjob.batch/backup in honeydue: the stack does not manage that kind');
+    expect(run.stdout).not.toContain('traefik-staging');
+  });
+
+  test('the listing selects by the environment label, so kube-system is listed for this environment only', async () => {
+    const { lines } = await runDeploy(manifests());
+
+    const listings = lines.filter((line) => line.startsWith(`get ${PRUNE_KINDS}`));
+    expect(listings).toHaveLength(4);
+    for (const listing of listings) expect(listing).toContain('-l app.kubernetes.io/part-of=honeydue,app.kubernetes.io/managed-by=honeydue-k8s,honeydue.io/environment=production ');
+  });
+
   test('never lists Secrets or Jobs, so never deletes them', async () => {
-    const { lines } = await runDeploy(manifests);
+    const { lines } = await runDeploy(manifests());
 
     const kinds = lines.filter((line) => line.startsWith('get ') && line.endsWith('-o json')).map((line) => line.split(' ')[1].split(','));
     for (const listed of kinds) {
@@ -525,50 +546,58 @@ describe('prune', () => {
 });
 
 describe('synthesis', () => {
-  function scratchRepo(): string {
-    const root = join(sandbox, 'repo');
-    mkdirSync(root);
-    return root;
-  }
+  test('synthesizes in this process, with the tag, into its own folder under .deploy/, before any kubectl call', async () => {
+    const kept = join(sandbox.dir, 'applied');
 
-  test('synthesizes with --env and --tag into .deploy/ after the cluster check, then deploys what it wrote', async () => {
-    const root = scratchRepo();
-
-    const run = await runDeploy(['--tag', 'abc1234def'], { repoRoot: root });
+    const run = await runDeploy(['--tag', 'abc1234def'], { scenario: { STANDIN_KEEP_APPLIED: kept } });
 
     expect(run.code).toBe(0);
-    const synth = run.lines.findIndex((line) => line.startsWith('SYNTH'));
-    expect(run.lines[synth]).toBe(`SYNTH --env production --tag abc1234def --out .deploy HONEYDUE_IMAGE_TAG=abc1234def cwd=${root}`);
-    expect(synth).toBe(2);
-    expect(run.lines[synth + 1]).toBe(`apply -f ${join(root, '.deploy', 'production', '00-namespace.yaml')}`);
-    // The committed dist/ is never rewritten with the release tag: CI checks it against the config.
-    expect(existsSync(join(root, 'dist'))).toBe(false);
+    expect(run.stdout.indexOf('==> step 1: synthesize production with tag abc1234def')).toBeGreaterThan(-1);
+    expect(run.stdout.indexOf('check: ')).toBeLessThan(run.stdout.indexOf('$ kubectl version'));
+    const firstApply = run.lines.find((line) => line.startsWith(SSA)) as string;
+    expect(firstApply).toMatch(new RegExp(`^${SSA} -f ${sandbox.root}/\\.deploy/production-\\d{8}T\\d{6}Z-${process.pid}/production/00-namespace\\.yaml -o name$`));
+    // What was applied carries the release tag, not the config's.
+    const api = readFileSync(join(kept, readdirSync(kept).find((name) => phaseName(name) === 'api.yaml') as string), 'utf8');
+    expect(api).toContain('image: gitea.treytartt.com/admin/honeydue-api:abc1234def');
+    expect(api).not.toContain(':abc1234\n');
+    // The per-deploy folder is removed when the deploy ends; the committed dist/ is never written.
+    expect(readdirSync(join(sandbox.root, '.deploy'))).toEqual([]);
+    expect(existsSync(join(sandbox.root, 'dist'))).toBe(false);
     expect(run.stdout).toMatch(/deployed production at tag abc1234def\n$/);
   });
 
-  test('a failed synthesis applies nothing', async () => {
-    const run = await runDeploy(['--tag', 'abc1234'], { repoRoot: scratchRepo(), scenario: { FAKE_SYNTH_FAIL: '1' } });
+  test('a failed synthesis applies nothing and contacts no cluster', async () => {
+    const config = join(sandbox.dir, 'config');
+    mkdirSync(config);
+    writeFileSync(
+      join(config, 'production.yaml'),
+      readFileSync(join(fixtureConfig, 'production.yaml'), 'utf8').replace(/worker:\n  # Must stay 1.*\n  replicas: 1/, 'worker:\n  replicas: 2'),
+    );
+
+    const run = await runDeploy(['--tag', 'abc1234'], { configDir: config });
 
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/worker replicas must be 1/);
-    expect(run.stderr).toMatch(/synthesis failed \(exit 1\): nothing was applied/);
-    expect(run.lines.filter((line) => !line.startsWith('SYNTH') && !line.startsWith('version') && !line.startsWith('get namespace'))).toEqual([]);
+    expect(run.stderr).toMatch(/worker\.replicas: must be 1: Asynq's Scheduler is not leader-elected.*\(got 2\)/);
+    expect(run.stderr).toMatch(/synthesis failed: nothing was applied/);
+    expect(run.calls).toEqual([]);
+    expect(readdirSync(join(sandbox.root, '.deploy'))).toEqual([]);
   });
 
   test('--dry-run still synthesizes (local) but calls no kubectl', async () => {
-    const run = await runDeploy(['--tag', 'abc1234', '--dry-run', '--env', 'production'], { repoRoot: scratchRepo() });
+    const run = await runDeploy(['--tag', 'abc1234', '--dry-run', '--env', 'production']);
 
     expect(run.code).toBe(0);
-    expect(run.lines).toEqual([expect.stringMatching(/^SYNTH --env production --tag abc1234 /)]);
+    expect(run.stdout).toMatch(/production: 12 files, 45 objects/);
+    expect(run.calls).toEqual([]);
   });
 });
 
 describe('npm run deploy', () => {
   test('is wired to bin/deploy.ts', () => {
-    const result = spawnSync('npm', ['run', '-s', 'deploy', '--', ...manifests, '--dry-run'], { cwd: repoRoot, encoding: 'utf8' });
+    const result = spawnSync('npm', ['run', '-s', 'deploy', '--', ...manifests(), '--dry-run'], { cwd: repoRoot, encoding: 'utf8' });
 
     expect(result.status).toBe(0);
-    expect(result.stdout).toContain(`$ kubectl ${apply('30-migrate.yaml')}`);
+    expect(result.stdout).toContain(`$ kubectl ${apply('migrate.yaml')} --request-timeout=30s`);
   });
 
   test('exits 2 on an invalid tag', () => {
@@ -590,7 +619,7 @@ test('every file synth writes, in every environment, belongs to a deploy phase',
   const phased = new Set<string>(Object.values(DEPLOY_PHASES).flat());
   for (const env of listEnvironments()) {
     for (const file of renderEnvironment(env)) {
-      expect(phased).toContain(file.relativePath.split('/')[1]);
+      expect(phased).toContain(phaseName(file.relativePath.split('/')[1]));
     }
   }
 });

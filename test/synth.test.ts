@@ -10,8 +10,8 @@ import { runSynth } from '../app/synth-cli';
 import { listEnvironments } from '../app/config';
 import { App, Chart } from 'cdk8s';
 import { HoneydueStack } from '../constructs';
-import { CONCERNS_IN_ORDER, concernFileName, STACK_CONCERNS } from '../constructs/shared/concerns';
-import { DEPLOY_PHASES } from '../app/deploy/manifests';
+import { CONCERNS_IN_ORDER, concernFileName, STACK_CONCERNS, StackConcern } from '../constructs/shared/concerns';
+import { DEPLOY_PHASES, phaseName } from '../app/deploy/manifests';
 
 const ROOT = path.join(__dirname, '..');
 const productionYaml = fs.readFileSync(path.join(ROOT, 'config', 'production.yaml'), 'utf8');
@@ -103,9 +103,11 @@ describe('files in apply order', () => {
   });
 
   test('a plain apply and the deploy take the files in the same order: DEPLOY_PHASES is the lexical order of every concern', () => {
-    const phased = Object.values(DEPLOY_PHASES).flat();
+    // DEPLOY_PHASES names files without the prefix (phaseName); numbered, they sort as the phases run.
+    const phased = Object.values(DEPLOY_PHASES).flat().map((name) => concernFileName(name.replace(/\.yaml$/, '') as StackConcern));
     expect(phased).toEqual(CONCERNS_IN_ORDER.map(concernFileName));
     expect(phased).toEqual([...phased].sort());
+    expect(Object.values(DEPLOY_PHASES).flat().map(phaseName)).toEqual(Object.values(DEPLOY_PHASES).flat());
     expect(concernFileName('web')).toBe('55-web.yaml');
   });
 

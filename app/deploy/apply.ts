@@ -1,38 +1,99 @@
+import { MANAGED_BY } from '../../constructs/shared/labels';
 import { lastErrorLine } from './kubectl';
-import { ManifestFile, MIGRATE_FILE } from './manifests';
+import { ManifestFile, MIGRATE_FILE, resourceRef, StackObject } from './manifests';
 import { DeployError } from './options';
-import { kubectlCall, Step } from './step';
+import { ProcessResult } from './process';
+import { DeployStopped } from './stop';
+import { Journal, kubectlCall, Step, StepContext } from './step';
 
-export const applyArgs = (file: ManifestFile): string[] => ['apply', '-f', file.path];
+/**
+ * The field manager every apply of the deploy uses: the stack's own name, so
+ * `kubectl get -o yaml --show-managed-fields` tells which fields the stack owns
+ * and which belong to someone else (the HPA's replicas, a hand edit).
+ */
+export const FIELD_MANAGER = MANAGED_BY;
+
+/**
+ * Server-side apply. `--force-conflicts` takes over fields another manager set
+ * (a `kubectl edit`, `kubectl scale`): the release is the source of truth, and
+ * the change preview showed every such change before anything was written.
+ * Objects last applied client-side are taken over by kubectl itself: it moves
+ * the fields of `kubectl-client-side-apply` (those in the last-applied
+ * annotation) to this field manager and applies again, so fields the release
+ * no longer sets are removed exactly as the preview listed them.
+ * `-o name` prints each object as it is applied, so a rejected apply can say
+ * what of its file made it.
+ */
+export const applyArgs = (file: ManifestFile): string[] => [
+  'apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', '-f', file.path, '-o', 'name',
+];
+
+/** Applies one file and records what was applied; a failure names the rejected object and what of the file was applied. */
+export async function applyFile(file: ManifestFile, { kubectl, journal }: StepContext): Promise<void> {
+  let result: ProcessResult;
+  try {
+    result = await kubectl.run(applyArgs(file));
+  } catch (error) {
+    if (error instanceof DeployStopped) {
+      if (error.partial !== undefined) recordApplied(file, { code: -1, stderr: '', ...error.partial }, journal);
+      journal.partial.push(file.path);
+    }
+    throw error;
+  }
+  const applied = recordApplied(file, result, journal);
+  if (result.code === 0) return;
+  journal.partial.push(file.path);
+  const notApplied = file.objects.filter((object) => !applied.includes(resourceRef(object)));
+  throw new DeployError(
+    `kubectl apply -f ${file.path} failed: ${rejectionLines(result).join(' ; ')}\n` +
+      `  rejected or not applied: ${notApplied.map(describe).join(', ') || 'none (the error came after the last object)'}\n` +
+      `  applied from this file: ${applied.join(', ') || 'nothing'}\n` +
+      'Fix the manifest (or the cluster policy that rejected it) and re-run the deploy: server-side apply is idempotent, ' +
+      'so what was applied is applied again unchanged',
+  );
+}
 
 /** Applies files one at a time, in order, so a failure names the file and what came before it is known. */
 export function applyStep(title: string, files: readonly ManifestFile[]): Step {
   return {
     title,
     plan: files.map((file) => kubectlCall(applyArgs(file))),
-    async run({ kubectl }) {
-      for (const file of files) {
-        const result = await kubectl.run(applyArgs(file));
-        if (result.code !== 0) {
-          throw new DeployError(
-            `kubectl apply -f ${file.path} failed: ${lastErrorLine(result)}. The files before it in this step were ` +
-              'applied; fix the manifest (or the live object kubectl names) and re-run the deploy: apply is idempotent',
-          );
-        }
-      }
+    async run(context) {
+      for (const file of files) await applyFile(file, context);
     },
   };
 }
 
-export const diffArgs = (files: readonly ManifestFile[]): string[] => ['diff', ...files.flatMap((f) => ['-f', f.path])];
+/** The `kind.group/name` lines of `apply -o name` that name an object of the file, in order. */
+function recordApplied(file: ManifestFile, result: ProcessResult, journal: Journal): string[] {
+  const refs = new Map(file.objects.map((object) => [resourceRef(object), object]));
+  const applied = result.stdout.split('\n').map((line) => line.trim()).filter((line) => refs.has(line));
+  for (const ref of applied) journal.applied.push(describe(refs.get(ref) as StackObject));
+  return applied;
+}
+
+/** Every `error:` / `Error from server` line: kubectl goes on after a rejected object, so there can be several. */
+function rejectionLines(result: ProcessResult): string[] {
+  const lines = result.stderr.split('\n').map((line) => line.trim()).filter((line) => /^(error|Error from server)/i.test(line));
+  return lines.length > 0 ? lines : [lastErrorLine(result)];
+}
+
+const describe = (object: StackObject): string =>
+  object.namespace === undefined ? resourceRef(object) : `${resourceRef(object)} (${object.namespace})`;
+
+/** `kubectl diff` with the same server-side settings as the apply. */
+export const diffArgs = (files: readonly ManifestFile[]): string[] => [
+  'diff', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', ...files.flatMap((f) => ['-f', f.path]),
+];
 
 /**
- * Shows what the release changes. The migrate Job's file is left out: the Job is deleted
- * and recreated every deploy (its pod template is immutable), so a diff of it
- * is either noise or an immutable-field error.
+ * Shows kubectl's own diff of the release (--diff), besides the change preview.
+ * The migrate Job's file is left out: the Job is deleted and recreated every deploy (its
+ * pod template is immutable), so a diff of it is either noise or an
+ * immutable-field error.
  */
 export function diffStep(files: readonly ManifestFile[]): Step {
-  const diffed = files.filter((file) => file.name !== MIGRATE_FILE);
+  const diffed = files.filter((file) => file.phaseName !== MIGRATE_FILE);
   return {
     title: 'show what the release changes (kubectl diff)',
     plan: [kubectlCall(diffArgs(diffed))],

@@ -1,6 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { deploy, DeployRuntime } from './deploy';
 import {
+  DEFAULT_HEALTH_TIMEOUT,
+  DEFAULT_REQUEST_TIMEOUT,
   DEFAULT_ROLLOUT_TIMEOUT,
   DeployError,
   DeployOptions,
@@ -23,6 +25,12 @@ interface ParsedFlags {
   skipMigration?: boolean;
   rollbackOnFailure?: boolean;
   timeout: string;
+  requestTimeout: string;
+  yes?: boolean;
+  takeOverStaleLock?: boolean;
+  healthUrl?: string;
+  healthCheck: boolean;
+  healthTimeout: string;
 }
 
 function buildProgram(runtime: DeployRuntime): Command {
@@ -38,13 +46,19 @@ function buildProgram(runtime: DeployRuntime): Command {
     )
     .addOption(new Option('--env <name>', 'environment to synthesize').default('production').conflicts('manifests'))
     .option('--manifests <dir>', 'deploy this already-synthesized directory instead of synthesizing')
-    .option('--diff', 'show kubectl diff of the release before applying it')
+    .option('--diff', 'also show kubectl diff --server-side of the release before applying it')
     .option('--dry-run', 'print the kubectl plan and run no kubectl at all (synthesis still runs: it is local)')
     .option('--context <name>', 'kubeconfig context, passed to every kubectl call')
     .option('--kubeconfig <path>', 'kubeconfig file, passed to every kubectl call')
     .option('--skip-migration', 'apply the app without the migrate Job gate (prints a warning)')
     .option('--rollback-on-failure', 'kubectl rollout undo a Deployment whose rollout fails, and wait for it')
     .option('--timeout <duration>', 'how long each rollout may take', DEFAULT_ROLLOUT_TIMEOUT)
+    .option('--request-timeout <duration>', '--request-timeout of every kubectl call that is not a watch', DEFAULT_REQUEST_TIMEOUT)
+    .option('-y, --yes', 'apply the previewed changes without asking (required without a terminal)')
+    .option('--take-over-stale-lock', "take over the environment's deploy lock when its holder stopped renewing it")
+    .option('--health-url <url>', 'URL checked after the rollout (default: the release\'s NEXT_PUBLIC_API_URL + /health/)')
+    .option('--no-health-check', 'skip the health check after the rollout')
+    .option('--health-timeout <duration>', 'how long the health check may keep trying', DEFAULT_HEALTH_TIMEOUT)
     .exitOverride()
     .configureOutput({
       writeOut: (text) => runtime.output.out(text),
@@ -70,7 +84,22 @@ function toOptions(flags: ParsedFlags): DeployOptions {
     skipMigration: flags.skipMigration === true,
     rollbackOnFailure: flags.rollbackOnFailure === true,
     rolloutTimeout: validateDuration('--timeout', flags.timeout),
+    requestTimeout: validateDuration('--request-timeout', flags.requestTimeout),
+    yes: flags.yes === true,
+    takeOverStaleLock: flags.takeOverStaleLock === true,
+    healthUrl: flags.healthCheck ? (flags.healthUrl === undefined ? undefined : validateUrl(flags.healthUrl)) : null,
+    healthTimeout: validateDuration('--health-timeout', flags.healthTimeout),
   };
+}
+
+function validateUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return url;
+  } catch {
+    // reported below
+  }
+  throw new DeployError(`--health-url must be an http(s) URL like https://api.example.com/api/health/ (got '${url}')`);
 }
 
 /** Parses the command line and runs the deploy; resolves to the process exit code. */

@@ -1,12 +1,23 @@
+import { mkdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
+import { LABEL_ENVIRONMENT } from '../../constructs/shared/labels';
+import { ConfigError, listEnvironments } from '../config';
+import { deployRefusal } from '../environments';
+import { defaultHealthUrl } from './health';
 import { Kubectl } from './kubectl';
+import { defaultHolder, DeployLock, LOCK_NAMESPACE, LOCK_RENEW_MS, lockName } from './lock';
 import { loadManifests, StackManifests } from './manifests';
 import { DeployError, DeployOptions } from './options';
 import { releaseSteps, SKIP_MIGRATION_WARNING } from './plan';
 import { preflightStep } from './preflight';
+import { Preview, previewStep } from './preview';
 import { formatCommand, Output } from './process';
-import { PlanLine, Step } from './step';
-import { DEPLOY_OUT_DIR, synthesizeStep } from './synthesize';
+import { pruneScope } from './prune';
+import { secretsStep } from './secrets';
+import { DeployStopped, exitCodeFor, stopReason } from './stop';
+import { Journal, kubectlCall, note, PlanLine, Step } from './step';
+import { checkStep, DEPLOY_OUT_DIR, deployFolderName, synthesizeStep } from './synthesize';
+import { ChartUpgrade, chartUpgrades, currentJobUid, jobUidArgs } from './traefik';
 
 /** What the deploy command needs from its surroundings; tests swap each part. */
 export interface DeployRuntime {
@@ -15,62 +26,246 @@ export interface DeployRuntime {
   readonly output: Output;
   /** Working directory: relative paths (--manifests, the printed plan) are relative to it. */
   readonly cwd: string;
-  /** Repository root: synthesis runs here and writes .deploy/<env>/. */
+  /** Repository root: each deploy writes its own folder under .deploy/ here. */
   readonly repoRoot: string;
-  /** The synth command before `--env` and `--tag` (`npx tsx main.ts`). */
-  readonly synthCommand: readonly string[];
+  /** Config folder synthesis reads. @default config/ of the repository */
+  readonly configDir?: string;
+  /** Fires when the deploy must stop (bin/deploy.ts: SIGINT, SIGTERM, SIGHUP, the parent gone). */
+  readonly stop?: AbortSignal;
+  /** Both stdin and stdout are a terminal: the change preview may ask to continue. */
+  readonly interactive: boolean;
+  /** Asks the operator; resolves true for yes. Required when interactive. */
+  readonly confirm?: (question: string) => Promise<boolean>;
+  /** Interval of the lock renewal. @default LOCK_RENEW_MS */
+  readonly lockRenewMs?: number;
+  /** How much longer than its bound a kubectl may run before the watchdog ends it. @default 15 s */
+  readonly watchdogGraceMs?: number;
+  /** The Lease's holderIdentity. @default `user@host pid N` */
+  readonly holder?: string;
 }
+
+const DEFAULT_WATCHDOG_GRACE_MS = 15_000;
 
 /** Runs (or, with --dry-run, prints) the whole deploy; resolves to the process exit code. */
 export async function deploy(options: DeployOptions, runtime: DeployRuntime): Promise<number> {
   const { output } = runtime;
-  const kubectl = new Kubectl(options, runtime.env, output, runtime.cwd);
-  const reporter = new StepReporter(kubectl, output, options.dryRun);
+  const journal = new Journal();
+  // A lost lock stops the deploy like a signal does (nothing more is applied), but it is a failure.
+  const lockLost = new AbortController();
+  const stop = runtime.stop === undefined ? lockLost.signal : AbortSignal.any([runtime.stop, lockLost.signal]);
+  const kubectl = new Kubectl(
+    options,
+    { requestTimeout: options.requestTimeout, watchdogGraceMs: runtime.watchdogGraceMs ?? DEFAULT_WATCHDOG_GRACE_MS },
+    runtime.env,
+    output,
+    runtime.cwd,
+    stop,
+  );
+  const reporter = new StepReporter(kubectl, output, options.dryRun, journal, stop);
+  const folders = new DeployFolders(runtime.repoRoot);
+  let lock: DeployLock | undefined;
+  let notRun: string[] = [];
   try {
     if (options.dryRun) output.out('DRY RUN: printing the kubectl plan; no kubectl command is run.\n');
     if (options.skipMigration) output.err(`${SKIP_MIGRATION_WARNING}\n`);
 
-    await reporter.run(preflightStep(options));
-    const dir = manifestDir(options, runtime);
+    // Local work first: a release that does not synthesize or pass the check never reaches the cluster.
+    let dir: string;
     if (options.manifestsDir === undefined) {
-      await reporter.run(
-        synthesizeStep({
-          env: options.env,
-          tag: options.tag as string,
-          repoRoot: runtime.repoRoot,
-          command: runtime.synthCommand,
-          processEnv: runtime.env,
-        }),
-      );
+      refuseUndeployable(options.env, runtime.configDir, true);
+      const folder = folders.create(options.env);
+      await reporter.run(synthesizeStep({ env: options.env, tag: options.tag as string, folder, configDir: runtime.configDir }));
+      dir = printablePath(join(folder, options.env), runtime.cwd);
+    } else {
+      dir = options.manifestsDir;
+      // Which file goes when is checked first (it names the file); then schema and policy, as synth does.
+      loadManifests(dir);
+      await reporter.run(checkStep(dir));
     }
     const manifests = loadManifests(dir);
+    const env = environmentOf(manifests, options);
+    // Reviewed files of a not-deployable environment (dist/staging) are refused like a synthesized release.
+    if (options.manifestsDir !== undefined && listEnvironments(runtime.configDir).includes(env)) refuseUndeployable(env, runtime.configDir, false);
+    const folder = folders.current ?? folders.create(env);
     describeManifests(manifests, output);
-
-    const steps = releaseSteps(manifests, options);
-    for (const [index, step] of steps.entries()) {
-      try {
-        await reporter.run(step);
-      } catch (error) {
-        const notRun = steps.slice(index + 1).map((s) => s.title);
-        if (notRun.length > 0) output.err(`not run:\n${notRun.map((title) => `  - ${title}\n`).join('')}`);
-        throw error;
-      }
+    const healthUrl = options.healthUrl === null ? null : (options.healthUrl ?? defaultHealthUrl(manifests));
+    if (healthUrl === undefined) {
+      throw new DeployError(
+        `${dir} has no ConfigMap with NEXT_PUBLIC_API_URL, so the public health URL is unknown: pass --health-url URL ` +
+          '(or --no-health-check to deploy without one)',
+      );
     }
+
+    lock = new DeployLock(
+      {
+        env,
+        workDir: folder,
+        takeOverStale: options.takeOverStaleLock,
+        renewMs: runtime.lockRenewMs ?? LOCK_RENEW_MS,
+        holder: runtime.holder ?? defaultHolder(),
+      },
+      (why) => lockLost.abort({ signal: 'SIGTERM', why }),
+    );
+    const scope = pruneScope(manifests, env);
+    const upgrades = chartUpgrades(manifests.objects);
+    let preview: Preview | undefined;
+    const jobUids = new Map<ChartUpgrade, string>();
+    const steps: Step[] = [
+      preflightStep(options),
+      lock.step(),
+      secretsStep(manifests),
+      previewStep(manifests, scope, (result) => (preview = result)),
+      confirmStep(options, runtime, stop, upgrades, jobUids),
+      ...releaseSteps(manifests, options, {
+        scope,
+        healthUrl,
+        rolled: () => preview?.rolls ?? [],
+        approvedPrune: () => preview?.prune ?? [],
+        chartChanged: (upgrade) => preview?.chartConfigsChanged.has(`${upgrade.config.namespace}/${upgrade.config.name}`) ?? true,
+        previousJobUid: (upgrade) => jobUids.get(upgrade),
+      }),
+    ];
+    for (const [index, step] of steps.entries()) {
+      notRun = steps.slice(index + 1).map((s) => s.title);
+      await reporter.run(step);
+    }
+    notRun = [];
+    if (options.dryRun) {
+      reporter.printPlan('release the deploy lock', [kubectlCall(['delete', 'lease', lockName(env), '-n', LOCK_NAMESPACE, '--ignore-not-found'])]);
+    } else await lock.release(kubectl, output);
     output.out(options.dryRun ? '\ndry run finished: nothing was applied\n' : `\ndeployed ${describeRelease(options, dir)}\n`);
     return 0;
   } catch (error) {
+    if (error instanceof DeployStopped) {
+      const lost = lockLost.signal.aborted && runtime.stop?.aborted !== true;
+      const reason = lost ? stopReason(lockLost.signal) : error.reason;
+      output.err(
+        `\ndeploy STOPPED (${lost ? reason.why : `${reason.signal}: ${reason.why}`}) during step ${reporter.current ?? '(before the first step)'}.\n` +
+          'Nothing was applied after that; every kubectl the deploy started has ended.\n' +
+          stateReport(journal, notRun) +
+          'To finish the release, re-run the same deploy: server-side apply is idempotent and the gate recreates the Job.\n',
+      );
+      return lost ? 1 : exitCodeFor(reason);
+    }
     if (!(error instanceof DeployError)) throw error;
+    if (notRun.length > 0) output.err(`not run:\n${notRun.map((title) => `  - ${title}\n`).join('')}`);
     output.err(`\ndeploy failed: ${error.message}\n`);
+    if (!options.dryRun && (journal.applied.length > 0 || journal.job !== undefined)) output.err(stateReport(journal, []));
     return 1;
+  } finally {
+    if (lock !== undefined) await lock.release(kubectl, output);
+    folders.removeAll();
   }
 }
 
-function manifestDir(options: DeployOptions, runtime: DeployRuntime): string {
-  if (options.manifestsDir !== undefined) return options.manifestsDir;
-  const synthesized = join(runtime.repoRoot, DEPLOY_OUT_DIR, options.env);
-  const dir = relative(runtime.cwd, synthesized);
-  // Printed plans stay short when run from the repository, and exact from anywhere else.
-  return dir.startsWith('..') || isAbsolute(dir) ? synthesized : dir || '.';
+/** The cluster state after a stop or failure: what this deploy applied, the Job, what did not run. */
+function stateReport(journal: Journal, notRun: readonly string[]): string {
+  const lines = ['cluster state:', ...journal.describe().map((line) => `  ${line}`)];
+  if (notRun.length > 0) lines.push('not run:', ...notRun.map((title) => `  - ${title}`));
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Confirms the previewed changes: --yes goes on; on a terminal the operator is
+ * asked; without a terminal and without --yes the deploy refuses. Then, for a
+ * Traefik upgrade, reads the helm-install Job as it was before the apply.
+ */
+function confirmStep(
+  options: DeployOptions,
+  runtime: DeployRuntime,
+  stop: AbortSignal,
+  upgrades: readonly ChartUpgrade[],
+  jobUids: Map<ChartUpgrade, string>,
+): Step {
+  const plan: PlanLine[] = [
+    note(options.yes ? '--yes: no question' : 'asks "Apply these changes? [y/N]" on a terminal; without one, refuses (pass --yes)'),
+    ...upgrades.map((upgrade) => kubectlCall(jobUidArgs(upgrade))),
+  ];
+  return {
+    title: 'confirm the changes',
+    plan,
+    async run({ kubectl, output }) {
+      if (options.yes) output.out('--yes: going on without asking\n');
+      else if (!runtime.interactive || runtime.confirm === undefined) {
+        throw new DeployError(
+          'the changes above need a yes, and there is no terminal to ask on: nothing was applied. ' +
+            'Read the preview, then re-run with --yes (as CI must)',
+        );
+      } else {
+        const answer = await Promise.race([
+          runtime.confirm('Apply these changes? [y/N] '),
+          new Promise<never>((_, reject) => {
+            const fail = () => reject(new DeployStopped(stopReason(stop)));
+            if (stop.aborted) fail();
+            else stop.addEventListener('abort', fail, { once: true });
+          }),
+        ]);
+        if (!answer) throw new DeployError('not confirmed: nothing was applied');
+      }
+      for (const upgrade of upgrades) jobUids.set(upgrade, await currentJobUid(kubectl, upgrade));
+    },
+  };
+}
+
+function environmentOf(manifests: StackManifests, options: DeployOptions): string {
+  const env = manifests.environment;
+  if (env === undefined) {
+    throw new DeployError(
+      `the objects in ${manifests.dir} carry no ${LABEL_ENVIRONMENT} label (synthesized before the label existed): ` +
+        'synthesize again (npm run synth) so the lock and prune know the environment',
+    );
+  }
+  if (options.manifestsDir === undefined && env !== options.env) {
+    throw new DeployError(
+      `synthesized ${options.env} but its objects say ${LABEL_ENVIRONMENT}: ${env}: the stack's environment prop must be ` +
+        `the environment's name (app/synth.ts passes it), or the lock and prune would act for ${env}`,
+    );
+  }
+  return env;
+}
+
+/**
+ * An environment whose config says `deploy.enabled: false` (staging, until it has a
+ * database and bucket of its own) stops the deploy here, before any kubectl call.
+ */
+function refuseUndeployable(env: string, configDir: string | undefined, synthesizes: boolean): void {
+  let refusal: string | undefined;
+  try {
+    refusal = deployRefusal(env, configDir);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // Synthesis reports a config that does not load, in its words, and stops there. Reviewed
+    // files whose environment's config cannot be read fail safe: it may say not deployable.
+    if (synthesizes) return;
+    throw new DeployError(`cannot tell whether ${env} may be deployed: ${error.message}`);
+  }
+  if (refusal !== undefined) throw new DeployError(`${refusal}; nothing was run against the cluster`);
+}
+
+/** This deploy's folders under .deploy/: created on demand, all removed when the deploy ends. */
+class DeployFolders {
+  current: string | undefined;
+  private readonly created: string[] = [];
+
+  constructor(private readonly repoRoot: string) {}
+
+  create(env: string): string {
+    const folder = join(this.repoRoot, DEPLOY_OUT_DIR, deployFolderName(env, new Date(), process.pid));
+    mkdirSync(folder, { recursive: true });
+    this.created.push(folder);
+    this.current = folder;
+    return folder;
+  }
+
+  removeAll(): void {
+    for (const folder of this.created) rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+/** Printed plans stay short when run from the repository, and exact from anywhere else. */
+function printablePath(path: string, cwd: string): string {
+  const rel = relative(cwd, path);
+  return rel.startsWith('..') || isAbsolute(rel) ? path : rel || '.';
 }
 
 function describeRelease(options: DeployOptions, dir: string): string {
@@ -93,15 +288,20 @@ function describeManifests(manifests: StackManifests, output: Output): void {
 /** Numbers the steps and prints each one's name and elapsed time (or, in a dry run, its plan). */
 class StepReporter {
   private count = 0;
+  /** `N: title` of the step running now (or the last one started). */
+  current: string | undefined;
 
   constructor(
     private readonly kubectl: Kubectl,
     private readonly output: Output,
     private readonly dryRun: boolean,
+    private readonly journal: Journal,
+    private readonly stop: AbortSignal,
   ) {}
 
   async run(step: Step): Promise<void> {
     const number = ++this.count;
+    this.current = `${number} (${step.title})`;
     this.output.out(`\n==> step ${number}: ${step.title}\n`);
     if (this.dryRun && step.local !== true) {
       for (const line of step.plan) this.output.out(this.planText(line));
@@ -110,12 +310,18 @@ class StepReporter {
     const started = process.hrtime.bigint();
     const elapsed = () => `${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(1)}s`;
     try {
-      await step.run({ kubectl: this.kubectl, output: this.output });
+      await step.run({ kubectl: this.kubectl, output: this.output, journal: this.journal, stop: this.stop });
     } catch (error) {
-      this.output.err(`<== step ${number} failed after ${elapsed()}\n`);
+      this.output.err(`<== step ${number} ${error instanceof DeployStopped ? 'stopped' : 'failed'} after ${elapsed()}\n`);
       throw error;
     }
     this.output.out(`<== step ${number} done in ${elapsed()}\n`);
+  }
+
+  /** A plan printed under its own heading, for what happens after the last step (the lock release). */
+  printPlan(title: string, plan: readonly PlanLine[]): void {
+    this.output.out(`\n==> then: ${title}\n`);
+    for (const line of plan) this.output.out(this.planText(line));
   }
 
   private planText(line: PlanLine): string {

@@ -1,4 +1,6 @@
+import { DeployError } from './options';
 import { formatCommand, Output, ProcessResult, runProcess } from './process';
+import { DeployStopped, stopReason, throwIfStopped } from './stop';
 
 /** Which cluster every kubectl call talks to; both flags are passed on every call when set. */
 export interface ClusterTarget {
@@ -8,41 +10,99 @@ export interface ClusterTarget {
   readonly context?: string;
 }
 
+/** How every kubectl call is bounded. */
+export interface CallBounds {
+  /** kubectl duration passed as `--request-timeout` to every call that makes plain requests. */
+  readonly requestTimeout: string;
+  /** How much longer than its own bound a call may run before the deploy's watchdog ends it. */
+  readonly watchdogGraceMs: number;
+}
+
 export interface KubectlRunOptions {
   /** Print kubectl's output as it arrives; off for listings parsed as JSON. @default true */
   readonly showOutput?: boolean;
-  /** Aborting kills this kubectl (used to stop the losing half of the Job wait). */
+  /** Aborting kills this kubectl (used to stop the losing half of a Job wait); resolves with code -1. */
   readonly signal?: AbortSignal;
+  /** Run even though the deploy was told to stop: only for releasing the deploy lock. */
+  readonly afterStop?: boolean;
 }
 
 /**
  * The one way the deploy command runs kubectl: the cluster flags go first on
- * every call, and every call is echoed as a pasteable line before it runs, so
- * the terminal shows exactly what touched the cluster.
+ * every call, every call is bounded, and every call is echoed as a pasteable
+ * line before it runs, so the terminal shows exactly what touched the cluster.
+ *
+ * Bounds: a call that carries its own `--timeout=` (wait, rollout status,
+ * delete --wait) is a watch and gets no `--request-timeout` (that would cut the
+ * watch short); every other call except `version --client` gets
+ * `--request-timeout`. Behind both, a watchdog ends a kubectl that outlives its
+ * bound by the grace, so a hung API server ends the deploy with a message.
  */
 export class Kubectl {
   constructor(
     private readonly target: ClusterTarget,
+    private readonly bounds: CallBounds,
     private readonly env: NodeJS.ProcessEnv,
     private readonly output: Output,
     private readonly cwd: string,
+    private readonly stop?: AbortSignal,
   ) {}
 
   /** The full argv of a call, as run and as printed by --dry-run. */
   commandLine(args: readonly string[]): string[] {
-    return ['kubectl', ...clusterFlags(this.target), ...args];
+    const bounded = isLocal(args) || ownTimeout(args) !== undefined ? [] : [`--request-timeout=${this.bounds.requestTimeout}`];
+    return ['kubectl', ...clusterFlags(this.target), ...args, ...bounded];
   }
 
   async run(args: readonly string[], options: KubectlRunOptions = {}): Promise<ProcessResult> {
+    if (options.afterStop !== true) throwIfStopped(this.stop);
     const [command, ...argv] = this.commandLine(args);
     this.output.out(`$ ${formatCommand([command, ...argv])}\n`);
-    return runProcess(command, argv, {
+    const signals = [options.signal, options.afterStop === true ? undefined : this.stop].filter(
+      (s): s is AbortSignal => s !== undefined,
+    );
+    const bound = ownTimeout(args) ?? durationMs(this.bounds.requestTimeout);
+    const result = await runProcess(command, argv, {
       env: this.env,
       cwd: this.cwd,
       forward: options.showOutput === false ? undefined : this.output,
-      signal: options.signal,
+      signal: signals.length === 0 ? undefined : AbortSignal.any(signals),
+      timeoutMs: bound + this.bounds.watchdogGraceMs,
     });
+    // Ended because of the stop: a stop. A call that finished by itself as the stop came is kept;
+    // the next call refuses to start.
+    if (result.aborted && this.stop?.aborted && options.afterStop !== true) throw new DeployStopped(stopReason(this.stop), result);
+    if (result.timedOut) {
+      const seconds = Math.round((bound + this.bounds.watchdogGraceMs) / 1000);
+      throw new DeployError(
+        `kubectl ${args.slice(0, 2).join(' ')} did not return within ${seconds}s (its bound plus the deploy's ` +
+          `watchdog) and was ended: the API server is not answering. Check it (kubectl get --raw /readyz ` +
+          '--request-timeout=10s) and re-run the deploy',
+      );
+    }
+    // A kubectl ended by SIGINT/SIGTERM that the deploy did not send: the terminal's Ctrl-C reached the
+    // whole process group, and the deploy's own handler may not have run yet. It is a stop, not a failure.
+    if (!result.aborted && (result.signal === 'SIGINT' || result.signal === 'SIGTERM')) {
+      throw new DeployStopped({ signal: result.signal, why: `kubectl received ${result.signal}` }, result);
+    }
+    return result;
   }
+}
+
+/** `version --client` never talks to the API server. */
+const isLocal = (args: readonly string[]): boolean => args[0] === 'version' && args.includes('--client');
+
+/** The `--timeout=` a watching call carries, in milliseconds. */
+function ownTimeout(args: readonly string[]): number | undefined {
+  const flag = args.find((arg) => arg.startsWith('--timeout='));
+  return flag === undefined ? undefined : durationMs(flag.slice('--timeout='.length));
+}
+
+/** A kubectl duration (`90s`, `15m`, `1h`) in milliseconds. */
+export function durationMs(duration: string): number {
+  const match = /^([0-9]+)(s|m|h)$/.exec(duration);
+  if (match === null) throw new Error(`not a kubectl duration: ${duration}`);
+  return Number(match[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 's' | 'm' | 'h'];
 }
 
 /** `--kubeconfig` and `--context` as kubectl's global flags (accepted before any subcommand). */

@@ -1,17 +1,18 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { concernFileName, StackConcern } from '../../constructs/shared/concerns';
-import { LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY, PART_OF } from '../../constructs/shared/labels';
+import { StackConcern } from '../../constructs/shared/concerns';
+import { LABEL_ENVIRONMENT, LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY, PART_OF } from '../../constructs/shared/labels';
 import { DeployError } from './options';
 
 /**
- * The deploy order over the dist files, named through concernFileName
- * (`00-namespace.yaml`, ...), so the phases follow the apply order that
- * constructs/shared/concerns.ts defines and a plain `kubectl apply -f` uses. A
- * file that is absent is skipped; a .yaml file that is in no phase stops the
- * deploy, because applying it at a guessed moment (or silently not at all) is
- * worse than being told.
+ * The deploy order over the dist files, in the concerns of
+ * constructs/shared/concerns.ts (which also numbers the files for a plain
+ * `kubectl apply -f`). A file matches by its name without the apply-order
+ * prefix (`00-namespace.yaml` is `namespace.yaml`, see phaseName). A file that
+ * is absent is skipped; a .yaml file that is in no phase stops the deploy,
+ * because applying it at a guessed moment (or silently not at all) is worse
+ * than being told.
  */
 export const DEPLOY_PHASES = {
   /** Not app rollouts: what the migrate Job and the app pods need to exist first. */
@@ -30,13 +31,18 @@ export const DEPLOY_PHASES = {
 } as const;
 
 function files(...concerns: StackConcern[]): readonly string[] {
-  return concerns.map(concernFileName);
+  return concerns.map((concern) => `${concern}.yaml`);
 }
 
-/** The migrate Job's file, the gate's. */
-export const MIGRATE_FILE = concernFileName('migrate');
+/** The migrate Job's file as DEPLOY_PHASES names it (phaseName), the gate's. */
+export const MIGRATE_FILE = DEPLOY_PHASES.migrate[0];
 
 export type DeployPhase = keyof typeof DEPLOY_PHASES;
+
+/** The name a dist file has in DEPLOY_PHASES: its base name without a numeric apply-order prefix (`NN-`). */
+export function phaseName(fileName: string): string {
+  return fileName.replace(/^\d+-/, '');
+}
 
 /** One object of the synthesized stack, reduced to what deploy and prune need. */
 export interface StackObject {
@@ -48,13 +54,17 @@ export interface StackObject {
   /** Unset for cluster-scoped kinds. */
   readonly namespace?: string;
   readonly labels: Readonly<Record<string, string>>;
-  /** The dist file the object came from. */
+  /** The dist file the object came from (its base name). */
   readonly file: string;
+  /** The whole object as synthesized (read by the preflight and the change preview). */
+  readonly manifest: Readonly<Record<string, unknown>>;
 }
 
 export interface ManifestFile {
-  /** Base name, e.g. `40-api.yaml`. */
+  /** Base name, e.g. `api.yaml` or `40-api.yaml`. */
   readonly name: string;
+  /** The name in DEPLOY_PHASES (`api.yaml`). */
+  readonly phaseName: string;
   /** Path as given to kubectl (relative to the working directory when it can be). */
   readonly path: string;
   readonly objects: readonly StackObject[];
@@ -67,6 +77,8 @@ export interface StackManifests {
   readonly objects: readonly StackObject[];
   /** Objects without both stack labels: prune will never find them once they leave the stack. */
   readonly unlabelled: readonly StackObject[];
+  /** The environment every object names in its `honeydue.io/environment` label (unset when none does). */
+  readonly environment?: string;
 }
 
 /** Kinds with no namespace; any other kind without metadata.namespace is refused. */
@@ -82,7 +94,7 @@ const CLUSTER_SCOPED_KINDS = new Set([
 ]);
 
 /** Workload kinds that `kubectl rollout status` and `rollout undo` understand. */
-const ROLLOUT_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
+export const ROLLOUT_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
 
 export function groupOf(apiVersion: string): string {
   const slash = apiVersion.indexOf('/');
@@ -96,19 +108,21 @@ export function loadManifests(dir: string): StackManifests {
   }
   const ordered: string[] = Object.values(DEPLOY_PHASES).flat();
   const present = readdirSync(dir).filter((name) => name.endsWith('.yaml'));
-  const unknown = present.filter((name) => !ordered.includes(name));
+  const unknown = present.filter((name) => !ordered.includes(phaseName(name)));
   if (unknown.length > 0) {
     throw new DeployError(
       `${join(dir, unknown[0])} is in no deploy phase, so deploy does not know when to apply it: ` +
         'add it to DEPLOY_PHASES in app/deploy/manifests.ts (or remove it from the directory)',
     );
   }
-  const files = ordered
-    .filter((name) => present.includes(name))
-    .map((name) => {
-      const path = join(dir, name);
-      return { name, path, objects: parseManifestFile(path, name) };
-    });
+  const files = ordered.flatMap((phased) =>
+    present
+      .filter((name) => phaseName(name) === phased)
+      .map((name) => {
+        const path = join(dir, name);
+        return { name, phaseName: phased, path, objects: parseManifestFile(path, name) };
+      }),
+  );
   if (files.length === 0) {
     throw new DeployError(`${dir} holds none of the stack's files (${ordered.join(', ')}): synthesize first`);
   }
@@ -116,7 +130,19 @@ export function loadManifests(dir: string): StackManifests {
   const unlabelled = objects.filter(
     (object) => object.labels[LABEL_PART_OF] !== PART_OF || object.labels[LABEL_MANAGED_BY] !== MANAGED_BY,
   );
-  return { dir, files, objects, unlabelled };
+  return { dir, files, objects, unlabelled, environment: environmentOf(objects, dir) };
+}
+
+/** The one environment the objects' labels name; objects of two environments in one directory are refused. */
+function environmentOf(objects: readonly StackObject[], dir: string): string | undefined {
+  const named = [...new Set(objects.flatMap((o) => (o.labels[LABEL_ENVIRONMENT] === undefined ? [] : [o.labels[LABEL_ENVIRONMENT]])))];
+  if (named.length > 1) {
+    throw new DeployError(
+      `${dir} holds objects of several environments (${LABEL_ENVIRONMENT}: ${named.join(', ')}): ` +
+        'deploy one environment\'s directory (dist/<env>/) at a time',
+    );
+  }
+  return named[0];
 }
 
 function parseManifestFile(path: string, name: string): StackObject[] {
@@ -157,13 +183,14 @@ function toStackObject(value: unknown, where: string, file: string): StackObject
     namespace,
     labels: object.metadata.labels ?? {},
     file,
+    manifest: value as Record<string, unknown>,
   };
 }
 
 /** The files of one phase that are present, in order. */
 export function phaseFiles(manifests: StackManifests, phase: DeployPhase): ManifestFile[] {
   const names: readonly string[] = DEPLOY_PHASES[phase];
-  return manifests.files.filter((file) => names.includes(file.name));
+  return manifests.files.filter((file) => names.includes(file.phaseName));
 }
 
 /** Deployments (and other rollout workloads) of the given files, in file order. */
@@ -171,9 +198,9 @@ export function rolloutWorkloads(files: readonly ManifestFile[]): StackObject[] 
   return files.flatMap((file) => file.objects.filter((o) => o.group === 'apps' && ROLLOUT_KINDS.has(o.kind)));
 }
 
-/** The migrate Job, read from MIGRATE_FILE (undefined when the file is absent). */
+/** The migrate Job, read from migrate.yaml (undefined when the file is absent). */
 export function findMigrateJob(manifests: StackManifests): StackObject | undefined {
-  const file = manifests.files.find((f) => f.name === MIGRATE_FILE);
+  const [file] = phaseFiles(manifests, 'migrate');
   if (file === undefined) return undefined;
   const jobs = file.objects.filter((o) => o.group === 'batch' && o.kind === 'Job');
   if (jobs.length !== 1) {

@@ -1,13 +1,17 @@
-import { applyArgs } from './apply';
+import { applyArgs, applyFile } from './apply';
 import { Kubectl, lastErrorLine } from './kubectl';
 import { ManifestFile, StackObject } from './manifests';
 import { DeployError, MIGRATION_TIMEOUT } from './options';
 import { ProcessResult } from './process';
+import { DeployStopped } from './stop';
 import { kubectlCall, note, Step } from './step';
 
 type JobRef = Pick<StackObject, 'name' | 'namespace'>;
 
 const namespaceOf = (job: JobRef): string => job.namespace as string;
+
+/** How long the delete of the previous Job may wait for its pods to be gone. */
+const DELETE_JOB_TIMEOUT = '2m';
 
 /**
  * Foreground cascade makes `--wait` return only once the previous run's pods are
@@ -16,17 +20,21 @@ const namespaceOf = (job: JobRef): string => job.namespace as string;
  */
 export const deleteJobArgs = (job: JobRef): string[] => [
   'delete', 'job', job.name, '-n', namespaceOf(job), '--ignore-not-found', '--wait=true', '--cascade=foreground',
+  `--timeout=${DELETE_JOB_TIMEOUT}`,
 ];
 
-export const waitJobArgs = (job: JobRef, condition: 'complete' | 'failed'): string[] => [
-  'wait', `--for=condition=${condition}`, `--timeout=${MIGRATION_TIMEOUT}`, `job/${job.name}`, '-n', namespaceOf(job),
+export const waitJobArgs = (job: JobRef, condition: 'complete' | 'failed', timeout = MIGRATION_TIMEOUT): string[] => [
+  'wait', `--for=condition=${condition}`, `--timeout=${timeout}`, `job/${job.name}`, '-n', namespaceOf(job),
 ];
 
 export const jobLogsArgs = (job: JobRef): string[] => ['logs', `job/${job.name}`, '-n', namespaceOf(job), '--tail=200'];
 
 export const describeJobArgs = (job: JobRef): string[] => ['describe', 'job', job.name, '-n', namespaceOf(job)];
 
-type JobOutcome = { readonly state: 'complete' } | { readonly state: 'failed' } | { readonly state: 'unfinished'; readonly reason: string };
+export type JobOutcome =
+  | { readonly state: 'complete' }
+  | { readonly state: 'failed' }
+  | { readonly state: 'unfinished'; readonly reason: string };
 
 /**
  * The gate between the schema and the app: delete the previous Job, apply the
@@ -49,7 +57,8 @@ export function migrateGateStep(migrateFile: ManifestFile, job: StackObject): St
         calls: [jobLogsArgs(job), describeJobArgs(job)],
       },
     ],
-    async run({ kubectl, output }) {
+    async run(context) {
+      const { kubectl, output, journal } = context;
       const deleted = await kubectl.run(deleteJobArgs(job));
       if (deleted.code !== 0) {
         throw new DeployError(
@@ -57,13 +66,15 @@ export function migrateGateStep(migrateFile: ManifestFile, job: StackObject): St
             'a Job\'s pod template is immutable, so the new one cannot be applied over it. Nothing of the app was applied',
         );
       }
-      const applied = await kubectl.run(applyArgs(migrateFile));
-      if (applied.code !== 0) {
-        throw new DeployError(
-          `kubectl apply -f ${migrateFile.path} failed: ${lastErrorLine(applied)}; nothing of the app was applied`,
-        );
+      try {
+        await applyFile(migrateFile, context);
+      } catch (error) {
+        if (error instanceof DeployError) throw new DeployError(`${error.message}\nNothing of the app was applied`);
+        throw error;
       }
+      journal.job = { name: job.name, namespace: namespaceOf(job), state: 'running' };
       const outcome = await waitForJob(kubectl, job);
+      journal.job.state = outcome.state;
       if (outcome.state === 'complete') return;
 
       output.err(`\nmigration Job ${job.namespace}/${job.name} ${describeOutcome(outcome)}; its logs and status:\n`);
@@ -74,32 +85,50 @@ export function migrateGateStep(migrateFile: ManifestFile, job: StackObject): St
   };
 }
 
-async function waitForJob(kubectl: Kubectl, job: StackObject): Promise<JobOutcome> {
+/**
+ * Waits for complete and for failed at once and returns whichever comes first,
+ * after the other wait has been ended. A stop (signal) ends both and throws.
+ */
+export async function waitForJob(kubectl: Kubectl, job: JobRef, timeout = MIGRATION_TIMEOUT): Promise<JobOutcome> {
   const stopComplete = new AbortController();
   const stopFailed = new AbortController();
-  const complete = settle(kubectl.run(waitJobArgs(job, 'complete'), { signal: stopComplete.signal }));
-  const failed = settle(kubectl.run(waitJobArgs(job, 'failed'), { signal: stopFailed.signal }));
-  const outcome = await new Promise<JobOutcome>((resolve) => {
+  const complete = settle(kubectl.run(waitJobArgs(job, 'complete', timeout), { signal: stopComplete.signal }));
+  const failed = settle(kubectl.run(waitJobArgs(job, 'failed', timeout), { signal: stopFailed.signal }));
+  const stopped = Promise.all([complete, failed]).then(([a, b]) => [a, b].find((r): r is Stopped => 'stopped' in r));
+  const outcome = await new Promise<JobOutcome | Stopped>((resolve) => {
+    void stopped.then((stop) => {
+      if (stop !== undefined) resolve(stop);
+    });
     // A wait that exits non-zero (timed out, or an error) decides nothing until the other one has also ended.
     void complete.then((result) => {
-      if (result.code === 0) resolve({ state: 'complete' });
+      if ('code' in result && result.code === 0) resolve({ state: 'complete' });
     });
     void failed.then((result) => {
-      if (result.code === 0) resolve({ state: 'failed' });
+      if ('code' in result && result.code === 0) resolve({ state: 'failed' });
     });
     void Promise.all([complete, failed]).then(([result]) => {
-      if (result.code !== 0) resolve({ state: 'unfinished', reason: lastErrorLine(result) });
+      if ('code' in result && result.code !== 0) resolve({ state: 'unfinished', reason: lastErrorLine(result) });
     });
   });
   stopComplete.abort();
   stopFailed.abort();
   await Promise.all([complete, failed]);
+  if ('stopped' in outcome) throw outcome.stopped;
   return outcome;
 }
 
-/** A kubectl that could not start counts as a wait that failed, with the reason kept. */
-function settle(run: Promise<ProcessResult>): Promise<ProcessResult> {
-  return run.catch((error: Error) => ({ code: -1, stdout: '', stderr: error.message }));
+interface Stopped {
+  readonly stopped: DeployStopped;
+}
+
+/**
+ * A kubectl that could not start counts as a wait that failed, with the reason
+ * kept; a stop is kept apart so the caller can rethrow it once both waits ended.
+ */
+function settle(run: Promise<ProcessResult>): Promise<ProcessResult | Stopped> {
+  return run.catch((error: Error) =>
+    error instanceof DeployStopped ? { stopped: error } : { code: -1, stdout: '', stderr: error.message },
+  );
 }
 
 type JobFailure = Exclude<JobOutcome, { state: 'complete' }>;

@@ -1,4 +1,4 @@
-import { ClusterTarget } from './kubectl';
+import type { ClusterTarget } from './kubectl';
 
 /** What one run of the deploy command was asked to do, validated. */
 export interface DeployOptions extends ClusterTarget {
@@ -18,6 +18,19 @@ export interface DeployOptions extends ClusterTarget {
   readonly rollbackOnFailure: boolean;
   /** kubectl duration each workload's `rollout status` may take. */
   readonly rolloutTimeout: string;
+  /** kubectl duration passed as `--request-timeout` to every call that makes plain requests. */
+  readonly requestTimeout: string;
+  /** Go on after the change preview without asking (needed without a terminal). */
+  readonly yes: boolean;
+  /** Take over the environment's deploy lock when it is stale (its holder stopped renewing it). */
+  readonly takeOverStaleLock: boolean;
+  /**
+   * The URL checked after the rollout; unset means the release's own public API URL
+   * (`NEXT_PUBLIC_API_URL` of its ConfigMap) + `/health/`. Null: no health check.
+   */
+  readonly healthUrl?: string | null;
+  /** How long the health check may keep trying before it counts as failed. */
+  readonly healthTimeout: string;
 }
 
 /** Raised for anything the operator can fix; the message names the value and the fix. */
@@ -35,6 +48,12 @@ export const MIGRATION_TIMEOUT = '10m';
  * slow but healthy rollout can take about 12 minutes.
  */
 export const DEFAULT_ROLLOUT_TIMEOUT = '15m';
+
+/** Default for `--request-timeout`: a server-side apply of the largest file, with admission webhooks, fits. */
+export const DEFAULT_REQUEST_TIMEOUT = '30s';
+
+/** Default for `--health-timeout`: a rolled pod behind Traefik answers well within it. */
+export const DEFAULT_HEALTH_TIMEOUT = '60s';
 
 export function validateTag(tag: string): string {
   if (/^[0-9a-f]{7,40}$/.test(tag)) return tag;

@@ -1,10 +1,12 @@
 import { applyStep, diffStep } from './apply';
-import { DeployPhase, findMigrateJob, MIGRATE_FILE, phaseFiles, rolloutWorkloads, StackManifests } from './manifests';
+import { healthStep } from './health';
+import { DeployPhase, findMigrateJob, phaseFiles, rolloutWorkloads, StackManifests, StackObject } from './manifests';
 import { migrateGateStep } from './migrate-gate';
 import { DeployError, DeployOptions } from './options';
-import { pruneStep } from './prune';
+import { PruneCandidate, pruneStep, PruneScope } from './prune';
 import { rolloutStep } from './rollout';
 import { note, Step } from './step';
+import { ChartUpgrade, chartUpgradeStep, chartUpgrades } from './traefik';
 
 const PHASE_TITLES: Record<Exclude<DeployPhase, 'migrate'>, string> = {
   cluster: 'apply cluster objects (namespace, config, redis, network policies, traefik)',
@@ -13,30 +15,76 @@ const PHASE_TITLES: Record<Exclude<DeployPhase, 'migrate'>, string> = {
   routing: 'apply routing (ingress)',
 };
 
+/** What the release steps need from the steps before them (known only once those ran). */
+export interface ReleaseContext {
+  readonly scope: PruneScope;
+  /** The health URL (null: no check). */
+  readonly healthUrl: string | null;
+  /** From the change preview: the workloads that roll, the prune set, which HelmChartConfigs changed. */
+  readonly rolled: () => readonly StackObject[];
+  readonly approvedPrune: () => readonly PruneCandidate[];
+  readonly chartChanged: (upgrade: ChartUpgrade) => boolean;
+  /** The helm-install Job's uid read before the apply. */
+  readonly previousJobUid: (upgrade: ChartUpgrade) => string | undefined;
+}
+
 /**
- * The steps after synthesis, in order: each phase is applied and its rollouts
- * waited before the next phase starts, so a failure stops the release at a
- * known point. Prune runs last, only after everything else succeeded.
+ * The steps after the change preview, in order: each phase is applied and its
+ * rollouts waited before the next phase starts, so a failure stops the release
+ * at a known point. The health check and prune run last, only after everything
+ * else succeeded.
  */
-export function releaseSteps(manifests: StackManifests, options: DeployOptions): Step[] {
+export function releaseSteps(manifests: StackManifests, options: DeployOptions, context: ReleaseContext): Step[] {
   const steps: Step[] = [];
   if (options.diff) steps.push(diffStep(manifests.files));
-  steps.push(...phaseSteps(manifests, 'cluster', options));
+  steps.push(...phaseSteps(manifests, 'cluster', options, context));
   steps.push(migrationStep(manifests, options));
-  for (const phase of ['core', 'edge', 'routing'] as const) steps.push(...phaseSteps(manifests, phase, options));
-  steps.push(pruneStep(manifests));
+  for (const phase of ['core', 'edge', 'routing'] as const) steps.push(...phaseSteps(manifests, phase, options, context));
+  if (context.healthUrl !== null) {
+    steps.push(
+      healthStep(
+        { url: context.healthUrl, timeout: options.healthTimeout, rollbackOnFailure: options.rollbackOnFailure, rolloutTimeout: options.rolloutTimeout },
+        context.rolled,
+      ),
+    );
+  }
+  steps.push(pruneStep(context.scope, context.approvedPrune));
   return steps;
 }
 
-function phaseSteps(manifests: StackManifests, phase: Exclude<DeployPhase, 'migrate'>, options: DeployOptions): Step[] {
+function phaseSteps(
+  manifests: StackManifests,
+  phase: Exclude<DeployPhase, 'migrate'>,
+  options: DeployOptions,
+  context: ReleaseContext,
+): Step[] {
   const files = phaseFiles(manifests, phase);
   if (files.length === 0) return [];
   const workloads = rolloutWorkloads(files);
   const steps = [applyStep(PHASE_TITLES[phase], files)];
+  // A changed HelmChartConfig makes k3s upgrade Traefik: wait for it before anything relies on the edge.
+  for (const upgrade of chartUpgrades(files.flatMap((file) => file.objects))) {
+    steps.push(conditional(chartUpgradeStep(upgrade, () => context.previousJobUid(upgrade), options.rolloutTimeout), () => context.chartChanged(upgrade), 'the HelmChartConfig is unchanged: Traefik is not upgraded'));
+  }
   if (workloads.length > 0) {
     steps.push(rolloutStep(workloads, { timeout: options.rolloutTimeout, rollbackOnFailure: options.rollbackOnFailure }));
   }
   return steps;
+}
+
+/** A step that runs only when the preview says so (its plan still shows what it would do). */
+function conditional(step: Step, when: () => boolean, skipped: string): Step {
+  return {
+    ...step,
+    plan: [note(`only if the preview shows the HelmChartConfig created or changed:`), ...step.plan],
+    async run(context) {
+      if (!when()) {
+        context.output.out(`${skipped}\n`);
+        return;
+      }
+      await step.run(context);
+    },
+  };
 }
 
 function migrationStep(manifests: StackManifests, options: DeployOptions): Step {
@@ -45,7 +93,7 @@ function migrationStep(manifests: StackManifests, options: DeployOptions): Step 
   const [migrateFile] = phaseFiles(manifests, 'migrate');
   if (job === undefined || migrateFile === undefined) {
     throw new DeployError(
-      `${manifests.dir} has no ${MIGRATE_FILE}: the app may only roll out after the migrate Job completes; ` +
+      `${manifests.dir} has no migrate.yaml: the app may only roll out after the migrate Job completes; ` +
         'synthesize a stack that includes the Job, or pass --skip-migration if the release has no schema change',
     );
   }
@@ -67,3 +115,4 @@ function skippedMigrationStep(): Step {
     },
   };
 }
+

@@ -9,10 +9,11 @@ export const CLIENT_CHECK = ['version', '--client', '-o', 'json'];
 /**
  * Proves the cluster answers and the credentials work: reading kube-system
  * needs a reachable API server and an authenticated user, and k3s always has it
- * (it is also where the traefik HelmChartConfig goes). Bounded, so a dead
- * endpoint fails in seconds instead of kubectl's default wait.
+ * (it is also where the traefik HelmChartConfig and the deploy lock go).
+ * Bounded by --request-timeout like every call, so a dead endpoint fails in
+ * seconds instead of kubectl's default wait.
  */
-export const CLUSTER_CHECK = ['get', 'namespace', 'kube-system', '-o', 'name', '--request-timeout=15s'];
+export const CLUSTER_CHECK = ['get', 'namespace', 'kube-system', '-o', 'name'];
 
 export function preflightStep(target: ClusterTarget): Step {
   return {

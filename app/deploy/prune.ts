@@ -1,11 +1,18 @@
-import { LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY, PART_OF } from '../../constructs/shared/labels';
-import { lastErrorLine } from './kubectl';
+import { LABEL_ENVIRONMENT, LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY, PART_OF } from '../../constructs/shared/labels';
+import { Kubectl, lastErrorLine } from './kubectl';
 import { groupOf, resourceRef, resourceType, StackManifests, StackObject } from './manifests';
 import { DeployError } from './options';
+import { Output } from './process';
 import { kubectlCall, note, PlanLine, Step } from './step';
 
 /** Both stack labels: an object that lacks either is never listed, so never pruned. */
 export const STACK_SELECTOR = `${LABEL_PART_OF}=${PART_OF},${LABEL_MANAGED_BY}=${MANAGED_BY}`;
+
+/**
+ * The stack labels plus the environment's: a listing in a namespace two
+ * environments share (kube-system) returns only this environment's objects.
+ */
+export const pruneSelector = (env: string): string => `${STACK_SELECTOR},${LABEL_ENVIRONMENT}=${env}`;
 
 /**
  * Namespaced kinds the stack writes (or wrote once: a kind can leave the stack
@@ -38,7 +45,7 @@ const NEVER_LISTED = new Set(['secret', 'job.batch']);
 /** A PVC holds data (redis's append-only file): one that left the stack is reported, not deleted. */
 const KEPT_KINDS = new Set(['persistentvolumeclaim']);
 
-interface LiveObject {
+export interface LiveObject {
   readonly apiVersion: string;
   readonly kind: string;
   readonly metadata: {
@@ -49,31 +56,88 @@ interface LiveObject {
   };
 }
 
-export const listArgs = (kinds: readonly string[], namespace: string): string[] => [
-  'get', kinds.join(','), '-n', namespace, '-l', STACK_SELECTOR, '-o', 'json',
+export const listArgs = (kinds: readonly string[], namespace: string, env: string): string[] => [
+  'get', kinds.join(','), '-n', namespace, '-l', pruneSelector(env), '-o', 'json',
 ];
 
 export const deleteArgs = (refs: readonly string[], namespace: string): string[] => [
   'delete', ...refs, '-n', namespace, '--ignore-not-found',
 ];
 
-/**
- * Deletes what left the stack: live objects carrying both stack labels, in the
- * namespaces the stack uses, that the synthesized release no longer contains.
- * Cluster-scoped objects (the Namespace, RBAC cluster roles) are never pruned:
- * labels cannot tell one environment's from another's, and deleting a
- * Namespace deletes everything in it.
- */
-export function pruneStep(manifests: StackManifests): Step {
+/** An object that left the stack, found in the namespace it was listed in. */
+export interface PruneCandidate {
+  readonly namespace: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly ref: string;
+  /** Holds data (a PVC): reported, never deleted. */
+  readonly kept: boolean;
+}
+
+/** What prune looks at: the namespaces the release uses and the kinds the stack manages. */
+export interface PruneScope {
+  readonly env: string;
+  readonly namespaces: readonly string[];
+  readonly kinds: readonly string[];
+  readonly inRelease: ReadonlySet<string>;
+  readonly size: number;
+  readonly dir: string;
+}
+
+export function pruneScope(manifests: StackManifests, env: string): PruneScope {
   const namespaces = [...new Set(manifests.objects.flatMap((o) => (o.namespace === undefined ? [] : [o.namespace])))];
   const synthesizedKinds = manifests.objects.filter((o) => o.namespace !== undefined).map(resourceType);
   const kinds = [...new Set([...PRUNE_KINDS, ...synthesizedKinds])].filter((kind) => !NEVER_LISTED.has(kind));
-  const inRelease = new Set(manifests.objects.map(objectKey));
+  return { env, namespaces, kinds, inRelease: new Set(manifests.objects.map(objectKey)), size: manifests.objects.length, dir: manifests.dir };
+}
 
+/** The listing calls, for the plan of the change preview and of the prune step. */
+export const listCalls = (scope: PruneScope): PlanLine[] =>
+  scope.namespaces.map((namespace) => kubectlCall(listArgs(scope.kinds, namespace, scope.env)));
+
+/**
+ * Lists each namespace and returns what left the stack. Every listed object is
+ * checked again, so a mistake in the selector or an odd answer can never widen
+ * what gets deleted: it must be in the namespace that was listed, of a kind the
+ * stack manages, carry the stack and environment labels, and have no owner.
+ */
+export async function findStale(kubectl: Kubectl, scope: PruneScope, output: Output): Promise<PruneCandidate[]> {
+  const found: PruneCandidate[] = [];
+  for (const namespace of scope.namespaces) {
+    const listed = await kubectl.run(listArgs(scope.kinds, namespace, scope.env), { showOutput: false });
+    if (listed.code !== 0) {
+      throw new DeployError(
+        `could not list the stack's objects in ${namespace}: ${lastErrorLine(listed)}. Re-run the deploy, or delete leftovers by hand`,
+      );
+    }
+    for (const live of parseList(listed.stdout, namespace)) {
+      if (live.metadata.namespace !== namespace) {
+        output.err(`prune: ignored ${liveRef(live)}: listed in ${namespace} but its namespace is ${live.metadata.namespace ?? '(none)'}\n`);
+        continue;
+      }
+      if (!scope.kinds.includes(liveType(live))) {
+        output.err(`prune: ignored ${liveRef(live)} in ${namespace}: the stack does not manage that kind, so prune never deletes it\n`);
+        continue;
+      }
+      if (!isPrunable(live, scope.env) || scope.inRelease.has(liveKey(live))) continue;
+      found.push({ namespace, kind: live.kind, name: live.metadata.name, ref: liveRef(live), kept: KEPT_KINDS.has(liveType(live)) });
+    }
+  }
+  return found;
+}
+
+/**
+ * Deletes what left the stack and what the change preview showed as pruned:
+ * the namespaces are listed again, and only objects found stale both times are
+ * deleted, each in the namespace it was listed in. Cluster-scoped objects (the
+ * Namespace, RBAC cluster roles) are never pruned: deleting a Namespace
+ * deletes everything in it.
+ */
+export function pruneStep(scope: PruneScope, approved: () => readonly PruneCandidate[]): Step {
   const plan: PlanLine[] = [
-    ...namespaces.map((namespace) => kubectlCall(listArgs(kinds, namespace))),
-    note(`the listed objects that are not among the ${manifests.objects.length} objects of ${manifests.dir} are printed, then:`),
-    ...namespaces.map(
+    ...listCalls(scope),
+    note(`the listed objects that are not among the ${scope.size} objects of ${scope.dir}, and that the preview showed, are deleted:`),
+    ...scope.namespaces.map(
       (namespace): PlanLine => ({
         kind: 'only-if',
         when: `objects left the stack in ${namespace}`,
@@ -85,34 +149,28 @@ export function pruneStep(manifests: StackManifests): Step {
   return {
     title: 'prune objects that left the stack',
     plan,
-    async run({ kubectl, output }) {
-      const removed: Array<{ namespace: string; refs: string[] }> = [];
-      for (const namespace of namespaces) {
-        const listed = await kubectl.run(listArgs(kinds, namespace), { showOutput: false });
-        if (listed.code !== 0) {
-          throw new DeployError(
-            `could not list the stack's objects in ${namespace}: ${lastErrorLine(listed)}. The release is applied ` +
-              'and rolled out; only pruning did not run. Re-run the deploy, or delete leftovers by hand',
-          );
-        }
-        const stale = parseList(listed.stdout, namespace).filter((live) => isPrunable(live) && !inRelease.has(liveKey(live)));
-        const kept = stale.filter((live) => KEPT_KINDS.has(liveType(live)));
-        const deleted = stale.filter((live) => !KEPT_KINDS.has(liveType(live)));
-        for (const live of kept) {
-          output.err(
-            `kept ${liveRef(live)} in ${namespace}: it left the stack but holds data; ` +
-              `delete it by hand once it is no longer needed (kubectl -n ${namespace} delete ${liveRef(live)})\n`,
-          );
-        }
-        if (deleted.length > 0) removed.push({ namespace, refs: deleted.map(liveRef) });
+    async run({ kubectl, output, journal }) {
+      const shown = new Set(approved().map((c) => `${c.namespace}/${c.ref}`));
+      const stale = await findStale(kubectl, scope, output);
+      for (const live of stale.filter((c) => c.kept)) {
+        output.err(
+          `kept ${live.ref} in ${live.namespace}: it left the stack but holds data; ` +
+            `delete it by hand once it is no longer needed (kubectl -n ${live.namespace} delete ${live.ref})\n`,
+        );
       }
-      if (removed.length === 0) {
+      const deleted = stale.filter((c) => !c.kept && shown.has(`${c.namespace}/${c.ref}`));
+      for (const late of stale.filter((c) => !c.kept && !shown.has(`${c.namespace}/${c.ref}`))) {
+        output.err(`not pruned: ${late.ref} in ${late.namespace} left the stack after the preview; the next deploy shows it\n`);
+      }
+      if (deleted.length === 0) {
         output.out('nothing to prune: every labelled object in the cluster is part of the release\n');
         return;
       }
       output.out('left the stack, deleting:\n');
-      for (const { namespace, refs } of removed) for (const ref of refs) output.out(`  ${namespace}  ${ref}\n`);
-      for (const { namespace, refs } of removed) {
+      for (const { namespace, ref } of deleted) output.out(`  ${namespace}  ${ref}\n`);
+      for (const namespace of scope.namespaces) {
+        const refs = deleted.filter((c) => c.namespace === namespace).map((c) => c.ref);
+        if (refs.length === 0) continue;
         const result = await kubectl.run(deleteArgs(refs, namespace));
         if (result.code !== 0) {
           throw new DeployError(
@@ -120,6 +178,7 @@ export function pruneStep(manifests: StackManifests): Step {
               `delete by hand: kubectl -n ${namespace} delete ${refs.join(' ')}`,
           );
         }
+        journal.deleted.push(...refs.map((ref) => `${ref} (${namespace})`));
       }
     },
   };
@@ -134,17 +193,19 @@ function parseList(json: string, namespace: string): LiveObject[] {
   }
 }
 
-/**
- * The selector already asks for both labels; checking the listed objects again
- * means a mistake in the selector can never widen what gets deleted.
- */
-function isPrunable(live: LiveObject): boolean {
+/** The selector already asks for the labels; checking them again means a selector mistake cannot widen a delete. */
+function isPrunable(live: LiveObject, env: string): boolean {
   const labels = live.metadata.labels ?? {};
   const ownedByController = (live.metadata.ownerReferences ?? []).length > 0;
-  return labels[LABEL_PART_OF] === PART_OF && labels[LABEL_MANAGED_BY] === MANAGED_BY && !ownedByController;
+  return (
+    labels[LABEL_PART_OF] === PART_OF &&
+    labels[LABEL_MANAGED_BY] === MANAGED_BY &&
+    labels[LABEL_ENVIRONMENT] === env &&
+    !ownedByController
+  );
 }
 
-const objectKey = (o: Pick<StackObject, 'group' | 'kind' | 'namespace' | 'name'>): string =>
+export const objectKey = (o: Pick<StackObject, 'group' | 'kind' | 'namespace' | 'name'>): string =>
   `${o.group}/${o.kind}/${o.namespace ?? ''}/${o.name}`;
 
 const asStackShape = (live: LiveObject) => ({

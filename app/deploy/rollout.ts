@@ -1,5 +1,6 @@
 import { LABEL_NAME } from '../../constructs/shared/labels';
-import { lastErrorLine } from './kubectl';
+import { Kubectl, lastErrorLine } from './kubectl';
+import { Output } from './process';
 import { StackObject } from './manifests';
 import { DeployError } from './options';
 import { kubectlCall, note, PlanLine, Step } from './step';
@@ -10,14 +11,16 @@ export interface RolloutSettings {
   readonly rollbackOnFailure: boolean;
 }
 
-/** `deployment/api`: the spelling the runbook uses for rollout commands. */
-const workloadRef = (workload: StackObject): string => `${workload.kind.toLowerCase()}/${workload.name}`;
+type WorkloadRef = Pick<StackObject, 'kind' | 'name' | 'namespace'>;
 
-export const rolloutStatusArgs = (workload: StackObject, timeout: string): string[] => [
+/** `deployment/api`: the spelling the runbook uses for rollout commands. */
+export const workloadRef = (workload: Pick<StackObject, 'kind' | 'name'>): string => `${workload.kind.toLowerCase()}/${workload.name}`;
+
+export const rolloutStatusArgs = (workload: WorkloadRef, timeout: string): string[] => [
   'rollout', 'status', workloadRef(workload), '-n', workload.namespace as string, `--timeout=${timeout}`,
 ];
 
-export const rolloutUndoArgs = (workload: StackObject): string[] => [
+export const rolloutUndoArgs = (workload: WorkloadRef): string[] => [
   'rollout', 'undo', workloadRef(workload), '-n', workload.namespace as string,
 ];
 
@@ -46,20 +49,31 @@ export function rolloutStep(workloads: readonly StackObject[], settings: Rollout
       }
       if (failed.length === 0) return;
 
-      const undone: string[] = [];
-      const undoFailed: string[] = [];
-      if (settings.rollbackOnFailure) {
-        for (const { workload } of failed) {
-          output.err(`rolling back ${workloadRef(workload)} in ${workload.namespace}\n`);
-          const undo = await kubectl.run(rolloutUndoArgs(workload));
-          const settled = undo.code === 0 ? await kubectl.run(rolloutStatusArgs(workload, settings.timeout)) : undo;
-          if (settled.code === 0) undone.push(workloadRef(workload));
-          else undoFailed.push(`${workloadRef(workload)} (${lastErrorLine(settled)})`);
-        }
-      }
+      const { undone, undoFailed } = settings.rollbackOnFailure
+        ? await rollBack(kubectl, output, failed.map(({ workload }) => workload), settings.timeout)
+        : { undone: [], undoFailed: [] };
       throw new DeployError(rolloutFailureMessage(failed, undone, undoFailed, settings));
     },
   };
+}
+
+/** `rollout undo` each workload and wait for the undo; says which went back and which did not. */
+export async function rollBack(
+  kubectl: Kubectl,
+  output: Output,
+  workloads: readonly StackObject[],
+  timeout: string,
+): Promise<{ undone: string[]; undoFailed: string[] }> {
+  const undone: string[] = [];
+  const undoFailed: string[] = [];
+  for (const workload of workloads) {
+    output.err(`rolling back ${workloadRef(workload)} in ${workload.namespace}\n`);
+    const undo = await kubectl.run(rolloutUndoArgs(workload));
+    const settled = undo.code === 0 ? await kubectl.run(rolloutStatusArgs(workload, timeout)) : undo;
+    if (settled.code === 0) undone.push(workloadRef(workload));
+    else undoFailed.push(`${workloadRef(workload)} (${lastErrorLine(settled)})`);
+  }
+  return { undone, undoFailed };
 }
 
 function rolloutFailureMessage(

@@ -1,58 +1,87 @@
+import { relative } from 'node:path';
+import { auditManifests, checkRenderedFiles, formatReport, loadManifestSets } from '../check';
+import { synthesize } from '../synth';
 import { DeployError } from './options';
-import { CommandNotFoundError, formatCommand, runProcess } from './process';
 import { Step } from './step';
 
 /**
- * Where the deploy synthesizes, relative to the repository root. Not dist/: the
+ * Where the deploys write, relative to the repository root. Not dist/: the
  * release tag usually differs from the config's, and the committed dist/ must
- * stay what the committed config makes (CI fails on a stale dist/).
+ * stay what the committed config makes (CI fails on a stale dist/). Each deploy
+ * gets its own folder under it (see deployFolderName), removed when it ends.
  */
 export const DEPLOY_OUT_DIR = '.deploy';
+
+/**
+ * `<env>-<UTC time>-<pid>`: two deploys never share a folder, so one never
+ * applies files the other synthesized, and the name says whose it was.
+ */
+export function deployFolderName(env: string, now: Date, pid: number): string {
+  return `${env}-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${pid}`;
+}
 
 export interface SynthesizeInput {
   readonly env: string;
   readonly tag: string;
-  /** The repository root: main.ts runs there and writes .deploy/<env>/. */
-  readonly repoRoot: string;
-  /** The synth command before `--env` and `--tag`. */
-  readonly command: readonly string[];
-  readonly processEnv: NodeJS.ProcessEnv;
+  /** This deploy's folder: the manifests land in `<folder>/<env>/`. */
+  readonly folder: string;
+  /** Config folder. @default config/ of the repository */
+  readonly configDir?: string;
 }
 
 /**
- * Synthesizes the release into .deploy/<env>/. main.ts writes atomically and
- * leaves its output untouched when it fails, and nothing is applied then.
+ * Synthesizes the release in this process (the same render and manifest check
+ * as `npm run synth`) into the deploy's own folder. A failure applies nothing.
  */
 export function synthesizeStep(input: SynthesizeInput): Step {
-  const argv = [...input.command, '--env', input.env, '--tag', input.tag, '--out', DEPLOY_OUT_DIR];
   return {
     title: `synthesize ${input.env} with tag ${input.tag}`,
     local: true,
     plan: [],
     async run({ output }) {
-      output.out(`$ ${formatCommand(argv)}\n`);
-      const [command, ...args] = argv;
-      let result;
       try {
-        result = await runProcess(command, args, {
-          cwd: input.repoRoot,
-          // main.ts also reads the tag from HONEYDUE_IMAGE_TAG; a stale value in the
-          // operator's shell must not win over --tag.
-          env: { ...input.processEnv, HONEYDUE_IMAGE_TAG: input.tag },
-          forward: output,
+        synthesize({
+          envs: [input.env],
+          imageTag: input.tag,
+          outDir: input.folder,
+          configDir: input.configDir,
+          log: (line) => output.out(`${line}\n`),
+          beforeWrite: (files) => {
+            const report = checkRenderedFiles(files, { reportStaleExemptions: false, outDir: relative(process.cwd(), input.folder) });
+            output.out(`  check: ${report.passed} passed, ${report.failed} failed\n`);
+          },
         });
       } catch (error) {
-        if (error instanceof CommandNotFoundError) {
-          throw new DeployError(`${command} was not found on PATH: synthesis needs Node and npm; nothing was applied`);
-        }
-        throw error;
+        throw new DeployError(`synthesis failed: nothing was applied; fix this and re-run:\n${(error as Error).message}`);
       }
-      if (result.code !== 0) {
+    },
+  };
+}
+
+/**
+ * --manifests DIR: the same schema and policy check synth runs, before any
+ * kubectl call, so a directory synth would have refused (a Secret with data,
+ * a `latest` tag) is refused here too.
+ */
+export function checkStep(dir: string): Step {
+  return {
+    title: `check the manifests in ${dir} (schema and policy, as synth does)`,
+    local: true,
+    plan: [],
+    async run({ output }) {
+      let report;
+      try {
+        report = auditManifests(loadManifestSets(dir), { reportStaleExemptions: false });
+      } catch (error) {
+        throw new DeployError(`the manifest check of ${dir} could not run: ${(error as Error).message}; nothing was applied`);
+      }
+      if (report.failed > 0) {
         throw new DeployError(
-          `synthesis failed (exit ${result.code}): nothing was applied; ` +
-            'fix the error printed above and re-run',
+          `the manifest check refused ${dir}; nothing was applied and the cluster was not contacted:\n${formatReport(report).trimEnd()}\n` +
+            'Fix the constructs or config and synthesize again (npm run synth), then deploy that directory',
         );
       }
+      output.out(`check: ${report.passed} passed, 0 failed\n`);
     },
   };
 }

@@ -17,6 +17,8 @@ export const LABEL_NAME = 'app.kubernetes.io/name';
 export const LABEL_PART_OF = 'app.kubernetes.io/part-of';
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const LABEL_VERSION = 'app.kubernetes.io/version';
+/** The environment (`config/<env>.yaml`) an object belongs to, on every object's metadata; prune selects by it. */
+export const LABEL_ENVIRONMENT = 'honeydue.io/environment';
 
 /** The selector of a workload: its name, nothing else (matches the live selectors). */
 export function selectorLabels(name: string): Record<string, string> {

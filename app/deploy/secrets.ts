@@ -1,0 +1,196 @@
+import { lastErrorLine } from './kubectl';
+import { StackManifests, StackObject } from './manifests';
+import { DeployError } from './options';
+import { kubectlCall, Step } from './step';
+
+/** One Secret the release reads, with the keys it needs and who needs them. */
+export interface SecretNeed {
+  readonly namespace: string;
+  readonly name: string;
+  /** Keys that must exist (optional references are left out). */
+  readonly keys: Set<string>;
+  /** No reference needs it (all are optional): left out of the check. */
+  optional: boolean;
+  /** An image pull Secret (`imagePullSecrets`): type kubernetes.io/dockerconfigjson. */
+  pull: boolean;
+  /** Keys that pods mount as files (a `--from-file` in the create command). */
+  readonly fileKeys: Set<string>;
+  /** The registry host of the images pulled with it (for the create command). */
+  registries: Set<string>;
+  readonly users: Set<string>;
+}
+
+/**
+ * Key names only: the go-template prints the Secret's name and its `.data`
+ * keys, so no value ever leaves the API server, reaches this process or the
+ * terminal. `--ignore-not-found` turns a missing Secret into empty output.
+ */
+const KEYS_TEMPLATE = '{{.metadata.name}}{{range $key, $value := .data}} {{$key}}{{end}}';
+
+export const secretKeysArgs = (need: Pick<SecretNeed, 'namespace' | 'name'>): string[] => [
+  'get', 'secret', need.name, '-n', need.namespace, '--ignore-not-found', '-o', `go-template=${KEYS_TEMPLATE}`,
+];
+
+interface PodSpecLike {
+  imagePullSecrets?: Array<{ name?: string }>;
+  containers?: ContainerLike[];
+  initContainers?: ContainerLike[];
+  volumes?: Array<{
+    secret?: { secretName?: string; optional?: boolean; items?: Array<{ key?: string }> };
+    projected?: { sources?: Array<{ secret?: { name?: string; optional?: boolean; items?: Array<{ key?: string }> } }> };
+  }>;
+}
+
+interface ContainerLike {
+  image?: string;
+  env?: Array<{ valueFrom?: { secretKeyRef?: { name?: string; key?: string; optional?: boolean } } }>;
+  envFrom?: Array<{ secretRef?: { name?: string; optional?: boolean } }>;
+}
+
+/** The pod spec of a workload or Job, or a ServiceAccount's pull secrets, read from the synthesized object. */
+function podSpecOf(object: StackObject): PodSpecLike | undefined {
+  const manifest = object.manifest as { spec?: { template?: { spec?: PodSpecLike }; jobTemplate?: { spec?: { template?: { spec?: PodSpecLike } } } } };
+  if (object.kind === 'Pod') return (object.manifest as { spec?: PodSpecLike }).spec;
+  return manifest.spec?.template?.spec ?? manifest.spec?.jobTemplate?.spec?.template?.spec;
+}
+
+/** Every Secret the release references, from the pod specs and ServiceAccounts it applies. */
+export function secretNeeds(manifests: StackManifests): SecretNeed[] {
+  const needs = new Map<string, SecretNeed>();
+  const need = (namespace: string, name: string, user: string): SecretNeed => {
+    const id = `${namespace}/${name}`;
+    let found = needs.get(id);
+    if (found === undefined) {
+      found = { namespace, name, keys: new Set(), optional: true, pull: false, fileKeys: new Set(), registries: new Set(), users: new Set() };
+      needs.set(id, found);
+    }
+    found.users.add(user);
+    return found;
+  };
+  for (const object of manifests.objects) {
+    const namespace = object.namespace;
+    if (namespace === undefined) continue;
+    const user = `${object.kind}/${object.name}`;
+    if (object.kind === 'ServiceAccount') {
+      for (const ref of (object.manifest as PodSpecLike).imagePullSecrets ?? []) {
+        if (ref.name !== undefined) Object.assign(need(namespace, ref.name, user), { optional: false, pull: true });
+      }
+      continue;
+    }
+    const spec = podSpecOf(object);
+    if (spec === undefined) continue;
+    const containers = [...(spec.containers ?? []), ...(spec.initContainers ?? [])];
+    for (const ref of spec.imagePullSecrets ?? []) {
+      if (ref.name === undefined) continue;
+      const found = need(namespace, ref.name, user);
+      found.optional = false;
+      found.pull = true;
+      for (const container of containers) {
+        const host = registryHost(container.image);
+        if (host !== undefined) found.registries.add(host);
+      }
+    }
+    for (const container of containers) {
+      for (const env of container.env ?? []) {
+        // An optional reference (REDIS_PASSWORD) needs nothing: the pod starts without it.
+        const ref = env.valueFrom?.secretKeyRef;
+        if (ref?.name === undefined || ref.key === undefined || ref.optional === true) continue;
+        const found = need(namespace, ref.name, user);
+        found.optional = false;
+        found.keys.add(ref.key);
+      }
+      for (const from of container.envFrom ?? []) {
+        if (from.secretRef?.name !== undefined && from.secretRef.optional !== true) need(namespace, from.secretRef.name, user).optional = false;
+      }
+    }
+    for (const volume of spec.volumes ?? []) {
+      const sources = [
+        ...(volume.secret?.secretName === undefined ? [] : [{ name: volume.secret.secretName, optional: volume.secret.optional, items: volume.secret.items }]),
+        ...(volume.projected?.sources ?? []).flatMap((source) => (source.secret?.name === undefined ? [] : [source.secret as { name: string; optional?: boolean; items?: Array<{ key?: string }> }])),
+      ];
+      for (const source of sources) {
+        if (source.optional === true) continue;
+        const found = need(namespace, source.name, user);
+        found.optional = false;
+        for (const item of source.items ?? []) {
+          if (item.key === undefined) continue;
+          found.keys.add(item.key);
+          found.fileKeys.add(item.key);
+        }
+      }
+    }
+  }
+  return [...needs.values()]
+    .filter((found) => !found.optional)
+    .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+}
+
+function registryHost(image: string | undefined): string | undefined {
+  if (image === undefined) return undefined;
+  const first = image.split('/')[0];
+  return image.includes('/') && (first.includes('.') || first.includes(':')) ? first : undefined;
+}
+
+/** The command that creates the missing Secret (placeholders, never values). */
+function createCommand(need: SecretNeed, missingKeys: readonly string[]): string {
+  const ns = need.namespace;
+  if (need.pull) {
+    const server = [...need.registries][0] ?? '<registry host>';
+    return `kubectl -n ${ns} create secret docker-registry ${need.name} --docker-server=${server} --docker-username=<user> --docker-password=<token>`;
+  }
+  const sources = missingKeys.map((key) => (need.fileKeys.has(key) ? `--from-file=${key}=<path to the file>` : `--from-literal=${key}=<value>`));
+  return `kubectl -n ${ns} create secret generic ${need.name} ${sources.join(' ')}`.trimEnd();
+}
+
+/** The command that adds keys to an existing Secret. */
+function addKeysCommand(need: SecretNeed, missingKeys: readonly string[]): string {
+  const data = missingKeys.map((key) => `"${key}":"<base64 of the value>"`).join(',');
+  return `kubectl -n ${need.namespace} patch secret ${need.name} --type=merge -p '{"data":{${data}}}'`;
+}
+
+/**
+ * Before anything is applied: every Secret and key the release references
+ * exists, and so does every image pull Secret. A missing one is named with who
+ * needs it and the command that creates it; all are reported at once.
+ */
+export function secretsStep(manifests: StackManifests): Step {
+  const needs = secretNeeds(manifests);
+  return {
+    title: `check the Secrets the release reads (${needs.length}; key names only, never values)`,
+    plan: needs.map((need) => kubectlCall(secretKeysArgs(need))),
+    async run({ kubectl, output }) {
+      const problems: string[] = [];
+      for (const need of needs) {
+        const result = await kubectl.run(secretKeysArgs(need), { showOutput: false });
+        if (result.code !== 0) {
+          throw new DeployError(
+            `could not read Secret ${need.namespace}/${need.name}: ${lastErrorLine(result)}; nothing was applied`,
+          );
+        }
+        const [name, ...keys] = result.stdout.trim().split(/\s+/).filter((word) => word !== '');
+        const users = [...need.users].join(', ');
+        const required = need.pull ? ['.dockerconfigjson'] : [...need.keys].sort();
+        if (name === undefined) {
+          problems.push(
+            `Secret ${need.namespace}/${need.name} does not exist (${need.pull ? 'image pull Secret of' : 'read by'} ${users}). Create it:\n    ${createCommand(need, required)}`,
+          );
+          continue;
+        }
+        const missing = required.filter((key) => !keys.includes(key));
+        if (missing.length > 0) {
+          problems.push(
+            `Secret ${need.namespace}/${need.name} lacks the key${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (read by ${users}). ` +
+              (need.pull
+                ? `It is not a docker-registry Secret; delete it and create it again:\n    ${createCommand(need, missing)}`
+                : `Add ${missing.length > 1 ? 'them' : 'it'}:\n    ${addKeysCommand(need, missing)}`),
+          );
+          continue;
+        }
+        output.out(`Secret ${need.namespace}/${need.name}: ${required.length === 0 ? 'exists' : `has ${required.join(', ')}`}\n`);
+      }
+      if (problems.length > 0) {
+        throw new DeployError(`${problems.join('\n')}\nNothing was applied: the pods would not start without them`);
+      }
+    },
+  };
+}

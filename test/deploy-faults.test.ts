@@ -1,0 +1,426 @@
+/**
+ * The deploy under faults, each caused for real: two concurrent deploy
+ * processes against one cluster (the stand-in's Leases live in a shared
+ * directory), signals sent to real processes (node alone, the process group,
+ * npm alone), a hung API server, missing Secrets, a failed Traefik upgrade, a
+ * failing health endpoint, and a directory the manifest check refuses.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DeployRun, health, isAlive, Release, repoRoot, RunSetup, runDeploy as run, Sandbox, spawnDeploy, until } from './deploy-helpers';
+
+let release: Release;
+let sandbox: Sandbox;
+
+beforeAll(async () => {
+  release = new Release();
+  await health.start();
+});
+afterAll(async () => {
+  release.remove();
+  await health.stop();
+});
+beforeEach(() => {
+  sandbox = new Sandbox();
+  health.status = 200;
+  health.hits = 0;
+});
+afterEach(() => sandbox.remove());
+
+const runDeploy = (args: string[], setup: RunSetup = {}): Promise<DeployRun> => run(sandbox, args, setup);
+const SSA = 'apply --server-side --field-manager=honeydue-k8s --force-conflicts';
+const LOCK_DELETE = 'delete lease honeydue-deploy-production -n kube-system --ignore-not-found';
+const leaseFile = (shared: string) => join(shared, 'leases', 'honeydue-deploy-production', 'lease.json');
+const applied = (lines: string[]) => lines.filter((line) => line.startsWith(`${SSA} -f`));
+const migrateWaits = (lines: string[]) => lines.filter((line) => line.startsWith('wait ') && line.includes('job/honeydue-migrate'));
+const procArgs = () => ['--manifests', release.arg, '--yes', '--health-url', health.url];
+
+describe('the deploy lock', () => {
+  test('two concurrent deploy processes: the second is refused with who holds the lock and since when, and applies nothing', async () => {
+    const shared = join(sandbox.dir, 'cluster');
+    const other = new Sandbox();
+    try {
+      // The first deploy blocks at the migration gate (its Job never finishes) while holding the lock.
+      const first = spawnDeploy(sandbox, 'node', procArgs(), { scenario: { STANDIN_SHARED: shared, STANDIN_JOB: 'running' } });
+      await until(() => migrateWaits(sandbox.readCalls().map((c) => c.join(' '))).length === 2, 'the first deploy to wait for the Job');
+      const lease = JSON.parse(readFileSync(leaseFile(shared), 'utf8'));
+      expect(lease.spec.holderIdentity).toMatch(new RegExp(` pid ${first.child.pid}$`));
+
+      const second = spawnDeploy(other, 'node', procArgs(), { scenario: { STANDIN_SHARED: shared } });
+      const ended = await second.done;
+
+      expect(ended.code).toBe(1);
+      expect(second.stderr).toContain(
+        `another deploy of production is running: the lock kube-system/honeydue-deploy-production is held by ${lease.spec.holderIdentity} since ${lease.spec.acquireTime}`,
+      );
+      const secondLines = other.readCalls().map((c) => c.filter((a) => a !== '--request-timeout=30s').join(' '));
+      expect(secondLines.filter((line) => line.startsWith('create ') || line.startsWith('get lease'))).toHaveLength(2);
+      expect(applied(secondLines)).toEqual([]);
+      // The refused deploy did not delete the lock it does not hold.
+      expect(secondLines).not.toContain(LOCK_DELETE);
+      expect(existsSync(leaseFile(shared))).toBe(true);
+
+      first.child.kill('SIGTERM');
+      expect((await first.done).code).toBe(143);
+      expect(existsSync(leaseFile(shared))).toBe(false);
+
+      // Released: the next deploy takes the lock.
+      const third = await run(other, ['--manifests', release.arg], { scenario: { STANDIN_SHARED: shared } });
+      expect(third.code).toBe(0);
+    } finally {
+      other.remove();
+    }
+  });
+
+  test('two concurrent synthesizing deploys each write their own folder under .deploy/', async () => {
+    const shared = join(sandbox.dir, 'cluster');
+    const first = spawnDeploy(sandbox, 'node', ['--tag', 'aaaaaaa', '--yes', '--health-url', health.url], {
+      scenario: { STANDIN_SHARED: shared, STANDIN_JOB: 'running' },
+    });
+    await until(() => migrateWaits(sandbox.readCalls().map((c) => c.join(' '))).length === 2, 'the first deploy to wait for the Job');
+    const mine = (pid: number | undefined) => readdirSync(join(repoRoot, '.deploy')).filter((name) => name.endsWith(`-${pid}`));
+    expect(mine(first.child.pid)).toHaveLength(1);
+    const folder = join(repoRoot, '.deploy', mine(first.child.pid)[0], 'production');
+    expect(readFileSync(join(folder, readdirSync(folder).find((n) => n.endsWith('api.yaml')) as string), 'utf8')).toContain('honeydue-api:aaaaaaa');
+
+    const other = new Sandbox();
+    const second = spawnDeploy(other, 'node', ['--tag', 'bbbbbbb', '--yes', '--health-url', health.url], {
+      scenario: { STANDIN_SHARED: shared },
+    });
+    expect((await second.done).code).toBe(1);
+    other.remove();
+    // The refused one removed its own folder and left the running deploy's files as they were.
+    expect(mine(second.child.pid)).toEqual([]);
+    expect(readFileSync(join(folder, readdirSync(folder).find((n) => n.endsWith('api.yaml')) as string), 'utf8')).toContain('honeydue-api:aaaaaaa');
+
+    first.child.kill('SIGTERM');
+    await first.done;
+    expect(mine(first.child.pid)).toEqual([]);
+  });
+
+  function staleLease(shared: string, minutesAgo: number): void {
+    const at = new Date(Date.now() - minutesAgo * 60_000).toISOString();
+    mkdirSync(join(shared, 'leases', 'honeydue-deploy-production'), { recursive: true });
+    writeFileSync(
+      leaseFile(shared),
+      JSON.stringify({
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: 'honeydue-deploy-production', namespace: 'kube-system', resourceVersion: '7' },
+        spec: { holderIdentity: 'old@laptop pid 9', acquireTime: at, renewTime: at, leaseDurationSeconds: 120 },
+      }),
+    );
+  }
+
+  test('a stale lock is refused, and taken over only with --take-over-stale-lock', async () => {
+    const shared = join(sandbox.dir, 'cluster');
+    staleLease(shared, 60);
+
+    const refused = await runDeploy(['--manifests', release.arg], { scenario: { STANDIN_SHARED: shared } });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/the lock kube-system\/honeydue-deploy-production is stale: held by old@laptop pid 9 since \S+, not renewed since \S+ \(more than 120s ago\).*re-run with --take-over-stale-lock/);
+    expect(applied(refused.lines)).toEqual([]);
+
+    const taken = await runDeploy(['--manifests', release.arg, '--take-over-stale-lock'], { scenario: { STANDIN_SHARED: shared } });
+    expect(taken.code).toBe(0);
+    expect(taken.stderr).toContain('took over the stale lock kube-system/honeydue-deploy-production from old@laptop pid 9');
+    const replace = taken.calls.find((call) => call[0] === 'replace') as string[];
+    expect(replace).toBeDefined();
+    // replace carries the resourceVersion that get read (the stand-in, like the API server, refuses another one),
+    // so of two deploys taking over at once only the first wins.
+    expect(taken.lines.indexOf('get lease honeydue-deploy-production -n kube-system -o json')).toBeLessThan(taken.calls.indexOf(replace));
+    expect(taken.lines.at(-1)).toBe(LOCK_DELETE);
+  });
+
+  test('a fresh lock is refused even with --take-over-stale-lock', async () => {
+    const shared = join(sandbox.dir, 'cluster');
+    staleLease(shared, 0);
+
+    const refused = await runDeploy(['--manifests', release.arg, '--take-over-stale-lock'], { scenario: { STANDIN_SHARED: shared } });
+
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/another deploy of production is running: .*held by old@laptop pid 9/);
+    expect(refused.calls.some((call) => call[0] === 'replace')).toBe(false);
+  });
+
+  test('the lock is renewed while the deploy runs, only while this deploy holds it', async () => {
+    const result = await runDeploy(['--manifests', release.arg], { lockRenewMs: 100, scenario: { STANDIN_JOB: 'complete' } });
+
+    expect(result.code).toBe(0);
+    const patches = result.calls.filter((call) => call[0] === 'patch');
+    expect(patches.length).toBeGreaterThan(0);
+    const patch = JSON.parse(patches[0][patches[0].indexOf('-p') + 1]);
+    expect(patch[0]).toEqual({ op: 'test', path: '/spec/holderIdentity', value: 'test@sandbox pid 1' });
+    expect(patch[1].path).toBe('/spec/renewTime');
+  });
+
+  test('a lock that can no longer be renewed stops the deploy: nothing more is applied', async () => {
+    const result = await runDeploy(['--manifests', release.arg], { lockRenewMs: 100, scenario: { STANDIN_PATCH_FAIL: '1', STANDIN_JOB: 'running' } });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/deploy STOPPED \(the deploy lock could not be renewed \(.*\): another deploy may have taken it over\)/);
+    expect(applied(result.lines).some((line) => line.includes('api.yaml'))).toBe(false);
+    // It no longer holds the lock, so it does not delete it.
+    expect(result.lines).not.toContain(LOCK_DELETE);
+  });
+});
+
+describe('signals', () => {
+  /** Starts a deploy that blocks at the migration gate, and resolves once both Job waits run. */
+  async function blockedAtGate(how: 'node' | 'npm', detached = false) {
+    const proc = spawnDeploy(sandbox, how, procArgs(), { scenario: { STANDIN_JOB: 'running' }, detached });
+    await until(() => migrateWaits(sandbox.readCalls().map((c) => c.join(' '))).length === 2, 'the deploy to wait for the Job');
+    return proc;
+  }
+
+  function expectStoppedCleanly(output: string, callsAtSignal: number, signal: string): void {
+    const lines = sandbox.readCalls().map((c) => c.filter((a) => a !== '--request-timeout=30s').join(' '));
+    const after = lines.slice(callsAtSignal);
+    // Nothing applied after the signal; the only call after it is the lock release.
+    expect(after).toEqual([LOCK_DELETE]);
+    for (const pid of sandbox.kubectlPids()) expect(isAlive(pid)).toBe(false);
+    expect(output).toContain(`deploy STOPPED (${signal}`);
+    expect(output).toMatch(/during step \d+ \(run the migration gate \(Job honeydue-migrate\)\)/);
+    expect(output).toContain('migration Job honeydue/honeydue-migrate: running (it keeps running in the cluster and gates nothing now');
+    expect(output).toMatch(/applied \(\d+ objects\): namespace\/honeydue, /);
+    expect(output).toMatch(/not run:\n  - apply the backend \(api, worker\)\n/);
+    expect(output).toContain('lock kube-system/honeydue-deploy-production released');
+  }
+
+  test.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)('%s to node alone stops the deploy, ends every kubectl, reports and exits %i', async (signal, code) => {
+    const proc = await blockedAtGate('node');
+    const callsAtSignal = sandbox.readCalls().length;
+
+    proc.child.kill(signal);
+    const ended = await proc.done;
+
+    expect(ended.code).toBe(code);
+    expectStoppedCleanly(proc.stdout + proc.stderr, callsAtSignal, `${signal}: received ${signal}`);
+  });
+
+  test('SIGINT to the whole process group (Ctrl-C) stops the deploy the same way, exit 130', async () => {
+    const proc = await blockedAtGate('node', true);
+    const callsAtSignal = sandbox.readCalls().length;
+
+    process.kill(-(proc.child.pid as number), 'SIGINT');
+    const ended = await proc.done;
+
+    expect(ended.code).toBe(130);
+    expectStoppedCleanly(proc.stdout + proc.stderr, callsAtSignal, 'SIGINT');
+  });
+
+  test('SIGTERM to npm alone: npm does not pass it on, the deploy sees its parent go and stops', async () => {
+    const proc = await blockedAtGate('npm');
+    const holder = JSON.parse(readFileSync(leaseFile(sandbox.state), 'utf8')).spec.holderIdentity as string;
+    const nodePid = Number(/pid (\d+)$/.exec(holder)?.[1]);
+    expect(nodePid).not.toBe(proc.child.pid);
+    const callsAtSignal = sandbox.readCalls().length;
+
+    proc.child.kill('SIGTERM');
+    await proc.done; // npm's pipes close only when the deploy itself has exited
+    await until(() => !isAlive(nodePid), 'the deploy process to exit');
+
+    expectStoppedCleanly(proc.stdout + proc.stderr, callsAtSignal, 'SIGTERM: the parent process');
+    expect(proc.stderr).toMatch(/the parent process \(pid \d+, npm or a shell\) went away: stopping the deploy/);
+  });
+
+  test('a signal during an apply: the apply is cut off and reported, nothing after it is applied', async () => {
+    const proc = spawnDeploy(sandbox, 'node', procArgs(), { scenario: { STANDIN_HANG: 'apply --server-side' } });
+    await until(() => applied(sandbox.readCalls().map((c) => c.filter((a) => a !== '--request-timeout=30s').join(' '))).length === 1, 'the first apply');
+
+    proc.child.kill('SIGTERM');
+    expect((await proc.done).code).toBe(143);
+
+    const lines = sandbox.readCalls().map((c) => c.filter((a) => a !== '--request-timeout=30s').join(' '));
+    expect(applied(lines)).toHaveLength(1);
+    expect(lines.at(-1)).toBe(LOCK_DELETE);
+    expect(proc.stderr).toMatch(/cut off part-way: \S+namespace\.yaml/);
+    expect(proc.stderr).toContain('migration Job: not started by this deploy');
+    for (const pid of sandbox.kubectlPids()) expect(isAlive(pid)).toBe(false);
+  });
+});
+
+describe('bounded calls', () => {
+  test('every call that talks to the API server is bounded: --request-timeout, or its own --timeout for a watch', async () => {
+    const result = await runDeploy(['--manifests', release.arg]);
+
+    for (const call of result.calls) {
+      if (call[0] === 'version') continue;
+      const bounds = call.filter((arg) => arg.startsWith('--request-timeout=') || arg.startsWith('--timeout='));
+      expect([call.join(' '), bounds.length]).toEqual([call.join(' '), 1]);
+    }
+  });
+
+  test('a hung API server ends the deploy with a message: the watchdog ends the call that never returns', async () => {
+    const result = await runDeploy(['--manifests', release.arg, '--request-timeout', '1s'], {
+      watchdogGraceMs: 500,
+      scenario: { STANDIN_HANG: 'get secret' },
+    });
+
+    expect(result.code).toBe(1);
+    expect(result.seconds).toBeLessThan(10);
+    expect(result.stderr).toMatch(/kubectl get secret did not return within 2s \(its bound plus the deploy's watchdog\) and was ended: the API server is not answering/);
+    expect(applied(result.lines)).toEqual([]);
+    expect(result.lines.at(-1)).toBe(`${LOCK_DELETE} --request-timeout=1s`);
+    expect(sandbox.kubectlPids().length).toBeGreaterThan(3);
+    for (const pid of sandbox.kubectlPids()) expect(isAlive(pid)).toBe(false);
+  });
+
+  test('a rollout status that hangs is ended by the watchdog behind its --timeout', async () => {
+    const result = await runDeploy(['--manifests', release.arg, '--timeout', '1s'], {
+      watchdogGraceMs: 500,
+      scenario: { STANDIN_HANG: 'rollout status' },
+    });
+
+    expect(result.code).toBe(1);
+    expect(result.seconds).toBeLessThan(15);
+    expect(result.stderr).toMatch(/<== step \d+ failed after .*\n[^]*deploy failed: kubectl rollout status did not return within 2s \(its bound plus the deploy's watchdog\) and was ended: the API server is not answering/);
+    expect(result.lines.filter((line) => line.startsWith('rollout status'))).toEqual(['rollout status daemonset/traefik -n kube-system --timeout=1s']);
+    for (const pid of sandbox.kubectlPids()) expect(isAlive(pid)).toBe(false);
+  });
+});
+
+describe('Secrets preflight', () => {
+  test('reads key names only, never values', async () => {
+    const result = await runDeploy(['--manifests', release.arg]);
+
+    const secretCalls = result.lines.filter((line) => / secrets?\b/.test(line) && !line.startsWith('get -f'));
+    expect(secretCalls).toHaveLength(4);
+    for (const line of secretCalls) {
+      expect(line).toMatch(/^get secret \S+ -n honeydue --ignore-not-found -o go-template=\{\{\.metadata\.name\}\}\{\{range \$key, \$value := \.data\}\} \{\{\$key\}\}\{\{end\}\}$/);
+    }
+  });
+
+  test('a missing Secret, a missing key and a missing pull Secret are all named, with the command that creates each; nothing is applied', async () => {
+    sandbox.writeSecret('honeydue', 'honeydue-secrets', ['POSTGRES_PASSWORD', 'SECRET_KEY', 'ADMIN_EMAIL', 'ADMIN_PASSWORD', 'EMAIL_HOST_PASSWORD', 'B2_KEY_ID']);
+    sandbox.writeSecret('honeydue', 'honeydue-apns-key', null);
+    sandbox.writeSecret('honeydue', 'gitea-credentials', null);
+
+    const result = await runDeploy(['--manifests', release.arg]);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      "Secret honeydue/honeydue-secrets lacks the key B2_APP_KEY (read by Job/honeydue-migrate, Deployment/api, Deployment/worker). Add it:\n    kubectl -n honeydue patch secret honeydue-secrets --type=merge -p '{\"data\":{\"B2_APP_KEY\":\"<base64 of the value>\"}}'",
+    );
+    expect(result.stderr).toContain(
+      'Secret honeydue/honeydue-apns-key does not exist (read by Deployment/api, Deployment/worker). Create it:\n    kubectl -n honeydue create secret generic honeydue-apns-key --from-file=apns_auth_key.p8=<path to the file>',
+    );
+    expect(result.stderr).toMatch(
+      /Secret honeydue\/gitea-credentials does not exist \(image pull Secret of [^)]*Deployment\/api[^)]*\)\. Create it:\n {4}kubectl -n honeydue create secret docker-registry gitea-credentials --docker-server=gitea\.treytartt\.com --docker-username=<user> --docker-password=<token>/,
+    );
+    // The optional REDIS_PASSWORD is not required.
+    expect(result.stderr).not.toContain('REDIS_PASSWORD');
+    expect(applied(result.lines)).toEqual([]);
+    expect(result.lines.at(-1)).toBe(LOCK_DELETE);
+  });
+});
+
+describe('--manifests runs the manifest check', () => {
+  test('a directory with a Secret holding data and a latest tag is refused before the cluster is contacted', async () => {
+    const api = readFileSync(release.file('api.yaml'), 'utf8').replace('honeydue-api:abc1234', 'honeydue-api:latest');
+    const config =
+      readFileSync(release.file('config.yaml'), 'utf8') +
+      '---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: leaked\n  namespace: honeydue\n  labels:\n    honeydue.io/environment: production\ndata:\n  TOKEN: c2VjcmV0\n';
+    const dir = release.copy(sandbox, 'bad', { 'api.yaml': api, 'config.yaml': config });
+
+    const result = await runDeploy(['--manifests', dir]);
+
+    expect(result.code).toBe(1);
+    expect(result.calls).toEqual([]);
+    expect(result.stderr).toMatch(/the manifest check refused \S+bad; nothing was applied and the cluster was not contacted/);
+    expect(result.stderr).toMatch(/Secret honeydue\/leaked/);
+    expect(result.stderr).toMatch(/latest/);
+  });
+});
+
+describe('Traefik', () => {
+  test('after the HelmChartConfig: waits for the helm-install Job and the DaemonSet, before the app', async () => {
+    const result = await runDeploy(['--manifests', release.arg]);
+
+    const lines = result.lines;
+    const traefikApply = lines.findIndex((line) => line.startsWith(SSA) && line.includes('traefik.yaml'));
+    // The uid read before the apply (at the confirmation), then again until the helm-controller's new Job shows.
+    expect(lines[lines.findIndex((line) => line.startsWith(SSA)) - 1]).toBe('get job helm-install-traefik -n kube-system --ignore-not-found -o jsonpath={.metadata.uid}');
+    const losing = 'wait --for=condition=failed --timeout=5m job/helm-install-traefik -n kube-system';
+    expect(lines.slice(traefikApply + 1).filter((line) => line !== losing).slice(0, 3)).toEqual([
+      'get job helm-install-traefik -n kube-system --ignore-not-found -o jsonpath={.metadata.uid}',
+      'wait --for=condition=complete --timeout=5m job/helm-install-traefik -n kube-system',
+      'rollout status daemonset/traefik -n kube-system --timeout=15m',
+    ]);
+    expect(lines.indexOf('rollout status daemonset/traefik -n kube-system --timeout=15m')).toBeLessThan(lines.findIndex((line) => line.includes('migrate.yaml')));
+  });
+
+  test('a failed Traefik upgrade is named, with its log, and nothing of the app is applied', async () => {
+    const result = await runDeploy(['--manifests', release.arg], { scenario: { STANDIN_HELM_JOB: 'failed' } });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/the Traefik upgrade failed: Job kube-system\/helm-install-traefik failed\. helm keeps the previous Traefik release serving/);
+    expect(result.lines).toContain('logs job/helm-install-traefik -n kube-system --tail=50');
+    expect(applied(result.lines).some((line) => line.includes('migrate.yaml') || line.includes('api.yaml'))).toBe(false);
+  });
+
+  test('an unchanged HelmChartConfig upgrades nothing, so nothing is waited for', async () => {
+    const config = readFileSync(release.file('traefik.yaml'), 'utf8');
+    const { parse } = await import('yaml');
+    const live = parse(config.split('\n').filter((l) => !l.startsWith('#')).join('\n'));
+    const result = await runDeploy(['--manifests', release.arg], { scenario: { STANDIN_LIVE_OBJECTS: sandbox.json('live.json', [live]) } });
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/ {3}unchanged +kube-system +HelmChartConfig\/traefik\n/);
+    expect(result.stdout).toContain('the HelmChartConfig is unchanged: Traefik is not upgraded');
+    expect(result.lines.some((line) => line.includes('helm-install-traefik') && line.startsWith('wait'))).toBe(false);
+  });
+});
+
+describe('health check after the rollout', () => {
+  test('asks the health URL through the route; a pass goes on to prune', async () => {
+    const result = await runDeploy(['--manifests', release.arg]);
+
+    expect(result.code).toBe(0);
+    expect(health.hits).toBe(1);
+    expect(result.stdout).toContain(`health check passed: ${health.url} answered 2xx (attempt 1)`);
+  });
+
+  test("the default URL is the release's public API URL + /health/ (https://<domains.api>/api/health/)", async () => {
+    const result = await runDeploy(['--manifests', release.arg, '--dry-run'], { bare: true });
+
+    expect(result.stdout).toMatch(/==> step \d+: health check https:\/\/api\.myhoneydue\.com\/api\/health\/\n/);
+    expect(result.stdout).toContain('  # GET https://api.myhoneydue.com/api/health/ until it answers 2xx (every 2s, at most 60s)\n');
+  });
+
+  test('a failed check stops before prune; with --rollback-on-failure it rolls back what this deploy rolled', async () => {
+    health.status = 503;
+    const { parse } = await import('yaml');
+    const docs = readFileSync(release.file('api.yaml'), 'utf8').split(/^---$/m).map((d) => parse(d)).filter((d) => d);
+    const api = docs.find((d: any) => d.kind === 'Deployment');
+    api.spec.template.spec.containers[0].image = 'gitea.treytartt.com/admin/honeydue-api:0ld0ld0';
+
+    const result = await runDeploy(['--manifests', release.arg, '--rollback-on-failure', '--health-timeout', '1s'], {
+      scenario: { STANDIN_LIVE_OBJECTS: sandbox.json('live.json', [api]) },
+    });
+
+    expect(result.code).toBe(1);
+    expect(health.hits).toBeGreaterThan(0);
+    expect(result.stderr).toMatch(new RegExp(`health check failed: ${health.url.replace(/[./]/g, '\\$&')} did not answer 2xx within 1s \\(last: HTTP 503\\)`));
+    const afterIngress = result.lines.slice(result.lines.findIndex((line) => line.startsWith(`${SSA} -f`) && line.includes('ingress.yaml')) + 1);
+    expect(afterIngress).toEqual([
+      'rollout undo deployment/api -n honeydue',
+      'rollout status deployment/api -n honeydue --timeout=15m',
+      LOCK_DELETE,
+    ]);
+    expect(result.stderr).toContain('rolled back what this deploy rolled: deployment/api');
+  });
+
+  test('without --rollback-on-failure nothing is undone and the way back is printed', async () => {
+    health.status = 500;
+
+    const result = await runDeploy(['--manifests', release.arg, '--health-timeout', '1s']);
+
+    expect(result.code).toBe(1);
+    expect(result.lines.some((line) => line.startsWith('rollout undo'))).toBe(false);
+    expect(result.stderr).toMatch(/Prune did not run/);
+  });
+});

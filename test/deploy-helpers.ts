@@ -1,0 +1,261 @@
+/**
+ * Shared by the deploy tests: a sandbox with the stand-in kubectl
+ * (test/fixtures/deploy/kubectl-standin.sh) first on PATH, the release fixture
+ * synthesized from test/fixtures/deploy/config/, a local health endpoint on
+ * 127.0.0.1 (the tests never reach the internet), and readers for the calls
+ * the stand-in recorded.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runDeployCli } from '../app/deploy/cli';
+import { phaseName } from '../app/deploy/manifests';
+import { synthesize } from '../app/synth';
+
+export const repoRoot = join(__dirname, '..');
+export const fixtures = join(__dirname, 'fixtures', 'deploy');
+export const fixtureConfig = join(fixtures, 'config');
+export const SELECTOR =
+  'app.kubernetes.io/part-of=honeydue,app.kubernetes.io/managed-by=honeydue-k8s,honeydue.io/environment=production';
+export const RT = '--request-timeout=30s';
+
+/** The Secrets (key names only) the fixture release reads, as an operator created them. */
+export const FIXTURE_SECRETS: Record<string, string[]> = {
+  'honeydue-secrets': ['POSTGRES_PASSWORD', 'SECRET_KEY', 'ADMIN_EMAIL', 'ADMIN_PASSWORD', 'EMAIL_HOST_PASSWORD', 'B2_KEY_ID', 'B2_APP_KEY'],
+  'honeydue-apns-key': ['apns_auth_key.p8'],
+  'gitea-credentials': ['.dockerconfigjson'],
+  'vmagent-ingest-token': ['token'],
+};
+
+export interface DeployRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Each recorded call's arguments (the `kubectl` itself left out), in the order they were made. */
+  readonly calls: string[][];
+  /** Calls as lines without the cluster flags and without `--request-timeout=30s`, for readable order assertions. */
+  readonly lines: string[];
+  readonly seconds: number;
+}
+
+export interface RunSetup {
+  /** STANDIN_* scenario variables (see the stand-in's header). */
+  readonly scenario?: Record<string, string>;
+  /** Replace PATH entirely (for the missing-kubectl case). */
+  readonly path?: string;
+  /** Leave out the default `--yes` and `--health-url <local server>`. */
+  readonly bare?: boolean;
+  readonly interactive?: boolean;
+  readonly confirm?: (question: string) => Promise<boolean>;
+  readonly stop?: AbortSignal;
+  readonly lockRenewMs?: number;
+  readonly watchdogGraceMs?: number;
+  readonly configDir?: string;
+}
+
+/** One test's sandbox: the stand-in on PATH, its call log and state, a scratch repository root. */
+export class Sandbox {
+  readonly dir = mkdtempSync(join(tmpdir(), 'deploy-test-'));
+  readonly bin = join(this.dir, 'bin');
+  readonly callLog = join(this.dir, 'calls.log');
+  readonly state = join(this.dir, 'state');
+  readonly secrets = join(this.dir, 'secrets');
+  readonly root = join(this.dir, 'repo');
+
+  constructor() {
+    mkdirSync(this.bin);
+    mkdirSync(this.state);
+    mkdirSync(this.root);
+    copyFileSync(join(fixtures, 'kubectl-standin.sh'), join(this.bin, 'kubectl'));
+    chmodSync(join(this.bin, 'kubectl'), 0o755);
+    for (const [name, keys] of Object.entries(FIXTURE_SECRETS)) this.writeSecret('honeydue', name, keys);
+  }
+
+  writeSecret(namespace: string, name: string, keys: readonly string[] | null): void {
+    mkdirSync(join(this.secrets, namespace), { recursive: true });
+    const path = join(this.secrets, namespace, name);
+    if (keys === null) rmSync(path, { force: true });
+    else writeFileSync(path, keys.join(' '));
+  }
+
+  /** Environment of a deploy against the stand-in. */
+  env(setup: RunSetup = {}): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      PATH: setup.path ?? `${this.bin}:${process.env.PATH}`,
+      STANDIN_LOG: this.callLog,
+      STANDIN_STATE: this.state,
+      STANDIN_HELPER: join(fixtures, 'standin-objects.js'),
+      STANDIN_SECRETS_DIR: this.secrets,
+      ...setup.scenario,
+    };
+  }
+
+  /** Writes a JSON file in the sandbox and returns its path (for STANDIN_* scenarios). */
+  json(name: string, value: unknown): string {
+    const path = join(this.dir, name);
+    writeFileSync(path, JSON.stringify(value));
+    return path;
+  }
+
+  readCalls(): string[][] {
+    if (!existsSync(this.callLog)) return [];
+    return readFileSync(this.callLog, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => line.split('\x1f').slice(0, -1));
+  }
+
+  /** Pids of every stand-in kubectl that ran. */
+  kubectlPids(): number[] {
+    const dir = join(this.state, 'pids');
+    return existsSync(dir) ? readdirSync(dir).map(Number) : [];
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function withoutClusterFlags(call: string[]): string[] {
+  const rest = [...call];
+  while (rest[0] === '--kubeconfig' || rest[0] === '--context') rest.splice(0, 2);
+  return rest.filter((arg) => arg !== RT);
+}
+
+export const asLines = (calls: string[][]): string[] => calls.map(withoutClusterFlags).map((c) => c.join(' '));
+
+/** Runs the deploy command in this process against the sandbox's stand-in. */
+export async function runDeploy(sandbox: Sandbox, args: string[], setup: RunSetup = {}): Promise<DeployRun> {
+  let stdout = '';
+  let stderr = '';
+  const started = Date.now();
+  const extra = setup.bare ? [] : ['--yes', ...(args.some((a) => a === '--health-url' || a === '--no-health-check') ? [] : ['--health-url', health.url])];
+  const code = await runDeployCli([...args, ...extra], {
+    env: sandbox.env(setup),
+    output: { out: (text) => (stdout += text), err: (text) => (stderr += text) },
+    cwd: repoRoot,
+    repoRoot: sandbox.root,
+    configDir: setup.configDir ?? fixtureConfig,
+    interactive: setup.interactive ?? false,
+    confirm: setup.confirm,
+    stop: setup.stop,
+    lockRenewMs: setup.lockRenewMs ?? 600_000,
+    watchdogGraceMs: setup.watchdogGraceMs,
+    holder: 'test@sandbox pid 1',
+  });
+  const calls = sandbox.readCalls();
+  return { code, stdout, stderr, calls, lines: asLines(calls), seconds: (Date.now() - started) / 1000 };
+}
+
+/** The fixture release, synthesized once per test file: `<dir>/production/*.yaml`. */
+export class Release {
+  readonly root = mkdtempSync(join(tmpdir(), 'deploy-release-'));
+  readonly dir: string;
+  /** As passed to --manifests. */
+  readonly arg: string;
+
+  constructor(configDir = fixtureConfig) {
+    synthesize({ envs: ['production'], outDir: this.root, configDir, log: () => undefined });
+    this.dir = join(this.root, 'production');
+    this.arg = this.dir;
+  }
+
+  /** The path of the file whose phase name is `name` (tolerates an `NN-` prefix). */
+  file(name: string): string {
+    const found = readdirSync(this.dir).find((entry) => phaseName(entry) === name);
+    if (found === undefined) throw new Error(`the fixture release has no ${name}`);
+    return join(this.arg, found);
+  }
+
+  /** A copy with files replaced (text, by phase name) or removed (null). */
+  copy(sandbox: Sandbox, name: string, changes: Record<string, string | null>): string {
+    const dir = join(sandbox.dir, name);
+    cpSync(this.dir, dir, { recursive: true });
+    for (const [file, text] of Object.entries(changes)) {
+      const existing = readdirSync(dir).find((entry) => phaseName(entry) === file);
+      const path = join(dir, existing ?? file);
+      if (text === null) rmSync(path);
+      else writeFileSync(path, text);
+    }
+    return dir;
+  }
+
+  remove(): void {
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/** A local stand-in for the public health URL; `status` decides what it answers. */
+export const health = {
+  server: undefined as Server | undefined,
+  url: '',
+  status: 200,
+  hits: 0,
+  async start(): Promise<void> {
+    this.server = createServer((request, response) => {
+      this.hits++;
+      response.statusCode = request.url === '/api/health/' ? this.status : 404;
+      response.end('{}');
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/api/health/`;
+  },
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  },
+};
+
+/** A deploy as a real process: `node --import tsx bin/deploy.ts` or `npm run -s deploy --`. */
+export interface DeployProcess {
+  readonly child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  /** Resolves once the process has exited and closed its output. */
+  readonly done: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function spawnDeploy(
+  sandbox: Sandbox,
+  how: 'node' | 'npm',
+  args: string[],
+  setup: RunSetup & { detached?: boolean; extraEnv?: Record<string, string> } = {},
+): DeployProcess {
+  const command = how === 'node' ? [process.execPath, '--import', 'tsx', 'bin/deploy.ts'] : ['npm', 'run', '-s', 'deploy', '--'];
+  const child = spawn(command[0], [...command.slice(1), ...args], {
+    cwd: repoRoot,
+    env: { ...sandbox.env(setup), ...setup.extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: setup.detached ?? false,
+  });
+  const run: DeployProcess = {
+    child,
+    stdout: '',
+    stderr: '',
+    done: new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal }))),
+  };
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (run.stdout += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (run.stderr += chunk));
+  return run;
+}
+
+/** Polls until `condition` holds (or fails the test after `ms`). */
+export async function until(condition: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
