@@ -1,7 +1,7 @@
 /**
  * Shared by the deploy tests: a sandbox with the stand-in kubectl
  * (test/fixtures/deploy/kubectl-standin.sh) first on PATH, the release fixture
- * synthesized from test/fixtures/deploy/config/, a local health endpoint on
+ * synthesized from production's config with web on, a local health endpoint on
  * 127.0.0.1 (the tests never reach the internet), and readers for the calls
  * the stand-in recorded.
  */
@@ -13,11 +13,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDeployCli } from '../app/deploy/cli';
 import { phaseName } from '../app/deploy/manifests';
+import { parseDocument } from 'yaml';
 import { synthesize } from '../app/synth';
 
 export const repoRoot = join(__dirname, '..');
 export const fixtures = join(__dirname, 'fixtures', 'deploy');
-export const fixtureConfig = join(fixtures, 'config');
+/**
+ * The deploy tests' config folder: production's own file, with web on (so every
+ * phase has a file) and a fixed tag. Made from config/production.yaml at load,
+ * so the fixture never drifts from what production synthesizes.
+ */
+export const fixtureConfig = productionWithWeb();
+
+function productionWithWeb(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'deploy-config-'));
+  const doc = parseDocument(readFileSync(join(repoRoot, 'config', 'production.yaml'), 'utf8'));
+  doc.set('imageTag', 'abc1234');
+  doc.setIn(['web', 'enabled'], true);
+  writeFileSync(join(dir, 'production.yaml'), doc.toString());
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 export const SELECTOR =
   'app.kubernetes.io/part-of=honeydue,app.kubernetes.io/managed-by=honeydue-k8s,honeydue.io/environment=production';
 export const RT = '--request-timeout=30s';
