@@ -1,43 +1,56 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { StackConcern } from '../../constructs/shared/concerns';
+import { CONCERNS_IN_ORDER, StackConcern } from '../../constructs/shared/concerns';
 import { LABEL_ENVIRONMENT, LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY, PART_OF } from '../../constructs/shared/labels';
 import { DeployError } from './options';
 
 /**
- * The deploy order over the dist files, in the concerns of
- * constructs/shared/concerns.ts (which also numbers the files for a plain
- * `kubectl apply -f`). A file matches by its name without the apply-order
- * prefix (`00-namespace.yaml` is `namespace.yaml`, see phaseName). A file that
- * is absent is skipped; a .yaml file that is in no phase stops the deploy,
- * because applying it at a guessed moment (or silently not at all) is worse
- * than being told.
+ * Where each deploy phase starts in the apply order of
+ * constructs/shared/concerns.ts, the one place the order lives: a phase holds
+ * the concerns from its first one up to the next phase's. A concern added to
+ * the order joins the phase it falls in.
  */
-export const DEPLOY_PHASES = {
-  /** Not app rollouts: what the migrate Job and the app pods need to exist first. */
-  cluster: files('namespace', 'config', 'redis', 'network-policy', 'traefik'),
+const PHASE_STARTS = {
+  /** Not app rollouts: what the migrate Job and the app pods need to exist first (namespace .. traefik). */
+  cluster: 'namespace',
   /** The gate: nothing after it is applied unless the Job completes. */
-  migrate: files('migrate'),
-  /** The backend of the release, on the schema the gate just migrated. */
-  core: files('api', 'worker'),
-  /** What sits in front of or beside the backend. */
-  edge: files('admin', 'web', 'observability'),
+  migrate: 'migrate',
+  /** The backend of the release, on the schema the gate just migrated (api, worker). */
+  core: 'api',
+  /** What sits in front of or beside the backend (admin, web, observability). */
+  edge: 'admin',
   /**
    * Routing goes last so that a changed route (the apex moving to web) never
    * points at a backend that is not rolled out yet.
    */
-  routing: files('ingress'),
-} as const;
+  routing: 'ingress',
+} as const satisfies Record<string, StackConcern>;
 
-function files(...concerns: StackConcern[]): readonly string[] {
-  return concerns.map((concern) => `${concern}.yaml`);
+export type DeployPhase = keyof typeof PHASE_STARTS;
+
+/**
+ * The deploy order over the dist files, phase by phase. A file matches by its
+ * name without the apply-order prefix (`00-namespace.yaml` is
+ * `namespace.yaml`, see phaseName). A file that is absent is skipped; a .yaml
+ * file that is in no phase stops the deploy, because applying it at a guessed
+ * moment (or silently not at all) is worse than being told.
+ */
+export const DEPLOY_PHASES = phasesOf(PHASE_STARTS);
+
+function phasesOf(starts: Record<DeployPhase, StackConcern>): Record<DeployPhase, readonly string[]> {
+  const phases = Object.keys(starts) as DeployPhase[];
+  const at = phases.map((phase) => CONCERNS_IN_ORDER.indexOf(starts[phase]));
+  const result = {} as Record<DeployPhase, readonly string[]>;
+  phases.forEach((phase, i) => {
+    result[phase] = CONCERNS_IN_ORDER.slice(at[i], at[i + 1] ?? CONCERNS_IN_ORDER.length).map((concern) => `${concern}.yaml`);
+  });
+  return result;
 }
 
 /** The migrate Job's file as DEPLOY_PHASES names it (phaseName), the gate's. */
 export const MIGRATE_FILE = DEPLOY_PHASES.migrate[0];
 
-export type DeployPhase = keyof typeof DEPLOY_PHASES;
 
 /** The name a dist file has in DEPLOY_PHASES: its base name without a numeric apply-order prefix (`NN-`). */
 export function phaseName(fileName: string): string {

@@ -1,5 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { UNHEALTHY_POD_EVICTION_POLICY } from './eviction-policy';
 import { objectLabels, selectorLabels } from './labels';
 
 /**
@@ -12,17 +13,10 @@ export function drainSafeMinAvailable(minimumReplicas: number): number {
   return Math.max(0, minimumReplicas - 1);
 }
 
-/**
- * Lets a drain evict a pod that is running but not Ready. With the default
- * (`IfHealthyBudget`) a pod stuck in CrashLoopBackOff counts against
- * minAvailable, the budget is never met and `kubectl drain` waits forever on a
- * pod that serves nothing anyway.
- */
-export const UNHEALTHY_POD_EVICTION_POLICY = 'AlwaysAllow';
 
 /**
  * A PodDisruptionBudget `<name>-pdb` for a workload, with
- * {@link UNHEALTHY_POD_EVICTION_POLICY}. `minAvailable` defaults to
+ * `unhealthyPodEvictionPolicy: AlwaysAllow` (see eviction-policy.ts). `minAvailable` defaults to
  * the drain-safe value; a requested value that would block drains throws.
  */
 export function drainSafePdb(

@@ -3,6 +3,7 @@
  * the set fights another piece of it (an autoscaler and a pinned replica count, a
  * PodDisruptionBudget and a node drain).
  */
+import { UNHEALTHY_POD_EVICTION_POLICY } from '../../../constructs/shared/eviction-policy';
 import { child, show } from '../paths';
 import { isPlainObject } from '../objects';
 import {
@@ -238,15 +239,15 @@ export const wiringRules: Rule[] = [
   },
   {
     id: 'wiring/pdb-unhealthy-eviction',
-    summary: 'a PodDisruptionBudget lets a drain evict pods that are not Ready (unhealthyPodEvictionPolicy: AlwaysAllow)',
+    summary: `a PodDisruptionBudget lets a drain evict pods that are not Ready (unhealthyPodEvictionPolicy: ${UNHEALTHY_POD_EVICTION_POLICY})`,
     appliesTo: isPdb,
     check(pdb) {
       const policy = isPlainObject(pdb.raw.spec) ? pdb.raw.spec.unhealthyPodEvictionPolicy : undefined;
-      if (policy === 'AlwaysAllow') return [];
+      if (policy === UNHEALTHY_POD_EVICTION_POLICY) return [];
       return [{
         path: 'spec.unhealthyPodEvictionPolicy',
         message: `unhealthyPodEvictionPolicy is ${show(policy)}: a pod stuck in CrashLoopBackOff counts against the budget, ` +
-          'so the budget is never met and a node drain waits forever on a pod that serves nothing; set it to AlwaysAllow',
+          `so the budget is never met and a node drain waits forever on a pod that serves nothing; set it to ${UNHEALTHY_POD_EVICTION_POLICY}`,
       }];
     },
   },
