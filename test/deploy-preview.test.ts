@@ -131,6 +131,33 @@ describe('the change preview', () => {
     );
   });
 
+  test('after the handoff (handover-to-hpa co-owns spec.replicas) the last-applied replicas are not reported as removed', async () => {
+    const config = join(sandbox.dir, 'config');
+    mkdirSync(config);
+    const text = readFileSync(join(fixtureConfig, 'production.yaml'), 'utf8');
+    writeFileSync(join(config, 'production.yaml'), text.replace('  # autoscaling: {', '  autoscaling: {'));
+    const withHpa = new Release(config);
+    const deployment = find(release.file('api.yaml'), 'Deployment', 'api');
+    const live = asLive(deployment, (o) => {
+      o.metadata.annotations = { [LAST_APPLIED]: JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api', namespace: 'honeydue' }, spec: { replicas: 3 } }) };
+      o.metadata.managedFields = [
+        { manager: 'kubectl-client-side-apply', operation: 'Update', fieldsV1: { 'f:spec': { 'f:replicas': {} } } },
+        { manager: 'handover-to-hpa', operation: 'Apply', fieldsV1: { 'f:spec': { 'f:replicas': {} } } },
+      ];
+    });
+    // The server's dry run keeps a field another manager still owns.
+    const afterDryRun = structuredClone(find(withHpa.file('api.yaml'), 'Deployment', 'api'));
+    afterDryRun.spec.replicas = 3;
+
+    const run = await runDeploy(['--manifests', withHpa.dir], { scenario: scenario([live], [afterDryRun]) });
+
+    withHpa.remove();
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/\n +unchanged +honeydue +Deployment\/api\n/);
+    expect(run.stdout).not.toContain('removed from the live object: spec.replicas');
+    expect(run.stderr).not.toContain('loses spec.replicas');
+  });
+
   test('a dry run the API server refuses stops the deploy before anything is written', async () => {
     const service = find(release.file('api.yaml'), 'Service', 'api');
 

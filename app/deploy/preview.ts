@@ -149,7 +149,7 @@ function objectChange(object: StackObject, file: ManifestFile, live: LiveObject 
   // sets: taking the object over server-side moves them to this field manager, and the apply removes them.
   const released = leaves(object.manifest);
   for (const path of leaves(lastApplied(live)).keys()) {
-    if (before.has(path) && !released.has(path) && !removed.includes(path) && !isVolatile(path)) removed.push(path);
+    if (before.has(path) && !released.has(path) && !removed.includes(path) && !isVolatile(path) && !ownedElsewhere(live, path)) removed.push(path);
   }
   const changed = [...next.entries()]
     .filter(([path, value]) => before.has(path) && before.get(path) !== value)
@@ -215,6 +215,36 @@ function normalize(object: LiveObject): Record<string, unknown> {
 }
 
 const isVolatile = (path: string): boolean => path.startsWith('status.') || path === 'metadata.resourceVersion';
+
+/** The managers whose fields kubectl's takeover moves to this deploy's field manager. */
+const CLIENT_SIDE_MANAGERS = new Set(['kubectl-client-side-apply', 'before-first-apply']);
+
+/**
+ * Whether a manager other than client-side apply and this deploy also owns the
+ * field (`handover-to-hpa` or the HPA's scale updates for `spec.replicas`): the
+ * server keeps a co-owned field when the takeover drops it from the applied set.
+ * Paths into lists are not matched against `managedFields` (their keyed
+ * entries need the list's merge key) and stay reported: a false alarm, never a
+ * missed removal.
+ */
+function ownedElsewhere(live: LiveObject, path: string): boolean {
+  if (path.includes('[')) return false;
+  const entries = Array.isArray(live.metadata.managedFields) ? (live.metadata.managedFields as ManagedFieldsEntry[]) : [];
+  return entries.some((entry) => {
+    if (CLIENT_SIDE_MANAGERS.has(entry.manager ?? '') || entry.manager === FIELD_MANAGER) return false;
+    let fields: unknown = entry.fieldsV1;
+    for (const key of path.split('.')) {
+      if (fields === null || typeof fields !== 'object') return false;
+      fields = (fields as Record<string, unknown>)[`f:${key}`];
+    }
+    return fields !== undefined;
+  });
+}
+
+interface ManagedFieldsEntry {
+  readonly manager?: string;
+  readonly fieldsV1?: unknown;
+}
 
 function lastApplied(live: LiveObject): Record<string, unknown> {
   const text = live.metadata.annotations?.[LAST_APPLIED];
