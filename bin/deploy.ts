@@ -8,7 +8,7 @@
  * npm does not pass SIGTERM on to this process: npm exits, its shell with it,
  * and this process is left running with a new parent. So besides the signals
  * the deploy watches its parent: when process.ppid changes, it stops as for
- * SIGTERM. Measured with npm 11 in test/deploy-signals.test.ts.
+ * SIGTERM. Measured with npm 11 in test/deploy-faults.test.ts (describe 'signals').
  */
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -33,15 +33,28 @@ const parentWatch = setInterval(() => {
 }, PARENT_POLL_MS);
 parentWatch.unref();
 
-function confirm(question: string): Promise<boolean> {
+/**
+ * Asks on the terminal. readline puts the terminal in raw mode, so Ctrl-C at
+ * the question reaches readline as a key, not the process as SIGINT: it is
+ * turned into the same stop as a SIGINT (exit 130), not into a "no". When the
+ * deploy stops (a signal, the parent gone) the question is closed, or the open
+ * interface would keep stdin, and the process, alive after the stop report.
+ */
+function confirm(question: string, stopped: AbortSignal): Promise<boolean> {
   const prompt = createInterface({ input: process.stdin, output: process.stdout });
+  const close = () => prompt.close();
+  prompt.on('SIGINT', () => stopWith({ signal: 'SIGINT', why: 'received Ctrl-C at the question' }));
+  stopped.addEventListener('abort', close, { once: true });
   return new Promise((resolve) => {
     // close emits 'close' at once: resolve with the answer before it, so end of input alone means no.
     prompt.question(question, (answer) => {
       resolve(/^y(es)?$/i.test(answer.trim()));
       prompt.close();
     });
-    prompt.on('close', () => resolve(false));
+    prompt.on('close', () => {
+      stopped.removeEventListener('abort', close);
+      resolve(false);
+    });
   });
 }
 

@@ -5,6 +5,7 @@
  * npm alone), a hung API server, missing Secrets, a failed Traefik upgrade, a
  * failing health endpoint, and a directory the manifest check refuses.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeployRun, health, isAlive, Release, repoRoot, RunSetup, runDeploy as run, Sandbox, spawnDeploy, until } from './deploy-helpers';
@@ -243,6 +244,61 @@ describe('signals', () => {
   });
 });
 
+describe('a stop at the confirmation question (a real terminal: a pty)', () => {
+  const QUESTION = 'Apply these changes? [y/N]';
+
+  /** The deploy on a pty, asked the question; `answer` as on-a-terminal.py types it ('' types nothing). */
+  function onTerminal(answer: string) {
+    const child = spawn(
+      'python3',
+      [join(__dirname, 'fixtures', 'deploy', 'on-a-terminal.py'), QUESTION, answer,
+        process.execPath, '--import', 'tsx', 'bin/deploy.ts', '--manifests', release.arg, '--health-url', health.url],
+      { cwd: repoRoot, env: sandbox.env(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const run = { stdout: '', done: new Promise<number | null>((resolve) => child.on('close', resolve)) };
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (run.stdout += chunk));
+    return run;
+  }
+
+  /** The exit status, or null when the process is still running after `ms` (it hangs). */
+  const exitWithin = (done: Promise<number | null>, ms: number) =>
+    Promise.race([done, new Promise<'hangs'>((resolve) => setTimeout(() => resolve('hangs'), ms).unref())]);
+
+  const calls = () => sandbox.readCalls().map((c) => c.filter((a) => a !== '--request-timeout=30s').join(' '));
+
+  test('SIGTERM while the question is asked: the deploy stops, releases the lock and exits 143 at once (it does not hang on stdin)', async () => {
+    const run = onTerminal('');
+    await until(() => run.stdout.includes(QUESTION), 'the question');
+    const holder = JSON.parse(readFileSync(leaseFile(sandbox.state), 'utf8')).spec.holderIdentity as string;
+    const deployPid = Number(/pid (\d+)$/.exec(holder)?.[1]);
+    const callsAtSignal = calls().length;
+
+    process.kill(deployPid, 'SIGTERM');
+    const status = await exitWithin(run.done, 10_000);
+    if (status === 'hangs') process.kill(deployPid, 'SIGKILL');
+
+    expect(status).toBe(143);
+    expect(calls().slice(callsAtSignal)).toEqual([LOCK_DELETE]);
+    expect(applied(calls())).toEqual([]);
+    expect(existsSync(leaseFile(sandbox.state))).toBe(false);
+    expect(run.stdout).toMatch(/deploy STOPPED \(SIGTERM: received SIGTERM\) during step \d+ \(confirm the changes\)/);
+    expect(run.stdout).not.toContain('not confirmed');
+  });
+
+  test('Ctrl-C at the question (readline holds the terminal in raw mode) is a SIGINT stop: exit 130, not a "no"', async () => {
+    const run = onTerminal('\x03');
+    const status = await exitWithin(run.done, 30_000);
+
+    expect(status).toBe(130);
+    expect(run.stdout).toMatch(/received Ctrl-C at the question: stopping the deploy/);
+    expect(run.stdout).toMatch(/deploy STOPPED \(SIGINT: received Ctrl-C at the question\) during step \d+ \(confirm the changes\)/);
+    expect(run.stdout).not.toContain('not confirmed');
+    expect(applied(calls())).toEqual([]);
+    expect(calls().at(-1)).toBe(LOCK_DELETE);
+    expect(existsSync(leaseFile(sandbox.state))).toBe(false);
+  });
+});
+
 describe('bounded calls', () => {
   test('every call that talks to the API server is bounded: --request-timeout, or its own --timeout for a watch', async () => {
     const result = await runDeploy(['--manifests', release.arg]);
@@ -303,7 +359,8 @@ describe('Secrets preflight', () => {
 
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(
-      "Secret honeydue/honeydue-secrets lacks the key B2_APP_KEY (read by Job/honeydue-migrate, Deployment/api, Deployment/worker). Add it:\n    kubectl -n honeydue patch secret honeydue-secrets --type=merge -p '{\"data\":{\"B2_APP_KEY\":\"<base64 of the value>\"}}'",
+      // The migrate Job reads only POSTGRES_PASSWORD of this Secret: it is not named for B2_APP_KEY.
+      "Secret honeydue/honeydue-secrets lacks the key B2_APP_KEY (read by Deployment/api, Deployment/worker). Add it:\n    kubectl -n honeydue patch secret honeydue-secrets --type=merge -p '{\"data\":{\"B2_APP_KEY\":\"<base64 of the value>\"}}'",
     );
     expect(result.stderr).toContain(
       'Secret honeydue/honeydue-apns-key does not exist (read by Deployment/api, Deployment/worker). Create it:\n    kubectl -n honeydue create secret generic honeydue-apns-key --from-file=apns_auth_key.p8=<path to the file>',
@@ -315,6 +372,24 @@ describe('Secrets preflight', () => {
     expect(result.stderr).not.toContain('REDIS_PASSWORD');
     expect(applied(result.lines)).toEqual([]);
     expect(result.lines.at(-1)).toBe(LOCK_DELETE);
+  });
+});
+
+describe('Secrets preflight readers', () => {
+  test('a missing key names only the workloads that read that key; a missing Secret names every workload that reads it', async () => {
+    sandbox.writeSecret('honeydue', 'honeydue-secrets', ['SECRET_KEY', 'ADMIN_EMAIL', 'ADMIN_PASSWORD', 'EMAIL_HOST_PASSWORD', 'B2_KEY_ID', 'B2_APP_KEY']);
+
+    const key = await runDeploy(['--manifests', release.arg]);
+
+    expect(key.code).toBe(1);
+    expect(key.stderr).toMatch(/Secret honeydue\/honeydue-secrets lacks the key POSTGRES_PASSWORD \(read by Job\/honeydue-migrate, Deployment\/api, Deployment\/worker\)\./);
+
+    sandbox.writeSecret('honeydue', 'honeydue-secrets', null);
+    const secret = await runDeploy(['--manifests', release.arg]);
+
+    expect(secret.code).toBe(1);
+    expect(secret.stderr).toContain('Secret honeydue/honeydue-secrets does not exist (read by Job/honeydue-migrate, Deployment/api, Deployment/worker). Create it:');
+    expect(applied(secret.lines)).toEqual([]);
   });
 });
 

@@ -34,8 +34,12 @@ export interface DeployRuntime {
   readonly stop?: AbortSignal;
   /** Both stdin and stdout are a terminal: the change preview may ask to continue. */
   readonly interactive: boolean;
-  /** Asks the operator; resolves true for yes. Required when interactive. */
-  readonly confirm?: (question: string) => Promise<boolean>;
+  /**
+   * Asks the operator; resolves true for yes. Required when interactive. `stop`
+   * fires when the deploy stops during the question: the question must then be
+   * closed (the deploy does not wait for its answer).
+   */
+  readonly confirm?: (question: string, stop: AbortSignal) => Promise<boolean>;
   /** Interval of the lock renewal. @default LOCK_RENEW_MS */
   readonly lockRenewMs?: number;
   /** How much longer than its bound a kubectl may run before the watchdog ends it. @default 15 s */
@@ -71,18 +75,19 @@ export async function deploy(options: DeployOptions, runtime: DeployRuntime): Pr
 
     // Local work first: a release that does not synthesize or pass the check never reaches the cluster.
     let dir: string;
+    let manifests: StackManifests;
     if (options.manifestsDir === undefined) {
       refuseUndeployable(options.env, runtime.configDir, true);
       const folder = folders.create(options.env);
       await reporter.run(synthesizeStep({ env: options.env, tag: options.tag as string, folder, configDir: runtime.configDir }));
       dir = printablePath(join(folder, options.env), runtime.cwd);
+      manifests = loadManifests(dir);
     } else {
       dir = options.manifestsDir;
       // Which file goes when is checked first (it names the file); then schema and policy, as synth does.
-      loadManifests(dir);
+      manifests = loadManifests(dir);
       await reporter.run(checkStep(dir));
     }
-    const manifests = loadManifests(dir);
     const env = environmentOf(manifests, options);
     // Reviewed files of a not-deployable environment (dist/staging) are refused like a synthesized release.
     if (options.manifestsDir !== undefined && listEnvironments(runtime.configDir).includes(env)) refuseUndeployable(env, runtime.configDir, false);
@@ -192,19 +197,38 @@ function confirmStep(
             'Read the preview, then re-run with --yes (as CI must)',
         );
       } else {
-        const answer = await Promise.race([
-          runtime.confirm('Apply these changes? [y/N] '),
-          new Promise<never>((_, reject) => {
-            const fail = () => reject(new DeployStopped(stopReason(stop)));
-            if (stop.aborted) fail();
-            else stop.addEventListener('abort', fail, { once: true });
-          }),
-        ]);
+        const answer = await askUnlessStopped(runtime.confirm, 'Apply these changes? [y/N] ', stop);
         if (!answer) throw new DeployError('not confirmed: nothing was applied');
       }
       for (const upgrade of upgrades) jobUids.set(upgrade, await currentJobUid(kubectl, upgrade));
     },
   };
+}
+
+/**
+ * The operator's answer, unless the deploy stops first: then DeployStopped,
+ * even when the closed question answers "no" in the same moment (the stop is
+ * seen first, so a stop is never reported as "not confirmed").
+ */
+function askUnlessStopped(
+  confirm: (question: string, stop: AbortSignal) => Promise<boolean>,
+  question: string,
+  stop: AbortSignal,
+): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const stopped = () => reject(new DeployStopped(stopReason(stop)));
+    if (stop.aborted) return stopped();
+    stop.addEventListener('abort', stopped, { once: true });
+    const settle = (settleWith: () => void) => {
+      stop.removeEventListener('abort', stopped);
+      if (stop.aborted) stopped();
+      else settleWith();
+    };
+    confirm(question, stop).then(
+      (answer) => settle(() => resolve(answer)),
+      (error: unknown) => settle(() => reject(error)),
+    );
+  });
 }
 
 function environmentOf(manifests: StackManifests, options: DeployOptions): string {

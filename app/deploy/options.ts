@@ -4,7 +4,7 @@ import type { ClusterTarget } from './kubectl';
 export interface DeployOptions extends ClusterTarget {
   /** The release's image tag (a git SHA); set exactly when the command synthesizes. */
   readonly tag?: string;
-  /** The environment to synthesize (`config/<env>.yaml`, synthesized to `.deploy/<env>/`). */
+  /** The environment to synthesize (`config/<env>.yaml`, synthesized to `.deploy/<env>-<time>-<pid>/<env>/`). */
   readonly env: string;
   /** An already-synthesized directory to deploy instead of synthesizing. */
   readonly manifestsDir?: string;

@@ -17,13 +17,19 @@ export interface SecretNeed {
   readonly fileKeys: Set<string>;
   /** The registry host of the images pulled with it (for the create command). */
   registries: Set<string>;
+  /** Every workload that references the Secret (named when the Secret is missing). */
   readonly users: Set<string>;
+  /** Per required key, the workloads that read that key (named when the key is missing). */
+  readonly keyUsers: Map<string, Set<string>>;
 }
 
 /**
- * Key names only: the go-template prints the Secret's name and its `.data`
- * keys, so no value ever leaves the API server, reaches this process or the
- * terminal. `--ignore-not-found` turns a missing Secret into empty output.
+ * Key names only: the API server sends kubectl the whole Secret, values
+ * included (a go-template is rendered by kubectl, not by the server), and
+ * kubectl prints only the Secret's name and its `.data` keys. So the values
+ * reach the kubectl child process and stop there: they never reach this
+ * process, its output or the terminal. `--ignore-not-found` turns a missing
+ * Secret into empty output.
  */
 const KEYS_TEMPLATE = '{{.metadata.name}}{{range $key, $value := .data}} {{$key}}{{end}}';
 
@@ -61,11 +67,17 @@ export function secretNeeds(manifests: StackManifests): SecretNeed[] {
     const id = `${namespace}/${name}`;
     let found = needs.get(id);
     if (found === undefined) {
-      found = { namespace, name, keys: new Set(), optional: true, pull: false, fileKeys: new Set(), registries: new Set(), users: new Set() };
+      found = { namespace, name, keys: new Set(), optional: true, pull: false, fileKeys: new Set(), registries: new Set(), users: new Set(), keyUsers: new Map() };
       needs.set(id, found);
     }
     found.users.add(user);
     return found;
+  };
+  const needKey = (found: SecretNeed, key: string, user: string): void => {
+    found.keys.add(key);
+    const readers = found.keyUsers.get(key) ?? new Set<string>();
+    readers.add(user);
+    found.keyUsers.set(key, readers);
   };
   for (const object of manifests.objects) {
     const namespace = object.namespace;
@@ -97,7 +109,7 @@ export function secretNeeds(manifests: StackManifests): SecretNeed[] {
         if (ref?.name === undefined || ref.key === undefined || ref.optional === true) continue;
         const found = need(namespace, ref.name, user);
         found.optional = false;
-        found.keys.add(ref.key);
+        needKey(found, ref.key, user);
       }
       for (const from of container.envFrom ?? []) {
         if (from.secretRef?.name !== undefined && from.secretRef.optional !== true) need(namespace, from.secretRef.name, user).optional = false;
@@ -114,7 +126,7 @@ export function secretNeeds(manifests: StackManifests): SecretNeed[] {
         found.optional = false;
         for (const item of source.items ?? []) {
           if (item.key === undefined) continue;
-          found.keys.add(item.key);
+          needKey(found, item.key, user);
           found.fileKeys.add(item.key);
         }
       }
@@ -129,6 +141,16 @@ function registryHost(image: string | undefined): string | undefined {
   if (image === undefined) return undefined;
   const first = image.split('/')[0];
   return image.includes('/') && (first.includes('.') || first.includes(':')) ? first : undefined;
+}
+
+/**
+ * Who reads the missing keys: only the workloads that reference one of them
+ * (an image pull Secret's one key is needed by every workload that pulls with it).
+ */
+function readersOf(need: SecretNeed, missingKeys: readonly string[]): string {
+  if (need.pull) return [...need.users].join(', ');
+  const readers = new Set(missingKeys.flatMap((key) => [...(need.keyUsers.get(key) ?? [])]));
+  return [...need.users].filter((user) => readers.has(user)).join(', ');
 }
 
 /** The command that creates the missing Secret (placeholders, never values). */
@@ -179,7 +201,7 @@ export function secretsStep(manifests: StackManifests): Step {
         const missing = required.filter((key) => !keys.includes(key));
         if (missing.length > 0) {
           problems.push(
-            `Secret ${need.namespace}/${need.name} lacks the key${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (read by ${users}). ` +
+            `Secret ${need.namespace}/${need.name} lacks the key${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (read by ${readersOf(need, missing)}). ` +
               (need.pull
                 ? `It is not a docker-registry Secret; delete it and create it again:\n    ${createCommand(need, missing)}`
                 : `Add ${missing.length > 1 ? 'them' : 'it'}:\n    ${addKeysCommand(need, missing)}`),
