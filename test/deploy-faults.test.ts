@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeployRun, health, isAlive, Release, repoRoot, RunSetup, runDeploy as run, Sandbox, spawnDeploy, until } from './deploy-helpers';
+import { DeployRun, health, isAlive, LOCK_READ, LOCK_RELEASE, releasesLock, Release, repoRoot, RunSetup, runDeploy as run, Sandbox, spawnDeploy, until } from './deploy-helpers';
 
 let release: Release;
 let sandbox: Sandbox;
@@ -30,7 +30,6 @@ afterEach(() => sandbox.remove());
 
 const runDeploy = (args: string[], setup: RunSetup = {}): Promise<DeployRun> => run(sandbox, args, setup);
 const SSA = 'apply --server-side --field-manager=honeydue-k8s --force-conflicts';
-const LOCK_DELETE = 'delete lease honeydue-deploy-production -n kube-system --ignore-not-found';
 const leaseFile = (shared: string) => join(shared, 'leases', 'honeydue-deploy-production', 'lease.json');
 const applied = (lines: string[]) => lines.filter((line) => line.startsWith(`${SSA} -f`));
 const migrateWaits = (lines: string[]) => lines.filter((line) => line.startsWith('wait ') && line.includes('job/honeydue-migrate'));
@@ -58,7 +57,7 @@ describe('the deploy lock', () => {
       expect(secondLines.filter((line) => line.startsWith('create ') || line.startsWith('get lease'))).toHaveLength(2);
       expect(applied(secondLines)).toEqual([]);
       // The refused deploy did not delete the lock it does not hold.
-      expect(secondLines).not.toContain(LOCK_DELETE);
+      expect(releasesLock(secondLines)).toBe(false);
       expect(existsSync(leaseFile(shared))).toBe(true);
 
       first.child.kill('SIGTERM');
@@ -130,7 +129,7 @@ describe('the deploy lock', () => {
     // replace carries the resourceVersion that get read (the stand-in, like the API server, refuses another one),
     // so of two deploys taking over at once only the first wins.
     expect(taken.lines.indexOf('get lease honeydue-deploy-production -n kube-system -o json')).toBeLessThan(taken.calls.indexOf(replace));
-    expect(taken.lines.at(-1)).toBe(LOCK_DELETE);
+    expect(taken.lines.slice(-2)).toEqual(LOCK_RELEASE);
   });
 
   test('a fresh lock is refused even with --take-over-stale-lock', async () => {
@@ -155,14 +154,86 @@ describe('the deploy lock', () => {
     expect(patch[1].path).toBe('/spec/renewTime');
   });
 
-  test('a lock that can no longer be renewed stops the deploy: nothing more is applied', async () => {
-    const result = await runDeploy(['--manifests', release.arg], { lockRenewMs: 100, scenario: { STANDIN_PATCH_FAIL: '1', STANDIN_JOB: 'running' } });
+  test('a lock that can no longer be renewed (the holder changed) stops the deploy: nothing is applied after the failed renewal', async () => {
+    // The Job completes, so nothing but the lost lock stops this deploy.
+    const result = await runDeploy(['--manifests', release.arg], { lockRenewMs: 100, scenario: { STANDIN_PATCH_FAIL: '1', STANDIN_JOB: 'complete' } });
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/deploy STOPPED \(the deploy lock could not be renewed \(.*\): another deploy may have taken it over\)/);
-    expect(applied(result.lines).some((line) => line.includes('api.yaml'))).toBe(false);
+    expect(result.stderr).toMatch(/deploy STOPPED \(the deploy lock could not be renewed \(.*testing value \/spec\/holderIdentity failed.*\): another deploy may have taken it over\)/);
+    const firstPatch = result.lines.findIndex((line) => line.startsWith('patch lease'));
+    expect(firstPatch).toBeGreaterThan(-1);
+    expect(applied(result.lines.slice(firstPatch))).toEqual([]);
+    // One failed renewal of this kind is enough: it is not retried.
+    expect(result.lines.filter((line) => line.startsWith('patch lease'))).toHaveLength(1);
+    expect(result.stdout).not.toMatch(/\ndeployed /);
     // It no longer holds the lock, so it does not delete it.
-    expect(result.lines).not.toContain(LOCK_DELETE);
+    expect(releasesLock(result.lines)).toBe(false);
+  });
+
+  test('one renewal that times out is retried on the next tick: the deploy completes and releases the lock', async () => {
+    const result = await runDeploy(['--manifests', release.arg], { lockRenewMs: 100, scenario: { STANDIN_PATCH_TIMEOUT: '1', STANDIN_JOB: 'complete' } });
+
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(
+      /warning: renewing the deploy lock failed \(Unable to connect to the server: net\/http: request canceled \(Client\.Timeout exceeded while awaiting headers\)\); retrying in 0\.1s \(the Lease stays valid until \S+\)/,
+    );
+    const patches = result.lines.filter((line) => line.startsWith('patch lease'));
+    expect(patches.length).toBeGreaterThan(1);
+    expect(applied(result.lines)).toHaveLength(12);
+    expect(result.lines.slice(-2)).toEqual(LOCK_RELEASE);
+    expect(existsSync(leaseFile(sandbox.state))).toBe(false);
+  });
+
+  test('a stop while the Lease is being created (the server created it, kubectl had not answered): the release reads it and deletes it as its own', async () => {
+    const proc = spawnDeploy(sandbox, 'node', procArgs(), { scenario: { STANDIN_CREATE_SLOW: '1' } });
+    await until(() => existsSync(leaseFile(sandbox.state)), 'the Lease to be created');
+    const holder = JSON.parse(readFileSync(leaseFile(sandbox.state), 'utf8')).spec.holderIdentity as string;
+    expect(holder).toMatch(new RegExp(` pid ${proc.child.pid}$`));
+    const callsAtSignal = sandbox.readCalls().length;
+
+    proc.child.kill('SIGTERM');
+    expect((await proc.done).code).toBe(143);
+
+    const lines = sandbox.readCalls().map((c) => c.filter((a) => a !== '--request-timeout=30s').join(' '));
+    expect(lines[callsAtSignal - 1]).toMatch(/^create -f \S+lease\.json -o name$/);
+    expect(lines.slice(callsAtSignal)).toEqual(LOCK_RELEASE);
+    expect(existsSync(leaseFile(sandbox.state))).toBe(false);
+    expect(proc.stdout).toContain('lock kube-system/honeydue-deploy-production released');
+    // So the next deploy is not refused for 120 s.
+    const next = await runDeploy(['--manifests', release.arg]);
+    expect(next.code).toBe(0);
+  });
+
+  test('a stop while the create of a Lease another deploy holds is cut off: that Lease is read and left alone', async () => {
+    const shared = join(sandbox.dir, 'cluster');
+    staleLease(shared, 0);
+    const proc = spawnDeploy(sandbox, 'node', procArgs(), { scenario: { STANDIN_SHARED: shared, STANDIN_HANG: 'create -f' } });
+    await until(() => sandbox.readCalls().some((call) => call[0] === 'create'), 'the create call');
+
+    proc.child.kill('SIGTERM');
+    expect((await proc.done).code).toBe(143);
+
+    const lines = sandbox.readCalls().map((c) => c.filter((a) => a !== '--request-timeout=30s').join(' '));
+    expect(lines.slice(-2)).toEqual([expect.stringMatching(/^create -f /), LOCK_READ]);
+    expect(releasesLock(lines)).toBe(false);
+    expect(JSON.parse(readFileSync(leaseFile(shared), 'utf8')).spec.holderIdentity).toBe('old@laptop pid 9');
+  });
+
+  test('at the end the release leaves alone a Lease that another deploy holds now', async () => {
+    const proc = spawnDeploy(sandbox, 'node', procArgs(), { scenario: { STANDIN_JOB: 'running' } });
+    await until(() => migrateWaits(sandbox.readCalls().map((c) => c.join(' '))).length === 2, 'the deploy to wait for the Job');
+    // Another deploy took the Lease over (as --take-over-stale-lock does: replace, a new resourceVersion).
+    const lease = JSON.parse(readFileSync(leaseFile(sandbox.state), 'utf8'));
+    writeFileSync(leaseFile(sandbox.state), JSON.stringify({ ...lease, metadata: { ...lease.metadata, resourceVersion: '99' }, spec: { ...lease.spec, holderIdentity: 'other@ci pid 7' } }));
+    const callsAtSignal = sandbox.readCalls().length;
+
+    proc.child.kill('SIGTERM');
+    expect((await proc.done).code).toBe(143);
+
+    const lines = sandbox.readCalls().map((c) => c.filter((a) => a !== '--request-timeout=30s').join(' '));
+    expect(lines.slice(callsAtSignal)).toEqual([LOCK_READ]);
+    expect(proc.stderr).toContain('the lock kube-system/honeydue-deploy-production is now held by other@ci pid 7: left as it is');
+    expect(JSON.parse(readFileSync(leaseFile(sandbox.state), 'utf8')).spec.holderIdentity).toBe('other@ci pid 7');
   });
 });
 
@@ -178,7 +249,7 @@ describe('signals', () => {
     const lines = sandbox.readCalls().map((c) => c.filter((a) => a !== '--request-timeout=30s').join(' '));
     const after = lines.slice(callsAtSignal);
     // Nothing applied after the signal; the only call after it is the lock release.
-    expect(after).toEqual([LOCK_DELETE]);
+    expect(after).toEqual(LOCK_RELEASE);
     for (const pid of sandbox.kubectlPids()) expect(isAlive(pid)).toBe(false);
     expect(output).toContain(`deploy STOPPED (${signal}`);
     expect(output).toMatch(/during step \d+ \(run the migration gate \(Job honeydue-migrate\)\)/);
@@ -237,7 +308,7 @@ describe('signals', () => {
 
     const lines = sandbox.readCalls().map((c) => c.filter((a) => a !== '--request-timeout=30s').join(' '));
     expect(applied(lines)).toHaveLength(1);
-    expect(lines.at(-1)).toBe(LOCK_DELETE);
+    expect(lines.slice(-2)).toEqual(LOCK_RELEASE);
     expect(proc.stderr).toMatch(/cut off part-way: \S+namespace\.yaml/);
     expect(proc.stderr).toContain('migration Job: not started by this deploy');
     for (const pid of sandbox.kubectlPids()) expect(isAlive(pid)).toBe(false);
@@ -278,7 +349,7 @@ describe('a stop at the confirmation question (a real terminal: a pty)', () => {
     if (status === 'hangs') process.kill(deployPid, 'SIGKILL');
 
     expect(status).toBe(143);
-    expect(calls().slice(callsAtSignal)).toEqual([LOCK_DELETE]);
+    expect(calls().slice(callsAtSignal)).toEqual(LOCK_RELEASE);
     expect(applied(calls())).toEqual([]);
     expect(existsSync(leaseFile(sandbox.state))).toBe(false);
     expect(run.stdout).toMatch(/deploy STOPPED \(SIGTERM: received SIGTERM\) during step \d+ \(confirm the changes\)/);
@@ -294,7 +365,7 @@ describe('a stop at the confirmation question (a real terminal: a pty)', () => {
     expect(run.stdout).toMatch(/deploy STOPPED \(SIGINT: received Ctrl-C at the question\) during step \d+ \(confirm the changes\)/);
     expect(run.stdout).not.toContain('not confirmed');
     expect(applied(calls())).toEqual([]);
-    expect(calls().at(-1)).toBe(LOCK_DELETE);
+    expect(calls().slice(-2)).toEqual(LOCK_RELEASE);
     expect(existsSync(leaseFile(sandbox.state))).toBe(false);
   });
 });
@@ -320,7 +391,7 @@ describe('bounded calls', () => {
     expect(result.seconds).toBeLessThan(10);
     expect(result.stderr).toMatch(/kubectl get secret did not return within 2s \(its bound plus the deploy's watchdog\) and was ended: the API server is not answering/);
     expect(applied(result.lines)).toEqual([]);
-    expect(result.lines.at(-1)).toBe(`${LOCK_DELETE} --request-timeout=1s`);
+    expect(result.lines.slice(-2)).toEqual([`${LOCK_READ} --request-timeout=1s`, expect.stringMatching(/^delete --raw \S+ -f \S+\/lease-delete-options\.json --request-timeout=1s$/)]);
     expect(sandbox.kubectlPids().length).toBeGreaterThan(3);
     for (const pid of sandbox.kubectlPids()) expect(isAlive(pid)).toBe(false);
   });
@@ -371,7 +442,7 @@ describe('Secrets preflight', () => {
     // The optional REDIS_PASSWORD is not required.
     expect(result.stderr).not.toContain('REDIS_PASSWORD');
     expect(applied(result.lines)).toEqual([]);
-    expect(result.lines.at(-1)).toBe(LOCK_DELETE);
+    expect(result.lines.slice(-2)).toEqual(LOCK_RELEASE);
   });
 });
 
@@ -484,7 +555,7 @@ describe('health check after the rollout', () => {
     expect(afterIngress).toEqual([
       'rollout undo deployment/api -n honeydue',
       'rollout status deployment/api -n honeydue --timeout=15m',
-      LOCK_DELETE,
+      ...LOCK_RELEASE,
     ]);
     expect(result.stderr).toContain('rolled back what this deploy rolled: deployment/api');
   });

@@ -38,6 +38,14 @@ export const SELECTOR =
   'app.kubernetes.io/part-of=honeydue,app.kubernetes.io/managed-by=honeydue-k8s,honeydue.io/environment=production';
 export const RT = '--request-timeout=30s';
 
+/** The lock release: the Lease is read, then deleted on that resourceVersion (a raw DELETE with DeleteOptions). */
+export const LOCK_READ = 'get lease honeydue-deploy-production -n kube-system -o json';
+export const LOCK_DELETE =
+  /^delete --raw \/apis\/coordination\.k8s\.io\/v1\/namespaces\/kube-system\/leases\/honeydue-deploy-production -f \S+\/\.deploy\/production-[^/]+\/lease-delete-options\.json$/;
+/** The calls of a release of the lock this deploy holds, as the last entries of `lines`. */
+export const LOCK_RELEASE = [LOCK_READ, expect.stringMatching(LOCK_DELETE)];
+export const releasesLock = (lines: readonly string[]): boolean => lines.some((line) => LOCK_DELETE.test(line));
+
 /** The Secrets (key names only) the fixture release reads, as an operator created them. */
 export const FIXTURE_SECRETS: Record<string, string[]> = {
   'honeydue-secrets': ['POSTGRES_PASSWORD', 'SECRET_KEY', 'ADMIN_EMAIL', 'ADMIN_PASSWORD', 'EMAIL_HOST_PASSWORD', 'B2_KEY_ID', 'B2_APP_KEY'],

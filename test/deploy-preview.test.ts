@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { DeployRun, fixtureConfig, health, Release, repoRoot, RunSetup, runDeploy as run, Sandbox } from './deploy-helpers';
+import { DeployRun, fixtureConfig, health, LOCK_RELEASE, Release, repoRoot, RunSetup, runDeploy as run, Sandbox } from './deploy-helpers';
 
 let release: Release;
 let sandbox: Sandbox;
@@ -28,7 +28,6 @@ afterEach(() => sandbox.remove());
 
 const runDeploy = (args: string[], setup: RunSetup = {}): Promise<DeployRun> => run(sandbox, args, setup);
 const SSA = 'apply --server-side --field-manager=honeydue-k8s --force-conflicts';
-const LOCK_DELETE = 'delete lease honeydue-deploy-production -n kube-system --ignore-not-found';
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** The objects of one release file, as plain JSON. */
@@ -166,7 +165,7 @@ describe('the change preview', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/the API server refused the release in a dry run: Error from server \(Forbidden\): admission webhook "policy\.example" denied the request: dry run refused\. Nothing was applied/);
     expect(run.lines.filter((line) => line.startsWith(`${SSA} -f`))).toEqual([]);
-    expect(run.lines.at(-1)).toBe(LOCK_DELETE);
+    expect(run.lines.slice(-2)).toEqual(LOCK_RELEASE);
   });
 });
 
@@ -180,7 +179,7 @@ describe('confirmation', () => {
     expect(run.stdout).toMatch(/summary: 45 to create/);
     expect(run.stderr).toMatch(/the changes above need a yes, and there is no terminal to ask on: nothing was applied\. Read the preview, then re-run with --yes/);
     expect(applies(run)).toEqual([]);
-    expect(run.lines.at(-1)).toBe(LOCK_DELETE);
+    expect(run.lines.slice(-2)).toEqual(LOCK_RELEASE);
   });
 
   test('on a terminal the operator is asked once; no stops before any write, yes goes on', async () => {
@@ -263,7 +262,7 @@ describe('server-side apply', () => {
 
     expect(run.code).toBe(1);
     const apiApply = `${SSA} -f ${release.file('api.yaml')} -o name`;
-    expect(run.lines.slice(-2)).toEqual([apiApply, LOCK_DELETE]);
+    expect(run.lines.slice(-3)).toEqual([apiApply, ...LOCK_RELEASE]);
     expect(run.stderr).toContain(
       `kubectl apply -f ${release.file('api.yaml')} failed: Error from server (Forbidden): error when applying patch to api: admission webhook "policy.example" denied the request: image registry not allowed\n` +
         '  rejected or not applied: deployment.apps/api (honeydue)\n' +

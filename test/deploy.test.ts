@@ -14,7 +14,7 @@ import { formatCommand } from '../app/deploy/process';
 import { DEPLOY_PHASES, phaseName } from '../app/deploy/manifests';
 import { listEnvironments } from '../app/config';
 import { renderEnvironment } from '../app/synth';
-import { DeployRun, fixtureConfig, health, Release, repoRoot, RunSetup, runDeploy as run, Sandbox, SELECTOR } from './deploy-helpers';
+import { DeployRun, fixtureConfig, health, LOCK_READ, LOCK_RELEASE, Release, repoRoot, RunSetup, runDeploy as run, Sandbox, SELECTOR } from './deploy-helpers';
 
 let release: Release;
 let sandbox: Sandbox;
@@ -66,7 +66,6 @@ const secretGet = (name: string) =>
   `get secret ${name} -n honeydue --ignore-not-found -o go-template={{.metadata.name}}{{range $key, $value := .data}} {{$key}}{{end}}`;
 const HELM_UID = 'get job helm-install-traefik -n kube-system --ignore-not-found -o jsonpath={.metadata.uid}';
 const LOCK_CREATE = /^create -f .*\/\.deploy\/production-\d{8}T\d{6}Z-\d+\/lease\.json -o name$/;
-const LOCK_DELETE = 'delete lease honeydue-deploy-production -n kube-system --ignore-not-found';
 
 /** Every call of a successful deploy of the fixture into an empty cluster, in order (the lock file path matched apart). */
 const happyPath = () => [
@@ -107,7 +106,7 @@ const happyPath = () => [
   apply('ingress.yaml'),
   pruneList('honeydue'),
   pruneList('kube-system'),
-  LOCK_DELETE,
+  ...LOCK_RELEASE,
 ];
 
 describe('happy path', () => {
@@ -173,7 +172,7 @@ describe('--dry-run', () => {
     // The plan quotes arguments for a shell; the stand-in records them unquoted.
     const plannedCalls = planned.map((line) => sameFolder(line.replace(/^kubectl --kubeconfig \S+ --context honeydue /, '').replace(/ --request-timeout=30s$/, '').replace(/'/g, '')));
     expect(plannedCalls).toContain(waitFor('failed'));
-    expect(plannedCalls).toContain(LOCK_DELETE);
+    expect(plannedCalls.slice(-2)).toEqual([LOCK_READ, `delete --raw /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/honeydue-deploy-production -f ${sandbox.root}/.deploy/<this deploy>/lease-delete-options.json`]);
     expect(withoutLosingWait(plannedCalls, 'failed')).toEqual(withoutLosingWait(real.lines, 'failed').map(sameFolder));
     expect(planned.every((line) => line.startsWith('kubectl --kubeconfig /home/op/.kube/honeydue-k3s.yaml --context honeydue '))).toBe(true);
   });
@@ -202,7 +201,7 @@ describe('migration gate', () => {
       waitFor('failed'),
       'logs job/honeydue-migrate -n honeydue --tail=200',
       'describe job honeydue-migrate -n honeydue',
-      LOCK_DELETE,
+      ...LOCK_RELEASE,
     ]);
     for (const name of APP_FILES) expect(run.lines).not.toContain(apply(name));
     expect(run.stdout).toContain('goose: ERROR 00042_add_chores.sql');
@@ -225,7 +224,7 @@ describe('migration gate', () => {
 
     expect(run.code).toBe(1);
     // Neither wait wins here, so both ran to their end: the gate waited for complete and for failed at once.
-    expect([...run.lines.slice(-5, -3)].sort()).toEqual([waitFor('complete'), waitFor('failed')]);
+    expect([...run.lines.slice(-6, -4)].sort()).toEqual([waitFor('complete'), waitFor('failed')]);
     expect(run.lines).toContain('logs job/honeydue-migrate -n honeydue --tail=200');
     expect(run.lines).toContain('describe job honeydue-migrate -n honeydue');
     for (const name of APP_FILES) expect(run.lines).not.toContain(apply(name));
@@ -264,7 +263,7 @@ describe('rollouts', () => {
     expect(run.stderr).toMatch(/kubectl -n honeydue rollout undo deployment\/api/);
     expect(run.lines.some((line) => line.startsWith('rollout undo'))).toBe(false);
     // worker is still waited so the report is complete; the edge phase and prune never start.
-    expect(run.lines.slice(-3)).toEqual([rolloutStatus('api'), rolloutStatus('worker'), LOCK_DELETE]);
+    expect(run.lines.slice(-4)).toEqual([rolloutStatus('api'), rolloutStatus('worker'), ...LOCK_RELEASE]);
   });
 
   test('--rollback-on-failure undoes the failed Deployment and waits for the undo', async () => {
@@ -276,7 +275,7 @@ describe('rollouts', () => {
       rolloutStatus('vmagent'),
       'rollout undo deployment/web -n honeydue',
       rolloutStatus('web'),
-      LOCK_DELETE,
+      ...LOCK_RELEASE,
     ]);
     expect(run.lines.filter((line) => line.startsWith('rollout undo'))).toEqual(['rollout undo deployment/web -n honeydue']);
     expect(run.stderr).toMatch(/rollout of deployment\/web in namespace honeydue failed/);
@@ -367,7 +366,7 @@ describe('before anything is applied', () => {
     const run = await runDeploy(manifests(), { scenario: { STANDIN_APPLY_FAIL: 'redis.yaml' } });
 
     expect(run.code).toBe(1);
-    expect(run.lines.slice(-2)).toEqual([apply('redis.yaml'), LOCK_DELETE]);
+    expect(run.lines.slice(-3)).toEqual([apply('redis.yaml'), ...LOCK_RELEASE]);
     expect(run.stderr).toContain(`kubectl apply -f ${file('redis.yaml')} failed: Error from server`);
   });
 
@@ -480,11 +479,11 @@ describe('prune', () => {
     const run = await runDeploy(manifests(), { scenario });
 
     expect(run.code).toBe(0);
-    expect(run.lines.slice(-4)).toEqual([
+    expect(run.lines.slice(-5)).toEqual([
       pruneList('honeydue'),
       pruneList('kube-system'),
       'delete horizontalpodautoscaler.autoscaling/api service/old-frontend -n honeydue --ignore-not-found',
-      LOCK_DELETE,
+      ...LOCK_RELEASE,
     ]);
     // The preview showed them before anything was applied.
     expect(run.stdout).toMatch(/-  delete +honeydue +HorizontalPodAutoscaler\/api\n/);
@@ -516,7 +515,7 @@ describe('prune', () => {
     const run = await runDeploy(manifests(), { scenario });
 
     expect(run.code).toBe(0);
-    expect(run.lines.filter((line) => line.startsWith('delete ') && !line.startsWith('delete job') && !line.startsWith('delete lease'))).toEqual([
+    expect(run.lines.filter((line) => line.startsWith('delete ') && !line.startsWith('delete job') && !line.startsWith('delete --raw'))).toEqual([
       'delete service/old-frontend -n honeydue --ignore-not-found',
       'delete helmchartconfig.helm.cattle.io/traefik-old -n kube-system --ignore-not-found',
     ]);

@@ -5,7 +5,7 @@ import { ConfigError, listEnvironments } from '../config';
 import { deployRefusal } from '../environments';
 import { defaultHealthUrl } from './health';
 import { Kubectl } from './kubectl';
-import { defaultHolder, DeployLock, LOCK_NAMESPACE, LOCK_RENEW_MS, lockName } from './lock';
+import { defaultHolder, DeployLock, LOCK_RENEW_MS } from './lock';
 import { loadManifests, StackManifests } from './manifests';
 import { DeployError, DeployOptions } from './options';
 import { releaseSteps, SKIP_MIGRATION_WARNING } from './plan';
@@ -136,7 +136,7 @@ export async function deploy(options: DeployOptions, runtime: DeployRuntime): Pr
     }
     notRun = [];
     if (options.dryRun) {
-      reporter.printPlan('release the deploy lock', [kubectlCall(['delete', 'lease', lockName(env), '-n', LOCK_NAMESPACE, '--ignore-not-found'])]);
+      reporter.printPlan('release the deploy lock', DeployLock.releasePlan(env, folder));
     } else await lock.release(kubectl, output);
     output.out(options.dryRun ? '\ndry run finished: nothing was applied\n' : `\ndeployed ${describeRelease(options, dir)}\n`);
     return 0;

@@ -3,7 +3,8 @@ import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Kubectl, lastErrorLine } from './kubectl';
 import { DeployError } from './options';
-import { Output } from './process';
+import { Output, ProcessResult } from './process';
+import { DeployStopped } from './stop';
 import { kubectlCall, note, PlanLine, Step } from './step';
 
 /**
@@ -57,7 +58,16 @@ export function defaultHolder(): string {
 }
 
 const getArgs = (env: string): string[] => ['get', 'lease', lockName(env), '-n', LOCK_NAMESPACE, '-o', 'json'];
-const deleteArgs = (env: string): string[] => ['delete', 'lease', lockName(env), '-n', LOCK_NAMESPACE, '--ignore-not-found'];
+/**
+ * `kubectl delete lease` sends no precondition, so it would delete a Lease that
+ * another deploy took over a moment before. A raw DELETE carries DeleteOptions
+ * as its body (the file), with `preconditions.resourceVersion`: the API server
+ * deletes the Lease only if it is still the version this deploy read (and saw
+ * itself holding), and answers Conflict otherwise.
+ */
+const deleteArgs = (env: string, optionsFile: string): string[] => [
+  'delete', '--raw', `/apis/coordination.k8s.io/v1/namespaces/${LOCK_NAMESPACE}/leases/${lockName(env)}`, '-f', optionsFile,
+];
 const createArgs = (file: string): string[] => ['create', '-f', file, '-o', 'name'];
 const replaceArgs = (file: string): string[] => ['replace', '-f', file, '-o', 'name'];
 
@@ -70,23 +80,45 @@ const renewArgs = (env: string, holder: string, now: string): string[] => [
   ]),
 ];
 
+/** The DeleteOptions body of the release, in the deploy's folder. */
+const DELETE_OPTIONS_FILE = 'lease-delete-options.json';
+
+/**
+ * A renewal that failed because of the Lease itself, not the connection: the
+ * patch's `test` op found another holder (the API server answers 422
+ * "testing value /spec/holderIdentity failed"), or the Lease is gone.
+ */
+const HOLDER_CHANGED = /testing value|test operation|The request is invalid|UnprocessableEntity|NotFound|not found/i;
+
+/**
+ * What this deploy knows of the Lease: `none` (it never created it, or was
+ * refused), `held` (created or taken over, renewed since), `unknown` (the create
+ * or replace was cut off by a stop, a watchdog or a timeout: the API server may
+ * have done it anyway), `lost` (a renewal found another holder).
+ */
+type Claim = 'none' | 'held' | 'unknown' | 'lost';
+
 /**
  * The environment's deploy lock: a coordination.k8s.io Lease created
  * atomically by the API server (a second create gets AlreadyExists), renewed
- * while the deploy runs, deleted when it ends however it ends.
+ * while the deploy runs, deleted when it ends however it ends, and only while
+ * it still names this deploy as its holder.
  */
 export class DeployLock {
   private renewTimer: NodeJS.Timeout | undefined;
-  private held = false;
-  private renewing = false;
-  private lost: string | undefined;
+  private claim: Claim = 'none';
+  private renewal: Promise<void> | undefined;
+  /** When the Lease was last renewed (or taken) by this deploy, in ms since the epoch. */
+  private lastRenewed = 0;
   private readonly leaseFile: string;
+  private readonly deleteOptionsFile: string;
 
   constructor(
     private readonly settings: LockSettings,
     private readonly onLost: (why: string) => void,
   ) {
     this.leaseFile = join(settings.workDir, 'lease.json');
+    this.deleteOptionsFile = join(settings.workDir, DELETE_OPTIONS_FILE);
   }
 
   /** What --dry-run prints for taking the lock. */
@@ -99,9 +131,18 @@ export class DeployLock {
         calls: [getArgs(env)],
       },
       note(
-        `the Lease is renewed every ${LOCK_RENEW_MS / 1000}s (kubectl patch lease) and deleted when the deploy ends:\n` +
-          `kubectl delete lease ${lockName(env)} -n ${LOCK_NAMESPACE}`,
+        `the Lease is renewed every ${LOCK_RENEW_MS / 1000}s (kubectl patch lease; a failed renewal is retried, a changed holder stops the deploy)\n` +
+          'and deleted when the deploy ends, if it still names this deploy as holder (read, then deleted on that resourceVersion)',
       ),
+    ];
+  }
+
+  /** What --dry-run prints for releasing the lock. */
+  static releasePlan(env: string, workDir: string): PlanLine[] {
+    return [
+      kubectlCall(getArgs(env)),
+      note('only if the Lease still names this deploy as its holder, deleted on the resourceVersion just read (the file holds it):'),
+      kubectlCall(deleteArgs(env, join(workDir, DELETE_OPTIONS_FILE))),
     ];
   }
 
@@ -136,7 +177,7 @@ export class DeployLock {
   private async acquire(kubectl: Kubectl, output: Output): Promise<void> {
     const now = microTime(new Date());
     writeFileSync(this.leaseFile, JSON.stringify(this.lease(now)));
-    const created = await kubectl.run(createArgs(this.leaseFile), { showOutput: false });
+    const created = await this.claiming(() => kubectl.run(createArgs(this.leaseFile), { showOutput: false }));
     if (created.code === 0) return this.start(kubectl, output, 'taken');
     if (!/AlreadyExists|already exists/.test(created.stderr)) {
       throw new DeployError(
@@ -148,6 +189,8 @@ export class DeployLock {
     if (live.code !== 0) {
       throw new DeployError(`the deploy lock exists but could not be read: ${lastErrorLine(live)}; nothing was applied`);
     }
+    // Refused: the Lease someone else holds was not created by this deploy.
+    this.claim = 'none';
     const lease = JSON.parse(live.stdout) as LiveLease;
     const holder = lease.spec?.holderIdentity ?? 'an unknown holder';
     const since = lease.spec?.acquireTime ?? 'an unknown time';
@@ -170,8 +213,9 @@ export class DeployLock {
     }
     // replace carries the resourceVersion read above: if another deploy took the lock in between, it is refused.
     writeFileSync(this.leaseFile, JSON.stringify(this.lease(now, lease.metadata.resourceVersion)));
-    const replaced = await kubectl.run(replaceArgs(this.leaseFile), { showOutput: false });
+    const replaced = await this.claiming(() => kubectl.run(replaceArgs(this.leaseFile), { showOutput: false }));
     if (replaced.code !== 0) {
+      if (/Conflict/.test(replaced.stderr)) this.claim = 'none';
       throw new DeployError(
         `could not take over the stale lock ${where}: ${lastErrorLine(replaced)} (another deploy may have taken it ` +
           'first); nothing was applied',
@@ -181,31 +225,77 @@ export class DeployLock {
     return this.start(kubectl, output, 'taken over');
   }
 
+  /**
+   * Runs a create or replace of the Lease. Until it answers, whether the API
+   * server made this deploy the holder is unknown: a stop or the watchdog may end
+   * kubectl after the server acted. The release then reads the Lease to know.
+   */
+  private async claiming(call: () => Promise<ProcessResult>): Promise<ProcessResult> {
+    this.claim = 'unknown';
+    const result = await call();
+    // A request that failed on its way back (a timeout) may have been done: still unknown.
+    if (result.code !== 0 && !/AlreadyExists|already exists|Conflict|Forbidden/.test(result.stderr)) return result;
+    if (result.code !== 0) this.claim = 'none';
+    return result;
+  }
+
   private start(kubectl: Kubectl, output: Output, how: string): void {
-    this.held = true;
+    this.claim = 'held';
+    this.lastRenewed = Date.now();
     output.out(`lock ${LOCK_NAMESPACE}/${lockName(this.settings.env)} ${how} by ${this.settings.holder}\n`);
-    this.renewTimer = setInterval(() => void this.renew(kubectl), this.settings.renewMs);
+    this.renewTimer = setInterval(() => {
+      if (this.renewal === undefined) this.renewal = this.renew(kubectl, output).finally(() => (this.renewal = undefined));
+    }, this.settings.renewMs);
     this.renewTimer.unref();
   }
 
-  private async renew(kubectl: Kubectl): Promise<void> {
-    if (!this.held || this.renewing) return;
-    this.renewing = true;
+  /**
+   * One renewal. A failure that is only the connection (a request timeout, a
+   * refused connection) is retried on the next tick: the Lease stays valid for
+   * LOCK_DURATION_SECONDS after the last renewal that worked. The deploy stops
+   * when the Lease names another holder (the patch's `test` op failed) or is
+   * gone, or when the next try would come after the Lease went stale (another
+   * deploy may then take it over).
+   */
+  private async renew(kubectl: Kubectl, output: Output): Promise<void> {
+    if (this.claim !== 'held') return;
+    const started = Date.now();
+    let failure: string;
     try {
-      const result = await kubectl.run(renewArgs(this.settings.env, this.settings.holder, microTime(new Date())), {
+      const result = await kubectl.run(renewArgs(this.settings.env, this.settings.holder, microTime(new Date(started))), {
         showOutput: false,
       });
-      if (result.code !== 0 && this.held) {
-        this.lost = lastErrorLine(result);
-        this.held = false;
-        this.stopRenewing();
-        this.onLost(`the deploy lock could not be renewed (${this.lost}): another deploy may have taken it over`);
+      if (result.code === 0) {
+        this.lastRenewed = started;
+        return;
       }
-    } catch {
-      // A renewal cut off by a stop: the release below deletes the Lease anyway.
-    } finally {
-      this.renewing = false;
+      failure = lastErrorLine(result);
+      if (this.claim === 'held' && HOLDER_CHANGED.test(result.stderr)) {
+        return this.lose(`the deploy lock could not be renewed (${failure}): another deploy may have taken it over`);
+      }
+    } catch (error) {
+      // A renewal cut off by a stop: the release below reads the Lease and deletes it anyway.
+      if (error instanceof DeployStopped) return;
+      failure = (error as Error).message;
     }
+    if (this.claim !== 'held') return;
+    const staleAt = this.lastRenewed + LOCK_DURATION_SECONDS * 1000;
+    if (Date.now() + this.settings.renewMs >= staleAt) {
+      return this.lose(
+        `the deploy lock could not be renewed since ${new Date(this.lastRenewed).toISOString()} (last failure: ${failure}): ` +
+          `it goes stale at ${new Date(staleAt).toISOString()}, before the next try, and another deploy could take it over`,
+      );
+    }
+    output.err(
+      `warning: renewing the deploy lock failed (${failure}); retrying in ${this.settings.renewMs / 1000}s ` +
+        `(the Lease stays valid until ${new Date(staleAt).toISOString()})\n`,
+    );
+  }
+
+  private lose(why: string): void {
+    this.claim = 'lost';
+    this.stopRenewing();
+    this.onLost(why);
   }
 
   private stopRenewing(): void {
@@ -213,18 +303,56 @@ export class DeployLock {
     this.renewTimer = undefined;
   }
 
-  /** Deletes the Lease if this deploy holds it; runs even after a stop. */
+  /**
+   * Deletes the Lease if it still names this deploy as its holder; runs even
+   * after a stop. Held or unknown (a create cut off by the stop), the Lease is
+   * read first: a Lease of another holder is left alone, and this deploy's own
+   * is deleted on the resourceVersion just read, so a takeover in between is
+   * never deleted.
+   */
   async release(kubectl: Kubectl, output: Output): Promise<void> {
     this.stopRenewing();
-    if (!this.held) return;
-    this.held = false;
+    await this.renewal;
+    const claim = this.claim;
+    if (claim !== 'held' && claim !== 'unknown') return;
+    this.claim = 'none';
     const where = `${LOCK_NAMESPACE}/${lockName(this.settings.env)}`;
+    const byHand = `check who holds it (kubectl get lease ${lockName(this.settings.env)} -n ${LOCK_NAMESPACE} -o yaml) and, if it is this deploy (${this.settings.holder}), delete it: kubectl delete lease ${lockName(this.settings.env)} -n ${LOCK_NAMESPACE}`;
     try {
-      const result = await kubectl.run(deleteArgs(this.settings.env), { showOutput: false, afterStop: true });
-      if (result.code === 0) output.out(`lock ${where} released\n`);
-      else output.err(`could not release the lock ${where}: ${lastErrorLine(result)}; delete it: kubectl delete lease ${lockName(this.settings.env)} -n ${LOCK_NAMESPACE}\n`);
+      // A renewal that just landed changes the resourceVersion: read again once.
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        const live = await kubectl.run(getArgs(this.settings.env), { showOutput: false, afterStop: true });
+        if (live.code !== 0) {
+          if (/NotFound|not found/.test(live.stderr)) {
+            if (claim === 'held') output.err(`the lock ${where} was already gone (someone deleted it)\n`);
+            return;
+          }
+          output.err(`could not release the lock ${where}: reading it failed: ${lastErrorLine(live)}; ${byHand}\n`);
+          return;
+        }
+        const lease = JSON.parse(live.stdout) as LiveLease;
+        const holder = lease.spec?.holderIdentity;
+        if (holder !== this.settings.holder) {
+          // Unknown and another holder: this deploy's create never happened; nothing to say.
+          if (claim === 'held') output.err(`the lock ${where} is now held by ${holder ?? 'an unknown holder'}: left as it is\n`);
+          return;
+        }
+        writeFileSync(
+          this.deleteOptionsFile,
+          JSON.stringify({ apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion: lease.metadata.resourceVersion } }),
+        );
+        const deleted = await kubectl.run(deleteArgs(this.settings.env, this.deleteOptionsFile), { showOutput: false, afterStop: true });
+        if (deleted.code === 0) {
+          output.out(`lock ${where} released\n`);
+          return;
+        }
+        if (!/Conflict|modified|precondition/i.test(deleted.stderr) || attempt === 2) {
+          output.err(`could not release the lock ${where}: ${lastErrorLine(deleted)}; ${byHand}\n`);
+          return;
+        }
+      }
     } catch (error) {
-      output.err(`could not release the lock ${where}: ${(error as Error).message}; delete it: kubectl delete lease ${lockName(this.settings.env)} -n ${LOCK_NAMESPACE}\n`);
+      output.err(`could not release the lock ${where}: ${(error as Error).message}; ${byHand}\n`);
     }
   }
 }
