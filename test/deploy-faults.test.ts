@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeployRun, health, isAlive, LOCK_READ, LOCK_RELEASE, releasesLock, Release, repoRoot, RunSetup, runDeploy as run, Sandbox, spawnDeploy, until } from './deploy-helpers';
+import { DeployRun, health, isAlive, LOCK_READ, LOCK_RELEASE, releasesLock, SELECTOR, Release, repoRoot, RunSetup, runDeploy as run, Sandbox, spawnDeploy, until } from './deploy-helpers';
 
 let release: Release;
 let sandbox: Sandbox;
@@ -96,6 +96,41 @@ describe('the deploy lock', () => {
     first.child.kill('SIGTERM');
     await first.done;
     expect(mine(first.child.pid)).toEqual([]);
+  });
+
+  test('a deploy killed with kill -9 leaves its folder under .deploy/: the next deploy removes it, and never a running deploy\'s', async () => {
+    const deployDir = join(repoRoot, '.deploy');
+    const mine = (pid: number | undefined) => (existsSync(deployDir) ? readdirSync(deployDir).filter((name) => name.endsWith(`-${pid}`)) : []);
+    const killedSandbox = new Sandbox();
+    const nextSandbox = new Sandbox();
+    try {
+      const running = spawnDeploy(sandbox, 'node', ['--tag', 'aaaaaaa', '--yes', '--health-url', health.url], { scenario: { STANDIN_JOB: 'running' } });
+      const killed = spawnDeploy(killedSandbox, 'node', ['--tag', 'bbbbbbb', '--yes', '--health-url', health.url], { scenario: { STANDIN_JOB: 'running' } });
+      const atGate = (box: Sandbox) => migrateWaits(box.readCalls().map((c) => c.join(' '))).length === 2;
+      await until(() => atGate(sandbox) && atGate(killedSandbox), 'both deploys to wait for the Job');
+      killed.child.kill('SIGKILL');
+      await killed.done;
+      // Nothing ended the killed deploy's kubectl children: end them, as the cluster would drop their watches.
+      for (const pid of killedSandbox.kubectlPids()) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+      const [left] = mine(killed.child.pid);
+      expect(left).toMatch(/^production-\d{8}T\d{6}Z-\d+$/);
+      const [runningFolder] = mine(running.child.pid);
+      expect(runningFolder).toBeDefined();
+
+      const next = spawnDeploy(nextSandbox, 'node', procArgs());
+      expect((await next.done).code).toBe(0);
+
+      expect(next.stdout).toContain(`removed .deploy/${left}: left by deploy pid ${killed.child.pid}, which is no longer running\n`);
+      expect(mine(killed.child.pid)).toEqual([]);
+      expect(next.stdout).not.toContain(runningFolder);
+      expect(mine(running.child.pid)).toEqual([runningFolder]);
+
+      running.child.kill('SIGTERM');
+      expect((await running.done).code).toBe(143);
+    } finally {
+      killedSandbox.remove();
+      nextSandbox.remove();
+    }
   });
 
   function staleLease(shared: string, minutesAgo: number): void {
@@ -528,6 +563,16 @@ describe('health check after the rollout', () => {
     expect(result.code).toBe(0);
     expect(health.hits).toBe(1);
     expect(result.stdout).toContain(`health check passed: ${health.url} answered 2xx (attempt 1)`);
+    // After the pass, prune lists each namespace: the listings are the last kubectl calls before the lock release.
+    const passed = result.stdout.indexOf('health check passed');
+    const pruneStep = result.stdout.indexOf('==> step', passed);
+    expect(result.stdout.slice(pruneStep)).toMatch(/^==> step \d+: prune objects that left the stack\n\$ kubectl get configmap,/);
+    const listings = result.lines.slice(-4, -2);
+    expect(listings.map((line) => line.replace(/^get configmap,\S+ /, 'get <kinds> '))).toEqual([
+      `get <kinds> -n honeydue -l ${SELECTOR} -o json`,
+      `get <kinds> -n kube-system -l ${SELECTOR} -o json`,
+    ]);
+    expect(result.lines.slice(-2)).toEqual(LOCK_RELEASE);
   });
 
   test("the default URL is the release's public API URL + /health/ (https://<domains.api>/api/health/)", async () => {

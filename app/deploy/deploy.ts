@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { LABEL_ENVIRONMENT } from '../../constructs/shared/labels';
 import { ConfigError, listEnvironments } from '../config';
@@ -16,7 +16,7 @@ import { pruneScope } from './prune';
 import { secretsStep } from './secrets';
 import { DeployStopped, exitCodeFor, stopReason } from './stop';
 import { Journal, kubectlCall, note, PlanLine, Step } from './step';
-import { checkStep, DEPLOY_OUT_DIR, deployFolderName, synthesizeStep } from './synthesize';
+import { checkStep, DEPLOY_OUT_DIR, deployFolderName, deployFolderPid, synthesizeStep } from './synthesize';
 import { ChartUpgrade, chartUpgrades, currentJobUid, jobUidArgs } from './traefik';
 
 /** What the deploy command needs from its surroundings; tests swap each part. */
@@ -72,6 +72,7 @@ export async function deploy(options: DeployOptions, runtime: DeployRuntime): Pr
   try {
     if (options.dryRun) output.out('DRY RUN: printing the kubectl plan; no kubectl command is run.\n');
     if (options.skipMigration) output.err(`${SKIP_MIGRATION_WARNING}\n`);
+    folders.removeLeftovers(output);
 
     // Local work first: a release that does not synthesize or pass the check never reaches the cluster.
     let dir: string;
@@ -283,6 +284,33 @@ class DeployFolders {
 
   removeAll(): void {
     for (const folder of this.created) rmSync(folder, { recursive: true, force: true });
+  }
+
+  /**
+   * A deploy that was killed (kill -9, a closed laptop) never ran removeAll: its
+   * folder is removed by the next deploy, once its pid (the last part of the
+   * name) is not running. A folder whose pid runs is left alone, even if that
+   * pid now belongs to another program: a running deploy's files are never touched.
+   */
+  removeLeftovers(output: Output): void {
+    const root = join(this.repoRoot, DEPLOY_OUT_DIR);
+    if (!existsSync(root)) return;
+    for (const name of readdirSync(root)) {
+      const pid = deployFolderPid(name);
+      if (pid === undefined || pid === process.pid || isRunning(pid)) continue;
+      rmSync(join(root, name), { recursive: true, force: true });
+      output.out(`removed ${DEPLOY_OUT_DIR}/${name}: left by deploy pid ${pid}, which is no longer running\n`);
+    }
+  }
+}
+
+/** Signal 0 tests for the process: ESRCH means gone; EPERM means it runs (as another user). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -20,6 +20,12 @@ export function deployFolderName(env: string, now: Date, pid: number): string {
   return `${env}-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${pid}`;
 }
 
+/** The pid of the deploy that named a folder with deployFolderName (undefined for any other name). */
+export function deployFolderPid(name: string): number | undefined {
+  const match = /^[a-z0-9][a-z0-9-]*-\d{8}T\d{6}Z-(\d+)$/.exec(name);
+  return match === null ? undefined : Number(match[1]);
+}
+
 export interface SynthesizeInput {
   readonly env: string;
   readonly tag: string;
