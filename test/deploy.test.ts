@@ -7,7 +7,7 @@
  * the change preview in deploy-preview.test.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { formatCommand } from '../app/deploy/process';
@@ -380,6 +380,20 @@ describe('before anything is applied', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/cronjobs\.yaml is in no deploy phase.*add it to DEPLOY_PHASES in app\/deploy\/manifests\.ts/);
     expect(run.lines.filter((line) => line.startsWith('apply'))).toEqual([]);
+  });
+
+  test('two files of one concern (api.yaml beside 40-api.yaml) are refused, naming both, before the cluster is contacted', async () => {
+    const dir = release.copy(sandbox, 'both-layouts', {});
+    const numbered = readdirSync(dir).find((name) => name.endsWith('-api.yaml')) as string;
+    expect(numbered).toMatch(/^\d+-api\.yaml$/);
+    copyFileSync(join(dir, numbered), join(dir, 'api.yaml'));
+
+    const run = await runDeploy(['--manifests', dir]);
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`${join(dir, numbered)} and ${join(dir, 'api.yaml')}: all are api.yaml`);
+    expect(run.stderr).toMatch(/deploy would apply both\. Keep the one synth wrote last/);
+    expect(run.calls).toEqual([]);
   });
 
   test('an object without both stack labels is deployed with a warning that prune cannot find it', async () => {

@@ -128,6 +128,17 @@ export function loadManifests(dir: string): StackManifests {
         'add it to DEPLOY_PHASES in app/deploy/manifests.ts (or remove it from the directory)',
     );
   }
+  // Two files of one concern (api.yaml beside 40-api.yaml, from two synth layouts) would both be applied.
+  for (const phased of ordered) {
+    const same = present.filter((name) => phaseName(name) === phased).sort();
+    if (same.length > 1) {
+      throw new DeployError(
+        `${dir} holds ${same.map((name) => join(dir, name)).join(' and ')}: all are ${phased} (the same concern, ` +
+          'one with an apply-order prefix), and deploy would apply both. Keep the one synth wrote last ' +
+          '(synthesize again into an empty directory) and remove the other',
+      );
+    }
+  }
   const files = ordered.flatMap((phased) =>
     present
       .filter((name) => phaseName(name) === phased)
