@@ -219,6 +219,26 @@ describe('the deploy lock', () => {
     expect(existsSync(leaseFile(sandbox.state))).toBe(false);
   });
 
+  test('renewals that keep failing stop the deploy before the Lease goes stale, and the release still deletes it as its own', async () => {
+    // A 1 s Lease renewed every 100 ms: the retries run out after about 0.9 s. The Job never completes,
+    // so without the stop this deploy would wait at the gate until the test times out.
+    const result = await runDeploy(['--manifests', release.arg], {
+      lockRenewMs: 100,
+      lockDurationSeconds: 1,
+      scenario: { STANDIN_PATCH_TIMEOUT: '1000', STANDIN_JOB: 'running' },
+    });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/warning: renewing the deploy lock failed \(Unable to connect to the server/);
+    expect(result.stderr).toMatch(
+      /deploy STOPPED \(the deploy lock could not be renewed since \S+ \(last failure: Unable to connect to the server: [^)]*\)\): it goes stale at \S+, before the next try, and another deploy could take it over\)/,
+    );
+    expect(result.lines.filter((line) => line.startsWith('patch lease')).length).toBeGreaterThan(3);
+    expect(applied(result.lines).some((line) => line.includes('api.yaml'))).toBe(false);
+    expect(result.lines.slice(-2)).toEqual(LOCK_RELEASE);
+    expect(existsSync(leaseFile(sandbox.state))).toBe(false);
+  });
+
   test('a stop while the Lease is being created (the server created it, kubectl had not answered): the release reads it and deletes it as its own', async () => {
     const proc = spawnDeploy(sandbox, 'node', procArgs(), { scenario: { STANDIN_CREATE_SLOW: '1' } });
     await until(() => existsSync(leaseFile(sandbox.state)), 'the Lease to be created');

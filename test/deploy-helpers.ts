@@ -76,6 +76,7 @@ export interface RunSetup {
   readonly confirm?: (question: string) => Promise<boolean>;
   readonly stop?: AbortSignal;
   readonly lockRenewMs?: number;
+  readonly lockDurationSeconds?: number;
   readonly watchdogGraceMs?: number;
   readonly configDir?: string;
 }
@@ -177,6 +178,7 @@ export async function runDeploy(sandbox: Sandbox, args: string[], setup: RunSetu
     confirm: setup.confirm,
     stop: setup.stop,
     lockRenewMs: setup.lockRenewMs ?? 600_000,
+    lockDurationSeconds: setup.lockDurationSeconds,
     watchdogGraceMs: setup.watchdogGraceMs,
     holder: 'test@sandbox pid 1',
   });

@@ -42,6 +42,8 @@ export interface DeployRuntime {
   readonly confirm?: (question: string, stop: AbortSignal) => Promise<boolean>;
   /** Interval of the lock renewal. @default LOCK_RENEW_MS */
   readonly lockRenewMs?: number;
+  /** The Lease's duration (tests shorten it to reach the stale threshold). @default LOCK_DURATION_SECONDS */
+  readonly lockDurationSeconds?: number;
   /** How much longer than its bound a kubectl may run before the watchdog ends it. @default 15 s */
   readonly watchdogGraceMs?: number;
   /** The Lease's holderIdentity. @default `user@host pid N` */
@@ -108,6 +110,7 @@ export async function deploy(options: DeployOptions, runtime: DeployRuntime): Pr
         workDir: folder,
         takeOverStale: options.takeOverStaleLock,
         renewMs: runtime.lockRenewMs ?? LOCK_RENEW_MS,
+        durationSeconds: runtime.lockDurationSeconds,
         holder: runtime.holder ?? defaultHolder(),
       },
       (why) => lockLost.abort({ signal: 'SIGTERM', why }),

@@ -32,6 +32,8 @@ export interface LockSettings {
   readonly takeOverStale: boolean;
   /** Interval between renewals (tests shorten it). */
   readonly renewMs: number;
+  /** The Lease's leaseDurationSeconds: stale this long after its last renewal. @default LOCK_DURATION_SECONDS */
+  readonly durationSeconds?: number;
   /** Who this deploy is, as the Lease's holderIdentity says. */
   readonly holder: string;
 }
@@ -169,7 +171,7 @@ export class DeployLock {
         holderIdentity: this.settings.holder,
         acquireTime,
         renewTime: acquireTime,
-        leaseDurationSeconds: LOCK_DURATION_SECONDS,
+        leaseDurationSeconds: this.settings.durationSeconds ?? LOCK_DURATION_SECONDS,
       },
     };
   }
@@ -271,7 +273,7 @@ export class DeployLock {
       }
       failure = lastErrorLine(result);
       if (this.claim === 'held' && HOLDER_CHANGED.test(result.stderr)) {
-        return this.lose(`the deploy lock could not be renewed (${failure}): another deploy may have taken it over`);
+        return this.lose('lost', `the deploy lock could not be renewed (${failure}): another deploy may have taken it over`);
       }
     } catch (error) {
       // A renewal cut off by a stop: the release below reads the Lease and deletes it anyway.
@@ -279,9 +281,10 @@ export class DeployLock {
       failure = (error as Error).message;
     }
     if (this.claim !== 'held') return;
-    const staleAt = this.lastRenewed + LOCK_DURATION_SECONDS * 1000;
+    const staleAt = this.lastRenewed + (this.settings.durationSeconds ?? LOCK_DURATION_SECONDS) * 1000;
     if (Date.now() + this.settings.renewMs >= staleAt) {
-      return this.lose(
+      // Still this deploy's as far as it knows: the release reads it and deletes it if so.
+      return this.lose('unknown',
         `the deploy lock could not be renewed since ${new Date(this.lastRenewed).toISOString()} (last failure: ${failure}): ` +
           `it goes stale at ${new Date(staleAt).toISOString()}, before the next try, and another deploy could take it over`,
       );
@@ -292,8 +295,8 @@ export class DeployLock {
     );
   }
 
-  private lose(why: string): void {
-    this.claim = 'lost';
+  private lose(claim: 'lost' | 'unknown', why: string): void {
+    this.claim = claim;
     this.stopRenewing();
     this.onLost(why);
   }
