@@ -191,8 +191,6 @@ export class DeployLock {
     if (live.code !== 0) {
       throw new DeployError(`the deploy lock exists but could not be read: ${lastErrorLine(live)}; nothing was applied`);
     }
-    // Refused: the Lease someone else holds was not created by this deploy.
-    this.claim = 'none';
     const lease = JSON.parse(live.stdout) as LiveLease;
     const holder = lease.spec?.holderIdentity ?? 'an unknown holder';
     const since = lease.spec?.acquireTime ?? 'an unknown time';
@@ -217,7 +215,6 @@ export class DeployLock {
     writeFileSync(this.leaseFile, JSON.stringify(this.lease(now, lease.metadata.resourceVersion)));
     const replaced = await this.claiming(() => kubectl.run(replaceArgs(this.leaseFile), { showOutput: false }));
     if (replaced.code !== 0) {
-      if (/Conflict/.test(replaced.stderr)) this.claim = 'none';
       throw new DeployError(
         `could not take over the stale lock ${where}: ${lastErrorLine(replaced)} (another deploy may have taken it ` +
           'first); nothing was applied',
@@ -235,9 +232,9 @@ export class DeployLock {
   private async claiming(call: () => Promise<ProcessResult>): Promise<ProcessResult> {
     this.claim = 'unknown';
     const result = await call();
-    // A request that failed on its way back (a timeout) may have been done: still unknown.
-    if (result.code !== 0 && !/AlreadyExists|already exists|Conflict|Forbidden/.test(result.stderr)) return result;
-    if (result.code !== 0) this.claim = 'none';
+    // Refused for sure (another holder, a changed version, no permission): nothing was created or replaced.
+    // A request that failed on its way back (a timeout) may have been done: it stays unknown.
+    if (result.code !== 0 && /AlreadyExists|already exists|Conflict|Forbidden/.test(result.stderr)) this.claim = 'none';
     return result;
   }
 
