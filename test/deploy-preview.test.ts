@@ -57,6 +57,19 @@ function scenario(live: unknown[], dryRun: unknown[] = []): Record<string, strin
   };
 }
 
+/** The fixture release with the HPA on: its api Deployment no longer sets spec.replicas. */
+function releaseWithHpa(): Release {
+  const config = join(sandbox.dir, 'config');
+  mkdirSync(config);
+  const text = readFileSync(join(fixtureConfig, 'production.yaml'), 'utf8');
+  writeFileSync(join(config, 'production.yaml'), text.replace('  # autoscaling: {', '  autoscaling: {'));
+  return new Release(config);
+}
+/** What a client-side `kubectl apply` of the api with 3 replicas left in the annotation. */
+const lastAppliedReplicas = (o: any) => {
+  o.metadata.annotations = { [LAST_APPLIED]: JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api', namespace: 'honeydue' }, spec: { replicas: 3 } }) };
+};
+
 describe('the change preview', () => {
   test('a ConfigMap last applied client-side: every live key the release lacks is listed as removed, before anything is written', async () => {
     // What `kubectl create configmap --from-env-file | kubectl apply -f -` left: all keys, in the last-applied annotation too.
@@ -105,16 +118,8 @@ describe('the change preview', () => {
   });
 
   test('turning the HPA on: losing spec.replicas is shown, with a warning that points at the handoff', async () => {
-    // The fixture config with the HPA on: the synthesized api Deployment no longer sets spec.replicas.
-    const config = join(sandbox.dir, 'config');
-    mkdirSync(config);
-    const text = readFileSync(join(fixtureConfig, 'production.yaml'), 'utf8');
-    writeFileSync(join(config, 'production.yaml'), text.replace('  # autoscaling: {', '  autoscaling: {'));
-    const withHpa = new Release(config);
-    const deployment = find(release.file('api.yaml'), 'Deployment', 'api');
-    const live = asLive(deployment, (o) => {
-      o.metadata.annotations = { [LAST_APPLIED]: JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api', namespace: 'honeydue' }, spec: { replicas: 3 } }) };
-    });
+    const withHpa = releaseWithHpa();
+    const live = asLive(find(release.file('api.yaml'), 'Deployment', 'api'), lastAppliedReplicas);
     expect(find(withHpa.file('api.yaml'), 'Deployment', 'api').spec.replicas).toBeUndefined();
     const dir = withHpa.dir;
 
@@ -131,14 +136,9 @@ describe('the change preview', () => {
   });
 
   test('after the handoff (handover-to-hpa co-owns spec.replicas) the last-applied replicas are not reported as removed', async () => {
-    const config = join(sandbox.dir, 'config');
-    mkdirSync(config);
-    const text = readFileSync(join(fixtureConfig, 'production.yaml'), 'utf8');
-    writeFileSync(join(config, 'production.yaml'), text.replace('  # autoscaling: {', '  autoscaling: {'));
-    const withHpa = new Release(config);
-    const deployment = find(release.file('api.yaml'), 'Deployment', 'api');
-    const live = asLive(deployment, (o) => {
-      o.metadata.annotations = { [LAST_APPLIED]: JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api', namespace: 'honeydue' }, spec: { replicas: 3 } }) };
+    const withHpa = releaseWithHpa();
+    const live = asLive(find(release.file('api.yaml'), 'Deployment', 'api'), (o) => {
+      lastAppliedReplicas(o);
       o.metadata.managedFields = [
         { manager: 'kubectl-client-side-apply', operation: 'Update', fieldsV1: { 'f:spec': { 'f:replicas': {} } } },
         { manager: 'handover-to-hpa', operation: 'Apply', fieldsV1: { 'f:spec': { 'f:replicas': {} } } },
