@@ -8,25 +8,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeployRun, health, isAlive, LOCK_READ, LOCK_RELEASE, releasesLock, SELECTOR, Release, repoRoot, RunSetup, runDeploy as run, Sandbox, spawnDeploy, until } from './deploy-helpers';
+import { DeployRun, health, isAlive, LOCK_READ, LOCK_RELEASE, release, releasesLock, repoRoot, runDeploy as run, RunSetup, sandbox, Sandbox, SELECTOR, spawnDeploy, until, useDeployFixtures } from './deploy-helpers';
 
-let release: Release;
-let sandbox: Sandbox;
-
-beforeAll(async () => {
-  release = new Release();
-  await health.start();
-});
-afterAll(async () => {
-  release.remove();
-  await health.stop();
-});
-beforeEach(() => {
-  sandbox = new Sandbox();
-  health.status = 200;
-  health.hits = 0;
-});
-afterEach(() => sandbox.remove());
+useDeployFixtures();
 
 const runDeploy = (args: string[], setup: RunSetup = {}): Promise<DeployRun> => run(sandbox, args, setup);
 const SSA = 'apply --server-side --field-manager=honeydue-k8s --force-conflicts';

@@ -244,6 +244,33 @@ export const health = {
   },
 };
 
+/** The fixture release of the test file that called {@link useDeployFixtures} (an ES live binding, set in its beforeAll). */
+export let release: Release;
+/** The current test's sandbox (set in beforeEach by {@link useDeployFixtures}). */
+export let sandbox: Sandbox;
+
+/**
+ * What every deploy test file sets up: one fixture release and the local health
+ * endpoint per file, a fresh sandbox and a healthy endpoint per test. Read
+ * `release` and `sandbox` from this module after calling it.
+ */
+export function useDeployFixtures(): void {
+  beforeAll(async () => {
+    release = new Release();
+    await health.start();
+  });
+  afterAll(async () => {
+    release.remove();
+    await health.stop();
+  });
+  beforeEach(() => {
+    sandbox = new Sandbox();
+    health.status = 200;
+    health.hits = 0;
+  });
+  afterEach(() => sandbox.remove());
+}
+
 /** A deploy as a real process: `node --import tsx bin/deploy.ts` or `npm run -s deploy --`. */
 export interface DeployProcess {
   readonly child: ChildProcess;

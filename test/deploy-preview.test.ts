@@ -8,23 +8,9 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { DeployRun, fixtureConfig, health, LOCK_RELEASE, Release, repoRoot, RunSetup, runDeploy as run, Sandbox } from './deploy-helpers';
+import { DeployRun, fixtureConfig, health, LOCK_RELEASE, Release, release, repoRoot, runDeploy as run, RunSetup, sandbox, useDeployFixtures } from './deploy-helpers';
 
-let release: Release;
-let sandbox: Sandbox;
-
-beforeAll(async () => {
-  release = new Release();
-  await health.start();
-});
-afterAll(async () => {
-  release.remove();
-  await health.stop();
-});
-beforeEach(() => {
-  sandbox = new Sandbox();
-});
-afterEach(() => sandbox.remove());
+useDeployFixtures();
 
 const runDeploy = (args: string[], setup: RunSetup = {}): Promise<DeployRun> => run(sandbox, args, setup);
 const SSA = 'apply --server-side --field-manager=honeydue-k8s --force-conflicts';

@@ -14,24 +14,9 @@ import { formatCommand } from '../app/deploy/process';
 import { DEPLOY_PHASES, phaseName } from '../app/deploy/manifests';
 import { listEnvironments } from '../app/config';
 import { renderEnvironment } from '../app/synth';
-import { DeployRun, fixtureConfig, health, LOCK_READ, LOCK_RELEASE, Release, repoRoot, RunSetup, runDeploy as run, Sandbox, SELECTOR } from './deploy-helpers';
+import { DeployRun, fixtureConfig, LOCK_READ, LOCK_RELEASE, release, repoRoot, runDeploy as run, RunSetup, sandbox, SELECTOR, useDeployFixtures } from './deploy-helpers';
 
-let release: Release;
-let sandbox: Sandbox;
-
-beforeAll(async () => {
-  release = new Release();
-  await health.start();
-});
-afterAll(async () => {
-  release.remove();
-  await health.stop();
-});
-beforeEach(() => {
-  sandbox = new Sandbox();
-  health.status = 200;
-});
-afterEach(() => sandbox.remove());
+useDeployFixtures();
 
 const runDeploy = (args: string[], setup: RunSetup = {}): Promise<DeployRun> => run(sandbox, args, setup);
 
