@@ -187,7 +187,7 @@ function environmentOf(env: string, options: IsolationOptions): Environment {
       fix: 'its own database (database.host, or database.name on the same server)',
     },
     { resource: 'bucket', identity: bucket, what: `storage bucket '${bucket}'`, keys: [key('storage.bucket', bucket)], fix: 'its own storage.bucket' },
-    { resource: 'namespace', identity: stack.namespace.name, what: `namespace '${stack.namespace.name}'`, keys: [key('namespace', stack.namespace.name)], fix: 'its own namespace' },
+    { resource: 'namespace', identity: stack.namespace, what: `namespace '${stack.namespace}'`, keys: [key('namespace', stack.namespace)], fix: 'its own namespace' },
   ];
   // One claim per host: an environment may route two of its own names to one host.
   const hosts = new Map<string, KeyValue[]>();

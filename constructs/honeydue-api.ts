@@ -1,10 +1,10 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { appPod, AppWorkloadProps, clusterIpService, DEFAULT_BACKEND_SECRET_KEYS, SURGE_ONE_UNAVAILABLE_ZERO, workloadDeployment } from './shared/app-workload';
-import { apnsKeyVolume, DEFAULT_APNS_KEY_SECRET_NAME } from './shared/apns';
+import { appPod, AppWorkloadProps, clusterIpService, SURGE_ONE_UNAVAILABLE_ZERO, workloadDeployment } from './shared/app-workload';
+import { ApnsKey, apnsKeyVolumes } from './shared/apns';
 import { drainSafePdb } from './shared/disruption-budget';
 import { objectLabels, selectorLabels } from './shared/labels';
-import { MetricsEndpoint, SCRAPE_ANNOTATIONS, ServiceEndpoint, workloadTraffic, WorkloadTraffic } from './shared/network';
+import { MetricsEndpoint, SCRAPE_ANNOTATIONS, ServiceEndpoint, declareTraffic, workloadTraffic, WorkloadTraffic } from './shared/network';
 import { httpProbe, LIVENESS_TIMING, ProbeOverrides, READINESS_TIMING } from './shared/probes';
 import { BACKEND_RESOURCES } from './shared/resources';
 import { check, httpPathProblem, portProblem, wholeNumberProblem } from './shared/validation';
@@ -21,7 +21,7 @@ export interface ApiAutoscaling {
   readonly memoryUtilization?: number;
 }
 
-/** Props of {@link HoneydueApi}. Every default is production's value (SPEC "api"). */
+/** Props of {@link HoneydueApi}. Defaults are what the Go API needs on a 3-node cluster; nothing organisation-specific. */
 export interface HoneydueApiProps extends AppWorkloadProps {
   /** Deployment, Service and ServiceAccount name. @default 'api' */
   readonly name?: string;
@@ -66,8 +66,20 @@ export interface HoneydueApiProps extends AppWorkloadProps {
    * @default preStopDelaySeconds + 30 (Kubernetes' own 30 s, after the delay)
    */
   readonly terminationGracePeriodSeconds?: number;
-  /** Secret holding the APNs auth key file. @default 'honeydue-apns-key' */
-  readonly apnsKeySecretName?: string;
+  /**
+   * The Secret holding the APNs auth key file, mounted read-only at
+   * `APNS_KEY_DIRECTORY`: the Go app stats the key at startup even while push
+   * is off, so an app built that way needs it. `false` or unset mounts nothing.
+   * @default undefined (no APNs volume)
+   */
+  readonly apnsKey?: ApnsKey | false;
+  /**
+   * Writes the `prometheus.io/scrape`, `port` and `path` pod annotations
+   * vmagent's discovery keeps targets by. Off, the pods carry none and no
+   * scraper that honours them picks the api up.
+   * @default true
+   */
+  readonly scrapeAnnotations?: boolean;
   /**
    * minAvailable of the PodDisruptionBudget.
    * @default one below the replicas (or the HPA minimum): 2 of 3
@@ -91,6 +103,7 @@ export interface HoneydueApiProps extends AppWorkloadProps {
 }
 
 export { APNS_KEY_DIRECTORY, APNS_KEY_FILE } from './shared/apns';
+export type { ApnsKey } from './shared/apns';
 
 /** What a pod gets after SIGTERM to shut down, as Kubernetes' own default grace period. */
 const DEFAULT_SHUTDOWN_SECONDS = 30;
@@ -101,7 +114,7 @@ const DEFAULT_SHUTDOWN_SECONDS = 30;
  * an optional HorizontalPodAutoscaler. It also serves the marketing page at
  * `/`, which is why the apex domain can route to it.
  *
- * @example new HoneydueApi(chart, 'api', { image: 'gitea.treytartt.com/admin/honeydue-api:237c6b8' });
+ * @example new HoneydueApi(chart, 'api', { image: 'registry.example.com/team/api:237c6b8', configMap: config });
  */
 export class HoneydueApi extends Construct {
   /** The Deployment. */
@@ -132,7 +145,7 @@ export class HoneydueApi extends Construct {
     const healthPath = props.healthPath ?? '/api/health/';
     const replicas = props.replicas ?? 3;
     const runAsUser = props.runAsUser ?? 1000;
-    const apnsKeySecretName = props.apnsKeySecretName ?? DEFAULT_APNS_KEY_SECRET_NAME;
+    const scrapeAnnotations = props.scrapeAnnotations ?? true;
     const preStopDelaySeconds = props.preStopDelaySeconds ?? 10;
     const terminationGracePeriodSeconds = props.terminationGracePeriodSeconds ?? preStopDelaySeconds + DEFAULT_SHUTDOWN_SECONDS;
     const metricsPort = props.metricsPort ?? port;
@@ -171,13 +184,11 @@ export class HoneydueApi extends Construct {
       owner,
       name,
       runAsUser,
-      defaultSecretKeys: DEFAULT_BACKEND_SECRET_KEYS,
+      defaultSecretKeys: [],
       defaultResources: BACKEND_RESOURCES,
-      annotations: {
-        [SCRAPE_ANNOTATIONS.scrape]: 'true',
-        [SCRAPE_ANNOTATIONS.port]: String(metricsPort),
-        [SCRAPE_ANNOTATIONS.path]: metricsPath,
-      },
+      annotations: scrapeAnnotations
+        ? { [SCRAPE_ANNOTATIONS.scrape]: 'true', [SCRAPE_ANNOTATIONS.port]: String(metricsPort), [SCRAPE_ANNOTATIONS.path]: metricsPath }
+        : undefined,
       container: {
         ports: [
           { name: 'http', containerPort: port, protocol: 'TCP' },
@@ -192,8 +203,8 @@ export class HoneydueApi extends Construct {
         // classes this library builds with do not know it and drop it from the output.
         lifecycle: preStopDelaySeconds > 0 ? { preStop: { exec: { command: ['sleep', String(preStopDelaySeconds)] } } } : undefined,
       },
-      volumes: [apnsKeyVolume(apnsKeySecretName)],
-      scheduling: {
+      volumes: apnsKeyVolumes(props.apnsKey),
+      podSpec: {
         terminationGracePeriodSeconds,
         // One pod per node when it can; "ScheduleAnyway" so a 2-node cluster still runs all replicas.
         // matchLabelKeys counts only pods of the same ReplicaSet: during a rollout the old
@@ -214,7 +225,7 @@ export class HoneydueApi extends Construct {
     this.namespace = pod.namespace;
     this.port = port;
     this.metrics = { name, namespace: pod.namespace, port: metricsPort, path: metricsPath };
-    this.traffic = workloadTraffic(owner, this, { connectsTo: [props.redis], externalPorts: props.externalPorts });
+    this.traffic = declareTraffic(this, workloadTraffic(owner, this, { connectsTo: [props.redis], externalPorts: props.externalPorts }));
     this.serviceAccount = pod.serviceAccount;
     this.deployment = workloadDeployment(this, {
       name,

@@ -1,17 +1,17 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ConfigMapSource, DEFAULT_CONFIG_MAP_NAME, DEFAULT_NAMESPACE } from './shared/app-workload';
+import { ConfigMapSource } from './shared/app-workload';
 import { contentHash } from './shared/content-hash';
-import { objectLabels } from './shared/labels';
+import { namespaceOf, objectLabels } from './shared/labels';
 import { check, dnsLabelProblem, envNameProblem } from './shared/validation';
 
 /** Props of {@link HoneydueConfigMap}. */
 export interface HoneydueConfigMapProps {
   /** Non-secret environment of the app workloads; keys become env var names. Never put a secret here. */
   readonly data: Record<string, string>;
-  /** The ConfigMap's name. @default 'honeydue-config' */
-  readonly name?: string;
-  /** Its namespace. @default 'honeydue' */
+  /** The ConfigMap's name, as workloads reference it. */
+  readonly name: string;
+  /** Its namespace. @default the enclosing Chart's namespace */
   readonly namespace?: string;
 }
 
@@ -21,7 +21,7 @@ export interface HoneydueConfigMapProps {
  * reload env when a ConfigMap changes; with the hash on the template a
  * reviewed config change rolls the pods on apply, no `rollout restart` needed.
  *
- * @example const config = new HoneydueConfigMap(chart, 'config', { data: { DB_HOST: 'db.internal' } });
+ * @example const config = new HoneydueConfigMap(chart, 'config', { name: 'shop-config', data: { DB_HOST: 'db.internal' } });
  *          new HoneydueApi(chart, 'api', { image, configMap: config });
  */
 export class HoneydueConfigMap extends Construct implements ConfigMapSource {
@@ -38,8 +38,8 @@ export class HoneydueConfigMap extends Construct implements ConfigMapSource {
 
   public constructor(scope: Construct, id: string, props: HoneydueConfigMapProps) {
     super(scope, id);
-    const name = props.name ?? DEFAULT_CONFIG_MAP_NAME;
-    const namespace = props.namespace ?? DEFAULT_NAMESPACE;
+    const name = props.name;
+    const namespace = namespaceOf(scope, 'HoneydueConfigMap', props.namespace);
 
     check('HoneydueConfigMap', 'name', dnsLabelProblem(name));
     check('HoneydueConfigMap', 'namespace', dnsLabelProblem(namespace));

@@ -1,32 +1,24 @@
-import { ApiObject, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { DEFAULT_NAMESPACE } from './shared/app-workload';
-import { objectLabels } from './shared/labels';
+import { namespaceOf, objectLabels } from './shared/labels';
 import { check, dnsLabelProblem, hostnameProblem, portProblem } from './shared/validation';
 
 /**
- * Where a host's traffic goes: a Service and one of its ports. `HoneydueApi`
- * and `NextjsApp` are backends as they are (their `service`, `name`, `port`).
+ * Where a host's traffic goes: a workload construct's Service and one of its
+ * ports. `HoneydueApi` and `NextjsApp` are backends as they are (their
+ * `service` and `port`); the Service is read from the construct, never looked
+ * up by name, so a backend that does not exist cannot be written down.
  */
 export interface IngressBackend {
-  /** The Service name. */
-  readonly name: string;
+  /** The Service construct. */
+  readonly service: k8s.KubeService;
   /** A port the Service exposes (its `port`, not the pod's targetPort). */
   readonly port: number;
-  /**
-   * The Service construct. Given, its name and ports are checked against it.
-   * Left out, the Service named `name` is looked up among the Services built
-   * so far in the same stack (the Ingress's chart's parent), so it must be
-   * constructed before the Ingress.
-   * @default looked up by name
-   */
-  readonly service?: k8s.KubeService;
 }
 
 /** One host and the backend that serves every path of it. */
 export interface IngressRule {
-  /** A lowercase DNS name, like `api.myhoneydue.com`. */
+  /** A lowercase DNS name, like `api.example.com`. */
   readonly host: string;
   /** The Service and port every path of the host goes to. */
   readonly backend: IngressBackend;
@@ -36,9 +28,9 @@ export interface IngressRule {
 export interface HoneydueIngressProps {
   /** One rule per host; hosts must be distinct. */
   readonly rules: readonly IngressRule[];
-  /** The Ingress's name. @default 'honeydue' */
-  readonly name?: string;
-  /** Namespace of the Ingress and of every backend Service (an Ingress cannot route across namespaces). @default 'honeydue' */
+  /** The Ingress's name. */
+  readonly name: string;
+  /** Namespace of the Ingress and of every backend Service (an Ingress cannot route across namespaces). @default the enclosing Chart's namespace */
   readonly namespace?: string;
   /**
    * The IngressClass. k3s installs Traefik with the Helm release `traefik`,
@@ -70,11 +62,11 @@ export interface IngressRoute {
  * No TLS and no middleware: Cloudflare terminates TLS (SSL mode Flexible)
  * and reaches the origin over plain HTTP on :80.
  *
- * Each backend is checked at construct time: the Service must exist in the
- * Ingress's namespace and expose the port, so a typo fails synth instead of
- * a 404 in production.
+ * Each backend is checked at construct time: the Service must be in the
+ * Ingress's namespace and expose the port, so a wrong port fails synth instead
+ * of a 404 in production.
  *
- * @example new HoneydueIngress(chart, 'ingress', { rules: [{ host: 'api.myhoneydue.com', backend: api }] });
+ * @example new HoneydueIngress(chart, 'ingress', { name: 'shop', rules: [{ host: 'api.example.com', backend: api }] });
  */
 export class HoneydueIngress extends Construct {
   /** The Ingress object. */
@@ -88,8 +80,8 @@ export class HoneydueIngress extends Construct {
 
   public constructor(scope: Construct, id: string, props: HoneydueIngressProps) {
     super(scope, id);
-    const name = props.name ?? 'honeydue';
-    const namespace = props.namespace ?? DEFAULT_NAMESPACE;
+    const name = props.name;
+    const namespace = namespaceOf(scope, 'HoneydueIngress', props.namespace);
     const ingressClassName = props.ingressClassName ?? 'traefik';
 
     const owner = 'HoneydueIngress';
@@ -107,7 +99,7 @@ export class HoneydueIngress extends Construct {
         throw new Error(`${owner}: ${prop}.host: '${rule.host}' is already routed by rules[${first}]; Traefik would pick one at random, keep one rule per host`);
       }
       check(owner, `${prop}.backend.port`, portProblem(rule.backend.port));
-      return resolveRoute(this, owner, prop, namespace, rule);
+      return resolveRoute(owner, prop, namespace, rule);
     });
 
     this.name = name;
@@ -143,20 +135,10 @@ interface ServiceManifest {
   };
 }
 
-function resolveRoute(scope: Construct, owner: string, prop: string, namespace: string, rule: IngressRule): IngressRoute {
+function resolveRoute(owner: string, prop: string, namespace: string, rule: IngressRule): IngressRoute {
   const { backend, host } = rule;
-  const service = backend.service ? (backend.service.toJson() as ServiceManifest) : findService(scope, namespace, backend.name);
-  if (!service) {
-    const known = servicesIn(scope, namespace).map((s) => s.metadata.name).sort();
-    throw new Error(
-      `${owner}: ${prop}.backend.name: host '${host}' routes to Service '${backend.name}', which this stack does not define ` +
-        `in namespace '${namespace}' (Services: ${known.join(', ') || 'none'}); name one of them, or build the Service before the Ingress`,
-    );
-  }
+  const service = backend.service.toJson() as ServiceManifest;
   const serviceName = service.metadata.name;
-  if (serviceName !== backend.name) {
-    throw new Error(`${owner}: ${prop}.backend.name: host '${host}' names Service '${backend.name}' but passes the construct of Service '${serviceName}'; make them agree`);
-  }
   const serviceNamespace = service.metadata.namespace ?? 'default';
   if (serviceNamespace !== namespace) {
     throw new Error(
@@ -177,23 +159,4 @@ function resolveRoute(scope: Construct, owner: string, prop: string, namespace: 
     throw new Error(`${owner}: ${prop}.backend: Service '${serviceName}' (host '${host}') has no selector, so no pods serve it; route to a workload's Service`);
   }
   return { host, serviceName, servicePort: backend.port, targetPort: servicePort.targetPort ?? backend.port, podSelector };
-}
-
-/**
- * The Services already built in the stack that holds `scope`: the parent of
- * its chart, since the stack builds one chart per concern. A standalone chart
- * has the app as parent, which then is the search scope.
- */
-function servicesIn(scope: Construct, namespace: string): ServiceManifest[] {
-  const chart = Chart.of(scope);
-  const stack = chart.node.scope ?? chart;
-  return stack.node
-    .findAll()
-    .filter((c): c is ApiObject => ApiObject.isApiObject(c) && c.kind === 'Service')
-    .map((c) => c.toJson() as ServiceManifest)
-    .filter((s) => (s.metadata.namespace ?? 'default') === namespace);
-}
-
-function findService(scope: Construct, namespace: string, name: string): ServiceManifest | undefined {
-  return servicesIn(scope, namespace).find((s) => s.metadata.name === name);
 }

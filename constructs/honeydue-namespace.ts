@@ -1,13 +1,12 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { DEFAULT_NAMESPACE } from './shared/app-workload';
 import { objectLabels } from './shared/labels';
 import { check, dnsLabelProblem } from './shared/validation';
 
 /** Props of {@link HoneydueNamespace}. */
 export interface HoneydueNamespaceProps {
-  /** The namespace's name. @default 'honeydue' */
-  readonly name?: string;
+  /** The namespace's name. */
+  readonly name: string;
   /**
    * Pod Security Admission level enforced, audited and warned on.
    * @default 'restricted' (every workload here is built to meet it)
@@ -20,19 +19,19 @@ export interface HoneydueNamespaceProps {
  * itself refuses a pod that drops the hardening.
  */
 export class HoneydueNamespace extends Construct {
-  /** The Namespace object. */
-  public readonly namespace: k8s.KubeNamespace;
+  /** The Namespace object (named `namespaceObject`: `namespace` is a name string on every other construct). */
+  public readonly namespaceObject: k8s.KubeNamespace;
   /** The namespace's name. */
   public readonly name: string;
 
-  public constructor(scope: Construct, id: string, props: HoneydueNamespaceProps = {}) {
+  public constructor(scope: Construct, id: string, props: HoneydueNamespaceProps) {
     super(scope, id);
-    const name = props.name ?? DEFAULT_NAMESPACE;
+    const name = props.name;
     const level = props.podSecurityLevel ?? 'restricted';
     check('HoneydueNamespace', 'name', dnsLabelProblem(name));
 
     this.name = name;
-    this.namespace = new k8s.KubeNamespace(this, 'Resource', {
+    this.namespaceObject = new k8s.KubeNamespace(this, 'Resource', {
       metadata: {
         name,
         labels: {

@@ -11,9 +11,9 @@ import { NextjsApp, NextjsAppProps } from './nextjs-app';
 import { Redis, RedisProps } from './redis';
 import { TraefikConfig, TraefikConfigProps } from './traefik-config';
 import { StackConcern } from './shared/concerns';
-import { AppWorkloadProps, DEFAULT_IMAGE_PULL_SECRET, DEFAULT_NAMESPACE, DEFAULT_SECRET_NAME } from './shared/app-workload';
+import { AppWorkloadProps } from './shared/app-workload';
+import { ApnsKey } from './shared/apns';
 import { HTTPS_PORT, portOf } from './shared/network';
-import { LABEL_ENVIRONMENT } from './shared/labels';
 import { check, dnsLabelProblem, hostnameProblem, imageTagProblem, portProblem } from './shared/validation';
 import { VmAgent, VmAgentProps } from './vm-agent';
 import { Worker, WorkerProps } from './worker';
@@ -23,12 +23,24 @@ type WorkloadSettings<P extends AppWorkloadProps, K extends keyof P> = Pick<P, K
 
 /** Hostnames the stack serves. */
 export interface HoneydueDomains {
-  /** Marketing page: routed to api (or web when enabled). @default 'myhoneydue.com' */
-  readonly apex?: string;
-  /** The mobile apps' and the admin panel's API host. @default 'api.myhoneydue.com' */
-  readonly api?: string;
-  /** The admin panel's host. @default 'admin.myhoneydue.com' */
-  readonly admin?: string;
+  /** Marketing page: routed to api (or web when enabled), like `example.com`. */
+  readonly apex: string;
+  /** The mobile apps' and the admin panel's API host, like `api.example.com`. */
+  readonly api: string;
+  /** The admin panel's host, like `admin.example.com`. */
+  readonly admin: string;
+}
+
+/** Repository names of the stack's images under `registry`, each tagged `imageTag`. */
+export interface HoneydueImages {
+  /** The Go API's image; the migrate Job runs it too (goose is baked in). */
+  readonly api: string;
+  /** The Asynq worker's image. */
+  readonly worker: string;
+  /** The admin panel's image. */
+  readonly admin: string;
+  /** The web app's image; required once `web.enabled`. @default undefined */
+  readonly web?: string;
 }
 
 /** The Postgres database; the password is the `POSTGRES_PASSWORD` Secret key, never here. */
@@ -36,36 +48,38 @@ export interface HoneydueDatabase {
   /**
    * The app's `DB_HOST`: Neon's `-pooler` endpoint (PgBouncer). The migrate
    * Job derives the direct endpoint by stripping `-pooler`.
-   * @default 'ep-floral-truth-amttbc5a-pooler.c-5.us-east-1.aws.neon.tech'
    */
-  readonly host?: string;
+  readonly host: string;
   /** Postgres port (`DB_PORT`). @default 5432 */
   readonly port?: number;
-  /** Database user (`POSTGRES_USER`). @default 'neondb_owner' */
-  readonly user?: string;
-  /** Database name (`POSTGRES_DB`). @default 'honeyDue' */
-  readonly name?: string;
+  /** Database user (`POSTGRES_USER`). */
+  readonly user: string;
+  /** Database name (`POSTGRES_DB`). */
+  readonly name: string;
 }
 
-/** Outgoing mail (Fastmail, STARTTLS). */
+/** Outgoing mail (SMTP with STARTTLS). */
 export interface HoneydueEmail {
-  /** SMTP host (`EMAIL_HOST`). @default 'smtp.fastmail.com' */
-  readonly smtpHost?: string;
+  /** SMTP host (`EMAIL_HOST`). */
+  readonly smtpHost: string;
   /** SMTP port (`EMAIL_PORT`), STARTTLS. @default 587 */
   readonly smtpPort?: number;
 }
 
 /** Object storage (Backblaze B2). */
 export interface HoneydueStorage {
-  /** B2 bucket (`B2_BUCKET_NAME`). @default 'honeyDueProd' */
-  readonly bucket?: string;
-  /** B2 region (`B2_REGION`). @default 'us-east-005' */
-  readonly region?: string;
+  /** B2 bucket (`B2_BUCKET_NAME`). */
+  readonly bucket: string;
+  /** B2 region (`B2_REGION`). */
+  readonly region: string;
 }
 
-/** vmagent, scraping the api and remote-writing to VictoriaMetrics (SPEC "Observability"). */
-export type HoneydueObservability = Partial<Pick<VmAgentProps, 'tokenSecret'>> &
-  Pick<VmAgentProps, 'remoteWriteUrl' | 'scrapeInterval' | 'bufferChunks' | 'resources'> & {
+/**
+ * vmagent, scraping the api and remote-writing to VictoriaMetrics.
+ * `remoteWriteUrl` is required once `tokenSecret` is set (vmagent is emitted then).
+ */
+export type HoneydueObservability = Partial<Pick<VmAgentProps, 'tokenSecret' | 'remoteWriteUrl'>> &
+  Pick<VmAgentProps, 'scrapeInterval' | 'bufferChunks' | 'resources' | 'scrapeJobName'> & {
     /**
      * Off, no vmagent object is emitted. On, vmagent is emitted once
      * `tokenSecret` names the Secret with the ingest token; until then synth
@@ -75,38 +89,68 @@ export type HoneydueObservability = Partial<Pick<VmAgentProps, 'tokenSecret'>> &
     readonly enabled?: boolean;
   };
 
-/** The namespace's NetworkPolicies (SPEC "Not yet in production"). */
+/** The namespace's NetworkPolicies: default deny plus the allows the wiring declares. */
 export type HoneydueNetworkPolicy = Pick<NetworkPoliciesProps, 'nodeCidrs'> & {
   /** Default deny plus the allows the wiring declares. @default true */
   readonly enabled?: boolean;
 };
 
-/** Props of {@link HoneydueStack}: the typed config file has exactly this shape. */
+/**
+ * Props of {@link HoneydueStack}: the typed config file has exactly this shape.
+ * Every fact of the organisation (registry, images, names, hosts, database,
+ * storage, SMTP, labels) is required or off by default: the stack never fills
+ * one in from another product. honeyDue's own values are config/production.yaml.
+ */
 export interface HoneydueStackProps {
-  /** The release: a commit SHA, the tag of every honeyDue image. Never `latest`. */
+  /** The release: a commit SHA, the tag of every image. Never `latest`. */
   readonly imageTag: string;
-  /** Namespace of every app object. @default 'honeydue' */
-  readonly namespace?: string;
+  /** Namespace of every app object: each chart's namespace, which the constructs take as theirs. */
+  readonly namespace: string;
   /**
-   * The environment this stack is, stamped on every object as the
-   * `honeydue.io/environment` label; the deploy's prune selects by it, so one
-   * environment's prune never touches another's objects. @default the construct id
+   * The environment this stack is, written as the `environmentLabel` label on
+   * every object. @default the construct id
    */
   readonly environment?: string;
-  /** Registry and owner the `honeydue-<svc>` images live under. @default 'gitea.treytartt.com/admin' */
-  readonly registry?: string;
-  /** docker-registry Secret every honeyDue pod pulls with, created by the operator. @default 'gitea-credentials' */
+  /**
+   * The label key that carries `environment` on every object's metadata (not
+   * on pod templates, so adding it rolls no pod). A prune that selects by it
+   * never touches another environment's objects.
+   * @default undefined (no environment label)
+   */
+  readonly environmentLabel?: string;
+  /**
+   * Labels on every object's metadata (through each chart's `labels`) and on
+   * every pod template, like `app.kubernetes.io/part-of`. A construct's own
+   * labels (`app.kubernetes.io/name`) win over them.
+   * @default {} (only the constructs' own labels)
+   */
+  readonly labels?: Record<string, string>;
+  /** Registry and owner the images live under, like `registry.example.com/team`. */
+  readonly registry: string;
+  /** Repository name of each image under `registry`. */
+  readonly images: HoneydueImages;
+  /** docker-registry Secret every app pod pulls with, created by the operator. @default undefined (no pull secret) */
   readonly imagePullSecret?: string;
-  /** The Secret with every app secret, created by the operator out of band. @default 'honeydue-secrets' */
-  readonly secretName?: string;
-  /** Hostnames the Ingress routes and `NEXT_PUBLIC_API_URL` derives from. @default production's myhoneydue.com names */
-  readonly domains?: HoneydueDomains;
-  /** The Postgres the app and the migrate Job reach (ConfigMap `DB_*`). @default production's Neon database */
-  readonly database?: HoneydueDatabase;
-  /** SMTP server (ConfigMap `EMAIL_HOST`, `EMAIL_PORT`). @default Fastmail on 587 */
-  readonly email?: HoneydueEmail;
-  /** B2 bucket and region (ConfigMap `B2_*`). @default production's bucket */
-  readonly storage?: HoneydueStorage;
+  /** The Secret with every app secret, created by the operator out of band. */
+  readonly secretName: string;
+  /** The ConfigMap every app workload reads. */
+  readonly configMapName: string;
+  /** The Ingress's name. */
+  readonly ingressName: string;
+  /**
+   * The Secret with the APNs auth key, mounted on api and worker, with
+   * `APNS_AUTH_KEY_PATH` in the ConfigMap naming the file.
+   * @default undefined (no APNs volume, no APNS_AUTH_KEY_PATH)
+   */
+  readonly apnsKey?: ApnsKey;
+  /** Hostnames the Ingress routes and `NEXT_PUBLIC_API_URL` derives from. */
+  readonly domains: HoneydueDomains;
+  /** The Postgres the app and the migrate Job reach (ConfigMap `DB_*`). */
+  readonly database: HoneydueDatabase;
+  /** SMTP server (ConfigMap `EMAIL_HOST`, `EMAIL_PORT`). */
+  readonly email: HoneydueEmail;
+  /** B2 bucket and region (ConfigMap `B2_*`). */
+  readonly storage: HoneydueStorage;
   /**
    * `NEXT_PUBLIC_API_URL` for the Next.js apps.
    * @default 'https://<domains.api>/api'
@@ -123,13 +167,13 @@ export interface HoneydueStackProps {
    * `metricsPath`, `preStopDelaySeconds`, `terminationGracePeriodSeconds`,
    * `resources` and `secretKeys`, meaning what they mean in
    * {@link HoneydueApiProps}.
-   * @default {} (SPEC's api)
+   * @default {} (the construct's defaults)
    */
   readonly api?: WorkloadSettings<HoneydueApiProps, 'replicas' | 'autoscaling' | 'probes' | 'minAvailable' | 'metricsPort' | 'metricsPath' | 'preStopDelaySeconds' | 'terminationGracePeriodSeconds'>;
   /**
    * The admin panel's `replicas`, `probes`, `runAsUser`, `cacheSizeLimit`, `resources` and `secretKeys`,
    * as in {@link NextjsAppProps}.
-   * @default {} (SPEC's admin)
+   * @default {} (the construct's defaults)
    */
   readonly admin?: WorkloadSettings<NextjsAppProps, 'replicas' | 'probes' | 'runAsUser' | 'cacheSizeLimit'>;
   /**
@@ -142,21 +186,20 @@ export interface HoneydueStackProps {
     readonly enabled?: boolean;
   };
   /**
-   * The worker's `replicas`, `leaderElectedScheduler`, `healthProbe`, `resources` and `secretKeys`,
-   * as in {@link WorkerProps}.
+   * The worker's `replicas`, `leaderElectedScheduler`, `healthProbe`, `replicasAnnotation`,
+   * `resources` and `secretKeys`, as in {@link WorkerProps}.
    * @default {} (one replica: see WorkerProps.replicas)
    */
-  readonly worker?: WorkloadSettings<WorkerProps, 'replicas' | 'leaderElectedScheduler' | 'healthProbe'>;
+  readonly worker?: WorkloadSettings<WorkerProps, 'replicas' | 'leaderElectedScheduler' | 'healthProbe' | 'replicasAnnotation'>;
   /**
-   * The migrate Job's `backoffLimit`, `activeDeadlineSeconds`, `migrationsDir`,
-   * `resources` and `secretKeys`, as in {@link MigrateJobProps}.
-   * @default {} (backoffLimit 2, deadline 540 s)
+   * The migrate Job's `jobName` (required), `backoffLimit`, `activeDeadlineSeconds`,
+   * `migrationsDir`, `resources` and `secretKeys`, as in {@link MigrateJobProps}.
    */
-  readonly migrate?: WorkloadSettings<MigrateJobProps, 'backoffLimit' | 'activeDeadlineSeconds' | 'migrationsDir'>;
+  readonly migrate: WorkloadSettings<MigrateJobProps, 'jobName' | 'backoffLimit' | 'activeDeadlineSeconds' | 'migrationsDir'>;
   /**
    * Redis' `evictionPolicy`, `maxMemory`, `storage`, `storageClassName`,
    * `nodeSelector` and `resources`, as in {@link RedisProps}.
-   * @default {} (noeviction, 256mb, 5Gi on local-path)
+   * @default {} (noeviction, 256mb, 5Gi on local-path, not pinned to a node)
    */
   readonly redis?: Pick<RedisProps, 'evictionPolicy' | 'maxMemory' | 'storage' | 'storageClassName' | 'nodeSelector' | 'resources'>;
   /**
@@ -202,14 +245,17 @@ export const DERIVED_CONFIG_KEYS = [
  * `migrate`, `api`, `worker`, `admin`, `web`, `observability`, `ingress`: the
  * chart ids, in the apply order `STACK_CONCERNS` in constructs/shared/concerns.ts
  * defines, which numbers the files, e.g. `00-namespace.yaml`).
- * With only `imageTag` set it is production, all but vmagent: that needs
- * `observability.tokenSecret` (the ingest token has no default Secret).
+ * Every chart gets `namespace` and the stack's labels, so each construct takes
+ * its namespace from its chart. vmagent needs `observability.tokenSecret` and
+ * `remoteWriteUrl`; without the token Secret synth says it skipped it.
  *
- * @example new HoneydueStack(app, 'production', { imageTag: '237c6b8' });
+ * @example new HoneydueStack(app, 'production', loadConfig('production'));
  */
 export class HoneydueStack extends Construct {
+  /** The namespace of every app object. */
+  public readonly namespace: string;
   /** The Namespace, with Pod Security Admission labels (`namespace` chart). */
-  public readonly namespace: HoneydueNamespace;
+  public readonly namespaceObject: HoneydueNamespace;
   /** The ConfigMap every app workload reads (`config` chart). */
   public readonly config: HoneydueConfigMap;
   /** Redis with its volume (`redis` chart). */
@@ -226,8 +272,8 @@ export class HoneydueStack extends Construct {
   public readonly web?: NextjsApp;
   /** Traefik's HelmChartConfig in kube-system (`traefik` chart); present unless `traefik.enabled` is false. */
   public readonly traefik?: TraefikConfig;
-  /** The hostnames in force, defaults filled in. */
-  public readonly domains: Required<HoneydueDomains>;
+  /** The hostnames the Ingress routes. */
+  public readonly domains: HoneydueDomains;
   /** The Ingress for Traefik: api, admin and apex hosts (`ingress` chart). */
   public readonly ingress: HoneydueIngress;
   /** Present only when observability is enabled and `observability.tokenSecret` is set. */
@@ -239,31 +285,16 @@ export class HoneydueStack extends Construct {
 
   public constructor(scope: Construct, id: string, props: HoneydueStackProps) {
     super(scope, id);
-    const namespace = props.namespace ?? DEFAULT_NAMESPACE;
-    const registry = props.registry ?? 'gitea.treytartt.com/admin';
-    const domains: Required<HoneydueDomains> = {
-      apex: props.domains?.apex ?? 'myhoneydue.com',
-      api: props.domains?.api ?? 'api.myhoneydue.com',
-      admin: props.domains?.admin ?? 'admin.myhoneydue.com',
-    };
-    const database: Required<HoneydueDatabase> = {
-      host: props.database?.host ?? 'ep-floral-truth-amttbc5a-pooler.c-5.us-east-1.aws.neon.tech',
-      port: props.database?.port ?? 5432,
-      user: props.database?.user ?? 'neondb_owner',
-      name: props.database?.name ?? 'honeyDue',
-    };
-    const email: Required<HoneydueEmail> = {
-      smtpHost: props.email?.smtpHost ?? 'smtp.fastmail.com',
-      smtpPort: props.email?.smtpPort ?? 587,
-    };
-    const storage: Required<HoneydueStorage> = {
-      bucket: props.storage?.bucket ?? 'honeyDueProd',
-      region: props.storage?.region ?? 'us-east-005',
-    };
+    const { namespace, registry, domains, images } = props;
+    const database: Required<HoneydueDatabase> = { ...props.database, port: props.database.port ?? 5432 };
+    const email: Required<HoneydueEmail> = { ...props.email, smtpPort: props.email.smtpPort ?? 587 };
+    const storage = props.storage;
     const publicApiUrl = props.publicApiUrl ?? `https://${domains.api}/api`;
     const extraConfig = props.extraConfig ?? {};
     const webEnabled = props.web?.enabled ?? false;
-    const { enabled: observabilityEnabled = true, tokenSecret, ...vmAgentSettings } = props.observability ?? {};
+    const stackLabels = props.labels ?? {};
+    const environment = props.environment ?? id;
+    const { enabled: observabilityEnabled = true, tokenSecret, remoteWriteUrl, ...vmAgentSettings } = props.observability ?? {};
     const { enabled: networkPolicyEnabled = true, ...networkPolicySettings } = props.networkPolicy ?? {};
 
     const owner = 'HoneydueStack';
@@ -281,21 +312,26 @@ export class HoneydueStack extends Construct {
         throw new Error(`${owner}: extraConfig.${key}: the stack derives '${key}' from a typed field; set that field instead`);
       }
     }
+    if (webEnabled && images.web === undefined) {
+      throw new Error(`${owner}: images.web: not set while web.enabled is true; name the web app's image repository, or turn web off`);
+    }
+    if (observabilityEnabled && tokenSecret && remoteWriteUrl === undefined) {
+      throw new Error(`${owner}: observability.remoteWriteUrl: not set while observability.tokenSecret is; name the remote-write endpoint the token belongs to, or set observability.enabled: false`);
+    }
 
-    const image = (service: string) => `${registry}/honeydue-${service}:${props.imageTag}`;
-    const labels = { [LABEL_ENVIRONMENT]: props.environment ?? id };
-    const chart = (name: StackConcern) => new Chart(this, name, { disableResourceNameHashes: true, labels });
-    const shared = {
-      namespace,
-      imagePullSecret: props.imagePullSecret ?? DEFAULT_IMAGE_PULL_SECRET,
-      secretName: props.secretName ?? DEFAULT_SECRET_NAME,
-    };
+    const image = (repository: string) => `${registry}/${repository}:${props.imageTag}`;
+    const labels = { ...stackLabels, ...(props.environmentLabel ? { [props.environmentLabel]: environment } : {}) };
+    // The Namespace is cluster-scoped and the HelmChartConfig lives in kube-system: their charts get no namespace.
+    const chart = (name: StackConcern) =>
+      new Chart(this, name, { disableResourceNameHashes: true, labels, namespace: name === 'namespace' || name === 'traefik' ? undefined : namespace });
+    const shared = { imagePullSecret: props.imagePullSecret, secretName: props.secretName, podLabels: stackLabels };
 
+    this.namespace = namespace;
     this.domains = domains;
-    this.namespace = new HoneydueNamespace(chart('namespace'), 'namespace', { name: namespace });
-    this.redis = new Redis(chart('redis'), 'redis', { ...props.redis, namespace, secretName: shared.secretName });
+    this.namespaceObject = new HoneydueNamespace(chart('namespace'), 'namespace', { name: namespace });
+    this.redis = new Redis(chart('redis'), 'redis', { ...props.redis, secretName: shared.secretName, podLabels: stackLabels });
     this.config = new HoneydueConfigMap(chart('config'), 'config', {
-      namespace,
+      name: props.configMapName,
       data: {
         DB_HOST: database.host,
         DB_PORT: String(database.port),
@@ -306,7 +342,7 @@ export class HoneydueStack extends Construct {
         EMAIL_PORT: String(email.smtpPort),
         B2_BUCKET_NAME: storage.bucket,
         B2_REGION: storage.region,
-        APNS_AUTH_KEY_PATH: `${APNS_KEY_DIRECTORY}/${APNS_KEY_FILE}`,
+        ...(props.apnsKey ? { APNS_AUTH_KEY_PATH: `${APNS_KEY_DIRECTORY}/${APNS_KEY_FILE}` } : {}),
         NEXT_PUBLIC_API_URL: publicApiUrl,
         ...extraConfig,
       },
@@ -314,15 +350,17 @@ export class HoneydueStack extends Construct {
     const wiring = { ...shared, configMap: this.config };
     // api, worker and migrate: Redis, Postgres, SMTP, and HTTPS (B2, APNs). The NetworkPolicies are derived from this.
     const backend = { ...wiring, redis: this.redis, externalPorts: [database.port, email.smtpPort, HTTPS_PORT] };
+    const apnsKey = props.apnsKey;
     // The Next.js servers render against the public API URL, through Cloudflare.
     const frontend = { ...wiring, externalPorts: [portOf(publicApiUrl)] };
-    this.migrate = new MigrateJob(chart('migrate'), 'migrate', { ...props.migrate, ...backend, image: image('api') });
-    this.api = new HoneydueApi(chart('api'), 'api', { ...props.api, ...backend, image: image('api') });
-    this.worker = new Worker(chart('worker'), 'worker', { ...props.worker, ...backend, image: image('worker') });
-    this.admin = new NextjsApp(chart('admin'), 'admin', { ...props.admin, ...frontend, name: 'admin', image: image('admin') });
+    // Built in the order NetworkPolicies lists them (it finds them in the tree): api, worker, migrate, admin, web, vmagent.
+    this.api = new HoneydueApi(chart('api'), 'api', { ...props.api, ...backend, apnsKey, image: image(images.api) });
+    this.worker = new Worker(chart('worker'), 'worker', { ...props.worker, ...backend, apnsKey, image: image(images.worker) });
+    this.migrate = new MigrateJob(chart('migrate'), 'migrate', { ...props.migrate, ...backend, image: image(images.api) });
+    this.admin = new NextjsApp(chart('admin'), 'admin', { ...props.admin, ...frontend, name: 'admin', image: image(images.admin) });
     if (webEnabled) {
       const { enabled: _enabled, ...web } = props.web ?? {};
-      this.web = new NextjsApp(chart('web'), 'web', { runAsUser: 1002, ...web, ...frontend, name: 'web', image: image('web') });
+      this.web = new NextjsApp(chart('web'), 'web', { runAsUser: 1002, ...web, ...frontend, name: 'web', image: image(images.web!) });
     }
     if (props.traefik?.enabled ?? true) {
       const { enabled: _enabled, ...traefik } = props.traefik ?? {};
@@ -330,7 +368,7 @@ export class HoneydueStack extends Construct {
     }
 
     this.ingress = new HoneydueIngress(chart('ingress'), 'ingress', {
-      namespace,
+      name: props.ingressName,
       rules: [
         { host: domains.api, backend: this.api },
         { host: domains.admin, backend: this.admin },
@@ -345,16 +383,14 @@ export class HoneydueStack extends Construct {
     } else if (!tokenSecret) {
       notices.push('observability: skipped, no observability.tokenSecret configured (create the ingest-token Secret and name it there; see the README, Observability)');
     } else {
-      this.vmAgent = new VmAgent(chart('observability'), 'vmagent', { ...vmAgentSettings, tokenSecret, namespace, targets: [this.api.metrics] });
+      this.vmAgent = new VmAgent(chart('observability'), 'vmagent', { ...vmAgentSettings, tokenSecret, remoteWriteUrl: remoteWriteUrl!, podLabels: stackLabels, targets: [this.api.metrics] });
     }
 
     if (networkPolicyEnabled) {
-      const workloads = [this.api, this.worker, this.migrate, this.admin, this.web, this.vmAgent];
+      // Built last: it covers every workload built before it in this stack's namespace.
       this.networkPolicies = new NetworkPolicies(chart('network-policy'), 'network-policy', {
         ...networkPolicySettings,
-        namespace,
         ingressRoutes: this.ingress.routes,
-        workloads: workloads.flatMap((w) => (w ? [w.traffic] : [])),
       });
     } else {
       notices.push('network-policy: skipped, networkPolicy.enabled is false (every pod accepts and opens any connection)');

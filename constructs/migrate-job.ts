@@ -2,17 +2,17 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { appPod, AppWorkloadProps, SecretKey, toSecretKeyRef } from './shared/app-workload';
 import { objectLabels } from './shared/labels';
-import { ServiceEndpoint, workloadTraffic, WorkloadTraffic } from './shared/network';
+import { ServiceEndpoint, declareTraffic, workloadTraffic, WorkloadTraffic } from './shared/network';
 import { BACKEND_RESOURCES } from './shared/resources';
 import { check, wholeNumberProblem } from './shared/validation';
 
 /** Props of {@link MigrateJob}. `image` is the api image of the release: goose is baked in at build time. */
 export interface MigrateJobProps extends AppWorkloadProps {
   /**
-   * Job name. Keep it: the runbook reads `kubectl logs job/honeydue-migrate`.
-   * @default 'honeydue-migrate'
+   * Job name, as the deploy gate and the runbook read it (`kubectl logs job/<jobName>`).
+   * Renaming it leaves the old Job behind, so it is named by the product, not defaulted here.
    */
-  readonly jobName?: string;
+  readonly jobName: string;
   /** Pod retries before the Job counts as failed. @default 2 */
   readonly backoffLimit?: number;
   /**
@@ -64,9 +64,9 @@ export const MIGRATE_GATE_SECONDS = 600;
  * database name cannot break it.
  *
  * A Job's pod template is immutable: the deploy command deletes the previous
- * `honeydue-migrate` before applying the new one.
+ * Job (`jobName`) before applying the new one.
  *
- * @example new MigrateJob(chart, 'migrate', { image: 'gitea.treytartt.com/admin/honeydue-api:237c6b8', configMap: config });
+ * @example new MigrateJob(chart, 'migrate', { jobName: 'shop-migrate', image: 'registry.example.com/team/api:237c6b8', configMap: config });
  */
 export class MigrateJob extends Construct {
   /** The Job. */
@@ -82,7 +82,7 @@ export class MigrateJob extends Construct {
 
   public constructor(scope: Construct, id: string, props: MigrateJobProps) {
     super(scope, id);
-    const jobName = props.jobName ?? 'honeydue-migrate';
+    const jobName = props.jobName;
     const backoffLimit = props.backoffLimit ?? 2;
     const activeDeadlineSeconds = props.activeDeadlineSeconds ?? 540;
     const migrationsDir = props.migrationsDir ?? '/app/migrations';
@@ -132,12 +132,12 @@ export class MigrateJob extends Construct {
       defaultSecretKeys: MIGRATE_SECRET_KEYS,
       defaultResources: BACKEND_RESOURCES,
       container: { command: ['sh', '-c', script] },
-      scheduling: { restartPolicy: 'Never' },
+      podSpec: { restartPolicy: 'Never' },
     });
 
     this.jobName = jobName;
     this.namespace = pod.namespace;
-    this.traffic = workloadTraffic(owner, { name: podName, namespace: pod.namespace }, { connectsTo: [props.redis], externalPorts: props.externalPorts });
+    this.traffic = declareTraffic(this, workloadTraffic(owner, { name: podName, namespace: pod.namespace }, { connectsTo: [props.redis], externalPorts: props.externalPorts }));
     this.serviceAccount = pod.serviceAccount;
     this.job = new k8s.KubeJob(this, 'Resource', {
       metadata: { name: jobName, namespace: pod.namespace, labels: objectLabels(podName) },

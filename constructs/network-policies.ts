@@ -1,9 +1,8 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { IngressRoute } from './honeydue-ingress';
-import { DEFAULT_NAMESPACE } from './shared/app-workload';
-import { LABEL_NAME, objectLabels, selectorLabels } from './shared/labels';
-import { WorkloadTraffic } from './shared/network';
+import { LABEL_NAME, namespaceOf, objectLabels, selectorLabels } from './shared/labels';
+import { trafficSourcesIn, WorkloadTraffic } from './shared/network';
 import { check, cidrProblem, dnsLabelProblem } from './shared/validation';
 
 /** Props of {@link NetworkPolicies}. */
@@ -12,15 +11,17 @@ export interface NetworkPoliciesProps {
    * The workloads whose pods open connections, as each construct declares
    * them (`api.traffic`, `worker.traffic`, ...). A workload gets egress to
    * what it lists; an in-cluster endpoint it lists gets ingress from it.
+   * @default every workload construct built before the policies in the same
+   *   app and namespace (found in the construct tree, so a new workload is never left out)
    */
-  readonly workloads: readonly WorkloadTraffic[];
+  readonly workloads?: readonly WorkloadTraffic[];
   /**
    * The routes Traefik serves (`HoneydueIngress.routes`): the pods behind
    * each host get ingress on their pod port from `nodeCidrs`.
    * @default [] (nothing reachable from Traefik)
    */
   readonly ingressRoutes?: readonly IngressRoute[];
-  /** Namespace the policies are written in and apply to. @default 'honeydue' */
+  /** Namespace the policies are written in and apply to. @default the enclosing Chart's namespace */
   readonly namespace?: string;
   /**
    * Where Traefik's traffic comes from. Traefik runs with hostNetwork, so it
@@ -78,9 +79,10 @@ export class NetworkPolicies extends Construct {
 
   public constructor(scope: Construct, id: string, props: NetworkPoliciesProps) {
     super(scope, id);
-    const namespace = props.namespace ?? DEFAULT_NAMESPACE;
+    const namespace = namespaceOf(scope, 'NetworkPolicies', props.namespace);
     const nodeCidrs = props.nodeCidrs ?? ['10.42.0.0/16'];
     const ingressRoutes = props.ingressRoutes ?? [];
+    const workloads = props.workloads ?? trafficSourcesIn(scope, namespace);
 
     const owner = 'NetworkPolicies';
     check(owner, 'namespace', dnsLabelProblem(namespace));
@@ -88,16 +90,16 @@ export class NetworkPolicies extends Construct {
     if (ingressRoutes.length > 0 && nodeCidrs.length === 0) {
       throw new Error(`${owner}: nodeCidrs: empty while the Ingress routes ${ingressRoutes.length} host(s); Traefik on other nodes would be cut off, give the pod CIDR (like '10.42.0.0/16')`);
     }
-    props.workloads.forEach((workload, i) => {
+    workloads.forEach((workload, i) => {
       const prop = `workloads[${i}]`;
       sameNamespace(owner, `${prop} ('${workload.name}')`, workload.namespace, namespace);
       workload.connectsTo.forEach((endpoint) => sameNamespace(owner, `${prop} ('${workload.name}') connection to '${endpoint.name}'`, endpoint.namespace, namespace));
-      const first = props.workloads.findIndex((other) => other.name === workload.name);
+      const first = workloads.findIndex((other) => other.name === workload.name);
       if (first !== i) {
         throw new Error(`${owner}: ${prop}.name: '${workload.name}' is listed twice (also workloads[${first}]); list each workload once`);
       }
     });
-    const servers = serversOf(props.workloads);
+    const servers = serversOf(workloads);
 
     const policy = (constructId: string, name: string, labelName: string, spec: k8s.NetworkPolicySpec) =>
       new k8s.KubeNetworkPolicy(this, constructId, { metadata: { name, namespace, labels: objectLabels(labelName) }, spec });
@@ -109,7 +111,7 @@ export class NetworkPolicies extends Construct {
       egress: [{ to: [DNS_PEER], ports: [tcpOrUdp('UDP', 53), tcpOrUdp('TCP', 53)] }],
     });
 
-    const egress = props.workloads
+    const egress = workloads
       .filter((w) => w.connectsTo.length > 0 || w.externalPorts.length > 0)
       .map((workload) =>
         policy(`Egress-${workload.name}`, `${workload.name}-egress`, workload.name, {

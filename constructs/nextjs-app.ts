@@ -1,13 +1,13 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { appPod, AppWorkloadProps, clusterIpService, DEFAULT_CONFIG_MAP_NAME, SURGE_ONE_UNAVAILABLE_ZERO, workloadDeployment } from './shared/app-workload';
+import { appPod, AppWorkloadProps, clusterIpService, SURGE_ONE_UNAVAILABLE_ZERO, workloadDeployment } from './shared/app-workload';
 import { drainSafePdb } from './shared/disruption-budget';
-import { workloadTraffic, WorkloadTraffic } from './shared/network';
+import { declareTraffic, workloadTraffic, WorkloadTraffic } from './shared/network';
 import { httpProbe, LIVENESS_TIMING, ProbeOverrides, READINESS_TIMING } from './shared/probes';
 import { SMALL_RESOURCES } from './shared/resources';
 import { check, httpPathProblem, memoryProblem, portProblem, wholeNumberProblem } from './shared/validation';
 
-/** Props of {@link NextjsApp}. Defaults are production's admin panel (SPEC "admin"). */
+/** Props of {@link NextjsApp}. Defaults fit a low-traffic internal panel; nothing organisation-specific. */
 export interface NextjsAppProps extends AppWorkloadProps {
   /** Deployment, Service and ServiceAccount name: `admin` or `web`. */
   readonly name: string;
@@ -53,7 +53,7 @@ export interface NextjsAppProps extends AppWorkloadProps {
  * root filesystem gets an emptyDir at `/app/.next/cache` so Next can cache
  * rendered pages.
  *
- * @example new NextjsApp(chart, 'admin', { name: 'admin', image: 'gitea.treytartt.com/admin/honeydue-admin:237c6b8' });
+ * @example new NextjsApp(chart, 'admin', { name: 'admin', image: 'registry.example.com/team/admin:237c6b8', configMap: config });
  */
 export class NextjsApp extends Construct {
   /** The Deployment. */
@@ -79,7 +79,7 @@ export class NextjsApp extends Construct {
     const port = props.port ?? 3000;
     const healthPath = props.healthPath ?? '/';
     const runAsUser = props.runAsUser ?? 1001;
-    const configMapName = props.configMap?.name ?? DEFAULT_CONFIG_MAP_NAME;
+    const configMapName = props.configMap.name;
     const cacheSizeLimit = props.cacheSizeLimit ?? '256Mi';
 
     const owner = 'NextjsApp';
@@ -113,7 +113,7 @@ export class NextjsApp extends Construct {
     this.name = props.name;
     this.namespace = pod.namespace;
     this.port = port;
-    this.traffic = workloadTraffic(owner, this, { externalPorts: props.externalPorts });
+    this.traffic = declareTraffic(this, workloadTraffic(owner, this, { externalPorts: props.externalPorts }));
     this.serviceAccount = pod.serviceAccount;
     this.deployment = workloadDeployment(this, {
       name: props.name,

@@ -1,11 +1,11 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { clusterIpService, DEFAULT_NAMESPACE, DEFAULT_SECRET_NAME, RECREATE, workloadDeployment } from './shared/app-workload';
+import { clusterIpService, RECREATE, workloadDeployment, WorkloadProps } from './shared/app-workload';
 import { drainSafePdb } from './shared/disruption-budget';
-import { objectLabels } from './shared/labels';
+import { namespaceOf, objectLabels } from './shared/labels';
 import { hardenedPodTemplate, workloadServiceAccount } from './shared/pod-security';
 import { LIVENESS_TIMING, READINESS_TIMING, tcpProbe } from './shared/probes';
-import { resolveResources, ResourceOverrides, toResourceRequirements } from './shared/resources';
+import { REDIS_RESOURCES, resolveResources, ResourceOverrides, toResourceRequirements } from './shared/resources';
 import { check, dnsLabelProblem, imageProblem, imageTagOf, memoryProblem, redisSizeProblem, wholeNumberProblem } from './shared/validation';
 
 /**
@@ -13,7 +13,7 @@ import { check, dnsLabelProblem, imageProblem, imageTagOf, memoryProblem, redisS
  * - `noeviction`: refuse writes with an error. Asynq's queue state lives in
  *   this Redis; evicting a queued job silently is a missed job.
  * - `allkeys-lru`: evict least recently used keys; right for a pure cache
- *   (chapter 16 asks operators to verify it), wrong while queues share the instance.
+ *   (worth verifying once nothing but cache lives here), wrong while queues share the instance.
  */
 export type RedisEvictionPolicy =
   | 'noeviction'
@@ -30,18 +30,16 @@ export const REDIS_EVICTION_POLICIES: readonly RedisEvictionPolicy[] = [
   'noeviction', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl',
 ];
 
-/** Props of {@link Redis}. Defaults are production's (SPEC "redis"). */
-export interface RedisProps {
+/** Props of {@link Redis}. Defaults are a small persistent instance on k3s' local-path storage. */
+export interface RedisProps extends WorkloadProps {
   /** Redis image with a pinned tag; the script needs `sh`. @default 'redis:7-alpine' */
   readonly image?: string;
   /** Deployment, Service and ServiceAccount name. @default 'redis' */
   readonly name?: string;
-  /** Namespace of Redis' objects. @default 'honeydue' */
-  readonly namespace?: string;
   /**
-   * What Redis does when full. Chapter 07 says `noeviction` (queue state must
-   * not be dropped silently); chapter 16 says verify `allkeys-lru`. The queue
-   * wins while Asynq lives here.
+   * What Redis does when full. A queue (Asynq) in this Redis needs
+   * `noeviction`: queue state must not be dropped silently. A pure cache is
+   * better served by `allkeys-lru`.
    * @default 'noeviction'
    */
   readonly evictionPolicy?: RedisEvictionPolicy;
@@ -55,13 +53,16 @@ export interface RedisProps {
   readonly storageClassName?: string;
   /**
    * Node labels the pod must match. local-path volumes live on one node, so
-   * Redis is pinned to the node that holds its data.
-   * @default { 'honeydue/redis': 'true' }
+   * pin Redis to the node that holds its data with a label of the cluster's own.
+   * @default undefined (no pinning: with local-path the pod must land where the volume was made)
    */
   readonly nodeSelector?: Record<string, string>;
-  /** Secret with the optional `REDIS_PASSWORD` key; `requirepass` only when it is non-empty. @default 'honeydue-secrets' */
+  /**
+   * Secret with the optional `REDIS_PASSWORD` key; `requirepass` only when it is non-empty.
+   * @default undefined (no password read: Redis runs without auth)
+   */
   readonly secretName?: string;
-  /** Overrides of Redis' requests and limits. @default requests 100m / 128Mi, limits 500m / 512Mi */
+  /** Overrides of Redis' requests and limits. @default {@link REDIS_RESOURCES}: requests 100m / 128Mi, limits 500m / 512Mi */
   readonly resources?: ResourceOverrides;
   /** The image's `redis` user. @default 999 */
   readonly runAsUser?: number;
@@ -109,14 +110,13 @@ export class Redis extends Construct {
     super(scope, id);
     const image = props.image ?? 'redis:7-alpine';
     const name = props.name ?? 'redis';
-    const namespace = props.namespace ?? DEFAULT_NAMESPACE;
+    const namespace = namespaceOf(scope, 'Redis', props.namespace);
     const evictionPolicy = props.evictionPolicy ?? 'noeviction';
     const maxMemory = props.maxMemory ?? '256mb';
     const claimName = props.claimName ?? 'redis-data';
     const storage = props.storage ?? '5Gi';
     const storageClassName = props.storageClassName ?? 'local-path';
-    const nodeSelector = props.nodeSelector ?? { 'honeydue/redis': 'true' };
-    const secretName = props.secretName ?? DEFAULT_SECRET_NAME;
+    const { nodeSelector, secretName } = props;
     const runAsUser = props.runAsUser ?? 999;
     const runAsGroup = props.runAsGroup ?? 1000;
 
@@ -132,10 +132,7 @@ export class Redis extends Construct {
     check(owner, 'maxMemory', redisSizeProblem(maxMemory));
     check(owner, 'runAsUser', wholeNumberProblem(runAsUser, 1));
     check(owner, 'runAsGroup', wholeNumberProblem(runAsGroup, 1));
-    const resources = resolveResources(owner, {
-      requests: { cpu: '100m', memory: '128Mi' },
-      limits: { cpu: '500m', memory: '512Mi' },
-    }, props.resources);
+    const resources = resolveResources(owner, REDIS_RESOURCES, props.resources);
 
     this.name = name;
     this.namespace = namespace;
@@ -157,13 +154,14 @@ export class Redis extends Construct {
       runAsUser,
       runAsGroup,
       serviceAccountName: name,
-      scheduling: { nodeSelector },
+      labels: props.podLabels,
+      podSpec: nodeSelector ? { nodeSelector } : undefined,
       volumes: [{ volume: { name: 'data', persistentVolumeClaim: { claimName } }, mountPath: '/data' }],
       container: {
         image,
         command: ['sh', '-c', script],
         ports: [{ name: 'redis', containerPort: REDIS_PORT, protocol: 'TCP' }],
-        env: [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: secretName, key: 'REDIS_PASSWORD', optional: true } } }],
+        env: secretName ? [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: secretName, key: 'REDIS_PASSWORD', optional: true } } }] : undefined,
         resources: toResourceRequirements(resources),
         readinessProbe: tcpProbe(owner, 'readinessProbe', REDIS_PORT, READINESS_TIMING),
         livenessProbe: tcpProbe(owner, 'livenessProbe', REDIS_PORT, LIVENESS_TIMING),

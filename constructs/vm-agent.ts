@@ -1,11 +1,11 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import * as YAML from 'yaml';
-import { CONFIG_HASH_ANNOTATION, DEFAULT_NAMESPACE, RECREATE, workloadDeployment } from './shared/app-workload';
+import { CONFIG_HASH_ANNOTATION, RECREATE, workloadDeployment, WorkloadProps } from './shared/app-workload';
 import { contentHash } from './shared/content-hash';
 import { drainSafePdb } from './shared/disruption-budget';
-import { objectLabels } from './shared/labels';
-import { MetricsEndpoint, portOf, SCRAPE_ANNOTATIONS, workloadTraffic, WorkloadTraffic } from './shared/network';
+import { namespaceOf, objectLabels } from './shared/labels';
+import { declareTraffic, MetricsEndpoint, portOf, SCRAPE_ANNOTATIONS, workloadTraffic, WorkloadTraffic } from './shared/network';
 import { hardenedPodTemplate, workloadServiceAccount } from './shared/pod-security';
 import { httpProbe, LIVENESS_TIMING, READINESS_TIMING } from './shared/probes';
 import { resolveResources, ResourceOverrides, SMALL_RESOURCES, toResourceRequirements } from './shared/resources';
@@ -22,7 +22,7 @@ export interface VmAgentTokenSecret {
 }
 
 /** Props of {@link VmAgent}. */
-export interface VmAgentProps {
+export interface VmAgentProps extends WorkloadProps {
   /**
    * The ingest token's Secret. vmagent reads the token from the mounted file
    * on every request (`-remoteWrite.bearerTokenFile`), so the value never
@@ -33,18 +33,17 @@ export interface VmAgentProps {
   readonly targets: readonly MetricsEndpoint[];
   /** Name of the Deployment, ServiceAccount, ConfigMap and RBAC objects. @default 'vmagent' */
   readonly name?: string;
-  /** Namespace vmagent runs in. @default 'honeydue' (beside the pods it scrapes, so discovery stays namespaced) */
-  readonly namespace?: string;
   /** vmagent image with a pinned tag. @default {@link DEFAULT_VMAGENT_IMAGE} */
   readonly image?: string;
   /**
    * Where samples go. VictoriaMetrics single-node takes Prometheus remote
    * write at `/api/v1/write`; a cluster's vminsert wants
    * `/insert/<tenant>/prometheus/api/v1/write`. Must be https: the bearer
-   * token rides along.
-   * @default 'https://obs.88oakapps.com/api/v1/write'
+   * token rides along. Required: samples and the token go where it says.
    */
-  readonly remoteWriteUrl?: string;
+  readonly remoteWriteUrl: string;
+  /** The scrape job's name, the `job` label on every sample. @default `<name>-pods` */
+  readonly scrapeJobName?: string;
   /** How often each target is scraped. @default '30s' (enough resolution for rate and latency panels, half the samples of 15 s) */
   readonly scrapeInterval?: string;
   /**
@@ -145,7 +144,7 @@ interface ScrapeConfigFile {
 }
 
 /**
- * vmagent: scrapes the honeyDue pods that ask for it (`prometheus.io/scrape`,
+ * vmagent: scrapes the pods that ask for it (`prometheus.io/scrape`,
  * `prometheus.io/port`, `prometheus.io/path` annotations) and remote-writes
  * to VictoriaMetrics with a bearer token read from a Secret volume.
  *
@@ -154,7 +153,7 @@ interface ScrapeConfigFile {
  * ClusterRole would let a compromised vmagent read every pod spec in the
  * cluster (kube-system included).
  *
- * @example new VmAgent(chart, 'vmagent', { tokenSecret: { name: 'vmagent-ingest-token' }, targets: [api.metrics] });
+ * @example new VmAgent(chart, 'vmagent', { tokenSecret: { name: 'vmagent-ingest-token' }, targets: [api.metrics], remoteWriteUrl: 'https://metrics.example.com/api/v1/write' });
  */
 export class VmAgent extends Construct {
   /** The vmagent Deployment. */
@@ -179,9 +178,10 @@ export class VmAgent extends Construct {
   public constructor(scope: Construct, id: string, props: VmAgentProps) {
     super(scope, id);
     const name = props.name ?? 'vmagent';
-    const namespace = props.namespace ?? DEFAULT_NAMESPACE;
+    const namespace = namespaceOf(scope, 'VmAgent', props.namespace);
     const image = props.image ?? DEFAULT_VMAGENT_IMAGE;
-    const remoteWriteUrl = props.remoteWriteUrl ?? 'https://obs.88oakapps.com/api/v1/write';
+    const remoteWriteUrl = props.remoteWriteUrl;
+    const scrapeJobName = props.scrapeJobName ?? `${name}-pods`;
     const scrapeInterval = props.scrapeInterval ?? '30s';
     const bufferChunks = props.bufferChunks ?? 1;
     const kubernetesApiPort = props.kubernetesApiPort ?? 6443;
@@ -214,7 +214,7 @@ export class VmAgent extends Construct {
       global: { scrape_interval: scrapeInterval },
       scrape_configs: [
         {
-          job_name: 'honeydue-pods',
+          job_name: scrapeJobName,
           kubernetes_sd_configs: [{ role: 'pod', namespaces: { names: scrapedNamespaces } }],
           relabel_configs: [
             { source_labels: [annotationLabel(SCRAPE_ANNOTATIONS.scrape)], regex: 'true', action: 'keep' },
@@ -237,10 +237,10 @@ export class VmAgent extends Construct {
 
     this.name = name;
     this.namespace = namespace;
-    this.traffic = workloadTraffic(owner, this, {
+    this.traffic = declareTraffic(this, workloadTraffic(owner, this, {
       connectsTo: props.targets,
       externalPorts: [portOf(remoteWriteUrl), kubernetesApiPort],
-    });
+    }));
     this.serviceAccount = workloadServiceAccount(this, name, namespace, API_ACCESS_REASON);
     this.roles = scrapedNamespaces.map(
       (ns) =>
@@ -269,6 +269,7 @@ export class VmAgent extends Construct {
       runAsUser,
       serviceAccountName: name,
       kubernetesApiAccess: API_ACCESS_REASON,
+      labels: props.podLabels,
       // A changed scrape config changes the template, so apply rolls vmagent onto it.
       annotations: { [CONFIG_HASH_ANNOTATION]: contentHash(scrapeYaml) },
       volumes: [

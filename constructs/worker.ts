@@ -1,14 +1,14 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { appPod, AppWorkloadProps, DEFAULT_BACKEND_SECRET_KEYS, RECREATE, workloadDeployment } from './shared/app-workload';
-import { apnsKeyVolume, DEFAULT_APNS_KEY_SECRET_NAME } from './shared/apns';
+import { appPod, AppWorkloadProps, RECREATE, workloadDeployment } from './shared/app-workload';
+import { ApnsKey, apnsKeyVolumes } from './shared/apns';
 import { drainSafePdb } from './shared/disruption-budget';
-import { ServiceEndpoint, workloadTraffic, WorkloadTraffic } from './shared/network';
+import { ServiceEndpoint, declareTraffic, workloadTraffic, WorkloadTraffic } from './shared/network';
 import { httpProbe, LIVENESS_TIMING, ProbeTiming } from './shared/probes';
 import { SMALL_RESOURCES } from './shared/resources';
 import { check, httpPathProblem, portProblem, wholeNumberProblem } from './shared/validation';
 
-/** Props of {@link Worker}. Defaults are production's (SPEC "worker"). */
+/** Props of {@link Worker}. Defaults keep Asynq's scheduler a singleton; nothing organisation-specific. */
 export interface WorkerProps extends AppWorkloadProps {
   /** Deployment and ServiceAccount name. @default 'worker' */
   readonly name?: string;
@@ -28,11 +28,19 @@ export interface WorkerProps extends AppWorkloadProps {
   /** uid, gid and fsGroup. @default 1000 */
   readonly runAsUser?: number;
   /**
-   * Secret holding the APNs auth key file. The worker sends the task reminders
-   * (push), and the Go app stats the key at startup, so it mounts the key as api does.
-   * @default 'honeydue-apns-key'
+   * Secret holding the APNs auth key file. A worker that sends push (task
+   * reminders) from the Go codebase stats the key at startup, so it mounts the
+   * key as the api does. `false` or unset mounts nothing.
+   * @default undefined (no APNs volume)
    */
-  readonly apnsKeySecretName?: string;
+  readonly apnsKey?: ApnsKey | false;
+  /**
+   * An annotation on the Deployment that says, where operators read the
+   * manifest, why it runs one replica; written only while the scheduler is
+   * not leader-elected.
+   * @default undefined (no annotation)
+   */
+  readonly replicasAnnotation?: WorkerReplicasAnnotation;
   /**
    * An HTTP liveness probe on the worker's health endpoint, which restarts a
    * worker that hangs (a stuck Redis connection stops every queue). On Swarm the
@@ -58,13 +66,13 @@ export interface WorkerHealthProbe extends ProbeTiming {
   readonly path?: string;
 }
 
-/** The annotation that carries the singleton reasoning into the manifest, where operators read it. */
-export const WORKER_REPLICAS_ANNOTATION = 'honeydue.io/replicas-reason';
-
-const SINGLETON_REASON =
-  "Asynq's Scheduler is a singleton: more than 1 replica fires every cron task once per replica " +
-  '(duplicate daily digests, onboarding emails). Keep at 1 until asynq.PeriodicTaskManager with Redis ' +
-  'leader election is wired in cmd/worker/main.go.';
+/** The annotation that carries the singleton reasoning into the manifest. */
+export interface WorkerReplicasAnnotation {
+  /** The annotation key, in the organisation's own prefix (like `example.com/replicas-reason`). */
+  readonly key: string;
+  /** The sentence an operator reads before scaling the worker up. */
+  readonly reason: string;
+}
 
 
 /**
@@ -73,7 +81,7 @@ const SINGLETON_REASON =
  * rollout is Recreate, so two schedulers never run at once, even for the
  * seconds a surge pod would overlap.
  *
- * @example new Worker(chart, 'worker', { image: 'gitea.treytartt.com/admin/honeydue-worker:237c6b8' });
+ * @example new Worker(chart, 'worker', { image: 'registry.example.com/team/worker:237c6b8', configMap: config });
  */
 export class Worker extends Construct {
   /** The Deployment (Recreate, one replica unless the scheduler is leader-elected). */
@@ -95,7 +103,6 @@ export class Worker extends Construct {
     const replicas = props.replicas ?? 1;
     const leaderElectedScheduler = props.leaderElectedScheduler ?? false;
     const runAsUser = props.runAsUser ?? 1000;
-    const apnsKeySecretName = props.apnsKeySecretName ?? DEFAULT_APNS_KEY_SECRET_NAME;
     const { port: healthPort = 6060, path: healthPath = '/health', ...healthTiming } = props.healthProbe ?? {};
 
     const owner = 'Worker';
@@ -118,9 +125,9 @@ export class Worker extends Construct {
       owner,
       name,
       runAsUser,
-      defaultSecretKeys: DEFAULT_BACKEND_SECRET_KEYS,
+      defaultSecretKeys: [],
       defaultResources: SMALL_RESOURCES,
-      volumes: [apnsKeyVolume(apnsKeySecretName)],
+      volumes: apnsKeyVolumes(props.apnsKey),
       container: props.healthProbe
         ? { livenessProbe: httpProbe(owner, 'healthProbe', healthPath, healthPort, LIVENESS_TIMING, healthTiming) }
         : undefined,
@@ -128,7 +135,7 @@ export class Worker extends Construct {
 
     this.name = name;
     this.namespace = pod.namespace;
-    this.traffic = workloadTraffic(owner, this, { connectsTo: [props.redis], externalPorts: props.externalPorts });
+    this.traffic = declareTraffic(this, workloadTraffic(owner, this, { connectsTo: [props.redis], externalPorts: props.externalPorts }));
     this.serviceAccount = pod.serviceAccount;
     this.deployment = workloadDeployment(this, {
       name,
@@ -136,7 +143,7 @@ export class Worker extends Construct {
       replicas,
       strategy: RECREATE,
       template: pod.template,
-      annotations: leaderElectedScheduler ? undefined : { [WORKER_REPLICAS_ANNOTATION]: SINGLETON_REASON },
+      annotations: leaderElectedScheduler || !props.replicasAnnotation ? undefined : { [props.replicasAnnotation.key]: props.replicasAnnotation.reason },
     });
     this.disruptionBudget = drainSafePdb(this, owner, { name, namespace: pod.namespace, minimumReplicas: replicas });
   }

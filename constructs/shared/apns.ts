@@ -4,8 +4,11 @@ import { MountedVolume } from './pod-security';
 export const APNS_KEY_DIRECTORY = '/secrets/apns';
 /** The key of the APNs Secret and the file name under {@link APNS_KEY_DIRECTORY}. */
 export const APNS_KEY_FILE = 'apns_auth_key.p8';
-/** The Secret holding the APNs auth key, created by the operator. */
-export const DEFAULT_APNS_KEY_SECRET_NAME = 'honeydue-apns-key';
+/** The Secret holding the APNs auth key file (key {@link APNS_KEY_FILE}), created by the operator. */
+export interface ApnsKey {
+  /** The Secret's name in the workload's namespace. */
+  readonly secretName: string;
+}
 
 /**
  * The APNs auth key file, read-only at {@link APNS_KEY_DIRECTORY}. api and the
@@ -18,4 +21,9 @@ export function apnsKeyVolume(secretName: string): MountedVolume {
     mountPath: APNS_KEY_DIRECTORY,
     readOnly: true,
   };
+}
+
+/** The APNs volume a workload mounts: none when `apnsKey` is unset or false. */
+export function apnsKeyVolumes(apnsKey: ApnsKey | false | undefined): MountedVolume[] {
+  return apnsKey ? [apnsKeyVolume(apnsKey.secretName)] : [];
 }

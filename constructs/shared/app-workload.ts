@@ -1,27 +1,9 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { objectLabels, selectorLabels } from './labels';
-import { hardenedPodTemplate, HardenedPodOptions, MountedVolume, workloadServiceAccount } from './pod-security';
+import { namespaceOf, objectLabels, selectorLabels } from './labels';
+import { hardenedPodTemplate, HardenedPodOptions, MountedVolume, workloadServiceAccount, WorkloadPodSpec } from './pod-security';
 import { resolveResources, ResourceOverrides, Resources, toResourceRequirements } from './resources';
 import { check, dnsLabelProblem, envNameProblem, imageProblem, imageTagOf } from './validation';
-
-/** The namespace every honeyDue workload lives in. */
-export const DEFAULT_NAMESPACE = 'honeydue';
-/** The docker-registry Secret for the private registry, created by the operator. */
-export const DEFAULT_IMAGE_PULL_SECRET = 'gitea-credentials';
-/** The ConfigMap every app workload reads with envFrom. */
-export const DEFAULT_CONFIG_MAP_NAME = 'honeydue-config';
-/** The Secret holding every app secret, created out of band by the operator. */
-export const DEFAULT_SECRET_NAME = 'honeydue-secrets';
-/**
- * The secret keys api and worker read by default: production's list. The
- * migrate Job reads only the database password (`MIGRATE_SECRET_KEYS`). `REDIS_PASSWORD` is optional because Redis runs without auth until the
- * operator sets it.
- */
-export const DEFAULT_BACKEND_SECRET_KEYS: readonly SecretKey[] = [
-  'POSTGRES_PASSWORD', 'SECRET_KEY', 'ADMIN_EMAIL', 'ADMIN_PASSWORD', 'EMAIL_HOST_PASSWORD', 'B2_KEY_ID', 'B2_APP_KEY',
-  { key: 'REDIS_PASSWORD', optional: true },
-];
 
 /**
  * The pod-template annotation holding a hash of the ConfigMap's content.
@@ -52,29 +34,45 @@ export interface ConfigMapSource {
   readonly contentHash?: string;
 }
 
-/** Props every honeyDue app workload (api, admin, web, worker, migrate Job) shares. */
-export interface AppWorkloadProps {
+/** Props every workload construct shares. */
+export interface WorkloadProps {
+  /**
+   * Namespace of the workload's objects.
+   * @default the enclosing Chart's namespace (an error when neither is set)
+   */
+  readonly namespace?: string;
+  /**
+   * Labels the pod templates carry beside `app.kubernetes.io/name` and
+   * `version`: the stack's own (part-of, managed-by). The Chart's `labels`
+   * reach every object's metadata but not the pod templates inside them.
+   * @default {} (no labels beyond name and version)
+   */
+  readonly podLabels?: Record<string, string>;
+}
+
+/** Props every app workload (api, admin, web, worker, migrate Job) shares. */
+export interface AppWorkloadProps extends WorkloadProps {
   /**
    * Full image reference with a pinned tag, like
-   * `gitea.treytartt.com/admin/honeydue-api:237c6b8`. The tag becomes the
+   * `registry.example.com/team/api:237c6b8`. The tag becomes the
    * pod's `app.kubernetes.io/version` label.
    */
   readonly image: string;
-  /** Namespace of the workload's objects. @default 'honeydue' */
-  readonly namespace?: string;
-  /** docker-registry Secret used to pull the image. @default 'gitea-credentials' */
+  /**
+   * docker-registry Secret used to pull the image, for a private registry.
+   * @default undefined (no pull secret: the image is public or the nodes can pull it)
+   */
   readonly imagePullSecret?: string;
   /**
    * The ConfigMap read with envFrom. Pass the `HoneydueConfigMap` construct so
    * its content hash is stamped on the pod template.
-   * @default { name: 'honeydue-config' } (no content hash)
    */
-  readonly configMap?: ConfigMapSource;
-  /** The Secret holding the keys in `secretKeys`. @default 'honeydue-secrets' */
+  readonly configMap: ConfigMapSource;
+  /** The Secret holding the keys in `secretKeys`; required once any key is listed. @default undefined (no Secret read) */
   readonly secretName?: string;
-  /** Keys of `secretName` wired one by one as env vars (names only; values never appear). @default per workload */
+  /** Keys of `secretName` wired one by one as env vars (names only; values never appear). @default per workload: none, the migrate Job's POSTGRES_PASSWORD */
   readonly secretKeys?: readonly SecretKey[];
-  /** Overrides of the workload's requests and limits. @default per workload (SPEC) */
+  /** Overrides of the workload's requests and limits. @default per workload (the named presets in shared/resources.ts) */
   readonly resources?: ResourceOverrides;
   /**
    * TCP ports the workload dials outside the cluster (Postgres 5432, SMTP 587,
@@ -94,7 +92,7 @@ export interface AppPodDefinition {
   readonly defaultResources: Resources;
   readonly container?: Omit<HardenedPodOptions['container'], 'image' | 'resources' | 'envFrom'>;
   readonly volumes?: MountedVolume[];
-  readonly scheduling?: HardenedPodOptions['scheduling'];
+  readonly podSpec?: WorkloadPodSpec;
   readonly annotations?: Record<string, string>;
 }
 
@@ -107,15 +105,14 @@ export interface AppPod {
 }
 
 /**
- * Builds the ServiceAccount and pod template of an app workload: SPEC "Shared
- * by every app workload", written once. Validates the shared props.
+ * Builds the ServiceAccount and pod template of an app workload: the image,
+ * pull secret, ConfigMap, Secret keys, resources and hardening every app
+ * workload shares, written once. Validates the shared props.
  */
 export function appPod(scope: Construct, props: AppWorkloadProps, definition: AppPodDefinition): AppPod {
   const { owner, name } = definition;
-  const namespace = props.namespace ?? DEFAULT_NAMESPACE;
-  const imagePullSecret = props.imagePullSecret ?? DEFAULT_IMAGE_PULL_SECRET;
-  const configMap = props.configMap ?? { name: DEFAULT_CONFIG_MAP_NAME };
-  const secretName = props.secretName ?? DEFAULT_SECRET_NAME;
+  const namespace = namespaceOf(scope, owner, props.namespace);
+  const { imagePullSecret, configMap, secretName } = props;
   const secretKeys = (props.secretKeys ?? definition.defaultSecretKeys).map(toSecretKeyRef);
   const resources = resolveResources(owner, definition.defaultResources, props.resources);
 
@@ -128,11 +125,15 @@ export function appPod(scope: Construct, props: AppWorkloadProps, definition: Ap
     throw new Error(`${owner}: secretKeys: '${duplicate.key}' is listed twice; list each key once`);
   }
 
+  if (secretKeys.length > 0 && secretName === undefined) {
+    throw new Error(`${owner}: secretName: not set, but secretKeys lists ${secretKeys.map((ref) => ref.key).join(', ')}; name the Secret that holds them, or list no keys`);
+  }
+
   const version = imageTagOf(props.image)!;
   const serviceAccount = workloadServiceAccount(scope, name, namespace);
   const secretEnv: k8s.EnvVar[] = secretKeys.map((ref) => ({
     name: ref.key,
-    valueFrom: { secretKeyRef: { name: secretName, key: ref.key, optional: ref.optional || undefined } },
+    valueFrom: { secretKeyRef: { name: secretName!, key: ref.key, optional: ref.optional || undefined } },
   }));
   const definitionEnv = definition.container?.env ?? [];
 
@@ -141,12 +142,13 @@ export function appPod(scope: Construct, props: AppWorkloadProps, definition: Ap
     version,
     runAsUser: definition.runAsUser,
     serviceAccountName: name,
-    imagePullSecrets: [imagePullSecret],
+    imagePullSecrets: imagePullSecret === undefined ? undefined : [imagePullSecret],
+    labels: props.podLabels,
     annotations: {
       ...definition.annotations,
       ...(configMap.contentHash ? { [CONFIG_HASH_ANNOTATION]: configMap.contentHash } : {}),
     },
-    scheduling: definition.scheduling,
+    podSpec: definition.podSpec,
     volumes: definition.volumes,
     container: {
       ...definition.container,

@@ -1,23 +1,30 @@
+import { Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+
 /**
- * The labels every object of the stack carries.
+ * The labels the constructs write themselves.
  *
  * `app.kubernetes.io/name` is the only selector label: selectors are immutable
  * on a live Deployment, so anything that changes per release (`version`) stays
- * on pod templates and never reaches a selector.
+ * on pod templates and never reaches a selector. Labels shared by a whole
+ * stack (part-of, managed-by, the environment) are not written here: they are
+ * the enclosing Chart's `labels`, which cdk8s puts on every object's metadata,
+ * so a consumer's product carries its own and none of another's.
  */
-
-/** The `app.kubernetes.io/part-of` value of every honeyDue object; prune is scoped by it. */
-export const PART_OF = 'honeydue';
-
-/** The `app.kubernetes.io/managed-by` value of every object this library writes. */
-export const MANAGED_BY = 'honeydue-k8s';
 
 /** Label keys, spelled once. */
 export const LABEL_NAME = 'app.kubernetes.io/name';
 export const LABEL_PART_OF = 'app.kubernetes.io/part-of';
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const LABEL_VERSION = 'app.kubernetes.io/version';
-/** The environment (`config/<env>.yaml`) an object belongs to, on every object's metadata; prune selects by it. */
+
+/**
+ * honeyDue's own stack labels, as its config (config/production.yaml `labels`,
+ * `environmentLabel`) sets them; the deploy's prune selects by them. Not read by
+ * any construct, and not part of the package's API.
+ */
+export const PART_OF = 'honeydue';
+export const MANAGED_BY = 'honeydue-k8s';
 export const LABEL_ENVIRONMENT = 'honeydue.io/environment';
 
 /** The selector of a workload: its name, nothing else (matches the live selectors). */
@@ -25,12 +32,30 @@ export function selectorLabels(name: string): Record<string, string> {
   return { [LABEL_NAME]: name };
 }
 
-/** Labels on an object's metadata: the selector label plus the stack labels. */
+/** Labels a construct writes on an object's metadata: the selector label; the Chart adds the stack's. */
 export function objectLabels(name: string): Record<string, string> {
-  return { ...selectorLabels(name), [LABEL_PART_OF]: PART_OF, [LABEL_MANAGED_BY]: MANAGED_BY };
+  return selectorLabels(name);
 }
 
-/** Labels on a pod template: object labels plus the release version (never in a selector). */
-export function podLabels(name: string, version: string): Record<string, string> {
-  return { ...objectLabels(name), [LABEL_VERSION]: version };
+/**
+ * Labels on a pod template: the stack's `podLabels`, the selector label and
+ * the release version (never in a selector). Chart labels do not reach pod
+ * templates, so the stack passes the ones pods should carry.
+ */
+export function podLabels(name: string, version: string, stackLabels: Record<string, string> = {}): Record<string, string> {
+  return { ...stackLabels, ...selectorLabels(name), [LABEL_VERSION]: version };
+}
+
+/**
+ * The namespace a construct's objects go in: its own `namespace` prop, else
+ * the enclosing Chart's, the cdk8s convention. Neither set is an error: an
+ * object without a namespace lands in whatever namespace kubectl's context
+ * names, away from the ConfigMap and Secrets its pods read.
+ */
+export function namespaceOf(scope: Construct, owner: string, namespace: string | undefined): string {
+  const resolved = namespace ?? Chart.of(scope).namespace;
+  if (resolved === undefined) {
+    throw new Error(`${owner}: namespace: not set, and the enclosing Chart has none; set 'namespace' on the construct or on its Chart (new Chart(app, id, { namespace }))`);
+  }
+  return resolved;
 }

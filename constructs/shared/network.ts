@@ -1,3 +1,4 @@
+import { Construct, IConstruct } from 'constructs';
 import { check, portProblem } from './validation';
 
 /**
@@ -67,4 +68,35 @@ export function workloadTraffic(
   externalPorts.forEach((port, i) => check(owner, `externalPorts[${i}]`, portProblem(port)));
   connectsTo.forEach((endpoint) => check(owner, `connection to '${endpoint.name}'`, portProblem(endpoint.port)));
   return { name: pods.name, namespace: pods.namespace, connectsTo, externalPorts };
+}
+
+const TRAFFIC_SOURCE = Symbol.for('honeydue-k8s.TrafficSource');
+
+/** A construct whose pods open connections, declared in its `traffic`: every workload construct is one. */
+export interface TrafficSource extends IConstruct {
+  /** The connections its pods open. */
+  readonly traffic: WorkloadTraffic;
+}
+
+/**
+ * Marks a workload construct as a {@link TrafficSource}, so `NetworkPolicies`
+ * finds it in the tree without a hand-kept list that a new workload could miss.
+ */
+export function declareTraffic(workload: Construct, traffic: WorkloadTraffic): WorkloadTraffic {
+  Object.defineProperty(workload, TRAFFIC_SOURCE, { value: true });
+  return traffic;
+}
+
+/** Whether a construct is a workload that declared its traffic. */
+export function isTrafficSource(x: unknown): x is TrafficSource {
+  return x !== null && typeof x === 'object' && TRAFFIC_SOURCE in x;
+}
+
+/** Every workload in the app that holds `scope` whose pods run in `namespace`, in construction order. */
+export function trafficSourcesIn(scope: Construct, namespace: string): WorkloadTraffic[] {
+  return scope.node.root.node
+    .findAll()
+    .filter(isTrafficSource)
+    .map((source) => source.traffic)
+    .filter((traffic) => traffic.namespace === namespace);
 }

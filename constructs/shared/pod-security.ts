@@ -20,6 +20,9 @@ export interface MountedVolume {
   readonly readOnly?: boolean;
 }
 
+/** The pod spec fields a workload chooses; everything security-related is set by {@link hardenedPodTemplate}. */
+export type WorkloadPodSpec = Pick<k8s.PodSpec, 'nodeSelector' | 'topologySpreadConstraints' | 'restartPolicy' | 'terminationGracePeriodSeconds'>;
+
 /** What a hardened pod template needs from its workload. */
 export interface HardenedPodOptions {
   /** `app.kubernetes.io/name`, the container name and the selector value. */
@@ -41,8 +44,10 @@ export interface HardenedPodOptions {
   readonly volumes?: MountedVolume[];
   readonly imagePullSecrets?: string[];
   readonly annotations?: Record<string, string>;
-  /** Scheduling and lifecycle fields of the pod spec (nodeSelector, restartPolicy, terminationGracePeriodSeconds, ...). */
-  readonly scheduling?: Pick<k8s.PodSpec, 'nodeSelector' | 'topologySpreadConstraints' | 'restartPolicy' | 'terminationGracePeriodSeconds'>;
+  /** The stack's labels for pods, beside the name and version. @default {} */
+  readonly labels?: Record<string, string>;
+  /** Pod spec fields the workload sets itself: where it runs, how it restarts, how long it gets to stop. */
+  readonly podSpec?: WorkloadPodSpec;
   /**
    * Why the pod calls the Kubernetes API. Set, the main container alone gets a
    * projected, hour-long service-account token where client libraries look for
@@ -69,7 +74,7 @@ export function hardenedPodTemplate(options: HardenedPodOptions): k8s.PodTemplat
   const runAsGroup = options.runAsGroup ?? options.runAsUser;
   return {
     metadata: {
-      labels: podLabels(options.name, options.version),
+      labels: podLabels(options.name, options.version, options.labels),
       annotations: Object.keys(annotations).length > 0 ? annotations : undefined,
     },
     spec: {
@@ -83,7 +88,7 @@ export function hardenedPodTemplate(options: HardenedPodOptions): k8s.PodTemplat
         fsGroup: runAsGroup,
         seccompProfile: { type: 'RuntimeDefault' },
       },
-      ...options.scheduling,
+      ...options.podSpec,
       containers: [
         {
           name: options.name,
@@ -129,8 +134,8 @@ const API_TOKEN_VOLUME: MountedVolume = {
 };
 
 /**
- * A workload's own ServiceAccount (SPEC: one per workload), token automount
- * off. With `kubernetesApiAccess` it carries the reason its pods hold a token.
+ * A workload's own ServiceAccount, one per workload so a Role granted to one
+ * never reaches another, token automount off. With `kubernetesApiAccess` it carries the reason its pods hold a token.
  */
 export function workloadServiceAccount(scope: Construct, name: string, namespace: string, kubernetesApiAccess?: string): k8s.KubeServiceAccount {
   return new k8s.KubeServiceAccount(scope, 'ServiceAccount', {

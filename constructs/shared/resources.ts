@@ -3,9 +3,9 @@ import { check, cpuProblem, memoryProblem } from './validation';
 
 /** CPU and memory of one side (requests or limits) of a container's resources. */
 export interface CpuMemory {
-  /** CPU quantity, like `100m` or `1`. @default the workload's value (SPEC) */
+  /** CPU quantity, like `100m` or `1`. @default the workload's value */
   readonly cpu?: string;
-  /** Memory quantity, like `128Mi`. @default the workload's value (SPEC) */
+  /** Memory quantity, like `128Mi`. @default the workload's value */
   readonly memory?: string;
 }
 
@@ -52,6 +52,15 @@ export function toResourceRequirements(resources: Resources): k8s.ResourceRequir
 export const BACKEND_RESOURCES: Resources = {
   requests: { cpu: '100m', memory: '128Mi' },
   limits: { cpu: '1000m', memory: '512Mi' },
+};
+
+/**
+ * Redis' size: the memory limit is twice a 256mb `maxmemory`, because the AOF
+ * rewrite forks and the child's copy-on-write pages count against it too.
+ */
+export const REDIS_RESOURCES: Resources = {
+  requests: { cpu: '100m', memory: '128Mi' },
+  limits: { cpu: '500m', memory: '512Mi' },
 };
 
 /** The small workloads' size: the Next.js apps, the worker and vmagent. */
