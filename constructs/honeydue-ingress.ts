@@ -137,6 +137,9 @@ interface ServiceManifest {
 
 function resolveRoute(owner: string, prop: string, namespace: string, rule: IngressRule): IngressRoute {
   const { backend, host } = rule;
+  if (!(backend.service instanceof k8s.KubeService)) {
+    throw new Error(`${owner}: ${prop}.backend.service: host '${host}' has no Service construct; pass the workload (like HoneydueApi) or its 'service', never a Service name`);
+  }
   const service = backend.service.toJson() as ServiceManifest;
   const serviceName = service.metadata.name;
   const serviceNamespace = service.metadata.namespace ?? 'default';

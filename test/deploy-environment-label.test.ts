@@ -8,6 +8,7 @@ import { LABEL_ENVIRONMENT } from '../constructs/shared/labels';
 import { HoneydueStack } from '../constructs';
 import { listEnvironments } from '../app/config';
 import { renderEnvironment } from '../app/synth';
+import { PRODUCTION } from './helpers';
 
 test('the label key is spelled once, as honeydue.io/environment', () => {
   expect(LABEL_ENVIRONMENT).toBe('honeydue.io/environment');
@@ -22,8 +23,8 @@ test.each(listEnvironments().filter((env) => !env.startsWith('_')))('every objec
 test('the label defaults to the construct id and follows the environment prop', () => {
   const labelsOf = (stack: HoneydueStack) =>
     new Set(stack.node.children.flatMap((chart) => Testing.synth(chart as any).map((o: any) => o.metadata.labels[LABEL_ENVIRONMENT])));
-  expect(labelsOf(new HoneydueStack(Testing.app(), 'qa', { imageTag: 'abc1234' }))).toEqual(new Set(['qa']));
-  expect(labelsOf(new HoneydueStack(new App(), 'qa', { imageTag: 'abc1234', environment: 'preview-7' }))).toEqual(new Set(['preview-7']));
+  expect(labelsOf(new HoneydueStack(Testing.app(), 'qa', { ...PRODUCTION, imageTag: 'abc1234' }))).toEqual(new Set(['qa']));
+  expect(labelsOf(new HoneydueStack(new App(), 'qa', { ...PRODUCTION, imageTag: 'abc1234', environment: 'preview-7' }))).toEqual(new Set(['preview-7']));
 });
 
 test('the label stays off pod templates: adding it rolls no pod', () => {

@@ -4,21 +4,54 @@ import * as path from 'path';
 import { Chart, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
 import { HoneydueStack, HoneydueStackProps } from '../constructs';
+import { loadConfig } from '../app/config';
 
 /** A pinned tag for tests. */
 export const TAG = '237c6b8';
 
-/** Manifests a construct built in a fresh chart synthesizes to. */
+/**
+ * honeyDue production's stack props, read once from config/production.yaml at
+ * {@link TAG}: the library defaults none of these facts, so every test takes
+ * them from here.
+ */
+export const PRODUCTION: HoneydueStackProps = loadConfig('production', { imageTag: TAG });
+
+/** What the stack passes every app workload, as production wires it. */
+export const APP_WIRING = {
+  configMap: { name: PRODUCTION.configMapName },
+  secretName: PRODUCTION.secretName,
+  imagePullSecret: PRODUCTION.imagePullSecret,
+  podLabels: PRODUCTION.labels,
+};
+
+/** What the stack passes the api and the worker on top: production's secret keys and APNs key. */
+export const BACKEND_WIRING = { ...APP_WIRING, secretKeys: PRODUCTION.api!.secretKeys, apnsKey: PRODUCTION.apnsKey };
+
+/** Production's image reference of a service. */
+export function imageOf(service: 'api' | 'worker' | 'admin' | 'web'): string {
+  return `${PRODUCTION.registry}/${PRODUCTION.images[service]}:${TAG}`;
+}
+
+/** A chart as the stack makes them: production's namespace and labels. */
+export function productionChart(): Chart {
+  return new Chart(Testing.app(), 'test', { namespace: PRODUCTION.namespace, labels: PRODUCTION.labels });
+}
+
+/** Manifests a construct built in a fresh chart (production's namespace and labels) synthesizes to. */
 export function synthOf(build: (chart: Chart) => Construct | void): any[] {
-  const chart = Testing.chart();
+  const chart = productionChart();
   build(chart);
   return Testing.synth(chart);
 }
 
-/** Every manifest of a whole stack, across its charts. */
+/**
+ * Every manifest of a whole stack, across its charts: production's props
+ * without its `observability` section (so no vmagent unless `props` adds one),
+ * with `props` on top.
+ */
 export function synthStack(props: Partial<HoneydueStackProps> = {}): any[] {
   const app = Testing.app();
-  new HoneydueStack(app, 'production', { imageTag: TAG, ...props });
+  new HoneydueStack(app, 'production', { ...PRODUCTION, observability: undefined, ...props });
   return app.charts.flatMap((chart) => chart.toJson());
 }
 
@@ -54,3 +87,12 @@ export function fingerprint(dir: string): Record<string, string> {
   walk(dir);
   return result;
 }
+
+/** The worker's wiring: the backend's plus production's replicas annotation. */
+export const WORKER_WIRING = { ...BACKEND_WIRING, replicasAnnotation: PRODUCTION.worker!.replicasAnnotation };
+
+/** The migrate Job's wiring: production's ConfigMap and Secret, and its Job name. */
+export const MIGRATE_WIRING = { ...APP_WIRING, jobName: PRODUCTION.migrate.jobName };
+
+/** Redis as the stack builds it: production's redis section, Secret and pod labels. */
+export const REDIS_WIRING = { ...PRODUCTION.redis, secretName: PRODUCTION.secretName, podLabels: PRODUCTION.labels };

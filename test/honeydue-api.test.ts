@@ -1,8 +1,8 @@
 import { HoneydueApi, HoneydueConfigMap, CONFIG_HASH_ANNOTATION } from '../constructs';
-import { container, envVar, find, synthOf, TAG } from './helpers';
+import { container, envVar, find, synthOf, TAG, BACKEND_WIRING, PRODUCTION, imageOf } from './helpers';
 
-const image = `gitea.treytartt.com/admin/honeydue-api:${TAG}`;
-const production = () => synthOf((chart) => new HoneydueApi(chart, 'api', { image }));
+const image = imageOf('api');
+const production = () => synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image }));
 
 describe('HoneydueApi with only an image is production', () => {
   const objects = production();
@@ -109,7 +109,7 @@ describe('HoneydueApi with only an image is production', () => {
 
 describe('HoneydueApi options', () => {
   test('with the HPA on: 3..6, CPU 70 %, memory 80 %, and spec.replicas not pinned', () => {
-    const objects = synthOf((chart) => new HoneydueApi(chart, 'api', { image, autoscaling: {} }));
+    const objects = synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image, autoscaling: {} }));
     const hpa = find(objects, 'HorizontalPodAutoscaler', 'api');
     expect(hpa.apiVersion).toBe('autoscaling/v2');
     expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' });
@@ -124,14 +124,14 @@ describe('HoneydueApi options', () => {
   });
 
   test('the PDB counts the HPA minimum, not the unpinned replicas', () => {
-    const objects = synthOf((chart) => new HoneydueApi(chart, 'api', { image, autoscaling: { minReplicas: 2, maxReplicas: 4 } }));
+    const objects = synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image, autoscaling: { minReplicas: 2, maxReplicas: 4 } }));
     expect(find(objects, 'PodDisruptionBudget', 'api-pdb').spec.minAvailable).toBe(1);
   });
 
   test('stamps the ConfigMap content hash on the pod template', () => {
     const objects = synthOf((chart) => {
-      const config = new HoneydueConfigMap(chart, 'config', { data: { DB_HOST: 'db' } });
-      new HoneydueApi(chart, 'api', { image, configMap: config });
+      const config = new HoneydueConfigMap(chart, 'config', { name: PRODUCTION.configMapName, data: { DB_HOST: 'db' } });
+      new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image, configMap: config });
     });
     const hash = find(objects, 'Deployment', 'api').spec.template.metadata.annotations[CONFIG_HASH_ANNOTATION];
     expect(hash).toMatch(/^[0-9a-f]{16}$/);
@@ -139,7 +139,7 @@ describe('HoneydueApi options', () => {
 
   test('probe timing and resources override field by field', () => {
     const objects = synthOf((chart) => new HoneydueApi(chart, 'api', {
-      image, probes: { startup: { failureThreshold: 60 } }, resources: { limits: { memory: '1Gi' } },
+      ...BACKEND_WIRING, image, probes: { startup: { failureThreshold: 60 } }, resources: { limits: { memory: '1Gi' } },
     }));
     const api = container(find(objects, 'Deployment', 'api'));
     expect(api.startupProbe).toEqual({ httpGet: { path: '/api/health/', port: 8000 }, failureThreshold: 60, periodSeconds: 5 });
@@ -147,7 +147,7 @@ describe('HoneydueApi options', () => {
   });
 
   test('optional secret keys are wired with optional: true', () => {
-    const objects = synthOf((chart) => new HoneydueApi(chart, 'api', { image, secretKeys: ['SECRET_KEY', { key: 'REDIS_PASSWORD', optional: true }] }));
+    const objects = synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image, secretKeys: ['SECRET_KEY', { key: 'REDIS_PASSWORD', optional: true }] }));
     const api = container(find(objects, 'Deployment', 'api'));
     expect(envVar(api, 'REDIS_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'honeydue-secrets', key: 'REDIS_PASSWORD', optional: true });
     expect(envVar(api, 'POSTGRES_PASSWORD')).toBeUndefined();
@@ -155,7 +155,7 @@ describe('HoneydueApi options', () => {
 });
 
 describe('HoneydueApi fails', () => {
-  const build = (props: object) => () => synthOf((chart) => new HoneydueApi(chart, 'api', { image, ...props }));
+  const build = (props: object) => () => synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image, ...props }));
   test('preStopDelaySeconds and terminationGracePeriodSeconds override; 0 drops the hook', () => {
     const objects = build({ preStopDelaySeconds: 5, terminationGracePeriodSeconds: 20 })();
     const deployment = find(objects, 'Deployment', 'api');

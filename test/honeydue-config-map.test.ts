@@ -1,10 +1,10 @@
 import { HoneydueConfigMap, HoneydueNamespace } from '../constructs';
-import { find, synthOf } from './helpers';
+import { find, synthOf, PRODUCTION } from './helpers';
 
 describe('HoneydueConfigMap', () => {
   const build = (data: Record<string, string>) => {
     let hash = '';
-    const objects = synthOf((chart) => { hash = new HoneydueConfigMap(chart, 'config', { data }).contentHash; });
+    const objects = synthOf((chart) => { hash = new HoneydueConfigMap(chart, 'config', { name: PRODUCTION.configMapName, data }).contentHash; });
     return { objects, hash };
   };
 
@@ -31,7 +31,7 @@ describe('HoneydueConfigMap', () => {
 
 describe('HoneydueNamespace', () => {
   test('honeydue, labelled for Pod Security Admission restricted', () => {
-    const ns = find(synthOf((chart) => new HoneydueNamespace(chart, 'ns')), 'Namespace', 'honeydue');
+    const ns = find(synthOf((chart) => new HoneydueNamespace(chart, 'ns', { name: PRODUCTION.namespace })), 'Namespace', 'honeydue');
     expect(ns.metadata.labels).toMatchObject({
       'pod-security.kubernetes.io/enforce': 'restricted',
       'pod-security.kubernetes.io/audit': 'restricted',

@@ -1,6 +1,6 @@
 import { CONFIG_HASH_ANNOTATION } from '../constructs';
 import { loadConfig } from '../app/config';
-import { find, synthStack, TAG } from './helpers';
+import { find, synthStack, TAG, imageOf, PRODUCTION } from './helpers';
 
 const objects = synthStack();
 const workloads = objects.filter((o) => ['Deployment', 'Job'].includes(o.kind));
@@ -68,10 +68,10 @@ test('every object carries part-of honeydue and managed-by honeydue-k8s', () => 
 });
 
 test('images are gitea.treytartt.com/admin/honeydue-<svc>:<tag>; the Job runs the api image', () => {
-  expect(find(objects, 'Deployment', 'api').spec.template.spec.containers[0].image).toBe(`gitea.treytartt.com/admin/honeydue-api:${TAG}`);
-  expect(find(objects, 'Deployment', 'worker').spec.template.spec.containers[0].image).toBe(`gitea.treytartt.com/admin/honeydue-worker:${TAG}`);
-  expect(find(objects, 'Deployment', 'admin').spec.template.spec.containers[0].image).toBe(`gitea.treytartt.com/admin/honeydue-admin:${TAG}`);
-  expect(find(objects, 'Job', 'honeydue-migrate').spec.template.spec.containers[0].image).toBe(`gitea.treytartt.com/admin/honeydue-api:${TAG}`);
+  expect(find(objects, 'Deployment', 'api').spec.template.spec.containers[0].image).toBe(imageOf('api'));
+  expect(find(objects, 'Deployment', 'worker').spec.template.spec.containers[0].image).toBe(imageOf('worker'));
+  expect(find(objects, 'Deployment', 'admin').spec.template.spec.containers[0].image).toBe(imageOf('admin'));
+  expect(find(objects, 'Job', 'honeydue-migrate').spec.template.spec.containers[0].image).toBe(imageOf('api'));
 });
 
 test('the ConfigMap holds the non-secret values of SPEC', () => {
@@ -98,7 +98,7 @@ test('every pod template reading the ConfigMap carries its content hash; a confi
   for (const reader of readers) {
     expect(hashOf(objects, ...reader)).toBe(hash);
   }
-  const changed = synthStack({ email: { smtpPort: 465 } });
+  const changed = synthStack({ email: { ...PRODUCTION.email, smtpPort: 465 } });
   for (const reader of readers) {
     expect(hashOf(changed, ...reader)).not.toBe(hash);
   }
@@ -137,18 +137,24 @@ test('whole-output snapshot, for review of drift', () => {
   expect(objects).toMatchSnapshot();
 });
 
-test('only an image tag (and the vmagent token Secret and the Cloudflare ranges, which have no default) yields exactly the production config output', () => {
+test("production's facts alone (names, hosts, labels, secret keys, the vmagent endpoint, the Cloudflare ranges) yield exactly the production config output: the rest of its file restates the constructs' defaults", () => {
   const production = loadConfig('production');
+  const { imageTag, namespace, labels, environmentLabel, registry, images, imagePullSecret, secretName, configMapName, ingressName, apnsKey, domains, database, email, storage } = production;
+  const { tokenSecret, remoteWriteUrl, scrapeJobName } = production.observability!;
   const fromDefaults = synthStack({
-    imageTag: production.imageTag,
-    observability: { tokenSecret: production.observability!.tokenSecret },
+    imageTag, namespace, labels, environmentLabel, registry, images, imagePullSecret, secretName, configMapName, ingressName, apnsKey, domains, database, email, storage,
+    api: { secretKeys: production.api!.secretKeys },
+    worker: { secretKeys: production.worker!.secretKeys, replicasAnnotation: production.worker!.replicasAnnotation },
+    migrate: { jobName: production.migrate.jobName },
+    redis: { nodeSelector: production.redis!.nodeSelector },
+    observability: { tokenSecret, remoteWriteUrl, scrapeJobName },
     traefik: { forwardedHeadersTrustedIps: production.traefik!.forwardedHeadersTrustedIps },
   });
   expect(fromDefaults).toEqual(synthStack(production));
 });
 
 test('every PDB lets a drain evict a crash-looping pod (unhealthyPodEvictionPolicy AlwaysAllow)', () => {
-  const withVmAgent = synthStack({ observability: { tokenSecret: { name: 'vmagent-ingest-token', key: 'token' } } });
+  const withVmAgent = synthStack({ observability: PRODUCTION.observability });
   const pdbs = withVmAgent.filter((o) => o.kind === 'PodDisruptionBudget');
   expect(pdbs.map((p) => p.metadata.name).sort()).toEqual(['admin-pdb', 'api-pdb', 'redis-pdb', 'vmagent-pdb', 'worker-pdb']);
   for (const pdb of pdbs) expect(pdb.spec.unhealthyPodEvictionPolicy).toBe('AlwaysAllow');

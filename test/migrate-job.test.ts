@@ -1,11 +1,11 @@
 import { execFileSync } from 'child_process';
 import { MigrateJob } from '../constructs';
-import { container, find, synthOf, TAG } from './helpers';
+import { container, find, synthOf, MIGRATE_WIRING, imageOf } from './helpers';
 
-const image = `gitea.treytartt.com/admin/honeydue-api:${TAG}`;
+const image = imageOf('api');
 
 describe('MigrateJob with only the api image', () => {
-  const objects = synthOf((chart) => new MigrateJob(chart, 'migrate', { image }));
+  const objects = synthOf((chart) => new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, image }));
   const job = find(objects, 'Job', 'honeydue-migrate');
   const pod = job.spec.template.spec;
   const migrate = container(job);
@@ -68,20 +68,20 @@ describe('MigrateJob with only the api image', () => {
 });
 
 test('secretKeys can add keys, but not drop the database password', () => {
-  const objects = synthOf((chart) => new MigrateJob(chart, 'migrate', { image, secretKeys: ['POSTGRES_PASSWORD', { key: 'REDIS_PASSWORD', optional: true }] }));
+  const objects = synthOf((chart) => new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, image, secretKeys: ['POSTGRES_PASSWORD', { key: 'REDIS_PASSWORD', optional: true }] }));
   expect(container(find(objects, 'Job', 'honeydue-migrate')).env.map((e: any) => e.name)).toEqual(['POSTGRES_PASSWORD', 'REDIS_PASSWORD']);
-  expect(() => synthOf((chart) => new MigrateJob(chart, 'migrate', { image, secretKeys: [{ key: 'DATABASE_PASSWORD' }] }))).toThrow(
+  expect(() => synthOf((chart) => new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, image, secretKeys: [{ key: 'DATABASE_PASSWORD' }] }))).toThrow(
     /MigrateJob: secretKeys: \[DATABASE_PASSWORD\] lacks POSTGRES_PASSWORD, which the script hands to goose as PGPASSWORD/,
   );
 });
 
 describe('MigrateJob fails', () => {
   test('fails with activeDeadlineSeconds above the 600 s gate', () => {
-    expect(() => synthOf((chart) => new MigrateJob(chart, 'migrate', { image, activeDeadlineSeconds: 900 }))).toThrow(
+    expect(() => synthOf((chart) => new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, image, activeDeadlineSeconds: 900 }))).toThrow(
       /MigrateJob: activeDeadlineSeconds: 900 must be a whole number from 1 to 600/,
     );
   });
   test('fails with a negative backoffLimit', () => {
-    expect(() => synthOf((chart) => new MigrateJob(chart, 'migrate', { image, backoffLimit: -1 }))).toThrow(/MigrateJob: backoffLimit: -1/);
+    expect(() => synthOf((chart) => new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, image, backoffLimit: -1 }))).toThrow(/MigrateJob: backoffLimit: -1/);
   });
 });

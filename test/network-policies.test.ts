@@ -4,7 +4,7 @@ import * as path from 'path';
 import { Testing } from 'cdk8s';
 import { loadConfig } from '../app/config';
 import { HoneydueStack, NetworkPolicies, NetworkPoliciesProps, WorkloadTraffic } from '../constructs';
-import { find, synthOf, synthStack, TAG } from './helpers';
+import { find, synthOf, synthStack, TAG, PRODUCTION } from './helpers';
 
 const TOKEN_SECRET = { name: 'vmagent-ingest-token', key: 'token' };
 const policiesOf = (objects: any[]) => objects.filter((o) => o.kind === 'NetworkPolicy');
@@ -14,7 +14,7 @@ const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: 'TCP', port
 const ANYWHERE = [{ ipBlock: { cidr: '0.0.0.0/0' } }];
 
 /** Production with vmagent on, so every allow of the SPEC is present. */
-const objects = synthStack({ observability: { tokenSecret: TOKEN_SECRET } });
+const objects = synthStack({ observability: { ...PRODUCTION.observability, tokenSecret: TOKEN_SECRET } });
 
 test('default deny: every pod of the namespace, ingress and egress, no rule', () => {
   expect(policy(objects, 'default-deny').metadata.namespace).toBe('honeydue');
@@ -125,7 +125,7 @@ test('without vmagent there is no vmagent egress and no api ingress beyond Traef
 });
 
 test('ports follow the config: Postgres and SMTP ports are the ones the ConfigMap names', () => {
-  const moved = synthStack({ database: { port: 6432 }, email: { smtpPort: 465 } });
+  const moved = synthStack({ database: { ...PRODUCTION.database, port: 6432 }, email: { ...PRODUCTION.email, smtpPort: 465 } });
   expect(policy(moved, 'api-egress').spec.egress[1].ports).toEqual(tcp(6432, 465, 443));
 });
 
@@ -140,7 +140,7 @@ test('allows are derived from the wiring: a workload not wired to Redis gets nei
 });
 
 test('disabled: no network-policy chart, one notice line saying so', () => {
-  const stack = new HoneydueStack(Testing.app(), 'production', { imageTag: TAG, networkPolicy: { enabled: false } });
+  const stack = new HoneydueStack(Testing.app(), 'production', { ...PRODUCTION, networkPolicy: { enabled: false } });
   expect(stack.node.tryFindChild('network-policy')).toBeUndefined();
   expect(stack.notices).toContain('network-policy: skipped, networkPolicy.enabled is false (every pod accepts and opens any connection)');
 });
@@ -177,13 +177,15 @@ describe('fails on invalid props', () => {
   });
 
   test('an external port that is not a port, named by the workload', () => {
-    expect(() => synthStack({ database: { port: 0 } })).toThrow(/database\.port: 0 is not a port/);
+    expect(() => synthStack({ database: { ...PRODUCTION.database, port: 0 } })).toThrow(/database\.port: 0 is not a port/);
   });
 });
 
 describe('config', () => {
   const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-netpol-'));
-  const write = (yaml: string) => fs.writeFileSync(path.join(configDir, 'edge.yaml'), `imageTag: ${TAG}\n${yaml}`);
+  // Built on production's file: the schema requires its facts (names, hosts, registry).
+  fs.copyFileSync(path.resolve(__dirname, '..', 'config', 'production.yaml'), path.join(configDir, 'production.yaml'));
+  const write = (yaml: string) => fs.writeFileSync(path.join(configDir, 'edge.yaml'), `extends: production\nimageTag: ${TAG}\n${yaml}`);
 
   test('networkPolicy.nodeCidrs and observability reach the stack props', () => {
     write('networkPolicy: { nodeCidrs: [10.42.0.0/32] }\nobservability: { tokenSecret: { name: vmagent-ingest-token } }\n');
@@ -209,4 +211,13 @@ describe('config', () => {
 
 test('snapshot', () => {
   expect(policiesOf(objects)).toMatchSnapshot();
+});
+
+test('every Deployment and Job of the synthesized stack has its egress policy (the list is found in the tree, not kept by hand)', () => {
+  const stack = synthStack({ observability: PRODUCTION.observability, web: { enabled: true } });
+  const egress = new Set(policiesOf(stack).filter((p) => p.metadata.name.endsWith('-egress')).map((p) => p.spec.podSelector.matchLabels['app.kubernetes.io/name']));
+  // api, worker, admin, web, vmagent and the migrate Job; Redis only accepts connections and opens none.
+  const workloads = stack.filter((o) => (o.kind === 'Deployment' && o.metadata.name !== 'redis') || o.kind === 'Job');
+  expect(workloads.length).toBe(6);
+  for (const w of workloads) expect([w.kind, w.metadata.name, egress.has(w.spec.template.metadata.labels['app.kubernetes.io/name'])]).toEqual([w.kind, w.metadata.name, true]);
 });

@@ -1,10 +1,10 @@
 import { NextjsApp } from '../constructs';
-import { container, envVar, find, synthOf, TAG } from './helpers';
+import { container, envVar, find, synthOf, TAG, APP_WIRING, imageOf } from './helpers';
 
-const image = `gitea.treytartt.com/admin/honeydue-admin:${TAG}`;
+const image = imageOf('admin');
 
 describe('NextjsApp with a name and an image is production admin', () => {
-  const objects = synthOf((chart) => new NextjsApp(chart, 'admin', { name: 'admin', image }));
+  const objects = synthOf((chart) => new NextjsApp(chart, 'admin', { ...APP_WIRING, name: 'admin', image }));
   const deployment = find(objects, 'Deployment', 'admin');
   const pod = deployment.spec.template.spec;
   const admin = container(deployment);
@@ -71,13 +71,13 @@ describe('NextjsApp with a name and an image is production admin', () => {
 });
 
 test('the same construct makes web with its own uid', () => {
-  const objects = synthOf((chart) => new NextjsApp(chart, 'web', { name: 'web', image: `x/honeydue-web:${TAG}`, runAsUser: 1002 }));
+  const objects = synthOf((chart) => new NextjsApp(chart, 'web', { ...APP_WIRING, name: 'web', image: `x/honeydue-web:${TAG}`, runAsUser: 1002 }));
   expect(find(objects, 'Deployment', 'web').spec.template.spec.securityContext.runAsUser).toBe(1002);
   expect(find(objects, 'Service', 'web').spec.ports[0].port).toBe(3000);
 });
 
 describe('NextjsApp fails', () => {
-  const build = (props: object) => () => synthOf((chart) => new NextjsApp(chart, 'admin', { name: 'admin', image, ...props }));
+  const build = (props: object) => () => synthOf((chart) => new NextjsApp(chart, 'admin', { ...APP_WIRING, name: 'admin', image, ...props }));
   test('cacheSizeLimit overrides the nextjs-cache size; a quantity in MB fails', () => {
     const pod = find(build({ cacheSizeLimit: '1Gi' })(), 'Deployment', 'admin').spec.template.spec;
     expect(pod.volumes[0]).toEqual({ name: 'nextjs-cache', emptyDir: { sizeLimit: '1Gi' } });

@@ -1,8 +1,9 @@
+import { Testing } from 'cdk8s';
 import { Redis } from '../constructs';
-import { container, envVar, find, synthOf } from './helpers';
+import { container, envVar, find, PRODUCTION, REDIS_WIRING, synthOf } from './helpers';
 
-describe('Redis with no props is production', () => {
-  const objects = synthOf((chart) => new Redis(chart, 'redis'));
+describe("Redis with production's props", () => {
+  const objects = synthOf((chart) => new Redis(chart, 'redis', REDIS_WIRING));
   const deployment = find(objects, 'Deployment', 'redis');
   const pod = deployment.spec.template.spec;
   const redis = container(deployment);
@@ -107,4 +108,15 @@ describe('Redis fails', () => {
   test('fails with redis:latest', () => {
     expect(() => synthOf((chart) => new Redis(chart, 'redis', { image: 'redis:latest' }))).toThrow(/Redis: image: 'redis:latest' uses 'latest'/);
   });
+});
+
+test('Redis with no props reads no Secret and is pinned to no node: both are the cluster\'s facts', () => {
+  const deployment = find(synthOf((chart) => new Redis(chart, 'redis')), 'Deployment', 'redis');
+  expect(deployment.spec.template.spec.nodeSelector).toBeUndefined();
+  expect(container(deployment).env).toBeUndefined();
+  expect(deployment.metadata.namespace).toBe(PRODUCTION.namespace);
+});
+
+test('Redis outside a namespaced Chart without a namespace fails, naming the prop and the fix', () => {
+  expect(() => new Redis(Testing.chart(), 'redis')).toThrow(/Redis: namespace: not set, and the enclosing Chart has none; set 'namespace' on the construct or on its Chart/);
 });

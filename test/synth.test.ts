@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { fingerprint } from './helpers';
+import { fingerprint, PRODUCTION } from './helpers';
 import { startFakeApiServer } from './fake-apiserver';
 import { renderEnvironment, synthesize } from '../app/synth';
 import { runSynth } from '../app/synth-cli';
@@ -116,7 +116,7 @@ describe('files in apply order', () => {
     expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
     expect(new Set(numbers).size).toBe(numbers.length);
     for (const n of numbers) expect(n).toBeLessThan(100);
-    const charts = new HoneydueStack(new App(), 'all', { imageTag: 'abcdef9', web: { enabled: true }, observability: { tokenSecret: { name: 'vmagent-ingest-token' } } })
+    const charts = new HoneydueStack(new App(), 'all', { ...PRODUCTION, imageTag: 'abcdef9', web: { enabled: true } })
       .node.children.filter((c) => c instanceof Chart).map((c) => c.node.id).sort();
     expect(charts).toEqual([...CONCERNS_IN_ORDER].sort());
   });

@@ -1,10 +1,11 @@
+import { productionChart } from './helpers';
 import { Chart, Testing } from 'cdk8s';
 import { parse } from 'yaml';
 import { HelmChartConfigSpecFailurePolicy, TraefikConfig, TraefikConfigProps } from '../constructs';
 
 /** Synthesizes a TraefikConfig alone in a chart and returns its manifest and parsed chart values. */
 function synthTraefik(props?: TraefikConfigProps) {
-  const chart = Testing.chart();
+  const chart = productionChart();
   new TraefikConfig(chart, 'Traefik', props);
   const manifests = Testing.synth(chart);
   const hcc = manifests.find((m) => m.kind === 'HelmChartConfig' && m.metadata.name === 'traefik');

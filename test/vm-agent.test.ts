@@ -4,13 +4,20 @@ import {
   CONFIG_HASH_ANNOTATION, DEFAULT_VMAGENT_IMAGE, HoneydueApi, HoneydueStack, KUBERNETES_API_ACCESS_ANNOTATION, MetricsEndpoint, VMAGENT_QUEUE_CHUNK_BYTES, VmAgent,
   vmAgentQueueSizeLimitMiB, VmAgentProps,
 } from '../constructs';
-import { container, find, synthOf, synthStack, TAG } from './helpers';
+import { container, find, synthOf, synthStack, TAG, BACKEND_WIRING, imageOf, PRODUCTION, productionChart } from './helpers';
 
 const API_METRICS: MetricsEndpoint = { name: 'api', namespace: 'honeydue', port: 8000, path: '/metrics' };
 const TOKEN_SECRET = { name: 'vmagent-ingest-token', key: 'token' };
+/** Production's observability settings besides the token Secret. */
+const OBSERVABILITY = { remoteWriteUrl: PRODUCTION.observability!.remoteWriteUrl, scrapeJobName: PRODUCTION.observability!.scrapeJobName };
+/** Production's vmagent wiring: its token Secret, remote-write URL and scrape job, plus the api's metrics. */
+const VMAGENT_PROPS: VmAgentProps = {
+  tokenSecret: TOKEN_SECRET, targets: [API_METRICS], remoteWriteUrl: PRODUCTION.observability!.remoteWriteUrl!,
+  scrapeJobName: PRODUCTION.observability!.scrapeJobName, podLabels: PRODUCTION.labels,
+};
 
 const synthAgent = (props: Partial<VmAgentProps> = {}) =>
-  synthOf((chart) => new VmAgent(chart, 'vmagent', { tokenSecret: TOKEN_SECRET, targets: [API_METRICS], ...props }));
+  synthOf((chart) => new VmAgent(chart, 'vmagent', { ...VMAGENT_PROPS, ...props }));
 
 const objects = synthAgent();
 const deployment = find(objects, 'Deployment', 'vmagent');
@@ -108,7 +115,7 @@ describe('scrape config: the api pods, by their prometheus.io annotations', () =
 });
 
 describe('the api pods carry the scrape annotations', () => {
-  const api = find(synthOf((chart) => new HoneydueApi(chart, 'api', { image: `gitea.treytartt.com/admin/honeydue-api:${TAG}` })), 'Deployment', 'api');
+  const api = find(synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image: imageOf('api') })), 'Deployment', 'api');
 
   test('prometheus.io/scrape "true", port 8000, path /metrics by default', () => {
     expect(api.spec.template.metadata.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8000', 'prometheus.io/path': '/metrics' });
@@ -116,7 +123,7 @@ describe('the api pods carry the scrape annotations', () => {
 
   test('a separate metricsPort is annotated and declared on the container, so keep_if_equal finds it', () => {
     const custom = find(
-      synthOf((chart) => new HoneydueApi(chart, 'api', { image: `gitea.treytartt.com/admin/honeydue-api:${TAG}`, metricsPort: 9100, metricsPath: '/internal/metrics' })),
+      synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image: imageOf('api'), metricsPort: 9100, metricsPath: '/internal/metrics' })),
       'Deployment',
       'api',
     );
@@ -125,7 +132,7 @@ describe('the api pods carry the scrape annotations', () => {
   });
 
   test('fails on a metricsPath without a leading slash', () => {
-    expect(() => synthOf((chart) => new HoneydueApi(chart, 'api', { image: `x/api:${TAG}`, metricsPath: 'metrics' }))).toThrow(
+    expect(() => synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image: `x/api:${TAG}`, metricsPath: 'metrics' }))).toThrow(
       /HoneydueApi: metricsPath: 'metrics' must start with '\/'/,
     );
   });
@@ -173,7 +180,7 @@ describe('Deployment: remote write with a token file, hardened like the app pods
   test('the token in the operator\'s environment never reaches the output', () => {
     process.env.OBS_INGEST_TOKEN = 'tok-3f9a1c-never-in-yaml';
     try {
-      expect(JSON.stringify(synthStack({ observability: { tokenSecret: TOKEN_SECRET } }))).not.toContain('tok-3f9a1c-never-in-yaml');
+      expect(JSON.stringify(synthStack({ observability: { ...OBSERVABILITY, tokenSecret: TOKEN_SECRET } }))).not.toContain('tok-3f9a1c-never-in-yaml');
     } finally {
       delete process.env.OBS_INGEST_TOKEN;
     }
@@ -227,23 +234,29 @@ describe('Deployment: remote write with a token file, hardened like the app pods
   });
 
   test('declares its traffic: the targets\' metrics ports, remote write on 443 and the API server on 6443', () => {
-    const agentConstruct = new VmAgent(Testing.chart(), 'vmagent', { tokenSecret: TOKEN_SECRET, targets: [API_METRICS] });
+    const agentConstruct = new VmAgent(productionChart(), 'vmagent', VMAGENT_PROPS);
     expect(agentConstruct.traffic).toEqual({ name: 'vmagent', namespace: 'honeydue', connectsTo: [API_METRICS], externalPorts: [443, 6443] });
   });
 });
 
 describe('in the stack', () => {
-  const stackOf = (props: any) => new HoneydueStack(Testing.app(), 'production', { imageTag: TAG, ...props });
+  test('fails with a token Secret but no remote-write URL: the library names no endpoint of its own', () => {
+    expect(() => synthStack({ observability: { tokenSecret: TOKEN_SECRET } })).toThrow(
+      /HoneydueStack: observability\.remoteWriteUrl: not set while observability\.tokenSecret is/,
+    );
+  });
+
+  const stackOf = (props: any) => new HoneydueStack(Testing.app(), 'production', { ...PRODUCTION, ...props });
 
   test('with a token Secret: the observability chart holds vmagent scraping the api', () => {
-    const stack = stackOf({ observability: { tokenSecret: TOKEN_SECRET } });
+    const stack = stackOf({ observability: { ...OBSERVABILITY, tokenSecret: TOKEN_SECRET } });
     expect(stack.node.tryFindChild('observability')).toBeDefined();
     expect(stack.vmAgent?.traffic.connectsTo).toEqual([API_METRICS]);
     expect(stack.notices).toEqual([]);
   });
 
   test('no token Secret configured: nothing emitted, one notice line saying so', () => {
-    const stack = stackOf({});
+    const stack = stackOf({ observability: OBSERVABILITY });
     expect(stack.node.tryFindChild('observability')).toBeUndefined();
     expect(stack.vmAgent).toBeUndefined();
     expect(stack.notices).toEqual([expect.stringMatching(/^observability: skipped, no observability\.tokenSecret configured/)]);
@@ -251,13 +264,13 @@ describe('in the stack', () => {
   });
 
   test('disabled: nothing emitted even with a token Secret, one notice line saying so', () => {
-    const stack = stackOf({ observability: { enabled: false, tokenSecret: TOKEN_SECRET } });
+    const stack = stackOf({ observability: { ...OBSERVABILITY, enabled: false, tokenSecret: TOKEN_SECRET } });
     expect(stack.node.tryFindChild('observability')).toBeUndefined();
     expect(stack.notices).toEqual(['observability: skipped, observability.enabled is false (no vmagent objects emitted)']);
   });
 
   test('remote-write URL and scrape interval come from config', () => {
-    const agentOut = container(find(synthStack({ observability: { tokenSecret: TOKEN_SECRET, remoteWriteUrl: 'https://vm.example.com/insert/0/prometheus/api/v1/write' } }), 'Deployment', 'vmagent'));
+    const agentOut = container(find(synthStack({ observability: { ...OBSERVABILITY, tokenSecret: TOKEN_SECRET, remoteWriteUrl: 'https://vm.example.com/insert/0/prometheus/api/v1/write' } }), 'Deployment', 'vmagent'));
     expect(agentOut.args).toContain('-remoteWrite.url=https://vm.example.com/insert/0/prometheus/api/v1/write');
   });
 });

@@ -1,10 +1,10 @@
-import { Worker, WORKER_REPLICAS_ANNOTATION } from '../constructs';
-import { container, find, synthOf, TAG } from './helpers';
+import { Worker } from '../constructs';
+import { container, find, synthOf, WORKER_WIRING, imageOf } from './helpers';
 
-const image = `gitea.treytartt.com/admin/honeydue-worker:${TAG}`;
+const image = imageOf('worker');
 
 describe('Worker with only an image is production', () => {
-  const objects = synthOf((chart) => new Worker(chart, 'worker', { image }));
+  const objects = synthOf((chart) => new Worker(chart, 'worker', { ...WORKER_WIRING, image }));
   const deployment = find(objects, 'Deployment', 'worker');
   const worker = container(deployment);
 
@@ -17,7 +17,7 @@ describe('Worker with only an image is production', () => {
   });
 
   test('the manifest carries the singleton reasoning', () => {
-    expect(deployment.metadata.annotations[WORKER_REPLICAS_ANNOTATION]).toMatch(/Asynq's Scheduler is a singleton.*PeriodicTaskManager/);
+    expect(deployment.metadata.annotations['honeydue.io/replicas-reason']).toMatch(/Asynq's Scheduler is a singleton.*PeriodicTaskManager/);
   });
 
   test('resources: requests 50m / 64Mi, limits 500m / 256Mi', () => {
@@ -57,35 +57,43 @@ describe('Worker with only an image is production', () => {
 });
 
 test('more replicas are allowed once the scheduler is leader-elected, and the PDB follows', () => {
-  const objects = synthOf((chart) => new Worker(chart, 'worker', { image, replicas: 2, leaderElectedScheduler: true }));
+  const objects = synthOf((chart) => new Worker(chart, 'worker', { ...WORKER_WIRING, image, replicas: 2, leaderElectedScheduler: true }));
   expect(find(objects, 'Deployment', 'worker').spec.replicas).toBe(2);
   expect(find(objects, 'PodDisruptionBudget', 'worker-pdb').spec.minAvailable).toBe(1);
 });
 
 test('healthProbe turns on a liveness probe on :6060/health with the liveness timing; port, path and timing override', () => {
-  const on = container(find(synthOf((chart) => new Worker(chart, 'worker', { image, healthProbe: {} })), 'Deployment', 'worker'));
+  const on = container(find(synthOf((chart) => new Worker(chart, 'worker', { ...WORKER_WIRING, image, healthProbe: {} })), 'Deployment', 'worker'));
   expect(on.livenessProbe).toEqual({ httpGet: { path: '/health', port: 6060 }, initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 10 });
-  const custom = container(find(synthOf((chart) => new Worker(chart, 'worker', { image, healthProbe: { port: 7070, path: '/healthz', periodSeconds: 15 } })), 'Deployment', 'worker'));
+  const custom = container(find(synthOf((chart) => new Worker(chart, 'worker', { ...WORKER_WIRING, image, healthProbe: { port: 7070, path: '/healthz', periodSeconds: 15 } })), 'Deployment', 'worker'));
   expect(custom.livenessProbe).toEqual({ httpGet: { path: '/healthz', port: 7070 }, initialDelaySeconds: 30, periodSeconds: 15, timeoutSeconds: 10 });
 });
 
-test('apnsKeySecretName renames the mounted Secret', () => {
-  const pod = find(synthOf((chart) => new Worker(chart, 'worker', { image, apnsKeySecretName: 'push-key' })), 'Deployment', 'worker').spec.template.spec;
+test('apnsKey names the mounted Secret', () => {
+  const pod = find(synthOf((chart) => new Worker(chart, 'worker', { ...WORKER_WIRING, image, apnsKey: { secretName: 'push-key' } })), 'Deployment', 'worker').spec.template.spec;
   expect(pod.volumes).toContainEqual({ name: 'apns-key', secret: { secretName: 'push-key', items: [{ key: 'apns_auth_key.p8', path: 'apns_auth_key.p8' }] } });
+});
+
+test('without apnsKey (or with false) no APNs volume is mounted, and without replicasAnnotation no annotation is written', () => {
+  for (const apnsKey of [undefined, false] as const) {
+    const deployment = find(synthOf((chart) => new Worker(chart, 'worker', { ...WORKER_WIRING, image, apnsKey, replicasAnnotation: undefined })), 'Deployment', 'worker');
+    expect(deployment.spec.template.spec.volumes.map((v: any) => v.name)).toEqual(['tmp']);
+    expect(deployment.metadata.annotations).toBeUndefined();
+  }
 });
 
 describe('Worker fails', () => {
   test('fails with a health probe on port 0 or a path without a slash', () => {
-    expect(() => synthOf((chart) => new Worker(chart, 'worker', { image, healthProbe: { port: 0 } }))).toThrow(/Worker: healthProbe.port: 0 is not a port/);
-    expect(() => synthOf((chart) => new Worker(chart, 'worker', { image, healthProbe: { path: 'health' } }))).toThrow(/Worker: healthProbe.path: 'health' must start with '\/'/);
+    expect(() => synthOf((chart) => new Worker(chart, 'worker', { ...WORKER_WIRING, image, healthProbe: { port: 0 } }))).toThrow(/Worker: healthProbe.port: 0 is not a port/);
+    expect(() => synthOf((chart) => new Worker(chart, 'worker', { ...WORKER_WIRING, image, healthProbe: { path: 'health' } }))).toThrow(/Worker: healthProbe.path: 'health' must start with '\/'/);
   });
 
   test('fails with 2 replicas, explaining the duplicate cron tasks', () => {
-    expect(() => synthOf((chart) => new Worker(chart, 'worker', { image, replicas: 2 }))).toThrow(
+    expect(() => synthOf((chart) => new Worker(chart, 'worker', { ...WORKER_WIRING, image, replicas: 2 }))).toThrow(
       /Worker: replicas must be 1 \(got 2\): Asynq's Scheduler is not leader-elected, 2 replicas fire every cron task 2 times; set 'leaderElectedScheduler: true'/,
     );
   });
   test('fails with an image tagged latest', () => {
-    expect(() => synthOf((chart) => new Worker(chart, 'worker', { image: 'x/honeydue-worker:latest' }))).toThrow(/Worker: image: .*latest/);
+    expect(() => synthOf((chart) => new Worker(chart, 'worker', { ...WORKER_WIRING, image: 'x/honeydue-worker:latest' }))).toThrow(/Worker: image: .*latest/);
   });
 });
