@@ -14,7 +14,6 @@ export type { ResourceOverrides, CpuMemory } from './shared/resources';
 export type { ProbeOverrides, ProbeTiming } from './shared/probes';
 export type { AppWorkloadProps, ConfigMapSource, SecretKey, SecretKeyRef } from './shared/app-workload';
 export { CONFIG_HASH_ANNOTATION } from './shared/app-workload';
-export { PART_OF, MANAGED_BY } from './shared/labels';
 export * from './traefik-config';
 // The enum TraefikConfigProps.failurePolicy takes, generated from the HelmChartConfig CRD.
 export { HelmChartConfigSpecFailurePolicy } from '../imports/helm.cattle.io';

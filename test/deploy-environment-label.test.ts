@@ -4,7 +4,7 @@
  * delete another's objects (kube-system's HelmChartConfig included).
  */
 import { App, Testing } from 'cdk8s';
-import { LABEL_ENVIRONMENT } from '../constructs/shared/labels';
+import { LABEL_ENVIRONMENT } from '../app/deploy/stack-labels';
 import { HoneydueStack } from '../constructs';
 import { listEnvironments } from '../app/config';
 import { renderEnvironment } from '../app/synth';

@@ -82,24 +82,40 @@ afterAll(() => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
-/** A user's app: the stack under another name, registry, domains and api size. */
+/**
+ * Another product, "acme", built from the generic constructs in its own Chart:
+ * its namespace (set once, on the Chart), registry, domain, labels, Secret and
+ * endpoints. Nothing of honeyDue is passed in, so anything of honeyDue's in the
+ * output came from a library default.
+ */
 const CONSUMER_APP = `
-import { App } from 'cdk8s';
-import { HoneydueStack, HoneydueStackProps, PART_OF } from 'honeydue-k8s';
+import { App, Chart } from 'cdk8s';
+import { HoneydueApi, HoneydueConfigMap, HoneydueIngress, MigrateJob, NetworkPolicies, Redis, VmAgent, Worker } from 'honeydue-k8s';
 
-const props: HoneydueStackProps = {
-  imageTag: 'abc1234',
-  namespace: 'shop',
-  registry: 'registry.example.com/team',
-  imagePullSecret: 'team-registry',
-  domains: { apex: 'example.org', api: 'api.example.org', admin: 'admin.example.org' },
-  api: { replicas: 2 },
-};
 const app = new App({ outdir: 'dist' });
-const stack = new HoneydueStack(app, 'shop', props);
-if (stack.api.deployment.metadata.namespace !== 'shop' || PART_OF !== 'honeydue') {
-  throw new Error('the exported construct properties do not reach the consumer');
-}
+const chart = new Chart(app, 'acme', {
+  namespace: 'acme',
+  disableResourceNameHashes: true,
+  labels: { 'app.kubernetes.io/part-of': 'acme', 'app.kubernetes.io/managed-by': 'acme-ops' },
+});
+const image = (service: string) => 'registry.acme.test/shop/acme-' + service + ':abc1234';
+const redis = new Redis(chart, 'redis', {});
+const config = new HoneydueConfigMap(chart, 'config', {
+  name: 'acme-config',
+  data: { DB_HOST: 'db.acme.test', REDIS_URL: 'redis://' + redis.name + ':' + redis.port + '/0' },
+});
+const wiring = { configMap: config, secretName: 'acme-secrets', redis, externalPorts: [5432, 443] };
+const api = new HoneydueApi(chart, 'api', { ...wiring, image: image('api'), replicas: 2, secretKeys: ['POSTGRES_PASSWORD'] });
+new Worker(chart, 'worker', { ...wiring, image: image('worker'), secretKeys: ['POSTGRES_PASSWORD'] });
+new MigrateJob(chart, 'migrate', { ...wiring, image: image('api'), jobName: 'acme-migrate', secretKeys: ['POSTGRES_PASSWORD'] });
+const ingress = new HoneydueIngress(chart, 'ingress', { name: 'acme', rules: [{ host: 'api.acme.test', backend: api }] });
+new VmAgent(chart, 'vmagent', {
+  tokenSecret: { name: 'acme-metrics-token' },
+  targets: [api.metrics],
+  remoteWriteUrl: 'https://metrics.acme.test/api/v1/write',
+});
+new NetworkPolicies(chart, 'network-policy', { ingressRoutes: ingress.routes });
+if (api.namespace !== 'acme') throw new Error('the exported construct properties do not reach the consumer');
 app.synth();
 `;
 
@@ -157,34 +173,107 @@ describe('the packed tarball', () => {
   });
 });
 
-describe('a consumer app built on the package', () => {
-  test('puts every namespaced object in its namespace', () => {
-    expect(find('Namespace', 'shop').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
-    // Traefik's HelmChartConfig belongs in kube-system, where k3s' helm-controller reads it.
-    const elsewhere = objects.filter((o) => o.kind !== 'Namespace' && o.metadata.namespace !== 'shop');
-    expect(elsewhere.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)).toEqual(['HelmChartConfig kube-system/traefik']);
-  });
+/** honeyDue's organisation facts, read from its config: none may reach the package or another product. */
+function honeydueFacts(): string[] {
+  const production = YAML.parse(fs.readFileSync(path.join(REPO, 'config', 'production.yaml'), 'utf8'));
+  return [
+    production.registry, production.registry.split('/')[0],
+    ...Object.values(production.domains as Record<string, string>),
+    production.database.host, production.database.host.replace('-pooler', ''), production.database.user,
+    // The database is named like the product, which prose may name: match it as a quoted value.
+    `'${production.database.name}'`, `"${production.database.name}"`,
+    production.email.smtpHost, production.storage.bucket,
+  ];
+}
 
-  test('pulls honeyDue images from its registry at its tag, with its pull Secret', () => {
-    for (const [workload, image] of [['api', 'api'], ['worker', 'worker'], ['admin', 'admin']]) {
-      const pod = podSpecOf(find('Deployment', workload));
-      expect(pod.containers[0].image).toBe(`registry.example.com/team/honeydue-${image}:abc1234`);
-      expect(pod.imagePullSecrets).toEqual([{ name: 'team-registry' }]);
+describe('the library holds no honeyDue facts', () => {
+  test('no file of the package names honeyDue\'s hosts, bucket, database or registry', () => {
+    const installed = path.join(consumer, 'node_modules', 'honeydue-k8s');
+    const facts = honeydueFacts();
+    expect(facts).toContain('honeyDueProd');
+    // The code and its declarations; the README (npm always packs it) documents honeyDue's own deploy.
+    const found = tarballFiles.filter((file) => file.startsWith('build/')).flatMap((file) => {
+      const text = fs.readFileSync(path.join(installed, file), 'utf8');
+      return facts.filter((fact) => text.includes(fact)).map((fact) => `${file}: ${fact}`);
+    });
+    expect(found).toEqual([]);
+  });
+});
+
+describe('the acme product built on the package', () => {
+  const output = () => fs.readdirSync(path.join(consumer, 'dist')).map((f) => fs.readFileSync(path.join(consumer, 'dist', f), 'utf8')).join('\n');
+
+  test('carries none of honeyDue\'s hosts, registry, database, bucket, SMTP, Secrets or labels', () => {
+    const text = output();
+    for (const fact of [...honeydueFacts(), 'honeydue-secrets', 'honeydue-apns-key', 'gitea-credentials', 'part-of: honeydue', 'honeydue/redis']) {
+      expect([fact, text.includes(fact)]).toEqual([fact, false]);
     }
-    expect(podSpecOf(find('Job', 'honeydue-migrate')).containers[0].image).toBe('registry.example.com/team/honeydue-api:abc1234');
-    expect(podSpecOf(find('Deployment', 'redis')).containers[0].image).toBe('redis:7-alpine');
   });
 
-  test('serves its domains', () => {
-    expect(find('ConfigMap', 'honeydue-config').data.NEXT_PUBLIC_API_URL).toBe('https://api.example.org/api');
-    const hosts = objects.filter((o) => o.kind === 'Ingress').flatMap((o) => o.spec.rules.map((r: any) => r.host));
-    // The Ingress arrives with the edge constructs; once it does, it routes only the consumer's hosts.
-    for (const host of hosts) expect(host).toMatch(/(^|\.)example\.org$/);
+  // Known gap, issue 11 still open: the pod-template config-hash and the ServiceAccount's
+  // API-access reason are still written under the library's fixed `honeydue.io/` keys.
+  // This passes only while those lines exist; once the keys are props it fails: make it a plain test.
+  test.failing('carries no honeyDue name at all, annotation keys included', () => {
+    expect(output().split('\n').filter((line) => /honey/i.test(line))).toEqual([]);
+  });
+
+  test("puts every object in the Chart's namespace", () => {
+    expect(objects.length).toBeGreaterThan(10);
+    expect(objects.filter((o) => o.metadata.namespace !== 'acme').map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+  });
+
+  test("labels every object with acme's labels, the Chart's", () => {
+    for (const o of objects) {
+      expect([o.kind, o.metadata.labels?.['app.kubernetes.io/part-of'], o.metadata.labels?.['app.kubernetes.io/managed-by']]).toEqual([o.kind, 'acme', 'acme-ops']);
+    }
+  });
+
+  test('pulls its images from its registry at its tag, reads its ConfigMap and Secret', () => {
+    for (const workload of ['api', 'worker']) {
+      const pod = podSpecOf(find('Deployment', workload));
+      expect(pod.containers[0].image).toBe(`registry.acme.test/shop/acme-${workload}:abc1234`);
+      expect(pod.imagePullSecrets).toBeUndefined();
+      expect(pod.containers[0].envFrom).toEqual([{ configMapRef: { name: 'acme-config' } }]);
+      expect(pod.containers[0].env.find((e: any) => e.name === 'POSTGRES_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'acme-secrets', key: 'POSTGRES_PASSWORD' });
+      // No APNs key: acme did not ask for one.
+      expect(pod.volumes?.map((v: any) => v.name) ?? []).not.toContain('apns-key');
+    }
+    expect(podSpecOf(find('Job', 'acme-migrate')).containers[0].image).toBe('registry.acme.test/shop/acme-api:abc1234');
+    expect(podSpecOf(find('Deployment', 'redis')).nodeSelector).toBeUndefined();
+  });
+
+  test('routes only its host and ships metrics only to its own endpoint', () => {
+    expect(find('Ingress', 'acme').spec.rules.map((r: any) => r.host)).toEqual(['api.acme.test']);
+    expect(podSpecOf(find('Deployment', 'vmagent')).containers[0].args).toContain('-remoteWrite.url=https://metrics.acme.test/api/v1/write');
   });
 
   test('runs 2 api replicas with a PodDisruptionBudget keeping 1', () => {
     expect(find('Deployment', 'api').spec.replicas).toBe(2);
     expect(find('PodDisruptionBudget', 'api-pdb').spec.minAvailable).toBe(1);
-    expect(find('PodDisruptionBudget', 'worker-pdb').spec.minAvailable).toBe(0);
+  });
+
+  test('gives every Deployment and Job but Redis its egress policy; the default deny holds Redis, which dials nothing', () => {
+    const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
+    const selects = (p: any, podLabels: Record<string, string>) => {
+      const wanted = Object.entries(p.spec.podSelector.matchLabels ?? {});
+      return wanted.length > 0 && wanted.every(([k, v]) => podLabels[k] === v);
+    };
+    const uncovered = objects
+      .filter((o) => o.kind === 'Deployment' || o.kind === 'Job')
+      .filter((o) => !policies.some((p) => p.spec.policyTypes?.includes('Egress') && selects(p, o.spec.template.metadata.labels)))
+      .map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(uncovered).toEqual(['Deployment/redis']);
+    const deny = find('NetworkPolicy', 'default-deny');
+    expect([deny.spec.podSelector, deny.spec.policyTypes]).toEqual([{}, ['Ingress', 'Egress']]);
+  });
+
+  test('passes the manifest check', () => {
+    const checked = path.join(work, 'checked');
+    fs.mkdirSync(path.join(checked, 'acme'), { recursive: true });
+    for (const f of fs.readdirSync(path.join(consumer, 'dist'))) fs.copyFileSync(path.join(consumer, 'dist', f), path.join(checked, 'acme', f));
+    const emptyExemptions = path.join(work, 'exemptions.yaml');
+    fs.writeFileSync(emptyExemptions, 'exemptions: []\n');
+    const report = run(process.execPath, ['--import', 'tsx', path.join(REPO, 'bin', 'check.ts'), checked, '--exemptions', emptyExemptions], REPO);
+    expect(report).toMatch(/ 0 failed/);
   });
 });

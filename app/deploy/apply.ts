@@ -1,4 +1,4 @@
-import { MANAGED_BY } from '../../constructs/shared/labels';
+import { MANAGED_BY } from './stack-labels';
 import { lastErrorLine } from './kubectl';
 import { ManifestFile, MIGRATE_FILE, resourceRef, StackObject } from './manifests';
 import { DeployError } from './options';

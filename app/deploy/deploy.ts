@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
-import { LABEL_ENVIRONMENT } from '../../constructs/shared/labels';
+import { LABEL_ENVIRONMENT } from './stack-labels';
 import { ConfigError, listEnvironments } from '../config';
 import { deployRefusal } from '../environments';
 import { defaultHealthUrl } from './health';

@@ -2,7 +2,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CONCERNS_IN_ORDER, StackConcern } from '../../constructs/shared/concerns';
-import { LABEL_ENVIRONMENT, LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY, PART_OF } from '../../constructs/shared/labels';
+import { LABEL_MANAGED_BY, LABEL_PART_OF } from '../../constructs/shared/labels';
+import { LABEL_ENVIRONMENT, MANAGED_BY, PART_OF } from './stack-labels';
 import { DeployError } from './options';
 
 /**

@@ -1,4 +1,5 @@
-import { LABEL_ENVIRONMENT, LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY, PART_OF } from '../../constructs/shared/labels';
+import { LABEL_MANAGED_BY, LABEL_PART_OF } from '../../constructs/shared/labels';
+import { LABEL_ENVIRONMENT, MANAGED_BY, PART_OF } from './stack-labels';
 import { Kubectl, lastErrorLine } from './kubectl';
 import { groupOf, resourceRef, resourceType, StackManifests, StackObject } from './manifests';
 import { DeployError } from './options';

@@ -12,7 +12,7 @@ export const POOLER_SEGMENT = '-pooler';
  * (`sed "s/-pooler\././"`, held equal by test/environments.test.ts). Two hosts
  * with the same direct endpoint are one Postgres server.
  *
- * @example directDatabaseHost('ep-floral-truth-amttbc5a-pooler.c-5.us-east-1.aws.neon.tech') // 'ep-floral-truth-amttbc5a.c-5.us-east-1.aws.neon.tech'
+ * @example directDatabaseHost('ep-example-123-pooler.us-east-1.aws.neon.tech') // 'ep-example-123.us-east-1.aws.neon.tech'
  */
 export function directDatabaseHost(host: string): string {
   return host.replace(`${POOLER_SEGMENT}.`, '.');

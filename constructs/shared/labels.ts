@@ -18,15 +18,6 @@ export const LABEL_PART_OF = 'app.kubernetes.io/part-of';
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const LABEL_VERSION = 'app.kubernetes.io/version';
 
-/**
- * honeyDue's own stack labels, as its config (config/production.yaml `labels`,
- * `environmentLabel`) sets them; the deploy's prune selects by them. Not read by
- * any construct, and not part of the package's API.
- */
-export const PART_OF = 'honeydue';
-export const MANAGED_BY = 'honeydue-k8s';
-export const LABEL_ENVIRONMENT = 'honeydue.io/environment';
-
 /** The selector of a workload: its name, nothing else (matches the live selectors). */
 export function selectorLabels(name: string): Record<string, string> {
   return { [LABEL_NAME]: name };
