@@ -109,6 +109,7 @@ export const configSchema = z
     email: z.strictObject({ smtpHost: judged(hostnameProblem), smtpPort: port.optional() }),
     storage: z.strictObject({ bucket: z.string().min(1), region: z.string().min(1) }),
     publicApiUrl: z.url({ protocol: /^https?$/ }).optional(),
+    annotationKeys: z.strictObject({ configHash: z.string().optional(), kubernetesApiAccess: z.string().optional() }).optional(),
     extraConfig: z.record(judged(envNameProblem), z.string()).optional(),
     api: z.strictObject({
       replicas: wholeNumber(1).optional(),

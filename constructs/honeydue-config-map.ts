@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ConfigMapSource } from './shared/app-workload';
+import { CONFIG_HASH_ANNOTATION, ConfigMapSource } from './shared/app-workload';
 import { contentHash } from './shared/content-hash';
 import { namespaceOf, objectLabels } from './shared/labels';
 import { check, dnsLabelProblem, envNameProblem } from './shared/validation';
@@ -13,6 +13,8 @@ export interface HoneydueConfigMapProps {
   readonly name: string;
   /** Its namespace. @default the enclosing Chart's namespace */
   readonly namespace?: string;
+  /** The pod-template annotation key workloads stamp `contentHash` under. @default {@link CONFIG_HASH_ANNOTATION} ('checksum/config') */
+  readonly hashAnnotation?: string;
 }
 
 /**
@@ -33,6 +35,8 @@ export class HoneydueConfigMap extends Construct implements ConfigMapSource {
   public readonly namespace: string;
   /** First 16 hex digits of the SHA-256 of the sorted entries. */
   public readonly contentHash: string;
+  /** The annotation key workloads stamp the hash under. */
+  public readonly hashAnnotation: string;
   /** The entries, for constructs that need to check a key exists. */
   public readonly data: Readonly<Record<string, string>>;
 
@@ -55,6 +59,7 @@ export class HoneydueConfigMap extends Construct implements ConfigMapSource {
     this.namespace = namespace;
     this.data = sorted;
     this.contentHash = contentHash(JSON.stringify(sorted));
+    this.hashAnnotation = props.hashAnnotation ?? CONFIG_HASH_ANNOTATION;
     this.configMap = new k8s.KubeConfigMap(this, 'Resource', {
       metadata: { name, namespace, labels: objectLabels(name) },
       data: sorted,

@@ -138,6 +138,12 @@ export interface HoneydueStackProps {
   /** The Ingress's name. */
   readonly ingressName: string;
   /**
+   * Annotation keys the stack writes: `configHash` (the ConfigMap's hash on pod
+   * templates), `kubernetesApiAccess` (why vmagent's pods hold an API token).
+   * @default the constructs' generic keys, 'checksum/config' and 'kubernetes-api-access'
+   */
+  readonly annotationKeys?: { readonly configHash?: string; readonly kubernetesApiAccess?: string };
+  /**
    * The Secret with the APNs auth key, mounted on api and worker, with
    * `APNS_AUTH_KEY_PATH` in the ConfigMap naming the file.
    * @default undefined (no APNs volume, no APNS_AUTH_KEY_PATH)
@@ -332,6 +338,7 @@ export class HoneydueStack extends Construct {
     this.redis = new Redis(chart('redis'), 'redis', { ...props.redis, secretName: shared.secretName, podLabels: stackLabels });
     this.config = new HoneydueConfigMap(chart('config'), 'config', {
       name: props.configMapName,
+      hashAnnotation: props.annotationKeys?.configHash,
       data: {
         DB_HOST: database.host,
         DB_PORT: String(database.port),
@@ -383,7 +390,7 @@ export class HoneydueStack extends Construct {
     } else if (!tokenSecret) {
       notices.push('observability: skipped, no observability.tokenSecret configured (create the ingest-token Secret and name it there; see the README, Observability)');
     } else {
-      this.vmAgent = new VmAgent(chart('observability'), 'vmagent', { ...vmAgentSettings, tokenSecret, remoteWriteUrl: remoteWriteUrl!, podLabels: stackLabels, targets: [this.api.metrics] });
+      this.vmAgent = new VmAgent(chart('observability'), 'vmagent', { ...vmAgentSettings, annotationKeys: props.annotationKeys, tokenSecret, remoteWriteUrl: remoteWriteUrl!, podLabels: stackLabels, targets: [this.api.metrics] });
     }
 
     if (networkPolicyEnabled) {

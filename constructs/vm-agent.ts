@@ -42,6 +42,12 @@ export interface VmAgentProps extends WorkloadProps {
    * token rides along. Required: samples and the token go where it says.
    */
   readonly remoteWriteUrl: string;
+  /**
+   * Annotation keys: `configHash` for the scrape config's hash on the pod
+   * template, `kubernetesApiAccess` for the reason its pods hold an API token.
+   * @default { configHash: CONFIG_HASH_ANNOTATION, kubernetesApiAccess: KUBERNETES_API_ACCESS_ANNOTATION }
+   */
+  readonly annotationKeys?: { readonly configHash?: string; readonly kubernetesApiAccess?: string };
   /** The scrape job's name, the `job` label on every sample. @default `<name>-pods` */
   readonly scrapeJobName?: string;
   /** How often each target is scraped. @default '30s' (enough resolution for rate and latency panels, half the samples of 15 s) */
@@ -241,7 +247,7 @@ export class VmAgent extends Construct {
       connectsTo: props.targets,
       externalPorts: [portOf(remoteWriteUrl), kubernetesApiPort],
     }));
-    this.serviceAccount = workloadServiceAccount(this, name, namespace, API_ACCESS_REASON);
+    this.serviceAccount = workloadServiceAccount(this, name, namespace, API_ACCESS_REASON, props.annotationKeys?.kubernetesApiAccess);
     this.roles = scrapedNamespaces.map(
       (ns) =>
         new k8s.KubeRole(this, `Role-${ns}`, {
@@ -269,9 +275,10 @@ export class VmAgent extends Construct {
       runAsUser,
       serviceAccountName: name,
       kubernetesApiAccess: API_ACCESS_REASON,
+      kubernetesApiAccessAnnotation: props.annotationKeys?.kubernetesApiAccess,
       labels: props.podLabels,
       // A changed scrape config changes the template, so apply rolls vmagent onto it.
-      annotations: { [CONFIG_HASH_ANNOTATION]: contentHash(scrapeYaml) },
+      annotations: { [props.annotationKeys?.configHash ?? CONFIG_HASH_ANNOTATION]: contentHash(scrapeYaml) },
       volumes: [
         { volume: { name: 'config', configMap: { name: `${name}-config` } }, mountPath: CONFIG_DIR, readOnly: true },
         {

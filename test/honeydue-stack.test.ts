@@ -1,4 +1,3 @@
-import { CONFIG_HASH_ANNOTATION } from '../constructs';
 import { loadConfig } from '../app/config';
 import { find, synthStack, TAG, imageOf, PRODUCTION } from './helpers';
 
@@ -91,7 +90,7 @@ test('the ConfigMap holds the non-secret values of SPEC', () => {
 });
 
 test('every pod template reading the ConfigMap carries its content hash; a config change changes it', () => {
-  const hashOf = (objs: any[], kind: string, name: string) => find(objs, kind, name).spec.template.metadata.annotations?.[CONFIG_HASH_ANNOTATION];
+  const hashOf = (objs: any[], kind: string, name: string) => find(objs, kind, name).spec.template.metadata.annotations?.['honeydue.io/config-hash'];
   const readers: Array<[string, string]> = [['Deployment', 'api'], ['Deployment', 'worker'], ['Deployment', 'admin'], ['Job', 'honeydue-migrate']];
   const hash = hashOf(objects, ...readers[0]);
   expect(hash).toMatch(/^[0-9a-f]{16}$/);

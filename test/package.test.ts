@@ -210,10 +210,7 @@ describe('the acme product built on the package', () => {
     }
   });
 
-  // Known gap, issue 11 still open: the pod-template config-hash and the ServiceAccount's
-  // API-access reason are still written under the library's fixed `honeydue.io/` keys.
-  // This passes only while those lines exist; once the keys are props it fails: make it a plain test.
-  test.failing('carries no honeyDue name at all, annotation keys included', () => {
+  test('carries no honeyDue name at all, annotation keys included', () => {
     expect(output().split('\n').filter((line) => /honey/i.test(line))).toEqual([]);
   });
 

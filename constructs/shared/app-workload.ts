@@ -8,9 +8,11 @@ import { check, dnsLabelProblem, envNameProblem, imageProblem, imageTagOf } from
 /**
  * The pod-template annotation holding a hash of the ConfigMap's content.
  * Pods do not reload env on a ConfigMap change; a changed hash changes the
- * template, so a reviewed config change rolls the pods on apply.
+ * template, so a reviewed config change rolls the pods on apply. This is the
+ * default key (Helm charts' convention); a product names its own with
+ * `hashAnnotation` on its ConfigMap.
  */
-export const CONFIG_HASH_ANNOTATION = 'honeydue.io/config-hash';
+export const CONFIG_HASH_ANNOTATION = 'checksum/config';
 
 /** A key of the app Secret that becomes an env var of the same name. */
 export interface SecretKeyRef {
@@ -32,6 +34,8 @@ export interface ConfigMapSource {
    * @default undefined (no stamp: pods keep the old env until restarted)
    */
   readonly contentHash?: string;
+  /** The pod-template annotation key the hash is stamped under. @default {@link CONFIG_HASH_ANNOTATION} */
+  readonly hashAnnotation?: string;
 }
 
 /** Props every workload construct shares. */
@@ -146,7 +150,7 @@ export function appPod(scope: Construct, props: AppWorkloadProps, definition: Ap
     labels: props.podLabels,
     annotations: {
       ...definition.annotations,
-      ...(configMap.contentHash ? { [CONFIG_HASH_ANNOTATION]: configMap.contentHash } : {}),
+      ...(configMap.contentHash ? { [configMap.hashAnnotation ?? CONFIG_HASH_ANNOTATION]: configMap.contentHash } : {}),
     },
     podSpec: definition.podSpec,
     volumes: definition.volumes,

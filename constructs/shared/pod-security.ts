@@ -11,7 +11,7 @@ export const TMP_SIZE_LIMIT = '64Mi';
  * way to get a token here, so every exception to "no token" names its reason
  * in the manifest a reviewer (or the manifest check) reads.
  */
-export const KUBERNETES_API_ACCESS_ANNOTATION = 'honeydue.io/kubernetes-api-access';
+export const KUBERNETES_API_ACCESS_ANNOTATION = 'kubernetes-api-access';
 
 /** A volume and where the main container mounts it. */
 export interface MountedVolume {
@@ -56,6 +56,8 @@ export interface HardenedPodOptions {
    * @default undefined (no token: a stolen app pod gets no API credentials)
    */
   readonly kubernetesApiAccess?: string;
+  /** The annotation key the reason goes to. @default {@link KUBERNETES_API_ACCESS_ANNOTATION} */
+  readonly kubernetesApiAccessAnnotation?: string;
 }
 
 /**
@@ -70,7 +72,7 @@ export function hardenedPodTemplate(options: HardenedPodOptions): k8s.PodTemplat
     ...(options.kubernetesApiAccess !== undefined ? [API_TOKEN_VOLUME] : []),
     { volume: { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString(TMP_SIZE_LIMIT) } }, mountPath: '/tmp' },
   ];
-  const annotations = { ...options.annotations, ...apiAccessAnnotation(options.kubernetesApiAccess) };
+  const annotations = { ...options.annotations, ...apiAccessAnnotation(options.kubernetesApiAccess, options.kubernetesApiAccessAnnotation) };
   const runAsGroup = options.runAsGroup ?? options.runAsUser;
   return {
     metadata: {
@@ -137,17 +139,19 @@ const API_TOKEN_VOLUME: MountedVolume = {
  * A workload's own ServiceAccount, one per workload so a Role granted to one
  * never reaches another, token automount off. With `kubernetesApiAccess` it carries the reason its pods hold a token.
  */
-export function workloadServiceAccount(scope: Construct, name: string, namespace: string, kubernetesApiAccess?: string): k8s.KubeServiceAccount {
+export function workloadServiceAccount(
+  scope: Construct, name: string, namespace: string, kubernetesApiAccess?: string, annotationKey?: string,
+): k8s.KubeServiceAccount {
   return new k8s.KubeServiceAccount(scope, 'ServiceAccount', {
-    metadata: { name, namespace, labels: objectLabels(name), annotations: apiAccessAnnotation(kubernetesApiAccess) },
+    metadata: { name, namespace, labels: objectLabels(name), annotations: apiAccessAnnotation(kubernetesApiAccess, annotationKey) },
     automountServiceAccountToken: false,
   });
 }
 
-function apiAccessAnnotation(reason: string | undefined): Record<string, string> | undefined {
+function apiAccessAnnotation(reason: string | undefined, key = KUBERNETES_API_ACCESS_ANNOTATION): Record<string, string> | undefined {
   if (reason === undefined) return undefined;
   if (reason.trim() === '') {
     throw new Error(`kubernetesApiAccess: ${JSON.stringify(reason)} is an empty reason; say why the pod calls the Kubernetes API (the reason lands in the manifest), or leave it unset`);
   }
-  return { [KUBERNETES_API_ACCESS_ANNOTATION]: reason };
+  return { [key]: reason };
 }
