@@ -6,7 +6,7 @@ import { objectLabels } from './shared/labels';
 import { hardenedPodTemplate, workloadServiceAccount } from './shared/pod-security';
 import { LIVENESS_TIMING, READINESS_TIMING, tcpProbe } from './shared/probes';
 import { resolveResources, ResourceOverrides, toResourceRequirements } from './shared/resources';
-import { check, dnsLabelProblem, imageProblem, imageTagOf, memoryProblem, redisSizeProblem, wholeNumberProblem } from './shared/validation';
+import { check, dnsLabelProblem, imageProblem, imageTagOf, memoryProblem, redisSizeProblem, redisMemoryProblem, wholeNumberProblem } from './shared/validation';
 
 /**
  * What Redis does at `maxmemory`.
@@ -136,6 +136,7 @@ export class Redis extends Construct {
       requests: { cpu: '100m', memory: '128Mi' },
       limits: { cpu: '500m', memory: '512Mi' },
     }, props.resources);
+    check(owner, 'maxMemory', redisMemoryProblem(maxMemory, resources.limits.memory), maxMemory);
 
     this.name = name;
     this.namespace = namespace;

@@ -108,3 +108,21 @@ describe('Redis fails', () => {
     expect(() => synthOf((chart) => new Redis(chart, 'redis', { image: 'redis:latest' }))).toThrow(/Redis: image: 'redis:latest' uses 'latest'/);
   });
 });
+
+test('maxMemory above half the memory limit is refused: the AOF rewrite forks', () => {
+  const { Chart, Testing } = require('cdk8s');
+  const { ValueProblem } = require('../constructs');
+  const { Redis } = require('../constructs/redis');
+  const chart = new Chart(Testing.app(), 'test');
+  let thrown: any;
+  try {
+    new Redis(chart, 'redis', { maxMemory: '300mb', resources: { limits: { memory: '512Mi' } } });
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(ValueProblem);
+  expect(thrown).toMatchObject({ owner: 'Redis', path: 'maxMemory', value: '300mb' });
+  expect(thrown.message).toBe(
+    "Redis: maxMemory: '300mb' needs a memory limit of at least twice that (the AOF rewrite forks and the copy counts against the limit), but resources.limits.memory is '512Mi'; raise the limit to 600Mi or lower maxMemory",
+  );
+});
