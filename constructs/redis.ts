@@ -6,7 +6,7 @@ import { namespaceOf, objectLabels } from './shared/labels';
 import { hardenedPodTemplate, workloadServiceAccount } from './shared/pod-security';
 import { LIVENESS_TIMING, READINESS_TIMING, tcpProbe } from './shared/probes';
 import { REDIS_RESOURCES, resolveResources, ResourceOverrides, toResourceRequirements } from './shared/resources';
-import { check, dnsLabelProblem, imageProblem, imageTagOf, memoryProblem, redisSizeProblem, wholeNumberProblem } from './shared/validation';
+import { check, dnsLabelProblem, imageProblem, imageTagOf, memoryProblem, redisSizeProblem, redisMemoryProblem, wholeNumberProblem } from './shared/validation';
 
 /**
  * What Redis does at `maxmemory`.
@@ -133,6 +133,7 @@ export class Redis extends Construct {
     check(owner, 'runAsUser', wholeNumberProblem(runAsUser, 1));
     check(owner, 'runAsGroup', wholeNumberProblem(runAsGroup, 1));
     const resources = resolveResources(owner, REDIS_RESOURCES, props.resources);
+    check(owner, 'maxMemory', redisMemoryProblem(maxMemory, resources.limits.memory), maxMemory);
 
     this.name = name;
     this.namespace = namespace;

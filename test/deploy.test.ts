@@ -312,10 +312,10 @@ describe('before anything is applied', () => {
   });
 
   test.each([
-    ['latest', /--tag must be a git commit SHA, 7 to 40 lowercase hex characters \(got 'latest'\)/],
-    ['abc12', /got 'abc12'/],
+    ['latest', /--tag: 'latest' is not allowed: kubelet's IfNotPresent keeps a stale image under a reused tag/],
+    ['abc12', /--tag: 'abc12' is not a commit SHA; use 7 to 40 lowercase hex characters/],
     ['ABC1234', /--tag must be lowercase hex \(got 'ABC1234'\): pass 'abc1234'/],
-    ['abc1234; rm -rf /', /got 'abc1234; rm -rf \/'/],
+    ['abc1234; rm -rf /', /--tag: 'abc1234; rm -rf \/' is not a commit SHA/],
   ])('tag %p is refused before anything runs', async (tag, message) => {
     const run = await runDeploy(['--tag', tag]);
 
@@ -603,7 +603,7 @@ describe('npm run deploy', () => {
     const result = spawnSync(tsx, ['bin/deploy.ts', '--tag', 'latest'], { cwd: repoRoot, encoding: 'utf8' });
 
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/--tag must be a git commit SHA/);
+    expect(result.stderr).toMatch(/--tag: 'latest' is not allowed/);
   });
 });
 

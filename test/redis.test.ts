@@ -120,3 +120,21 @@ test('Redis with no props reads no Secret and is pinned to no node: both are the
 test('Redis outside a namespaced Chart without a namespace fails, naming the prop and the fix', () => {
   expect(() => new Redis(Testing.chart(), 'redis')).toThrow(/Redis: namespace: not set, and the enclosing Chart has none; set 'namespace' on the construct or on its Chart/);
 });
+
+test('maxMemory above half the memory limit is refused: the AOF rewrite forks', () => {
+  const { Chart, Testing } = require('cdk8s');
+  const { ValueProblem } = require('../constructs');
+  const { Redis } = require('../constructs/redis');
+  const chart = new Chart(Testing.app(), 'test', { namespace: 'shop' });
+  let thrown: any;
+  try {
+    new Redis(chart, 'redis', { maxMemory: '300mb', resources: { limits: { memory: '512Mi' } } });
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(ValueProblem);
+  expect(thrown).toMatchObject({ owner: 'Redis', path: 'maxMemory', value: '300mb' });
+  expect(thrown.message).toBe(
+    "Redis: maxMemory: '300mb' needs a memory limit of at least twice that (the AOF rewrite forks and the copy counts against the limit), but resources.limits.memory is '512Mi'; raise the limit to 600Mi or lower maxMemory",
+  );
+});

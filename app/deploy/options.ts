@@ -1,3 +1,4 @@
+import { durationProblem, imageTagProblem } from '../../constructs/shared/validation';
 import type { ClusterTarget } from './kubectl';
 
 /** What one run of the deploy command was asked to do, validated. */
@@ -55,17 +56,14 @@ export const DEFAULT_REQUEST_TIMEOUT = '30s';
 /** Default for `--health-timeout`: a rolled pod behind Traefik answers well within it. */
 export const DEFAULT_HEALTH_TIMEOUT = '60s';
 
+/** The config's tag rule (constructs/shared/validation.ts), blamed on `--tag`. */
 export function validateTag(tag: string): string {
-  if (/^[0-9a-f]{7,40}$/.test(tag)) return tag;
-  const why =
-    "images are pulled IfNotPresent, so a reused tag (like 'latest') keeps whatever image a node cached first";
+  const problem = imageTagProblem(tag);
+  if (problem === undefined) return tag;
   if (/^[0-9A-F]{7,40}$/i.test(tag)) {
     throw new DeployError(`--tag must be lowercase hex (got '${tag}'): pass '${tag.toLowerCase()}'`);
   }
-  throw new DeployError(
-    `--tag must be a git commit SHA, 7 to 40 lowercase hex characters (got '${tag}'): ${why}; ` +
-      'pass the commit the images were built from, e.g. --tag "$(git rev-parse --short HEAD)"',
-  );
+  throw new DeployError(`--tag: ${problem}; pass the commit the images were built from, e.g. --tag "$(git rev-parse --short HEAD)"`);
 }
 
 export function validateEnvName(env: string): string {
@@ -77,7 +75,9 @@ export function validateEnvName(env: string): string {
   );
 }
 
+/** The config's duration rule (constructs/shared/validation.ts), blamed on the flag. */
 export function validateDuration(flag: string, value: string): string {
-  if (/^[1-9][0-9]*(s|m|h)$/.test(value)) return value;
-  throw new DeployError(`${flag} must be a kubectl duration like 90s, 15m or 1h (got '${value}')`);
+  const problem = durationProblem(value);
+  if (problem === undefined) return value;
+  throw new DeployError(`${flag}: ${problem} (a kubectl duration like 90s, 15m or 1h)`);
 }

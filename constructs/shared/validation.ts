@@ -62,12 +62,30 @@ export function portProblem(value: number): string | undefined {
 }
 
 /**
- * Throws at construct time when `problem` is set, naming the construct and prop.
- * Used as `check('HoneydueApi', 'replicas', replicasProblem(x))`.
+ * A value a construct refuses, as data: which construct, which prop (`rules[1].host`),
+ * the value, and the sentence saying what is wrong and how to fix it. The message reads
+ * `Owner: path: problem`; a caller that knows where the prop came from (the config
+ * loader maps `HoneydueStack` props to config keys) reads the fields instead of parsing it.
  */
-export function check(owner: string, prop: string, problem: string | undefined): void {
+export class ValueProblem extends Error {
+  public constructor(
+    public readonly owner: string,
+    public readonly path: string,
+    public readonly problem: string,
+    public readonly value?: unknown,
+  ) {
+    super(`${owner}: ${path}: ${problem}`);
+    this.name = 'ValueProblem';
+  }
+}
+
+/**
+ * Throws a {@link ValueProblem} at construct time when `problem` is set, naming the construct and prop.
+ * Used as `check('HoneydueApi', 'replicas', replicasProblem(x), x)`.
+ */
+export function check(owner: string, prop: string, problem: string | undefined, value?: unknown): void {
   if (problem !== undefined) {
-    throw new Error(`${owner}: ${prop}: ${problem}`);
+    throw new ValueProblem(owner, prop, problem, value);
   }
 }
 
@@ -177,4 +195,32 @@ export function redisSizeProblem(value: string): string | undefined {
 /** A URL path as probes and scrapers request it. */
 export function httpPathProblem(value: string): string | undefined {
   return value.startsWith('/') ? undefined : `'${value}' must start with '/', like '/${value}'`;
+}
+
+/** Bytes of a Redis size (`256mb`: Redis reads `kb`/`mb`/`gb` as powers of 1024), or undefined. */
+function redisBytes(value: string): number | undefined {
+  const match = /^(\d+)(b|kb|mb|gb)$/i.exec(value);
+  if (!match) return undefined;
+  return Number(match[1]) * { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[match[2].toLowerCase() as 'b' | 'kb' | 'mb' | 'gb'];
+}
+
+/** Bytes of a Kubernetes memory quantity (`512Mi`, `1G`), or undefined. */
+export function memoryBytes(value: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/.exec(value);
+  if (!match) return undefined;
+  const units: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, Pi: 1024 ** 5, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15 };
+  return Number(match[1]) * units[match[2] ?? ''];
+}
+
+/**
+ * Redis' `--maxmemory` against its container's memory limit. The AOF rewrite
+ * forks, and the child's copy-on-write pages count against the same cgroup: with
+ * a limit below twice maxmemory a full cache gets the pod OOM-killed mid-rewrite.
+ */
+export function redisMemoryProblem(maxMemory: string, memoryLimit: string): string | undefined {
+  const cache = redisBytes(maxMemory);
+  const limit = memoryBytes(memoryLimit);
+  if (cache === undefined || limit === undefined || limit >= 2 * cache) return undefined;
+  const needed = Math.ceil((2 * cache) / 1024 ** 2);
+  return `'${maxMemory}' needs a memory limit of at least twice that (the AOF rewrite forks and the copy counts against the limit), but resources.limits.memory is '${memoryLimit}'; raise the limit to ${needed}Mi or lower maxMemory`;
 }
