@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { groupOf, isClusterScopedBuiltin } from '../check/objects';
 import { CONCERNS_IN_ORDER, StackConcern } from '../../constructs/shared/concerns';
 import { LABEL_MANAGED_BY, LABEL_PART_OF } from '../../constructs/shared/labels';
 import { LABEL_ENVIRONMENT, MANAGED_BY, PART_OF } from './stack-labels';
@@ -95,25 +96,12 @@ export interface StackManifests {
   readonly environment?: string;
 }
 
-/** Kinds with no namespace; any other kind without metadata.namespace is refused. */
-const CLUSTER_SCOPED_KINDS = new Set([
-  'Namespace',
-  'ClusterRole',
-  'ClusterRoleBinding',
-  'CustomResourceDefinition',
-  'PriorityClass',
-  'StorageClass',
-  'IngressClass',
-  'PersistentVolume',
-]);
-
 /** Workload kinds that `kubectl rollout status` and `rollout undo` understand. */
 export const ROLLOUT_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
 
-export function groupOf(apiVersion: string): string {
-  const slash = apiVersion.indexOf('/');
-  return slash === -1 ? '' : apiVersion.slice(0, slash);
-}
+// One list of cluster-scoped kinds, keyed by API group, shared with the manifest check: a kind
+// the check accepts without a namespace is one the deploy applies without one.
+export { groupOf };
 
 /** Reads and checks every deployable file of a synthesized directory. */
 export function loadManifests(dir: string): StackManifests {
@@ -193,7 +181,7 @@ function toStackObject(value: unknown, where: string, file: string): StackObject
     throw new DeployError(`${where} is not a Kubernetes object (needs apiVersion, kind and metadata.name)`);
   }
   const namespace = typeof object.metadata.namespace === 'string' ? object.metadata.namespace : undefined;
-  if (namespace === undefined && !CLUSTER_SCOPED_KINDS.has(object.kind)) {
+  if (namespace === undefined && !isClusterScopedBuiltin(groupOf(object.apiVersion), object.kind)) {
     // kubectl would put it in whatever namespace the operator's context defaults to.
     throw new DeployError(
       `${where}: ${object.kind} ${object.metadata.name} has no metadata.namespace; ` +
