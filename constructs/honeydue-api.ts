@@ -1,13 +1,13 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { appPod, AppWorkloadProps, clusterIpService, SURGE_ONE_UNAVAILABLE_ZERO, workloadDeployment } from './shared/app-workload';
-import { ApnsKey, apnsKeyVolumes } from './shared/apns';
-import { drainSafePdb } from './shared/disruption-budget';
-import { objectLabels, selectorLabels } from './shared/labels';
+import { appPod, appWorkloadProblems, AppWorkloadProps, clusterIpService, SURGE_ONE_UNAVAILABLE_ZERO, workloadDeployment } from './shared/app-workload';
+import { ApnsKey, apnsKeyProblems, apnsKeyVolumes } from './shared/apns';
+import { drainSafePdb, minAvailableProblems } from './shared/disruption-budget';
+import { namespaceOf, objectLabels, selectorLabels } from './shared/labels';
 import { MetricsEndpoint, SCRAPE_ANNOTATIONS, ServiceEndpoint, declareTraffic, workloadTraffic, WorkloadTraffic } from './shared/network';
-import { httpProbe, LIVENESS_TIMING, ProbeOverrides, READINESS_TIMING } from './shared/probes';
+import { httpProbe, LIVENESS_TIMING, probeOverridesProblems, ProbeOverrides, READINESS_TIMING } from './shared/probes';
 import { BACKEND_RESOURCES } from './shared/resources';
-import { check, httpPathProblem, portProblem, wholeNumberProblem } from './shared/validation';
+import { httpPathProblem, isRecord, portProblem, ProblemList, throwProblems, ValueProblem, wholeNumberProblem } from './shared/validation';
 
 /** Horizontal autoscaling of the api. */
 export interface ApiAutoscaling {
@@ -108,6 +108,69 @@ export type { ApnsKey } from './shared/apns';
 /** What a pod gets after SIGTERM to shut down, as Kubernetes' own default grace period. */
 const DEFAULT_SHUTDOWN_SECONDS = 30;
 
+/** The defaults the constructor resolves and the rules judge against: written once, so a rule never reads a stale copy. */
+const DEFAULTS = { replicas: 3, minReplicas: 3, maxReplicas: 6, preStopDelaySeconds: 10 } as const;
+
+/**
+ * Every problem of {@link HoneydueApiProps}, each naming its prop and value; the
+ * constructor throws them all at once before it builds anything. Values of the
+ * wrong type are left to the type checker (or the config schema). `namespace` is
+ * the resolved one (the Chart's when the prop is unset).
+ */
+export function honeydueApiProblems(props: HoneydueApiProps, namespace: unknown = props.namespace): ValueProblem[] {
+  const owner = 'HoneydueApi';
+  const problems = new ProblemList(owner);
+  const whole = (min: number) => (value: number) => wholeNumberProblem(value, min);
+  problems.number('port', props.port, portProblem);
+  problems.number('metricsPort', props.metricsPort, portProblem);
+  problems.number('replicas', props.replicas, whole(1));
+  problems.number('runAsUser', props.runAsUser, whole(1));
+  const autoscaling: unknown = props.autoscaling;
+  if (isRecord(autoscaling)) {
+    problems.number('autoscaling.minReplicas', autoscaling.minReplicas, whole(1));
+    problems.number('autoscaling.maxReplicas', autoscaling.maxReplicas, whole(1));
+    const minReplicas = autoscaling.minReplicas ?? DEFAULTS.minReplicas;
+    const maxReplicas = autoscaling.maxReplicas ?? DEFAULTS.maxReplicas;
+    if (typeof minReplicas === 'number' && typeof maxReplicas === 'number' && maxReplicas < minReplicas) {
+      const min = autoscaling.minReplicas === undefined ? `${minReplicas}, its default` : String(minReplicas);
+      const max = autoscaling.maxReplicas === undefined ? `${maxReplicas} (its default)` : String(maxReplicas);
+      problems.add(
+        'autoscaling.maxReplicas',
+        `${max} is below autoscaling.minReplicas (${min}); the HPA needs maxReplicas >= minReplicas, raise it to at least ${minReplicas}`,
+        autoscaling.maxReplicas,
+        ['autoscaling.minReplicas'],
+      );
+    }
+    problems.number('autoscaling.cpuUtilization', autoscaling.cpuUtilization, percentProblem);
+    problems.number('autoscaling.memoryUtilization', autoscaling.memoryUtilization, percentProblem);
+  }
+  problems.string('healthPath', props.healthPath, httpPathProblem);
+  problems.string('metricsPath', props.metricsPath, httpPathProblem);
+  problems.number('preStopDelaySeconds', props.preStopDelaySeconds, whole(0));
+  problems.number('terminationGracePeriodSeconds', props.terminationGracePeriodSeconds, whole(1));
+  const preStopDelaySeconds = props.preStopDelaySeconds ?? DEFAULTS.preStopDelaySeconds;
+  const grace = props.terminationGracePeriodSeconds;
+  if (typeof grace === 'number' && typeof preStopDelaySeconds === 'number' && grace <= preStopDelaySeconds) {
+    problems.add(
+      'terminationGracePeriodSeconds',
+      `${grace} must exceed preStopDelaySeconds (${preStopDelaySeconds}): ` +
+        'the grace period counts from the start of termination, so the kubelet would kill the pod before it got SIGTERM; ' +
+        `use at least ${preStopDelaySeconds + DEFAULT_SHUTDOWN_SECONDS}`,
+      grace,
+      ['preStopDelaySeconds'],
+    );
+  }
+  problems.addAll(probeOverridesProblems(owner, props.probes));
+  problems.addAll(apnsKeyProblems(owner, props.apnsKey));
+  problems.addAll(
+    isRecord(autoscaling)
+      ? minAvailableProblems(owner, props.minAvailable, autoscaling.minReplicas ?? DEFAULTS.minReplicas, 'autoscaling.minReplicas')
+      : minAvailableProblems(owner, props.minAvailable, props.replicas ?? DEFAULTS.replicas, 'replicas'),
+  );
+  problems.addAll(appWorkloadProblems(owner, props, { name: props.name ?? 'api', namespace, defaultSecretKeys: [] }));
+  return problems.problems;
+}
+
 
 /**
  * The Go REST API: Deployment, Service, ServiceAccount, PodDisruptionBudget and
@@ -140,45 +203,25 @@ export class HoneydueApi extends Construct {
 
   public constructor(scope: Construct, id: string, props: HoneydueApiProps) {
     super(scope, id);
+    throwProblems(honeydueApiProblems(props, namespaceOf(scope, 'HoneydueApi', props.namespace)));
     const name = props.name ?? 'api';
     const port = props.port ?? 8000;
     const healthPath = props.healthPath ?? '/api/health/';
-    const replicas = props.replicas ?? 3;
+    const replicas = props.replicas ?? DEFAULTS.replicas;
     const runAsUser = props.runAsUser ?? 1000;
     const scrapeAnnotations = props.scrapeAnnotations ?? true;
-    const preStopDelaySeconds = props.preStopDelaySeconds ?? 10;
+    const preStopDelaySeconds = props.preStopDelaySeconds ?? DEFAULTS.preStopDelaySeconds;
     const terminationGracePeriodSeconds = props.terminationGracePeriodSeconds ?? preStopDelaySeconds + DEFAULT_SHUTDOWN_SECONDS;
     const metricsPort = props.metricsPort ?? port;
     const metricsPath = props.metricsPath ?? '/metrics';
     const autoscaling = props.autoscaling && {
-      minReplicas: props.autoscaling.minReplicas ?? 3,
-      maxReplicas: props.autoscaling.maxReplicas ?? 6,
+      minReplicas: props.autoscaling.minReplicas ?? DEFAULTS.minReplicas,
+      maxReplicas: props.autoscaling.maxReplicas ?? DEFAULTS.maxReplicas,
       cpuUtilization: props.autoscaling.cpuUtilization ?? 70,
       memoryUtilization: props.autoscaling.memoryUtilization ?? 80,
     };
 
     const owner = 'HoneydueApi';
-    check(owner, 'port', portProblem(port));
-    check(owner, 'metricsPort', portProblem(metricsPort));
-    check(owner, 'replicas', wholeNumberProblem(replicas, 1));
-    check(owner, 'runAsUser', wholeNumberProblem(runAsUser, 1));
-    if (autoscaling) {
-      check(owner, 'autoscaling.minReplicas', wholeNumberProblem(autoscaling.minReplicas, 1));
-      check(owner, 'autoscaling.maxReplicas', wholeNumberProblem(autoscaling.maxReplicas, autoscaling.minReplicas));
-      check(owner, 'autoscaling.cpuUtilization', percentProblem(autoscaling.cpuUtilization));
-      check(owner, 'autoscaling.memoryUtilization', percentProblem(autoscaling.memoryUtilization));
-    }
-    check(owner, 'healthPath', httpPathProblem(healthPath));
-    check(owner, 'preStopDelaySeconds', wholeNumberProblem(preStopDelaySeconds, 0));
-    check(owner, 'terminationGracePeriodSeconds', wholeNumberProblem(terminationGracePeriodSeconds, 1));
-    if (terminationGracePeriodSeconds <= preStopDelaySeconds) {
-      throw new Error(
-        `${owner}: terminationGracePeriodSeconds: ${terminationGracePeriodSeconds} must exceed preStopDelaySeconds (${preStopDelaySeconds}): ` +
-          'the grace period counts from the start of termination, so the kubelet would kill the pod before it got SIGTERM; ' +
-          `use at least ${preStopDelaySeconds + DEFAULT_SHUTDOWN_SECONDS}`,
-      );
-    }
-    check(owner, 'metricsPath', httpPathProblem(metricsPath));
 
     const pod = appPod(this, props, {
       owner,

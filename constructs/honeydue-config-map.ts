@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { CONFIG_HASH_ANNOTATION, ConfigMapSource } from './shared/app-workload';
 import { contentHash } from './shared/content-hash';
 import { namespaceOf, objectLabels } from './shared/labels';
-import { check, dnsLabelProblem, envNameProblem } from './shared/validation';
+import { dnsLabelProblem, envNameProblem, isRecord, ProblemList, throwProblems, ValueProblem } from './shared/validation';
 
 /** Props of {@link HoneydueConfigMap}. */
 export interface HoneydueConfigMapProps {
@@ -15,6 +15,24 @@ export interface HoneydueConfigMapProps {
   readonly namespace?: string;
   /** The pod-template annotation key workloads stamp `contentHash` under. @default {@link CONFIG_HASH_ANNOTATION} ('checksum/config') */
   readonly hashAnnotation?: string;
+}
+
+/**
+ * Every problem of {@link HoneydueConfigMapProps}: the names, and each entry (an
+ * env var name, since workloads read the map with envFrom, and a string value).
+ * `namespace` is the resolved one (the Chart's when the prop is unset).
+ */
+export function honeydueConfigMapProblems(props: HoneydueConfigMapProps, namespace: unknown = props.namespace): ValueProblem[] {
+  const problems = new ProblemList('HoneydueConfigMap');
+  problems.string('name', props.name, dnsLabelProblem);
+  problems.string('namespace', namespace, dnsLabelProblem);
+  const data: unknown = props.data;
+  if (!isRecord(data)) return problems.problems;
+  for (const [key, value] of Object.entries(data)) {
+    problems.string(`data.${key}`, key, envNameProblem);
+    if (typeof value !== 'string') problems.add(`data.${key}`, `${JSON.stringify(value)} must be a string; quote numbers like "587"`, value);
+  }
+  return problems.problems;
 }
 
 /**
@@ -45,14 +63,7 @@ export class HoneydueConfigMap extends Construct implements ConfigMapSource {
     const name = props.name;
     const namespace = namespaceOf(scope, 'HoneydueConfigMap', props.namespace);
 
-    check('HoneydueConfigMap', 'name', dnsLabelProblem(name));
-    check('HoneydueConfigMap', 'namespace', dnsLabelProblem(namespace));
-    for (const [key, value] of Object.entries(props.data)) {
-      check('HoneydueConfigMap', `data.${key}`, envNameProblem(key));
-      if (typeof value !== 'string') {
-        throw new Error(`HoneydueConfigMap: data.${key}: ${JSON.stringify(value)} must be a string; quote numbers like "587"`);
-      }
-    }
+    throwProblems(honeydueConfigMapProblems(props, namespace));
 
     const sorted = Object.fromEntries(Object.entries(props.data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     this.name = name;

@@ -1,7 +1,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { namespaceOf, objectLabels } from './shared/labels';
-import { check, dnsLabelProblem, hostnameProblem, portProblem } from './shared/validation';
+import { dnsLabelProblem, hostnameProblem, isRecord, portProblem, ProblemList, throwProblems, ValueProblem } from './shared/validation';
 
 /**
  * Where a host's traffic goes: a workload construct's Service and one of its
@@ -58,6 +58,35 @@ export interface IngressRoute {
 }
 
 /**
+ * Every value problem of {@link HoneydueIngressProps}: the names, each host (a
+ * hostname, routed once) and each backend port. Whether a backend's Service
+ * exists and exposes the port is checked by the constructor, which reads the
+ * Service. `namespace` is the resolved one (the Chart's when the prop is unset).
+ */
+export function honeydueIngressProblems(props: HoneydueIngressProps, namespace: unknown = props.namespace): ValueProblem[] {
+  const owner = 'HoneydueIngress';
+  const problems = new ProblemList(owner);
+  problems.string('name', props.name, dnsLabelProblem);
+  problems.string('namespace', namespace, dnsLabelProblem);
+  problems.string('ingressClassName', props.ingressClassName, dnsLabelProblem);
+  const rules: unknown = props.rules;
+  if (!Array.isArray(rules)) return problems.problems;
+  if (rules.length === 0) problems.add('rules', 'empty; an Ingress without rules routes nothing, give at least one host and backend', rules);
+  const hosts = rules.map((rule: unknown) => (isRecord(rule) ? rule.host : undefined));
+  rules.forEach((rule: unknown, i) => {
+    if (!isRecord(rule)) return;
+    const prop = `rules[${i}]`;
+    problems.string(`${prop}.host`, rule.host, hostnameProblem);
+    const first = hosts.indexOf(rule.host);
+    if (typeof rule.host === 'string' && first !== i) {
+      problems.add(`${prop}.host`, `'${rule.host}' is already routed by rules[${first}]; Traefik would pick one at random, keep one rule per host`, rule.host, [`rules[${first}]`]);
+    }
+    if (isRecord(rule.backend)) problems.number(`${prop}.backend.port`, rule.backend.port, portProblem);
+  });
+  return problems.problems;
+}
+
+/**
  * The Ingress for Traefik: one rule per host, every path to one backend.
  * No TLS and no middleware: Cloudflare terminates TLS (SSL mode Flexible)
  * and reaches the origin over plain HTTP on :80.
@@ -85,22 +114,8 @@ export class HoneydueIngress extends Construct {
     const ingressClassName = props.ingressClassName ?? 'traefik';
 
     const owner = 'HoneydueIngress';
-    check(owner, 'name', dnsLabelProblem(name));
-    check(owner, 'namespace', dnsLabelProblem(namespace));
-    check(owner, 'ingressClassName', dnsLabelProblem(ingressClassName));
-    if (props.rules.length === 0) {
-      throw new Error(`${owner}: rules: empty; an Ingress without rules routes nothing, give at least one host and backend`);
-    }
-    const routes = props.rules.map((rule, i) => {
-      const prop = `rules[${i}]`;
-      check(owner, `${prop}.host`, hostnameProblem(rule.host));
-      const first = props.rules.findIndex((other) => other.host === rule.host);
-      if (first !== i) {
-        throw new Error(`${owner}: ${prop}.host: '${rule.host}' is already routed by rules[${first}]; Traefik would pick one at random, keep one rule per host`);
-      }
-      check(owner, `${prop}.backend.port`, portProblem(rule.backend.port));
-      return resolveRoute(owner, prop, namespace, rule);
-    });
+    throwProblems(honeydueIngressProblems(props, namespace));
+    const routes = props.rules.map((rule, i) => resolveRoute(owner, `rules[${i}]`, namespace, rule));
 
     this.name = name;
     this.namespace = namespace;

@@ -1,22 +1,25 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { HoneydueApi, HoneydueApiProps } from './honeydue-api';
+import { HoneydueApi, honeydueApiProblems, HoneydueApiProps } from './honeydue-api';
 import { APNS_KEY_DIRECTORY, APNS_KEY_FILE } from './shared/apns';
-import { HoneydueConfigMap } from './honeydue-config-map';
-import { HoneydueIngress } from './honeydue-ingress';
+import { HoneydueConfigMap, honeydueConfigMapProblems } from './honeydue-config-map';
+import { HoneydueIngress, honeydueIngressProblems } from './honeydue-ingress';
 import { HoneydueNamespace } from './honeydue-namespace';
-import { MigrateJob, MigrateJobProps } from './migrate-job';
-import { NetworkPolicies, NetworkPoliciesProps } from './network-policies';
-import { NextjsApp, NextjsAppProps } from './nextjs-app';
-import { Redis, RedisProps } from './redis';
-import { TraefikConfig, TraefikConfigProps } from './traefik-config';
+import { MigrateJob, migrateJobProblems, MigrateJobProps } from './migrate-job';
+import { NetworkPolicies, networkPoliciesProblems, NetworkPoliciesProps } from './network-policies';
+import { NextjsApp, nextjsAppProblems, NextjsAppProps } from './nextjs-app';
+import { Redis, redisProblems, RedisProps } from './redis';
+import { TraefikConfig, traefikConfigProblems, TraefikConfigProps } from './traefik-config';
 import { StackConcern } from './shared/concerns';
 import { AppWorkloadProps } from './shared/app-workload';
 import { ApnsKey } from './shared/apns';
 import { HTTPS_PORT, portOf } from './shared/network';
-import { check, dnsLabelProblem, hostnameProblem, imageTagProblem, portProblem } from './shared/validation';
-import { VmAgent, VmAgentProps } from './vm-agent';
-import { Worker, WorkerProps } from './worker';
+import {
+  hostnameProblem, httpUrlProblem, imageRepositoryProblem, imageTagProblem, isRecord, keysPath, nonEmptyProblem, pathKeys, portProblem,
+  ProblemList, registryProblem, throwProblems, ValueProblem,
+} from './shared/validation';
+import { VmAgent, vmAgentProblems, VmAgentProps } from './vm-agent';
+import { Worker, workerProblems, WorkerProps } from './worker';
 
 /** The props a workload section may set; the stack supplies image, namespace and wiring. */
 type WorkloadSettings<P extends AppWorkloadProps, K extends keyof P> = Pick<P, K | 'resources' | 'secretKeys'>;
@@ -245,6 +248,129 @@ export const DERIVED_CONFIG_KEYS = [
   'B2_BUCKET_NAME', 'B2_REGION', 'APNS_AUTH_KEY_PATH', 'NEXT_PUBLIC_API_URL',
 ] as const;
 
+/** The web app's uid when the config sets none: the admin panel runs as 1001, and two apps share no uid. */
+const WEB_RUN_AS_USER = 1002;
+
+/**
+ * Every problem of {@link HoneydueStackProps}, at the key it comes from: the
+ * stack's own rules (tag, registry, images, database, SMTP, storage, public URL,
+ * extraConfig) and every child construct's rules run on the props the stack would
+ * hand it, each problem moved to the stack key behind the child's prop
+ * (`HoneydueIngress`' `rules[1].host` is `domains.admin`; the api's `replicas` is
+ * `api.replicas`), and other props a sentence names renamed the same way. The
+ * config file has this shape, so a path here is the config key.
+ *
+ * Values of the wrong type are skipped, not judged: the config loader runs this
+ * beside its type check and reports both at once. A problem two children find in
+ * one stack key (every child checks `namespace`) is reported once.
+ */
+export function honeydueStackProblems(props: HoneydueStackProps): ValueProblem[] {
+  const stack: Record<string, any> = isRecord(props) ? props : {};
+  const section = (key: string): Record<string, any> => (isRecord(stack[key]) ? stack[key] : {});
+  const { images, database, email, storage, domains, observability, networkPolicy } = {
+    images: section('images'), database: section('database'), email: section('email'), storage: section('storage'),
+    domains: section('domains'), observability: section('observability'), networkPolicy: section('networkPolicy'),
+  };
+  const own = new ProblemList('HoneydueStack');
+  own.string('imageTag', stack.imageTag, imageTagProblem);
+  own.string('registry', stack.registry, registryProblem);
+  for (const image of ['api', 'worker', 'admin', 'web']) own.string(`images.${image}`, images[image], imageRepositoryProblem);
+  own.string('environmentLabel', stack.environmentLabel, nonEmptyProblem);
+  own.string('database.host', database.host, hostnameProblem);
+  own.number('database.port', database.port, portProblem);
+  own.string('database.user', database.user, nonEmptyProblem);
+  own.string('database.name', database.name, nonEmptyProblem);
+  own.string('email.smtpHost', email.smtpHost, hostnameProblem);
+  own.number('email.smtpPort', email.smtpPort, portProblem);
+  own.string('storage.bucket', storage.bucket, nonEmptyProblem);
+  own.string('storage.region', storage.region, nonEmptyProblem);
+  own.string('publicApiUrl', stack.publicApiUrl, httpUrlProblem);
+  for (const key of Object.keys(section('extraConfig'))) {
+    if ((DERIVED_CONFIG_KEYS as readonly string[]).includes(key)) {
+      own.add(`extraConfig.${key}`, `the stack derives '${key}' from a typed field; set that field instead`, stack.extraConfig[key]);
+    }
+  }
+  const webEnabled = section('web').enabled === true;
+  if (webEnabled && images.web === undefined) {
+    own.add('images.web', "not set while web.enabled is true; name the web app's image repository, or turn web off", undefined, ['web.enabled']);
+  }
+  if (observability.enabled !== false && observability.tokenSecret && observability.remoteWriteUrl === undefined) {
+    own.add(
+      'observability.remoteWriteUrl',
+      'not set while observability.tokenSecret is; name the remote-write endpoint the token belongs to, or set observability.enabled: false',
+      undefined,
+      ['observability.tokenSecret', 'observability.enabled'],
+    );
+  }
+
+  // The image is registry/repository:tag, each part judged above: a child judges the whole only when they pass.
+  const partsJudged = own.problems.some((p) => ['imageTag', 'registry'].includes(p.path) || p.path.startsWith('images.'));
+  const image = (repository: unknown) => (partsJudged ? undefined : `${stack.registry}/${repository}:${stack.imageTag}`);
+  const namespace = stack.namespace;
+  const shared = { imagePullSecret: stack.imagePullSecret, secretName: stack.secretName, configMap: { name: stack.configMapName } };
+  const wiringKeys = { namespace: ['namespace'], imagePullSecret: ['imagePullSecret'], secretName: ['secretName'], apnsKey: ['apnsKey'] };
+  const found: ValueProblem[] = [...own.problems];
+  const moved = (problems: readonly ValueProblem[], prefix: readonly string[], renamed: Record<string, readonly (string | number)[]> = {}) => {
+    const keysOf = (path: string) => {
+      const prop = Object.keys(renamed)
+        .filter((from) => path === from || path.startsWith(`${from}.`) || path.startsWith(`${from}[`))
+        .sort((a, b) => b.length - a.length)[0];
+      return prop === undefined ? [...prefix, ...pathKeys(path)] : [...renamed[prop], ...pathKeys(path.slice(prop.length))];
+    };
+    for (const problem of problems) {
+      const sentence = problem.related.reduce(
+        (text, other) => text.replace(new RegExp(`(?<![\\w.\\[])${other.replace(/[.[\]]/g, '\\$&')}(?![\\w\\[])`, 'g'), keysPath(keysOf(other))),
+        problem.problem,
+      );
+      found.push(new ValueProblem('HoneydueStack', keysPath(keysOf(problem.path)), sentence, problem.value, problem.related.map((other) => keysPath(keysOf(other)))));
+    }
+  };
+
+  moved(honeydueConfigMapProblems({ name: stack.configMapName, data: section('extraConfig') }, namespace), [], {
+    ...wiringKeys, name: ['configMapName'], data: ['extraConfig'],
+  });
+  moved(redisProblems({ ...section('redis'), secretName: stack.secretName }, namespace), ['redis'], wiringKeys);
+  moved(honeydueApiProblems({ ...section('api'), ...shared, apnsKey: stack.apnsKey, image: image(images.api) } as HoneydueApiProps, namespace), ['api'], {
+    ...wiringKeys, image: ['images', 'api'],
+  });
+  moved(workerProblems({ ...section('worker'), ...shared, apnsKey: stack.apnsKey, image: image(images.worker) } as WorkerProps, namespace), ['worker'], {
+    ...wiringKeys, image: ['images', 'worker'],
+  });
+  moved(migrateJobProblems({ ...section('migrate'), ...shared, image: image(images.api) } as MigrateJobProps, namespace), ['migrate'], {
+    ...wiringKeys, image: ['images', 'api'],
+  });
+  moved(nextjsAppProblems({ ...section('admin'), ...shared, name: 'admin', image: image(images.admin) } as NextjsAppProps, namespace), ['admin'], {
+    ...wiringKeys, image: ['images', 'admin'],
+  });
+  if (webEnabled && images.web !== undefined) {
+    const { enabled: _enabled, ...web } = section('web');
+    moved(nextjsAppProblems({ runAsUser: WEB_RUN_AS_USER, ...web, ...shared, name: 'web', image: image(images.web) } as NextjsAppProps, namespace), ['web'], {
+      ...wiringKeys, image: ['images', 'web'],
+    });
+  }
+  if (section('traefik').enabled !== false) {
+    const { enabled: _enabled, ...traefik } = section('traefik');
+    moved(traefikConfigProblems(traefik), ['traefik']);
+  }
+  const rules = [domains.api, domains.admin, domains.apex].map((host) => ({ host }));
+  moved(honeydueIngressProblems({ name: stack.ingressName, rules } as any, namespace), [], {
+    ...wiringKeys, name: ['ingressName'], 'rules[0]': ['domains', 'api'], 'rules[1]': ['domains', 'admin'], 'rules[2]': ['domains', 'apex'],
+    'rules[0].host': ['domains', 'api'], 'rules[1].host': ['domains', 'admin'], 'rules[2].host': ['domains', 'apex'],
+  });
+  // vmagent's settings are judged whether or not the token Secret is named yet: they are read the day it is.
+  const { enabled: _observabilityEnabled, ...vmAgent } = observability;
+  moved(vmAgentProblems({ ...vmAgent, annotationKeys: stack.annotationKeys } as VmAgentProps, namespace), ['observability'], { namespace: ['namespace'] });
+  if (networkPolicy.enabled !== false) {
+    moved(networkPoliciesProblems({ nodeCidrs: networkPolicy.nodeCidrs, ingressRoutes: rules as any }, namespace), ['networkPolicy'], { namespace: ['namespace'] });
+  }
+
+  const seen = new Set<string>();
+  return found.filter((problem) => {
+    const key = `${problem.path}\n${problem.problem}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+}
+
 /**
  * The whole honeyDue stack, one chart per concern so each synthesizes to its
  * own file (`namespace`, `config`, `redis`, `network-policy`, `traefik`,
@@ -291,6 +417,7 @@ export class HoneydueStack extends Construct {
 
   public constructor(scope: Construct, id: string, props: HoneydueStackProps) {
     super(scope, id);
+    throwProblems(honeydueStackProblems(props));
     const { namespace, registry, domains, images } = props;
     const database: Required<HoneydueDatabase> = { ...props.database, port: props.database.port ?? 5432 };
     const email: Required<HoneydueEmail> = { ...props.email, smtpPort: props.email.smtpPort ?? 587 };
@@ -303,27 +430,6 @@ export class HoneydueStack extends Construct {
     const { enabled: observabilityEnabled = true, tokenSecret, remoteWriteUrl, ...vmAgentSettings } = props.observability ?? {};
     const { enabled: networkPolicyEnabled = true, ...networkPolicySettings } = props.networkPolicy ?? {};
 
-    const owner = 'HoneydueStack';
-    check(owner, 'imageTag', imageTagProblem(props.imageTag));
-    check(owner, 'namespace', dnsLabelProblem(namespace));
-    for (const [field, host] of Object.entries(domains)) {
-      check(owner, `domains.${field}`, hostnameProblem(host));
-    }
-    check(owner, 'database.host', hostnameProblem(database.host));
-    check(owner, 'database.port', portProblem(database.port));
-    check(owner, 'email.smtpHost', hostnameProblem(email.smtpHost));
-    check(owner, 'email.smtpPort', portProblem(email.smtpPort));
-    for (const key of Object.keys(extraConfig)) {
-      if ((DERIVED_CONFIG_KEYS as readonly string[]).includes(key)) {
-        throw new Error(`${owner}: extraConfig.${key}: the stack derives '${key}' from a typed field; set that field instead`);
-      }
-    }
-    if (webEnabled && images.web === undefined) {
-      throw new Error(`${owner}: images.web: not set while web.enabled is true; name the web app's image repository, or turn web off`);
-    }
-    if (observabilityEnabled && tokenSecret && remoteWriteUrl === undefined) {
-      throw new Error(`${owner}: observability.remoteWriteUrl: not set while observability.tokenSecret is; name the remote-write endpoint the token belongs to, or set observability.enabled: false`);
-    }
 
     const image = (repository: string) => `${registry}/${repository}:${props.imageTag}`;
     const labels = { ...stackLabels, ...(props.environmentLabel ? { [props.environmentLabel]: environment } : {}) };
@@ -367,7 +473,7 @@ export class HoneydueStack extends Construct {
     this.admin = new NextjsApp(chart('admin'), 'admin', { ...props.admin, ...frontend, name: 'admin', image: image(images.admin) });
     if (webEnabled) {
       const { enabled: _enabled, ...web } = props.web ?? {};
-      this.web = new NextjsApp(chart('web'), 'web', { runAsUser: 1002, ...web, ...frontend, name: 'web', image: image(images.web!) });
+      this.web = new NextjsApp(chart('web'), 'web', { runAsUser: WEB_RUN_AS_USER, ...web, ...frontend, name: 'web', image: image(images.web!) });
     }
     if (props.traefik?.enabled ?? true) {
       const { enabled: _enabled, ...traefik } = props.traefik ?? {};

@@ -20,4 +20,4 @@ export { HelmChartConfigSpecFailurePolicy } from '../imports/helm.cattle.io';
 export type { ServiceEndpoint, MetricsEndpoint, WorkloadTraffic } from './shared/network';
 export { SCRAPE_ANNOTATIONS, HTTPS_PORT } from './shared/network';
 export { KUBERNETES_API_ACCESS_ANNOTATION } from './shared/pod-security';
-export { ValueProblem } from './shared/validation';
+export { ValueProblem, ValueProblems } from './shared/validation';

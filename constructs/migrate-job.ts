@@ -1,10 +1,12 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { appPod, AppWorkloadProps, SecretKey, toSecretKeyRef } from './shared/app-workload';
-import { objectLabels } from './shared/labels';
+import { appPod, appWorkloadProblems, AppWorkloadProps, SecretKey } from './shared/app-workload';
+import { namespaceOf, objectLabels } from './shared/labels';
 import { ServiceEndpoint, declareTraffic, workloadTraffic, WorkloadTraffic } from './shared/network';
 import { BACKEND_RESOURCES } from './shared/resources';
-import { check, wholeNumberProblem } from './shared/validation';
+import {
+  absolutePathProblem, dnsLabelProblem, isRecord, ProblemList, throwProblems, ValueProblem, wholeNumberInRangeProblem, wholeNumberProblem,
+} from './shared/validation';
 
 /** Props of {@link MigrateJob}. `image` is the api image of the release: goose is baked in at build time. */
 export interface MigrateJobProps extends AppWorkloadProps {
@@ -55,6 +57,38 @@ export const MIGRATE_GATE_SECONDS = 600;
 
 
 /**
+ * Every problem of {@link MigrateJobProps}, each naming its prop and value; the
+ * constructor throws them all at once before it builds anything. Values of the
+ * wrong type are left to the type checker (or the config schema). `namespace` is
+ * the resolved one (the Chart's when the prop is unset).
+ */
+export function migrateJobProblems(props: MigrateJobProps, namespace: unknown = props.namespace): ValueProblem[] {
+  const owner = 'MigrateJob';
+  const problems = new ProblemList(owner);
+  problems.string('jobName', props.jobName, dnsLabelProblem);
+  problems.number('backoffLimit', props.backoffLimit, (value) => wholeNumberProblem(value, 0));
+  problems.number('runAsUser', props.runAsUser, (value) => wholeNumberProblem(value, 1));
+  problems.number('activeDeadlineSeconds', props.activeDeadlineSeconds, (value) => {
+    const problem = wholeNumberInRangeProblem(value, 1, MIGRATE_GATE_SECONDS);
+    return problem && `${problem}: the deploy gate stops waiting after 10 minutes`;
+  });
+  problems.string('migrationsDir', props.migrationsDir, absolutePathProblem);
+  problems.string('goosePath', props.goosePath, absolutePathProblem);
+  const listed: unknown = props.secretKeys;
+  const keyNames = Array.isArray(listed) ? listed.map((key: unknown) => (isRecord(key) ? key.key : key)) : undefined;
+  if (keyNames && !keyNames.includes('POSTGRES_PASSWORD')) {
+    problems.add(
+      'secretKeys',
+      `[${keyNames.join(', ')}] lacks POSTGRES_PASSWORD, which the script hands to goose as PGPASSWORD; ` +
+        'add it, or leave secretKeys unset (the default reads only POSTGRES_PASSWORD)',
+      listed,
+    );
+  }
+  problems.addAll(appWorkloadProblems(owner, props, { name: 'migrate', namespace, defaultSecretKeys: MIGRATE_SECRET_KEYS }));
+  return problems.problems;
+}
+
+/**
  * The schema migration Job: `goose up` against the direct Postgres endpoint.
  * The script strips `-pooler` from `DB_HOST`: goose's session-scoped advisory
  * lock cannot survive PgBouncer's transaction mode. The password reaches goose
@@ -82,6 +116,7 @@ export class MigrateJob extends Construct {
 
   public constructor(scope: Construct, id: string, props: MigrateJobProps) {
     super(scope, id);
+    throwProblems(migrateJobProblems(props, namespaceOf(scope, 'MigrateJob', props.namespace)));
     const jobName = props.jobName;
     const backoffLimit = props.backoffLimit ?? 2;
     const activeDeadlineSeconds = props.activeDeadlineSeconds ?? 540;
@@ -92,21 +127,6 @@ export class MigrateJob extends Construct {
     const podName = 'migrate';
 
     const owner = 'MigrateJob';
-    check(owner, 'backoffLimit', wholeNumberProblem(backoffLimit, 0));
-    check(owner, 'runAsUser', wholeNumberProblem(runAsUser, 1));
-    const secretKeyNames = props.secretKeys?.map((key) => toSecretKeyRef(key).key);
-    if (secretKeyNames && !secretKeyNames.includes('POSTGRES_PASSWORD')) {
-      throw new Error(
-        `${owner}: secretKeys: [${secretKeyNames.join(', ')}] lacks POSTGRES_PASSWORD, ` +
-          'which the script hands to goose as PGPASSWORD; add it, or leave secretKeys unset (the default reads only POSTGRES_PASSWORD)',
-      );
-    }
-    if (!Number.isInteger(activeDeadlineSeconds) || activeDeadlineSeconds < 1 || activeDeadlineSeconds > MIGRATE_GATE_SECONDS) {
-      throw new Error(
-        `${owner}: activeDeadlineSeconds: ${activeDeadlineSeconds} must be a whole number from 1 to ${MIGRATE_GATE_SECONDS}: ` +
-          'the deploy gate stops waiting after 10 minutes',
-      );
-    }
 
     const script = [
       'set -eu',

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { IngressRoute } from './honeydue-ingress';
 import { LABEL_NAME, namespaceOf, objectLabels, selectorLabels } from './shared/labels';
 import { trafficSourcesIn, WorkloadTraffic } from './shared/network';
-import { check, cidrProblem, dnsLabelProblem } from './shared/validation';
+import { cidrProblem, dnsLabelProblem, ProblemList, throwProblems, ValueProblem } from './shared/validation';
 
 /** Props of {@link NetworkPolicies}. */
 export interface NetworkPoliciesProps {
@@ -52,6 +52,28 @@ const DNS_PEER: k8s.NetworkPolicyPeer = {
 const ANYWHERE: k8s.NetworkPolicyPeer = { ipBlock: { cidr: '0.0.0.0/0' } };
 
 /**
+ * Every value problem of {@link NetworkPoliciesProps}: the namespace and the
+ * node CIDRs (each a network address; none at all while the Ingress routes a
+ * host would cut Traefik on other nodes off). The workloads' wiring is checked
+ * by the constructor, which reads it from the tree. `namespace` is the resolved
+ * one (the Chart's when the prop is unset).
+ */
+export function networkPoliciesProblems(props: NetworkPoliciesProps, namespace: unknown = props.namespace): ValueProblem[] {
+  const owner = 'NetworkPolicies';
+  const problems = new ProblemList(owner);
+  problems.string('namespace', namespace, dnsLabelProblem);
+  const nodeCidrs: unknown = props.nodeCidrs;
+  const routes: unknown = props.ingressRoutes;
+  if (Array.isArray(nodeCidrs)) {
+    nodeCidrs.forEach((cidr: unknown, i) => problems.string(`nodeCidrs[${i}]`, cidr, cidrProblem));
+    if (nodeCidrs.length === 0 && Array.isArray(routes) && routes.length > 0) {
+      problems.add('nodeCidrs', `empty while the Ingress routes ${routes.length} host(s); Traefik on other nodes would be cut off, give the pod CIDR (like '10.42.0.0/16')`, nodeCidrs);
+    }
+  }
+  return problems.problems;
+}
+
+/**
  * The namespace's NetworkPolicies: deny all ingress and egress, then allow
  * exactly the connections the wiring declares.
  *
@@ -85,11 +107,7 @@ export class NetworkPolicies extends Construct {
     const workloads = props.workloads ?? trafficSourcesIn(scope, namespace);
 
     const owner = 'NetworkPolicies';
-    check(owner, 'namespace', dnsLabelProblem(namespace));
-    nodeCidrs.forEach((cidr, i) => check(owner, `nodeCidrs[${i}]`, cidrProblem(cidr)));
-    if (ingressRoutes.length > 0 && nodeCidrs.length === 0) {
-      throw new Error(`${owner}: nodeCidrs: empty while the Ingress routes ${ingressRoutes.length} host(s); Traefik on other nodes would be cut off, give the pod CIDR (like '10.42.0.0/16')`);
-    }
+    throwProblems(networkPoliciesProblems(props, namespace));
     workloads.forEach((workload, i) => {
       const prop = `workloads[${i}]`;
       sameNamespace(owner, `${prop} ('${workload.name}')`, workload.namespace, namespace);

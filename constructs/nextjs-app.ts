@@ -1,11 +1,12 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { appPod, AppWorkloadProps, clusterIpService, SURGE_ONE_UNAVAILABLE_ZERO, workloadDeployment } from './shared/app-workload';
-import { drainSafePdb } from './shared/disruption-budget';
+import { appPod, appWorkloadProblems, AppWorkloadProps, clusterIpService, SURGE_ONE_UNAVAILABLE_ZERO, workloadDeployment } from './shared/app-workload';
+import { drainSafePdb, minAvailableProblems } from './shared/disruption-budget';
+import { namespaceOf } from './shared/labels';
 import { declareTraffic, workloadTraffic, WorkloadTraffic } from './shared/network';
-import { httpProbe, LIVENESS_TIMING, ProbeOverrides, READINESS_TIMING } from './shared/probes';
+import { httpProbe, LIVENESS_TIMING, probeOverridesProblems, ProbeOverrides, READINESS_TIMING } from './shared/probes';
 import { SMALL_RESOURCES } from './shared/resources';
-import { check, httpPathProblem, memoryProblem, portProblem, wholeNumberProblem } from './shared/validation';
+import { httpPathProblem, memoryProblem, portProblem, ProblemList, throwProblems, ValueProblem, wholeNumberProblem } from './shared/validation';
 
 /** Props of {@link NextjsApp}. Defaults fit a low-traffic internal panel; nothing organisation-specific. */
 export interface NextjsAppProps extends AppWorkloadProps {
@@ -47,6 +48,29 @@ export interface NextjsAppProps extends AppWorkloadProps {
 }
 
 
+/** One replica: the panels are low-traffic, and the PDB then allows a drain. */
+const DEFAULT_REPLICAS = 1;
+
+/**
+ * Every problem of {@link NextjsAppProps}, each naming its prop and value; the
+ * constructor throws them all at once before it builds anything. Values of the
+ * wrong type are left to the type checker (or the config schema). `namespace` is
+ * the resolved one (the Chart's when the prop is unset).
+ */
+export function nextjsAppProblems(props: NextjsAppProps, namespace: unknown = props.namespace): ValueProblem[] {
+  const owner = 'NextjsApp';
+  const problems = new ProblemList(owner);
+  problems.number('port', props.port, portProblem);
+  problems.number('replicas', props.replicas, (value) => wholeNumberProblem(value, 1));
+  problems.number('runAsUser', props.runAsUser, (value) => wholeNumberProblem(value, 1));
+  problems.string('healthPath', props.healthPath, httpPathProblem);
+  problems.string('cacheSizeLimit', props.cacheSizeLimit, memoryProblem);
+  problems.addAll(probeOverridesProblems(owner, props.probes));
+  problems.addAll(minAvailableProblems(owner, props.minAvailable, props.replicas ?? DEFAULT_REPLICAS, 'replicas'));
+  problems.addAll(appWorkloadProblems(owner, props, { name: props.name, namespace, defaultSecretKeys: [] }));
+  return problems.problems;
+}
+
 /**
  * A Next.js 16 standalone server (the `admin` panel, and the optional `web`
  * app): Deployment, Service, ServiceAccount and PodDisruptionBudget. The read-only
@@ -75,7 +99,8 @@ export class NextjsApp extends Construct {
 
   public constructor(scope: Construct, id: string, props: NextjsAppProps) {
     super(scope, id);
-    const replicas = props.replicas ?? 1;
+    throwProblems(nextjsAppProblems(props, namespaceOf(scope, 'NextjsApp', props.namespace)));
+    const replicas = props.replicas ?? DEFAULT_REPLICAS;
     const port = props.port ?? 3000;
     const healthPath = props.healthPath ?? '/';
     const runAsUser = props.runAsUser ?? 1001;
@@ -83,11 +108,6 @@ export class NextjsApp extends Construct {
     const cacheSizeLimit = props.cacheSizeLimit ?? '256Mi';
 
     const owner = 'NextjsApp';
-    check(owner, 'port', portProblem(port));
-    check(owner, 'replicas', wholeNumberProblem(replicas, 1));
-    check(owner, 'runAsUser', wholeNumberProblem(runAsUser, 1));
-    check(owner, 'healthPath', httpPathProblem(healthPath));
-    check(owner, 'cacheSizeLimit', memoryProblem(cacheSizeLimit));
 
     const pod = appPod(this, props, {
       owner,

@@ -5,8 +5,10 @@ import { drainSafePdb } from './shared/disruption-budget';
 import { namespaceOf, objectLabels } from './shared/labels';
 import { hardenedPodTemplate, workloadServiceAccount } from './shared/pod-security';
 import { LIVENESS_TIMING, READINESS_TIMING, tcpProbe } from './shared/probes';
-import { REDIS_RESOURCES, resolveResources, ResourceOverrides, toResourceRequirements } from './shared/resources';
-import { check, dnsLabelProblem, imageProblem, imageTagOf, memoryProblem, redisSizeProblem, redisMemoryProblem, wholeNumberProblem } from './shared/validation';
+import { REDIS_RESOURCES, resolveResources, ResourceOverrides, resourcesProblems, toResourceRequirements } from './shared/resources';
+import {
+  dnsLabelProblem, imageProblem, imageTagOf, isRecord, memoryProblem, ProblemList, redisSizeProblem, redisMemoryProblem, throwProblems, ValueProblem, wholeNumberProblem,
+} from './shared/validation';
 
 /**
  * What Redis does at `maxmemory`.
@@ -82,6 +84,40 @@ export interface RedisProps extends WorkloadProps {
 export const REDIS_PORT = 6379;
 
 /**
+ * Every problem of {@link RedisProps}, each naming its prop and value; the
+ * constructor throws them all at once before it builds anything. Values of the
+ * wrong type are left to the type checker (or the config schema). `namespace` is
+ * the resolved one (the Chart's when the prop is unset).
+ */
+export function redisProblems(props: RedisProps, namespace: unknown = props.namespace): ValueProblem[] {
+  const owner = 'Redis';
+  const problems = new ProblemList(owner);
+  problems.string('image', props.image, imageProblem);
+  problems.string('name', props.name, dnsLabelProblem);
+  problems.string('namespace', namespace, dnsLabelProblem);
+  problems.string('claimName', props.claimName, dnsLabelProblem);
+  problems.string('storageClassName', props.storageClassName, dnsLabelProblem);
+  problems.string('secretName', props.secretName, dnsLabelProblem);
+  problems.string('storage', props.storage, memoryProblem);
+  problems.string('evictionPolicy', props.evictionPolicy, (policy) =>
+    (REDIS_EVICTION_POLICIES as readonly string[]).includes(policy) ? undefined : `'${policy}' is not a Redis policy; use one of ${REDIS_EVICTION_POLICIES.join(', ')}`);
+  problems.string('maxMemory', props.maxMemory, redisSizeProblem);
+  problems.number('runAsUser', props.runAsUser, (value) => wholeNumberProblem(value, 1));
+  problems.number('runAsGroup', props.runAsGroup, (value) => wholeNumberProblem(value, 1));
+  problems.addAll(resourcesProblems(owner, props.resources));
+  const maxMemory = props.maxMemory ?? DEFAULT_MAX_MEMORY;
+  const limits: unknown = isRecord(props.resources) ? props.resources.limits : undefined;
+  const memoryLimit = (isRecord(limits) ? limits.memory : undefined) ?? REDIS_RESOURCES.limits.memory;
+  if (typeof maxMemory === 'string' && typeof memoryLimit === 'string') {
+    problems.add('maxMemory', redisMemoryProblem(maxMemory, memoryLimit), maxMemory, ['resources.limits.memory']);
+  }
+  return problems.problems;
+}
+
+/** 256mb: half the default memory limit, the room the AOF rewrite's fork needs. */
+const DEFAULT_MAX_MEMORY = '256mb';
+
+/**
  * Single-instance Redis with AOF persistence: cache and Asynq queue backend.
  * Deployment (Recreate: a ReadWriteOnce volume cannot be attached by a surge
  * pod), PersistentVolumeClaim, Service, ServiceAccount and a PodDisruptionBudget.
@@ -112,7 +148,7 @@ export class Redis extends Construct {
     const name = props.name ?? 'redis';
     const namespace = namespaceOf(scope, 'Redis', props.namespace);
     const evictionPolicy = props.evictionPolicy ?? 'noeviction';
-    const maxMemory = props.maxMemory ?? '256mb';
+    const maxMemory = props.maxMemory ?? DEFAULT_MAX_MEMORY;
     const claimName = props.claimName ?? 'redis-data';
     const storage = props.storage ?? '5Gi';
     const storageClassName = props.storageClassName ?? 'local-path';
@@ -121,19 +157,8 @@ export class Redis extends Construct {
     const runAsGroup = props.runAsGroup ?? 1000;
 
     const owner = 'Redis';
-    check(owner, 'image', imageProblem(image));
-    check(owner, 'name', dnsLabelProblem(name));
-    check(owner, 'namespace', dnsLabelProblem(namespace));
-    check(owner, 'claimName', dnsLabelProblem(claimName));
-    check(owner, 'storage', memoryProblem(storage));
-    if (!REDIS_EVICTION_POLICIES.includes(evictionPolicy)) {
-      throw new Error(`${owner}: evictionPolicy: '${evictionPolicy}' is not a Redis policy; use one of ${REDIS_EVICTION_POLICIES.join(', ')}`);
-    }
-    check(owner, 'maxMemory', redisSizeProblem(maxMemory));
-    check(owner, 'runAsUser', wholeNumberProblem(runAsUser, 1));
-    check(owner, 'runAsGroup', wholeNumberProblem(runAsGroup, 1));
+    throwProblems(redisProblems(props, namespace));
     const resources = resolveResources(owner, REDIS_RESOURCES, props.resources);
-    check(owner, 'maxMemory', redisMemoryProblem(maxMemory, resources.limits.memory), maxMemory);
 
     this.name = name;
     this.namespace = namespace;

@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { HelmChartConfig, HelmChartConfigSpecFailurePolicy } from '../imports/helm.cattle.io';
 import { objectLabels } from './shared/labels';
-import { check, ipCidrProblem } from './shared/validation';
+import { ipCidrProblem, ProblemList, throwProblems, ValueProblem } from './shared/validation';
 
 /**
  * One Traefik entry point as the chart's `ports.<name>` takes it.
@@ -192,36 +192,7 @@ export class TraefikConfig extends Construct {
     const failurePolicy = props.failurePolicy ?? HelmChartConfigSpecFailurePolicy.ABORT;
     const trustedIPs = props.forwardedHeadersTrustedIps ?? [];
 
-    validatePort('webPort', webPort, 80);
-    if (props.websecurePort !== undefined && !websecureEnabled) {
-      throw new Error(
-        `TraefikConfig: websecurePort is set (${props.websecurePort}) but websecureEnabled is false: ` +
-          `the port would never be used; set 'websecureEnabled: true' or drop websecurePort`,
-      );
-    }
-    if (websecureEnabled) {
-      validatePort('websecurePort', websecurePort, 443);
-      if (websecurePort === webPort) {
-        throw new Error(
-          `TraefikConfig: websecurePort must differ from webPort (both ${webPort}): ` +
-            `two entry points cannot bind one node port; set websecurePort to 443`,
-        );
-      }
-    }
-    trustedIPs.forEach((cidr, i) => check('TraefikConfig', `forwardedHeadersTrustedIps[${i}]`, ipCidrProblem(cidr)));
-    if (!Number.isInteger(maxUnavailable) || maxUnavailable < 1) {
-      throw new Error(
-        `TraefikConfig: maxUnavailable must be an integer of at least 1 (got ${maxUnavailable}): ` +
-          `with hostNetwork the old pod holds the node's :${webPort} until it stops, so the update cannot surge ` +
-          `and must take pods down to replace them (the chart and Kubernetes both reject 0); set 'maxUnavailable: 1'`,
-      );
-    }
-    if (maxSurge !== 0) {
-      throw new Error(
-        `TraefikConfig: maxSurge must be 0 (got ${maxSurge}): a surge pod is scheduled onto a node whose ` +
-          `:${webPort} the old pod still holds and stays Pending on the host-port conflict; set 'maxSurge: 0'`,
-      );
-    }
+    throwProblems(traefikConfigProblems(props));
 
     const forwardedHeaders = trustedIPs.length > 0 ? { forwardedHeaders: { trustedIPs: [...trustedIPs] } } : {};
     this.values = {
@@ -265,15 +236,54 @@ export class TraefikConfig extends Construct {
   }
 }
 
-function validatePort(prop: string, port: number, usual: number): void {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new Error(`TraefikConfig: ${prop} must be an integer in 1..65535 (got ${port}); set '${prop}: ${usual}'`);
-  }
-  const owner = CHART_INTERNAL_PORTS[port];
-  if (owner !== undefined) {
-    throw new Error(
-      `TraefikConfig: ${prop} must not be ${port}: the chart's '${owner}' entry point already listens there ` +
-        `on every node (hostNetwork); pick another port`,
+/**
+ * Every problem of {@link TraefikConfigProps}, each naming its prop and value;
+ * the constructor throws them all at once before it builds anything. Values of
+ * the wrong type are left to the type checker (or the config schema).
+ */
+export function traefikConfigProblems(props: TraefikConfigProps): ValueProblem[] {
+  const problems = new ProblemList('TraefikConfig');
+  const webPort: unknown = props.webPort ?? 80;
+  const websecureEnabled = props.websecureEnabled ?? false;
+  const websecurePort: unknown = props.websecurePort ?? 443;
+  problems.number('webPort', webPort, (port) => entryPointProblem('webPort', port, 80));
+  if (props.websecurePort !== undefined && websecureEnabled !== true) {
+    problems.add(
+      'websecurePort',
+      `is set (${props.websecurePort}) but websecureEnabled is false: the port would never be used; set 'websecureEnabled: true' or drop websecurePort`,
+      props.websecurePort,
+      ['websecureEnabled'],
     );
   }
+  if (websecureEnabled === true) {
+    problems.number('websecurePort', websecurePort, (port) => entryPointProblem('websecurePort', port, 443));
+    if (websecurePort === webPort) {
+      problems.add('websecurePort', `must differ from webPort (both ${webPort}): two entry points cannot bind one node port; set websecurePort to 443`, websecurePort, ['webPort']);
+    }
+  }
+  const trustedIPs: unknown = props.forwardedHeadersTrustedIps;
+  if (Array.isArray(trustedIPs)) trustedIPs.forEach((cidr: unknown, i) => problems.string(`forwardedHeadersTrustedIps[${i}]`, cidr, ipCidrProblem));
+  const heldPort = typeof webPort === 'number' ? webPort : 80;
+  problems.number('maxUnavailable', props.maxUnavailable, (maxUnavailable) =>
+    Number.isInteger(maxUnavailable) && maxUnavailable >= 1
+      ? undefined
+      : `must be an integer of at least 1 (got ${maxUnavailable}): ` +
+        `with hostNetwork the old pod holds the node's :${heldPort} until it stops, so the update cannot surge ` +
+        `and must take pods down to replace them (the chart and Kubernetes both reject 0); set 'maxUnavailable: 1'`);
+  problems.number('maxSurge', props.maxSurge, (maxSurge) =>
+    maxSurge === 0
+      ? undefined
+      : `must be 0 (got ${maxSurge}): a surge pod is scheduled onto a node whose ` +
+        `:${heldPort} the old pod still holds and stays Pending on the host-port conflict; set 'maxSurge: 0'`);
+  return problems.problems;
+}
+
+function entryPointProblem(prop: string, port: number, usual: number): string | undefined {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    return `must be an integer in 1..65535 (got ${port}); set '${prop}: ${usual}'`;
+  }
+  const owner = CHART_INTERNAL_PORTS[port];
+  return owner === undefined
+    ? undefined
+    : `must not be ${port}: the chart's '${owner}' entry point already listens there on every node (hostNetwork); pick another port`;
 }

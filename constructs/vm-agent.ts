@@ -8,9 +8,10 @@ import { namespaceOf, objectLabels } from './shared/labels';
 import { declareTraffic, MetricsEndpoint, portOf, SCRAPE_ANNOTATIONS, workloadTraffic, WorkloadTraffic } from './shared/network';
 import { hardenedPodTemplate, workloadServiceAccount } from './shared/pod-security';
 import { httpProbe, LIVENESS_TIMING, READINESS_TIMING } from './shared/probes';
-import { resolveResources, ResourceOverrides, SMALL_RESOURCES, toResourceRequirements } from './shared/resources';
+import { resolveResources, ResourceOverrides, resourcesProblems, SMALL_RESOURCES, toResourceRequirements } from './shared/resources';
 import {
-  check, dataKeyProblem, dnsLabelProblem, durationProblem, httpsUrlProblem, imageProblem, imageTagOf, portProblem, wholeNumberProblem,
+  dataKeyProblem, dnsLabelProblem, durationProblem, httpsUrlProblem, imageProblem, imageTagOf, isRecord, nonEmptyProblem, portProblem, ProblemList,
+  throwProblems, ValueProblem, wholeNumberProblem,
 } from './shared/validation';
 
 /** The Secret that holds the remote-write bearer token, created by the operator out of band. */
@@ -150,6 +151,48 @@ interface ScrapeConfigFile {
 }
 
 /**
+ * Every problem of {@link VmAgentProps}, each naming its prop and value; the
+ * constructor throws them all at once before it builds anything. Values of the
+ * wrong type are left to the type checker (or the config schema). `namespace` is
+ * the resolved one (the Chart's when the prop is unset). `targets` is judged
+ * when given: a caller judging settings before the api exists leaves it out.
+ */
+export function vmAgentProblems(
+  props: Omit<VmAgentProps, 'targets'> & Partial<Pick<VmAgentProps, 'targets'>>,
+  namespace: unknown = props.namespace,
+): ValueProblem[] {
+  const owner = 'VmAgent';
+  const problems = new ProblemList(owner);
+  const whole = (min: number) => (value: number) => wholeNumberProblem(value, min);
+  problems.string('name', props.name, dnsLabelProblem);
+  problems.string('namespace', namespace, dnsLabelProblem);
+  problems.string('image', props.image, imageProblem);
+  problems.string('remoteWriteUrl', props.remoteWriteUrl, httpsUrlProblem);
+  problems.string('scrapeInterval', props.scrapeInterval, durationProblem);
+  problems.string('scrapeJobName', props.scrapeJobName, nonEmptyProblem);
+  problems.number('bufferChunks', props.bufferChunks, whole(1));
+  problems.number('kubernetesApiPort', props.kubernetesApiPort, portProblem);
+  problems.number('runAsUser', props.runAsUser, whole(1));
+  const tokenSecret: unknown = props.tokenSecret;
+  if (isRecord(tokenSecret)) {
+    problems.string('tokenSecret.name', tokenSecret.name, dnsLabelProblem);
+    problems.string('tokenSecret.key', tokenSecret.key, dataKeyProblem);
+  }
+  const targets: unknown = props.targets;
+  if (Array.isArray(targets)) {
+    if (targets.length === 0) problems.add('targets', "empty; vmagent would scrape nothing, pass the api's metrics endpoint (HoneydueApi.metrics)", targets);
+    targets.forEach((target: unknown, i) => {
+      if (!isRecord(target)) return;
+      problems.string(`targets[${i}].name`, target.name, dnsLabelProblem);
+      problems.string(`targets[${i}].namespace`, target.namespace, dnsLabelProblem);
+      problems.number(`targets[${i}].port`, target.port, portProblem);
+    });
+  }
+  problems.addAll(resourcesProblems(owner, props.resources));
+  return problems.problems;
+}
+
+/**
  * vmagent: scrapes the pods that ask for it (`prometheus.io/scrape`,
  * `prometheus.io/port`, `prometheus.io/path` annotations) and remote-writes
  * to VictoriaMetrics with a bearer token read from a Secret volume.
@@ -195,24 +238,7 @@ export class VmAgent extends Construct {
     const tokenKey = props.tokenSecret.key ?? 'token';
 
     const owner = 'VmAgent';
-    check(owner, 'name', dnsLabelProblem(name));
-    check(owner, 'namespace', dnsLabelProblem(namespace));
-    check(owner, 'image', imageProblem(image));
-    check(owner, 'remoteWriteUrl', httpsUrlProblem(remoteWriteUrl));
-    check(owner, 'scrapeInterval', durationProblem(scrapeInterval));
-    check(owner, 'bufferChunks', wholeNumberProblem(bufferChunks, 1));
-    check(owner, 'kubernetesApiPort', portProblem(kubernetesApiPort));
-    check(owner, 'runAsUser', wholeNumberProblem(runAsUser, 1));
-    check(owner, 'tokenSecret.name', dnsLabelProblem(props.tokenSecret.name));
-    check(owner, 'tokenSecret.key', dataKeyProblem(tokenKey));
-    if (props.targets.length === 0) {
-      throw new Error(`${owner}: targets: empty; vmagent would scrape nothing, pass the api's metrics endpoint (HoneydueApi.metrics)`);
-    }
-    props.targets.forEach((target, i) => {
-      check(owner, `targets[${i}].name`, dnsLabelProblem(target.name));
-      check(owner, `targets[${i}].namespace`, dnsLabelProblem(target.namespace));
-      check(owner, `targets[${i}].port`, portProblem(target.port));
-    });
+    throwProblems(vmAgentProblems(props, namespace));
     const resources = resolveResources(owner, SMALL_RESOURCES, props.resources);
     const scrapedNamespaces = [...new Set(props.targets.map((t) => t.namespace))].sort();
 

@@ -1,12 +1,13 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { appPod, AppWorkloadProps, RECREATE, workloadDeployment } from './shared/app-workload';
-import { ApnsKey, apnsKeyVolumes } from './shared/apns';
+import { appPod, appWorkloadProblems, AppWorkloadProps, RECREATE, workloadDeployment } from './shared/app-workload';
+import { ApnsKey, apnsKeyProblems, apnsKeyVolumes } from './shared/apns';
 import { drainSafePdb } from './shared/disruption-budget';
+import { namespaceOf } from './shared/labels';
 import { ServiceEndpoint, declareTraffic, workloadTraffic, WorkloadTraffic } from './shared/network';
-import { httpProbe, LIVENESS_TIMING, ProbeTiming } from './shared/probes';
+import { httpProbe, LIVENESS_TIMING, probeTimingProblems, ProbeTiming } from './shared/probes';
 import { SMALL_RESOURCES } from './shared/resources';
-import { check, httpPathProblem, portProblem, wholeNumberProblem } from './shared/validation';
+import { httpPathProblem, isRecord, nonEmptyProblem, portProblem, ProblemList, throwProblems, ValueProblem, wholeNumberProblem } from './shared/validation';
 
 /** Props of {@link Worker}. Defaults keep Asynq's scheduler a singleton; nothing organisation-specific. */
 export interface WorkerProps extends AppWorkloadProps {
@@ -76,6 +77,43 @@ export interface WorkerReplicasAnnotation {
 
 
 /**
+ * Every problem of {@link WorkerProps}, each naming its prop and value; the
+ * constructor throws them all at once before it builds anything. Values of the
+ * wrong type are left to the type checker (or the config schema). `namespace` is
+ * the resolved one (the Chart's when the prop is unset).
+ */
+export function workerProblems(props: WorkerProps, namespace: unknown = props.namespace): ValueProblem[] {
+  const owner = 'Worker';
+  const problems = new ProblemList(owner);
+  problems.number('replicas', props.replicas, (value) => wholeNumberProblem(value, 1));
+  problems.number('runAsUser', props.runAsUser, (value) => wholeNumberProblem(value, 1));
+  const replicas: unknown = props.replicas;
+  if (typeof replicas === 'number' && replicas > 1 && props.leaderElectedScheduler !== true) {
+    problems.add(
+      'replicas',
+      `must be 1: Asynq's Scheduler is not leader-elected, so ${replicas} replicas fire every cron task ${replicas} times; ` +
+        'set leaderElectedScheduler: true once PeriodicTaskManager is wired',
+      replicas,
+      ['leaderElectedScheduler'],
+    );
+  }
+  const healthProbe: unknown = props.healthProbe;
+  if (isRecord(healthProbe)) {
+    problems.number('healthProbe.port', healthProbe.port, portProblem);
+    problems.string('healthProbe.path', healthProbe.path, httpPathProblem);
+    problems.addAll(probeTimingProblems(owner, 'healthProbe', healthProbe));
+  }
+  const annotation: unknown = props.replicasAnnotation;
+  if (isRecord(annotation)) {
+    problems.string('replicasAnnotation.key', annotation.key, nonEmptyProblem);
+    problems.string('replicasAnnotation.reason', annotation.reason, nonEmptyProblem);
+  }
+  problems.addAll(apnsKeyProblems(owner, props.apnsKey));
+  problems.addAll(appWorkloadProblems(owner, props, { name: props.name ?? 'worker', namespace, defaultSecretKeys: [] }));
+  return problems.problems;
+}
+
+/**
  * The Go + Asynq background worker: Deployment, ServiceAccount and a
  * PodDisruptionBudget `worker-pdb`. No Service: it is a queue consumer. The
  * rollout is Recreate, so two schedulers never run at once, even for the
@@ -99,6 +137,7 @@ export class Worker extends Construct {
 
   public constructor(scope: Construct, id: string, props: WorkerProps) {
     super(scope, id);
+    throwProblems(workerProblems(props, namespaceOf(scope, 'Worker', props.namespace)));
     const name = props.name ?? 'worker';
     const replicas = props.replicas ?? 1;
     const leaderElectedScheduler = props.leaderElectedScheduler ?? false;
@@ -106,20 +145,6 @@ export class Worker extends Construct {
     const { port: healthPort = 6060, path: healthPath = '/health', ...healthTiming } = props.healthProbe ?? {};
 
     const owner = 'Worker';
-    check(owner, 'replicas', wholeNumberProblem(replicas, 1));
-    check(owner, 'runAsUser', wholeNumberProblem(runAsUser, 1));
-    if (replicas > 1 && !leaderElectedScheduler) {
-      throw new Error(
-        `${owner}: replicas must be 1 (got ${replicas}): Asynq's Scheduler is not leader-elected, ` +
-          `${replicas} replicas fire every cron task ${replicas} times; set 'leaderElectedScheduler: true' ` +
-          'once PeriodicTaskManager is wired',
-      );
-    }
-
-    if (props.healthProbe) {
-      check(owner, 'healthProbe.port', portProblem(healthPort));
-      check(owner, 'healthProbe.path', httpPathProblem(healthPath));
-    }
 
     const pod = appPod(this, props, {
       owner,

@@ -180,7 +180,7 @@ describe('HoneydueApi fails', () => {
     expect(build({ image: 'gitea.treytartt.com/admin/honeydue-api' })).toThrow(/image: 'gitea.treytartt.com\/admin\/honeydue-api' has no tag/);
   });
   test('fails when a PDB would block drains', () => {
-    expect(build({ minAvailable: 3 })).toThrow(/HoneydueApi: minAvailable: 3 would block every node drain with 3 replica\(s\); use at most 2/);
+    expect(build({ minAvailable: 3 })).toThrow(/HoneydueApi: minAvailable: 3 would block every node drain: replicas is 3; use at most 2/);
   });
   test('fails with a memory quantity in MB', () => {
     expect(build({ resources: { limits: { memory: '512MB' } } })).toThrow(/resources.limits.memory: '512MB' is not a memory quantity/);
@@ -195,7 +195,7 @@ describe('HoneydueApi fails', () => {
     expect(build({ replicas: 0 })).toThrow(/HoneydueApi: replicas: 0 must be a whole number of at least 1/);
   });
   test('fails when the HPA maximum is below its minimum', () => {
-    expect(build({ autoscaling: { minReplicas: 4, maxReplicas: 3 } })).toThrow(/autoscaling.maxReplicas: 3 must be a whole number of at least 4/);
+    expect(build({ autoscaling: { minReplicas: 4, maxReplicas: 3 } })).toThrow(/HoneydueApi: autoscaling\.maxReplicas: 3 is below autoscaling\.minReplicas \(4\); the HPA needs maxReplicas >= minReplicas, raise it to at least 4/);
   });
   test('fails with a utilization above 100 %', () => {
     expect(build({ autoscaling: { cpuUtilization: 170 } })).toThrow(/autoscaling.cpuUtilization: 170 must be a whole percent/);
@@ -204,7 +204,7 @@ describe('HoneydueApi fails', () => {
     expect(build({ probes: { liveness: { failureThreshold: -1 } } })).toThrow(/probes.liveness.failureThreshold: -1/);
   });
   test('fails with a secret key listed twice', () => {
-    expect(build({ secretKeys: ['SECRET_KEY', 'SECRET_KEY'] })).toThrow(/secretKeys: 'SECRET_KEY' is listed twice/);
+    expect(build({ secretKeys: ['SECRET_KEY', 'SECRET_KEY'] })).toThrow(/HoneydueApi: secretKeys\[1\]: 'SECRET_KEY' is listed twice; list each key once/);
   });
   test('fails with a health path without a leading slash', () => {
     expect(build({ healthPath: 'api/health/' })).toThrow(/healthPath: 'api\/health\/' must start with '\/'/);

@@ -87,7 +87,7 @@ describe('NextjsApp fails', () => {
     expect(build({ name: 'Admin Panel' })).toThrow(/NextjsApp: name: 'Admin Panel' is not a valid Kubernetes name/);
   });
   test('fails with a PDB that would block drains on a singleton', () => {
-    expect(build({ minAvailable: 1 })).toThrow(/NextjsApp: minAvailable: 1 would block every node drain with 1 replica/);
+    expect(build({ minAvailable: 1 })).toThrow(/NextjsApp: minAvailable: 1 would block every node drain: replicas is 1; use at most 0/);
   });
   test('fails with a port out of range', () => {
     expect(build({ port: 70000 })).toThrow(/NextjsApp: port: 70000 is not a port/);

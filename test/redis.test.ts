@@ -123,7 +123,7 @@ test('Redis outside a namespaced Chart without a namespace fails, naming the pro
 
 test('maxMemory above half the memory limit is refused: the AOF rewrite forks', () => {
   const { Chart, Testing } = require('cdk8s');
-  const { ValueProblem } = require('../constructs');
+  const { ValueProblems } = require('../constructs');
   const { Redis } = require('../constructs/redis');
   const chart = new Chart(Testing.app(), 'test', { namespace: 'shop' });
   let thrown: any;
@@ -132,8 +132,9 @@ test('maxMemory above half the memory limit is refused: the AOF rewrite forks', 
   } catch (error) {
     thrown = error;
   }
-  expect(thrown).toBeInstanceOf(ValueProblem);
-  expect(thrown).toMatchObject({ owner: 'Redis', path: 'maxMemory', value: '300mb' });
+  expect(thrown).toBeInstanceOf(ValueProblems);
+  expect(thrown.problems).toHaveLength(1);
+  expect(thrown.problems[0]).toMatchObject({ owner: 'Redis', path: 'maxMemory', value: '300mb', related: ['resources.limits.memory'] });
   expect(thrown.message).toBe(
     "Redis: maxMemory: '300mb' needs a memory limit of at least twice that (the AOF rewrite forks and the copy counts against the limit), but resources.limits.memory is '512Mi'; raise the limit to 600Mi or lower maxMemory",
   );

@@ -131,39 +131,39 @@ describe('TraefikConfig', () => {
   });
 
   test('fails when maxUnavailable is below 1', () => {
-    expect(() => synthTraefik({ maxUnavailable: 0 })).toThrow(/maxUnavailable must be .* at least 1 \(got 0\).*set 'maxUnavailable: 1'/);
+    expect(() => synthTraefik({ maxUnavailable: 0 })).toThrow(/maxUnavailable: must be .* at least 1 \(got 0\).*set 'maxUnavailable: 1'/);
   });
 
   test('fails when maxUnavailable is not an integer', () => {
-    expect(() => synthTraefik({ maxUnavailable: 1.5 })).toThrow(/maxUnavailable .*\(got 1\.5\)/);
+    expect(() => synthTraefik({ maxUnavailable: 1.5 })).toThrow(/maxUnavailable: .*\(got 1\.5\)/);
   });
 
   test('fails when maxSurge is above 0', () => {
-    expect(() => synthTraefik({ maxSurge: 1 })).toThrow(/maxSurge must be 0 \(got 1\).*host-port conflict.*set 'maxSurge: 0'/);
+    expect(() => synthTraefik({ maxSurge: 1 })).toThrow(/maxSurge: must be 0 \(got 1\).*host-port conflict.*set 'maxSurge: 0'/);
   });
 
   test('fails when webPort is out of 1..65535', () => {
-    expect(() => synthTraefik({ webPort: 0 })).toThrow(/webPort must be an integer in 1\.\.65535 \(got 0\)/);
-    expect(() => synthTraefik({ webPort: 65536 })).toThrow(/webPort .*\(got 65536\).*set 'webPort: 80'/);
-    expect(() => synthTraefik({ webPort: 80.5 })).toThrow(/webPort .*\(got 80\.5\)/);
+    expect(() => synthTraefik({ webPort: 0 })).toThrow(/webPort: must be an integer in 1\.\.65535 \(got 0\)/);
+    expect(() => synthTraefik({ webPort: 65536 })).toThrow(/webPort: .*\(got 65536\).*set 'webPort: 80'/);
+    expect(() => synthTraefik({ webPort: 80.5 })).toThrow(/webPort: .*\(got 80\.5\)/);
   });
 
   test('fails when websecurePort is out of 1..65535', () => {
     expect(() => synthTraefik({ websecureEnabled: true, websecurePort: 70000 })).toThrow(
-      /websecurePort must be an integer in 1\.\.65535 \(got 70000\).*set 'websecurePort: 443'/,
+      /websecurePort: must be an integer in 1\.\.65535 \(got 70000\).*set 'websecurePort: 443'/,
     );
   });
 
   test('fails when websecurePort is set but websecure is off', () => {
-    expect(() => synthTraefik({ websecurePort: 8443 })).toThrow(/websecurePort is set \(8443\) but websecureEnabled is false/);
+    expect(() => synthTraefik({ websecurePort: 8443 })).toThrow(/websecurePort: is set \(8443\) but websecureEnabled is false/);
   });
 
   test('fails when web and websecure share a port', () => {
-    expect(() => synthTraefik({ websecureEnabled: true, webPort: 443 })).toThrow(/websecurePort must differ from webPort \(both 443\)/);
+    expect(() => synthTraefik({ websecureEnabled: true, webPort: 443 })).toThrow(/websecurePort: must differ from webPort \(both 443\)/);
   });
 
   test("fails when a port is one the chart's own entry points take on the node", () => {
-    expect(() => synthTraefik({ webPort: 8080 })).toThrow(/webPort must not be 8080: the chart's 'traefik' entry point/);
-    expect(() => synthTraefik({ websecureEnabled: true, websecurePort: 9100 })).toThrow(/websecurePort must not be 9100: .*'metrics'/);
+    expect(() => synthTraefik({ webPort: 8080 })).toThrow(/webPort: must not be 8080: the chart's 'traefik' entry point/);
+    expect(() => synthTraefik({ websecureEnabled: true, websecurePort: 9100 })).toThrow(/websecurePort: must not be 9100: .*'metrics'/);
   });
 });

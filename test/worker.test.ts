@@ -90,7 +90,7 @@ describe('Worker fails', () => {
 
   test('fails with 2 replicas, explaining the duplicate cron tasks', () => {
     expect(() => synthOf((chart) => new Worker(chart, 'worker', { ...WORKER_WIRING, image, replicas: 2 }))).toThrow(
-      /Worker: replicas must be 1 \(got 2\): Asynq's Scheduler is not leader-elected, 2 replicas fire every cron task 2 times; set 'leaderElectedScheduler: true'/,
+      /Worker: replicas: must be 1: Asynq's Scheduler is not leader-elected, so 2 replicas fire every cron task 2 times; set leaderElectedScheduler: true/,
     );
   });
   test('fails with an image tagged latest', () => {

@@ -1,4 +1,5 @@
 import { MountedVolume } from './pod-security';
+import { dnsLabelProblem, isRecord, ProblemList, ValueProblem } from './validation';
 
 /** Where the APNs key is mounted; `APNS_AUTH_KEY_PATH` in the ConfigMap names the file. */
 export const APNS_KEY_DIRECTORY = '/secrets/apns';
@@ -26,4 +27,11 @@ export function apnsKeyVolume(secretName: string): MountedVolume {
 /** The APNs volume a workload mounts: none when `apnsKey` is unset or false. */
 export function apnsKeyVolumes(apnsKey: ApnsKey | false | undefined): MountedVolume[] {
   return apnsKey ? [apnsKeyVolume(apnsKey.secretName)] : [];
+}
+
+/** The problems of an `apnsKey` prop: the Secret it names must be a valid object name. */
+export function apnsKeyProblems(owner: string, apnsKey: unknown): ValueProblem[] {
+  const problems = new ProblemList(owner);
+  if (isRecord(apnsKey)) problems.string('apnsKey.secretName', apnsKey.secretName, dnsLabelProblem);
+  return problems.problems;
 }

@@ -2,8 +2,8 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { namespaceOf, objectLabels, selectorLabels } from './labels';
 import { hardenedPodTemplate, HardenedPodOptions, MountedVolume, workloadServiceAccount, WorkloadPodSpec } from './pod-security';
-import { resolveResources, ResourceOverrides, Resources, toResourceRequirements } from './resources';
-import { check, dnsLabelProblem, envNameProblem, imageProblem, imageTagOf } from './validation';
+import { resolveResources, ResourceOverrides, Resources, resourcesProblems, toResourceRequirements } from './resources';
+import { dnsLabelProblem, envNameProblem, imageProblem, imageTagOf, isRecord, portProblem, ProblemList, throwProblems, ValueProblem } from './validation';
 
 /**
  * The pod-template annotation holding a hash of the ConfigMap's content.
@@ -118,20 +118,8 @@ export function appPod(scope: Construct, props: AppWorkloadProps, definition: Ap
   const namespace = namespaceOf(scope, owner, props.namespace);
   const { imagePullSecret, configMap, secretName } = props;
   const secretKeys = (props.secretKeys ?? definition.defaultSecretKeys).map(toSecretKeyRef);
+  throwProblems(appWorkloadProblems(owner, props, { name, namespace, defaultSecretKeys: definition.defaultSecretKeys }));
   const resources = resolveResources(owner, definition.defaultResources, props.resources);
-
-  check(owner, 'image', imageProblem(props.image));
-  check(owner, 'namespace', dnsLabelProblem(namespace));
-  check(owner, 'name', dnsLabelProblem(name));
-  secretKeys.forEach((ref, i) => check(owner, `secretKeys[${i}]`, envNameProblem(ref.key)));
-  const duplicate = secretKeys.find((ref, i) => secretKeys.findIndex((other) => other.key === ref.key) !== i);
-  if (duplicate) {
-    throw new Error(`${owner}: secretKeys: '${duplicate.key}' is listed twice; list each key once`);
-  }
-
-  if (secretKeys.length > 0 && secretName === undefined) {
-    throw new Error(`${owner}: secretName: not set, but secretKeys lists ${secretKeys.map((ref) => ref.key).join(', ')}; name the Secret that holds them, or list no keys`);
-  }
 
   const version = imageTagOf(props.image)!;
   const serviceAccount = workloadServiceAccount(scope, name, namespace);
@@ -163,6 +151,38 @@ export function appPod(scope: Construct, props: AppWorkloadProps, definition: Ap
     },
   });
   return { namespace, version, template, serviceAccount };
+}
+
+/**
+ * The problems of the props every app workload shares: image, names, pull
+ * secret, Secret keys (each a valid env var name, listed once, with the Secret
+ * named), resources and external ports. `name` and `namespace` are the
+ * resolved ones (a default, the Chart's namespace).
+ */
+export function appWorkloadProblems(
+  owner: string,
+  props: Partial<AppWorkloadProps>,
+  resolved: { readonly name: unknown; readonly namespace: unknown; readonly defaultSecretKeys: readonly SecretKey[] },
+): ValueProblem[] {
+  const problems = new ProblemList(owner);
+  problems.string('image', props.image, imageProblem);
+  problems.string('namespace', resolved.namespace, dnsLabelProblem);
+  problems.string('name', resolved.name, dnsLabelProblem);
+  problems.string('imagePullSecret', props.imagePullSecret, dnsLabelProblem);
+  problems.string('secretName', props.secretName, dnsLabelProblem);
+  const listed: unknown = props.secretKeys ?? resolved.defaultSecretKeys;
+  const keys = Array.isArray(listed) ? listed.map((key: unknown) => (isRecord(key) ? key.key : key)) : [];
+  keys.forEach((key, i) => {
+    problems.string(`secretKeys[${i}]`, key, envNameProblem);
+    if (typeof key === 'string' && keys.indexOf(key) !== i) problems.add(`secretKeys[${i}]`, `'${key}' is listed twice; list each key once`, key);
+  });
+  if (keys.length > 0 && props.secretName === undefined) {
+    problems.add('secretName', `not set, but secretKeys lists ${keys.join(', ')}; name the Secret that holds them, or list no keys`);
+  }
+  problems.addAll(resourcesProblems(owner, props.resources));
+  const ports: unknown = props.externalPorts;
+  if (Array.isArray(ports)) ports.forEach((port, i) => problems.number(`externalPorts[${i}]`, port, portProblem));
+  return problems.problems;
 }
 
 /** A {@link SecretKey} in its object form. */

@@ -2,6 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { UNHEALTHY_POD_EVICTION_POLICY } from './eviction-policy';
 import { objectLabels, selectorLabels } from './labels';
+import { ProblemList, throwProblems, ValueProblem } from './validation';
 
 /**
  * The largest minAvailable that still lets `kubectl drain` evict a pod: one
@@ -15,25 +16,41 @@ export function drainSafeMinAvailable(minimumReplicas: number): number {
 
 
 /**
+ * The problems of a requested `minAvailable` against the fewest replicas the
+ * workload runs with, read from the prop `replicasProp` (`replicas`, or
+ * `autoscaling.minReplicas` under an HPA): the message names it, since the
+ * number it quotes is that prop's, not minAvailable's.
+ */
+export function minAvailableProblems(owner: string, minAvailable: unknown, minimumReplicas: unknown, replicasProp: string): ValueProblem[] {
+  const problems = new ProblemList(owner);
+  if (typeof minAvailable !== 'number') return problems.problems;
+  if (!Number.isInteger(minAvailable) || minAvailable < 0) {
+    return problems.add('minAvailable', `${minAvailable} must be a whole number of at least 0`, minAvailable).problems;
+  }
+  if (typeof minimumReplicas === 'number' && minAvailable > 0 && minAvailable >= minimumReplicas) {
+    problems.add(
+      'minAvailable',
+      `${minAvailable} would block every node drain: ${replicasProp} is ${minimumReplicas}; use at most ${drainSafeMinAvailable(minimumReplicas)}`,
+      minAvailable,
+      [replicasProp],
+    );
+  }
+  return problems.problems;
+}
+
+/**
  * A PodDisruptionBudget `<name>-pdb` for a workload, with
  * `unhealthyPodEvictionPolicy: AlwaysAllow` (see eviction-policy.ts). `minAvailable` defaults to
- * the drain-safe value; a requested value that would block drains throws.
+ * the drain-safe value; a requested value that would block drains throws
+ * (see {@link minAvailableProblems}, which the workloads run before building anything).
  */
 export function drainSafePdb(
   scope: Construct,
   owner: string,
   options: { readonly name: string; readonly namespace: string; readonly minimumReplicas: number; readonly minAvailable?: number },
 ): k8s.KubePodDisruptionBudget {
+  throwProblems(minAvailableProblems(owner, options.minAvailable, options.minimumReplicas, 'replicas'));
   const minAvailable = options.minAvailable ?? drainSafeMinAvailable(options.minimumReplicas);
-  if (!Number.isInteger(minAvailable) || minAvailable < 0) {
-    throw new Error(`${owner}: minAvailable: ${minAvailable} must be a whole number of at least 0`);
-  }
-  if (minAvailable > 0 && minAvailable >= options.minimumReplicas) {
-    throw new Error(
-      `${owner}: minAvailable: ${minAvailable} would block every node drain with ${options.minimumReplicas} replica(s); ` +
-        `use at most ${drainSafeMinAvailable(options.minimumReplicas)}`,
-    );
-  }
   return new k8s.KubePodDisruptionBudget(scope, 'DisruptionBudget', {
     metadata: { name: `${options.name}-pdb`, namespace: options.namespace, labels: objectLabels(options.name) },
     spec: {

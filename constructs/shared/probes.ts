@@ -1,5 +1,5 @@
 import { k8s } from 'cdk8s-plus-28';
-import { check, wholeNumberProblem } from './validation';
+import { isRecord, ProblemList, throwProblems, ValueProblem, wholeNumberProblem } from './validation';
 
 /** Timing of one probe; a field left out keeps the workload's default. */
 export interface ProbeTiming {
@@ -46,14 +46,28 @@ export function tcpProbe(owner: string, prop: string, port: number, defaults: Pr
 }
 
 function resolveTiming(owner: string, prop: string, defaults: ProbeTiming, overrides: ProbeTiming): ProbeTiming {
-  const timing = { ...defaults, ...overrides };
-  for (const [field, value] of Object.entries(timing)) {
-    if (value !== undefined) {
-      const min = field === 'initialDelaySeconds' ? 0 : 1;
-      check(owner, `${prop}.${field}`, wholeNumberProblem(value, min));
-    }
+  throwProblems(probeTimingProblems(owner, prop, overrides));
+  return { ...defaults, ...overrides };
+}
+
+/**
+ * The problems of one probe's timing overrides (`prop` like `probes.readiness`):
+ * a delay may be 0, a period, timeout or threshold of 0 is refused by the API server.
+ */
+export function probeTimingProblems(owner: string, prop: string, overrides: unknown): ValueProblem[] {
+  const problems = new ProblemList(owner);
+  if (!isRecord(overrides)) return problems.problems;
+  for (const field of ['initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'failureThreshold'] as const) {
+    const min = field === 'initialDelaySeconds' ? 0 : 1;
+    problems.number(`${prop}.${field}`, overrides[field], (value) => wholeNumberProblem(value, min));
   }
-  return timing;
+  return problems.problems;
+}
+
+/** The problems of a workload's three probe overrides (`probes.startup`, `.readiness`, `.liveness`). */
+export function probeOverridesProblems(owner: string, probes: unknown): ValueProblem[] {
+  if (!isRecord(probes)) return [];
+  return (['startup', 'readiness', 'liveness'] as const).flatMap((probe) => probeTimingProblems(owner, `probes.${probe}`, probes[probe]));
 }
 
 /** Readiness after the startup probe passes: 5 s delay so a first check does not race the server. */

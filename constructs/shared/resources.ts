@@ -1,5 +1,5 @@
 import { k8s } from 'cdk8s-plus-28';
-import { check, cpuProblem, memoryProblem } from './validation';
+import { cpuProblem, isRecord, memoryProblem, ProblemList, throwProblems, ValueProblem } from './validation';
 
 /** CPU and memory of one side (requests or limits) of a container's resources. */
 export interface CpuMemory {
@@ -25,15 +25,24 @@ export interface Resources {
 
 /** Applies overrides on a workload's defaults and validates each quantity. */
 export function resolveResources(owner: string, defaults: Resources, overrides: ResourceOverrides = {}): Resources {
-  const resolved: Resources = {
+  throwProblems(resourcesProblems(owner, overrides));
+  return {
     requests: { ...defaults.requests, ...overrides.requests },
     limits: { ...defaults.limits, ...overrides.limits },
   };
+}
+
+/** The problems of resource overrides: each quantity set must be one Kubernetes reads (the defaults are). */
+export function resourcesProblems(owner: string, overrides: unknown): ValueProblem[] {
+  const problems = new ProblemList(owner);
+  if (!isRecord(overrides)) return problems.problems;
   for (const side of ['requests', 'limits'] as const) {
-    check(owner, `resources.${side}.cpu`, cpuProblem(resolved[side].cpu));
-    check(owner, `resources.${side}.memory`, memoryProblem(resolved[side].memory));
+    const given = overrides[side];
+    if (!isRecord(given)) continue;
+    problems.string(`resources.${side}.cpu`, given.cpu, cpuProblem);
+    problems.string(`resources.${side}.memory`, given.memory, memoryProblem);
   }
-  return resolved;
+  return problems.problems;
 }
 
 /** The container `resources` field. */

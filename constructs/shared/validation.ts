@@ -73,25 +73,140 @@ export class ValueProblem extends Error {
     public readonly path: string,
     public readonly problem: string,
     public readonly value?: unknown,
+    /** Other props the sentence names (`autoscaling.minReplicas`), so a caller mapping props to config keys can rename them too. */
+    public readonly related: readonly string[] = [],
   ) {
     super(`${owner}: ${path}: ${problem}`);
     this.name = 'ValueProblem';
   }
+
+  /** `path` as keys: `api.secretKeys[1]` is `['api', 'secretKeys', 1]`, the form a config file's position is looked up by. */
+  public get keys(): (string | number)[] {
+    return pathKeys(this.path);
+  }
+}
+
+/** A prop path (`rules[1].host`) as keys (`['rules', 1, 'host']`). */
+export function pathKeys(path: string): (string | number)[] {
+  return path
+    .split(/\.|(?=\[)/)
+    .filter((part) => part !== '')
+    .map((part) => (/^\[\d+\]$/.test(part) ? Number(part.slice(1, -1)) : part));
+}
+
+/** Keys as a prop path: numbers as indexes (`rules[1].host`). */
+export function keysPath(keys: readonly (string | number)[]): string {
+  return keys.map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? key : `.${key}`)).join('');
 }
 
 /**
- * Throws a {@link ValueProblem} at construct time when `problem` is set, naming the construct and prop.
+ * Every problem a construct found in its props, thrown at once before it
+ * creates any child: one run tells the operator everything to fix. The message
+ * is one `Owner: path: problem` line per problem.
+ */
+export class ValueProblems extends Error {
+  public constructor(public readonly problems: readonly ValueProblem[]) {
+    super(problems.map((p) => p.message).join('\n'));
+    this.name = 'ValueProblems';
+  }
+}
+
+/** Throws {@link ValueProblems} when the list holds any. */
+export function throwProblems(problems: readonly ValueProblem[]): void {
+  if (problems.length > 0) throw new ValueProblems(problems);
+}
+
+/**
+ * Collects the problems of one construct's props. Each rule judges a value only
+ * when it has the type the rule reads: a props object built from a config file
+ * may hold a string where a number belongs, and that is the schema's to report,
+ * so rules run beside the type check and every problem is reported in one pass.
+ */
+export class ProblemList {
+  /** The problems found so far, in the order the rules ran. */
+  public readonly problems: ValueProblem[] = [];
+
+  public constructor(private readonly owner: string) {}
+
+  /** Records `problem` at `path` when it is set. */
+  public add(path: string, problem: string | undefined, value?: unknown, related: readonly string[] = []): this {
+    if (problem !== undefined) this.problems.push(new ValueProblem(this.owner, path, problem, value, related));
+    return this;
+  }
+
+  /** Judges `value` by `rule` when it is a string. */
+  public string(path: string, value: unknown, rule: (value: string) => string | undefined): this {
+    return typeof value === 'string' ? this.add(path, rule(value), value) : this;
+  }
+
+  /** Judges `value` by `rule` when it is a number. */
+  public number(path: string, value: unknown, rule: (value: number) => string | undefined): this {
+    return typeof value === 'number' ? this.add(path, rule(value), value) : this;
+  }
+
+  /** Adds problems another rule set found (a shared helper's), as they are. */
+  public addAll(problems: readonly ValueProblem[]): this {
+    this.problems.push(...problems);
+    return this;
+  }
+}
+
+/** A plain object (not an array, not null): what a props section must be before its fields are judged. */
+export function isRecord(value: unknown): value is Record<string, any> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Throws a {@link ValueProblems} at construct time when `problem` is set, naming the construct and prop.
  * Used as `check('HoneydueApi', 'replicas', replicasProblem(x), x)`.
  */
 export function check(owner: string, prop: string, problem: string | undefined, value?: unknown): void {
-  if (problem !== undefined) {
-    throw new ValueProblem(owner, prop, problem, value);
-  }
+  throwProblems(new ProblemList(owner).add(prop, problem, value).problems);
 }
 
 /** A whole number at least `min`. */
 export function wholeNumberProblem(value: number, min: number): string | undefined {
   return Number.isInteger(value) && value >= min ? undefined : `${value} must be a whole number of at least ${min}`;
+}
+
+/** A whole number from `min` to `max`. */
+export function wholeNumberInRangeProblem(value: number, min: number, max: number): string | undefined {
+  return Number.isInteger(value) && value >= min && value <= max ? undefined : `${value} must be a whole number from ${min} to ${max}`;
+}
+
+/** A value that must say something: an empty or blank string names nothing. */
+export function nonEmptyProblem(value: string): string | undefined {
+  return value.trim() === '' ? `${JSON.stringify(value)} is empty; write the value` : undefined;
+}
+
+/** An http(s) URL, as a browser or server-side renderer fetches it. */
+export function httpUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `'${value}' is not a URL; write it like 'https://api.example.com/api'`;
+  }
+  return url.protocol === 'https:' || url.protocol === 'http:' ? undefined : `'${value}' is not an http(s) URL; write it like 'https://api.example.com/api'`;
+}
+
+/** A registry and owner images live under: `host[:port]/owner`, lowercase, no scheme or tag. */
+export function registryProblem(value: string): string | undefined {
+  return /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/.test(value)
+    ? undefined
+    : `'${value}' is not a registry path; write host/owner like 'registry.example.com/team', without a scheme or tag`;
+}
+
+/** An image repository name under a registry: lowercase path components, no tag (the stack appends `imageTag`). */
+export function imageRepositoryProblem(value: string): string | undefined {
+  return /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(value)
+    ? undefined
+    : `'${value}' is not an image repository name; use lowercase letters, digits, '.', '_' and '-', without a tag (imageTag is appended)`;
+}
+
+/** An absolute path in the container's file system. */
+export function absolutePathProblem(value: string): string | undefined {
+  return value.startsWith('/') ? undefined : `'${value}' is not an absolute path; write it from the root, like '/${value}'`;
 }
 
 /** The tag of an image reference (`registry/repo:tag`), or undefined when it has none. */
