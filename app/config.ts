@@ -2,44 +2,33 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { z } from 'zod';
-import { HoneydueStackProps, REDIS_EVICTION_POLICIES } from '../constructs';
-import {
-  cidrProblem, cpuProblem, dataKeyProblem, dnsLabelProblem, durationProblem, envNameProblem, hostnameProblem, httpsUrlProblem,
-  imageTagProblem, ipCidrProblem, memoryProblem, portProblem, redisSizeProblem,
-} from '../constructs/shared/validation';
+import { honeydueStackProblems, HoneydueStackProps, REDIS_EVICTION_POLICIES, ValueProblem } from '../constructs';
+import { dnsLabelProblem } from '../constructs/shared/validation';
 
-/** A string judged by one of the shared validators, so config and constructs agree on every rule. */
+/**
+ * A string judged by one of the shared validators. Only the keys about the
+ * environment use it (`extends`, `shares`): the stack's values are judged by
+ * the constructs, whose rules {@link loadEnvironment} reports at the config keys.
+ */
 const judged = (problem: (value: string) => string | undefined) =>
   z.string().superRefine((value, ctx) => {
     const sentence = problem(value);
     if (sentence) ctx.addIssue({ code: 'custom', message: sentence });
   });
 
-const wholeNumber = (min: number, max?: number) => {
-  const base = z.number().int().min(min);
-  return max === undefined ? base : base.max(max);
-};
-const port = z.number().superRefine((value, ctx) => {
-  const sentence = portProblem(value);
-  if (sentence) ctx.addIssue({ code: 'custom', message: sentence });
-});
-
-const cpuMemory = z.strictObject({ cpu: judged(cpuProblem).optional(), memory: judged(memoryProblem).optional() });
+// Types, unknown keys and enums only: every value rule (ranges, formats, one key
+// against another) is the constructs', so the library and the config file refuse
+// the same values with the same sentence.
+const cpuMemory = z.strictObject({ cpu: z.string().optional(), memory: z.string().optional() });
 const resources = z.strictObject({ requests: cpuMemory.optional(), limits: cpuMemory.optional() });
 const probeTiming = z.strictObject({
-  initialDelaySeconds: wholeNumber(0).optional(),
-  periodSeconds: wholeNumber(1).optional(),
-  timeoutSeconds: wholeNumber(1).optional(),
-  failureThreshold: wholeNumber(1).optional(),
+  initialDelaySeconds: z.number().optional(),
+  periodSeconds: z.number().optional(),
+  timeoutSeconds: z.number().optional(),
+  failureThreshold: z.number().optional(),
 });
 const probes = z.strictObject({ startup: probeTiming.optional(), readiness: probeTiming.optional(), liveness: probeTiming.optional() });
-const secretKey = z.union([judged(envNameProblem), z.strictObject({ key: judged(envNameProblem), optional: z.boolean().optional() })]);
-const secretKeys = z.array(secretKey).superRefine((keys, ctx) => {
-  const names = keys.map((k) => (typeof k === 'string' ? k : k.key));
-  names.forEach((name, i) => {
-    if (names.indexOf(name) !== i) ctx.addIssue({ code: 'custom', path: [i], message: `'${name}' is listed twice; list each key once` });
-  });
-});
+const secretKeys = z.array(z.union([z.string(), z.strictObject({ key: z.string(), optional: z.boolean().optional() })]));
 /** An environment named in another's file: `production`, or a list of them. */
 const environmentNames = z.union([judged(dnsLabelProblem), z.array(judged(dnsLabelProblem)).min(1, 'must name at least one environment')]);
 
@@ -74,10 +63,10 @@ const deploySchema = z.strictObject({
 });
 
 const nextjsApp = {
-  replicas: wholeNumber(1).optional(),
-  cacheSizeLimit: judged(memoryProblem).optional(),
+  replicas: z.number().optional(),
+  cacheSizeLimit: z.string().optional(),
   probes: probes.optional(),
-  runAsUser: wholeNumber(1).optional(),
+  runAsUser: z.number().optional(),
   resources: resources.optional(),
   secretKeys: secretKeys.optional(),
 };
@@ -87,108 +76,94 @@ const nextjsApp = {
  * unknown key is an error, since a typo would otherwise fall back to a
  * default silently), plus the keys about the environment rather than the stack:
  * `extends` to build on another environment's file, `shares` and `deploy`.
+ * It checks types and enums; the values are judged by {@link honeydueStackProblems}.
  */
 export const configSchema = z
   .strictObject({
     extends: judged(dnsLabelProblem).optional(),
     shares: sharesSchema.optional(),
     deploy: deploySchema.optional(),
-    imageTag: judged(imageTagProblem),
-    namespace: judged(dnsLabelProblem),
-    environmentLabel: z.string().min(1).optional(),
+    imageTag: z.string(),
+    namespace: z.string(),
+    environmentLabel: z.string().optional(),
     labels: z.record(z.string(), z.string()).optional(),
-    registry: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/, 'must look like host/owner, e.g. gitea.example.com/admin'),
-    images: z.strictObject({ api: z.string().min(1), worker: z.string().min(1), admin: z.string().min(1), web: z.string().min(1).optional() }),
-    imagePullSecret: judged(dnsLabelProblem).optional(),
-    secretName: judged(dnsLabelProblem),
-    configMapName: judged(dnsLabelProblem),
-    ingressName: judged(dnsLabelProblem),
-    apnsKey: z.strictObject({ secretName: judged(dnsLabelProblem) }).optional(),
-    domains: z.strictObject({ apex: judged(hostnameProblem), api: judged(hostnameProblem), admin: judged(hostnameProblem) }),
-    database: z.strictObject({ host: judged(hostnameProblem), port: port.optional(), user: z.string().min(1), name: z.string().min(1) }),
-    email: z.strictObject({ smtpHost: judged(hostnameProblem), smtpPort: port.optional() }),
-    storage: z.strictObject({ bucket: z.string().min(1), region: z.string().min(1) }),
-    publicApiUrl: z.url({ protocol: /^https?$/ }).optional(),
+    registry: z.string(),
+    images: z.strictObject({ api: z.string(), worker: z.string(), admin: z.string(), web: z.string().optional() }),
+    imagePullSecret: z.string().optional(),
+    secretName: z.string(),
+    configMapName: z.string(),
+    ingressName: z.string(),
+    apnsKey: z.strictObject({ secretName: z.string() }).optional(),
+    domains: z.strictObject({ apex: z.string(), api: z.string(), admin: z.string() }),
+    database: z.strictObject({ host: z.string(), port: z.number().optional(), user: z.string(), name: z.string() }),
+    email: z.strictObject({ smtpHost: z.string(), smtpPort: z.number().optional() }),
+    storage: z.strictObject({ bucket: z.string(), region: z.string() }),
+    publicApiUrl: z.string().optional(),
     annotationKeys: z.strictObject({ configHash: z.string().optional(), kubernetesApiAccess: z.string().optional() }).optional(),
-    extraConfig: z.record(judged(envNameProblem), z.string()).optional(),
+    extraConfig: z.record(z.string(), z.string()).optional(),
     api: z.strictObject({
-      replicas: wholeNumber(1).optional(),
+      replicas: z.number().optional(),
       autoscaling: z.strictObject({
-        minReplicas: wholeNumber(1).optional(),
-        maxReplicas: wholeNumber(1).optional(),
-        cpuUtilization: wholeNumber(1, 100).optional(),
-        memoryUtilization: wholeNumber(1, 100).optional(),
-      }).superRefine((autoscaling, ctx) => {
-        if ((autoscaling.maxReplicas ?? 6) < (autoscaling.minReplicas ?? 3)) {
-          ctx.addIssue({ code: 'custom', path: ['maxReplicas'], message: 'must be at least minReplicas' });
-        }
+        minReplicas: z.number().optional(),
+        maxReplicas: z.number().optional(),
+        cpuUtilization: z.number().optional(),
+        memoryUtilization: z.number().optional(),
       }).optional(),
       probes: probes.optional(),
-      minAvailable: wholeNumber(0).optional(),
-      metricsPort: port.optional(),
-      metricsPath: z.string().startsWith('/').optional(),
-      preStopDelaySeconds: wholeNumber(0).optional(),
-      terminationGracePeriodSeconds: wholeNumber(1).optional(),
+      minAvailable: z.number().optional(),
+      metricsPort: z.number().optional(),
+      metricsPath: z.string().optional(),
+      preStopDelaySeconds: z.number().optional(),
+      terminationGracePeriodSeconds: z.number().optional(),
       resources: resources.optional(),
       secretKeys: secretKeys.optional(),
     }).optional(),
     admin: z.strictObject(nextjsApp).optional(),
     web: z.strictObject({ ...nextjsApp, enabled: z.boolean().optional() }).optional(),
-    // Cross-field checks sit on the smallest object that holds both fields: zod skips a
-    // refinement once its own object has a type error, so one at the top would hide
-    // `worker.replicas: 2` behind any unrelated mistake elsewhere in the file.
     worker: z.strictObject({
-      replicas: wholeNumber(1).optional(),
+      replicas: z.number().optional(),
       leaderElectedScheduler: z.boolean().optional(),
-      healthProbe: probeTiming.extend({ port: port.optional(), path: z.string().startsWith('/').optional() }).optional(),
-      replicasAnnotation: z.strictObject({ key: z.string().min(1), reason: z.string().min(1) }).optional(),
+      healthProbe: probeTiming.extend({ port: z.number().optional(), path: z.string().optional() }).optional(),
+      replicasAnnotation: z.strictObject({ key: z.string(), reason: z.string() }).optional(),
       resources: resources.optional(),
       secretKeys: secretKeys.optional(),
-    }).superRefine((worker, ctx) => {
-      if ((worker.replicas ?? 1) > 1 && !worker.leaderElectedScheduler) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['replicas'],
-          message: "must be 1: Asynq's Scheduler is not leader-elected, every replica fires every cron task; set worker.leaderElectedScheduler: true once PeriodicTaskManager is wired",
-        });
-      }
     }).optional(),
     migrate: z.strictObject({
-      jobName: judged(dnsLabelProblem),
-      backoffLimit: wholeNumber(0).optional(),
-      activeDeadlineSeconds: wholeNumber(1, 600).optional(),
-      migrationsDir: z.string().startsWith('/').optional(),
+      jobName: z.string(),
+      backoffLimit: z.number().optional(),
+      activeDeadlineSeconds: z.number().optional(),
+      migrationsDir: z.string().optional(),
       resources: resources.optional(),
       secretKeys: secretKeys.optional(),
     }),
     redis: z.strictObject({
       evictionPolicy: z.enum(REDIS_EVICTION_POLICIES).optional(),
-      maxMemory: judged(redisSizeProblem).optional(),
-      storage: judged(memoryProblem).optional(),
-      storageClassName: judged(dnsLabelProblem).optional(),
+      maxMemory: z.string().optional(),
+      storage: z.string().optional(),
+      storageClassName: z.string().optional(),
       nodeSelector: z.record(z.string(), z.string()).optional(),
       resources: resources.optional(),
     }).optional(),
     traefik: z.strictObject({
       enabled: z.boolean().optional(),
-      webPort: port.optional(),
+      webPort: z.number().optional(),
       websecureEnabled: z.boolean().optional(),
-      websecurePort: port.optional(),
-      maxUnavailable: wholeNumber(1).optional(),
-      forwardedHeadersTrustedIps: z.array(judged(ipCidrProblem)).optional(),
+      websecurePort: z.number().optional(),
+      maxUnavailable: z.number().optional(),
+      forwardedHeadersTrustedIps: z.array(z.string()).optional(),
     }).optional(),
     observability: z.strictObject({
       enabled: z.boolean().optional(),
-      tokenSecret: z.strictObject({ name: judged(dnsLabelProblem), key: judged(dataKeyProblem).optional() }).optional(),
-      remoteWriteUrl: judged(httpsUrlProblem).optional(),
-      scrapeInterval: judged(durationProblem).optional(),
-      scrapeJobName: z.string().min(1).optional(),
+      tokenSecret: z.strictObject({ name: z.string(), key: z.string().optional() }).optional(),
+      remoteWriteUrl: z.string().optional(),
+      scrapeInterval: z.string().optional(),
+      scrapeJobName: z.string().optional(),
       bufferChunks: z.number().optional(),
       resources: resources.optional(),
     }).optional(),
     networkPolicy: z.strictObject({
       enabled: z.boolean().optional(),
-      nodeCidrs: z.array(judged(cidrProblem)).min(1, 'must list at least one CIDR: Traefik on other nodes reaches pods from them').optional(),
+      nodeCidrs: z.array(z.string()).optional(),
     }).optional(),
   });
 
@@ -257,8 +232,16 @@ export function loadEnvironment(env: string, options: LoadConfigOptions = {}): L
   const raw = mergeChain(chain);
   if (options.imageTag !== undefined) raw.imageTag = options.imageTag;
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(file, parsed.error.issues.map((issue) => describeIssue(issue, raw)));
+  const typeIssues = parsed.success ? [] : parsed.error.issues;
+  // The constructs' rules run beside the type check (they skip a value of the wrong
+  // type), so one run reports every problem; a key the schema refused is not judged twice.
+  const refused = typeIssues.filter((issue) => issue.code !== 'unrecognized_keys').map((issue) => issue.path.map(String).join('.'));
+  const valueProblems = honeydueStackProblems(raw as unknown as HoneydueStackProps).filter((problem) => {
+    const key = problem.keys.map(String).join('.');
+    return !refused.some((path) => key === path || key.startsWith(`${path}.`));
+  });
+  if (!parsed.success || valueProblems.length > 0) {
+    throw new ConfigError(file, [...typeIssues.map((issue) => describeIssue(issue, raw)), ...valueProblems.map(describeProblem)]);
   }
   const { extends: _base, shares, deploy, ...props } = parsed.data;
   const validated: ValidatedStackProps = props;
@@ -325,6 +308,12 @@ export function deepMerge(base: Record<string, unknown>, over: Record<string, un
 
 function isMapping(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** A construct's rule broken at a config key: `api.autoscaling.maxReplicas: <problem> (got 2)`. */
+function describeProblem(problem: ValueProblem): string {
+  const shown = problem.value === undefined ? 'missing' : JSON.stringify(problem.value);
+  return `${problem.keys.map(String).join('.')}: ${problem.problem} (got ${shown})`;
 }
 
 function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {

@@ -101,7 +101,7 @@ test('fails with worker replicas 2 reported even beside a type error elsewhere',
   expect(problems).toEqual(expect.arrayContaining([
     expect.stringMatching(/^api\.replicas: .*\(got "three"\)/),
     expect.stringMatching(/^worker\.replicas: must be 1: .*\(got 2\)$/),
-    expect.stringMatching(/^api\.autoscaling\.maxReplicas: must be at least minReplicas \(got 2\)/),
+    expect.stringMatching(/^api\.autoscaling\.maxReplicas: 2 is below api\.autoscaling\.minReplicas \(4\).*\(got 2\)$/),
   ]));
 });
 
