@@ -279,7 +279,7 @@ describe('the synth command', () => {
   test('an environment whose config fails is named by its file, also when synth renders another', () => {
     const configDir = folder({ qa: { ...ownData(), api: { minAvailable: 5 } } });
     expect(() => synthesize({ configDir, envs: ['production'], outDir: path.join(scratch, 'dist'), log: quiet })).toThrow(
-      new ConfigError(path.join(configDir, 'qa.yaml'), ['HoneydueApi: minAvailable: 5 would block every node drain with 3 replica(s); use at most 2']),
+      new ConfigError(path.join(configDir, 'qa.yaml'), ['api.minAvailable: 5 would block every node drain: api.replicas is 3; use at most 2 (got 5)']),
     );
   });
 });

@@ -1,4 +1,5 @@
-import { durationProblem, imageTagProblem } from '../../constructs/shared/validation';
+import { MIGRATE_GATE_SECONDS } from '../../constructs/migrate-job';
+import { dnsLabelProblem, durationProblem, imageTagProblem } from '../../constructs/shared/validation';
 import type { ClusterTarget } from './kubectl';
 
 /** What one run of the deploy command was asked to do, validated. */
@@ -38,10 +39,10 @@ export interface DeployOptions extends ClusterTarget {
 export class DeployError extends Error {}
 
 /**
- * The longest the gate waits for the migrate Job, as SPEC fixes it. The Job's own
- * activeDeadlineSeconds (at most 600) makes the cluster give up at the same time.
+ * The longest the gate waits for the migrate Job: the bound MigrateJob holds its
+ * activeDeadlineSeconds to, so the cluster gives up no later than the gate.
  */
-export const MIGRATION_TIMEOUT = '10m';
+export const MIGRATION_TIMEOUT = `${MIGRATE_GATE_SECONDS / 60}m`;
 
 /**
  * Default for `--timeout`. The api's startupProbe allows 240 s per pod and the
@@ -67,8 +68,9 @@ export function validateTag(tag: string): string {
 }
 
 export function validateEnvName(env: string): string {
-  // The name becomes a path (config/<env>.yaml, dist/<env>/): no separators, no dot-dot.
-  if (/^[a-z0-9][a-z0-9-]*$/.test(env)) return env;
+  // The name becomes a path (config/<env>.yaml, dist/<env>/): no separators, no dot-dot. The
+  // config judges an environment named in `extends` or `shares` by the same rule.
+  if (dnsLabelProblem(env) === undefined) return env;
   throw new DeployError(
     `--env must be an environment name like 'production' (lowercase letters, digits, dashes; got '${env}'): ` +
       'it names config/<env>.yaml and dist/<env>/',
