@@ -64,8 +64,9 @@ export function portProblem(value: number): string | undefined {
 /**
  * A value a construct refuses, as data: which construct, which prop (`rules[1].host`),
  * the value, and the sentence saying what is wrong and how to fix it. The message reads
- * `Owner: path: problem`; a caller that knows where the prop came from (the config
- * loader maps `HoneydueStack` props to config keys) reads the fields instead of parsing it.
+ * `Owner: path: problem`; a caller that knows where the prop came from (`HoneydueStack`
+ * maps its children's props to its own keys, which are the config file's) reads the
+ * fields instead of parsing it. Constructs throw them inside {@link ValueProblems}.
  */
 export class ValueProblem extends Error {
   public constructor(
