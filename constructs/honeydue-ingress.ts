@@ -63,7 +63,10 @@ export interface IngressRoute {
  * exists and exposes the port is checked by the constructor, which reads the
  * Service. `namespace` is the resolved one (the Chart's when the prop is unset).
  */
-export function honeydueIngressProblems(props: HoneydueIngressProps, namespace: unknown = props.namespace): ValueProblem[] {
+export function honeydueIngressProblems(
+  props: Omit<HoneydueIngressProps, 'rules'> & { readonly rules: readonly (Omit<IngressRule, 'backend'> & Partial<Pick<IngressRule, 'backend'>>)[] },
+  namespace: unknown = props.namespace,
+): ValueProblem[] {
   const owner = 'HoneydueIngress';
   const problems = new ProblemList(owner);
   problems.string('name', props.name, dnsLabelProblem);

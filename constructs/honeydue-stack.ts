@@ -248,6 +248,30 @@ export const DERIVED_CONFIG_KEYS = [
   'B2_BUCKET_NAME', 'B2_REGION', 'APNS_AUTH_KEY_PATH', 'NEXT_PUBLIC_API_URL',
 ] as const;
 
+/** Child props the stack sets from a key other than the child's section (`secretName` is the top-level `secretName`). */
+type StackKeys = Record<string, readonly (string | number)[]>;
+
+/**
+ * A child's problems at the stack's keys: a prop in `renamed` (or under it) at
+ * the key given there, any other under the child's `section` (`replicas` is
+ * `api.replicas`); the props its sentence names are renamed the same way.
+ */
+function atStackKeys(problems: readonly ValueProblem[], section: readonly string[], renamed: StackKeys): ValueProblem[] {
+  const keysOf = (path: string) => {
+    const prop = Object.keys(renamed)
+      .filter((from) => path === from || path.startsWith(`${from}.`) || path.startsWith(`${from}[`))
+      .sort((a, b) => b.length - a.length)[0];
+    return keysPath(prop === undefined ? [...section, ...pathKeys(path)] : [...renamed[prop], ...pathKeys(path.slice(prop.length))]);
+  };
+  return problems.map((problem) => {
+    const sentence = problem.related.reduce(
+      (text, other) => text.replace(new RegExp(`(?<![\\w.\\[])${other.replace(/[.[\]]/g, '\\$&')}(?![\\w\\[])`, 'g'), keysOf(other)),
+      problem.problem,
+    );
+    return new ValueProblem('HoneydueStack', keysOf(problem.path), sentence, problem.value, problem.related.map(keysOf));
+  });
+}
+
 /** The web app's uid when the config sets none: the admin panel runs as 1001, and two apps share no uid. */
 const WEB_RUN_AS_USER = 1002;
 
@@ -310,21 +334,7 @@ export function honeydueStackProblems(props: HoneydueStackProps): ValueProblem[]
   const shared = { imagePullSecret: stack.imagePullSecret, secretName: stack.secretName, configMap: { name: stack.configMapName } };
   const wiringKeys = { namespace: ['namespace'], imagePullSecret: ['imagePullSecret'], secretName: ['secretName'], apnsKey: ['apnsKey'] };
   const found: ValueProblem[] = [...own.problems];
-  const moved = (problems: readonly ValueProblem[], prefix: readonly string[], renamed: Record<string, readonly (string | number)[]> = {}) => {
-    const keysOf = (path: string) => {
-      const prop = Object.keys(renamed)
-        .filter((from) => path === from || path.startsWith(`${from}.`) || path.startsWith(`${from}[`))
-        .sort((a, b) => b.length - a.length)[0];
-      return prop === undefined ? [...prefix, ...pathKeys(path)] : [...renamed[prop], ...pathKeys(path.slice(prop.length))];
-    };
-    for (const problem of problems) {
-      const sentence = problem.related.reduce(
-        (text, other) => text.replace(new RegExp(`(?<![\\w.\\[])${other.replace(/[.[\]]/g, '\\$&')}(?![\\w\\[])`, 'g'), keysPath(keysOf(other))),
-        problem.problem,
-      );
-      found.push(new ValueProblem('HoneydueStack', keysPath(keysOf(problem.path)), sentence, problem.value, problem.related.map((other) => keysPath(keysOf(other)))));
-    }
-  };
+  const moved = (problems: readonly ValueProblem[], section: readonly string[], renamed: StackKeys = {}) => found.push(...atStackKeys(problems, section, renamed));
 
   moved(honeydueConfigMapProblems({ name: stack.configMapName, data: section('extraConfig') }, namespace), [], {
     ...wiringKeys, name: ['configMapName'], data: ['extraConfig'],
@@ -342,27 +352,22 @@ export function honeydueStackProblems(props: HoneydueStackProps): ValueProblem[]
   moved(nextjsAppProblems({ ...section('admin'), ...shared, name: 'admin', image: image(images.admin) } as NextjsAppProps, namespace), ['admin'], {
     ...wiringKeys, image: ['images', 'admin'],
   });
-  if (webEnabled && images.web !== undefined) {
-    const { enabled: _enabled, ...web } = section('web');
-    moved(nextjsAppProblems({ runAsUser: WEB_RUN_AS_USER, ...web, ...shared, name: 'web', image: image(images.web) } as NextjsAppProps, namespace), ['web'], {
-      ...wiringKeys, image: ['images', 'web'],
-    });
-  }
-  if (section('traefik').enabled !== false) {
-    const { enabled: _enabled, ...traefik } = section('traefik');
-    moved(traefikConfigProblems(traefik), ['traefik']);
-  }
+  // A section that is off (web, traefik, vmagent without its token) is judged all the same: it is read the day it is turned on.
+  const { enabled: _webEnabled, ...web } = section('web');
+  const webImage = images.web === undefined ? undefined : image(images.web);
+  moved(nextjsAppProblems({ runAsUser: WEB_RUN_AS_USER, ...web, ...shared, name: 'web', image: webImage } as NextjsAppProps, namespace), ['web'], {
+    ...wiringKeys, image: ['images', 'web'],
+  });
+  const { enabled: _traefikEnabled, ...traefik } = section('traefik');
+  moved(traefikConfigProblems(traefik), ['traefik']);
   const rules = [domains.api, domains.admin, domains.apex].map((host) => ({ host }));
-  moved(honeydueIngressProblems({ name: stack.ingressName, rules } as any, namespace), [], {
+  moved(honeydueIngressProblems({ name: stack.ingressName, rules }, namespace), [], {
     ...wiringKeys, name: ['ingressName'], 'rules[0]': ['domains', 'api'], 'rules[1]': ['domains', 'admin'], 'rules[2]': ['domains', 'apex'],
     'rules[0].host': ['domains', 'api'], 'rules[1].host': ['domains', 'admin'], 'rules[2].host': ['domains', 'apex'],
   });
-  // vmagent's settings are judged whether or not the token Secret is named yet: they are read the day it is.
   const { enabled: _observabilityEnabled, ...vmAgent } = observability;
   moved(vmAgentProblems({ ...vmAgent, annotationKeys: stack.annotationKeys } as VmAgentProps, namespace), ['observability'], { namespace: ['namespace'] });
-  if (networkPolicy.enabled !== false) {
-    moved(networkPoliciesProblems({ nodeCidrs: networkPolicy.nodeCidrs, ingressRoutes: rules as any }, namespace), ['networkPolicy'], { namespace: ['namespace'] });
-  }
+  moved(networkPoliciesProblems({ nodeCidrs: networkPolicy.nodeCidrs, ingressRoutes: rules }, namespace), ['networkPolicy'], { namespace: ['namespace'] });
 
   const seen = new Set<string>();
   return found.filter((problem) => {

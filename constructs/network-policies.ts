@@ -58,7 +58,10 @@ const ANYWHERE: k8s.NetworkPolicyPeer = { ipBlock: { cidr: '0.0.0.0/0' } };
  * by the constructor, which reads it from the tree. `namespace` is the resolved
  * one (the Chart's when the prop is unset).
  */
-export function networkPoliciesProblems(props: NetworkPoliciesProps, namespace: unknown = props.namespace): ValueProblem[] {
+export function networkPoliciesProblems(
+  props: Omit<NetworkPoliciesProps, 'ingressRoutes'> & { readonly ingressRoutes?: readonly unknown[] },
+  namespace: unknown = props.namespace,
+): ValueProblem[] {
   const owner = 'NetworkPolicies';
   const problems = new ProblemList(owner);
   problems.string('namespace', namespace, dnsLabelProblem);

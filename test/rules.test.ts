@@ -297,3 +297,10 @@ test('one mistake seen by several constructs is one problem: a bad namespace', (
     "namespace: 'Honey_Due' is not a valid Kubernetes name; use lowercase letters, digits and '-', at most 63 characters (got \"Honey_Due\")",
   ]);
 });
+
+test('a section that is off is judged all the same: its values are read the day it is turned on', () => {
+  expect(configProblems((c) => { c.web = { enabled: false, replicas: 0 }; c.traefik.enabled = false; c.traefik.webPort = 0; })).toEqual([
+    'web.replicas: 0 must be a whole number of at least 1 (got 0)',
+    "traefik.webPort: must be an integer in 1..65535 (got 0); set 'webPort: 80' (got 0)",
+  ]);
+});
