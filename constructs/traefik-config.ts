@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { HelmChartConfig, HelmChartConfigSpecFailurePolicy } from '../imports/helm.cattle.io';
 import { objectLabels } from './shared/labels';
-import { ipCidrProblem, ProblemList, throwProblems, ValueProblem } from './shared/validation';
+import { ipCidrProblem, portProblem, ProblemList, throwProblems, ValueProblem, wholeNumberProblem } from './shared/validation';
 
 /**
  * One Traefik entry point as the chart's `ports.<name>` takes it.
@@ -264,12 +264,11 @@ export function traefikConfigProblems(props: TraefikConfigProps): ValueProblem[]
   const trustedIPs: unknown = props.forwardedHeadersTrustedIps;
   if (Array.isArray(trustedIPs)) trustedIPs.forEach((cidr: unknown, i) => problems.string(`forwardedHeadersTrustedIps[${i}]`, cidr, ipCidrProblem));
   const heldPort = typeof webPort === 'number' ? webPort : 80;
-  problems.number('maxUnavailable', props.maxUnavailable, (maxUnavailable) =>
-    Number.isInteger(maxUnavailable) && maxUnavailable >= 1
-      ? undefined
-      : `must be an integer of at least 1 (got ${maxUnavailable}): ` +
-        `with hostNetwork the old pod holds the node's :${heldPort} until it stops, so the update cannot surge ` +
-        `and must take pods down to replace them (the chart and Kubernetes both reject 0); set 'maxUnavailable: 1'`);
+  problems.number('maxUnavailable', props.maxUnavailable, (maxUnavailable) => {
+    const problem = wholeNumberProblem(maxUnavailable, 1);
+    return problem && `${problem}: with hostNetwork the old pod holds the node's :${heldPort} until it stops, so the update cannot surge ` +
+        `and must take pods down to replace them (the chart and Kubernetes both reject 0); set 'maxUnavailable: 1'`;
+  });
   problems.number('maxSurge', props.maxSurge, (maxSurge) =>
     maxSurge === 0
       ? undefined
@@ -279,9 +278,8 @@ export function traefikConfigProblems(props: TraefikConfigProps): ValueProblem[]
 }
 
 function entryPointProblem(prop: string, port: number, usual: number): string | undefined {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    return `must be an integer in 1..65535 (got ${port}); set '${prop}: ${usual}'`;
-  }
+  const notPort = portProblem(port);
+  if (notPort) return `${notPort}; set '${prop}: ${usual}'`;
   const owner = CHART_INTERNAL_PORTS[port];
   return owner === undefined
     ? undefined

@@ -301,6 +301,6 @@ test('one mistake seen by several constructs is one problem: a bad namespace', (
 test('a section that is off is judged all the same: its values are read the day it is turned on', () => {
   expect(configProblems((c) => { c.web = { enabled: false, replicas: 0 }; c.traefik.enabled = false; c.traefik.webPort = 0; })).toEqual([
     'web.replicas: 0 must be a whole number of at least 1 (got 0)',
-    "traefik.webPort: must be an integer in 1..65535 (got 0); set 'webPort: 80' (got 0)",
+    "traefik.webPort: 0 is not a port; use a whole number from 1 to 65535; set 'webPort: 80' (got 0)",
   ]);
 });

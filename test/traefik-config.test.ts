@@ -131,11 +131,11 @@ describe('TraefikConfig', () => {
   });
 
   test('fails when maxUnavailable is below 1', () => {
-    expect(() => synthTraefik({ maxUnavailable: 0 })).toThrow(/maxUnavailable: must be .* at least 1 \(got 0\).*set 'maxUnavailable: 1'/);
+    expect(() => synthTraefik({ maxUnavailable: 0 })).toThrow(/maxUnavailable: 0 must be a whole number of at least 1: with hostNetwork .*set 'maxUnavailable: 1'/);
   });
 
   test('fails when maxUnavailable is not an integer', () => {
-    expect(() => synthTraefik({ maxUnavailable: 1.5 })).toThrow(/maxUnavailable: .*\(got 1\.5\)/);
+    expect(() => synthTraefik({ maxUnavailable: 1.5 })).toThrow(/maxUnavailable: 1\.5 must be a whole number of at least 1/);
   });
 
   test('fails when maxSurge is above 0', () => {
@@ -143,14 +143,14 @@ describe('TraefikConfig', () => {
   });
 
   test('fails when webPort is out of 1..65535', () => {
-    expect(() => synthTraefik({ webPort: 0 })).toThrow(/webPort: must be an integer in 1\.\.65535 \(got 0\)/);
-    expect(() => synthTraefik({ webPort: 65536 })).toThrow(/webPort: .*\(got 65536\).*set 'webPort: 80'/);
-    expect(() => synthTraefik({ webPort: 80.5 })).toThrow(/webPort: .*\(got 80\.5\)/);
+    expect(() => synthTraefik({ webPort: 0 })).toThrow(/webPort: 0 is not a port; use a whole number from 1 to 65535; set 'webPort: 80'/);
+    expect(() => synthTraefik({ webPort: 65536 })).toThrow(/webPort: 65536 is not a port.*set 'webPort: 80'/);
+    expect(() => synthTraefik({ webPort: 80.5 })).toThrow(/webPort: 80\.5 is not a port/);
   });
 
   test('fails when websecurePort is out of 1..65535', () => {
     expect(() => synthTraefik({ websecureEnabled: true, websecurePort: 70000 })).toThrow(
-      /websecurePort: must be an integer in 1\.\.65535 \(got 70000\).*set 'websecurePort: 443'/,
+      /websecurePort: 70000 is not a port; use a whole number from 1 to 65535; set 'websecurePort: 443'/,
     );
   });
 

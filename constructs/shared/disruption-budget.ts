@@ -2,7 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { UNHEALTHY_POD_EVICTION_POLICY } from './eviction-policy';
 import { objectLabels, selectorLabels } from './labels';
-import { ProblemList, throwProblems, ValueProblem } from './validation';
+import { ProblemList, throwProblems, ValueProblem, wholeNumberProblem } from './validation';
 
 /**
  * The largest minAvailable that still lets `kubectl drain` evict a pod: one
@@ -24,9 +24,8 @@ export function drainSafeMinAvailable(minimumReplicas: number): number {
 export function minAvailableProblems(owner: string, minAvailable: unknown, minimumReplicas: unknown, replicasProp: string): ValueProblem[] {
   const problems = new ProblemList(owner);
   if (typeof minAvailable !== 'number') return problems.problems;
-  if (!Number.isInteger(minAvailable) || minAvailable < 0) {
-    return problems.add('minAvailable', `${minAvailable} must be a whole number of at least 0`, minAvailable).problems;
-  }
+  const notWhole = wholeNumberProblem(minAvailable, 0);
+  if (notWhole) return problems.add('minAvailable', notWhole, minAvailable).problems;
   if (typeof minimumReplicas === 'number' && minAvailable > 0 && minAvailable >= minimumReplicas) {
     problems.add(
       'minAvailable',
