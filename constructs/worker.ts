@@ -1,12 +1,13 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { appPod, AppWorkloadProps, RECREATE, workloadDeployment } from './shared/app-workload';
+import { appPodDefinition, AppWorkloadProps, RECREATE, workloadDeployment } from './shared/app-workload';
 import { ApnsKey, apnsKeyVolumes } from './shared/apns';
 import { drainSafePdb } from './shared/disruption-budget';
-import { ServiceEndpoint, declareTraffic, workloadTraffic, WorkloadTraffic } from './shared/network';
+import { ServiceEndpoint } from './shared/network';
 import { httpProbe, LIVENESS_TIMING, ProbeTiming } from './shared/probes';
 import { SMALL_RESOURCES } from './shared/resources';
 import { check, httpPathProblem, portProblem, wholeNumberProblem } from './shared/validation';
+import { Workload } from './shared/workload';
 
 /** Props of {@link Worker}. Defaults keep Asynq's scheduler a singleton; nothing organisation-specific. */
 export interface WorkerProps extends AppWorkloadProps {
@@ -81,21 +82,15 @@ export interface WorkerReplicasAnnotation {
  * rollout is Recreate, so two schedulers never run at once, even for the
  * seconds a surge pod would overlap.
  *
+ * A {@link Workload}: it also has `name`, `namespace`, `serviceAccount` and `traffic`.
+ *
  * @example new Worker(chart, 'worker', { image: 'registry.example.com/team/worker:237c6b8', configMap: config });
  */
-export class Worker extends Construct {
+export class Worker extends Workload {
   /** The Deployment (Recreate, one replica unless the scheduler is leader-elected). */
   public readonly deployment: k8s.KubeDeployment;
-  /** The workload's own ServiceAccount (no token mounted). */
-  public readonly serviceAccount: k8s.KubeServiceAccount;
   /** The PodDisruptionBudget `<name>-pdb`, drain-safe. */
   public readonly disruptionBudget: k8s.KubePodDisruptionBudget;
-  /** The name of its objects, and its selector value. */
-  public readonly name: string;
-  /** The namespace its objects are in. */
-  public readonly namespace: string;
-  /** The connections the pods open, for `NetworkPolicies`. */
-  public readonly traffic: WorkloadTraffic;
 
   public constructor(scope: Construct, id: string, props: WorkerProps) {
     super(scope, id);
@@ -121,7 +116,7 @@ export class Worker extends Construct {
       check(owner, 'healthProbe.path', httpPathProblem(healthPath));
     }
 
-    const pod = appPod(this, props, {
+    const template = this.buildPods(appPodDefinition(this, props, {
       owner,
       name,
       runAsUser,
@@ -131,20 +126,17 @@ export class Worker extends Construct {
       container: props.healthProbe
         ? { livenessProbe: httpProbe(owner, 'healthProbe', healthPath, healthPort, LIVENESS_TIMING, healthTiming) }
         : undefined,
-    });
+      connectsTo: [props.redis],
+    }));
 
-    this.name = name;
-    this.namespace = pod.namespace;
-    this.traffic = declareTraffic(this, workloadTraffic(owner, this, { connectsTo: [props.redis], externalPorts: props.externalPorts }));
-    this.serviceAccount = pod.serviceAccount;
     this.deployment = workloadDeployment(this, {
       name,
-      namespace: pod.namespace,
+      namespace: this.namespace,
       replicas,
       strategy: RECREATE,
-      template: pod.template,
+      template,
       annotations: leaderElectedScheduler || !props.replicasAnnotation ? undefined : { [props.replicasAnnotation.key]: props.replicasAnnotation.reason },
     });
-    this.disruptionBudget = drainSafePdb(this, owner, { name, namespace: pod.namespace, minimumReplicas: replicas });
+    this.disruptionBudget = drainSafePdb(this, owner, { name, namespace: this.namespace, minimumReplicas: replicas });
   }
 }
