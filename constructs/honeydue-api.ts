@@ -8,7 +8,7 @@ import { MetricsEndpoint, SCRAPE_ANNOTATIONS, ServiceEndpoint } from './shared/n
 import { httpProbe, LIVENESS_TIMING, ProbeOverrides, READINESS_TIMING } from './shared/probes';
 import { BACKEND_RESOURCES } from './shared/resources';
 import { check, httpPathProblem, portProblem, wholeNumberProblem } from './shared/validation';
-import { Workload } from './shared/workload';
+import { Workload } from './workload';
 
 /** Horizontal autoscaling of the api. */
 export interface ApiAutoscaling {

@@ -13,7 +13,7 @@ export * from './network-policies';
 export type { ResourceOverrides, CpuMemory } from './shared/resources';
 export type { ProbeOverrides, ProbeTiming } from './shared/probes';
 export type { WorkloadProps, AppWorkloadProps, ConfigMapSource, SecretKey, SecretKeyRef } from './shared/app-workload';
-export { Workload } from './shared/workload';
+export { Workload } from './workload';
 export { CONFIG_HASH_ANNOTATION } from './shared/app-workload';
 export * from './traefik-config';
 // The enum TraefikConfigProps.failurePolicy takes, generated from the HelmChartConfig CRD.

@@ -5,7 +5,7 @@ import { objectLabels } from './shared/labels';
 import { ServiceEndpoint } from './shared/network';
 import { BACKEND_RESOURCES } from './shared/resources';
 import { check, wholeNumberProblem } from './shared/validation';
-import { Workload } from './shared/workload';
+import { Workload } from './workload';
 
 /** Props of {@link MigrateJob}. `image` is the api image of the release: goose is baked in at build time. */
 export interface MigrateJobProps extends AppWorkloadProps {

@@ -5,7 +5,7 @@ import { drainSafePdb } from './shared/disruption-budget';
 import { httpProbe, LIVENESS_TIMING, ProbeOverrides, READINESS_TIMING } from './shared/probes';
 import { SMALL_RESOURCES } from './shared/resources';
 import { check, httpPathProblem, memoryProblem, portProblem, wholeNumberProblem } from './shared/validation';
-import { Workload } from './shared/workload';
+import { Workload } from './workload';
 
 /** Props of {@link NextjsApp}. Defaults fit a low-traffic internal panel; nothing organisation-specific. */
 export interface NextjsAppProps extends AppWorkloadProps {

@@ -6,7 +6,7 @@ import { namespaceOf, objectLabels } from './shared/labels';
 import { LIVENESS_TIMING, READINESS_TIMING, tcpProbe } from './shared/probes';
 import { REDIS_RESOURCES, resolveResources, ResourceOverrides } from './shared/resources';
 import { check, dnsLabelProblem, imageProblem, memoryProblem, redisSizeProblem, redisMemoryProblem, wholeNumberProblem } from './shared/validation';
-import { Workload } from './shared/workload';
+import { Workload } from './workload';
 
 /**
  * What Redis does at `maxmemory`.

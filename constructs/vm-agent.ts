@@ -11,7 +11,7 @@ import { resolveResources, ResourceOverrides, SMALL_RESOURCES } from './shared/r
 import {
   check, dataKeyProblem, dnsLabelProblem, durationProblem, httpsUrlProblem, imageProblem, portProblem, wholeNumberProblem,
 } from './shared/validation';
-import { Workload } from './shared/workload';
+import { Workload } from './workload';
 
 /** The Secret that holds the remote-write bearer token, created by the operator out of band. */
 export interface VmAgentTokenSecret {

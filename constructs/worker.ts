@@ -7,7 +7,7 @@ import { ServiceEndpoint } from './shared/network';
 import { httpProbe, LIVENESS_TIMING, ProbeTiming } from './shared/probes';
 import { SMALL_RESOURCES } from './shared/resources';
 import { check, httpPathProblem, portProblem, wholeNumberProblem } from './shared/validation';
-import { Workload } from './shared/workload';
+import { Workload } from './workload';
 
 /** Props of {@link Worker}. Defaults keep Asynq's scheduler a singleton; nothing organisation-specific. */
 export interface WorkerProps extends AppWorkloadProps {

@@ -5,7 +5,7 @@ import { ServiceEndpoint } from './network';
 import { HardenedPodOptions, MountedVolume, WorkloadPodSpec } from './pod-security';
 import { resolveResources, ResourceOverrides, Resources } from './resources';
 import { check, dnsLabelProblem, envNameProblem, imageProblem } from './validation';
-import { WorkloadPodDefinition } from './workload';
+import { WorkloadPodDefinition } from '../workload';
 
 /**
  * The pod-template annotation holding a hash of the ConfigMap's content.

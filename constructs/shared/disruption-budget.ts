@@ -16,8 +16,9 @@ export function drainSafeMinAvailable(minimumReplicas: number): number {
 
 /**
  * A PodDisruptionBudget `<name>-pdb` for a workload, with
- * `unhealthyPodEvictionPolicy: AlwaysAllow` (see eviction-policy.ts). `minAvailable` defaults to
- * the drain-safe value; a requested value that would block drains throws.
+ * `unhealthyPodEvictionPolicy: AlwaysAllow`, so a pod that runs but is not Ready
+ * (CrashLoopBackOff) never holds a drain. `minAvailable` defaults to the
+ * drain-safe value; a requested value that would block drains throws.
  */
 export function drainSafePdb(
   scope: Construct,

@@ -1,9 +1,9 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { declareTraffic, ServiceEndpoint, TrafficSource, workloadTraffic, WorkloadTraffic } from './network';
-import { hardenedPodTemplate, HardenedPodOptions, MountedVolume, workloadServiceAccount, WorkloadPodSpec } from './pod-security';
-import { Resources, toResourceRequirements } from './resources';
-import { imageTagOf } from './validation';
+import { declareTraffic, ServiceEndpoint, TrafficSource, workloadTraffic, WorkloadTraffic } from './shared/network';
+import { hardenedPodTemplate, HardenedPodOptions, MountedVolume, workloadServiceAccount, WorkloadPodSpec } from './shared/pod-security';
+import { Resources, toResourceRequirements } from './shared/resources';
+import { imageTagOf } from './shared/validation';
 
 /** Everything {@link Workload.buildPods} needs to know about a workload's pods, with defaults resolved and values validated. */
 export interface WorkloadPodDefinition {
