@@ -139,7 +139,7 @@ function parseFile(file: DistFile): StackObject[] {
   return parseAllDocuments(file.text).flatMap((document, index) => {
     const where = `${file.where} document ${index + 1}`;
     if (document.errors.length > 0) {
-      throw new ReviewError(`${where} is not valid YAML: ${document.errors[0].message}; fix the file or synthesize again (npm run synth)`);
+      throw new ReviewError(`${where} is not valid YAML: ${document.errors[0].message.split('\n')[0]}; fix the file or synthesize again (npm run synth)`);
     }
     const value = document.toJS() as unknown;
     if (value === null || value === undefined) return [];

@@ -84,9 +84,9 @@ function referenceText(ref: ReferenceChange): string {
   }
   const need = ref.optional ? 'optional' : 'required';
   if (ref.kind === 'ConfigMap' && ref.shipped) return `${what}: newly read by ${readers} (${need}); the release ships the ConfigMap`;
-  const create = ref.kind === 'Secret' ? 'the operator creates it' : 'it is not in dist/, so it';
+  const create = ref.kind === 'Secret' ? `the operator creates it in ${ref.namespace} before the deploy` : `it is not in dist/, so it must exist in ${ref.namespace} before the deploy`;
   return (
-    `${what}: newly read by ${readers} (${need}); ${create} must exist in ${ref.namespace} before the deploy` +
+    `${what}: newly read by ${readers} (${need}); ${create}` +
     (ref.optional ? ' for pods to see it (they start without it)' : ', or the new pods do not start (CreateContainerConfigError)')
   );
 }
