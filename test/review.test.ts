@@ -61,7 +61,7 @@ describe('what rolls, how and why', () => {
     );
     const rolls = section(run.out, 'Rolls');
     expect(rolls).toContain('    ~ Deployment honeydue/worker: Recreate: every old pod stops before the new one starts (downtime)');
-    expect(rolls.filter((line) => line === '        why: config hash')).toHaveLength(2);
+    expect(rolls.filter((line) => line === '        why: config hash (honeydue-config: EXTRA_SETTING)')).toHaveLength(2);
     expect(section(run.out, 'Changed')).toContain('        + data.EXTRA_SETTING: "on"');
   });
 
@@ -519,5 +519,41 @@ describe('the command line', () => {
       writeFileSync(join(root, side, '40-api.yaml'), readFileSync(join(DIST, 'production', '40-api.yaml')));
     }
     expect(review(['--from', join(root, 'a'), '--to', join(root, 'b')]).out).toMatch(/\nproduction: no change \(\d+ objects\)\n/);
+  });
+});
+
+describe('the README example', () => {
+  const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+  const reviewSection = readme.slice(readme.indexOf('## Reviewing a change through its dist/ diff'), readme.indexOf('## Synth options'));
+
+  test('documents npm run review, its options and formats', () => {
+    for (const usage of ['npm run review ', 'npm run review -- --format markdown', '--from old/ --to new/', '--head HEAD', '--env production']) {
+      expect(reviewSection).toContain(usage);
+    }
+    for (const title of ['Refused by kubectl apply (immutable fields)', 'Needs a manual step', 'Rolls', 'Secrets and ConfigMaps read', 'Replicas, resources, PDB and HPA']) {
+      expect(reviewSection).toContain(`| ${title} |`);
+    }
+  });
+
+  test('is what the review prints for a release, a config change and a grown Redis claim', () => {
+    const images = (tag: string) => (t: Editable) => {
+      for (const [kind, name] of [['Deployment', 'api'], ['Deployment', 'worker'], ['Deployment', 'admin'], ['Job', 'honeydue-migrate']]) {
+        const template = t.get(kind, name).spec.template;
+        for (const c of template.spec.containers) c.image = c.image.replace(/:[0-9a-f]+$/, `:${tag}`);
+        template.metadata.labels['app.kubernetes.io/version'] = tag;
+      }
+    };
+    const p = pair((t) => {
+      images('4f1e2d3')(t);
+      t.get('PersistentVolumeClaim', 'redis-data').spec.resources.requests.storage = '10Gi';
+      t.get('ConfigMap', 'honeydue-config').data.EMAIL_PORT = '465';
+      for (const name of ['api', 'worker', 'admin']) t.get('Deployment', name).spec.template.metadata.annotations['honeydue.io/config-hash'] = '9b1c44e0d2a7f315';
+    }, images('237c6b8'));
+    const out = reviewPair(p).out;
+    const shown = [...section(out, 'Needs a manual step'), ...section(out, 'Rolls')];
+    expect(shown).toHaveLength(9);
+    const example = reviewSection.slice(reviewSection.indexOf('  Needs a manual step:'), reviewSection.indexOf('  Changed:'));
+    expect(example).toBe(['  Needs a manual step:', ...section(out, 'Needs a manual step'), '  Rolls:', ...section(out, 'Rolls'), ''].join('\n'));
+    expect(out).toMatch(/\nproduction: 0 added, 0 removed, 6 changed, \d+ unchanged; 4 to roll; 1 needs a manual step\n/);
   });
 });

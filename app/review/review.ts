@@ -11,7 +11,7 @@ import { MIGRATE_FILE, phaseName, resourceType, ROLLOUT_KINDS, StackObject } fro
 import { leaves, strategyOf } from '../deploy/preview';
 import { KEPT_KINDS, objectKey, pruneScope } from '../deploy/prune';
 import { LABEL_ENVIRONMENT, MANAGED_BY, PART_OF } from '../deploy/stack-labels';
-import { LABEL_MANAGED_BY, LABEL_PART_OF } from '../../constructs/shared/labels';
+import { LABEL_MANAGED_BY, LABEL_PART_OF, LABEL_VERSION } from '../../constructs/shared/labels';
 import { podTemplateOf, secretAndConfigMapReads } from './pod-template';
 import type { DistTree, EnvironmentObjects } from './load';
 
@@ -154,10 +154,11 @@ function reviewEnvironment(name: string, before: EnvironmentObjects, after: Envi
   const manual: Finding[] = [];
   const rolls: Roll[] = [];
   const capacity: Finding[] = [];
+  const configChanges = changedConfigMapKeys(pairs);
   for (const { was, now, fields } of pairs) {
     refused.push(...immutableChanges(was, now, fields));
     manual.push(...claimResize(was, now, after.objects));
-    const roll = rollOf(now, fields);
+    const roll = rollOf(now, fields, configChanges);
     if (roll !== undefined) rolls.push(roll);
     capacity.push(...capacityChanges(now, fields));
   }
@@ -326,8 +327,35 @@ function claimResize(was: StackObject, now: StackObject, release: readonly Stack
 /** The annotation a pod template carries the ConfigMap's hash under: `checksum/config` by default, `<prefix>/config-hash` by a product's choice. */
 const isConfigHashKey = (key: string): boolean => key.startsWith('checksum/') || key.endsWith('config-hash');
 
+/** `namespace/name` of each changed ConfigMap -> the data keys that changed. */
+function changedConfigMapKeys(pairs: ReadonlyArray<{ now: StackObject; fields: readonly FieldChange[] }>): Map<string, string[]> {
+  const changes = new Map<string, string[]>();
+  for (const { now, fields } of pairs) {
+    if (now.group !== '' || now.kind !== 'ConfigMap') continue;
+    const keys = unique(fields.filter((f) => f.path.startsWith('data.') || f.path.startsWith('binaryData.')).map((f) => f.path.slice(f.path.indexOf('.') + 1).split('.')[0]));
+    if (keys.length > 0) changes.set(`${now.namespace}/${now.name}`, keys);
+  }
+  return changes;
+}
+
+/**
+ * Why the pods roll, the release's reasons first: the image, then the config
+ * hash with the ConfigMap keys behind it. The version label moves with the
+ * image tag, so it is not named again beside one.
+ */
+function rollReasons(now: StackObject, template: readonly FieldChange[], configChanges: ReadonlyMap<string, string[]>): string[] {
+  const reasons = unique(template.map(templateReason));
+  const image = reasons.filter((r) => r.startsWith('image'));
+  const rest = reasons.filter((r) => !r.startsWith('image') && !(image.length > 0 && r === `pod label ${LABEL_VERSION}`));
+  const pod = podTemplateOf(now.manifest);
+  const read = pod === undefined ? [] : unique(secretAndConfigMapReads(pod).filter((r) => r.kind === 'ConfigMap').map((r) => `${now.namespace}/${r.name}`));
+  const behind = read.filter((id) => configChanges.has(id)).map((id) => `${id.split('/')[1]}: ${configChanges.get(id)!.join(', ')}`);
+  const hash = rest.includes('config hash') && behind.length > 0 ? `config hash (${behind.join('; ')})` : 'config hash';
+  return [...image, ...rest.filter((r) => r === 'config hash').map(() => hash), ...rest.filter((r) => r !== 'config hash')];
+}
+
 /** A workload whose pod template changed, or the migrate Job the deploy recreates: how it rolls and why. */
-function rollOf(now: StackObject, fields: readonly FieldChange[]): Roll | undefined {
+function rollOf(now: StackObject, fields: readonly FieldChange[], configChanges: ReadonlyMap<string, string[]>): Roll | undefined {
   const template = fields.filter((f) => f.path.startsWith('spec.template.'));
   const object = nameOf(now);
   if (now.group === 'helm.cattle.io' && now.kind === 'HelmChartConfig') {
@@ -336,7 +364,7 @@ function rollOf(now: StackObject, fields: readonly FieldChange[]): Roll | undefi
     return { object, how: helmRollout(now), downtime: false, why: unique(values.map((f) => `values ${f.path.slice('spec.valuesContent.'.length).split(/[.[]/)[0]}`)) };
   }
   if (template.length === 0) return undefined;
-  const why = unique(template.map(templateReason));
+  const why = rollReasons(now, template, configChanges);
   if (isMigrateJob(now)) {
     return { object, how: 'recreated and run by npm run deploy (it deletes the Job before applying; a plain kubectl apply would be refused: a Job\'s template is immutable)', downtime: false, why };
   }
