@@ -12,6 +12,7 @@ import { distTree, DistTree, git, readDistAtRevision, ReviewError, treeOfDir } f
 import { renderReview, ReviewFormat } from './render';
 import { reviewTrees } from './review';
 
+/** Where the summary (out) and the messages of a review that cannot run (err) go. */
 export interface ReviewIo {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
@@ -25,7 +26,10 @@ export interface ReviewContext {
   readonly io: ReviewIo;
 }
 
-/** The branch the default base is the merge base with; `origin/main` serves a clone that has only the remote branch. */
+/**
+ * The branches the default base is the merge base with, the first that exists:
+ * `origin/main` serves a clone of another branch, which has main only as a remote branch.
+ */
 export const MAIN_BRANCHES = ['main', 'origin/main'];
 
 interface Options {

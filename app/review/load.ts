@@ -31,7 +31,7 @@ export interface EnvironmentObjects {
   readonly objects: readonly StackObject[];
 }
 
-/** One side of the review: its environments by name. */
+/** One side of the review: its environments by name, sorted. */
 export type DistTree = ReadonlyMap<string, EnvironmentObjects>;
 
 const YAML_FILE = /\.ya?ml$/;
@@ -64,6 +64,9 @@ export function readDistDir(dir: string): DistFile[] {
  * (two git processes, whatever the number of files): the working tree is not
  * touched, so uncommitted work stays as it is. A revision without `dist/`
  * gives no files: every object of the other side is then added.
+ *
+ * @param repoDir the folder git runs in; `distPath` is relative to it
+ * @param distPath the dist folder in the repository. @default 'dist', where synth writes
  */
 export function readDistAtRevision(repoDir: string, revision: string, distPath = 'dist'): DistFile[] {
   const listing = git(repoDir, ['ls-tree', '-r', '-z', revision, '--', `${distPath}/`]).toString('utf8');

@@ -3,9 +3,9 @@
  * request. Both print the same sections in the same order: what the apply
  * refuses and what needs a hand first, since those stop a deploy.
  */
-import { EnvironmentReview, FieldChange, label, ObjectName, ReferenceChange, Review } from './review';
+import { displayName, EnvironmentReview, FieldChange, ObjectName, ReferenceChange, Review } from './review';
 
-/** Output formats of `npm run review`. */
+/** Output formats of `npm run review`; the CLI's default is text, the same whether or not stdout is a terminal, so a piped review reads as the one on screen. */
 export type ReviewFormat = 'text' | 'markdown';
 
 /** Changed fields shown per object; the rest is counted (a first synth of a new shape changes hundreds). */
@@ -28,12 +28,13 @@ interface Section {
   readonly items: readonly Item[];
 }
 
+/** The review in one format: text for a terminal or a CI log, markdown for a pull request. */
 export function renderReview(review: Review, format: ReviewFormat): string {
   return format === 'markdown' ? markdown(review) : text(review);
 }
 
 /** One line per environment: counts, or that nothing changed. */
-export function environmentSummary(env: EnvironmentReview): string {
+function environmentSummary(env: EnvironmentReview): string {
   const side =
     env.presence === 'added' ? `new environment (no dist/${env.name}/ on the old side): ` : env.presence === 'removed' ? `dist/${env.name}/ is removed: ` : '';
   if (env.added.length + env.removed.length + env.changed.length === 0) return `${side}no change (${env.unchanged} objects)`;
@@ -46,7 +47,7 @@ export function environmentSummary(env: EnvironmentReview): string {
   );
 }
 
-const where = (object: ObjectName) => `${label(object)} (${object.file})`;
+const where = (object: ObjectName) => `${displayName(object)} (${object.file})`;
 
 function sections(env: EnvironmentReview): Section[] {
   return [
@@ -56,12 +57,12 @@ function sections(env: EnvironmentReview): Section[] {
       title: 'Rolls',
       items: env.rolls.map((roll) => ({
         mark: '~',
-        head: `${label(roll.object)}: ${roll.how}${roll.downtime && !roll.how.includes('downtime') ? ' (downtime)' : ''}`,
+        head: `${displayName(roll.object)}: ${roll.how}${roll.downtime && !roll.how.includes('downtime') ? ' (downtime)' : ''}`,
         note: `why: ${roll.why.join('; ')}`,
       })),
     },
     { title: 'Secrets and ConfigMaps read', items: env.references.map((ref) => ({ mark: ref.change === 'new' ? '+' : '-', head: referenceText(ref) })) },
-    { title: 'Replicas, resources, PDB and HPA', items: env.capacity.map((f) => ({ mark: '~', head: `${label(f.object)}: ${f.message}` })) },
+    { title: 'Replicas, resources, PDB and HPA', items: env.capacity.map((f) => ({ mark: '~', head: `${displayName(f.object)}: ${f.message}` })) },
     { title: 'Added', items: env.added.map((o) => ({ mark: '+', head: where(o) })) },
     { title: 'Removed', items: env.removed.map((o) => ({ mark: '-', head: `${where(o)}: ${o.fate}: ${o.why}` })) },
     {
@@ -92,7 +93,7 @@ function referenceText(ref: ReferenceChange): string {
 }
 
 /** `path: old -> new`, `+ path: new`, `- path: old`; a multi-line text changes line by line. */
-export function fieldLines(fields: readonly FieldChange[]): string[] {
+function fieldLines(fields: readonly FieldChange[]): string[] {
   const lines: string[] = [];
   for (const field of fields.slice(0, FIELDS_SHOWN)) {
     const [before, after] = [multiline(field.before), multiline(field.after)];

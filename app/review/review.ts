@@ -18,7 +18,9 @@ import type { DistTree, EnvironmentObjects } from './load';
 /** An object as the review names it. */
 export interface ObjectName {
   readonly kind: string;
+  /** Unset for a cluster-scoped object. */
   readonly namespace?: string;
+  /** metadata.name */
   readonly name: string;
   /** The dist file (base name) it is in, on the side the entry describes. */
   readonly file: string;
@@ -31,7 +33,9 @@ export interface FieldChange {
   readonly after?: string;
 }
 
+/** An object on both sides that differs (or moved to another file). */
 export interface ChangedObject extends ObjectName {
+  /** Every leaf that differs, new and changed leaves first, then removed ones. */
   readonly fields: readonly FieldChange[];
   /** The file it was in before, when it moved to another file. */
   readonly movedFrom?: string;
@@ -40,12 +44,14 @@ export interface ChangedObject extends ObjectName {
 /** What the deploy does with an object that left the release. */
 export type RemovedFate = 'pruned' | 'kept' | 'not pruned';
 
+/** An object of the old side that the new side no longer has. */
 export interface RemovedObject extends ObjectName {
   readonly fate: RemovedFate;
   /** Why, and the hand step when there is one. */
   readonly why: string;
 }
 
+/** A workload whose pods are replaced by the apply. */
 export interface Roll {
   readonly object: ObjectName;
   /** The rollout strategy in words. */
@@ -56,8 +62,10 @@ export interface Roll {
   readonly why: readonly string[];
 }
 
+/** One line about one object: a refusal, a hand step, a capacity change. */
 export interface Finding {
   readonly object: ObjectName;
+  /** What happens and, for a refusal or a hand step, what to do. */
   readonly message: string;
 }
 
@@ -77,25 +85,35 @@ export interface ReferenceChange {
   readonly shipped: boolean;
 }
 
+/** The review of one environment (one dist/<env>/ folder). */
 export interface EnvironmentReview {
+  /** The folder's name under dist/. */
   readonly name: string;
   /** `added`: no dist/ folder for it on the old side; `removed`: none on the new side. */
   readonly presence: 'both' | 'added' | 'removed';
+  /** Objects only the new side has, in its file order. */
   readonly added: readonly ObjectName[];
+  /** Objects only the old side has, with what the deploy does with each. */
   readonly removed: readonly RemovedObject[];
   readonly changed: readonly ChangedObject[];
+  /** How many objects are the same on both sides. */
   readonly unchanged: number;
+  /** Changes `kubectl apply` refuses: immutable fields. */
   readonly refused: readonly Finding[];
+  /** What a person does by hand: a claim that cannot grow, objects the deploy does not prune. */
   readonly manual: readonly Finding[];
   readonly rolls: readonly Roll[];
+  /** Secrets and ConfigMaps (or keys) pods start or stop reading. */
   readonly references: readonly ReferenceChange[];
   /** Replicas, resources, PDB and HPA changes, one line each. */
   readonly capacity: readonly Finding[];
 }
 
+/** The whole review: both sides as the reader named them, and each environment. */
 export interface Review {
   /** What the old side is, as the reader named it (`main (merge base 6e9e9e7)`, a folder). */
   readonly from: string;
+  /** What the new side is (`working tree`, a revision, a folder). */
   readonly to: string;
   readonly environments: readonly EnvironmentReview[];
 }
@@ -111,7 +129,10 @@ export const NON_EXPANDING_CLASSES: ReadonlySet<string> = new Set(['local-path']
 /** The class a claim without `storageClassName` gets on k3s, the cluster this stack is written for. */
 const DEFAULT_CLASS = 'local-path';
 
-/** Compares two sides, environment by environment (the union of both sides' environments). */
+/**
+ * Compares two sides, environment by environment (the union of both sides'
+ * environments, sorted), or only the environment `only` names.
+ */
 export function reviewTrees(before: DistTree, after: DistTree, from: string, to: string, only?: string): Review {
   const names = [...new Set([...before.keys(), ...after.keys()])].filter((name) => only === undefined || name === only).sort();
   const empty = (name: string): EnvironmentObjects => ({ name, objects: [] });
@@ -127,7 +148,7 @@ export function reviewTrees(before: DistTree, after: DistTree, from: string, to:
 const nameOf = (object: StackObject): ObjectName => ({ kind: object.kind, namespace: object.namespace, name: object.name, file: object.file });
 
 /** `Kind namespace/name`, or `Kind name` for a cluster-scoped object. */
-export const label = (object: Pick<ObjectName, 'kind' | 'namespace' | 'name'>): string =>
+export const displayName = (object: Pick<ObjectName, 'kind' | 'namespace' | 'name'>): string =>
   object.namespace === undefined ? `${object.kind} ${object.name}` : `${object.kind} ${object.namespace}/${object.name}`;
 
 function reviewEnvironment(name: string, before: EnvironmentObjects, after: EnvironmentObjects, presence: EnvironmentReview['presence']): EnvironmentReview {
