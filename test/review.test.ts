@@ -92,13 +92,23 @@ describe('what rolls, how and why', () => {
       d.spec.template.spec.volumes.push({ name: 'extra', emptyDir: {} });
     });
     expect(structured(p).rolls[0].why).toEqual(expect.arrayContaining([
-      'environment (api)', 'command (api)', 'pod label app.kubernetes.io/version', 'pod annotation example.test/note', 'pod spec: terminationGracePeriodSeconds', 'volumes',
+      'environment (api)', 'command (api)', 'pod labels (app.kubernetes.io/version)', 'pod annotations (example.test/note)', 'pod spec (terminationGracePeriodSeconds)', 'volumes',
     ]));
+  });
+
+  test('reasons of one kind are one entry with their details', () => {
+    const p = pair((t) => {
+      const d = api(t);
+      Object.assign(d.spec.template.metadata.annotations, { 'example.test/a': '1', 'example.test/b': '2' });
+      d.spec.template.spec.terminationGracePeriodSeconds = 99;
+      d.spec.template.spec.priorityClassName = 'high';
+    });
+    expect(structured(p).rolls[0].why).toEqual(['pod annotations (example.test/a, example.test/b)', 'pod spec (terminationGracePeriodSeconds, priorityClassName)']);
   });
 
   test('a container added to the pod template is named', () => {
     const p = pair((t) => api(t).spec.template.spec.containers.push({ name: 'sidecar', image: 'registry.test/sidecar:1' }));
-    expect(structured(p).rolls[0].why).toContain('container sidecar added');
+    expect(structured(p).rolls[0].why).toContain('container added (sidecar)');
   });
 
   test('a single-replica RollingUpdate that may stop its pod is downtime', () => {
@@ -382,14 +392,15 @@ describe('Secrets and ConfigMaps the release reads', () => {
     ]);
   });
 
-  test('projected volumes, configMapKeyRef, and keys of a Secret volume are read too', () => {
+  test('projected volumes, configMapKeyRef, and keys of a Secret volume are read too; the cluster\'s own kube-root-ca.crt is not news', () => {
     const p = pair((t) => {
       const spec = api(t).spec.template.spec;
-      spec.volumes.push({ name: 'p', projected: { sources: [{ secret: { name: 'tls', items: [{ key: 'tls.crt', path: 'c' }] } }] } });
+      spec.volumes.push({ name: 'p', projected: { sources: [{ secret: { name: 'tls', items: [{ key: 'tls.crt', path: 'c' }] } }, { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] } });
       spec.volumes.push({ name: 's', secret: { secretName: 'keys', items: [{ key: 'a.pem', path: 'a' }] } });
       container(api(t), 'api').env.push({ name: 'MODE', valueFrom: { configMapKeyRef: { name: 'modes', key: 'mode', optional: true } } });
     });
     const found = structured(p).references.map((r) => `${r.kind} ${r.name} ${r.key} ${r.optional}`);
+    expect(found).not.toContain('ConfigMap kube-root-ca.crt ca.crt false');
     expect(found.sort()).toEqual(['ConfigMap modes mode true', 'Secret keys a.pem false', 'Secret tls tls.crt false']);
   });
 });

@@ -126,7 +126,7 @@ function revisionSide(repoDir: string, revision: string | undefined): Side {
     if (commit === undefined) {
       throw new ReviewError(`${revision} is not a commit of this repository: name a branch, tag or commit (git log --oneline shows them)`);
     }
-    return side(distTree(readDistAtRevision(repoDir, commit), revision), commit.startsWith(revision) ? revision : `${revision} (${commit.slice(0, 7)})`);
+    return side(distTree(readDistAtRevision(repoDir, commit), 'dist'), commit.startsWith(revision) ? revision : `${revision} (${commit.slice(0, 7)})`);
   }
   const main = MAIN_BRANCHES.find((branch) => verifyCommit(repoDir, branch) !== undefined);
   if (main === undefined) {
@@ -144,7 +144,7 @@ function revisionSide(repoDir: string, revision: string | undefined): Side {
         'git fetch --unshallow, or name the base: npm run review -- <BASE>',
     );
   }
-  return side(distTree(readDistAtRevision(repoDir, mergeBase), main), `${main} (merge base ${mergeBase.slice(0, 7)})`);
+  return side(distTree(readDistAtRevision(repoDir, mergeBase), 'dist'), `${main} (merge base ${mergeBase.slice(0, 7)})`);
 }
 
 function verifyCommit(repoDir: string, revision: string): string | undefined {

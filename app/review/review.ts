@@ -361,18 +361,32 @@ function changedConfigMapKeys(pairs: ReadonlyArray<{ now: StackObject; fields: r
 
 /**
  * Why the pods roll, the release's reasons first: the image, then the config
- * hash with the ConfigMap keys behind it. The version label moves with the
- * image tag, so it is not named again beside one.
+ * hash with the ConfigMap keys behind it, then the rest, one entry per kind of
+ * reason with its details (`pod spec (terminationGracePeriodSeconds,
+ * topologySpreadConstraints)`). The version label moves with the image tag, so
+ * it is not named again beside one.
  */
 function rollReasons(now: StackObject, template: readonly FieldChange[], configChanges: ReadonlyMap<string, string[]>): string[] {
-  const reasons = unique(template.map(templateReason));
-  const image = reasons.filter((r) => r.startsWith('image'));
-  const rest = reasons.filter((r) => !r.startsWith('image') && !(image.length > 0 && r === `pod label ${LABEL_VERSION}`));
-  const pod = podTemplateOf(now.manifest);
-  const read = pod === undefined ? [] : unique(secretAndConfigMapReads(pod).filter((r) => r.kind === 'ConfigMap').map((r) => `${now.namespace}/${r.name}`));
-  const behind = read.filter((id) => configChanges.has(id)).map((id) => `${id.split('/')[1]}: ${configChanges.get(id)!.join(', ')}`);
-  const hash = rest.includes('config hash') && behind.length > 0 ? `config hash (${behind.join('; ')})` : 'config hash';
-  return [...image, ...rest.filter((r) => r === 'config hash').map(() => hash), ...rest.filter((r) => r !== 'config hash')];
+  const details = new Map<string, string[]>();
+  for (const { kind, detail } of template.map(templateReason)) {
+    const known = details.get(kind) ?? [];
+    details.set(kind, detail === undefined || known.includes(detail) ? known : [...known, detail]);
+  }
+  const imageChanged = details.has('image tag') || details.has('image');
+  const labels = details.get('pod labels');
+  if (imageChanged && labels !== undefined) {
+    const rest = labels.filter((key) => key !== LABEL_VERSION);
+    if (rest.length > 0) details.set('pod labels', rest);
+    else details.delete('pod labels');
+  }
+  if (details.has('config hash')) {
+    const pod = podTemplateOf(now.manifest);
+    const read = pod === undefined ? [] : unique(secretAndConfigMapReads(pod).filter((r) => r.kind === 'ConfigMap').map((r) => r.name));
+    details.set('config hash', read.filter((name) => configChanges.has(`${now.namespace}/${name}`)).map((name) => `${name}: ${configChanges.get(`${now.namespace}/${name}`)!.join(', ')}`));
+  }
+  const first = ['image tag', 'image', 'config hash'];
+  const kinds = [...first.filter((kind) => details.has(kind)), ...[...details.keys()].filter((kind) => !first.includes(kind))];
+  return kinds.map((kind) => (details.get(kind)!.length === 0 ? kind : `${kind} (${details.get(kind)!.join(kind === 'config hash' ? '; ' : ', ')})`));
 }
 
 /** A workload whose pod template changed, or the migrate Job the deploy recreates: how it rolls and why. */
@@ -407,29 +421,37 @@ function helmRollout(now: StackObject): string {
   return `helm upgrade of the ${now.name} chart by k3s's helm-controller; when its pod template changes, the ${kind} rolls${kind === 'DaemonSet' ? ' node by node' : ''} (${strategy})`;
 }
 
+/** One reason a pod-template leaf gives: its kind (`probes`) and what it is about (`api`). */
+interface Reason {
+  readonly kind: string;
+  readonly detail?: string;
+}
+
 /** Why a pod-template leaf changing rolls the pods, in the reviewer's words. */
-function templateReason(change: FieldChange): string {
+function templateReason(change: FieldChange): Reason {
   const path = change.path.slice('spec.template.'.length);
   const annotation = /^metadata\.annotations\.(.+)$/.exec(path);
-  if (annotation) return isConfigHashKey(annotation[1]) ? 'config hash' : `pod annotation ${annotation[1]}`;
-  if (path.startsWith('metadata.labels.')) return `pod label ${path.slice('metadata.labels.'.length)}`;
+  if (annotation) return isConfigHashKey(annotation[1]) ? { kind: 'config hash' } : { kind: 'pod annotations', detail: annotation[1] };
+  if (path.startsWith('metadata.labels.')) return { kind: 'pod labels', detail: path.slice('metadata.labels.'.length) };
   const container = /^spec\.(?:init)?[cC]ontainers\[([^\]]+)\](?:\.(.*))?$/.exec(path);
   if (container) {
     const [, name, rest = ''] = container;
     if (rest === 'image') return imageReason(name, change);
-    if (rest === '' || rest === 'name') return `container ${name} ${change.before === undefined ? 'added' : change.after === undefined ? 'removed' : 'changed'}`;
-    if (rest.startsWith('resources')) return `resources (${name})`;
-    if (/^(startup|readiness|liveness)Probe/.test(rest)) return `probes (${name})`;
-    if (rest.startsWith('env')) return `environment (${name})`;
-    if (rest.startsWith('volumeMounts')) return `volumes (${name})`;
-    if (rest.startsWith('command') || rest.startsWith('args')) return `command (${name})`;
-    return `container ${name}: ${rest.split(/[.[]/)[0]}`;
+    if (rest === '' || rest === 'name') {
+      return { kind: change.before === undefined ? 'container added' : change.after === undefined ? 'container removed' : 'container changed', detail: name };
+    }
+    if (rest.startsWith('resources')) return { kind: 'resources', detail: name };
+    if (/^(startup|readiness|liveness)Probe/.test(rest)) return { kind: 'probes', detail: name };
+    if (rest.startsWith('env')) return { kind: 'environment', detail: name };
+    if (rest.startsWith('volumeMounts')) return { kind: 'volumes', detail: name };
+    if (rest.startsWith('command') || rest.startsWith('args')) return { kind: 'command', detail: name };
+    return { kind: 'container fields', detail: `${name}: ${rest.split(/[.[]/)[0]}` };
   }
-  if (path.startsWith('spec.volumes')) return 'volumes';
-  return `pod spec: ${path.slice('spec.'.length).split(/[.[]/)[0]}`;
+  if (path.startsWith('spec.volumes')) return { kind: 'volumes' };
+  return { kind: 'pod spec', detail: path.slice('spec.'.length).split(/[.[]/)[0] };
 }
 
-function imageReason(container: string, change: FieldChange): string {
+function imageReason(container: string, change: FieldChange): Reason {
   const image = (json?: string) => (json === undefined ? undefined : (JSON.parse(json) as string));
   const [before, after] = [image(change.before), image(change.after)];
   const split = (ref?: string) => {
@@ -437,8 +459,8 @@ function imageReason(container: string, change: FieldChange): string {
     return ref === undefined || at <= ref.lastIndexOf('/') ? { repository: ref, tag: undefined } : { repository: ref.slice(0, at), tag: ref.slice(at + 1) };
   };
   const [was, now] = [split(before), split(after)];
-  if (was.repository === now.repository && was.tag !== now.tag) return `image tag (${container}: ${was.tag} -> ${now.tag})`;
-  return `image (${container}: ${before} -> ${after})`;
+  if (was.repository === now.repository && was.tag !== now.tag) return { kind: 'image tag', detail: `${container}: ${was.tag} -> ${now.tag}` };
+  return { kind: 'image', detail: `${container}: ${before} -> ${after}` };
 }
 
 const unique = (items: readonly string[]): string[] => [...new Set(items)];
@@ -516,7 +538,10 @@ function capacityOfNew(object: StackObject, change: 'added' | 'removed'): Findin
   return [];
 }
 
-/** Secrets and ConfigMaps (and their keys) that pods start or stop reading. */
+/** ConfigMaps the cluster itself keeps in every namespace: kube-controller-manager publishes the API server's CA as kube-root-ca.crt. */
+const CLUSTER_CONFIGMAPS = new Set(['kube-root-ca.crt']);
+
+/** Secrets and ConfigMaps (and their keys) that pods start or stop reading; the cluster's own ConfigMaps are not news. */
 function referenceChanges(before: readonly StackObject[], after: readonly StackObject[]): ReferenceChange[] {
   const [was, now] = [readsOf(before), readsOf(after)];
   const shipped = (kind: string, namespace: string, name: string) =>
@@ -545,7 +570,7 @@ function readsOf(objects: readonly StackObject[]): Map<string, Read> {
   for (const object of objects) {
     const pod = podTemplateOf(object.manifest);
     if (pod === undefined || object.namespace === undefined) continue;
-    for (const read of secretAndConfigMapReads(pod)) {
+    for (const read of secretAndConfigMapReads(pod).filter((r) => !(r.kind === 'ConfigMap' && CLUSTER_CONFIGMAPS.has(r.name)))) {
       const id = `${read.kind}/${object.namespace}/${read.name}/${read.key ?? ''}`;
       const known = reads.get(id);
       const reader = `${object.kind}/${object.name}`;
