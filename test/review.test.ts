@@ -346,7 +346,8 @@ describe('added and removed objects: what the deploy prunes', () => {
     const objects = [...readEnv('staging').values()].flat().length;
     expect(run.out).toContain(`staging: new environment (no dist/staging/ on the old side): ${objects} added, 0 removed, 0 changed, 0 unchanged; 0 to roll`);
     expect(run.out).toContain('    - Service honeydue/api (40-api.yaml): not pruned: dist/production/ is gone, so no deploy of production runs to prune it; delete it by hand once the release is out (kubectl -n honeydue delete service/api)');
-    expect(run.out).toMatch(/production: dist\/production\/ is removed: 0 added, \d+ removed \(0 pruned by the deploy\)/);
+    expect(run.out).toMatch(/production: dist\/production\/ is removed: 0 added, \d+ removed \(0 pruned by the deploy\), 0 changed, 0 unchanged; 0 to roll\n/);
+    expect(section(run.out, 'Needs a manual step')).toEqual([]);
   });
 });
 

@@ -185,7 +185,8 @@ function reviewEnvironment(name: string, before: EnvironmentObjects, after: Envi
   }
   for (const object of added) capacity.push(...capacityOfNew(object, 'added'));
   const removed = removedObjects.map((object) => removedFate(object, name, after.objects, presence));
-  for (const object of removed.filter((o) => o.fate !== 'pruned')) manual.push({ object, message: object.why });
+  // A removed environment's objects are all left to delete by hand; the Removed list says so once per object already.
+  if (presence !== 'removed') for (const object of removed.filter((o) => o.fate !== 'pruned')) manual.push({ object, message: object.why });
   for (const object of removedObjects) capacity.push(...capacityOfNew(object, 'removed'));
 
   return {
