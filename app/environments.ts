@@ -9,7 +9,7 @@ import * as path from 'path';
 import { App } from 'cdk8s';
 import { HoneydueStack } from '../constructs';
 import { directDatabaseHost } from '../constructs/shared/database';
-import { ConfigError, ConfigLayer, EnvironmentShares, listEnvironments, loadEnvironment, LoadedEnvironment } from './config';
+import { ConfigError, ConfigLayer, EnvironmentShares, listEnvironments, loadEnvironment, LoadedEnvironment, shownPath as shown } from './config';
 
 /** What two environments can share: the keys of `shares:` in an environment file. */
 export type SharedResource = keyof EnvironmentShares;
@@ -42,6 +42,8 @@ export interface IsolationOptions {
   readonly envs?: string[];
   /** The tag override synth renders with, so a file's tag is judged as synth judges it. */
   readonly imageTag?: string;
+  /** Where the tag override came from (`--tag`), for its problems. @default 'the imageTag override' */
+  readonly imageTagSource?: string;
 }
 
 /** One config key behind a claim, and which file set it. */
@@ -72,11 +74,23 @@ interface Environment {
  * declared shares. Throws {@link IsolationError} naming both files, the keys and
  * the value for each undeclared share, and for each `shares:` entry that names
  * no environment, the environment itself, a later one, or something the two do
- * not share. A config that does not load throws its own error, with its file.
+ * not share. Configs that do not load throw one {@link ConfigError} holding every
+ * environment's problems, each with its file and line.
  */
 export function checkIsolation(options: IsolationOptions = {}): DeclaredShare[] {
   const names = [...new Set([...listEnvironments(options.configDir).filter((env) => !env.startsWith('_')), ...(options.envs ?? [])])].sort();
-  const environments = new Map(names.map((env) => [env, environmentOf(env, options)]));
+  const environments = new Map<string, Environment>();
+  // Every environment's config problems in one run: fixing them one synth at a time would take as many runs.
+  const failed: ConfigError[] = [];
+  for (const env of names) {
+    try {
+      environments.set(env, environmentOf(env, options));
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      failed.push(error);
+    }
+  }
+  if (failed.length > 0) throw ConfigError.combine(failed);
   const problems: string[] = [];
   const shares: DeclaredShare[] = [];
   const used = new Set<string>();
@@ -166,7 +180,7 @@ export function deployRefusal(env: string, configDir?: string): string | undefin
 
 /** The environment's config, and the stack built from it in memory: the stack's own defaults say what it holds. */
 function environmentOf(env: string, options: IsolationOptions): Environment {
-  const loaded = loadEnvironment(env, { configDir: options.configDir, imageTag: options.imageTag });
+  const loaded = loadEnvironment(env, { configDir: options.configDir, imageTag: options.imageTag, imageTagSource: options.imageTagSource });
   let stack: HoneydueStack;
   try {
     stack = new HoneydueStack(new App(), env, loaded.props);
@@ -242,10 +256,4 @@ function originOf(chain: readonly ConfigLayer[], keyPath: string[]): string {
     if (present) return index === 0 ? `set in ${shown(layer.file)}` : `inherited from ${shown(layer.file)}`;
   }
   return "the stack's default";
-}
-
-/** A path as an operator in the repo reads it (`config/staging.yaml`); absolute when it is elsewhere. */
-function shown(file: string): string {
-  const relative = path.relative(process.cwd(), file);
-  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }

@@ -16,16 +16,20 @@ function configDir(files: Record<string, unknown>): string {
   return dir;
 }
 
-/** The problems loading `config` reports, or a failure when it loads. */
-function problemsOf(config: unknown, options: { imageTag?: string } = {}): string[] {
+/** The problems loading `config` (as `bad.yaml`, plus any other files) reports, with the folder left out of each path; a failure when it loads. */
+function problemsOf(config: unknown, options: { imageTag?: string; imageTagSource?: string } = {}, others: Record<string, unknown> = {}): string[] {
+  const dir = configDir({ ...others, bad: config });
   try {
-    loadConfig('bad', { configDir: configDir({ bad: config }), ...options });
+    loadConfig('bad', { configDir: dir, ...options });
   } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
+    if (error instanceof ConfigError) return error.problems.map((line) => line.split(`${dir}${path.sep}`).join(''));
     throw error;
   }
   throw new Error('expected the config to be rejected');
 }
+
+/** `bad.yaml:<line>:<column>: `, as a pattern. */
+const AT = String.raw`bad\.yaml:\d+:\d+: `;
 
 const withChange = (change: (config: any) => void) => {
   const copy = structuredClone(production);
@@ -50,7 +54,7 @@ test.each(BAD_INPUTS.filter((input) => typeof input.change === 'function' && !/^
   ({ change, message }) => {
     const problems = problemsOf(withChange(change as (config: any) => void));
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(new RegExp(`^${message.source}`));
+    expect(problems[0]).toMatch(new RegExp(`^${AT}${message.source}`));
   },
 );
 
@@ -66,7 +70,7 @@ test('fails with every problem at once, not the first only', () => {
 });
 
 test('fails with a latest tag given as the override', () => {
-  expect(problemsOf(production, { imageTag: 'latest' })[0]).toMatch(/^imageTag: 'latest' is not allowed/);
+  expect(problemsOf(production, { imageTag: 'latest' })[0]).toMatch(/^the imageTag override: imageTag: 'latest' is not allowed/);
 });
 
 test('fails with a file that is not YAML', () => {
@@ -99,21 +103,21 @@ test('fails with worker replicas 2 reported even beside a type error elsewhere',
   }));
   expect(problems).toHaveLength(3);
   expect(problems).toEqual(expect.arrayContaining([
-    expect.stringMatching(/^api\.replicas: .*\(got "three"\)/),
-    expect.stringMatching(/^worker\.replicas: must be 1: .*\(got 2\)$/),
-    expect.stringMatching(/^api\.autoscaling\.maxReplicas: must be at least minReplicas \(got 2\)/),
+    expect.stringMatching(new RegExp(`^${AT}api\\.replicas: .*\\(got "three"\\)`)),
+    expect.stringMatching(new RegExp(`^${AT}worker\\.replicas: must be 1: .*\\(got 2\\)$`)),
+    expect.stringMatching(new RegExp(`^${AT}api\\.autoscaling\\.maxReplicas: must be at least minReplicas \\(got 2\\)`)),
   ]));
 });
 
 test('the container-contract keys are typed: trusted ranges, the worker health probe, the api preStop, the Next.js cache', () => {
   expect(problemsOf(withChange((c) => { c.traefik.forwardedHeadersTrustedIps = ['173.245.48.0/20', 'everyone']; }))).toEqual([
-    expect.stringMatching(/^traefik\.forwardedHeadersTrustedIps\.1: 'everyone' is not an IPv4 or IPv6 CIDR block.*\(got "everyone"\)$/),
+    expect.stringMatching(new RegExp(`^${AT}traefik\\.forwardedHeadersTrustedIps\\.1: 'everyone' is not an IPv4 or IPv6 CIDR block.*\\(got "everyone"\\)$`)),
   ]);
   expect(problemsOf(withChange((c) => { c.worker.healthProbe = { port: 6060, pth: '/health' }; }))).toEqual([
-    expect.stringMatching(/^worker\.healthProbe\.pth: unknown key/),
+    expect.stringMatching(new RegExp(`^${AT}worker\\.healthProbe\\.pth: unknown key`)),
   ]);
-  expect(problemsOf(withChange((c) => { c.api.preStopDelaySeconds = -5; }))).toEqual([expect.stringMatching(/^api\.preStopDelaySeconds: .*\(got -5\)$/)]);
-  expect(problemsOf(withChange((c) => { c.admin.cacheSizeLimit = '1GB'; }))).toEqual([expect.stringMatching(/^admin\.cacheSizeLimit: '1GB' is not a memory quantity/)]);
+  expect(problemsOf(withChange((c) => { c.api.preStopDelaySeconds = -5; }))).toEqual([expect.stringMatching(new RegExp(`^${AT}api\\.preStopDelaySeconds: .*\\(got -5\\)$`))]);
+  expect(problemsOf(withChange((c) => { c.admin.cacheSizeLimit = '1GB'; }))).toEqual([expect.stringMatching(new RegExp(`^${AT}admin\\.cacheSizeLimit: '1GB' is not a memory quantity`))]);
   const props = loadConfig('bad', { configDir: configDir({ bad: withChange((c) => { c.worker.healthProbe = { port: 7070 }; c.admin.cacheSizeLimit = '1Gi'; }) }) });
   expect(props.worker?.healthProbe).toEqual({ port: 7070 });
   expect(props.admin?.cacheSizeLimit).toBe('1Gi');

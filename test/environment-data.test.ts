@@ -113,7 +113,7 @@ describe('synth refuses environments that share data undeclared', () => {
     ]);
     // `null` removes the inherited bucket, and the stack has no default to give back: the file is refused.
     fs.writeFileSync(path.join(configDir, 'qa.yaml'), YAML.stringify({ ...ownData(), storage: null }));
-    expect(() => problemsOf(configDir)).toThrow(/qa\.yaml: .*\n\s+- storage: Invalid input: expected object/);
+    expect(() => problemsOf(configDir)).toThrow(/qa\.yaml: .*\n\s+- \S+qa\.yaml:\d+:1: storage: Invalid input: expected object/);
   });
 
   test.each([
@@ -141,7 +141,7 @@ describe('synth refuses environments that share data undeclared', () => {
     expect(problemsOf(configDir)).toEqual([expect.stringContaining(`share the namespace 'honeydue': production has namespace 'honeydue' (set in ${path.join(configDir, 'production.yaml')}); qa has namespace 'honeydue' (set in`)]);
     // An environment that writes nothing gets no defaults: the library holds none of production's data, so the file is refused.
     const bare = folder({ qa: ownData(), bare: 'imageTag: 237c6b8\n' });
-    expect(() => problemsOf(bare)).toThrow(/bare\.yaml: \d+ problem\(s\) in the config:[\s\S]*- namespace: [\s\S]*- registry: [\s\S]*- database: [\s\S]*- storage: /);
+    expect(() => problemsOf(bare)).toThrow(/bare\.yaml: \d+ problem\(s\) in the config:[\s\S]*- \S+bare\.yaml:1:1: namespace: [\s\S]*- \S+bare\.yaml:1:1: registry: [\s\S]*- \S+bare\.yaml:1:1: database: [\s\S]*- \S+bare\.yaml:1:1: storage: /);
   });
 
   test('one problem per share, all at once', () => {
