@@ -271,7 +271,7 @@ export class ConfigError extends Error {
 
   /** @param file the environment's file (or files); `issues` may be plain sentences about the file as a whole. */
   public constructor(public readonly file: string, issues: readonly (ConfigIssue | string)[], moreFiles: readonly string[] = []) {
-    const located = issues.map((issue) => (typeof issue === 'string' ? { path: [], message: issue, source: { file: shownPath(file) } } : issue));
+    const located = inFileOrder(issues.map((issue) => (typeof issue === 'string' ? { path: [], message: issue, source: { file: shownPath(file) } } : issue)));
     const problems = [...new Set(located.map(formatIssue))];
     const files = [file, ...moreFiles.filter((f) => f !== file)];
     const head = files.length === 1 ? `${shownPath(file)}: ${problems.length} problem(s) in the config` : `${problems.length} problem(s) in the config of ${files.map(shownPath).join(', ')}`;
@@ -301,6 +301,16 @@ export interface LoadConfigOptions {
    * @default 'the imageTag override'
    */
   readonly imageTagSource?: string;
+}
+
+/** Problems file by file, top to bottom, as an operator fixes them; the files in the order they first appear. */
+function inFileOrder(issues: readonly ConfigIssue[]): ConfigIssue[] {
+  const files = [...new Set(issues.map((issue) => issue.source.file))];
+  const rank = (issue: ConfigIssue) => [files.indexOf(issue.source.file), issue.source.line ?? 0, issue.source.column ?? 0];
+  return [...issues].sort((a, b) => {
+    const [ra, rb] = [rank(a), rank(b)];
+    return ra[0] - rb[0] || ra[1] - rb[1] || ra[2] - rb[2];
+  });
 }
 
 /** One file of an environment's `extends` chain, as parsed. */
@@ -578,14 +588,19 @@ function unknownKeyProblem(parent: readonly (string | number)[], key: string): s
   const elsewhere = [...mappings].filter(([, keys]) => keys.includes(key)).map(([where]) => where);
   if (elsewhere.length > 0) {
     const names = elsewhere.map((where) => (where ? `${where}.${key}` : key));
-    return `unknown key here; '${key}' belongs under ${names.length === 1 ? names[0] : `one of ${names.join(', ')}`}: move it there (check its indentation)`;
+    return `unknown key here; '${key}' belongs under ${names.length === 1 ? names[0] : `one of ${either(names)}`}: move it there (check its indentation)`;
   }
   const alike = [...mappings].flatMap(([where, keys]) => {
     const hint = closest(key, keys);
     return hint === undefined ? [] : [where ? `${where}.${hint}` : hint];
   });
-  if (alike.length > 0) return `unknown key; did you mean ${alike.map((k) => `'${k}'`).join(' or ')}?`;
+  if (alike.length > 0) return `unknown key; did you mean ${either(alike.map((k) => `'${k}'`))}? (a key goes under its parent, indented)`;
   return `unknown key; the keys here are ${here.join(', ')} (README "Config reference")`;
+}
+
+/** `a, b or c` */
+function either(words: readonly string[]): string {
+  return words.length === 1 ? words[0] : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}`;
 }
 
 /** A config path as {@link schemaMappings} names its mapping: list items as `[]`. */

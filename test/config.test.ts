@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { ConfigError, loadConfig } from '../app/config';
+import { ConfigError, loadConfig, loadEnvironment } from '../app/config';
+import { renderEnvironment } from '../app/synth';
 import { BAD_INPUTS } from './bad-inputs';
 
 const production = YAML.parse(fs.readFileSync(path.join(__dirname, '..', 'config', 'production.yaml'), 'utf8'));
@@ -121,4 +122,106 @@ test('the container-contract keys are typed: trusted ranges, the worker health p
   const props = loadConfig('bad', { configDir: configDir({ bad: withChange((c) => { c.worker.healthProbe = { port: 7070 }; c.admin.cacheSizeLimit = '1Gi'; }) }) });
   expect(props.worker?.healthProbe).toEqual({ port: 7070 });
   expect(props.admin?.cacheSizeLimit).toBe('1Gi');
+});
+
+describe('each problem names the file, line and column that set the value, the key, the value and the fix', () => {
+  /** The problems of `bad.yaml` written as `text`, beside production's file. */
+  const onProduction = (text: string, options: { imageTag?: string; imageTagSource?: string } = {}) => problemsOf(text, options, { production });
+
+  test('a value written in the environment file: where it is written', () => {
+    expect(onProduction('extends: production\nnamespace: honeydue-bad\nimageTag: latest\n')).toEqual([
+      expect.stringMatching(/^bad\.yaml:3:11: imageTag: 'latest' is not allowed: .*use the commit SHA .*\(got "latest"\)$/),
+    ]);
+  });
+
+  test('a value inherited through extends: located in the base file that sets it, the error headed by the environment', () => {
+    const dir = configDir({ production, base: 'extends: production\napi:\n  replicas: 0\n', bad: 'extends: base\nnamespace: honeydue-bad\n' });
+    let thrown: unknown;
+    try {
+      loadConfig('bad', { configDir: dir });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).file).toBe(path.join(dir, 'bad.yaml'));
+    expect((thrown as ConfigError).problems).toEqual([
+      expect.stringMatching(new RegExp(`^${path.join(dir, 'base.yaml')}:3:13: api\\.replicas: .*>=1.*\\(got 0\\)$`)),
+    ]);
+    expect((thrown as ConfigError).issues[0]).toMatchObject({ path: ['api', 'replicas'], value: 0, source: { file: path.join(dir, 'base.yaml'), line: 3, column: 13 } });
+  });
+
+  test('a misspelt key: did you mean the key of the same mapping', () => {
+    expect(onProduction('extends: production\nemail:\n  smtpHots: smtp.example.com\n')).toEqual([
+      "bad.yaml:3:3: email.smtpHots: unknown key; did you mean 'smtpHost'?",
+    ]);
+  });
+
+  test('a key indented under the wrong parent: where it belongs', () => {
+    expect(onProduction('extends: production\napi:\n  evictionPolicy: noeviction\n')).toEqual([
+      "bad.yaml:3:3: api.evictionPolicy: unknown key here; 'evictionPolicy' belongs under redis.evictionPolicy: move it there (check its indentation)",
+    ]);
+    expect(onProduction('extends: production\nreplicas: 2\n')).toEqual([
+      "bad.yaml:2:1: replicas: unknown key here; 'replicas' belongs under one of api.replicas, admin.replicas, web.replicas or worker.replicas: move it there (check its indentation)",
+    ]);
+    expect(onProduction('extends: production\nreplica: 2\n')).toEqual([
+      "bad.yaml:2:1: replica: unknown key; did you mean 'api.replicas', 'admin.replicas', 'web.replicas' or 'worker.replicas'? (a key goes under its parent, indented)",
+    ]);
+  });
+
+  test.each([
+    ['1234567', 'the number 1234567'],
+    ['0123456', 'the number 123456'],
+    ['1234e56', 'the number 1.234e+59'],
+  ])('a tag YAML reads as a number, %s: the text as written and the quotes to add', (tag, read) => {
+    expect(onProduction(`extends: production\nimageTag: ${tag}\n`)).toEqual([
+      `bad.yaml:2:11: imageTag: ${tag} is read by YAML as ${read}, not as text; quote it: imageTag: '${tag}'`,
+    ]);
+    const dir = configDir({ production, bad: `extends: production\nimageTag: '${tag}'\n` });
+    expect(loadConfig('bad', { configDir: dir }).imageTag).toBe(tag);
+  });
+
+  test('a YAML syntax error: its line and column', () => {
+    expect(onProduction('extends: production\nnamespace: a\nnamespace: b\n')).toEqual([
+      expect.stringMatching(/^bad\.yaml:3:1: not valid YAML: Map keys must be unique$/),
+    ]);
+  });
+
+  test('extends naming no file: the extends line of the file that wrote it, with the likely name', () => {
+    const dir = configDir({ production, bad: 'namespace: honeydue-bad\nextends: prodution\n' });
+    expect(() => loadConfig('bad', { configDir: dir })).toThrow(
+      `${path.join(dir, 'bad.yaml')}: 1 problem(s) in the config:\n` +
+        `  - ${path.join(dir, 'bad.yaml')}:2:10: extends: 'prodution' has no config file (${path.join(dir, 'prodution.yaml')}); did you mean 'production'? known environments: bad, production`,
+    );
+  });
+
+  test('a bad tag override is blamed on its source, not the file', () => {
+    expect(problemsOf(production, { imageTag: 'v1.2.3', imageTagSource: '--tag' })).toEqual([
+      "--tag: imageTag: 'v1.2.3' is not a commit SHA; use 7 to 40 lowercase hex characters (git rev-parse --short HEAD) (got \"v1.2.3\")",
+    ]);
+    expect(problemsOf(production, { imageTag: '1234ABC', imageTagSource: 'HONEYDUE_IMAGE_TAG' })).toEqual([
+      expect.stringMatching(/^HONEYDUE_IMAGE_TAG: imageTag: '1234ABC' is not a commit SHA/),
+    ]);
+  });
+
+  test('a tag override that replaces the file\'s says so, naming the file and line it replaces', () => {
+    const text = fs.readFileSync(path.join(__dirname, '..', 'config', 'production.yaml'), 'utf8');
+    const line = text.split('\n').findIndex((l) => l.startsWith('imageTag: ')) + 1;
+    expect(loadEnvironment('production', { imageTag: 'abcdef9', imageTagSource: 'HONEYDUE_IMAGE_TAG' }).overridden).toEqual([
+      `imageTag "abcdef9" from HONEYDUE_IMAGE_TAG replaces imageTag "${production.imageTag}" of config/production.yaml:${line}:11`,
+    ]);
+    expect(loadEnvironment('production', { imageTag: production.imageTag }).overridden).toEqual([]);
+  });
+
+  test('a quantity as a number, as Kubernetes takes it: cpu: 1, memory in bytes; a negative one is refused with its key and value', () => {
+    const text = 'extends: production\napi:\n  resources:\n    requests: { cpu: 1, memory: 134217728 }\n    limits: { cpu: 1.5 }\n';
+    const dir = configDir({ production, bad: text });
+    const props = loadConfig('bad', { configDir: dir });
+    expect(props.api?.resources?.requests).toEqual({ cpu: '1', memory: '134217728' });
+    expect(props.api?.resources?.limits?.cpu).toBe('1.5');
+    const api = renderEnvironment('bad', { configDir: dir, log: () => undefined }).flatMap((f) => f.objects).find((o) => o.kind === 'Deployment' && o.metadata.name === 'api');
+    expect(api.spec.template.spec.containers[0].resources.requests).toEqual({ cpu: '1', memory: '134217728' });
+    expect(onProduction('extends: production\napi:\n  resources:\n    limits: { cpu: -1 }\n')).toEqual([
+      "bad.yaml:4:20: api.resources.limits.cpu: '-1' is not a CPU quantity; write millicores like '100m' or cores like '1' (got -1)",
+    ]);
+  });
 });
