@@ -276,6 +276,27 @@ describe('the synth command', () => {
     expect(fs.existsSync(path.join(scratch, 'dist'))).toBe(false);
   });
 
+  test("every environment's config problems in one run, each at its file, line and column", () => {
+    const own = (name: string, extra: string) =>
+      `extends: production\n${extra}namespace: honeydue-${name}\ndomains: { apex: ${name}.example.com, api: api.${name}.example.com, admin: admin.${name}.example.com }\n` +
+      `database: { name: ${name} }\nstorage: { bucket: ${name}-bucket }\n`;
+    const configDir = folder({ qa: `${own('qa', '')}api:\n  replicas: 0\n`, zz: own('zz', 'imageTag: latest\n') });
+    let thrown: unknown;
+    try {
+      synthesize({ configDir, outDir: path.join(scratch, 'dist'), log: quiet });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).files).toEqual([path.join(configDir, 'qa.yaml'), path.join(configDir, 'zz.yaml')]);
+    expect((thrown as ConfigError).message).toMatch(new RegExp(`^2 problem\\(s\\) in the config of ${path.join(configDir, 'qa.yaml')}, ${path.join(configDir, 'zz.yaml')}:\n`));
+    expect((thrown as ConfigError).problems).toEqual([
+      expect.stringMatching(new RegExp(`^${path.join(configDir, 'qa.yaml')}:7:13: api\\.replicas: .*>=1.*\\(got 0\\)$`)),
+      expect.stringMatching(new RegExp(`^${path.join(configDir, 'zz.yaml')}:2:11: imageTag: 'latest' is not allowed: .*\\(got "latest"\\)$`)),
+    ]);
+    expect(fs.existsSync(path.join(scratch, 'dist'))).toBe(false);
+  });
+
   test('an environment whose config fails is named by its file, also when synth renders another', () => {
     const configDir = folder({ qa: { ...ownData(), api: { minAvailable: 5 } } });
     expect(() => synthesize({ configDir, envs: ['production'], outDir: path.join(scratch, 'dist'), log: quiet })).toThrow(

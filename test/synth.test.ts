@@ -190,3 +190,58 @@ test('the synth command runs the manifest check on what it is about to write', (
   expect(exitCode).toBe(0);
   expect(lines.join('\n')).toMatch(/check: [1-9]\d* passed, 0 failed/);
 });
+
+test('synth says which files changed, which are new or removed, and how many did not change', () => {
+  const { configDir, outDir } = workspace();
+  const lines: string[] = [];
+  const log = (line: string) => lines.push(line);
+  const run = () => {
+    lines.length = 0;
+    return synthesize({ configDir, outDir, log });
+  };
+  run();
+  expect(lines.filter((line) => line.startsWith('  new: '))).toHaveLength(11);
+  expect(lines[lines.length - 1]).toMatch(/^wrote 11 files to \S+ in \d+ ms: 0 changed, 11 new, 0 removed, 0 unchanged$/);
+
+  expect(run().changes).toEqual({ changed: [], added: [], removed: [] });
+  expect(lines[lines.length - 1]).toMatch(/^wrote 11 files to \S+ in \d+ ms: nothing changed$/);
+
+  // A smaller Redis cache touches Redis' file only; a file the stack no longer makes is removed by the swap.
+  fs.writeFileSync(path.join(configDir, 'production.yaml'), productionYaml.replace('maxMemory: 256mb', 'maxMemory: 128mb'));
+  fs.writeFileSync(path.join(outDir, 'production', '70-retired.yaml'), 'kind: ConfigMap\n');
+  expect(run().changes).toEqual({ changed: ['production/15-redis.yaml'], added: [], removed: ['production/70-retired.yaml'] });
+  expect(lines).toEqual(expect.arrayContaining(['  changed: production/15-redis.yaml', '  removed: production/70-retired.yaml']));
+  expect(lines[lines.length - 1]).toMatch(/: 1 changed, 0 new, 1 removed, 10 unchanged$/);
+  expect(fs.existsSync(path.join(outDir, 'production', '70-retired.yaml'))).toBe(false);
+});
+
+describe('HONEYDUE_IMAGE_TAG', () => {
+  const saved = process.env.HONEYDUE_IMAGE_TAG;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.HONEYDUE_IMAGE_TAG;
+    else process.env.HONEYDUE_IMAGE_TAG = saved;
+  });
+  const productionTag = YAML.parse(productionYaml).imageTag;
+  const tagLine = productionYaml.split('\n').findIndex((line) => line.startsWith('imageTag: ')) + 1;
+
+  test('a tag taken from it is printed, with the file and line of the tag it replaces', () => {
+    const { configDir, outDir } = workspace();
+    process.env.HONEYDUE_IMAGE_TAG = 'fedcba9';
+    const lines: string[] = [];
+    expect(runSynth(['--config', configDir, '--out', outDir], { out: (line) => lines.push(line), err: (line) => lines.push(line) })).toBe(0);
+    expect(lines).toContain(`  production: imageTag "fedcba9" from HONEYDUE_IMAGE_TAG replaces imageTag "${productionTag}" of ${path.join(configDir, 'production.yaml')}:${tagLine}:11`);
+    expect(fs.readFileSync(path.join(outDir, 'production', '40-api.yaml'), 'utf8')).toContain(':fedcba9');
+  });
+
+  test('a bad tag from it is blamed on it, and --tag on --tag, not on the config file', () => {
+    const { configDir, outDir } = workspace();
+    process.env.HONEYDUE_IMAGE_TAG = 'latest';
+    const errors: string[] = [];
+    expect(runSynth(['--config', configDir, '--out', outDir], { out: quiet, err: (line) => errors.push(line) })).toBe(1);
+    expect(errors.join('\n')).toMatch(/\n {2}- HONEYDUE_IMAGE_TAG: imageTag: 'latest' is not allowed: .*\(got "latest"\)$/);
+    errors.length = 0;
+    expect(runSynth(['--config', configDir, '--out', outDir, '--tag', 'v1.2.3'], { out: quiet, err: (line) => errors.push(line) })).toBe(1);
+    expect(errors.join('\n')).toMatch(/\n {2}- --tag: imageTag: 'v1\.2\.3' is not a commit SHA; .*\(got "v1\.2\.3"\)$/);
+    expect(fs.existsSync(outDir)).toBe(false);
+  });
+});
