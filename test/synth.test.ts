@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as url from 'url';
 import * as YAML from 'yaml';
 import { fingerprint, PRODUCTION } from './helpers';
 import { startFakeApiServer } from './fake-apiserver';
@@ -244,4 +245,24 @@ describe('HONEYDUE_IMAGE_TAG', () => {
     expect(errors.join('\n')).toMatch(/\n {2}- --tag: imageTag: 'v1\.2\.3' is not a commit SHA; .*\(got "v1\.2\.3"\)$/);
     expect(fs.existsSync(outDir)).toBe(false);
   });
+});
+
+test('`npx cdk8s synth` as the README gives it runs offline: no upgrade check, no stack trace, the same files', () => {
+  const command = /`npx cdk8s (synth[^`]*)`/.exec(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'))?.[1];
+  expect(command).toBe('synth --no-check-upgrade');
+  // cdk8s runs the app named in its cwd's cdk8s.yaml: the repo's app, writing to a scratch folder.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-cdk8s-'));
+  const app = YAML.parse(fs.readFileSync(path.join(ROOT, 'cdk8s.yaml'), 'utf8')).app as string;
+  const tsx = url.pathToFileURL(require.resolve('tsx')).href;
+  fs.writeFileSync(path.join(dir, 'cdk8s.yaml'), YAML.stringify({
+    app: `${app.replace('--import tsx', `--import ${tsx}`).replace('main.ts', path.join(ROOT, 'main.ts'))} --out ${path.join(dir, 'dist')}`,
+    output: '.cdk8s.out',
+  }));
+  // A HOME of its own: no cached answer from an earlier check hides one.
+  const run = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'cdk8s-cli', 'bin', 'cdk8s'), ...command!.split(' ')], { cwd: dir, env: { ...process.env, HOME: dir }, encoding: 'utf8' });
+  expect(run.stderr).not.toMatch(/http error|new version|\n\s+at /);
+  expect(run.status).toBe(0);
+  expect(run.stdout).toContain('.cdk8s.out/production/40-api.yaml');
+  expect(fingerprint(path.join(dir, 'dist', 'production'))).toEqual(fingerprint(path.join(ROOT, 'dist', 'production')));
+  expect(fs.existsSync(path.join(dir, '.cdk8s-cli.version'))).toBe(false);
 });
