@@ -9,7 +9,7 @@ import * as path from 'path';
 import { App } from 'cdk8s';
 import { HoneydueStack } from '../constructs';
 import { directDatabaseHost } from '../constructs/shared/database';
-import { ConfigError, ConfigLayer, EnvironmentShares, listEnvironments, loadEnvironment, LoadedEnvironment, shownPath as shown } from './config';
+import { ConfigError, ConfigLayer, ConfigSources, describeSource, EnvironmentShares, listEnvironments, loadEnvironment, LoadedEnvironment, shownPath as shown } from './config';
 
 /** What two environments can share: the keys of `shares:` in an environment file. */
 export type SharedResource = keyof EnvironmentShares;
@@ -135,7 +135,7 @@ export function checkIsolation(options: IsolationOptions = {}): DeclaredShare[] 
     const { loaded } = env;
     for (const resource of Object.keys(loaded.shares) as SharedResource[]) {
       for (const other of declaredWith(loaded.shares, resource)) {
-        const where = `${shown(loaded.file)}: shares.${resource}: ${other}`;
+        const where = `${describeSource(loaded.sources.locate(['shares', resource]))}: shares.${resource}: ${other}`;
         const otherEnv = environments.get(other);
         if (other === loaded.env) {
           problems.push(`${where} names this environment itself; remove it`);
@@ -187,7 +187,7 @@ function environmentOf(env: string, options: IsolationOptions): Environment {
   } catch (error) {
     throw new ConfigError(loaded.file, [(error as Error).message]);
   }
-  const key = (name: string, value: string): KeyValue => ({ key: name, value, origin: originOf(loaded.chain, name.split('.')) });
+  const key = (name: string, value: string): KeyValue => ({ key: name, value, origin: originOf(loaded.chain, name.split('.'), loaded.sources) });
   const host = stack.config.data.DB_HOST;
   const database = stack.config.data.POSTGRES_DB;
   const direct = directDatabaseHost(host);
@@ -240,8 +240,11 @@ function keysOf(claim: Claim): string {
   return claim.keys.map((k) => `${k.key} '${k.value}' (${k.origin})`).join(', ');
 }
 
-/** Which file of the chain sets a key: the first that has it; a `null` on the way gives the default back. */
-function originOf(chain: readonly ConfigLayer[], keyPath: string[]): string {
+/**
+ * Which file of the chain sets a key: the first that has it; a `null` on the way gives the default back.
+ * With `sources`, the file's line and column too, where a problem's reader goes to change it.
+ */
+function originOf(chain: readonly ConfigLayer[], keyPath: string[], sources?: ConfigSources): string {
   for (const [index, layer] of chain.entries()) {
     let node: unknown = layer.doc;
     let present = true;
@@ -253,7 +256,8 @@ function originOf(chain: readonly ConfigLayer[], keyPath: string[]): string {
       node = (node as Record<string, unknown>)[key];
       if (node === null) return `the stack's default, as ${shown(layer.file)} removes the inherited value`;
     }
-    if (present) return index === 0 ? `set in ${shown(layer.file)}` : `inherited from ${shown(layer.file)}`;
+    const where = sources ? describeSource(sources.locate(keyPath)) : shown(layer.file);
+    if (present) return index === 0 ? `set in ${where}` : `inherited from ${where}`;
   }
   return "the stack's default";
 }
