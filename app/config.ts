@@ -382,6 +382,18 @@ export class ConfigSources {
     return { path, message, value: shown.value, got: shown.value === undefined ? 'missing' : JSON.stringify(shown.value), source };
   }
 
+  /**
+   * Where a base file sets the value at `path` that a later file's `key: null`
+   * removes, or undefined: a missing required value is then the `null`'s doing.
+   */
+  public removedFrom(path: ConfigPath): ValueSource | undefined {
+    const layers = this.layersFor(path);
+    const nulled = layers.findIndex((layer) => pairAt(layer.yaml, path)?.key !== undefined && isEmptyScalar(pairAt(layer.yaml, path)?.value));
+    if (nulled < 0) return undefined;
+    const base = layers.slice(nulled + 1).find((layer) => !isEmptyScalar(pairAt(layer.yaml, path)?.value));
+    return base && positionIn(base, pairAt(base.yaml, path)?.value);
+  }
+
   /** The layers that can set `path`: `shares` is read from the environment's own file only. */
   private layersFor(path: ConfigPath): readonly ConfigLayer[] {
     return path[0] === 'shares' ? this.chain.slice(0, 1) : this.chain;
@@ -571,6 +583,15 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown, sources: ConfigSou
     // `imageTag: 0123456` is the number 123456 to YAML: show the text as written and the fix.
     const read = String(value) === written ? `the ${typeof value} ${written}` : `the ${typeof value} ${String(value)}`;
     return [sources.issue(at, `${written} is read by YAML as ${read}, not as text; quote it: ${String(at[at.length - 1])}: '${written}'`)];
+  }
+  const removed = value === undefined ? sources.removedFrom(at) : undefined;
+  if (removed) {
+    return [sources.issue(at, `${issue.message}; the null here removes the value ${describeSource(removed)} sets, and this key has no default: write the value instead`, { value })];
+  }
+  if (issue.code === 'invalid_type' && typeof value === 'string' && (issue.expected === 'number' || issue.expected === 'boolean')) {
+    // `replicas: '3'` is text to YAML: the quotes are the mistake.
+    const fix = issue.expected === 'boolean' ? 'write true or false, without quotes' : /^-?\d+(\.\d+)?$/.test(value) ? `remove the quotes: ${String(at[at.length - 1])}: ${value}` : 'write a number';
+    return [sources.issue(at, `${issue.message}; ${fix}`, { value })];
   }
   return [sources.issue(at, issue.message, { value })];
 }

@@ -78,8 +78,27 @@ test('fails with a file that is not YAML', () => {
   expect(problemsOf('imageTag: [unclosed')[0]).toMatch(/not valid YAML/);
 });
 
-test('fails with an unknown environment, listing the known ones', () => {
-  expect(() => loadConfig('prod', { configDir: configDir({ production }) })).toThrow(/environment 'prod' has no config file .*known environments: production/);
+test('fails with an unknown environment, listing the known ones and the likely one', () => {
+  expect(() => loadConfig('prod', { configDir: configDir({ production }) })).toThrow(/environment 'prod' has no config file .*; known environments: production/);
+  const dir = configDir({ production });
+  expect(() => loadConfig('prodution', { configDir: dir })).toThrow(
+    `environment 'prodution' has no config file ${path.join(dir, 'prodution.yaml')}; did you mean 'production'? known environments: production`,
+  );
+});
+
+test('a required value removed with null: the null, and where the base sets what it removes', () => {
+  const lines = YAML.stringify(production).split('\n');
+  const base = `production.yaml:${lines.indexOf('storage:') + 2}:3`;
+  expect(problemsOf('extends: production\nnamespace: honeydue-bad\nstorage: null\n', {}, { production })).toEqual([
+    `bad.yaml:3:1: storage: Invalid input: expected object, received undefined; the null here removes the value ${base} sets, and this key has no default: write the value instead (got missing)`,
+  ]);
+});
+
+test('a number or a boolean written in quotes: the type, the value, and the quotes to remove', () => {
+  expect(problemsOf('extends: production\napi:\n  replicas: "3"\nweb:\n  enabled: "yes"\n', {}, { production })).toEqual([
+    'bad.yaml:3:13: api.replicas: Invalid input: expected number, received string; remove the quotes: replicas: 3 (got "3")',
+    'bad.yaml:5:12: web.enabled: Invalid input: expected boolean, received string; write true or false, without quotes (got "yes")',
+  ]);
 });
 
 test('fails with an extends cycle', () => {
