@@ -269,7 +269,11 @@ export class ConfigError extends Error {
   /** The environments' files, `<configDir>/<env>.yaml`, one per environment covered. */
   public readonly files: readonly string[];
 
-  /** @param file the environment's file (or files); `issues` may be plain sentences about the file as a whole. */
+  /**
+   * @param file the environment's file, `<configDir>/<env>.yaml`
+   * @param issues its problems; a plain sentence is about the file as a whole
+   * @param moreFiles the other environments' files, when the problems are several environments' ({@link ConfigError.combine})
+   */
   public constructor(public readonly file: string, issues: readonly (ConfigIssue | string)[], moreFiles: readonly string[] = []) {
     const located = inFileOrder(issues.map((issue) => (typeof issue === 'string' ? { path: [], message: issue, source: { file: shownPath(file) } } : issue)));
     const problems = [...new Set(located.map(formatIssue))];
@@ -495,9 +499,9 @@ export function listEnvironments(configDir = path.resolve(__dirname, '..', 'conf
 }
 
 /**
- * `env`'s layers. `from` is the layer whose `extends` names it: a missing or
- * cyclic base is a problem of that file's `extends` line, not of a file that
- * does not exist.
+ * `env`'s layers, its own file first. `seen` holds the layers read so far, the
+ * last of them the one whose `extends` names `env`: a missing or cyclic base is
+ * a problem of that file's `extends` line, not of a file that does not exist.
  */
 function readChain(configDir: string, env: string, seen: ConfigLayer[]): ConfigLayer[] {
   const file = path.join(configDir, `${env}.yaml`);
@@ -526,7 +530,7 @@ function readChain(configDir: string, env: string, seen: ConfigLayer[]): ConfigL
   }
   const doc: unknown = yaml.toJS();
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new ConfigError(file, ['the file must hold a mapping of config keys']);
+    throw new ConfigError(file, [{ path: [], message: 'the file must hold a mapping of config keys', source: { file: shownPath(file), line: 1, column: 1 } }]);
   }
   const layer: ConfigLayer = { env, file, doc: doc as Record<string, unknown>, yaml, lineCounter };
   if (typeof layer.doc.extends !== 'string') return [layer];
@@ -581,8 +585,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown, sources: ConfigSou
   const written = sources.writtenAs(at);
   if (issue.code === 'invalid_type' && issue.expected === 'string' && written !== undefined && (typeof value === 'number' || typeof value === 'boolean')) {
     // `imageTag: 0123456` is the number 123456 to YAML: show the text as written and the fix.
-    const read = String(value) === written ? `the ${typeof value} ${written}` : `the ${typeof value} ${String(value)}`;
-    return [sources.issue(at, `${written} is read by YAML as ${read}, not as text; quote it: ${String(at[at.length - 1])}: '${written}'`)];
+    return [sources.issue(at, `${written} is read by YAML as the ${typeof value} ${String(value)}, not as text; quote it: ${String(at[at.length - 1])}: '${written}'`)];
   }
   const removed = value === undefined ? sources.removedFrom(at) : undefined;
   if (removed) {

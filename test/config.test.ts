@@ -74,8 +74,9 @@ test('fails with a latest tag given as the override', () => {
   expect(problemsOf(production, { imageTag: 'latest' })[0]).toMatch(/^the imageTag override: imageTag: 'latest' is not allowed/);
 });
 
-test('fails with a file that is not YAML', () => {
-  expect(problemsOf('imageTag: [unclosed')[0]).toMatch(/not valid YAML/);
+test('fails with a file that is not YAML, or not a mapping, at its line', () => {
+  expect(problemsOf('imageTag: [unclosed')[0]).toMatch(/^bad\.yaml:1:20: not valid YAML: Flow sequence .* must .* end with a \]$/);
+  expect(problemsOf('')).toEqual(['bad.yaml:1:1: the file must hold a mapping of config keys']);
 });
 
 test('fails with an unknown environment, listing the known ones and the likely one', () => {
