@@ -152,7 +152,9 @@ export function synthesize(options: SynthOptions = {}): SynthResult {
   }
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   for (const file of changes.changed) log(`  changed: ${file}`);
-  for (const file of changes.added) log(`  new: ${file}`);
+  // Into an empty folder every file is new: the count says it, a line per file would bury the rest.
+  const intoEmpty = changes.added.length === files.length;
+  if (!intoEmpty) for (const file of changes.added) log(`  new: ${file}`);
   for (const file of changes.removed) log(`  removed: ${file}`);
   const unchanged = files.length - changes.changed.length - changes.added.length;
   const summary = changes.changed.length + changes.added.length + changes.removed.length === 0
