@@ -582,6 +582,13 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown, sources: ConfigSou
     return [sources.issue(at, issue.issues.map((inner) => inner.message).join('; '), undefined, 'key')];
   }
   const value = at.reduce<unknown>((node, key) => (isMapping(node) || Array.isArray(node) ? (node as any)[key] : undefined), raw);
+  if (issue.code === 'invalid_union') {
+    // A value of one of the shapes (a mapping where a name or a mapping goes) is judged as that shape.
+    const shaped = issue.errors.filter((branch) => !(branch.length === 1 && branch[0].code === 'invalid_type' && branch[0].path.length === 0));
+    if (shaped.length === 1) return shaped[0].flatMap((inner) => describeIssue({ ...inner, path: [...at, ...inner.path] } as z.core.$ZodIssue, raw, sources));
+    const expected = [...new Set(issue.errors.flatMap((branch) => branch.filter((inner) => inner.code === 'invalid_type').map((inner) => (inner as { expected: string }).expected)))];
+    if (expected.length === issue.errors.length) return [sources.issue(at, `Invalid input: expected ${either(expected)}`, { value })];
+  }
   const written = sources.writtenAs(at);
   if (issue.code === 'invalid_type' && issue.expected === 'string' && written !== undefined && (typeof value === 'number' || typeof value === 'boolean')) {
     // `imageTag: 0123456` is the number 123456 to YAML: show the text as written and the fix.

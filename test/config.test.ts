@@ -95,6 +95,14 @@ test('a required value removed with null: the null, and where the base sets what
   ]);
 });
 
+test('a value of one of two shapes: judged as the shape it has, or told the shapes', () => {
+  expect(problemsOf('extends: production\napi:\n  secretKeys:\n    - SECRET_KEY\n    - { kye: POSTGRES_PASSWORD }\n    - 5\n', {}, { production })).toEqual([
+    'bad.yaml:5:7: api.secretKeys.1.key: Invalid input: expected string, received undefined (got missing)',
+    'bad.yaml:5:9: api.secretKeys.1.kye: unknown key; the keys here are key, optional (README "Config reference")',
+    'bad.yaml:6:7: api.secretKeys.2: Invalid input: expected string or object (got 5)',
+  ]);
+});
+
 test('a number or a boolean written in quotes: the type, the value, and the quotes to remove', () => {
   expect(problemsOf('extends: production\napi:\n  replicas: "3"\nweb:\n  enabled: "yes"\n', {}, { production })).toEqual([
     'bad.yaml:3:13: api.replicas: Invalid input: expected number, received string; remove the quotes: replicas: 3 (got "3")',
