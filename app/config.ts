@@ -4,6 +4,7 @@ import * as YAML from 'yaml';
 import { z } from 'zod';
 import { honeydueStackProblems, HoneydueStackProps, REDIS_EVICTION_POLICIES, ValueProblem } from '../constructs';
 import { dnsLabelProblem } from '../constructs/shared/validation';
+import { closest } from './check/field-watch';
 
 /**
  * A string judged by one of the shared validators. Only the keys about the
@@ -19,7 +20,9 @@ const judged = (problem: (value: string) => string | undefined) =>
 // Types, unknown keys and enums only: every value rule (ranges, formats, one key
 // against another) is the constructs', so the library and the config file refuse
 // the same values with the same sentence.
-const cpuMemory = z.strictObject({ cpu: z.string().optional(), memory: z.string().optional() });
+/** A resource quantity: Kubernetes takes a number too (`cpu: 1`, `memory: 134217728`), read as its text, which the constructs judge. */
+const quantity = z.union([z.string(), z.number()]).transform(String);
+const cpuMemory = z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() });
 const resources = z.strictObject({ requests: cpuMemory.optional(), limits: cpuMemory.optional() });
 const probeTiming = z.strictObject({
   initialDelaySeconds: z.number().optional(),
@@ -179,11 +182,90 @@ export type EnvironmentShares = z.infer<typeof sharesSchema>;
 /** What an environment's files say about deploying it. */
 export type EnvironmentDeploy = z.infer<typeof deploySchema>;
 
-/** A config that failed validation: every problem, each with its path and value. */
+/**
+ * Where a value of an environment's config was set: a place in one of its
+ * files, or the override that replaced it, so an operator goes straight to
+ * the line to fix.
+ */
+export interface ValueSource {
+  /** The file as the operator reads its path (`config/staging.yaml`), or the override (`--tag`, `HONEYDUE_IMAGE_TAG`). */
+  readonly file: string;
+  /** 1-based line of the value; absent for an override, which has no line. */
+  readonly line?: number;
+  /** 1-based column of the value; absent for an override. */
+  readonly column?: number;
+}
+
+/** A key path from the top of the config: `['api', 'resources', 'limits', 'cpu']`; list items by index. */
+export type ConfigPath = readonly (string | number)[];
+
+/**
+ * One problem with an environment's config, as data: the schema's, the
+ * environment check's and the constructs' problems all reach the operator in
+ * this shape, each located in the file (or override) that set the value.
+ */
+export interface ConfigIssue {
+  /** The key, from the top of the config; empty for the file as a whole. */
+  readonly path: ConfigPath;
+  /** What is wrong and how to fix it. */
+  readonly message: string;
+  /** The value as loaded (after `extends` and overrides); undefined when it is missing. */
+  readonly value?: unknown;
+  /** The value as the `(got ...)` suffix shows it; absent when the message shows it already. */
+  readonly got?: string;
+  readonly source: ValueSource;
+}
+
+/** `config/staging.yaml:12:7`, or the override's name. */
+export function describeSource(source: ValueSource): string {
+  return source.line === undefined ? source.file : `${source.file}:${source.line}:${source.column ?? 1}`;
+}
+
+/** One problem as synth prints it: `config/production.yaml:4:11: imageTag: ... (got "latest")`. */
+export function formatIssue(issue: ConfigIssue): string {
+  const key = issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : '';
+  return `${describeSource(issue.source)}: ${key}${issue.message}${issue.got === undefined ? '' : ` (got ${issue.got})`}`;
+}
+
+/**
+ * A config that failed to load or validate: every problem, each with its
+ * file, line and column, key and value. One error can hold the problems of
+ * several environments ({@link ConfigError.combine}), so a run reports them all.
+ */
 export class ConfigError extends Error {
-  public constructor(public readonly file: string, public readonly problems: string[]) {
-    super(`${file}: ${problems.length} problem(s) in the config:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  /**
+   * Every problem of every environment it covers, as one would act on it.
+   * A construct's or checker's sentence with no key to locate is kept as given,
+   * headed by the environment's file.
+   */
+  public readonly issues: readonly ConfigIssue[];
+  /** The problems as printed, one line each (see {@link formatIssue}). */
+  public readonly problems: string[];
+  /** The environments' files, `<configDir>/<env>.yaml`, one per environment covered. */
+  public readonly files: readonly string[];
+
+  /**
+   * @param file the environment's file, `<configDir>/<env>.yaml`
+   * @param issues its problems; a plain sentence is about the file as a whole
+   * @param moreFiles the other environments' files, when the problems are several environments' ({@link ConfigError.combine})
+   */
+  public constructor(public readonly file: string, issues: readonly (ConfigIssue | string)[], moreFiles: readonly string[] = []) {
+    const located = inFileOrder(issues.map((issue) => (typeof issue === 'string' ? { path: [], message: issue, source: { file: shownPath(file) } } : issue)));
+    const problems = [...new Set(located.map(formatIssue))];
+    const files = [file, ...moreFiles.filter((f) => f !== file)];
+    const head = files.length === 1 ? `${shownPath(file)}: ${problems.length} problem(s) in the config` : `${problems.length} problem(s) in the config of ${files.map(shownPath).join(', ')}`;
+    super(`${head}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
+    this.issues = located;
+    this.problems = problems;
+    this.files = files;
+  }
+
+  /** The problems of several environments as one error, so an operator fixes them all in one pass. */
+  public static combine(errors: readonly ConfigError[]): ConfigError {
+    if (errors.length === 1) return errors[0];
+    const [first, ...rest] = errors;
+    return new ConfigError(first.file, errors.flatMap((e) => e.issues), [...first.files, ...rest.flatMap((e) => e.files)]);
   }
 }
 
@@ -192,6 +274,22 @@ export interface LoadConfigOptions {
   readonly configDir?: string;
   /** Replaces the file's `imageTag` (the deploy pins an exact SHA this way). */
   readonly imageTag?: string;
+  /**
+   * Where {@link imageTag} came from, as a problem or notice names it (`--tag`,
+   * `HONEYDUE_IMAGE_TAG`): a bad override must not be blamed on the file.
+   * @default 'the imageTag override'
+   */
+  readonly imageTagSource?: string;
+}
+
+/** Problems file by file, top to bottom, as an operator fixes them; the files in the order they first appear. */
+function inFileOrder(issues: readonly ConfigIssue[]): ConfigIssue[] {
+  const files = [...new Set(issues.map((issue) => issue.source.file))];
+  const rank = (issue: ConfigIssue) => [files.indexOf(issue.source.file), issue.source.line ?? 0, issue.source.column ?? 0];
+  return [...issues].sort((a, b) => {
+    const [ra, rb] = [rank(a), rank(b)];
+    return ra[0] - rb[0] || ra[1] - rb[1] || ra[2] - rb[2];
+  });
 }
 
 /** One file of an environment's `extends` chain, as parsed. */
@@ -199,6 +297,117 @@ export interface ConfigLayer {
   readonly env: string;
   readonly file: string;
   readonly doc: Record<string, unknown>;
+  /** The parsed file with its nodes' ranges, so a problem can name the line. */
+  readonly yaml: YAML.Document;
+  /** Turns the ranges of {@link yaml} into lines and columns. */
+  readonly lineCounter: YAML.LineCounter;
+}
+
+/** A value that replaces what the files say (`--tag`), by key. */
+export interface ConfigOverride {
+  readonly path: ConfigPath;
+  /** `--tag`, `HONEYDUE_IMAGE_TAG`: what a problem with the value is attributed to. */
+  readonly source: string;
+}
+
+/**
+ * Locates config keys in an environment's files: the chain of layers (its own
+ * file first) and the overrides on top. Every source of problems (the schema,
+ * the constructs, the environment check) reports through {@link ConfigSources.issue},
+ * so each problem names the file, line and column that set the value.
+ */
+export class ConfigSources {
+  public constructor(public readonly chain: readonly ConfigLayer[], public readonly overrides: readonly ConfigOverride[] = []) {}
+
+  /**
+   * Where the value at `path` was set: the override that replaced it, else the
+   * first file of the chain that writes it (a base's value is located in the
+   * base). A key no file writes is located at its nearest parent that one
+   * does, else at the top of the environment's own file.
+   * @param at 'value' points at the value; 'key' at the key (an unknown key, a removal)
+   */
+  public locate(path: ConfigPath, at: 'value' | 'key' = 'value'): ValueSource {
+    const override = this.overrides.find((o) => o.path.every((key, i) => path[i] === key));
+    if (override) return { file: override.source };
+    for (let depth = path.length; depth > 0; depth--) {
+      for (const layer of this.layersFor(path)) {
+        const found = pairAt(layer.yaml, path.slice(0, depth));
+        if (!found) continue;
+        const node = depth === path.length && at === 'value' && !isEmptyScalar(found.value) ? found.value : found.key ?? found.value;
+        return positionIn(layer, node);
+      }
+    }
+    return { file: shownPath(this.chain[0].file), line: 1, column: 1 };
+  }
+
+  /** How the value at `path` is written in the file that sets it, when it is a scalar: `0123456` for YAML's 123456. */
+  public writtenAs(path: ConfigPath): string | undefined {
+    if (this.overrides.some((o) => o.path.every((key, i) => path[i] === key))) return undefined;
+    for (const layer of this.layersFor(path)) {
+      const found = pairAt(layer.yaml, path);
+      if (found) return YAML.isScalar(found.value) ? found.value.source : undefined;
+    }
+    return undefined;
+  }
+
+  /**
+   * A problem with the value at `path`, located. Any check calls this with
+   * its own sentence: `value` given (also as undefined) adds the `(got ...)`
+   * suffix, left out when the sentence shows the value itself.
+   */
+  public issue(path: ConfigPath, message: string, shown?: { readonly value: unknown }, at: 'value' | 'key' = 'value'): ConfigIssue {
+    const source = this.locate(path, at);
+    if (!shown) return { path, message, source };
+    return { path, message, value: shown.value, got: shown.value === undefined ? 'missing' : JSON.stringify(shown.value), source };
+  }
+
+  /**
+   * Where a base file sets the value at `path` that a later file's `key: null`
+   * removes, or undefined: a missing required value is then the `null`'s doing.
+   */
+  public removedFrom(path: ConfigPath): ValueSource | undefined {
+    const layers = this.layersFor(path);
+    const nulled = layers.findIndex((layer) => pairAt(layer.yaml, path)?.key !== undefined && isEmptyScalar(pairAt(layer.yaml, path)?.value));
+    if (nulled < 0) return undefined;
+    const base = layers.slice(nulled + 1).find((layer) => !isEmptyScalar(pairAt(layer.yaml, path)?.value));
+    return base && positionIn(base, pairAt(base.yaml, path)?.value);
+  }
+
+  /** The layers that can set `path`: `shares` is read from the environment's own file only. */
+  private layersFor(path: ConfigPath): readonly ConfigLayer[] {
+    return path[0] === 'shares' ? this.chain.slice(0, 1) : this.chain;
+  }
+}
+
+/** The key and value nodes at `path` in a parsed file, or undefined when the file does not write it. */
+function pairAt(doc: YAML.Document, path: ConfigPath): { key?: YAML.Node; value?: YAML.Node } | undefined {
+  let key: YAML.Node | undefined;
+  let node: unknown = doc.contents;
+  for (const segment of path) {
+    if (YAML.isMap(node)) {
+      const pair = node.items.find((p) => YAML.isScalar(p.key) && String(p.key.value) === String(segment));
+      if (!pair) return undefined;
+      key = pair.key as YAML.Node;
+      node = pair.value;
+    } else if (YAML.isSeq(node) && typeof segment === 'number' && segment < node.items.length) {
+      key = undefined;
+      node = node.items[segment];
+    } else {
+      return undefined;
+    }
+  }
+  return { key, value: YAML.isNode(node) ? node : undefined };
+}
+
+/** `key:` with nothing after it: its range is the end of the line, the key is where to look. */
+function isEmptyScalar(node: YAML.Node | undefined): boolean {
+  return node === undefined || (YAML.isScalar(node) && node.value === null);
+}
+
+function positionIn(layer: ConfigLayer, node: YAML.Node | undefined): ValueSource {
+  const offset = node?.range?.[0] ?? 0;
+  const { line, col } = layer.lineCounter.linePos(offset);
+  return { file: shownPath(layer.file), line, column: col };
 }
 
 /** An environment's config: the stack's props plus what its files say about the environment itself. */
@@ -213,6 +422,14 @@ export interface LoadedEnvironment {
   readonly deploy?: EnvironmentDeploy;
   /** Its own file first, then each file it extends, in order. */
   readonly chain: readonly ConfigLayer[];
+  /** Locates a key in the chain and the overrides: a problem found after loading (a construct's) is reported through it. */
+  readonly sources: ConfigSources;
+  /**
+   * One sentence per value an override replaced, naming the override and the
+   * file and line it replaced: synth prints them, since `HONEYDUE_IMAGE_TAG`
+   * left set in a shell would otherwise change the output unseen.
+   */
+  readonly overridden: readonly string[];
 }
 
 /** Reads `config/<env>.yaml` (following `extends`), applies the tag override and validates it all at once. */
@@ -230,7 +447,18 @@ export function loadEnvironment(env: string, options: LoadConfigOptions = {}): L
   const file = path.join(configDir, `${env}.yaml`);
   const chain = readChain(configDir, env, []);
   const raw = mergeChain(chain);
-  if (options.imageTag !== undefined) raw.imageTag = options.imageTag;
+  const overrides: ConfigOverride[] = [];
+  const overridden: string[] = [];
+  if (options.imageTag !== undefined) {
+    const source = options.imageTagSource ?? 'the imageTag override';
+    if (raw.imageTag !== options.imageTag) {
+      const replaced = raw.imageTag === undefined ? 'no imageTag in the files' : `imageTag ${JSON.stringify(raw.imageTag)} of ${describeSource(new ConfigSources(chain).locate(['imageTag']))}`;
+      overridden.push(`imageTag ${JSON.stringify(options.imageTag)} from ${source} replaces ${replaced}`);
+    }
+    raw.imageTag = options.imageTag;
+    overrides.push({ path: ['imageTag'], source });
+  }
+  const sources = new ConfigSources(chain, overrides);
   const parsed = configSchema.safeParse(raw);
   const typeIssues = parsed.success ? [] : parsed.error.issues;
   // The constructs' rules run beside the type check (they skip a value of the wrong
@@ -241,11 +469,14 @@ export function loadEnvironment(env: string, options: LoadConfigOptions = {}): L
     return !refused.some((path) => key === path || key.startsWith(`${path}.`));
   });
   if (!parsed.success || valueProblems.length > 0) {
-    throw new ConfigError(file, [...typeIssues.map((issue) => describeIssue(issue, raw)), ...valueProblems.map(describeProblem)]);
+    throw new ConfigError(file, [
+      ...typeIssues.flatMap((issue) => describeIssue(issue, raw, sources)),
+      ...valueProblems.map((problem) => describeProblem(problem, sources)),
+    ]);
   }
   const { extends: _base, shares, deploy, ...props } = parsed.data;
   const validated: ValidatedStackProps = props;
-  return { env, file, props: validated, shares: shares ?? {}, deploy, chain };
+  return { env, file, props: validated, shares: shares ?? {}, deploy, chain, sources, overridden };
 }
 
 /** The environments that have a config file. */
@@ -253,27 +484,43 @@ export function listEnvironments(configDir = path.resolve(__dirname, '..', 'conf
   return fs.readdirSync(configDir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length)).sort();
 }
 
-function readChain(configDir: string, env: string, seen: string[]): ConfigLayer[] {
+/**
+ * `env`'s layers, its own file first. `seen` holds the layers read so far, the
+ * last of them the one whose `extends` names `env`: a missing or cyclic base is
+ * a problem of that file's `extends` line, not of a file that does not exist.
+ */
+function readChain(configDir: string, env: string, seen: ConfigLayer[]): ConfigLayer[] {
   const file = path.join(configDir, `${env}.yaml`);
-  if (seen.includes(env)) {
-    throw new ConfigError(file, [`extends: '${env}' extends itself through ${[...seen, env].join(' -> ')}; remove the cycle`]);
+  const from = seen[seen.length - 1];
+  const atExtends = (message: string) => new ConfigError(seen[0].file, [new ConfigSources([from]).issue(['extends'], message)]);
+  if (seen.some((layer) => layer.env === env)) {
+    throw atExtends(`'${env}' extends itself through ${[...seen.map((l) => l.env), env].join(' -> ')}; remove the cycle`);
   }
   if (!fs.existsSync(file)) {
-    const known = fs.existsSync(configDir) ? listEnvironments(configDir).join(', ') : 'none';
-    throw new ConfigError(file, [`environment '${env}' has no config file ${file}; known environments: ${known}`]);
+    const known = fs.existsSync(configDir) ? listEnvironments(configDir) : [];
+    const hint = closest(env, known);
+    const sentence = `${hint ? `did you mean '${hint}'? ` : ''}known environments: ${known.join(', ') || 'none'}`;
+    if (from) throw atExtends(`'${env}' has no config file (${shownPath(file)}); ${sentence}`);
+    throw new ConfigError(file, [`environment '${env}' has no config file ${file}; ${sentence}`]);
   }
-  let doc: unknown;
-  try {
-    doc = YAML.parse(fs.readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new ConfigError(file, [`not valid YAML: ${(error as Error).message}`]);
+  const text = fs.readFileSync(file, 'utf8');
+  const lineCounter = new YAML.LineCounter();
+  const yaml = YAML.parseDocument(text, { lineCounter });
+  if (yaml.errors.length > 0) {
+    throw new ConfigError(file, yaml.errors.map((error) => {
+      const { line, col } = error.linePos?.[0] ?? { line: 1, col: 1 };
+      // The parser's own message repeats the position and quotes the lines; the position leads ours.
+      const what = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+      return { path: [], message: `not valid YAML: ${what}`, source: { file: shownPath(file), line, column: col } };
+    }));
   }
+  const doc: unknown = yaml.toJS();
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new ConfigError(file, ['the file must hold a mapping of config keys']);
+    throw new ConfigError(file, [{ path: [], message: 'the file must hold a mapping of config keys', source: { file: shownPath(file), line: 1, column: 1 } }]);
   }
-  const layer = { env, file, doc: doc as Record<string, unknown> };
+  const layer: ConfigLayer = { env, file, doc: doc as Record<string, unknown>, yaml, lineCounter };
   if (typeof layer.doc.extends !== 'string') return [layer];
-  return [layer, ...readChain(configDir, layer.doc.extends, [...seen, env])];
+  return [layer, ...readChain(configDir, layer.doc.extends, [...seen, layer])];
 }
 
 /**
@@ -310,23 +557,108 @@ function isMapping(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-/** A construct's rule broken at a config key: `api.autoscaling.maxReplicas: <problem> (got 2)`. */
-function describeProblem(problem: ValueProblem): string {
-  const shown = problem.value === undefined ? 'missing' : JSON.stringify(problem.value);
-  return `${problem.keys.map(String).join('.')}: ${problem.problem} (got ${shown})`;
+/** A construct's rule broken at a config key (`api.autoscaling.maxReplicas`), located where the value is set. */
+function describeProblem(problem: ValueProblem, sources: ConfigSources): ConfigIssue {
+  return sources.issue(problem.keys, problem.problem, { value: problem.value });
 }
 
-function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
-  const where = issue.path.length > 0 ? issue.path.map(String).join('.') : '(top level)';
+/** Zod's issue as the operator's problems (an unknown-keys issue is one problem per key), each located. */
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown, sources: ConfigSources): ConfigIssue[] {
+  const at = issue.path as (string | number)[];
   if (issue.code === 'unrecognized_keys') {
-    const prefix = issue.path.length > 0 ? `${where}.` : '';
-    return `${issue.keys.map((k) => prefix + k).join(', ')}: unknown key; check the spelling against the README's config reference`;
+    return issue.keys.map((key) => sources.issue([...at, key], unknownKeyProblem(at, key), undefined, 'key'));
   }
   if (issue.code === 'invalid_key') {
     // A record key failed its own check: report the key's problem, not the value's.
-    return `${where}: ${issue.issues.map((inner) => inner.message).join('; ')}`;
+    return [sources.issue(at, issue.issues.map((inner) => inner.message).join('; '), undefined, 'key')];
   }
-  const value = issue.path.reduce<unknown>((node, key) => (isMapping(node) || Array.isArray(node) ? (node as any)[key as any] : undefined), raw);
-  const shown = value === undefined ? 'missing' : JSON.stringify(value);
-  return `${where}: ${issue.message} (got ${shown})`;
+  const value = at.reduce<unknown>((node, key) => (isMapping(node) || Array.isArray(node) ? (node as any)[key] : undefined), raw);
+  if (issue.code === 'invalid_union') {
+    // A value of one of the shapes (a mapping where a name or a mapping goes) is judged as that shape.
+    const shaped = issue.errors.filter((branch) => !(branch.length === 1 && branch[0].code === 'invalid_type' && branch[0].path.length === 0));
+    if (shaped.length === 1) return shaped[0].flatMap((inner) => describeIssue({ ...inner, path: [...at, ...inner.path] } as z.core.$ZodIssue, raw, sources));
+    const expected = [...new Set(issue.errors.flatMap((branch) => branch.filter((inner) => inner.code === 'invalid_type').map((inner) => (inner as { expected: string }).expected)))];
+    if (expected.length === issue.errors.length) return [sources.issue(at, `Invalid input: expected ${either(expected)}`, { value })];
+  }
+  const written = sources.writtenAs(at);
+  if (issue.code === 'invalid_type' && issue.expected === 'string' && written !== undefined && (typeof value === 'number' || typeof value === 'boolean')) {
+    // `imageTag: 0123456` is the number 123456 to YAML: show the text as written and the fix.
+    return [sources.issue(at, `${written} is read by YAML as the ${typeof value} ${String(value)}, not as text; quote it: ${String(at[at.length - 1])}: '${written}'`)];
+  }
+  const removed = value === undefined ? sources.removedFrom(at) : undefined;
+  if (removed) {
+    return [sources.issue(at, `${issue.message}; the null here removes the value ${describeSource(removed)} sets, and this key has no default: write the value instead`, { value })];
+  }
+  if (issue.code === 'invalid_type' && typeof value === 'string' && (issue.expected === 'number' || issue.expected === 'boolean')) {
+    // `replicas: '3'` is text to YAML: the quotes are the mistake.
+    const fix = issue.expected === 'boolean' ? 'write true or false, without quotes' : /^-?\d+(\.\d+)?$/.test(value) ? `remove the quotes: ${String(at[at.length - 1])}: ${value}` : 'write a number';
+    return [sources.issue(at, `${issue.message}; ${fix}`, { value })];
+  }
+  return [sources.issue(at, issue.message, { value })];
+}
+
+/**
+ * An unknown key, with the likeliest fix: a close spelling at the same place
+ * (`smtpHots` -> `smtpHost`), the parent it belongs under when it is indented
+ * under the wrong one, or a close key elsewhere.
+ */
+function unknownKeyProblem(parent: readonly (string | number)[], key: string): string {
+  const mappings = schemaMappings(configSchema);
+  const here = mappings.get(schemaPath(parent)) ?? [];
+  const near = closest(key, here);
+  if (near !== undefined) return `unknown key; did you mean '${near}'?`;
+  const elsewhere = [...mappings].filter(([, keys]) => keys.includes(key)).map(([where]) => where);
+  if (elsewhere.length > 0) {
+    const names = elsewhere.map((where) => (where ? `${where}.${key}` : key));
+    return `unknown key here; '${key}' belongs under ${names.length === 1 ? names[0] : `one of ${either(names)}`}: move it there (check its indentation)`;
+  }
+  const alike = [...mappings].flatMap(([where, keys]) => {
+    const hint = closest(key, keys);
+    return hint === undefined ? [] : [where ? `${where}.${hint}` : hint];
+  });
+  if (alike.length > 0) return `unknown key; did you mean ${either(alike.map((k) => `'${k}'`))}? (a key goes under its parent, indented)`;
+  return `unknown key; the keys here are ${here.join(', ')} (README "Config reference")`;
+}
+
+/** `a, b or c` */
+function either(words: readonly string[]): string {
+  return words.length === 1 ? words[0] : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}`;
+}
+
+/** A config path as {@link schemaMappings} names its mapping: list items as `[]`. */
+function schemaPath(path: readonly (string | number)[]): string {
+  return path.map((segment) => (typeof segment === 'number' ? '[]' : segment)).join('.').replace(/\.\[\]/g, '[]');
+}
+
+/** Every mapping the schema accepts, by its path (`api.resources.limits`; `''` for the top), with its keys. */
+function schemaMappings(schema: z.ZodType, at = '', found = new Map<string, string[]>()): Map<string, string[]> {
+  const def = schema._zod.def as any;
+  switch (def.type) {
+    case 'object':
+      found.set(at, [...new Set([...(found.get(at) ?? []), ...Object.keys(def.shape)])]);
+      for (const [key, inner] of Object.entries(def.shape)) schemaMappings(inner as z.ZodType, at ? `${at}.${key}` : key, found);
+      break;
+    case 'optional':
+    case 'nullable':
+    case 'default':
+    case 'readonly':
+      schemaMappings(def.innerType, at, found);
+      break;
+    case 'union':
+      for (const option of def.options) schemaMappings(option, at, found);
+      break;
+    case 'array':
+      schemaMappings(def.element, `${at}[]`, found);
+      break;
+    case 'pipe':
+      schemaMappings(def.in, at, found);
+      break;
+  }
+  return found;
+}
+
+/** A path as an operator in the repo reads it (`config/staging.yaml`); absolute when it is elsewhere. */
+export function shownPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }

@@ -9,7 +9,7 @@ import * as path from 'path';
 import { App } from 'cdk8s';
 import { HoneydueStack } from '../constructs';
 import { directDatabaseHost } from '../constructs/shared/database';
-import { ConfigError, ConfigLayer, EnvironmentShares, listEnvironments, loadEnvironment, LoadedEnvironment } from './config';
+import { ConfigError, ConfigLayer, ConfigSources, describeSource, EnvironmentShares, listEnvironments, loadEnvironment, LoadedEnvironment, shownPath as shown } from './config';
 
 /** What two environments can share: the keys of `shares:` in an environment file. */
 export type SharedResource = keyof EnvironmentShares;
@@ -42,6 +42,8 @@ export interface IsolationOptions {
   readonly envs?: string[];
   /** The tag override synth renders with, so a file's tag is judged as synth judges it. */
   readonly imageTag?: string;
+  /** Where the tag override came from (`--tag`), for its problems. @default 'the imageTag override' */
+  readonly imageTagSource?: string;
 }
 
 /** One config key behind a claim, and which file set it. */
@@ -72,11 +74,23 @@ interface Environment {
  * declared shares. Throws {@link IsolationError} naming both files, the keys and
  * the value for each undeclared share, and for each `shares:` entry that names
  * no environment, the environment itself, a later one, or something the two do
- * not share. A config that does not load throws its own error, with its file.
+ * not share. Configs that do not load throw one {@link ConfigError} holding every
+ * environment's problems, each with its file and line.
  */
 export function checkIsolation(options: IsolationOptions = {}): DeclaredShare[] {
   const names = [...new Set([...listEnvironments(options.configDir).filter((env) => !env.startsWith('_')), ...(options.envs ?? [])])].sort();
-  const environments = new Map(names.map((env) => [env, environmentOf(env, options)]));
+  const environments = new Map<string, Environment>();
+  // Every environment's config problems in one run: fixing them one synth at a time would take as many runs.
+  const failed: ConfigError[] = [];
+  for (const env of names) {
+    try {
+      environments.set(env, environmentOf(env, options));
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      failed.push(error);
+    }
+  }
+  if (failed.length > 0) throw ConfigError.combine(failed);
   const problems: string[] = [];
   const shares: DeclaredShare[] = [];
   const used = new Set<string>();
@@ -121,7 +135,7 @@ export function checkIsolation(options: IsolationOptions = {}): DeclaredShare[] 
     const { loaded } = env;
     for (const resource of Object.keys(loaded.shares) as SharedResource[]) {
       for (const other of declaredWith(loaded.shares, resource)) {
-        const where = `${shown(loaded.file)}: shares.${resource}: ${other}`;
+        const where = `${describeSource(loaded.sources.locate(['shares', resource]))}: shares.${resource}: ${other}`;
         const otherEnv = environments.get(other);
         if (other === loaded.env) {
           problems.push(`${where} names this environment itself; remove it`);
@@ -166,14 +180,14 @@ export function deployRefusal(env: string, configDir?: string): string | undefin
 
 /** The environment's config, and the stack built from it in memory: the stack's own defaults say what it holds. */
 function environmentOf(env: string, options: IsolationOptions): Environment {
-  const loaded = loadEnvironment(env, { configDir: options.configDir, imageTag: options.imageTag });
+  const loaded = loadEnvironment(env, { configDir: options.configDir, imageTag: options.imageTag, imageTagSource: options.imageTagSource });
   let stack: HoneydueStack;
   try {
     stack = new HoneydueStack(new App(), env, loaded.props);
   } catch (error) {
     throw new ConfigError(loaded.file, [(error as Error).message]);
   }
-  const key = (name: string, value: string): KeyValue => ({ key: name, value, origin: originOf(loaded.chain, name.split('.')) });
+  const key = (name: string, value: string): KeyValue => ({ key: name, value, origin: originOf(loaded.chain, name.split('.'), loaded.sources) });
   const host = stack.config.data.DB_HOST;
   const database = stack.config.data.POSTGRES_DB;
   const direct = directDatabaseHost(host);
@@ -226,8 +240,11 @@ function keysOf(claim: Claim): string {
   return claim.keys.map((k) => `${k.key} '${k.value}' (${k.origin})`).join(', ');
 }
 
-/** Which file of the chain sets a key: the first that has it; a `null` on the way gives the default back. */
-function originOf(chain: readonly ConfigLayer[], keyPath: string[]): string {
+/**
+ * Which file of the chain sets a key: the first that has it; a `null` on the way gives the default back.
+ * With `sources`, the file's line and column too, where a problem's reader goes to change it.
+ */
+function originOf(chain: readonly ConfigLayer[], keyPath: string[], sources?: ConfigSources): string {
   for (const [index, layer] of chain.entries()) {
     let node: unknown = layer.doc;
     let present = true;
@@ -239,13 +256,8 @@ function originOf(chain: readonly ConfigLayer[], keyPath: string[]): string {
       node = (node as Record<string, unknown>)[key];
       if (node === null) return `the stack's default, as ${shown(layer.file)} removes the inherited value`;
     }
-    if (present) return index === 0 ? `set in ${shown(layer.file)}` : `inherited from ${shown(layer.file)}`;
+    const where = sources ? describeSource(sources.locate(keyPath)) : shown(layer.file);
+    if (present) return index === 0 ? `set in ${where}` : `inherited from ${where}`;
   }
   return "the stack's default";
-}
-
-/** A path as an operator in the repo reads it (`config/staging.yaml`); absolute when it is elsewhere. */
-function shown(file: string): string {
-  const relative = path.relative(process.cwd(), file);
-  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }

@@ -35,6 +35,7 @@ export function runSynth(argv: string[], io: Output = consoleOutput, extra: Pick
     const result = synthesize({
       envs: options.env ? [options.env] : undefined,
       imageTag: options.tag ?? (process.env.HONEYDUE_IMAGE_TAG || undefined),
+      imageTagSource: options.tag !== undefined ? '--tag' : 'HONEYDUE_IMAGE_TAG',
       outDir: options.out,
       configDir: options.config,
       log: io.out,

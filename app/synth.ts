@@ -3,7 +3,7 @@ import * as path from 'path';
 import { App, Chart, Yaml } from 'cdk8s';
 import { HoneydueStack } from '../constructs';
 import { concernFileName, isStackConcern } from '../constructs/shared/concerns';
-import { listEnvironments, loadConfig } from './config';
+import { listEnvironments, loadEnvironment } from './config';
 import { checkIsolation } from './environments';
 import { outputFolderError, recoverInterruptedSwaps, refuseFileInPlace, swapIntoPlace, SwapHooks } from './output-swap';
 
@@ -21,6 +21,12 @@ export interface SynthOptions {
   readonly envs?: string[];
   /** Replaces every environment's image tag. */
   readonly imageTag?: string;
+  /**
+   * Where {@link imageTag} came from (`--tag`, `HONEYDUE_IMAGE_TAG`): its problems
+   * and the line saying it replaced the config's tag name it.
+   * @default 'the imageTag override'
+   */
+  readonly imageTagSource?: string;
   /** Where the manifests land. @default '<repo>/dist' */
   readonly outDir?: string;
   /** @default '<repo>/config' */
@@ -39,13 +45,16 @@ export interface SynthOptions {
 export interface SynthResult {
   readonly outDir: string;
   readonly files: RenderedFile[];
+  /** What changed in the output folder; synth prints it. */
+  readonly changes: OutputChanges;
 }
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 
 /** Builds an environment's stack in memory: config -> constructs -> one file per chart. */
-export function renderEnvironment(env: string, options: Pick<SynthOptions, 'imageTag' | 'configDir' | 'log'> = {}): RenderedFile[] {
-  const props = loadConfig(env, { configDir: options.configDir, imageTag: options.imageTag });
+export function renderEnvironment(env: string, options: Pick<SynthOptions, 'imageTag' | 'imageTagSource' | 'configDir' | 'log'> = {}): RenderedFile[] {
+  const { props, overridden } = loadEnvironment(env, { configDir: options.configDir, imageTag: options.imageTag, imageTagSource: options.imageTagSource });
+  for (const line of overridden) (options.log ?? console.log)(`  ${env}: ${line}`);
   const app = new App({ outdir: path.join(REPO_ROOT, '.cdk8s.out') });
   const stack = new HoneydueStack(app, env, props);
   validateTree(app);
@@ -110,7 +119,7 @@ export function synthesize(options: SynthOptions = {}): SynthResult {
   const started = process.hrtime.bigint();
 
   // Every environment of the folder, also under --env: the data they share is declared or synth stops here.
-  for (const share of checkIsolation({ configDir: options.configDir, envs, imageTag: options.imageTag })) log(`  ${share.line}`);
+  for (const share of checkIsolation({ configDir: options.configDir, envs, imageTag: options.imageTag, imageTagSource: options.imageTagSource })) log(`  ${share.line}`);
   const files: RenderedFile[] = [];
   for (const env of envs) {
     const rendered = renderEnvironment(env, { ...options, log });
@@ -118,6 +127,7 @@ export function synthesize(options: SynthOptions = {}): SynthResult {
     files.push(...rendered);
   }
   options.beforeWrite?.(files);
+  const changes = compareWithOutput(outDir, files, options.envs ? envs : undefined);
 
   // pid-suffixed, so concurrent synths never share a staging folder.
   const staging = `${outDir}.staging-${process.pid}`;
@@ -141,6 +151,51 @@ export function synthesize(options: SynthOptions = {}): SynthResult {
     }
   }
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  log(`wrote ${files.length} files to ${path.relative(process.cwd(), outDir) || '.'} in ${ms.toFixed(0)} ms`);
-  return { outDir, files };
+  for (const file of changes.changed) log(`  changed: ${file}`);
+  // Into an empty folder every file is new: the count says it, a line per file would bury the rest.
+  const intoEmpty = changes.added.length === files.length;
+  if (!intoEmpty) for (const file of changes.added) log(`  new: ${file}`);
+  for (const file of changes.removed) log(`  removed: ${file}`);
+  const unchanged = files.length - changes.changed.length - changes.added.length;
+  const summary = changes.changed.length + changes.added.length + changes.removed.length === 0
+    ? 'nothing changed'
+    : `${changes.changed.length} changed, ${changes.added.length} new, ${changes.removed.length} removed, ${unchanged} unchanged`;
+  log(`wrote ${files.length} files to ${path.relative(process.cwd(), outDir) || '.'} in ${ms.toFixed(0)} ms: ${summary}`);
+  return { outDir, files, changes };
+}
+
+/** What a synth did to its output folder, file by file (paths as `<env>/<file>`). */
+export interface OutputChanges {
+  /** Files whose content differs from what was there. */
+  readonly changed: string[];
+  /** Files that were not there. */
+  readonly added: string[];
+  /** Files that were there and are gone (a concern turned off, an environment removed). */
+  readonly removed: string[];
+}
+
+/**
+ * The rendered files against the output folder as it is, before the swap:
+ * the swap replaces every file, so the count written says nothing of what a
+ * review of `git diff -- dist/` will find. A partial run (`envs`) compares only
+ * its own folders, the only ones it replaces.
+ */
+function compareWithOutput(outDir: string, files: readonly RenderedFile[], envs: readonly string[] | undefined): OutputChanges {
+  const existing = new Set(
+    (envs ?? ['']).flatMap((env) => {
+      const dir = path.join(outDir, env);
+      if (!fs.existsSync(dir)) return [];
+      return (fs.readdirSync(dir, { recursive: true }) as string[])
+        .map((name) => path.join(env, name))
+        .filter((name) => fs.statSync(path.join(outDir, name)).isFile());
+    }).map((name) => name.split(path.sep).join('/')),
+  );
+  const changed: string[] = [];
+  const added: string[] = [];
+  for (const file of files) {
+    if (!existing.has(file.relativePath)) added.push(file.relativePath);
+    else if (fs.readFileSync(path.join(outDir, file.relativePath), 'utf8') !== file.content) changed.push(file.relativePath);
+    existing.delete(file.relativePath);
+  }
+  return { changed, added, removed: [...existing].sort() };
 }

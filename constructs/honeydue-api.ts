@@ -1,13 +1,14 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { appPod, appWorkloadProblems, AppWorkloadProps, clusterIpService, SURGE_ONE_UNAVAILABLE_ZERO, workloadDeployment } from './shared/app-workload';
+import { appPodDefinition, appWorkloadProblems, AppWorkloadProps, clusterIpService, SURGE_ONE_UNAVAILABLE_ZERO, workloadDeployment } from './shared/app-workload';
 import { ApnsKey, apnsKeyProblems, apnsKeyVolumes } from './shared/apns';
 import { drainSafePdb, minAvailableProblems } from './shared/disruption-budget';
 import { namespaceOf, objectLabels, selectorLabels } from './shared/labels';
-import { MetricsEndpoint, SCRAPE_ANNOTATIONS, ServiceEndpoint, declareTraffic, workloadTraffic, WorkloadTraffic } from './shared/network';
+import { MetricsEndpoint, SCRAPE_ANNOTATIONS, ServiceEndpoint } from './shared/network';
 import { httpProbe, LIVENESS_TIMING, probeOverridesProblems, ProbeOverrides, READINESS_TIMING } from './shared/probes';
 import { BACKEND_RESOURCES } from './shared/resources';
 import { httpPathProblem, isRecord, portProblem, ProblemList, throwProblems, ValueProblem, wholeNumberProblem } from './shared/validation';
+import { Workload } from './workload';
 
 /** Horizontal autoscaling of the api. */
 export interface ApiAutoscaling {
@@ -177,29 +178,23 @@ export function honeydueApiProblems(props: HoneydueApiProps, namespace: unknown 
  * an optional HorizontalPodAutoscaler. It also serves the marketing page at
  * `/`, which is why the apex domain can route to it.
  *
+ * A {@link Workload}: it also has `name`, `namespace`, `serviceAccount` and `traffic`.
+ *
  * @example new HoneydueApi(chart, 'api', { image: 'registry.example.com/team/api:237c6b8', configMap: config });
  */
-export class HoneydueApi extends Construct {
+export class HoneydueApi extends Workload {
   /** The Deployment. */
   public readonly deployment: k8s.KubeDeployment;
   /** The ClusterIP Service. */
   public readonly service: k8s.KubeService;
-  /** The workload's own ServiceAccount (no token mounted). */
-  public readonly serviceAccount: k8s.KubeServiceAccount;
   /** The PodDisruptionBudget `<name>-pdb`, drain-safe. */
   public readonly disruptionBudget: k8s.KubePodDisruptionBudget;
   /** Present only when `autoscaling` is set. */
   public readonly autoscaler?: k8s.KubeHorizontalPodAutoscalerV2;
-  /** The name of its objects, and its selector value. */
-  public readonly name: string;
-  /** The namespace its objects are in. */
-  public readonly namespace: string;
   /** The container and Service port. */
   public readonly port: number;
   /** Where vmagent scrapes the api's metrics (pass it to `VmAgent` targets). */
   public readonly metrics: MetricsEndpoint;
-  /** The connections the api opens, for `NetworkPolicies`. */
-  public readonly traffic: WorkloadTraffic;
 
   public constructor(scope: Construct, id: string, props: HoneydueApiProps) {
     super(scope, id);
@@ -223,7 +218,7 @@ export class HoneydueApi extends Construct {
 
     const owner = 'HoneydueApi';
 
-    const pod = appPod(this, props, {
+    const template = this.buildPods(appPodDefinition(this, props, {
       owner,
       name,
       runAsUser,
@@ -262,31 +257,29 @@ export class HoneydueApi extends Construct {
           },
         ],
       },
-    });
+      connectsTo: [props.redis],
+    }));
 
-    this.name = name;
-    this.namespace = pod.namespace;
+    const namespace = this.namespace;
     this.port = port;
-    this.metrics = { name, namespace: pod.namespace, port: metricsPort, path: metricsPath };
-    this.traffic = declareTraffic(this, workloadTraffic(owner, this, { connectsTo: [props.redis], externalPorts: props.externalPorts }));
-    this.serviceAccount = pod.serviceAccount;
+    this.metrics = { name, namespace, port: metricsPort, path: metricsPath };
     this.deployment = workloadDeployment(this, {
       name,
-      namespace: pod.namespace,
+      namespace,
       replicas: autoscaling ? undefined : replicas,
       strategy: SURGE_ONE_UNAVAILABLE_ZERO,
-      template: pod.template,
+      template,
     });
-    this.service = clusterIpService(this, name, pod.namespace, port);
+    this.service = clusterIpService(this, name, namespace, port);
     this.disruptionBudget = drainSafePdb(this, owner, {
       name,
-      namespace: pod.namespace,
+      namespace,
       minimumReplicas: autoscaling ? autoscaling.minReplicas : replicas,
       minAvailable: props.minAvailable,
     });
     if (autoscaling) {
       this.autoscaler = new k8s.KubeHorizontalPodAutoscalerV2(this, 'Autoscaler', {
-        metadata: { name, namespace: pod.namespace, labels: objectLabels(name) },
+        metadata: { name, namespace, labels: objectLabels(name) },
         spec: {
           scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
           minReplicas: autoscaling.minReplicas,

@@ -12,7 +12,8 @@ export * from './vm-agent';
 export * from './network-policies';
 export type { ResourceOverrides, CpuMemory } from './shared/resources';
 export type { ProbeOverrides, ProbeTiming } from './shared/probes';
-export type { AppWorkloadProps, ConfigMapSource, SecretKey, SecretKeyRef } from './shared/app-workload';
+export type { WorkloadProps, AppWorkloadProps, ConfigMapSource, SecretKey, SecretKeyRef } from './shared/app-workload';
+export { Workload } from './workload';
 export { CONFIG_HASH_ANNOTATION } from './shared/app-workload';
 export * from './traefik-config';
 // The enum TraefikConfigProps.failurePolicy takes, generated from the HelmChartConfig CRD.

@@ -1,17 +1,18 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { appPod, appWorkloadProblems, AppWorkloadProps, SecretKey } from './shared/app-workload';
+import { appPodDefinition, appWorkloadProblems, AppWorkloadProps, SecretKey } from './shared/app-workload';
 import { namespaceOf, objectLabels } from './shared/labels';
-import { ServiceEndpoint, declareTraffic, workloadTraffic, WorkloadTraffic } from './shared/network';
+import { ServiceEndpoint } from './shared/network';
 import { BACKEND_RESOURCES } from './shared/resources';
 import {
   absolutePathProblem, dnsLabelProblem, isRecord, ProblemList, throwProblems, ValueProblem, wholeNumberInRangeProblem, wholeNumberProblem,
 } from './shared/validation';
+import { Workload } from './workload';
 
 /** Props of {@link MigrateJob}. `image` is the api image of the release: goose is baked in at build time. */
 export interface MigrateJobProps extends AppWorkloadProps {
   /**
-   * Job name, as the deploy gate and the runbook read it (`kubectl logs job/<jobName>`).
+   * Job name, as the deploy gate and operators read it (`kubectl logs job/<jobName>`).
    * Renaming it leaves the old Job behind, so it is named by the product, not defaulted here.
    */
   readonly jobName: string;
@@ -100,19 +101,15 @@ export function migrateJobProblems(props: MigrateJobProps, namespace: unknown = 
  * A Job's pod template is immutable: the deploy command deletes the previous
  * Job (`jobName`) before applying the new one.
  *
+ * A {@link Workload}: it also has `name` (`migrate`, its pods' and ServiceAccount's), `namespace`, `serviceAccount` and `traffic`.
+ *
  * @example new MigrateJob(chart, 'migrate', { jobName: 'shop-migrate', image: 'registry.example.com/team/api:237c6b8', configMap: config });
  */
-export class MigrateJob extends Construct {
+export class MigrateJob extends Workload {
   /** The Job. */
   public readonly job: k8s.KubeJob;
-  /** The workload's own ServiceAccount (no token mounted). */
-  public readonly serviceAccount: k8s.KubeServiceAccount;
-  /** The Job's name, as the deploy gate and the runbook read it. */
+  /** The Job's name, as the deploy gate and operators read it (`kubectl logs job/<jobName>`). */
   public readonly jobName: string;
-  /** The namespace its objects are in. */
-  public readonly namespace: string;
-  /** The connections the pods open, for `NetworkPolicies`. */
-  public readonly traffic: WorkloadTraffic;
 
   public constructor(scope: Construct, id: string, props: MigrateJobProps) {
     super(scope, id);
@@ -145,7 +142,7 @@ export class MigrateJob extends Construct {
       '',
     ].join('\n');
 
-    const pod = appPod(this, props, {
+    const template = this.buildPods(appPodDefinition(this, props, {
       owner,
       name: podName,
       runAsUser,
@@ -153,15 +150,13 @@ export class MigrateJob extends Construct {
       defaultResources: BACKEND_RESOURCES,
       container: { command: ['sh', '-c', script] },
       podSpec: { restartPolicy: 'Never' },
-    });
+      connectsTo: [props.redis],
+    }));
 
     this.jobName = jobName;
-    this.namespace = pod.namespace;
-    this.traffic = declareTraffic(this, workloadTraffic(owner, { name: podName, namespace: pod.namespace }, { connectsTo: [props.redis], externalPorts: props.externalPorts }));
-    this.serviceAccount = pod.serviceAccount;
     this.job = new k8s.KubeJob(this, 'Resource', {
-      metadata: { name: jobName, namespace: pod.namespace, labels: objectLabels(podName) },
-      spec: { backoffLimit, activeDeadlineSeconds, template: pod.template },
+      metadata: { name: jobName, namespace: this.namespace, labels: objectLabels(podName) },
+      spec: { backoffLimit, activeDeadlineSeconds, template },
     });
   }
 }

@@ -1,12 +1,12 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { appPod, appWorkloadProblems, AppWorkloadProps, clusterIpService, SURGE_ONE_UNAVAILABLE_ZERO, workloadDeployment } from './shared/app-workload';
+import { appPodDefinition, appWorkloadProblems, AppWorkloadProps, clusterIpService, SURGE_ONE_UNAVAILABLE_ZERO, workloadDeployment } from './shared/app-workload';
 import { drainSafePdb, minAvailableProblems } from './shared/disruption-budget';
 import { namespaceOf } from './shared/labels';
-import { declareTraffic, workloadTraffic, WorkloadTraffic } from './shared/network';
 import { httpProbe, LIVENESS_TIMING, probeOverridesProblems, ProbeOverrides, READINESS_TIMING } from './shared/probes';
 import { SMALL_RESOURCES } from './shared/resources';
 import { httpPathProblem, memoryProblem, portProblem, ProblemList, throwProblems, ValueProblem, wholeNumberProblem } from './shared/validation';
+import { Workload } from './workload';
 
 /** Props of {@link NextjsApp}. Defaults fit a low-traffic internal panel; nothing organisation-specific. */
 export interface NextjsAppProps extends AppWorkloadProps {
@@ -77,25 +77,19 @@ export function nextjsAppProblems(props: NextjsAppProps, namespace: unknown = pr
  * root filesystem gets an emptyDir at `/app/.next/cache` so Next can cache
  * rendered pages.
  *
+ * A {@link Workload}: it also has `name`, `namespace`, `serviceAccount` and `traffic`.
+ *
  * @example new NextjsApp(chart, 'admin', { name: 'admin', image: 'registry.example.com/team/admin:237c6b8', configMap: config });
  */
-export class NextjsApp extends Construct {
+export class NextjsApp extends Workload {
   /** The Deployment. */
   public readonly deployment: k8s.KubeDeployment;
   /** The ClusterIP Service. */
   public readonly service: k8s.KubeService;
-  /** The workload's own ServiceAccount (no token mounted). */
-  public readonly serviceAccount: k8s.KubeServiceAccount;
   /** The PodDisruptionBudget `<name>-pdb`, drain-safe. */
   public readonly disruptionBudget: k8s.KubePodDisruptionBudget;
-  /** The name of its objects, and its selector value. */
-  public readonly name: string;
-  /** The namespace its objects are in. */
-  public readonly namespace: string;
   /** The container and Service port. */
   public readonly port: number;
-  /** The connections the pods open, for `NetworkPolicies`. */
-  public readonly traffic: WorkloadTraffic;
 
   public constructor(scope: Construct, id: string, props: NextjsAppProps) {
     super(scope, id);
@@ -109,7 +103,7 @@ export class NextjsApp extends Construct {
 
     const owner = 'NextjsApp';
 
-    const pod = appPod(this, props, {
+    const template = this.buildPods(appPodDefinition(this, props, {
       owner,
       name: props.name,
       runAsUser,
@@ -128,21 +122,18 @@ export class NextjsApp extends Construct {
         livenessProbe: httpProbe(owner, 'probes.liveness', healthPath, port, LIVENESS_TIMING, props.probes?.liveness),
       },
       volumes: [{ volume: { name: 'nextjs-cache', emptyDir: { sizeLimit: k8s.Quantity.fromString(cacheSizeLimit) } }, mountPath: '/app/.next/cache' }],
-    });
+    }));
 
-    this.name = props.name;
-    this.namespace = pod.namespace;
+    const { name, namespace } = this;
     this.port = port;
-    this.traffic = declareTraffic(this, workloadTraffic(owner, this, { externalPorts: props.externalPorts }));
-    this.serviceAccount = pod.serviceAccount;
     this.deployment = workloadDeployment(this, {
-      name: props.name,
-      namespace: pod.namespace,
+      name,
+      namespace,
       replicas,
       strategy: SURGE_ONE_UNAVAILABLE_ZERO,
-      template: pod.template,
+      template,
     });
-    this.service = clusterIpService(this, props.name, pod.namespace, port);
-    this.disruptionBudget = drainSafePdb(this, owner, { name: props.name, namespace: pod.namespace, minimumReplicas: replicas, minAvailable: props.minAvailable });
+    this.service = clusterIpService(this, name, namespace, port);
+    this.disruptionBudget = drainSafePdb(this, owner, { name, namespace, minimumReplicas: replicas, minAvailable: props.minAvailable });
   }
 }

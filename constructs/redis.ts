@@ -3,12 +3,12 @@ import { Construct } from 'constructs';
 import { clusterIpService, RECREATE, workloadDeployment, WorkloadProps } from './shared/app-workload';
 import { drainSafePdb } from './shared/disruption-budget';
 import { namespaceOf, objectLabels } from './shared/labels';
-import { hardenedPodTemplate, workloadServiceAccount } from './shared/pod-security';
 import { LIVENESS_TIMING, READINESS_TIMING, tcpProbe } from './shared/probes';
-import { REDIS_RESOURCES, resolveResources, ResourceOverrides, resourcesProblems, toResourceRequirements } from './shared/resources';
+import { REDIS_RESOURCES, resolveResources, ResourceOverrides, resourcesProblems } from './shared/resources';
 import {
-  dnsLabelProblem, imageProblem, imageTagOf, isRecord, memoryProblem, ProblemList, redisSizeProblem, redisMemoryProblem, throwProblems, ValueProblem, wholeNumberProblem,
+  dnsLabelProblem, imageProblem, isRecord, memoryProblem, ProblemList, redisSizeProblem, redisMemoryProblem, throwProblems, ValueProblem, wholeNumberProblem,
 } from './shared/validation';
+import { Workload } from './workload';
 
 /**
  * What Redis does at `maxmemory`.
@@ -122,23 +122,19 @@ const DEFAULT_MAX_MEMORY = '256mb';
  * Deployment (Recreate: a ReadWriteOnce volume cannot be attached by a surge
  * pod), PersistentVolumeClaim, Service, ServiceAccount and a PodDisruptionBudget.
  *
+ * A {@link Workload}: it also has `name`, `namespace`, `serviceAccount` and `traffic`.
+ *
  * @example new Redis(chart, 'redis', { evictionPolicy: 'noeviction' });
  */
-export class Redis extends Construct {
+export class Redis extends Workload {
   /** The Deployment (Recreate, one replica). */
   public readonly deployment: k8s.KubeDeployment;
   /** The ClusterIP Service on 6379. */
   public readonly service: k8s.KubeService;
-  /** The workload's own ServiceAccount (no token mounted). */
-  public readonly serviceAccount: k8s.KubeServiceAccount;
   /** The PersistentVolumeClaim holding `/data` (the AOF). */
   public readonly claim: k8s.KubePersistentVolumeClaim;
   /** The PodDisruptionBudget `<name>-pdb`, drain-safe. */
   public readonly disruptionBudget: k8s.KubePodDisruptionBudget;
-  /** The name of its objects, and its selector value. */
-  public readonly name: string;
-  /** The namespace its objects are in. */
-  public readonly namespace: string;
   /** Redis' port, 6379. */
   public readonly port = REDIS_PORT;
 
@@ -160,8 +156,6 @@ export class Redis extends Construct {
     throwProblems(redisProblems(props, namespace));
     const resources = resolveResources(owner, REDIS_RESOURCES, props.resources);
 
-    this.name = name;
-    this.namespace = namespace;
     this.claim = new k8s.KubePersistentVolumeClaim(this, 'Data', {
       metadata: { name: claimName, namespace, labels: objectLabels(name) },
       spec: {
@@ -170,25 +164,25 @@ export class Redis extends Construct {
         resources: { requests: { storage: k8s.Quantity.fromString(storage) } },
       },
     });
-    this.serviceAccount = workloadServiceAccount(this, name, namespace);
 
     const script = redisStartScript(maxMemory, evictionPolicy);
 
-    const template = hardenedPodTemplate({
+    // Redis opens no connection of its own: its traffic lists none, and the policies only let its clients in.
+    const template = this.buildPods({
+      owner,
       name,
-      version: imageTagOf(image)!,
+      namespace,
+      image,
       runAsUser,
       runAsGroup,
-      serviceAccountName: name,
-      labels: props.podLabels,
+      podLabels: props.podLabels,
+      resources,
       podSpec: nodeSelector ? { nodeSelector } : undefined,
       volumes: [{ volume: { name: 'data', persistentVolumeClaim: { claimName } }, mountPath: '/data' }],
       container: {
-        image,
         command: ['sh', '-c', script],
         ports: [{ name: 'redis', containerPort: REDIS_PORT, protocol: 'TCP' }],
         env: secretName ? [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: secretName, key: 'REDIS_PASSWORD', optional: true } } }] : undefined,
-        resources: toResourceRequirements(resources),
         readinessProbe: tcpProbe(owner, 'readinessProbe', REDIS_PORT, READINESS_TIMING),
         livenessProbe: tcpProbe(owner, 'livenessProbe', REDIS_PORT, LIVENESS_TIMING),
       },

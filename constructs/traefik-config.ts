@@ -176,7 +176,7 @@ const CHART_INTERNAL_PORTS: Readonly<Record<number, string>> = { 8080: 'traefik'
  */
 export class TraefikConfig extends Construct {
   /** The HelmChartConfig object. */
-  public readonly resource: HelmChartConfig;
+  public readonly helmChartConfig: HelmChartConfig;
 
   /** The chart values written into `spec.valuesContent`. */
   public readonly values: TraefikChartValues;
@@ -221,7 +221,7 @@ export class TraefikConfig extends Construct {
       podSecurityContext: { runAsUser: 0, runAsNonRoot: false },
     };
 
-    this.resource = new HelmChartConfig(this, 'Resource', {
+    this.helmChartConfig = new HelmChartConfig(this, 'Resource', {
       metadata: {
         // k3s applies a HelmChartConfig to the HelmChart of the same name and namespace.
         name: 'traefik',

@@ -5,14 +5,14 @@ import { CONFIG_HASH_ANNOTATION, RECREATE, workloadDeployment, WorkloadProps } f
 import { contentHash } from './shared/content-hash';
 import { drainSafePdb } from './shared/disruption-budget';
 import { namespaceOf, objectLabels } from './shared/labels';
-import { declareTraffic, MetricsEndpoint, portOf, SCRAPE_ANNOTATIONS, workloadTraffic, WorkloadTraffic } from './shared/network';
-import { hardenedPodTemplate, workloadServiceAccount } from './shared/pod-security';
+import { MetricsEndpoint, portOf, SCRAPE_ANNOTATIONS } from './shared/network';
 import { httpProbe, LIVENESS_TIMING, READINESS_TIMING } from './shared/probes';
-import { resolveResources, ResourceOverrides, resourcesProblems, SMALL_RESOURCES, toResourceRequirements } from './shared/resources';
+import { resolveResources, ResourceOverrides, resourcesProblems, SMALL_RESOURCES } from './shared/resources';
 import {
-  dataKeyProblem, dnsLabelProblem, durationProblem, httpsUrlProblem, imageProblem, imageTagOf, isRecord, nonEmptyProblem, portProblem, ProblemList,
+  dataKeyProblem, dnsLabelProblem, durationProblem, httpsUrlProblem, imageProblem, isRecord, nonEmptyProblem, portProblem, ProblemList,
   throwProblems, ValueProblem, wholeNumberProblem,
 } from './shared/validation';
+import { Workload } from './workload';
 
 /** The Secret that holds the remote-write bearer token, created by the operator out of band. */
 export interface VmAgentTokenSecret {
@@ -202,13 +202,13 @@ export function vmAgentProblems(
  * ClusterRole would let a compromised vmagent read every pod spec in the
  * cluster (kube-system included).
  *
+ * A {@link Workload}: it also has `name`, `namespace`, `serviceAccount` (the subject of the Roles) and `traffic`.
+ *
  * @example new VmAgent(chart, 'vmagent', { tokenSecret: { name: 'vmagent-ingest-token' }, targets: [api.metrics], remoteWriteUrl: 'https://metrics.example.com/api/v1/write' });
  */
-export class VmAgent extends Construct {
+export class VmAgent extends Workload {
   /** The vmagent Deployment. */
   public readonly deployment: k8s.KubeDeployment;
-  /** Its ServiceAccount, the subject of the Roles. */
-  public readonly serviceAccount: k8s.KubeServiceAccount;
   /** The scrape config vmagent reads. */
   public readonly configMap: k8s.KubeConfigMap;
   /** One per scraped namespace. */
@@ -217,12 +217,6 @@ export class VmAgent extends Construct {
   public readonly roleBindings: readonly k8s.KubeRoleBinding[];
   /** The PodDisruptionBudget `<name>-pdb`, drain-safe. */
   public readonly disruptionBudget: k8s.KubePodDisruptionBudget;
-  /** The name of its objects, and its selector value. */
-  public readonly name: string;
-  /** The namespace it runs in. */
-  public readonly namespace: string;
-  /** The connections vmagent opens, for `NetworkPolicies`. */
-  public readonly traffic: WorkloadTraffic;
 
   public constructor(scope: Construct, id: string, props: VmAgentProps) {
     super(scope, id);
@@ -267,13 +261,50 @@ export class VmAgent extends Construct {
     };
     const scrapeYaml = YAML.stringify(scrapeConfig);
 
-    this.name = name;
-    this.namespace = namespace;
-    this.traffic = declareTraffic(this, workloadTraffic(owner, this, {
+    const template = this.buildPods({
+      owner,
+      name,
+      namespace,
+      image,
+      runAsUser,
+      kubernetesApiAccess: API_ACCESS_REASON,
+      kubernetesApiAccessAnnotation: props.annotationKeys?.kubernetesApiAccess,
+      podLabels: props.podLabels,
+      resources,
       connectsTo: props.targets,
       externalPorts: [portOf(remoteWriteUrl), kubernetesApiPort],
-    }));
-    this.serviceAccount = workloadServiceAccount(this, name, namespace, API_ACCESS_REASON, props.annotationKeys?.kubernetesApiAccess);
+      // A changed scrape config changes the template, so apply rolls vmagent onto it.
+      annotations: { [props.annotationKeys?.configHash ?? CONFIG_HASH_ANNOTATION]: contentHash(scrapeYaml) },
+      volumes: [
+        { volume: { name: 'config', configMap: { name: `${name}-config` } }, mountPath: CONFIG_DIR, readOnly: true },
+        {
+          // 0440 + fsGroup: readable by vmagent's group only, not by other uids in the pod.
+          volume: { name: 'remote-write-token', secret: { secretName: props.tokenSecret.name, items: [{ key: tokenKey, path: tokenKey }], defaultMode: 0o440 } },
+          mountPath: TOKEN_DIR,
+          readOnly: true,
+        },
+        // The root filesystem is read-only; the persistent queue needs a writable folder, bounded above what the queue can reach.
+        {
+          volume: { name: 'remote-write-queue', emptyDir: { sizeLimit: k8s.Quantity.fromString(`${vmAgentQueueSizeLimitMiB(bufferChunks)}Mi`) } },
+          mountPath: QUEUE_DIR,
+        },
+      ],
+      container: {
+        args: [
+          `-promscrape.config=${CONFIG_DIR}/${CONFIG_FILE}`,
+          `-remoteWrite.url=${remoteWriteUrl}`,
+          `-remoteWrite.bearerTokenFile=${TOKEN_DIR}/${tokenKey}`,
+          `-remoteWrite.tmpDataPath=${QUEUE_DIR}`,
+          // Whole chunks, in bytes: a value under one chunk is rounded up by vmagent; the emptyDir holds this plus one chunk.
+          `-remoteWrite.maxDiskUsagePerURL=${bufferChunks * VMAGENT_QUEUE_CHUNK_BYTES}`,
+          `-httpListenAddr=:${VMAGENT_HTTP_PORT}`,
+        ],
+        ports: [{ name: 'http', containerPort: VMAGENT_HTTP_PORT, protocol: 'TCP' }],
+        readinessProbe: httpProbe(owner, 'readinessProbe', '/health', VMAGENT_HTTP_PORT, READINESS_TIMING),
+        livenessProbe: httpProbe(owner, 'livenessProbe', '/health', VMAGENT_HTTP_PORT, LIVENESS_TIMING),
+      },
+    });
+
     this.roles = scrapedNamespaces.map(
       (ns) =>
         new k8s.KubeRole(this, `Role-${ns}`, {
@@ -293,48 +324,6 @@ export class VmAgent extends Construct {
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: `${name}-config`, namespace, labels: objectLabels(name) },
       data: { [CONFIG_FILE]: scrapeYaml },
-    });
-
-    const template = hardenedPodTemplate({
-      name,
-      version: imageTagOf(image)!,
-      runAsUser,
-      serviceAccountName: name,
-      kubernetesApiAccess: API_ACCESS_REASON,
-      kubernetesApiAccessAnnotation: props.annotationKeys?.kubernetesApiAccess,
-      labels: props.podLabels,
-      // A changed scrape config changes the template, so apply rolls vmagent onto it.
-      annotations: { [props.annotationKeys?.configHash ?? CONFIG_HASH_ANNOTATION]: contentHash(scrapeYaml) },
-      volumes: [
-        { volume: { name: 'config', configMap: { name: `${name}-config` } }, mountPath: CONFIG_DIR, readOnly: true },
-        {
-          // 0440 + fsGroup: readable by vmagent's group only, not by other uids in the pod.
-          volume: { name: 'remote-write-token', secret: { secretName: props.tokenSecret.name, items: [{ key: tokenKey, path: tokenKey }], defaultMode: 0o440 } },
-          mountPath: TOKEN_DIR,
-          readOnly: true,
-        },
-        // The root filesystem is read-only; the persistent queue needs a writable folder, bounded above what the queue can reach.
-        {
-          volume: { name: 'remote-write-queue', emptyDir: { sizeLimit: k8s.Quantity.fromString(`${vmAgentQueueSizeLimitMiB(bufferChunks)}Mi`) } },
-          mountPath: QUEUE_DIR,
-        },
-      ],
-      container: {
-        image,
-        args: [
-          `-promscrape.config=${CONFIG_DIR}/${CONFIG_FILE}`,
-          `-remoteWrite.url=${remoteWriteUrl}`,
-          `-remoteWrite.bearerTokenFile=${TOKEN_DIR}/${tokenKey}`,
-          `-remoteWrite.tmpDataPath=${QUEUE_DIR}`,
-          // Whole chunks, in bytes: a value under one chunk is rounded up by vmagent; the emptyDir holds this plus one chunk.
-          `-remoteWrite.maxDiskUsagePerURL=${bufferChunks * VMAGENT_QUEUE_CHUNK_BYTES}`,
-          `-httpListenAddr=:${VMAGENT_HTTP_PORT}`,
-        ],
-        ports: [{ name: 'http', containerPort: VMAGENT_HTTP_PORT, protocol: 'TCP' }],
-        resources: toResourceRequirements(resources),
-        readinessProbe: httpProbe(owner, 'readinessProbe', '/health', VMAGENT_HTTP_PORT, READINESS_TIMING),
-        livenessProbe: httpProbe(owner, 'livenessProbe', '/health', VMAGENT_HTTP_PORT, LIVENESS_TIMING),
-      },
     });
     // One replica, replaced with Recreate: two vmagents would scrape and send every sample twice.
     this.deployment = workloadDeployment(this, { name, namespace, replicas: 1, strategy: RECREATE, template });

@@ -1,13 +1,14 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { appPod, appWorkloadProblems, AppWorkloadProps, RECREATE, workloadDeployment } from './shared/app-workload';
+import { appPodDefinition, appWorkloadProblems, AppWorkloadProps, RECREATE, workloadDeployment } from './shared/app-workload';
 import { ApnsKey, apnsKeyProblems, apnsKeyVolumes } from './shared/apns';
 import { drainSafePdb } from './shared/disruption-budget';
 import { namespaceOf } from './shared/labels';
-import { ServiceEndpoint, declareTraffic, workloadTraffic, WorkloadTraffic } from './shared/network';
+import { ServiceEndpoint } from './shared/network';
 import { httpProbe, LIVENESS_TIMING, probeTimingProblems, ProbeTiming } from './shared/probes';
 import { SMALL_RESOURCES } from './shared/resources';
 import { httpPathProblem, isRecord, nonEmptyProblem, portProblem, ProblemList, throwProblems, ValueProblem, wholeNumberProblem } from './shared/validation';
+import { Workload } from './workload';
 
 /** Props of {@link Worker}. Defaults keep Asynq's scheduler a singleton; nothing organisation-specific. */
 export interface WorkerProps extends AppWorkloadProps {
@@ -119,21 +120,15 @@ export function workerProblems(props: WorkerProps, namespace: unknown = props.na
  * rollout is Recreate, so two schedulers never run at once, even for the
  * seconds a surge pod would overlap.
  *
+ * A {@link Workload}: it also has `name`, `namespace`, `serviceAccount` and `traffic`.
+ *
  * @example new Worker(chart, 'worker', { image: 'registry.example.com/team/worker:237c6b8', configMap: config });
  */
-export class Worker extends Construct {
+export class Worker extends Workload {
   /** The Deployment (Recreate, one replica unless the scheduler is leader-elected). */
   public readonly deployment: k8s.KubeDeployment;
-  /** The workload's own ServiceAccount (no token mounted). */
-  public readonly serviceAccount: k8s.KubeServiceAccount;
   /** The PodDisruptionBudget `<name>-pdb`, drain-safe. */
   public readonly disruptionBudget: k8s.KubePodDisruptionBudget;
-  /** The name of its objects, and its selector value. */
-  public readonly name: string;
-  /** The namespace its objects are in. */
-  public readonly namespace: string;
-  /** The connections the pods open, for `NetworkPolicies`. */
-  public readonly traffic: WorkloadTraffic;
 
   public constructor(scope: Construct, id: string, props: WorkerProps) {
     super(scope, id);
@@ -146,7 +141,7 @@ export class Worker extends Construct {
 
     const owner = 'Worker';
 
-    const pod = appPod(this, props, {
+    const template = this.buildPods(appPodDefinition(this, props, {
       owner,
       name,
       runAsUser,
@@ -156,20 +151,17 @@ export class Worker extends Construct {
       container: props.healthProbe
         ? { livenessProbe: httpProbe(owner, 'healthProbe', healthPath, healthPort, LIVENESS_TIMING, healthTiming) }
         : undefined,
-    });
+      connectsTo: [props.redis],
+    }));
 
-    this.name = name;
-    this.namespace = pod.namespace;
-    this.traffic = declareTraffic(this, workloadTraffic(owner, this, { connectsTo: [props.redis], externalPorts: props.externalPorts }));
-    this.serviceAccount = pod.serviceAccount;
     this.deployment = workloadDeployment(this, {
       name,
-      namespace: pod.namespace,
+      namespace: this.namespace,
       replicas,
       strategy: RECREATE,
-      template: pod.template,
+      template,
       annotations: leaderElectedScheduler || !props.replicasAnnotation ? undefined : { [props.replicasAnnotation.key]: props.replicasAnnotation.reason },
     });
-    this.disruptionBudget = drainSafePdb(this, owner, { name, namespace: pod.namespace, minimumReplicas: replicas });
+    this.disruptionBudget = drainSafePdb(this, owner, { name, namespace: this.namespace, minimumReplicas: replicas });
   }
 }

@@ -13,7 +13,10 @@ export interface BadInput {
 export const BAD_INPUTS: BadInput[] = [
   // Wrong types and unknown keys
   { name: 'an unknown top-level key', change: (c) => { c.replica = 3; }, message: /replica: unknown key/ },
-  { name: 'an unknown nested key', change: (c) => { c.api.replica = 3; }, message: /api\.replica: unknown key/ },
+  { name: 'an unknown nested key', change: (c) => { c.api.replica = 3; }, message: /api\.replica: unknown key; did you mean 'replicas'\?/ },
+  { name: 'a misspelt SMTP host key', change: (c) => { c.email.smtpHots = c.email.smtpHost; }, message: /email\.smtpHots: unknown key; did you mean 'smtpHost'\?/ },
+  { name: 'a key under the wrong parent', change: (c) => { c.email.region = c.storage.region; }, message: /email\.region: unknown key here; 'region' belongs under storage\.region: move it there/ },
+  { name: 'a tag YAML reads as a number', change: (c) => { c.imageTag = 1234567; }, message: /imageTag: 1234567 is read by YAML as the number 1234567, not as text; quote it: imageTag: '1234567'/ },
   { name: 'replicas as a string', change: (c) => { c.api.replicas = '3'; }, message: /api\.replicas: .*expected number.*\(got "3"\)/ },
   { name: 'the vmagent queue size as a string', change: (c) => { c.observability.bufferChunks = '1'; }, message: /observability\.bufferChunks: .*expected number.*\(got "1"\)/ },
   { name: 'web enabled as a string', change: (c) => { c.web.enabled = 'yes'; }, message: /web\.enabled: .*expected boolean.*\(got "yes"\)/ },

@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { ConfigError, loadConfig } from '../app/config';
+import { ConfigError, loadConfig, loadEnvironment } from '../app/config';
+import { renderEnvironment } from '../app/synth';
 import { BAD_INPUTS } from './bad-inputs';
 
 const production = YAML.parse(fs.readFileSync(path.join(__dirname, '..', 'config', 'production.yaml'), 'utf8'));
@@ -16,16 +17,20 @@ function configDir(files: Record<string, unknown>): string {
   return dir;
 }
 
-/** The problems loading `config` reports, or a failure when it loads. */
-function problemsOf(config: unknown, options: { imageTag?: string } = {}): string[] {
+/** The problems loading `config` (as `bad.yaml`, plus any other files) reports, with the folder left out of each path; a failure when it loads. */
+function problemsOf(config: unknown, options: { imageTag?: string; imageTagSource?: string } = {}, others: Record<string, unknown> = {}): string[] {
+  const dir = configDir({ ...others, bad: config });
   try {
-    loadConfig('bad', { configDir: configDir({ bad: config }), ...options });
+    loadConfig('bad', { configDir: dir, ...options });
   } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
+    if (error instanceof ConfigError) return error.problems.map((line) => line.split(`${dir}${path.sep}`).join(''));
     throw error;
   }
   throw new Error('expected the config to be rejected');
 }
+
+/** `bad.yaml:<line>:<column>: `, as a pattern. */
+const AT = String.raw`bad\.yaml:\d+:\d+: `;
 
 const withChange = (change: (config: any) => void) => {
   const copy = structuredClone(production);
@@ -50,7 +55,7 @@ test.each(BAD_INPUTS.filter((input) => typeof input.change === 'function' && !/^
   ({ change, message }) => {
     const problems = problemsOf(withChange(change as (config: any) => void));
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(new RegExp(`^${message.source}`));
+    expect(problems[0]).toMatch(new RegExp(`^${AT}${message.source}`));
   },
 );
 
@@ -66,15 +71,43 @@ test('fails with every problem at once, not the first only', () => {
 });
 
 test('fails with a latest tag given as the override', () => {
-  expect(problemsOf(production, { imageTag: 'latest' })[0]).toMatch(/^imageTag: 'latest' is not allowed/);
+  expect(problemsOf(production, { imageTag: 'latest' })[0]).toMatch(/^the imageTag override: imageTag: 'latest' is not allowed/);
 });
 
-test('fails with a file that is not YAML', () => {
-  expect(problemsOf('imageTag: [unclosed')[0]).toMatch(/not valid YAML/);
+test('fails with a file that is not YAML, or not a mapping, at its line', () => {
+  expect(problemsOf('imageTag: [unclosed')[0]).toMatch(/^bad\.yaml:1:20: not valid YAML: Flow sequence .* must .* end with a \]$/);
+  expect(problemsOf('')).toEqual(['bad.yaml:1:1: the file must hold a mapping of config keys']);
 });
 
-test('fails with an unknown environment, listing the known ones', () => {
-  expect(() => loadConfig('prod', { configDir: configDir({ production }) })).toThrow(/environment 'prod' has no config file .*known environments: production/);
+test('fails with an unknown environment, listing the known ones and the likely one', () => {
+  expect(() => loadConfig('prod', { configDir: configDir({ production }) })).toThrow(/environment 'prod' has no config file .*; known environments: production/);
+  const dir = configDir({ production });
+  expect(() => loadConfig('prodution', { configDir: dir })).toThrow(
+    `environment 'prodution' has no config file ${path.join(dir, 'prodution.yaml')}; did you mean 'production'? known environments: production`,
+  );
+});
+
+test('a required value removed with null: the null, and where the base sets what it removes', () => {
+  const lines = YAML.stringify(production).split('\n');
+  const base = `production.yaml:${lines.indexOf('storage:') + 2}:3`;
+  expect(problemsOf('extends: production\nnamespace: honeydue-bad\nstorage: null\n', {}, { production })).toEqual([
+    `bad.yaml:3:1: storage: Invalid input: expected object, received undefined; the null here removes the value ${base} sets, and this key has no default: write the value instead (got missing)`,
+  ]);
+});
+
+test('a value of one of two shapes: judged as the shape it has, or told the shapes', () => {
+  expect(problemsOf('extends: production\napi:\n  secretKeys:\n    - SECRET_KEY\n    - { kye: POSTGRES_PASSWORD }\n    - 5\n', {}, { production })).toEqual([
+    'bad.yaml:5:7: api.secretKeys.1.key: Invalid input: expected string, received undefined (got missing)',
+    'bad.yaml:5:9: api.secretKeys.1.kye: unknown key; the keys here are key, optional (README "Config reference")',
+    'bad.yaml:6:7: api.secretKeys.2: Invalid input: expected string or object (got 5)',
+  ]);
+});
+
+test('a number or a boolean written in quotes: the type, the value, and the quotes to remove', () => {
+  expect(problemsOf('extends: production\napi:\n  replicas: "3"\nweb:\n  enabled: "yes"\n', {}, { production })).toEqual([
+    'bad.yaml:3:13: api.replicas: Invalid input: expected number, received string; remove the quotes: replicas: 3 (got "3")',
+    'bad.yaml:5:12: web.enabled: Invalid input: expected boolean, received string; write true or false, without quotes (got "yes")',
+  ]);
 });
 
 test('fails with an extends cycle', () => {
@@ -99,22 +132,124 @@ test('fails with worker replicas 2 reported even beside a type error elsewhere',
   }));
   expect(problems).toHaveLength(3);
   expect(problems).toEqual(expect.arrayContaining([
-    expect.stringMatching(/^api\.replicas: .*\(got "three"\)/),
-    expect.stringMatching(/^worker\.replicas: must be 1: .*\(got 2\)$/),
-    expect.stringMatching(/^api\.autoscaling\.maxReplicas: 2 is below api\.autoscaling\.minReplicas \(4\).*\(got 2\)$/),
+    expect.stringMatching(new RegExp(`^${AT}api\\.replicas: .*\\(got "three"\\)`)),
+    expect.stringMatching(new RegExp(`^${AT}worker\\.replicas: must be 1: .*\\(got 2\\)$`)),
+    expect.stringMatching(new RegExp(`^${AT}api\\.autoscaling\\.maxReplicas: 2 is below api\\.autoscaling\\.minReplicas \\(4\\).*\\(got 2\\)$`)),
   ]));
 });
 
 test('the container-contract keys are typed: trusted ranges, the worker health probe, the api preStop, the Next.js cache', () => {
   expect(problemsOf(withChange((c) => { c.traefik.forwardedHeadersTrustedIps = ['173.245.48.0/20', 'everyone']; }))).toEqual([
-    expect.stringMatching(/^traefik\.forwardedHeadersTrustedIps\.1: 'everyone' is not an IPv4 or IPv6 CIDR block.*\(got "everyone"\)$/),
+    expect.stringMatching(new RegExp(`^${AT}traefik\\.forwardedHeadersTrustedIps\\.1: 'everyone' is not an IPv4 or IPv6 CIDR block.*\\(got "everyone"\\)$`)),
   ]);
   expect(problemsOf(withChange((c) => { c.worker.healthProbe = { port: 6060, pth: '/health' }; }))).toEqual([
-    expect.stringMatching(/^worker\.healthProbe\.pth: unknown key/),
+    expect.stringMatching(new RegExp(`^${AT}worker\\.healthProbe\\.pth: unknown key`)),
   ]);
-  expect(problemsOf(withChange((c) => { c.api.preStopDelaySeconds = -5; }))).toEqual([expect.stringMatching(/^api\.preStopDelaySeconds: .*\(got -5\)$/)]);
-  expect(problemsOf(withChange((c) => { c.admin.cacheSizeLimit = '1GB'; }))).toEqual([expect.stringMatching(/^admin\.cacheSizeLimit: '1GB' is not a memory quantity/)]);
+  expect(problemsOf(withChange((c) => { c.api.preStopDelaySeconds = -5; }))).toEqual([expect.stringMatching(new RegExp(`^${AT}api\\.preStopDelaySeconds: .*\\(got -5\\)$`))]);
+  expect(problemsOf(withChange((c) => { c.admin.cacheSizeLimit = '1GB'; }))).toEqual([expect.stringMatching(new RegExp(`^${AT}admin\\.cacheSizeLimit: '1GB' is not a memory quantity`))]);
   const props = loadConfig('bad', { configDir: configDir({ bad: withChange((c) => { c.worker.healthProbe = { port: 7070 }; c.admin.cacheSizeLimit = '1Gi'; }) }) });
   expect(props.worker?.healthProbe).toEqual({ port: 7070 });
   expect(props.admin?.cacheSizeLimit).toBe('1Gi');
+});
+
+describe('each problem names the file, line and column that set the value, the key, the value and the fix', () => {
+  /** The problems of `bad.yaml` written as `text`, beside production's file. */
+  const onProduction = (text: string, options: { imageTag?: string; imageTagSource?: string } = {}) => problemsOf(text, options, { production });
+
+  test('a value written in the environment file: where it is written', () => {
+    expect(onProduction('extends: production\nnamespace: honeydue-bad\nimageTag: latest\n')).toEqual([
+      expect.stringMatching(/^bad\.yaml:3:11: imageTag: 'latest' is not allowed: .*use the commit SHA .*\(got "latest"\)$/),
+    ]);
+  });
+
+  test('a value inherited through extends: located in the base file that sets it, the error headed by the environment', () => {
+    const dir = configDir({ production, base: 'extends: production\napi:\n  replicas: 0\n', bad: 'extends: base\nnamespace: honeydue-bad\n' });
+    let thrown: unknown;
+    try {
+      loadConfig('bad', { configDir: dir });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).file).toBe(path.join(dir, 'bad.yaml'));
+    expect((thrown as ConfigError).problems).toEqual([
+      expect.stringMatching(new RegExp(`^${path.join(dir, 'base.yaml')}:3:13: api\\.replicas: 0 must be a whole number of at least 1 \\(got 0\\)$`)),
+    ]);
+    expect((thrown as ConfigError).issues[0]).toMatchObject({ path: ['api', 'replicas'], value: 0, source: { file: path.join(dir, 'base.yaml'), line: 3, column: 13 } });
+  });
+
+  test('a misspelt key: did you mean the key of the same mapping', () => {
+    expect(onProduction('extends: production\nemail:\n  smtpHots: smtp.example.com\n')).toEqual([
+      "bad.yaml:3:3: email.smtpHots: unknown key; did you mean 'smtpHost'?",
+    ]);
+  });
+
+  test('a key indented under the wrong parent: where it belongs', () => {
+    expect(onProduction('extends: production\napi:\n  evictionPolicy: noeviction\n')).toEqual([
+      "bad.yaml:3:3: api.evictionPolicy: unknown key here; 'evictionPolicy' belongs under redis.evictionPolicy: move it there (check its indentation)",
+    ]);
+    expect(onProduction('extends: production\nreplicas: 2\n')).toEqual([
+      "bad.yaml:2:1: replicas: unknown key here; 'replicas' belongs under one of api.replicas, admin.replicas, web.replicas or worker.replicas: move it there (check its indentation)",
+    ]);
+    expect(onProduction('extends: production\nreplica: 2\n')).toEqual([
+      "bad.yaml:2:1: replica: unknown key; did you mean 'api.replicas', 'admin.replicas', 'web.replicas' or 'worker.replicas'? (a key goes under its parent, indented)",
+    ]);
+  });
+
+  test.each([
+    ['1234567', 'the number 1234567'],
+    ['0123456', 'the number 123456'],
+    ['1234e56', 'the number 1.234e+59'],
+  ])('a tag YAML reads as a number, %s: the text as written and the quotes to add', (tag, read) => {
+    expect(onProduction(`extends: production\nimageTag: ${tag}\n`)).toEqual([
+      `bad.yaml:2:11: imageTag: ${tag} is read by YAML as ${read}, not as text; quote it: imageTag: '${tag}'`,
+    ]);
+    const dir = configDir({ production, bad: `extends: production\nimageTag: '${tag}'\n` });
+    expect(loadConfig('bad', { configDir: dir }).imageTag).toBe(tag);
+  });
+
+  test('a YAML syntax error: its line and column', () => {
+    expect(onProduction('extends: production\nnamespace: a\nnamespace: b\n')).toEqual([
+      expect.stringMatching(/^bad\.yaml:3:1: not valid YAML: Map keys must be unique$/),
+    ]);
+  });
+
+  test('extends naming no file: the extends line of the file that wrote it, with the likely name', () => {
+    const dir = configDir({ production, bad: 'namespace: honeydue-bad\nextends: prodution\n' });
+    expect(() => loadConfig('bad', { configDir: dir })).toThrow(
+      `${path.join(dir, 'bad.yaml')}: 1 problem(s) in the config:\n` +
+        `  - ${path.join(dir, 'bad.yaml')}:2:10: extends: 'prodution' has no config file (${path.join(dir, 'prodution.yaml')}); did you mean 'production'? known environments: bad, production`,
+    );
+  });
+
+  test('a bad tag override is blamed on its source, not the file', () => {
+    expect(problemsOf(production, { imageTag: 'v1.2.3', imageTagSource: '--tag' })).toEqual([
+      "--tag: imageTag: 'v1.2.3' is not a commit SHA; use 7 to 40 lowercase hex characters (git rev-parse --short HEAD) (got \"v1.2.3\")",
+    ]);
+    expect(problemsOf(production, { imageTag: '1234ABC', imageTagSource: 'HONEYDUE_IMAGE_TAG' })).toEqual([
+      expect.stringMatching(/^HONEYDUE_IMAGE_TAG: imageTag: '1234ABC' is not a commit SHA/),
+    ]);
+  });
+
+  test('a tag override that replaces the file\'s says so, naming the file and line it replaces', () => {
+    const text = fs.readFileSync(path.join(__dirname, '..', 'config', 'production.yaml'), 'utf8');
+    const line = text.split('\n').findIndex((l) => l.startsWith('imageTag: ')) + 1;
+    expect(loadEnvironment('production', { imageTag: 'abcdef9', imageTagSource: 'HONEYDUE_IMAGE_TAG' }).overridden).toEqual([
+      `imageTag "abcdef9" from HONEYDUE_IMAGE_TAG replaces imageTag "${production.imageTag}" of config/production.yaml:${line}:11`,
+    ]);
+    expect(loadEnvironment('production', { imageTag: production.imageTag }).overridden).toEqual([]);
+  });
+
+  test('a quantity as a number, as Kubernetes takes it: cpu: 1, memory in bytes; a negative one is refused with its key and value', () => {
+    const text = 'extends: production\napi:\n  resources:\n    requests: { cpu: 1, memory: 134217728 }\n    limits: { cpu: 1.5 }\n';
+    const dir = configDir({ production, bad: text });
+    const props = loadConfig('bad', { configDir: dir });
+    expect(props.api?.resources?.requests).toEqual({ cpu: '1', memory: '134217728' });
+    expect(props.api?.resources?.limits?.cpu).toBe('1.5');
+    const api = renderEnvironment('bad', { configDir: dir, log: () => undefined }).flatMap((f) => f.objects).find((o) => o.kind === 'Deployment' && o.metadata.name === 'api');
+    expect(api.spec.template.spec.containers[0].resources.requests).toEqual({ cpu: '1', memory: '134217728' });
+    expect(onProduction('extends: production\napi:\n  resources:\n    limits: { cpu: -1 }\n')).toEqual([
+      "bad.yaml:4:20: api.resources.limits.cpu: '-1' is not a CPU quantity; write millicores like '100m' or cores like '1' (got -1)",
+    ]);
+  });
 });

@@ -61,6 +61,17 @@ function problemsOf(configDir: string, envs?: string[]): string[] {
   }
 }
 
+/**
+ * `<file>:<line>:<column>` of the first line of `file` holding `lineText`, at `value` on it: the place
+ * found by reading the file, as the operator would.
+ */
+function at(file: string, lineText: string, value = lineText): string {
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const line = lines.findIndex((l) => l.includes(lineText));
+  if (line < 0) throw new Error(`no line of ${file} holds ${lineText}`);
+  return `${file}:${line + 1}:${lines[line].lastIndexOf(value) + 1}`;
+}
+
 describe('synth refuses environments that share data undeclared', () => {
   test('a database: the same host and name, named by both files, keys and values', () => {
     const configDir = folder({ qa: { ...ownData(), database: { name: 'honeyDue' } } });
@@ -68,9 +79,10 @@ describe('synth refuses environments that share data undeclared', () => {
     expect(problems).toHaveLength(1);
     const [problem] = problems;
     expect(problem).toContain(`${path.join(configDir, 'production.yaml')} and ${path.join(configDir, 'qa.yaml')} share the database 'honeyDue' on ${DIRECT_HOST}`);
-    expect(problem).toContain(`production has database.host '${POOLER_HOST}' (set in ${path.join(configDir, 'production.yaml')}), database.name 'honeyDue' (set in`);
-    // qa's host comes from production's file, its name from its own: the message says where each value is written.
-    expect(problem).toContain(`qa has database.host '${POOLER_HOST}' (inherited from ${path.join(configDir, 'production.yaml')}), database.name 'honeyDue' (set in ${path.join(configDir, 'qa.yaml')})`);
+    const [production, qa] = [path.join(configDir, 'production.yaml'), path.join(configDir, 'qa.yaml')];
+    expect(problem).toContain(`production has database.host '${POOLER_HOST}' (set in ${at(production, POOLER_HOST)}), database.name 'honeyDue' (set in ${at(production, 'name: honeyDue', 'honeyDue')})`);
+    // qa's host comes from production's file, its name from its own: the message says where each value is written, to the line.
+    expect(problem).toContain(`qa has database.host '${POOLER_HOST}' (inherited from ${at(production, POOLER_HOST)}), database.name 'honeyDue' (set in ${at(qa, 'name: honeyDue', 'honeyDue')})`);
     expect(problem).toContain(`Give qa its own database (database.host, or database.name on the same server) in ${path.join(configDir, 'qa.yaml')}, or declare the share there: 'shares: { database: production }' (qa extends production)`);
   });
 
@@ -107,13 +119,13 @@ describe('synth refuses environments that share data undeclared', () => {
     const configDir = folder({ qa: inheriting });
     expect(problemsOf(configDir)).toEqual([
       `${path.join(configDir, 'production.yaml')} and ${path.join(configDir, 'qa.yaml')} share the storage bucket 'honeyDueProd': ` +
-        `production has storage.bucket 'honeyDueProd' (set in ${path.join(configDir, 'production.yaml')}); ` +
-        `qa has storage.bucket 'honeyDueProd' (inherited from ${path.join(configDir, 'production.yaml')}). ` +
+        `production has storage.bucket 'honeyDueProd' (set in ${at(path.join(configDir, 'production.yaml'), 'honeyDueProd')}); ` +
+        `qa has storage.bucket 'honeyDueProd' (inherited from ${at(path.join(configDir, 'production.yaml'), 'honeyDueProd')}). ` +
         `Give qa its own storage.bucket in ${path.join(configDir, 'qa.yaml')}, or declare the share there: 'shares: { bucket: production }' (qa extends production)`,
     ]);
     // `null` removes the inherited bucket, and the stack has no default to give back: the file is refused.
     fs.writeFileSync(path.join(configDir, 'qa.yaml'), YAML.stringify({ ...ownData(), storage: null }));
-    expect(() => problemsOf(configDir)).toThrow(/qa\.yaml: .*\n\s+- storage: Invalid input: expected object/);
+    expect(() => problemsOf(configDir)).toThrow(/qa\.yaml: .*\n\s+- \S+qa\.yaml:\d+:1: storage: Invalid input: expected object/);
   });
 
   test.each([
@@ -125,7 +137,10 @@ describe('synth refuses environments that share data undeclared', () => {
     const configDir = folder({ qa: { ...qa, domains: { ...qa.domains, [field]: host } } });
     const problems = problemsOf(configDir);
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toContain(`share the Ingress host '${host}': production has domains.${field} '${host}' (set in ${path.join(configDir, 'production.yaml')}); qa has domains.${field} '${host}' (set in ${path.join(configDir, 'qa.yaml')})`);
+    expect(problems[0]).toContain(
+      `share the Ingress host '${host}': production has domains.${field} '${host}' (set in ${at(path.join(configDir, 'production.yaml'), `${field}: ${host}`, host)}); ` +
+        `qa has domains.${field} '${host}' (set in ${at(path.join(configDir, 'qa.yaml'), `${field}: ${host}`, host)})`,
+    );
     expect(problems[0]).toContain(`Give qa its own domains.${field} in ${path.join(configDir, 'qa.yaml')}, or declare the share there: 'shares: { ingressHost: production }'`);
   });
 
@@ -138,10 +153,12 @@ describe('synth refuses environments that share data undeclared', () => {
 
   test('a namespace; an environment that writes none of its facts is refused, never given production\'s', () => {
     const configDir = folder({ qa: { ...ownData(), namespace: 'honeydue' }, zz: 'extends: production\nnamespace: honeydue-zz\ndomains: { apex: zz.example.com, api: api.zz.example.com, admin: admin.zz.example.com }\ndatabase: { name: zz }\nstorage: { bucket: zz }\n' });
-    expect(problemsOf(configDir)).toEqual([expect.stringContaining(`share the namespace 'honeydue': production has namespace 'honeydue' (set in ${path.join(configDir, 'production.yaml')}); qa has namespace 'honeydue' (set in`)]);
+    expect(problemsOf(configDir)).toEqual([
+      expect.stringContaining(`share the namespace 'honeydue': production has namespace 'honeydue' (set in ${at(path.join(configDir, 'production.yaml'), 'namespace: honeydue', 'honeydue')}); qa has namespace 'honeydue' (set in ${at(path.join(configDir, 'qa.yaml'), 'namespace: honeydue', 'honeydue')})`),
+    ]);
     // An environment that writes nothing gets no defaults: the library holds none of production's data, so the file is refused.
     const bare = folder({ qa: ownData(), bare: 'imageTag: 237c6b8\n' });
-    expect(() => problemsOf(bare)).toThrow(/bare\.yaml: \d+ problem\(s\) in the config:[\s\S]*- namespace: [\s\S]*- registry: [\s\S]*- database: [\s\S]*- storage: /);
+    expect(() => problemsOf(bare)).toThrow(/bare\.yaml: \d+ problem\(s\) in the config:[\s\S]*- \S+bare\.yaml:1:1: namespace: [\s\S]*- \S+bare\.yaml:1:1: registry: [\s\S]*- \S+bare\.yaml:1:1: database: [\s\S]*- \S+bare\.yaml:1:1: storage: /);
   });
 
   test('one problem per share, all at once', () => {
@@ -194,7 +211,7 @@ describe('a share the later file declares', () => {
   test('must be true: a declared share the files do not have fails, so the printed line never lies', () => {
     const configDir = folder({ qa: { ...ownData(), shares: { bucket: 'production' } } });
     expect(problemsOf(configDir)).toEqual([
-      `${path.join(configDir, 'qa.yaml')}: shares.bucket: production, but qa and production share no bucket: qa has storage.bucket 'honeyDueQa' (set in ${path.join(configDir, 'qa.yaml')}); remove production from shares.bucket, so the line synth prints stays true`,
+      `${at(path.join(configDir, 'qa.yaml'), 'bucket: production', 'production')}: shares.bucket: production, but qa and production share no bucket: qa has storage.bucket 'honeyDueQa' (set in ${at(path.join(configDir, 'qa.yaml'), 'bucket: honeyDueQa', 'honeyDueQa')}); remove production from shares.bucket, so the line synth prints stays true`,
     ]);
   });
 
@@ -203,7 +220,7 @@ describe('a share the later file declares', () => {
     const configDir = folder({ qa: { ...ownData(), storage: undefined }, production: YAML.stringify({ ...production, shares: { bucket: 'qa' } }) });
     const problems = problemsOf(configDir);
     expect(problems).toContain(
-      `${path.join(configDir, 'production.yaml')}: shares.bucket: qa: a share is declared in the later environment's file (qa extends production); move it to ${path.join(configDir, 'qa.yaml')} as 'shares: { bucket: production }'`,
+      `${at(path.join(configDir, 'production.yaml'), 'bucket: qa', 'qa')}: shares.bucket: qa: a share is declared in the later environment's file (qa extends production); move it to ${path.join(configDir, 'qa.yaml')} as 'shares: { bucket: production }'`,
     );
     expect(problems.some((p) => p.includes("share the storage bucket 'honeyDueProd'"))).toBe(true);
   });
@@ -213,7 +230,7 @@ describe('a share the later file declares', () => {
     const { registry, images, secretName, configMapName, ingressName, email, migrate } = PRODUCTION;
     const facts = { registry, images, secretName, configMapName, ingressName, email, migrate };
     const env = (name: string, shares?: object) => ({ imageTag: '237c6b8', ...facts, namespace: `honeydue-${name}`, domains: { apex: `${name}.example.com`, api: `api.${name}.example.com`, admin: `admin.${name}.example.com` }, database: { ...PRODUCTION.database, name }, storage: { ...PRODUCTION.storage, bucket: 'together' }, ...(shares ? { shares } : {}) });
-    expect(problemsOf(folder({ alpha: env('alpha', { bucket: 'beta' }), beta: env('beta') })).join('\n')).toMatch(/alpha\.yaml: shares\.bucket: beta: a share is declared in the later environment's file \(beta sorts after alpha\); move it to \S+beta\.yaml as 'shares: \{ bucket: alpha \}'/);
+    expect(problemsOf(folder({ alpha: env('alpha', { bucket: 'beta' }), beta: env('beta') })).join('\n')).toMatch(/alpha\.yaml:\d+:\d+: shares\.bucket: beta: a share is declared in the later environment's file \(beta sorts after alpha\); move it to \S+beta\.yaml as 'shares: \{ bucket: alpha \}'/);
     fs.rmSync(path.join(scratch, 'config'), { recursive: true });
     expect(checkIsolation({ configDir: folder({ alpha: env('alpha'), beta: env('beta', { bucket: 'alpha' }) }) }).map((s) => s.line)).toEqual([
       `beta: shares alpha's storage bucket 'together', as ${path.join(scratch, 'config', 'beta.yaml')} declares (shares.bucket)`,
@@ -223,8 +240,8 @@ describe('a share the later file declares', () => {
   test('names an environment of the folder, not itself', () => {
     const configDir = folder({ qa: { ...ownData(), shares: { database: ['prod', 'qa'] } } });
     expect(problemsOf(configDir)).toEqual([
-      `${path.join(configDir, 'qa.yaml')}: shares.database: prod is not an environment of ${configDir}; known environments: production, qa`,
-      `${path.join(configDir, 'qa.yaml')}: shares.database: qa names this environment itself; remove it`,
+      `${at(path.join(configDir, 'qa.yaml'), '- prod')}: shares.database: prod is not an environment of ${configDir}; known environments: production, qa`,
+      `${at(path.join(configDir, 'qa.yaml'), '- prod')}: shares.database: qa names this environment itself; remove it`,
     ]);
   });
 
@@ -248,7 +265,7 @@ describe('the synth command', () => {
     fs.writeFileSync(path.join(configDir, 'qa.yaml'), YAML.stringify({ ...ownData(), storage: { bucket: 'honeyDueProd' } }));
     const errors: string[] = [];
     expect(runSynth(['--config', configDir, '--out', outDir], { out: quiet, err: (line) => errors.push(line) })).toBe(1);
-    expect(errors.join('\n')).toMatch(/was left as it was\.\n1 problem\(s\) with the data environments share[\s\S]*share the storage bucket 'honeyDueProd': production has storage\.bucket 'honeyDueProd' \(set in \S+production\.yaml\); qa has storage\.bucket 'honeyDueProd' \(set in \S+qa\.yaml\)/);
+    expect(errors.join('\n')).toMatch(/was left as it was\.\n1 problem\(s\) with the data environments share[\s\S]*share the storage bucket 'honeyDueProd': production has storage\.bucket 'honeyDueProd' \(set in \S+production\.yaml:\d+:\d+\); qa has storage\.bucket 'honeyDueProd' \(set in \S+qa\.yaml:\d+:\d+\)/);
     expect(fingerprint(outDir)).toEqual(before);
     expect(fs.readdirSync(scratch).sort()).toEqual(['config', 'dist']);
   });
@@ -276,11 +293,41 @@ describe('the synth command', () => {
     expect(fs.existsSync(path.join(scratch, 'dist'))).toBe(false);
   });
 
+  test("every environment's config problems in one run, each at its file, line and column", () => {
+    const own = (name: string, extra: string) =>
+      `extends: production\n${extra}namespace: honeydue-${name}\ndomains: { apex: ${name}.example.com, api: api.${name}.example.com, admin: admin.${name}.example.com }\n` +
+      `database: { name: ${name} }\nstorage: { bucket: ${name}-bucket }\n`;
+    const configDir = folder({ qa: `${own('qa', '')}api:\n  replicas: 0\n`, zz: own('zz', 'imageTag: latest\n') });
+    let thrown: unknown;
+    try {
+      synthesize({ configDir, outDir: path.join(scratch, 'dist'), log: quiet });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).files).toEqual([path.join(configDir, 'qa.yaml'), path.join(configDir, 'zz.yaml')]);
+    expect((thrown as ConfigError).message).toMatch(new RegExp(`^2 problem\\(s\\) in the config of ${path.join(configDir, 'qa.yaml')}, ${path.join(configDir, 'zz.yaml')}:\n`));
+    expect((thrown as ConfigError).problems).toEqual([
+      expect.stringMatching(new RegExp(`^${path.join(configDir, 'qa.yaml')}:7:13: api\\.replicas: 0 must be a whole number of at least 1 \\(got 0\\)$`)),
+      expect.stringMatching(new RegExp(`^${path.join(configDir, 'zz.yaml')}:2:11: imageTag: 'latest' is not allowed: .*\\(got "latest"\\)$`)),
+    ]);
+    expect(fs.existsSync(path.join(scratch, 'dist'))).toBe(false);
+  });
+
   test('an environment whose config fails is named by its file, also when synth renders another', () => {
     const configDir = folder({ qa: { ...ownData(), api: { minAvailable: 5 } } });
-    expect(() => synthesize({ configDir, envs: ['production'], outDir: path.join(scratch, 'dist'), log: quiet })).toThrow(
-      new ConfigError(path.join(configDir, 'qa.yaml'), ['api.minAvailable: 5 would block every node drain: api.replicas is 3; use at most 2 (got 5)']),
-    );
+    const qa = path.join(configDir, 'qa.yaml');
+    let thrown: unknown;
+    try {
+      synthesize({ configDir, envs: ['production'], outDir: path.join(scratch, 'dist'), log: quiet });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).file).toBe(qa);
+    expect((thrown as ConfigError).problems).toEqual([
+      expect.stringMatching(new RegExp(`^${qa}:\\d+:\\d+: api\\.minAvailable: 5 would block every node drain: api\\.replicas is 3; use at most 2 \\(got 5\\)$`)),
+    ]);
   });
 });
 

@@ -11,7 +11,11 @@ import { APP_WIRING, BACKEND_WIRING, imageOf, MIGRATE_WIRING, PRODUCTION, produc
 
 const production = YAML.parse(fs.readFileSync(path.join(__dirname, '..', 'config', 'production.yaml'), 'utf8'));
 
-/** The problems loading production's config with `change` applied reports, or a failure when it loads. */
+/**
+ * The problems loading production's config with `change` applied reports, each
+ * without the `bad.yaml:<line>:<column>: ` that locates it (asserted present);
+ * a failure when it loads.
+ */
 function configProblems(change: (config: any) => void): string[] {
   const config = structuredClone(production);
   change(config);
@@ -20,7 +24,13 @@ function configProblems(change: (config: any) => void): string[] {
   try {
     loadConfig('bad', { configDir: dir });
   } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
+    if (error instanceof ConfigError) {
+      return error.problems.map((line) => {
+        const located = line.split(`${dir}${path.sep}`).join('');
+        expect(located).toMatch(/^bad\.yaml:\d+:\d+: /);
+        return located.replace(/^bad\.yaml:\d+:\d+: /, '');
+      });
+    }
     throw error;
   }
   throw new Error('expected the config to be rejected');

@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as url from 'url';
 import * as YAML from 'yaml';
 import { fingerprint, PRODUCTION } from './helpers';
 import { startFakeApiServer } from './fake-apiserver';
@@ -189,4 +190,85 @@ test('the synth command runs the manifest check on what it is about to write', (
   const exitCode = runSynth(['--config', configDir, '--out', outDir], { out: (line) => lines.push(line), err: (line) => lines.push(line) });
   expect(exitCode).toBe(0);
   expect(lines.join('\n')).toMatch(/check: [1-9]\d* passed, 0 failed/);
+});
+
+test('synth says which files changed, which are new or removed, and how many did not change', () => {
+  const { configDir, outDir } = workspace();
+  const lines: string[] = [];
+  const log = (line: string) => lines.push(line);
+  const run = () => {
+    lines.length = 0;
+    return synthesize({ configDir, outDir, log });
+  };
+  run();
+  expect(lines.filter((line) => line.startsWith('  new: '))).toEqual([]);
+  expect(lines[lines.length - 1]).toMatch(/^wrote 11 files to \S+ in \d+ ms: 0 changed, 11 new, 0 removed, 0 unchanged$/);
+
+  expect(run().changes).toEqual({ changed: [], added: [], removed: [] });
+  expect(lines[lines.length - 1]).toMatch(/^wrote 11 files to \S+ in \d+ ms: nothing changed$/);
+
+  // A smaller Redis cache touches Redis' file only; a file the stack no longer makes is removed by the swap.
+  fs.writeFileSync(path.join(configDir, 'production.yaml'), productionYaml.replace('maxMemory: 256mb', 'maxMemory: 128mb'));
+  fs.writeFileSync(path.join(outDir, 'production', '70-retired.yaml'), 'kind: ConfigMap\n');
+  expect(run().changes).toEqual({ changed: ['production/15-redis.yaml'], added: [], removed: ['production/70-retired.yaml'] });
+  expect(lines).toEqual(expect.arrayContaining(['  changed: production/15-redis.yaml', '  removed: production/70-retired.yaml']));
+  expect(lines[lines.length - 1]).toMatch(/: 1 changed, 0 new, 1 removed, 10 unchanged$/);
+
+  // A file the folder lacks is listed as new once others are there.
+  fs.rmSync(path.join(outDir, 'production', '90-ingress.yaml'));
+  expect(run().changes).toEqual({ changed: [], added: ['production/90-ingress.yaml'], removed: [] });
+  expect(lines).toContain('  new: production/90-ingress.yaml');
+  expect(lines[lines.length - 1]).toMatch(/: 0 changed, 1 new, 0 removed, 10 unchanged$/);
+  expect(fs.existsSync(path.join(outDir, 'production', '70-retired.yaml'))).toBe(false);
+});
+
+describe('HONEYDUE_IMAGE_TAG', () => {
+  const saved = process.env.HONEYDUE_IMAGE_TAG;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.HONEYDUE_IMAGE_TAG;
+    else process.env.HONEYDUE_IMAGE_TAG = saved;
+  });
+  const productionTag = YAML.parse(productionYaml).imageTag;
+  const tagLine = productionYaml.split('\n').findIndex((line) => line.startsWith('imageTag: ')) + 1;
+
+  test('a tag taken from it is printed, with the file and line of the tag it replaces', () => {
+    const { configDir, outDir } = workspace();
+    process.env.HONEYDUE_IMAGE_TAG = 'fedcba9';
+    const lines: string[] = [];
+    expect(runSynth(['--config', configDir, '--out', outDir], { out: (line) => lines.push(line), err: (line) => lines.push(line) })).toBe(0);
+    expect(lines).toContain(`  production: imageTag "fedcba9" from HONEYDUE_IMAGE_TAG replaces imageTag "${productionTag}" of ${path.join(configDir, 'production.yaml')}:${tagLine}:11`);
+    expect(fs.readFileSync(path.join(outDir, 'production', '40-api.yaml'), 'utf8')).toContain(':fedcba9');
+  });
+
+  test('a bad tag from it is blamed on it, and --tag on --tag, not on the config file', () => {
+    const { configDir, outDir } = workspace();
+    process.env.HONEYDUE_IMAGE_TAG = 'latest';
+    const errors: string[] = [];
+    expect(runSynth(['--config', configDir, '--out', outDir], { out: quiet, err: (line) => errors.push(line) })).toBe(1);
+    expect(errors.join('\n')).toMatch(/\n {2}- HONEYDUE_IMAGE_TAG: imageTag: 'latest' is not allowed: .*\(got "latest"\)$/);
+    errors.length = 0;
+    expect(runSynth(['--config', configDir, '--out', outDir, '--tag', 'v1.2.3'], { out: quiet, err: (line) => errors.push(line) })).toBe(1);
+    expect(errors.join('\n')).toMatch(/\n {2}- --tag: imageTag: 'v1\.2\.3' is not a commit SHA; .*\(got "v1\.2\.3"\)$/);
+    expect(fs.existsSync(outDir)).toBe(false);
+  });
+});
+
+test('`npx cdk8s synth` as the README gives it runs offline: no upgrade check, no stack trace, the same files', () => {
+  const command = /`npx cdk8s (synth[^`]*)`/.exec(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'))?.[1];
+  expect(command).toBe('synth --no-check-upgrade');
+  // cdk8s runs the app named in its cwd's cdk8s.yaml: the repo's app, writing to a scratch folder.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-cdk8s-'));
+  const app = YAML.parse(fs.readFileSync(path.join(ROOT, 'cdk8s.yaml'), 'utf8')).app as string;
+  const tsx = url.pathToFileURL(require.resolve('tsx')).href;
+  fs.writeFileSync(path.join(dir, 'cdk8s.yaml'), YAML.stringify({
+    app: `${app.replace('--import tsx', `--import ${tsx}`).replace('main.ts', path.join(ROOT, 'main.ts'))} --out ${path.join(dir, 'dist')}`,
+    output: '.cdk8s.out',
+  }));
+  // A HOME of its own: no cached answer from an earlier check hides one.
+  const run = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'cdk8s-cli', 'bin', 'cdk8s'), ...command!.split(' ')], { cwd: dir, env: { ...process.env, HOME: dir }, encoding: 'utf8' });
+  expect(run.stderr).not.toMatch(/http error|new version|\n\s+at /);
+  expect(run.status).toBe(0);
+  expect(run.stdout).toContain('.cdk8s.out/production/40-api.yaml');
+  expect(fingerprint(path.join(dir, 'dist', 'production'))).toEqual(fingerprint(path.join(ROOT, 'dist', 'production')));
+  expect(fs.existsSync(path.join(dir, '.cdk8s-cli.version'))).toBe(false);
 });

@@ -98,8 +98,8 @@ describe('TraefikConfig', () => {
     const chart = Testing.chart();
     const traefik = new TraefikConfig(chart, 'Traefik');
     expect(parse(Testing.synth(chart)[0].spec.valuesContent)).toEqual(traefik.values);
-    expect(traefik.resource.name).toBe('traefik');
-    expect(traefik.resource.node.id).toBe('Resource');
+    expect(traefik.helmChartConfig.name).toBe('traefik');
+    expect(traefik.helmChartConfig.node.id).toBe('Resource');
   });
 
   test('trusts no forwarded header by default (the chart default)', () => {

@@ -98,7 +98,7 @@ export class FieldWatch {
 }
 
 /** The declared field nearest to a misspelled one, if it is a plausible typo. */
-function closest(key: string, declared: Iterable<string>): string | undefined {
+export function closest(key: string, declared: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of declared) {

@@ -171,7 +171,7 @@ function objectChange(object: StackObject, file: ManifestFile, live: LiveObject 
 }
 
 /** How a workload replaces its pods, read from the object the API server will store. */
-function strategyOf(object: Readonly<Record<string, unknown>>): { text: string; downtime: boolean } {
+export function strategyOf(object: Readonly<Record<string, unknown>>): { text: string; downtime: boolean } {
   const kind = object.kind as string;
   const spec = (object.spec ?? {}) as {
     strategy?: { type?: string; rollingUpdate?: { maxSurge?: unknown; maxUnavailable?: unknown } };

@@ -44,7 +44,7 @@ const PRUNE_KINDS = [
 const NEVER_LISTED = new Set(['secret', 'job.batch']);
 
 /** A PVC holds data (redis's append-only file): one that left the stack is reported, not deleted. */
-const KEPT_KINDS = new Set(['persistentvolumeclaim']);
+export const KEPT_KINDS = new Set(['persistentvolumeclaim']);
 
 export interface LiveObject {
   readonly apiVersion: string;

@@ -1,9 +1,11 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { namespaceOf, objectLabels, selectorLabels } from './labels';
-import { hardenedPodTemplate, HardenedPodOptions, MountedVolume, workloadServiceAccount, WorkloadPodSpec } from './pod-security';
-import { resolveResources, ResourceOverrides, Resources, resourcesProblems, toResourceRequirements } from './resources';
-import { dnsLabelProblem, envNameProblem, imageProblem, imageTagOf, isRecord, portProblem, ProblemList, throwProblems, ValueProblem } from './validation';
+import { ServiceEndpoint } from './network';
+import { HardenedPodOptions, MountedVolume, WorkloadPodSpec } from './pod-security';
+import { resolveResources, ResourceOverrides, Resources, resourcesProblems } from './resources';
+import { dnsLabelProblem, envNameProblem, imageProblem, isRecord, portProblem, ProblemList, throwProblems, ValueProblem } from './validation';
+import { WorkloadPodDefinition } from '../workload';
 
 /**
  * The pod-template annotation holding a hash of the ConfigMap's content.
@@ -98,22 +100,16 @@ export interface AppPodDefinition {
   readonly volumes?: MountedVolume[];
   readonly podSpec?: WorkloadPodSpec;
   readonly annotations?: Record<string, string>;
-}
-
-/** The resolved shared values, readable by the construct after the call. */
-export interface AppPod {
-  readonly namespace: string;
-  readonly version: string;
-  readonly template: k8s.PodTemplateSpec;
-  readonly serviceAccount: k8s.KubeServiceAccount;
+  /** In-cluster endpoints the pods connect to (the Redis prop); `externalPorts` comes from the props. */
+  readonly connectsTo?: readonly (ServiceEndpoint | undefined)[];
 }
 
 /**
- * Builds the ServiceAccount and pod template of an app workload: the image,
- * pull secret, ConfigMap, Secret keys, resources and hardening every app
- * workload shares, written once. Validates the shared props.
+ * The pods of an app workload, for {@link Workload.buildPods}: the image, pull
+ * secret, ConfigMap, Secret keys, resources and traffic every app workload
+ * shares, written once. Validates the shared props; creates nothing.
  */
-export function appPod(scope: Construct, props: AppWorkloadProps, definition: AppPodDefinition): AppPod {
+export function appPodDefinition(scope: Construct, props: AppWorkloadProps, definition: AppPodDefinition): WorkloadPodDefinition {
   const { owner, name } = definition;
   const namespace = namespaceOf(scope, owner, props.namespace);
   const { imagePullSecret, configMap, secretName } = props;
@@ -121,36 +117,35 @@ export function appPod(scope: Construct, props: AppWorkloadProps, definition: Ap
   throwProblems(appWorkloadProblems(owner, props, { name, namespace, defaultSecretKeys: definition.defaultSecretKeys }));
   const resources = resolveResources(owner, definition.defaultResources, props.resources);
 
-  const version = imageTagOf(props.image)!;
-  const serviceAccount = workloadServiceAccount(scope, name, namespace);
   const secretEnv: k8s.EnvVar[] = secretKeys.map((ref) => ({
     name: ref.key,
     valueFrom: { secretKeyRef: { name: secretName!, key: ref.key, optional: ref.optional || undefined } },
   }));
-  const definitionEnv = definition.container?.env ?? [];
+  const env = [...(definition.container?.env ?? []), ...secretEnv];
 
-  const template = hardenedPodTemplate({
+  return {
+    owner,
     name,
-    version,
+    namespace,
+    image: props.image,
     runAsUser: definition.runAsUser,
-    serviceAccountName: name,
-    imagePullSecrets: imagePullSecret === undefined ? undefined : [imagePullSecret],
-    labels: props.podLabels,
+    imagePullSecret,
+    podLabels: props.podLabels,
     annotations: {
       ...definition.annotations,
       ...(configMap.contentHash ? { [configMap.hashAnnotation ?? CONFIG_HASH_ANNOTATION]: configMap.contentHash } : {}),
     },
+    resources,
     podSpec: definition.podSpec,
     volumes: definition.volumes,
     container: {
       ...definition.container,
-      image: props.image,
       envFrom: [{ configMapRef: { name: configMap.name } }],
-      env: [...definitionEnv, ...secretEnv].length > 0 ? [...definitionEnv, ...secretEnv] : undefined,
-      resources: toResourceRequirements(resources),
+      env: env.length > 0 ? env : undefined,
     },
-  });
-  return { namespace, version, template, serviceAccount };
+    connectsTo: definition.connectsTo,
+    externalPorts: props.externalPorts,
+  };
 }
 
 /**

@@ -39,8 +39,9 @@ export function minAvailableProblems(owner: string, minAvailable: unknown, minim
 
 /**
  * A PodDisruptionBudget `<name>-pdb` for a workload, with
- * `unhealthyPodEvictionPolicy: AlwaysAllow` (see eviction-policy.ts). `minAvailable` defaults to
- * the drain-safe value; a requested value that would block drains throws
+ * `unhealthyPodEvictionPolicy: AlwaysAllow`, so a pod that runs but is not Ready
+ * (CrashLoopBackOff) never holds a drain. `minAvailable` defaults to the
+ * drain-safe value; a requested value that would block drains throws
  * (see {@link minAvailableProblems}, which the workloads run before building anything).
  */
 export function drainSafePdb(

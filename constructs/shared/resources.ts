@@ -32,15 +32,19 @@ export function resolveResources(owner: string, defaults: Resources, overrides: 
   };
 }
 
-/** The problems of resource overrides: each quantity set must be one Kubernetes reads (the defaults are). */
+/**
+ * The problems of resource overrides: each quantity set must be one Kubernetes
+ * reads (the defaults are). A number (`cpu: 1` in a config file) is judged as its text.
+ */
 export function resourcesProblems(owner: string, overrides: unknown): ValueProblem[] {
   const problems = new ProblemList(owner);
   if (!isRecord(overrides)) return problems.problems;
   for (const side of ['requests', 'limits'] as const) {
     const given = overrides[side];
     if (!isRecord(given)) continue;
-    problems.string(`resources.${side}.cpu`, given.cpu, cpuProblem);
-    problems.string(`resources.${side}.memory`, given.memory, memoryProblem);
+    const asText = (rule: (value: string) => string | undefined) => (value: number) => rule(String(value));
+    problems.string(`resources.${side}.cpu`, given.cpu, cpuProblem).number(`resources.${side}.cpu`, given.cpu, asText(cpuProblem));
+    problems.string(`resources.${side}.memory`, given.memory, memoryProblem).number(`resources.${side}.memory`, given.memory, asText(memoryProblem));
   }
   return problems.problems;
 }

@@ -1,0 +1,68 @@
+import { Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import { HoneydueApi, MigrateJob, NextjsApp, Redis, ServiceEndpoint, VmAgent, Worker, Workload } from '../constructs';
+import { APP_WIRING, BACKEND_WIRING, imageOf, PRODUCTION, productionChart } from './helpers';
+
+const REDIS: ServiceEndpoint = { name: 'redis', namespace: PRODUCTION.namespace, port: 6379 };
+const VMAGENT = { tokenSecret: { name: 'vmagent-ingest-token' }, remoteWriteUrl: PRODUCTION.observability!.remoteWriteUrl! };
+
+/** Each workload construct, built with production's wiring plus `traffic` (its externalPorts or its endpoints). */
+const WORKLOADS: Record<string, (chart: Chart, traffic: { externalPorts?: number[]; redis?: ServiceEndpoint }) => Workload> = {
+  HoneydueApi: (chart, traffic) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image: imageOf('api'), ...traffic }),
+  Worker: (chart, traffic) => new Worker(chart, 'worker', { ...BACKEND_WIRING, image: imageOf('worker'), ...traffic }),
+  MigrateJob: (chart, traffic) => new MigrateJob(chart, 'migrate', { ...APP_WIRING, jobName: 'honeydue-migrate', image: imageOf('api'), ...traffic }),
+  NextjsApp: (chart, traffic) => new NextjsApp(chart, 'admin', { ...APP_WIRING, name: 'admin', image: imageOf('admin'), ...traffic }),
+  VmAgent: (chart, traffic) =>
+    new VmAgent(chart, 'vmagent', { ...VMAGENT, targets: [{ ...REDIS, path: '/metrics', port: traffic.redis?.port ?? 6379 }] }),
+  Redis: (chart) => new Redis(chart, 'redis', {}),
+};
+
+describe.each(Object.entries(WORKLOADS))('%s is a Workload', (_owner, build) => {
+  test('name, namespace, ServiceAccount and traffic from the one skeleton', () => {
+    const workload = build(productionChart(), { redis: REDIS });
+    expect(workload).toBeInstanceOf(Workload);
+    expect(workload.namespace).toBe(PRODUCTION.namespace);
+    expect(workload.serviceAccount.name).toBe(workload.name);
+    expect(workload.serviceAccount.node.id).toBe('ServiceAccount');
+    expect(workload.traffic.name).toBe(workload.name);
+    expect(workload.traffic.namespace).toBe(PRODUCTION.namespace);
+  });
+});
+
+describe('traffic is validated before the workload creates any object', () => {
+  const childrenAfterFailure = (build: (chart: Chart) => Construct, id: string, message: RegExp) => {
+    const chart = productionChart();
+    expect(() => build(chart)).toThrow(message);
+    return chart.node.findChild(id).node.children.map((c) => c.node.id);
+  };
+
+  test.each(['HoneydueApi', 'Worker', 'MigrateJob', 'NextjsApp'])('%s: a bad external port', (owner) => {
+    const id = { HoneydueApi: 'api', Worker: 'worker', MigrateJob: 'migrate', NextjsApp: 'admin' }[owner]!;
+    const children = childrenAfterFailure((chart) => WORKLOADS[owner](chart, { externalPorts: [5432, 70000] }), id,
+      new RegExp(`${owner}: externalPorts\\[1\\]: 70000 is not a port`));
+    expect(children).toEqual([]);
+  });
+
+  test.each(['HoneydueApi', 'Worker', 'MigrateJob'])('%s: a Redis endpoint with a bad port', (owner) => {
+    const id = { HoneydueApi: 'api', Worker: 'worker', MigrateJob: 'migrate' }[owner]!;
+    const children = childrenAfterFailure((chart) => WORKLOADS[owner](chart, { redis: { ...REDIS, port: 0 } }), id,
+      new RegExp(`${owner}: connection to 'redis': 0 is not a port`));
+    expect(children).toEqual([]);
+  });
+
+  test('VmAgent: a target with a bad port fails before the ServiceAccount and Roles', () => {
+    const children = childrenAfterFailure((chart) => WORKLOADS.VmAgent(chart, { redis: { ...REDIS, port: 0 } }), 'vmagent',
+      /VmAgent: targets\[0\]\.port: 0 is not a port/);
+    expect(children).toEqual([]);
+  });
+});
+
+test('Redis declares its traffic too: it opens no connection, so its egress stays denied', () => {
+  const redis = WORKLOADS.Redis(productionChart(), {});
+  expect(redis.traffic).toEqual({ name: 'redis', namespace: PRODUCTION.namespace, connectsTo: [], externalPorts: [] });
+});
+
+test("MigrateJob's name is its pods' and ServiceAccount's; the Job keeps its own jobName", () => {
+  const job = WORKLOADS.MigrateJob(productionChart(), {}) as MigrateJob;
+  expect([job.name, job.jobName, job.job.name]).toEqual(['migrate', 'honeydue-migrate', 'honeydue-migrate']);
+});
