@@ -314,3 +314,10 @@ test('a section that is off is judged all the same: its values are read the day 
     "traefik.webPort: 0 is not a port; use a whole number from 1 to 65535; set 'webPort: 80' (got 0)",
   ]);
 });
+
+test('a quantity written as a number is judged as its text by the construct, as Kubernetes reads it', () => {
+  expect(configProblems((c) => { c.api.resources.limits.memory = -5; })).toEqual([
+    "api.resources.limits.memory: '-5' is not a memory quantity; write a binary suffix like '512Mi' or '1Gi' (not 'MB') (got -5)",
+  ]);
+  expect(() => configProblems((c) => { c.api.resources.limits.cpu = 1; })).toThrow('expected the config to be rejected');
+});
