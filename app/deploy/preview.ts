@@ -1,6 +1,7 @@
 import { FIELD_MANAGER } from './apply';
 import { Kubectl, lastErrorLine } from './kubectl';
-import { groupOf, ManifestFile, MIGRATE_FILE, phaseName, resourceRef, ROLLOUT_KINDS, StackManifests, StackObject } from './manifests';
+import { apiGroupOf } from '../shared/manifests';
+import { ManifestFile, MIGRATE_FILE, phaseName, resourceRef, ROLLOUT_KINDS, StackManifests, StackObject } from './manifests';
 import { DeployError } from './options';
 import { Output } from './process';
 import { findStale, listCalls, objectKey, PruneCandidate, PruneScope } from './prune';
@@ -292,7 +293,7 @@ function parseObjects(json: string, what: string): LiveObject[] {
 
 function byKey(objects: readonly LiveObject[]): Map<string, LiveObject> {
   return new Map(
-    objects.map((o) => [objectKey({ group: groupOf(o.apiVersion), kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name }), o]),
+    objects.map((o) => [objectKey({ group: apiGroupOf(o.apiVersion), kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name }), o]),
   );
 }
 

@@ -1,7 +1,8 @@
 import { LABEL_MANAGED_BY, LABEL_PART_OF } from '../../constructs/shared/labels';
 import { LABEL_ENVIRONMENT, MANAGED_BY, PART_OF } from './stack-labels';
 import { Kubectl, lastErrorLine } from './kubectl';
-import { groupOf, resourceRef, resourceType, StackManifests, StackObject } from './manifests';
+import { apiGroupOf } from '../shared/manifests';
+import { resourceRef, resourceType, StackManifests, StackObject } from './manifests';
 import { DeployError } from './options';
 import { Output } from './process';
 import { kubectlCall, note, PlanLine, Step } from './step';
@@ -210,7 +211,7 @@ export const objectKey = (o: Pick<StackObject, 'group' | 'kind' | 'namespace' | 
   `${o.group}/${o.kind}/${o.namespace ?? ''}/${o.name}`;
 
 const asStackShape = (live: LiveObject) => ({
-  group: groupOf(live.apiVersion),
+  group: apiGroupOf(live.apiVersion),
   kind: live.kind,
   namespace: live.metadata.namespace,
   name: live.metadata.name,
