@@ -2,8 +2,6 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { apiGroupOf, isClusterScopedBuiltin, parseYamlDocuments, YamlDocumentError } from '../shared/manifests';
 import { CONCERNS_IN_ORDER, StackConcern } from '../../constructs/shared/concerns';
-import { LABEL_MANAGED_BY, LABEL_PART_OF } from '../../constructs/shared/labels';
-import { LABEL_ENVIRONMENT, MANAGED_BY, PART_OF } from './stack-labels';
 import { DeployError } from './options';
 
 /**
@@ -89,10 +87,6 @@ export interface StackManifests {
   /** Present files, in deploy order. */
   readonly files: readonly ManifestFile[];
   readonly objects: readonly StackObject[];
-  /** Objects without both stack labels: prune will never find them once they leave the stack. */
-  readonly unlabelled: readonly StackObject[];
-  /** The environment every object names in its `honeydue.io/environment` label (unset when none does). */
-  readonly environment?: string;
 }
 
 /** Workload kinds that `kubectl rollout status` and `rollout undo` understand. */
@@ -134,23 +128,7 @@ export function loadManifests(dir: string): StackManifests {
   if (files.length === 0) {
     throw new DeployError(`${dir} holds none of the stack's files (${ordered.join(', ')}): synthesize first`);
   }
-  const objects = files.flatMap((file) => file.objects);
-  const unlabelled = objects.filter(
-    (object) => object.labels[LABEL_PART_OF] !== PART_OF || object.labels[LABEL_MANAGED_BY] !== MANAGED_BY,
-  );
-  return { dir, files, objects, unlabelled, environment: environmentOf(objects, dir) };
-}
-
-/** The one environment the objects' labels name; objects of two environments in one directory are refused. */
-function environmentOf(objects: readonly StackObject[], dir: string): string | undefined {
-  const named = [...new Set(objects.flatMap((o) => (o.labels[LABEL_ENVIRONMENT] === undefined ? [] : [o.labels[LABEL_ENVIRONMENT]])))];
-  if (named.length > 1) {
-    throw new DeployError(
-      `${dir} holds objects of several environments (${LABEL_ENVIRONMENT}: ${named.join(', ')}): ` +
-        'deploy one environment\'s directory (dist/<env>/) at a time',
-    );
-  }
-  return named[0];
+  return { dir, files, objects: files.flatMap((file) => file.objects) };
 }
 
 function parseManifestFile(path: string, name: string): StackObject[] {
