@@ -1,6 +1,6 @@
 import { FIELD_MANAGER } from './apply';
 import { Kubectl, lastErrorLine } from './kubectl';
-import { apiGroupOf } from '../shared/manifests';
+import { apiGroupOf, podTemplateOf } from '../shared/manifests';
 import { ManifestFile, MIGRATE_FILE, phaseName, resourceRef, ROLLOUT_KINDS, StackManifests, StackObject } from './manifests';
 import { DeployError } from './options';
 import { Output } from './process';
@@ -159,7 +159,9 @@ function objectChange(object: StackObject, file: ManifestFile, live: LiveObject 
   let rollout: string | undefined;
   let downtime: boolean | undefined;
   if (workload && op === 'update') {
-    const template = (path: string) => path.startsWith('spec.template.');
+    // A change under the pod template (where the manifest helpers find it) is what makes the controller roll pods.
+    const templatePath = `${(podTemplateOf(object.manifest)?.route ?? ['spec', 'template']).join('.')}.`;
+    const template = (path: string) => path.startsWith(templatePath);
     const rolls =
       removed.some(template) || changed.some(template) || [...next.keys()].some((path) => template(path) && !before.has(path));
     if (rolls) {
