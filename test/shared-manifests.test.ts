@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { parseManifests } from '../app/check';
-import { loadManifests } from '../app/deploy/manifests';
+import { loadManifests, type StackObject } from '../app/deploy/manifests';
+import { secretNeeds } from '../app/deploy/secrets';
 import { apiGroupOf, apiVersionOnly, parseImageReference, parseYamlDocuments, podTemplateOf, YamlDocumentError } from '../app/shared/manifests';
 
 describe('API group and version', () => {
@@ -99,5 +100,28 @@ describe('image references', () => {
     expect(parseImageReference('redis')).toEqual({ registry: undefined, repository: 'redis', tag: undefined, digest: undefined });
     expect(parseImageReference('redis@sha256:0123abcd')).toMatchObject({ repository: 'redis', tag: undefined, digest: 'sha256:0123abcd' });
     expect(parseImageReference('registry.local:5000/redis:7@sha256:0123abcd')).toEqual({ registry: 'registry.local:5000', repository: 'redis', tag: '7', digest: 'sha256:0123abcd' });
+  });
+});
+
+describe('the deploy\'s Secret preflight reads pod templates and images through them', () => {
+  const object = (apiVersion: string, kind: string, manifest: Record<string, unknown>): StackObject => ({
+    apiVersion, kind, group: apiGroupOf(apiVersion), name: kind.toLowerCase(), namespace: 'shop', labels: {}, file: 'app.yaml',
+    manifest: { apiVersion, kind, metadata: { name: kind.toLowerCase(), namespace: 'shop' }, ...manifest },
+  });
+  const needs = (...objects: StackObject[]) => secretNeeds({ dir: 'dist/shop', files: [], objects });
+  const envFromSecret = (name: string) => ({ containers: [{ name: 'app', image: 'app:1', envFrom: [{ secretRef: { name } }] }] });
+
+  test('a ReplicaSet\'s pods need their Secrets; a PodTemplate object runs no pod, so its Secrets are not needed', () => {
+    const found = needs(
+      object('apps/v1', 'ReplicaSet', { spec: { template: { spec: envFromSecret('replica-secrets') } } }),
+      object('v1', 'PodTemplate', { template: { spec: envFromSecret('stored-secrets') } }),
+    );
+    expect(found.map((need) => need.name)).toEqual(['replica-secrets']);
+  });
+
+  test('a pull Secret learns the registry of an image on localhost', () => {
+    const pod = { imagePullSecrets: [{ name: 'pull' }], containers: [{ name: 'app', image: 'localhost:5000/app:1' }, { name: 'side', image: 'localhost/side:1' }] };
+    const [pull] = needs(object('apps/v1', 'Deployment', { spec: { template: { spec: pod } } }));
+    expect([...pull.registries].sort()).toEqual(['localhost', 'localhost:5000']);
   });
 });
