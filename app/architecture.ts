@@ -15,6 +15,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { podTemplateOf } from './shared/manifests';
 import { renderEnvironment } from './synth';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
@@ -34,10 +35,10 @@ interface Edge {
   readonly label?: string;
 }
 
-/** The pod spec of a workload object (a CronJob nests it one level deeper). */
-function podTemplateOf(o: K8sObject): { metadata?: { labels?: Record<string, string> }; spec: any } | undefined {
-  if (o.kind === 'CronJob') return o.spec?.jobTemplate?.spec?.template;
-  return o.spec?.template;
+/** The pod template of a workload object, as the manifest check and the deploy find it. */
+function podOf(o: K8sObject): { metadata?: { labels?: Record<string, string> }; spec?: any } | undefined {
+  const template = podTemplateOf(o);
+  return template === undefined ? undefined : { metadata: template.metadata as { labels?: Record<string, string> } | undefined, spec: template.spec };
 }
 
 const idOf = (kind: string, name: string) => `${kind.toLowerCase()}_${name.replace(/[^A-Za-z0-9]/g, '_')}`;
@@ -57,7 +58,7 @@ export function architectureFlowchart(objects: K8sObject[]): string {
   const secretNode = (name: string, namespace?: string) => node('Secret', name, `{{"Secret ${name}"}}`, namespace);
   const configMapNode = (name: string, namespace?: string) => node('ConfigMap', name, `[/"ConfigMap ${name}"/]`, namespace);
 
-  const workloads = objects.filter((o) => WORKLOAD_KINDS.includes(o.kind) && podTemplateOf(o));
+  const workloads = objects.filter((o) => WORKLOAD_KINDS.includes(o.kind) && podOf(o) !== undefined);
   const services = objects.filter((o) => o.kind === 'Service');
   const claims = new Map(objects.filter((o) => o.kind === 'PersistentVolumeClaim').map((o) => [o.metadata.name, o]));
   const configMaps = new Map(objects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, o]));
@@ -74,7 +75,7 @@ export function architectureFlowchart(objects: K8sObject[]): string {
     const selector: Record<string, string> = s.spec?.selector ?? {};
     if (Object.keys(selector).length === 0) continue;
     for (const w of workloads) {
-      const labels = podTemplateOf(w)?.metadata?.labels ?? {};
+      const labels = podOf(w)?.metadata?.labels ?? {};
       const selects = w.metadata.namespace === s.metadata.namespace && Object.entries(selector).every(([k, v]) => labels[k] === v);
       if (selects) addEdge({ from: id, to: workloadIds.get(w)!, arrow: '-->' });
     }
@@ -104,7 +105,7 @@ export function architectureFlowchart(objects: K8sObject[]): string {
   for (const w of workloads) {
     const from = workloadIds.get(w)!;
     const namespace = w.metadata.namespace;
-    const pod = podTemplateOf(w)!.spec ?? {};
+    const pod = podOf(w)!.spec ?? {};
     const containers = [...(pod.initContainers ?? []), ...(pod.containers ?? [])];
     const readConfigMaps = new Set<string>();
     for (const volume of pod.volumes ?? []) {

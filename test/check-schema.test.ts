@@ -241,6 +241,42 @@ describe('custom resources', () => {
     expectFindings(report, [{ rule: 'wiring/namespace', object: 'Backup nightly', path: 'metadata.namespace' }]);
   });
 
+  /** The Backup CRD with another openAPIV3Schema, shipped in the set beside a resource. */
+  const withSchema = (openAPIV3Schema: unknown, spec: unknown) => {
+    const crdDocs = require('../app/check').loadManifestDir(CRD_DIR).filter((d: any) => d.object.kind === 'CustomResourceDefinition');
+    const crd = structuredClone(crdDocs.find((d: any) => d.object.spec.names.kind === 'Backup').object);
+    crd.spec.versions = [{ name: 'v1alpha1', served: true, storage: true, schema: { openAPIV3Schema } }];
+    return check(goodPlus(crd, backup(spec)));
+  };
+
+  test('fails on a number that is not a multiple of the schema\'s multipleOf', () => {
+    const schema = { type: 'object', properties: { spec: { type: 'object', properties: { everyMinutes: { type: 'integer', multipleOf: 5 } } } } };
+    expect(withSchema(schema, { everyMinutes: 15 }).findings).toEqual([]);
+    const report = withSchema(schema, { everyMinutes: 7 });
+    expectFindings(report, [{ rule: 'schema/invalid', object, path: 'spec.everyMinutes' }]);
+    expect(report.findings[0].message).toMatch(/must be a multiple of 5 \(got 7\)/);
+  });
+
+  test('passes apiVersion and kind at the root even when the schema does not declare them, as the API server does', () => {
+    const schema = { type: 'object', properties: { spec: { type: 'object', properties: { mode: { type: 'string' } } } } };
+    expect(withSchema(schema, { mode: 'full' }).findings).toEqual([]);
+    expectFindings(withSchema(schema, { mode: 'full', modes: 'x' }), [{ rule: 'schema/unknown-field', object, path: 'spec.modes' }]);
+  });
+
+  test('reports null in a field the schema does not make nullable, and passes it where it does', () => {
+    const schema = { type: 'object', properties: { spec: { type: 'object', properties: { note: { type: 'string', nullable: true }, mode: { type: 'string' } } } } };
+    expect(withSchema(schema, { note: null, mode: 'full' }).findings).toEqual([]);
+    const report = withSchema(schema, { mode: null });
+    expectFindings(report, [{ rule: 'schema/invalid', object, path: 'spec.mode' }]);
+    expect(report.findings[0].message).toBe('must not be null: set a value or remove the field');
+  });
+
+  test('fails on a CRD schema that cannot be compiled, saying where to fix it', () => {
+    const report = withSchema({ type: 'object', properties: { spec: { type: 'int' } } }, {});
+    expectFindings(report, [{ rule: 'schema/invalid', object, path: '' }]);
+    expect(report.findings[0].message).toMatch(/the CRD's openAPIV3Schema cannot be compiled \(.*\): fix the CRD kept in imports\/ or shipped in the set/);
+  });
+
   test('the good set\'s HelmChartConfig fails on an unknown spec field', () => {
     const report = check(goodWith('HelmChartConfig', 'traefik', (h) => { h.spec.valueContent = h.spec.valuesContent; delete h.spec.valuesContent; }));
     expectFindings(report, [{ rule: 'schema/unknown-field', object: 'HelmChartConfig kube-system/traefik', path: 'spec.valueContent' }]);

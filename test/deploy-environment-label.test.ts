@@ -4,13 +4,15 @@
  * delete another's objects (kube-system's HelmChartConfig included).
  */
 import { App, Testing } from 'cdk8s';
-import { LABEL_ENVIRONMENT } from '../app/deploy/stack-labels';
 import { HoneydueStack } from '../constructs';
 import { listEnvironments } from '../app/config';
 import { renderEnvironment } from '../app/synth';
 import { PRODUCTION } from './helpers';
 
-test('the label key is spelled once, as honeydue.io/environment', () => {
+/** The key the deploy's prune selects by, as production's config names it. */
+const LABEL_ENVIRONMENT = PRODUCTION.environmentLabel as string;
+
+test('production\'s config names the label key honeydue.io/environment', () => {
   expect(LABEL_ENVIRONMENT).toBe('honeydue.io/environment');
 });
 

@@ -7,6 +7,7 @@
  * says 1.27.1). The cluster runs k3s 1.34: a field added in 1.34 would be reported
  * as unknown, which errs on the safe side.
  */
+import { apiGroupOf } from '../shared/manifests';
 import { FieldWatch } from './field-watch';
 import { joinPath, pointerSegments, show, valueAt } from './paths';
 import type { Json, Violation } from './types';
@@ -81,8 +82,7 @@ const DECLARED_BUT_UNREAD: Record<string, ReadonlySet<string>> = {
 export function validateBuiltin(validate: ModelValidate, raw: Json): BuiltinSchemaResult {
   // A JSON copy: what the YAML writer would emit, and safe to wrap in a proxy (no frozen objects).
   const copy = JSON.parse(JSON.stringify(raw)) as Json;
-  const group = String(raw.apiVersion).includes('/') ? String(raw.apiVersion).split('/')[0] : '';
-  const alsoDeclared = DECLARED_BUT_UNREAD[`${group}/${raw.kind}`];
+  const alsoDeclared = DECLARED_BUT_UNREAD[`${apiGroupOf(String(raw.apiVersion))}/${raw.kind}`];
   return validateWithWatch(validate, copy, '', alsoDeclared);
 }
 

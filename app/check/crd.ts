@@ -3,13 +3,15 @@
  * against the openAPIV3Schema the API server would use.
  *
  * CRD schemas are structural (every field typed, `properties` closed unless
- * `x-kubernetes-preserve-unknown-fields`), so one walk gives both the value
- * errors and the unknown fields, with the same rule ids as built-in kinds.
- * CEL rules (`x-kubernetes-validations`) need a CEL engine and are not evaluated.
+ * `x-kubernetes-preserve-unknown-fields`), so one ajv validation gives both the
+ * value errors and the unknown fields, with the same rule ids as built-in kinds.
+ * CEL rules (`x-kubernetes-validations`) need a CEL engine and are not evaluated;
+ * `format` is not judged either (the API server only checks a few formats).
  */
-import { child, show } from './paths';
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { child, joinPath, pointerSegments, show, valueAt } from './paths';
 import { isPlainObject } from './objects';
-import type { CrdCatalog, CrdVersionSchema, Json, ManifestDoc } from './types';
+import type { CrdCatalog, CrdVersionSchema, Json, ManifestDoc, Violation } from './types';
 import type { BuiltinSchemaResult } from './builtin-schema';
 
 /** `group/version/Kind`, the catalog key. */
@@ -60,119 +62,194 @@ export function mergeCatalogs(...catalogs: CrdCatalog[]): CrdCatalog {
  * as ObjectMeta), and apiVersion/kind were matched to find the schema.
  */
 export function validateCustomResource(raw: Json, schema: Json): BuiltinSchemaResult {
-  const result: BuiltinSchemaResult = { invalid: [], unknownFields: [] };
-  const top = { ...raw };
+  const top = JSON.parse(JSON.stringify(raw)) as Json;
   delete top.metadata;
-  walk(top, schema, '', result, true);
-  return result;
+  const validate = validatorOf(schema);
+  if (typeof validate === 'string') {
+    return {
+      invalid: [{ path: '', message: `the CRD's openAPIV3Schema cannot be compiled (${validate}): fix the CRD kept in imports/ or shipped in the set` }],
+      unknownFields: [],
+    };
+  }
+  if (validate(top)) return { invalid: [], unknownFields: [] };
+  return describeErrors(validate.errors ?? [], top);
 }
 
-function walk(value: unknown, schema: Json, path: string, out: BuiltinSchemaResult, closed: boolean): void {
-  const got = `(got ${show(value)})`;
-  if (value === null) {
-    if (!schema.nullable) out.invalid.push({ path, message: `must not be null: set a value or remove the field` });
-    return;
-  }
-  if (schema['x-kubernetes-int-or-string']) {
-    if (!(typeof value === 'string' || Number.isInteger(value))) {
-      out.invalid.push({ path, message: `must be an integer or a string ${got}` });
-    }
-    return;
-  }
-  const type = schema.type as string | undefined;
-  if (type && !hasType(value, type)) {
-    out.invalid.push({ path, message: `must be ${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type} ${got}` });
-    return;
-  }
-  if (Array.isArray(schema.enum) && !schema.enum.some((allowed: unknown) => JSON.stringify(allowed) === JSON.stringify(value))) {
-    out.invalid.push({ path, message: `must be one of ${schema.enum.map(show).join(', ')} ${got}` });
-  }
-  checkBounds(value, schema, path, out);
-  for (const sub of schema.allOf ?? []) walk(value, sub, path, out, false);
-  if (Array.isArray(schema.anyOf) && !schema.anyOf.some((sub: Json) => passes(value, sub))) {
-    out.invalid.push({ path, message: `matches none of the anyOf alternatives ${got}` });
-  }
-  if (Array.isArray(schema.oneOf) && schema.oneOf.filter((sub: Json) => passes(value, sub)).length !== 1) {
-    out.invalid.push({ path, message: `must match exactly one of the oneOf alternatives ${got}` });
-  }
-  if (isPlainObject(schema.not) && passes(value, schema.not)) {
-    out.invalid.push({ path, message: `matches a shape the schema forbids (not) ${got}` });
-  }
+/**
+ * Keywords the check adds to the ajv form of a CRD schema: the API server's
+ * int-or-string, and a refusal of null where the schema does not say
+ * `nullable` and has no `type` to refuse it (a typed field refuses null by its type).
+ */
+const INT_OR_STRING = 'x-kubernetes-int-or-string';
+const NOT_NULL = 'x-check-not-null';
 
-  if (Array.isArray(value)) {
-    if (isPlainObject(schema.items)) value.forEach((item, i) => walk(item, schema.items, child(path, i), out, closed));
-    return;
+const ajv = new Ajv({
+  allErrors: true,
+  // CRD schemas carry OpenAPI and x-kubernetes-* keywords ajv does not know; they describe, not constrain.
+  strict: false,
+  validateFormats: false,
+  verbose: true,
+  // Patterns are RE2 in the API server: one JavaScript cannot compile is not ours to judge, so it matches everything.
+  code: { regExp: Object.assign((source: string) => safePattern(source), { code: 'safePattern' }) },
+});
+ajv.addKeyword({
+  keyword: INT_OR_STRING,
+  schemaType: 'boolean',
+  errors: true,
+  validate: (on: boolean, value: unknown) => !on || typeof value === 'string' || Number.isInteger(value),
+});
+ajv.addKeyword({ keyword: NOT_NULL, schemaType: 'boolean', errors: true, validate: (on: boolean, value: unknown) => !on || value !== null });
+
+const compiled = new WeakMap<Json, ValidateFunction | string>();
+
+/** The compiled validator of a CRD version's schema (memoized), or why it does not compile. */
+function validatorOf(schema: Json): ValidateFunction | string {
+  let validate = compiled.get(schema);
+  if (validate === undefined) {
+    try {
+      validate = ajv.compile(toAjvSchema(schema, true, true));
+    } catch (error) {
+      validate = (error as Error).message;
+    }
+    compiled.set(schema, validate);
   }
-  if (!isPlainObject(value)) return;
-  for (const required of schema.required ?? []) {
-    if (value[required] === undefined) {
-      out.invalid.push({ path: child(path, required), message: `required field ${JSON.stringify(required)} is missing: add it` });
+  return validate;
+}
+
+/**
+ * The ajv (JSON Schema draft-07) form of a structural schema node:
+ * - a node of the object skeleton (root, `properties`, `items`,
+ *   `additionalProperties`) is closed unless it preserves unknown fields or
+ *   allows any (`additionalProperties: true`): the API server prunes fields it
+ *   does not declare, so they are reported as unknown. Inside allOf, anyOf,
+ *   oneOf and not, nodes only constrain values and stay open;
+ * - `nullable` (OpenAPI 3.0) becomes a `null` type, and a node without it refuses null;
+ * - boolean `exclusiveMinimum`/`exclusiveMaximum` (OpenAPI 3.0) become numbers;
+ * - the root implicitly declares apiVersion and kind, as every object has them.
+ */
+function toAjvSchema(node: Json, closed: boolean, root = false): Json {
+  const out: Json = {};
+  for (const [key, value] of Object.entries(node)) {
+    switch (key) {
+      case 'properties':
+        out.properties = Object.fromEntries(
+          Object.entries(isPlainObject(value) ? value : {}).map(([name, sub]) => [name, isPlainObject(sub) ? toAjvSchema(sub, closed) : sub]),
+        );
+        break;
+      case 'items':
+      case 'additionalProperties':
+        out[key] = isPlainObject(value) ? toAjvSchema(value, closed) : value;
+        break;
+      case 'allOf':
+      case 'anyOf':
+      case 'oneOf':
+        out[key] = Array.isArray(value) ? value.map((sub) => (isPlainObject(sub) ? toAjvSchema(sub, false) : sub)) : value;
+        break;
+      case 'not':
+        out.not = isPlainObject(value) ? toAjvSchema(value, false) : value;
+        break;
+      case 'nullable':
+      case 'exclusiveMinimum':
+      case 'exclusiveMaximum':
+      case 'minimum':
+      case 'maximum':
+        break;
+      default:
+        out[key] = value;
     }
   }
-  const properties: Json = isPlainObject(schema.properties) ? schema.properties : {};
-  const preserve = schema['x-kubernetes-preserve-unknown-fields'] === true;
-  for (const [key, fieldValue] of Object.entries(value)) {
-    const fieldPath = child(path, key);
-    if (isPlainObject(properties[key])) {
-      walk(fieldValue, properties[key], fieldPath, out, closed);
-    } else if (isPlainObject(schema.additionalProperties)) {
-      walk(fieldValue, schema.additionalProperties, fieldPath, out, closed);
-    } else if (closed && !preserve && schema.additionalProperties !== true) {
-      out.unknownFields.push({
-        path: fieldPath,
+  for (const [bound, exclusive] of [['minimum', 'exclusiveMinimum'], ['maximum', 'exclusiveMaximum']] as const) {
+    if (typeof node[bound] === 'number') out[node[exclusive] === true ? exclusive : bound] = node[bound];
+  }
+  if (node.nullable === true) {
+    if (typeof node.type === 'string') out.type = [node.type, 'null'];
+    if (Array.isArray(node.enum)) out.enum = [...node.enum, null];
+  } else if (node.type === undefined) {
+    out[NOT_NULL] = true;
+  }
+  if (root) {
+    out.properties = { apiVersion: { type: 'string' }, kind: { type: 'string' }, ...(out.properties ?? {}) };
+  }
+  const preserve = node['x-kubernetes-preserve-unknown-fields'] === true;
+  if (closed && !preserve && node.additionalProperties === undefined) out.additionalProperties = false;
+  return out;
+}
+
+/** Errors inside an anyOf, oneOf or not branch: the branch's verdict is reported once, as the keyword's. */
+const IN_BRANCH = /\/(anyOf|oneOf|not)\//;
+
+/** The violations of one validation: value errors and unknown fields apart. */
+function describeErrors(errors: readonly ErrorObject[], root: Json): BuiltinSchemaResult {
+  const invalid: Violation[] = [];
+  const unknownFields: Violation[] = [];
+  const byPath = new Map<string, ErrorObject[]>();
+  for (const error of errors) {
+    if (IN_BRANCH.test(error.schemaPath)) continue;
+    const segments = pointerSegments(error.instancePath, root);
+    if (error.keyword === 'additionalProperties') {
+      const key = String(error.params.additionalProperty);
+      const declared = Object.keys(isPlainObject(error.parentSchema?.properties) ? error.parentSchema!.properties : {});
+      unknownFields.push({
+        path: child(joinPath(segments), key),
         message:
-          `unknown field ${JSON.stringify(key)} (value ${show(fieldValue)}): the CRD schema declares ` +
-          (Object.keys(properties).length ? Object.keys(properties).map((k) => JSON.stringify(k)).join(', ') : 'no fields here') +
+          `unknown field ${JSON.stringify(key)} (value ${show(valueAt(root, [...segments, key]))}): the CRD schema declares ` +
+          (declared.length ? declared.map((k) => JSON.stringify(k)).join(', ') : 'no fields here') +
           '; the API server prunes it silently and `kubectl apply --validate=strict` rejects it; fix the spelling or remove it',
       });
+    } else if (error.keyword === 'required') {
+      const missing = String(error.params.missingProperty);
+      invalid.push({ path: child(joinPath(segments), missing), message: `required field ${JSON.stringify(missing)} is missing: add it` });
+    } else {
+      const list = byPath.get(error.instancePath) ?? [];
+      list.push(error);
+      byPath.set(error.instancePath, list);
     }
   }
-}
-
-function hasType(value: unknown, type: string): boolean {
-  switch (type) {
-    case 'object': return isPlainObject(value);
-    case 'array': return Array.isArray(value);
-    case 'string': return typeof value === 'string';
-    case 'integer': return Number.isInteger(value);
-    case 'number': return typeof value === 'number' && Number.isFinite(value);
-    case 'boolean': return typeof value === 'boolean';
-    default: return true;
+  for (const [pointer, list] of byPath) {
+    const segments = pointerSegments(pointer, root);
+    const path = joinPath(segments);
+    for (const message of explain(list, valueAt(root, segments))) invalid.push({ path, message });
   }
+  return { invalid, unknownFields };
 }
 
-function checkBounds(value: unknown, schema: Json, path: string, out: BuiltinSchemaResult): void {
+/** The messages for one field: one per broken rule, as each is a separate fix. */
+function explain(errors: readonly ErrorObject[], value: unknown): string[] {
   const got = `(got ${show(value)})`;
-  const fail = (message: string) => out.invalid.push({ path, message: `${message} ${got}` });
-  if (typeof value === 'string') {
-    if (typeof schema.minLength === 'number' && value.length < schema.minLength) fail(`must be at least ${schema.minLength} characters`);
-    if (typeof schema.maxLength === 'number' && value.length > schema.maxLength) fail(`must be at most ${schema.maxLength} characters`);
-    if (typeof schema.pattern === 'string' && !safePattern(schema.pattern).test(value)) fail(`must match /${schema.pattern}/`);
-  }
-  if (typeof value === 'number') {
-    if (typeof schema.minimum === 'number' && (schema.exclusiveMinimum ? value <= schema.minimum : value < schema.minimum)) {
-      fail(`must be ${schema.exclusiveMinimum ? 'greater than' : 'at least'} ${schema.minimum}`);
-    }
-    if (typeof schema.maximum === 'number' && (schema.exclusiveMaximum ? value >= schema.maximum : value > schema.maximum)) {
-      fail(`must be ${schema.exclusiveMaximum ? 'less than' : 'at most'} ${schema.maximum}`);
-    }
-  }
-  if (Array.isArray(value)) {
-    if (typeof schema.minItems === 'number' && value.length < schema.minItems) fail(`must have at least ${schema.minItems} items`);
-    if (typeof schema.maxItems === 'number' && value.length > schema.maxItems) fail(`must have at most ${schema.maxItems} items`);
-  }
-  if (isPlainObject(value)) {
-    const count = Object.keys(value).length;
-    if (typeof schema.minProperties === 'number' && count < schema.minProperties) fail(`must have at least ${schema.minProperties} fields`);
-    if (typeof schema.maxProperties === 'number' && count > schema.maxProperties) fail(`must have at most ${schema.maxProperties} fields`);
-  }
+  if (value === null) return ['must not be null: set a value or remove the field'];
+  // A value of the wrong type fails its type first; bounds and enums of the right type would only repeat it.
+  const typed = errors.find((e) => e.keyword === 'type' || e.keyword === INT_OR_STRING);
+  const shown = typed === undefined ? errors : [typed];
+  return [...new Set(shown.map((error) => `${reason(error)} ${got}`))];
 }
 
-/** True when the value satisfies a sub-schema (used for anyOf/oneOf/not, which only constrain values). */
-function passes(value: unknown, schema: Json): boolean {
-  const probe: BuiltinSchemaResult = { invalid: [], unknownFields: [] };
-  walk(value, schema, '', probe, false);
-  return probe.invalid.length === 0;
+function reason(error: ErrorObject): string {
+  const limit = error.params.limit;
+  switch (error.keyword) {
+    case 'type': {
+      const type = [error.params.type].flat().filter((t: string) => t !== 'null').join(' or ');
+      return `must be ${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
+    }
+    case INT_OR_STRING: return 'must be an integer or a string';
+    case 'enum': return `must be one of ${(error.params.allowedValues as unknown[]).map(show).join(', ')}`;
+    case 'minLength': return `must be at least ${limit} characters`;
+    case 'maxLength': return `must be at most ${limit} characters`;
+    case 'pattern': return `must match /${error.params.pattern}/`;
+    case 'minimum': return `must be at least ${limit}`;
+    case 'maximum': return `must be at most ${limit}`;
+    case 'exclusiveMinimum': return `must be greater than ${limit}`;
+    case 'exclusiveMaximum': return `must be less than ${limit}`;
+    case 'multipleOf': return `must be a multiple of ${error.params.multipleOf}`;
+    case 'minItems': return `must have at least ${limit} items`;
+    case 'maxItems': return `must have at most ${limit} items`;
+    case 'uniqueItems': return `must not repeat an item (items ${error.params.j} and ${error.params.i} are equal)`;
+    case 'minProperties': return `must have at least ${limit} fields`;
+    case 'maxProperties': return `must have at most ${limit} fields`;
+    case 'anyOf': return 'matches none of the anyOf alternatives';
+    case 'oneOf': return 'must match exactly one of the oneOf alternatives';
+    case 'not': return 'matches a shape the schema forbids (not)';
+    default: return `fails schema keyword ${error.keyword} ${JSON.stringify(error.params)}`;
+  }
 }
 
 const patterns = new Map<string, RegExp>();

@@ -8,7 +8,8 @@
  * object with three bad containers fails that rule once but prints three findings.
  */
 import { crdKey, crdCatalog, mergeCatalogs } from './crd';
-import { isClusterScopedBuiltin, toKubeObject, versionOf } from './objects';
+import { toKubeObject } from './objects';
+import { apiVersionOnly, isClusterScopedBuiltin } from '../shared/manifests';
 import { DOCUMENT_RULE, RULES, STALE_EXEMPTION_RULE } from './rules';
 import type { CheckContext, CrdCatalog, Exemption, Finding, KubeObject, ManifestDoc, ManifestSet, Rule } from './types';
 
@@ -139,7 +140,7 @@ function contextFor(objects: readonly KubeObject[], crds: CrdCatalog): CheckCont
     crds,
     find: (group, kind, namespace, name) => byIdentity.get(`${group}/${kind}/${namespace}/${name}`),
     isNamespaced(obj) {
-      const crd = crds.get(crdKey(obj.group, versionOf(obj.apiVersion), obj.kind));
+      const crd = crds.get(crdKey(obj.group, apiVersionOnly(obj.apiVersion), obj.kind));
       if (crd) return crd.scope === 'Namespaced';
       return !isClusterScopedBuiltin(obj.group, obj.kind);
     },

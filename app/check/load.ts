@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'fs';
 import { join } from 'path';
-import { parseAllDocuments } from 'yaml';
+import { parseYamlDocuments, YamlDocumentError } from '../shared/manifests';
 import { crdCatalog } from './crd';
 import type { CrdCatalog, ManifestDoc, ManifestSet } from './types';
 
@@ -26,15 +26,12 @@ function yamlFiles(dir: string): string[] {
  * `---`) are skipped; a syntax error or duplicate key throws, naming the file and line.
  */
 export function parseManifests(text: string, file: string): ManifestDoc[] {
-  const docs: ManifestDoc[] = [];
-  for (const document of parseAllDocuments(text, { prettyErrors: true })) {
-    const error = document.errors[0];
-    if (error) throw new Error(`${file}: ${error.message}`);
-    const object = document.toJS({ maxAliasCount: 100 });
-    if (object === null || object === undefined) continue;
-    docs.push({ file, object });
+  try {
+    return parseYamlDocuments(text).map(({ value }) => ({ file, object: value }));
+  } catch (error) {
+    if (error instanceof YamlDocumentError) throw new Error(`${file}: ${error.reason}`);
+    throw error;
   }
-  return docs;
 }
 
 /** Every document of every *.yaml / *.yml file under `dir`, recursively. */

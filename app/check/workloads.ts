@@ -3,6 +3,7 @@
  */
 import { child } from './paths';
 import { isPlainObject } from './objects';
+import { apiGroupOf, podTemplateOf as podTemplateAt } from '../shared/manifests';
 import type { CheckContext, Json, KubeObject } from './types';
 
 /** Where a workload keeps its pods' definition. */
@@ -26,41 +27,17 @@ export interface ContainerAt {
   readonly list: 'containers' | 'initContainers' | 'ephemeralContainers';
 }
 
-const TEMPLATE_PATHS: Record<string, string[]> = {
-  'apps/Deployment': ['spec', 'template'],
-  'apps/StatefulSet': ['spec', 'template'],
-  'apps/DaemonSet': ['spec', 'template'],
-  'apps/ReplicaSet': ['spec', 'template'],
-  '/ReplicationController': ['spec', 'template'],
-  'batch/Job': ['spec', 'template'],
-  'batch/CronJob': ['spec', 'jobTemplate', 'spec', 'template'],
-  '/PodTemplate': ['template'],
-};
-
 /** The pod template of a workload (or the Pod itself), or undefined for other kinds. */
 export function podTemplateOf(obj: KubeObject): PodTemplate | undefined {
-  const runsToCompletion = obj.group === 'batch';
-  if (obj.group === '' && obj.kind === 'Pod') {
-    return {
-      metadata: isPlainObject(obj.raw.metadata) ? obj.raw.metadata : {},
-      spec: isPlainObject(obj.raw.spec) ? obj.raw.spec : {},
-      specPath: 'spec',
-      metadataPath: 'metadata',
-      runsToCompletion: false,
-    };
-  }
-  const route = TEMPLATE_PATHS[`${obj.group}/${obj.kind}`];
-  if (!route) return undefined;
-  let node: unknown = obj.raw;
-  for (const key of route) node = isPlainObject(node) ? node[key] : undefined;
-  const template = isPlainObject(node) ? node : {};
-  const templatePath = route.join('.');
+  const found = podTemplateAt(obj.raw);
+  if (found === undefined) return undefined;
+  const at = (key: string) => [...found.route, key].join('.');
   return {
-    metadata: isPlainObject(template.metadata) ? template.metadata : {},
-    spec: isPlainObject(template.spec) ? template.spec : {},
-    specPath: `${templatePath}.spec`,
-    metadataPath: `${templatePath}.metadata`,
-    runsToCompletion,
+    metadata: isPlainObject(found.metadata) ? found.metadata : {},
+    spec: isPlainObject(found.spec) ? found.spec : {},
+    specPath: at('spec'),
+    metadataPath: at('metadata'),
+    runsToCompletion: found.runsToCompletion,
   };
 }
 
@@ -137,7 +114,7 @@ export function autoscalersOf(workload: KubeObject, ctx: CheckContext): KubeObje
     if (hpa.namespace !== workload.namespace) return false;
     const target = hpa.raw.spec?.scaleTargetRef;
     if (!isPlainObject(target)) return false;
-    const group = typeof target.apiVersion === 'string' && target.apiVersion.includes('/') ? target.apiVersion.split('/')[0] : '';
+    const group = typeof target.apiVersion === 'string' ? apiGroupOf(target.apiVersion) : '';
     return target.kind === workload.kind && target.name === workload.name && group === workload.group;
   });
 }

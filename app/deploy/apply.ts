@@ -1,4 +1,3 @@
-import { MANAGED_BY } from './stack-labels';
 import { lastErrorLine } from './kubectl';
 import { ManifestFile, MIGRATE_FILE, resourceRef, StackObject } from './manifests';
 import { DeployError } from './options';
@@ -7,11 +6,15 @@ import { DeployStopped } from './stop';
 import { Journal, kubectlCall, Step, StepContext } from './step';
 
 /**
- * The field manager every apply of the deploy uses: the stack's own name, so
- * `kubectl get -o yaml --show-managed-fields` tells which fields the stack owns
- * and which belong to someone else (the HPA's replicas, a hand edit).
+ * The field manager every apply of the deploy uses: the deploy command's own
+ * name, so `kubectl get -o yaml --show-managed-fields` tells which fields the
+ * deploy owns and which belong to someone else (the HPA's replicas, a hand
+ * edit). It names the tool, not the product, and is deliberately not read from
+ * a config's labels: a field manager that changed with them would leave the
+ * fields earlier deploys applied owned by the old name, and a field the
+ * release stops setting would then never be removed.
  */
-export const FIELD_MANAGER = MANAGED_BY;
+export const FIELD_MANAGER = 'honeydue-k8s';
 
 /**
  * Server-side apply. `--force-conflicts` takes over fields another manager set

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
-import { LABEL_ENVIRONMENT } from './stack-labels';
+import { namedEnvironment, reviewedEnvironment, reviewedStackLabels, StackLabels, stackLabelsOf, unlabelledObjects } from './stack-labels';
 import { ConfigError, listEnvironments } from '../config';
 import { deployRefusal } from '../environments';
 import { defaultHealthUrl } from './health';
@@ -79,23 +79,27 @@ export async function deploy(options: DeployOptions, runtime: DeployRuntime): Pr
     // Local work first: a release that does not synthesize or pass the check never reaches the cluster.
     let dir: string;
     let manifests: StackManifests;
+    let labels: StackLabels;
     if (options.manifestsDir === undefined) {
       refuseUndeployable(options.env, runtime.configDir, true);
       const folder = folders.create(options.env);
       await reporter.run(synthesizeStep({ env: options.env, tag: options.tag as string, folder, configDir: runtime.configDir }));
       dir = printablePath(join(folder, options.env), runtime.cwd);
       manifests = loadManifests(dir);
+      labels = stackLabelsOf(options.env, runtime.configDir);
     } else {
       dir = options.manifestsDir;
       // Which file goes when is checked first (it names the file); then schema and policy, as synth does.
       manifests = loadManifests(dir);
       await reporter.run(checkStep(dir));
+      const named = reviewedEnvironment(manifests, runtime.configDir);
+      // Reviewed files of a not-deployable environment (dist/staging) are refused like a synthesized release.
+      if (listEnvironments(runtime.configDir).includes(named)) refuseUndeployable(named, runtime.configDir, false);
+      labels = reviewedStackLabels(named, manifests, runtime.configDir);
     }
-    const env = environmentOf(manifests, options);
-    // Reviewed files of a not-deployable environment (dist/staging) are refused like a synthesized release.
-    if (options.manifestsDir !== undefined && listEnvironments(runtime.configDir).includes(env)) refuseUndeployable(env, runtime.configDir, false);
+    const env = environmentOf(manifests, labels, options);
     const folder = folders.current ?? folders.create(env);
-    describeManifests(manifests, output);
+    describeManifests(manifests, labels, output);
     const healthUrl = options.healthUrl === null ? null : (options.healthUrl ?? defaultHealthUrl(manifests));
     if (healthUrl === undefined) {
       throw new DeployError(
@@ -115,7 +119,7 @@ export async function deploy(options: DeployOptions, runtime: DeployRuntime): Pr
       },
       (why) => lockLost.abort({ signal: 'SIGTERM', why }),
     );
-    const scope = pruneScope(manifests, env);
+    const scope = pruneScope(manifests, env, labels);
     const upgrades = chartUpgrades(manifests.objects);
     let preview: Preview | undefined;
     const jobUids = new Map<ChartUpgrade, string>();
@@ -235,17 +239,19 @@ function askUnlessStopped(
   });
 }
 
-function environmentOf(manifests: StackManifests, options: DeployOptions): string {
-  const env = manifests.environment;
+/** The environment the objects name under the config's environment label, which must be the one synthesized. */
+function environmentOf(manifests: StackManifests, labels: StackLabels, options: DeployOptions): string {
+  const key = labels.environmentKey;
+  const env = namedEnvironment(manifests, key);
   if (env === undefined) {
     throw new DeployError(
-      `the objects in ${manifests.dir} carry no ${LABEL_ENVIRONMENT} label (synthesized before the label existed): ` +
+      `the objects in ${manifests.dir} carry no ${key} label (synthesized before the label existed): ` +
         'synthesize again (npm run synth) so the lock and prune know the environment',
     );
   }
   if (options.manifestsDir === undefined && env !== options.env) {
     throw new DeployError(
-      `synthesized ${options.env} but its objects say ${LABEL_ENVIRONMENT}: ${env}: the stack's environment prop must be ` +
+      `synthesized ${options.env} but its objects say ${key}: ${env}: the stack's environment prop must be ` +
         `the environment's name (app/synth.ts passes it), or the lock and prune would act for ${env}`,
     );
   }
@@ -327,12 +333,12 @@ function describeRelease(options: DeployOptions, dir: string): string {
   return options.tag === undefined ? dir : `${options.env} at tag ${options.tag}`;
 }
 
-function describeManifests(manifests: StackManifests, output: Output): void {
+function describeManifests(manifests: StackManifests, labels: StackLabels, output: Output): void {
   output.out(`\nrelease: ${manifests.objects.length} objects in ${manifests.files.length} files of ${manifests.dir}\n`);
   for (const file of manifests.files) {
     output.out(`  ${file.name}: ${file.objects.map((o) => `${o.kind}/${o.name}`).join(', ')}\n`);
   }
-  for (const object of manifests.unlabelled) {
+  for (const object of unlabelledObjects(manifests, labels)) {
     output.err(
       `warning: ${object.kind} ${object.name} in ${object.file} lacks the stack labels; ` +
         'prune will not find it once it leaves the stack\n',

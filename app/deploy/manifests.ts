@@ -1,10 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { groupOf, isClusterScopedBuiltin } from '../check/objects';
+import { apiGroupOf, isClusterScopedBuiltin, parseYamlDocuments, YamlDocumentError } from '../shared/manifests';
 import { CONCERNS_IN_ORDER, StackConcern } from '../../constructs/shared/concerns';
-import { LABEL_MANAGED_BY, LABEL_PART_OF } from '../../constructs/shared/labels';
-import { LABEL_ENVIRONMENT, MANAGED_BY, PART_OF } from './stack-labels';
 import { DeployError } from './options';
 
 /**
@@ -90,18 +87,10 @@ export interface StackManifests {
   /** Present files, in deploy order. */
   readonly files: readonly ManifestFile[];
   readonly objects: readonly StackObject[];
-  /** Objects without both stack labels: prune will never find them once they leave the stack. */
-  readonly unlabelled: readonly StackObject[];
-  /** The environment every object names in its `honeydue.io/environment` label (unset when none does). */
-  readonly environment?: string;
 }
 
 /** Workload kinds that `kubectl rollout status` and `rollout undo` understand. */
 export const ROLLOUT_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
-
-// One list of cluster-scoped kinds, keyed by API group, shared with the manifest check: a kind
-// the check accepts without a namespace is one the deploy applies without one.
-export { groupOf };
 
 /** Reads and checks every deployable file of a synthesized directory. */
 export function loadManifests(dir: string): StackManifests {
@@ -139,36 +128,18 @@ export function loadManifests(dir: string): StackManifests {
   if (files.length === 0) {
     throw new DeployError(`${dir} holds none of the stack's files (${ordered.join(', ')}): synthesize first`);
   }
-  const objects = files.flatMap((file) => file.objects);
-  const unlabelled = objects.filter(
-    (object) => object.labels[LABEL_PART_OF] !== PART_OF || object.labels[LABEL_MANAGED_BY] !== MANAGED_BY,
-  );
-  return { dir, files, objects, unlabelled, environment: environmentOf(objects, dir) };
-}
-
-/** The one environment the objects' labels name; objects of two environments in one directory are refused. */
-function environmentOf(objects: readonly StackObject[], dir: string): string | undefined {
-  const named = [...new Set(objects.flatMap((o) => (o.labels[LABEL_ENVIRONMENT] === undefined ? [] : [o.labels[LABEL_ENVIRONMENT]])))];
-  if (named.length > 1) {
-    throw new DeployError(
-      `${dir} holds objects of several environments (${LABEL_ENVIRONMENT}: ${named.join(', ')}): ` +
-        'deploy one environment\'s directory (dist/<env>/) at a time',
-    );
-  }
-  return named[0];
+  return { dir, files, objects: files.flatMap((file) => file.objects) };
 }
 
 function parseManifestFile(path: string, name: string): StackObject[] {
-  const documents = parseAllDocuments(readFileSync(path, 'utf8'));
-  const list = Array.isArray(documents) ? documents : [documents];
-  return list.flatMap((document, index) => {
-    if (document.errors.length > 0) {
-      throw new DeployError(`${path} document ${index + 1} is not valid YAML: ${document.errors[0].message}`);
-    }
-    const value: unknown = document.toJS();
-    if (value === null || value === undefined) return [];
-    return [toStackObject(value, `${path} document ${index + 1}`, name)];
-  });
+  let documents;
+  try {
+    documents = parseYamlDocuments(readFileSync(path, 'utf8'));
+  } catch (error) {
+    if (!(error instanceof YamlDocumentError)) throw error;
+    throw new DeployError(`${path} document ${error.document} is not valid YAML: ${error.reason}`);
+  }
+  return documents.map(({ document, value }) => toStackObject(value, `${path} document ${document}`, name));
 }
 
 function toStackObject(value: unknown, where: string, file: string): StackObject {
@@ -181,7 +152,9 @@ function toStackObject(value: unknown, where: string, file: string): StackObject
     throw new DeployError(`${where} is not a Kubernetes object (needs apiVersion, kind and metadata.name)`);
   }
   const namespace = typeof object.metadata.namespace === 'string' ? object.metadata.namespace : undefined;
-  if (namespace === undefined && !isClusterScopedBuiltin(groupOf(object.apiVersion), object.kind)) {
+  // One list of cluster-scoped kinds, keyed by API group, shared with the manifest check: a kind
+  // the check accepts without a namespace is one the deploy applies without one.
+  if (namespace === undefined && !isClusterScopedBuiltin(apiGroupOf(object.apiVersion), object.kind)) {
     // kubectl would put it in whatever namespace the operator's context defaults to.
     throw new DeployError(
       `${where}: ${object.kind} ${object.metadata.name} has no metadata.namespace; ` +
@@ -191,7 +164,7 @@ function toStackObject(value: unknown, where: string, file: string): StackObject
   return {
     apiVersion: object.apiVersion,
     kind: object.kind,
-    group: groupOf(object.apiVersion),
+    group: apiGroupOf(object.apiVersion),
     name: object.metadata.name,
     namespace,
     labels: object.metadata.labels ?? {},

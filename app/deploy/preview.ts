@@ -1,6 +1,7 @@
 import { FIELD_MANAGER } from './apply';
 import { Kubectl, lastErrorLine } from './kubectl';
-import { groupOf, ManifestFile, MIGRATE_FILE, phaseName, resourceRef, ROLLOUT_KINDS, StackManifests, StackObject } from './manifests';
+import { apiGroupOf, podTemplateOf } from '../shared/manifests';
+import { ManifestFile, MIGRATE_FILE, phaseName, resourceRef, ROLLOUT_KINDS, StackManifests, StackObject } from './manifests';
 import { DeployError } from './options';
 import { Output } from './process';
 import { findStale, listCalls, objectKey, PruneCandidate, PruneScope } from './prune';
@@ -158,7 +159,9 @@ function objectChange(object: StackObject, file: ManifestFile, live: LiveObject 
   let rollout: string | undefined;
   let downtime: boolean | undefined;
   if (workload && op === 'update') {
-    const template = (path: string) => path.startsWith('spec.template.');
+    // A change under the pod template (where the manifest helpers find it) is what makes the controller roll pods.
+    const templatePath = `${(podTemplateOf(object.manifest)?.route ?? ['spec', 'template']).join('.')}.`;
+    const template = (path: string) => path.startsWith(templatePath);
     const rolls =
       removed.some(template) || changed.some(template) || [...next.keys()].some((path) => template(path) && !before.has(path));
     if (rolls) {
@@ -292,7 +295,7 @@ function parseObjects(json: string, what: string): LiveObject[] {
 
 function byKey(objects: readonly LiveObject[]): Map<string, LiveObject> {
   return new Map(
-    objects.map((o) => [objectKey({ group: groupOf(o.apiVersion), kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name }), o]),
+    objects.map((o) => [objectKey({ group: apiGroupOf(o.apiVersion), kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name }), o]),
   );
 }
 

@@ -1,19 +1,10 @@
-import { LABEL_MANAGED_BY, LABEL_PART_OF } from '../../constructs/shared/labels';
-import { LABEL_ENVIRONMENT, MANAGED_BY, PART_OF } from './stack-labels';
+import { carriesStackLabels, StackLabels, stackSelector } from './stack-labels';
 import { Kubectl, lastErrorLine } from './kubectl';
-import { groupOf, resourceRef, resourceType, StackManifests, StackObject } from './manifests';
+import { apiGroupOf } from '../shared/manifests';
+import { resourceRef, resourceType, StackManifests, StackObject } from './manifests';
 import { DeployError } from './options';
 import { Output } from './process';
 import { kubectlCall, note, PlanLine, Step } from './step';
-
-/** Both stack labels: an object that lacks either is never listed, so never pruned. */
-export const STACK_SELECTOR = `${LABEL_PART_OF}=${PART_OF},${LABEL_MANAGED_BY}=${MANAGED_BY}`;
-
-/**
- * The stack labels plus the environment's: a listing in a namespace two
- * environments share (kube-system) returns only this environment's objects.
- */
-export const pruneSelector = (env: string): string => `${STACK_SELECTOR},${LABEL_ENVIRONMENT}=${env}`;
 
 /**
  * Namespaced kinds the stack writes (or wrote once: a kind can leave the stack
@@ -57,8 +48,13 @@ export interface LiveObject {
   };
 }
 
-export const listArgs = (kinds: readonly string[], namespace: string, env: string): string[] => [
-  'get', kinds.join(','), '-n', namespace, '-l', pruneSelector(env), '-o', 'json',
+/**
+ * Lists by every stack label plus the environment's: an object that lacks one
+ * is never listed, so never pruned, and a listing in a namespace two
+ * environments share (kube-system) returns only this environment's objects.
+ */
+export const listArgs = (kinds: readonly string[], namespace: string, scope: Pick<PruneScope, 'env' | 'labels'>): string[] => [
+  'get', kinds.join(','), '-n', namespace, '-l', stackSelector(scope.labels, scope.env), '-o', 'json',
 ];
 
 export const deleteArgs = (refs: readonly string[], namespace: string): string[] => [
@@ -78,6 +74,8 @@ export interface PruneCandidate {
 /** What prune looks at: the namespaces the release uses and the kinds the stack manages. */
 export interface PruneScope {
   readonly env: string;
+  /** The environment's stack labels (its config's `labels` and `environmentLabel`). */
+  readonly labels: StackLabels;
   readonly namespaces: readonly string[];
   readonly kinds: readonly string[];
   readonly inRelease: ReadonlySet<string>;
@@ -85,16 +83,16 @@ export interface PruneScope {
   readonly dir: string;
 }
 
-export function pruneScope(manifests: StackManifests, env: string): PruneScope {
+export function pruneScope(manifests: StackManifests, env: string, labels: StackLabels): PruneScope {
   const namespaces = [...new Set(manifests.objects.flatMap((o) => (o.namespace === undefined ? [] : [o.namespace])))];
   const synthesizedKinds = manifests.objects.filter((o) => o.namespace !== undefined).map(resourceType);
   const kinds = [...new Set([...PRUNE_KINDS, ...synthesizedKinds])].filter((kind) => !NEVER_LISTED.has(kind));
-  return { env, namespaces, kinds, inRelease: new Set(manifests.objects.map(objectKey)), size: manifests.objects.length, dir: manifests.dir };
+  return { env, labels, namespaces, kinds, inRelease: new Set(manifests.objects.map(objectKey)), size: manifests.objects.length, dir: manifests.dir };
 }
 
 /** The listing calls, for the plan of the change preview and of the prune step. */
 export const listCalls = (scope: PruneScope): PlanLine[] =>
-  scope.namespaces.map((namespace) => kubectlCall(listArgs(scope.kinds, namespace, scope.env)));
+  scope.namespaces.map((namespace) => kubectlCall(listArgs(scope.kinds, namespace, scope)));
 
 /**
  * Lists each namespace and returns what left the stack. Every listed object is
@@ -105,7 +103,7 @@ export const listCalls = (scope: PruneScope): PlanLine[] =>
 export async function findStale(kubectl: Kubectl, scope: PruneScope, output: Output): Promise<PruneCandidate[]> {
   const found: PruneCandidate[] = [];
   for (const namespace of scope.namespaces) {
-    const listed = await kubectl.run(listArgs(scope.kinds, namespace, scope.env), { showOutput: false });
+    const listed = await kubectl.run(listArgs(scope.kinds, namespace, scope), { showOutput: false });
     if (listed.code !== 0) {
       throw new DeployError(
         `could not list the stack's objects in ${namespace}: ${lastErrorLine(listed)}. Re-run the deploy, or delete leftovers by hand`,
@@ -120,7 +118,7 @@ export async function findStale(kubectl: Kubectl, scope: PruneScope, output: Out
         output.err(`prune: ignored ${liveRef(live)} in ${namespace}: the stack does not manage that kind, so prune never deletes it\n`);
         continue;
       }
-      if (!isPrunable(live, scope.env) || scope.inRelease.has(liveKey(live))) continue;
+      if (!isPrunable(live, scope) || scope.inRelease.has(liveKey(live))) continue;
       found.push({ namespace, kind: live.kind, name: live.metadata.name, ref: liveRef(live), kept: KEPT_KINDS.has(liveType(live)) });
     }
   }
@@ -195,22 +193,16 @@ function parseList(json: string, namespace: string): LiveObject[] {
 }
 
 /** The selector already asks for the labels; checking them again means a selector mistake cannot widen a delete. */
-function isPrunable(live: LiveObject, env: string): boolean {
-  const labels = live.metadata.labels ?? {};
+function isPrunable(live: LiveObject, scope: PruneScope): boolean {
   const ownedByController = (live.metadata.ownerReferences ?? []).length > 0;
-  return (
-    labels[LABEL_PART_OF] === PART_OF &&
-    labels[LABEL_MANAGED_BY] === MANAGED_BY &&
-    labels[LABEL_ENVIRONMENT] === env &&
-    !ownedByController
-  );
+  return carriesStackLabels(live.metadata.labels ?? {}, scope.labels, scope.env) && !ownedByController;
 }
 
 export const objectKey = (o: Pick<StackObject, 'group' | 'kind' | 'namespace' | 'name'>): string =>
   `${o.group}/${o.kind}/${o.namespace ?? ''}/${o.name}`;
 
 const asStackShape = (live: LiveObject) => ({
-  group: groupOf(live.apiVersion),
+  group: apiGroupOf(live.apiVersion),
   kind: live.kind,
   namespace: live.metadata.namespace,
   name: live.metadata.name,

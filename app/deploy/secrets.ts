@@ -1,3 +1,4 @@
+import { parseImageReference, podTemplateOf } from '../shared/manifests';
 import { lastErrorLine } from './kubectl';
 import { StackManifests, StackObject } from './manifests';
 import { DeployError } from './options';
@@ -53,11 +54,14 @@ interface ContainerLike {
   envFrom?: Array<{ secretRef?: { name?: string; optional?: boolean } }>;
 }
 
-/** The pod spec of a workload or Job, or a ServiceAccount's pull secrets, read from the synthesized object. */
+/**
+ * The pod spec of an object that runs pods (a workload, a Job, a Pod), read
+ * from the synthesized object. A PodTemplate object runs none, so the Secrets
+ * it names are not needed for this release to start.
+ */
 function podSpecOf(object: StackObject): PodSpecLike | undefined {
-  const manifest = object.manifest as { spec?: { template?: { spec?: PodSpecLike }; jobTemplate?: { spec?: { template?: { spec?: PodSpecLike } } } } };
-  if (object.kind === 'Pod') return (object.manifest as { spec?: PodSpecLike }).spec;
-  return manifest.spec?.template?.spec ?? manifest.spec?.jobTemplate?.spec?.template?.spec;
+  const template = podTemplateOf(object.manifest);
+  return template?.runsPods === true ? (template.spec as PodSpecLike | undefined) : undefined;
 }
 
 /** Every Secret the release references, from the pod specs and ServiceAccounts it applies. */
@@ -138,9 +142,7 @@ export function secretNeeds(manifests: StackManifests): SecretNeed[] {
 }
 
 function registryHost(image: string | undefined): string | undefined {
-  if (image === undefined) return undefined;
-  const first = image.split('/')[0];
-  return image.includes('/') && (first.includes('.') || first.includes(':')) ? first : undefined;
+  return image === undefined ? undefined : parseImageReference(image).registry;
 }
 
 /**

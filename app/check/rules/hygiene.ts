@@ -5,6 +5,7 @@
 import { child, show } from '../paths';
 import { isPlainObject } from '../objects';
 import { parseQuantity } from '../quantity';
+import { parseImageReference } from '../../shared/manifests';
 import { allContainers, containerName, hasPodTemplate, templateOf, type ContainerAt, type PodTemplate } from '../workloads';
 import type { CheckContext, Json, KubeObject, Rule, Violation } from '../types';
 
@@ -19,10 +20,8 @@ function runningContainers(template: PodTemplate): ContainerAt[] {
 
 /** The tag of an image reference, '' when there is none; a digest pin counts as a tag. */
 export function imageTag(image: string): string {
-  if (image.includes('@')) return image.slice(image.indexOf('@') + 1);
-  const lastSlash = image.lastIndexOf('/');
-  const colon = image.indexOf(':', lastSlash + 1);
-  return colon < 0 ? '' : image.slice(colon + 1);
+  const reference = parseImageReference(image);
+  return reference.digest ?? reference.tag ?? '';
 }
 
 const PROBES = ['startupProbe', 'readinessProbe', 'livenessProbe'] as const;

@@ -4,7 +4,8 @@
  */
 import { builtinValidator, validateBuiltin, validateWithWatch, type BuiltinSchemaResult } from '../builtin-schema';
 import { crdKey, validateCustomResource } from '../crd';
-import { isPlainObject, versionOf } from '../objects';
+import { isPlainObject } from '../objects';
+import { apiVersionOnly } from '../../shared/manifests';
 import { child, show } from '../paths';
 import type { CheckContext, KubeObject, Rule, Violation } from '../types';
 
@@ -29,7 +30,7 @@ function objectMetaValidator(): (this: object) => void {
 /** Runs the right schema once per object; the schema rules share the verdict. */
 function verdictOf(obj: KubeObject, ctx: CheckContext): SchemaVerdict {
   return ctx.memo(obj, 'schema', () => {
-    const crd = ctx.crds.get(crdKey(obj.group, versionOf(obj.apiVersion), obj.kind));
+    const crd = ctx.crds.get(crdKey(obj.group, apiVersionOnly(obj.apiVersion), obj.kind));
     if (crd) {
       const body = validateCustomResource(obj.raw, crd.schema);
       const metadata = isPlainObject(obj.raw.metadata)
@@ -58,7 +59,7 @@ export const schemaRules: Rule[] = [
       if (known(obj, ctx)) return [];
       const where = isBuiltinGroup(obj.group)
         ? `kubernetes-models (Kubernetes 1.33) has no ${obj.apiVersion} ${obj.kind}`
-        : `no CustomResourceDefinition for ${obj.group}/${versionOf(obj.apiVersion)} ${obj.kind} was found in imports/ or in the set`;
+        : `no CustomResourceDefinition for ${obj.group}/${apiVersionOnly(obj.apiVersion)} ${obj.kind} was found in imports/ or in the set`;
       return [{
         path: 'kind',
         message: `no schema for apiVersion ${show(obj.apiVersion)} kind ${show(obj.kind)}: ${where}; ` +
@@ -70,9 +71,9 @@ export const schemaRules: Rule[] = [
     id: 'schema/api-version',
     summary: 'built-in kinds use a GA apiVersion: alpha and beta versions are removed or disabled by default on Kubernetes 1.34',
     // A *.k8s.io group can also belong to a CRD (gateway.networking.k8s.io): its versions are the CRD's business.
-    appliesTo: (obj, ctx) => isBuiltinGroup(obj.group) && !ctx.crds.has(crdKey(obj.group, versionOf(obj.apiVersion), obj.kind)),
+    appliesTo: (obj, ctx) => isBuiltinGroup(obj.group) && !ctx.crds.has(crdKey(obj.group, apiVersionOnly(obj.apiVersion), obj.kind)),
     check(obj) {
-      if (!/(alpha|beta)\d*$/.test(versionOf(obj.apiVersion))) return [];
+      if (!/(alpha|beta)\d*$/.test(apiVersionOnly(obj.apiVersion))) return [];
       return [{
         path: 'apiVersion',
         message: `apiVersion ${show(obj.apiVersion)} is not served by a default k3s 1.34 API server ` +

@@ -6,6 +6,7 @@
 import { UNHEALTHY_POD_EVICTION_POLICY } from '../../../constructs/shared/eviction-policy';
 import { child, show } from '../paths';
 import { isPlainObject } from '../objects';
+import { apiGroupOf } from '../../shared/manifests';
 import {
   allContainers, autoscalersOf, containerName, hasPodTemplate, isReplicated, labelSelectorMatches, mapSelectorMatches,
   podLabels, steadyReplicas, templateOf, type PodTemplate,
@@ -257,7 +258,7 @@ export const wiringRules: Rule[] = [
     appliesTo: isHpa,
     check(hpa, ctx) {
       const target = hpa.raw.spec?.scaleTargetRef;
-      const group = typeof target?.apiVersion === 'string' && target.apiVersion.includes('/') ? target.apiVersion.split('/')[0] : '';
+      const group = typeof target?.apiVersion === 'string' ? apiGroupOf(target.apiVersion) : '';
       if (isPlainObject(target) && ctx.find(group, String(target.kind), hpa.namespace, String(target.name))) return [];
       return [{
         path: 'spec.scaleTargetRef',

@@ -1,0 +1,183 @@
+/**
+ * Reading Kubernetes manifests the way the API server and the container
+ * runtime do: the API group of an apiVersion, which built-in kinds are
+ * cluster-scoped, the documents of a YAML text, where a workload keeps its pod
+ * template, and the parts of an image reference. The manifest check, the
+ * deploy and the architecture picture all read manifests through these, so
+ * they cannot disagree about what a manifest says.
+ */
+import { parseAllDocuments } from 'yaml';
+
+/** `apps/v1` -> `apps`; `v1` -> '' (the core group, which has no name in apiVersion). */
+export function apiGroupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf('/');
+  return slash < 0 ? '' : apiVersion.slice(0, slash);
+}
+
+/** `apps/v1` -> `v1`; `v1` -> `v1`. */
+export function apiVersionOnly(apiVersion: string): string {
+  return apiVersion.slice(apiVersion.indexOf('/') + 1);
+}
+
+/**
+ * Built-in kinds that live outside any namespace, by `group/Kind`. Keyed by
+ * group because a custom resource may reuse a built-in kind's name (a
+ * `Namespace` of example.com is namespaced unless its CRD says otherwise).
+ * Everything else built in is namespaced; custom resources take their scope
+ * from their CRD.
+ */
+const CLUSTER_SCOPED = new Set([
+  '/Namespace', '/Node', '/PersistentVolume', '/ComponentStatus',
+  'rbac.authorization.k8s.io/ClusterRole', 'rbac.authorization.k8s.io/ClusterRoleBinding',
+  'storage.k8s.io/StorageClass', 'storage.k8s.io/CSIDriver', 'storage.k8s.io/CSINode',
+  'storage.k8s.io/VolumeAttachment', 'storage.k8s.io/VolumeAttributesClass',
+  'apiextensions.k8s.io/CustomResourceDefinition', 'apiregistration.k8s.io/APIService',
+  'scheduling.k8s.io/PriorityClass', 'node.k8s.io/RuntimeClass',
+  'networking.k8s.io/IngressClass', 'networking.k8s.io/IPAddress', 'networking.k8s.io/ServiceCIDR',
+  'admissionregistration.k8s.io/MutatingWebhookConfiguration',
+  'admissionregistration.k8s.io/ValidatingWebhookConfiguration',
+  'admissionregistration.k8s.io/ValidatingAdmissionPolicy',
+  'admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding',
+  'certificates.k8s.io/CertificateSigningRequest', 'certificates.k8s.io/ClusterTrustBundle',
+  'flowcontrol.apiserver.k8s.io/FlowSchema', 'flowcontrol.apiserver.k8s.io/PriorityLevelConfiguration',
+  'authentication.k8s.io/TokenReview', 'authentication.k8s.io/SelfSubjectReview',
+  'authorization.k8s.io/SubjectAccessReview', 'authorization.k8s.io/SelfSubjectAccessReview',
+  'authorization.k8s.io/SelfSubjectRulesReview',
+]);
+
+/** True when a built-in kind of the API group is cluster-scoped. */
+export function isClusterScopedBuiltin(group: string, kind: string): boolean {
+  return CLUSTER_SCOPED.has(`${group}/${kind}`);
+}
+
+/** A document of a YAML text that does not parse; `reason` is the parser's message, with line and column. */
+export class YamlDocumentError extends Error {
+  constructor(
+    /** 1-based position of the document in the text. */
+    readonly document: number,
+    readonly reason: string,
+  ) {
+    super(`document ${document}: ${reason}`);
+    this.name = 'YamlDocumentError';
+  }
+}
+
+/** One non-empty document of a YAML text, as plain data. */
+export interface YamlDocument {
+  /** 1-based position of the document in the text (empty documents count). */
+  readonly document: number;
+  readonly value: unknown;
+}
+
+/**
+ * The documents of a multi-document YAML text, as plain data. Empty documents
+ * (a trailing `---`) are left out. The first syntax error or duplicate key
+ * throws a {@link YamlDocumentError}: kubectl would reject the file, and a
+ * duplicate key means one of its two values is silently lost.
+ */
+export function parseYamlDocuments(text: string): YamlDocument[] {
+  const found: YamlDocument[] = [];
+  parseAllDocuments(text, { prettyErrors: true }).forEach((document, index) => {
+    const error = document.errors[0];
+    if (error) throw new YamlDocumentError(index + 1, error.message);
+    // Bounded aliases: a file of nested anchors (a "billion laughs") must not exhaust memory.
+    const value: unknown = document.toJS({ maxAliasCount: 100 });
+    if (value !== null && value !== undefined) found.push({ document: index + 1, value });
+  });
+  return found;
+}
+
+/**
+ * Where each built-in kind keeps the template of the pods it runs, by
+ * `group/Kind`. A CronJob nests it one level deeper, in its Job template.
+ */
+const POD_TEMPLATE_ROUTES: Readonly<Record<string, readonly string[]>> = {
+  'apps/Deployment': ['spec', 'template'],
+  'apps/StatefulSet': ['spec', 'template'],
+  'apps/DaemonSet': ['spec', 'template'],
+  'apps/ReplicaSet': ['spec', 'template'],
+  '/ReplicationController': ['spec', 'template'],
+  'batch/Job': ['spec', 'template'],
+  'batch/CronJob': ['spec', 'jobTemplate', 'spec', 'template'],
+  '/PodTemplate': ['template'],
+};
+
+/** The pod definition of an object: a workload's template, or a Pod itself. */
+export interface PodTemplateAt {
+  /** The template's metadata (labels, annotations); undefined when absent. */
+  readonly metadata: unknown;
+  /** The PodSpec; undefined when absent. */
+  readonly spec: unknown;
+  /** Keys from the object to the template (`['spec', 'template']`); `[]` for a Pod, which is its own template. */
+  readonly route: readonly string[];
+  /** Jobs and CronJobs run their pods to completion, so no readiness or liveness is expected of them. */
+  readonly runsToCompletion: boolean;
+  /** False for a PodTemplate object: it stores a template for others to use and runs no pod itself. */
+  readonly runsPods: boolean;
+}
+
+/**
+ * The pod template of a built-in workload (or the Pod itself), found by API
+ * group and kind; undefined for every other kind and for anything that is not
+ * an object with a string apiVersion and kind.
+ */
+export function podTemplateOf(object: unknown): PodTemplateAt | undefined {
+  if (!isRecord(object) || typeof object.apiVersion !== 'string' || typeof object.kind !== 'string') return undefined;
+  const group = apiGroupOf(object.apiVersion);
+  if (group === '' && object.kind === 'Pod') {
+    return { metadata: object.metadata, spec: object.spec, route: [], runsToCompletion: false, runsPods: true };
+  }
+  const route = POD_TEMPLATE_ROUTES[`${group}/${object.kind}`];
+  if (route === undefined) return undefined;
+  let node: unknown = object;
+  for (const key of route) node = isRecord(node) ? node[key] : undefined;
+  const template = isRecord(node) ? node : {};
+  return {
+    metadata: template.metadata,
+    spec: template.spec,
+    route,
+    runsToCompletion: group === 'batch',
+    runsPods: !(group === '' && object.kind === 'PodTemplate'),
+  };
+}
+
+/** The parts of a container image reference (`registry/repository:tag@digest`). */
+export interface ImageReference {
+  /** The registry host (with its port), or undefined for the default registry (`redis`, `bitnami/redis`). */
+  readonly registry?: string;
+  /** The repository path without the registry. */
+  readonly repository: string;
+  /** The tag; undefined when the reference names none (the runtime then pulls `latest`). */
+  readonly tag?: string;
+  /** The digest (`sha256:...`); undefined when the reference is not pinned. */
+  readonly digest?: string;
+}
+
+/**
+ * Splits an image reference as the container runtime does: the first path
+ * component is a registry only when it has a `.` or a `:`, is `localhost`, or
+ * has an upper-case letter (repository names cannot), so `bitnami/redis` is on
+ * the default registry and `registry.local:5000/api` is not; the tag follows
+ * the last `:` after the last `/`, and a digest follows `@`.
+ */
+export function parseImageReference(image: string): ImageReference {
+  const at = image.indexOf('@');
+  const digest = at < 0 ? undefined : image.slice(at + 1);
+  const named = at < 0 ? image : image.slice(0, at);
+  const slash = named.indexOf('/');
+  const first = slash < 0 ? '' : named.slice(0, slash);
+  const hasRegistry = slash >= 0 && (/[.:]/.test(first) || first === 'localhost' || first !== first.toLowerCase());
+  const registry = hasRegistry ? first : undefined;
+  const path = hasRegistry ? named.slice(slash + 1) : named;
+  const colon = path.indexOf(':', path.lastIndexOf('/') + 1);
+  return {
+    registry,
+    repository: colon < 0 ? path : path.slice(0, colon),
+    tag: colon < 0 ? undefined : path.slice(colon + 1),
+    digest,
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
