@@ -156,7 +156,9 @@ export function reviewTrees(before: DistTree, after: DistTree, from: string, to:
     to,
     environments: names.map((name) => {
       const [was, now] = [before.get(name) ?? empty(name), after.get(name) ?? empty(name)];
-      const labels = () => stackLabels(name, [...now.objects, ...was.objects], configDir);
+      // Read once, and only when a removed object is judged: a review with nothing to prune needs no labels.
+      let read: StackLabels | undefined;
+      const labels = () => (read ??= stackLabels(name, [...now.objects, ...was.objects], configDir));
       return reviewEnvironment(name, was, now, before.has(name) ? (after.has(name) ? 'both' : 'removed') : 'added', labels);
     }),
   };
@@ -512,7 +514,7 @@ function removedFate(
   env: string,
   release: readonly StackObject[],
   presence: EnvironmentReview['presence'],
-  stackLabels: () => StackLabels,
+  labelsOf: () => StackLabels,
 ): RemovedObject {
   const base = nameOf(object);
   const ref = `${resourceType(object)}/${object.name}`;
@@ -523,7 +525,7 @@ function removedFate(
   });
   if (presence === 'removed') return byHand(`dist/${env}/ is gone, so no deploy of ${env} runs to prune it`);
   if (object.namespace === undefined) return byHand('cluster-scoped objects are never pruned');
-  const labels = stackLabels();
+  const labels = labelsOf();
   const scope = pruneScope({ dir: `dist/${env}`, files: [], objects: release }, env, labels);
   if (!scope.namespaces.includes(object.namespace)) return byHand(`the release has nothing left in namespace ${object.namespace}, and prune lists only the release's namespaces`);
   if (!scope.kinds.includes(resourceType(object))) return byHand(`prune never lists ${resourceType(object)} objects`);
