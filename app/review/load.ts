@@ -129,14 +129,14 @@ export function distTree(files: readonly DistFile[], rootName: string, configDir
   const tree = new Map<string, StackObject[]>();
   for (const file of files) {
     const objects = objectsOf(file);
-    const env = file.env !== '' ? file.env : namedEnvironment(file, objects, configDir) ?? rootName;
+    const env = file.env !== '' ? file.env : rootFileEnvironment(file, objects, configDir) ?? rootName;
     tree.set(env, [...(tree.get(env) ?? []), ...objects]);
   }
   return new Map([...tree.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([name, objects]) => [name, { name, objects }]));
 }
 
 /** The one environment a root file's objects name; undefined when they name none, or several. */
-function namedEnvironment(file: DistFile, objects: readonly StackObject[], configDir: string | undefined): string | undefined {
+function rootFileEnvironment(file: DistFile, objects: readonly StackObject[], configDir: string | undefined): string | undefined {
   try {
     return reviewedEnvironment({ dir: file.where, files: [], objects }, configDir);
   } catch (error) {
