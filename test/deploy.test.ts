@@ -551,6 +551,8 @@ describe('synthesis', () => {
 
     expect(run.code).toBe(0);
     expect(run.stdout.indexOf('==> step 1: synthesize production with tag abc1234def')).toBeGreaterThan(-1);
+    // The line saying the tag replaced the config's names the flag it came from.
+    expect(run.stdout).toMatch(/\n  production: imageTag "abc1234def" from --tag replaces imageTag "abc1234" of /);
     expect(run.stdout.indexOf('check: ')).toBeLessThan(run.stdout.indexOf('$ kubectl version'));
     const firstApply = run.lines.find((line) => line.startsWith(SSA)) as string;
     expect(firstApply).toMatch(new RegExp(`^${SSA} -f ${sandbox.root}/\\.deploy/production-\\d{8}T\\d{6}Z-${process.pid}/production/00-namespace\\.yaml -o name$`));

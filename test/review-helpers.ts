@@ -80,11 +80,14 @@ export interface Run {
   readonly err: string;
 }
 
-/** The CLI in process; `repoDir` is where git runs and the working tree's dist/ is read. */
-export function review(argv: readonly string[], repoDir = DIST, cwd = repoDir): Run {
+/**
+ * The CLI in process; `repoDir` is where git runs and the working tree's dist/ is read,
+ * `configDir` where the stack labels are read (the repository's config/ when unset).
+ */
+export function review(argv: readonly string[], repoDir = DIST, cwd = repoDir, configDir?: string): Run {
   let out = '';
   let err = '';
-  const code = runReviewCli(argv, { cwd, repoDir, io: { out: (t) => (out += t), err: (t) => (err += t) } });
+  const code = runReviewCli(argv, { cwd, repoDir, configDir, io: { out: (t) => (out += t), err: (t) => (err += t) } });
   return { code, out, err };
 }
 

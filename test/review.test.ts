@@ -166,6 +166,12 @@ describe('what rolls, how and why', () => {
     expect(section(run.out, 'Changed')).toContain('        spec.valuesContent.ports.web.port: 80 -> 8080');
   });
 
+  test('a new digest of the same repository is a new image, not a new tag', () => {
+    const [was, now] = ['registry.test:5000/agent@sha256:' + 'a'.repeat(64), 'registry.test:5000/agent@sha256:' + 'b'.repeat(64)];
+    const p = pair((t) => (container(api(t), 'api').image = now), (t) => (container(api(t), 'api').image = was));
+    expect(structured(p).rolls[0].why).toEqual([`image (api: ${was} -> ${now})`]);
+  });
+
   test('the migrate Job is recreated by the deploy, not refused', () => {
     const run = reviewPair(pair((t) => t.get('Job', 'honeydue-migrate').spec.template.spec.containers[0].command.push('--verbose')));
     expect(section(run.out, 'Rolls')[0]).toBe(
@@ -324,6 +330,50 @@ describe('added and removed objects: what the deploy prunes', () => {
   test('a missing environment label alone keeps prune away', () => {
     const p = pair((t) => t.remove('Service', 'admin'), (t) => delete t.get('Service', 'admin').metadata.labels['honeydue.io/environment']);
     expect(section(reviewPair(p).out, 'Removed')[0]).toContain('not pruned: it lacks the label prune selects by (honeydue.io/environment=production)');
+  });
+
+  describe("another product's stack labels, read from its config as the deploy reads them", () => {
+    const productLabels = { 'example.com/part-of': 'shop' };
+    /** config/production.yaml with the product's labels; `environmentLabel` unset when null. */
+    const productConfig = (environmentLabel: string | null): string => {
+      const dir = mkdtempSync(join(tmpdir(), 'review-config-'));
+      const text = readFileSync(join(__dirname, '..', 'config', 'production.yaml'), 'utf8')
+        .replace(/^labels:\n(?: {2}.*\n)+/m, `labels:\n  example.com/part-of: shop\n`)
+        .replace(/^environmentLabel: .*\n/m, environmentLabel === null ? '' : `environmentLabel: ${environmentLabel}\n`);
+      writeFileSync(join(dir, 'production.yaml'), text);
+      return dir;
+    };
+    const relabel = (t: Editable) => {
+      for (const docs of t.files.values()) for (const o of docs) o.metadata.labels = { ...productLabels, 'example.com/environment': 'production' };
+    };
+    const p = pair((t) => t.remove('Service', 'admin'), relabel);
+
+    test('objects with its labels are pruned; the honeyDue labels are not what its deploy selects by', () => {
+      const run = review(['--from', p.from, '--to', p.to], DIST, DIST, productConfig('example.com/environment'));
+      expect(run.err).toBe('');
+      expect(section(run.out, 'Removed')).toEqual(['    - Service honeydue/admin (50-admin.yaml): pruned: the deploy deletes it (prune)']);
+      expect(section(reviewPair(p).out, 'Removed')[0]).toContain(
+        'not pruned: it lacks the labels prune selects by (app.kubernetes.io/part-of=honeydue, app.kubernetes.io/managed-by=honeydue-k8s, honeydue.io/environment=production)',
+      );
+    });
+
+    test('files in the root of a folder are named after the environment its environmentLabel names', () => {
+      const config = productConfig('example.com/environment');
+      const run = review(['--from', join(p.from, 'production'), '--to', join(p.to, 'production')], DIST, DIST, config);
+      expect(run.out).toMatch(/\nproduction: 0 added, 1 removed \(1 pruned by the deploy\)/);
+    });
+
+    test('a config without environmentLabel stops the review: nothing says what the deploy prunes', () => {
+      const config = productConfig(null);
+      const run = review(['--from', p.from, '--to', p.to], DIST, DIST, config);
+      expect(run).toEqual({
+        code: 2,
+        out: '',
+        err:
+          `review: cannot tell what the deploy of production prunes: ${join(config, 'production.yaml')} sets no environmentLabel: ` +
+          "the deploy's lock and prune find production's objects by that label; set it (e.g. environmentLabel: example.com/environment) and synthesize again\n",
+      });
+    });
   });
 
   test('added objects are listed with their file; an object that moved file says from where', () => {
@@ -521,7 +571,13 @@ describe('the command line', () => {
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(new RegExp(`^review: ${join(p.to, 'production', '99-bad.yaml').replace(/[.]/g, '\\.')} document 1 is not valid YAML: [^\\n]*; fix the file or synthesize again \\(npm run synth\\)\\n$`));
     writeFileSync(join(p.to, 'production', '99-bad.yaml'), 'just: a mapping\n');
-    expect(reviewPair(p).err).toBe(`review: ${join(p.to, 'production', '99-bad.yaml')} document 1 is not a Kubernetes object (it needs apiVersion, kind and metadata.name)\n`);
+    expect(reviewPair(p).err).toBe(`review: ${join(p.to, 'production', '99-bad.yaml')} document 1 is not a Kubernetes object (needs apiVersion, kind and metadata.name); fix the file or synthesize again (npm run synth)\n`);
+    // What the deploy would refuse to apply, the review refuses to read, in the deploy's words.
+    writeFileSync(join(p.to, 'production', '99-bad.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: loose\n');
+    expect(reviewPair(p).err).toBe(
+      `review: ${join(p.to, 'production', '99-bad.yaml')} document 1: ConfigMap loose has no metadata.namespace; ` +
+        "set it in the construct so the object cannot land in the kubeconfig context's default namespace; fix the file or synthesize again (npm run synth)\n",
+    );
   });
 
   test('a folder of YAML files without environment folders is one environment, named by its objects\' label', () => {

@@ -1,11 +1,11 @@
-/** The manifest helpers the check, the deploy and the architecture picture share read manifests as the cluster does. */
+/** The manifest helpers the check, the deploy, the review and the architecture picture share read manifests as the cluster does. */
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { parseManifests } from '../app/check';
 import { loadManifests, type StackObject } from '../app/deploy/manifests';
 import { secretNeeds } from '../app/deploy/secrets';
-import { apiGroupOf, apiVersionOnly, parseImageReference, parseYamlDocuments, podTemplateOf, YamlDocumentError } from '../app/shared/manifests';
+import { apiGroupOf, apiVersionOnly, parseImageReference, parseYamlDocuments, podReads, podTemplateOf, YamlDocumentError } from '../app/shared/manifests';
 
 describe('API group and version', () => {
   test('the core group has no name; others are what precedes the slash', () => {
@@ -81,6 +81,39 @@ describe('pod templates', () => {
   test('the API group decides: a custom kind named Deployment has no pod template we know', () => {
     expect(podTemplateOf({ apiVersion: 'example.com/v1', kind: 'Deployment', spec: { template: { spec: {} } } })).toBeUndefined();
     expect(podTemplateOf({ apiVersion: 'apps/v1', kind: 'Deployment', spec: { template: { spec: {} } } })?.route).toEqual(['spec', 'template']);
+  });
+});
+
+describe('what a pod reads', () => {
+  test('every Secret and ConfigMap, by key where one is named, in the order the spec names them, with how it is read', () => {
+    const spec = {
+      containers: [{
+        name: 'app',
+        env: [{ name: 'A', valueFrom: { secretKeyRef: { name: 's', key: 'a' } } }, { name: 'B', valueFrom: { configMapKeyRef: { name: 'c', key: 'b', optional: true } } }],
+        envFrom: [{ secretRef: { name: 'all' } }],
+      }],
+      initContainers: [{ name: 'init', envFrom: [{ configMapRef: { name: 'init-config' } }] }],
+      volumes: [
+        { name: 'tls', secret: { secretName: 'tls', items: [{ key: 'tls.crt', path: 'crt' }] } },
+        { name: 'p', projected: { sources: [{ secret: { name: 'token', optional: true } }, { configMap: { name: 'ca' } }] } },
+      ],
+      imagePullSecrets: [{ name: 'pull' }],
+    };
+    expect(podReads(spec)).toEqual([
+      { kind: 'Secret', name: 's', key: 'a', optional: false, via: 'env' },
+      { kind: 'ConfigMap', name: 'c', key: 'b', optional: true, via: 'env' },
+      { kind: 'Secret', name: 'all', key: undefined, optional: false, via: 'envFrom' },
+      { kind: 'ConfigMap', name: 'init-config', key: undefined, optional: false, via: 'envFrom' },
+      { kind: 'Secret', name: 'tls', key: 'tls.crt', optional: false, via: 'volume' },
+      { kind: 'Secret', name: 'token', key: undefined, optional: true, via: 'volume' },
+      { kind: 'ConfigMap', name: 'ca', key: undefined, optional: false, via: 'volume' },
+      { kind: 'Secret', name: 'pull', key: undefined, optional: false, via: 'pull' },
+    ]);
+  });
+
+  test('a Secret volume is named by secretName, as the API reads it; nothing is read from what is not a pod spec', () => {
+    expect(podReads({ volumes: [{ name: 'v', secret: { name: 'not-the-field' } }] })).toEqual([]);
+    expect([podReads(undefined), podReads('spec'), podReads([])]).toEqual([[], [], []]);
   });
 });
 

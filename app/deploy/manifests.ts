@@ -122,7 +122,7 @@ export function loadManifests(dir: string): StackManifests {
       .filter((name) => phaseName(name) === phased)
       .map((name) => {
         const path = join(dir, name);
-        return { name, phaseName: phased, path, objects: parseManifestFile(path, name) };
+        return { name, phaseName: phased, path, objects: parseManifestText(readFileSync(path, 'utf8'), path, name) };
       }),
   );
   if (files.length === 0) {
@@ -131,15 +131,23 @@ export function loadManifests(dir: string): StackManifests {
   return { dir, files, objects: files.flatMap((file) => file.objects) };
 }
 
-function parseManifestFile(path: string, name: string): StackObject[] {
+/**
+ * The objects of one manifest file's text, as the deploy reads them (the
+ * review reads the dist/ of a git revision, which is no file on disk, through
+ * this too, so both agree on what a file holds).
+ *
+ * @param where names the file in messages: its path, or `<revision>:<path>`
+ * @param file the file's base name, kept on each object
+ */
+export function parseManifestText(text: string, where: string, file: string): StackObject[] {
   let documents;
   try {
-    documents = parseYamlDocuments(readFileSync(path, 'utf8'));
+    documents = parseYamlDocuments(text);
   } catch (error) {
     if (!(error instanceof YamlDocumentError)) throw error;
-    throw new DeployError(`${path} document ${error.document} is not valid YAML: ${error.reason}`);
+    throw new DeployError(`${where} document ${error.document} is not valid YAML: ${error.reason}`);
   }
-  return documents.map(({ document, value }) => toStackObject(value, `${path} document ${document}`, name));
+  return documents.map(({ document, value }) => toStackObject(value, `${where} document ${document}`, file));
 }
 
 function toStackObject(value: unknown, where: string, file: string): StackObject {

@@ -1,4 +1,4 @@
-import { parseImageReference, podTemplateOf } from '../shared/manifests';
+import { parseImageReference, podReads, podTemplateOf } from '../shared/manifests';
 import { lastErrorLine } from './kubectl';
 import { StackManifests, StackObject } from './manifests';
 import { DeployError } from './options';
@@ -40,18 +40,8 @@ export const secretKeysArgs = (need: Pick<SecretNeed, 'namespace' | 'name'>): st
 
 interface PodSpecLike {
   imagePullSecrets?: Array<{ name?: string }>;
-  containers?: ContainerLike[];
-  initContainers?: ContainerLike[];
-  volumes?: Array<{
-    secret?: { secretName?: string; optional?: boolean; items?: Array<{ key?: string }> };
-    projected?: { sources?: Array<{ secret?: { name?: string; optional?: boolean; items?: Array<{ key?: string }> } }> };
-  }>;
-}
-
-interface ContainerLike {
-  image?: string;
-  env?: Array<{ valueFrom?: { secretKeyRef?: { name?: string; key?: string; optional?: boolean } } }>;
-  envFrom?: Array<{ secretRef?: { name?: string; optional?: boolean } }>;
+  containers?: Array<{ image?: string }>;
+  initContainers?: Array<{ image?: string }>;
 }
 
 /**
@@ -96,43 +86,19 @@ export function secretNeeds(manifests: StackManifests): SecretNeed[] {
     const spec = podSpecOf(object);
     if (spec === undefined) continue;
     const containers = [...(spec.containers ?? []), ...(spec.initContainers ?? [])];
-    for (const ref of spec.imagePullSecrets ?? []) {
-      if (ref.name === undefined) continue;
-      const found = need(namespace, ref.name, user);
+    // An optional reference (REDIS_PASSWORD) needs nothing: the pod starts without it.
+    for (const read of podReads(spec).filter((r) => r.kind === 'Secret' && !r.optional)) {
+      const found = need(namespace, read.name, user);
       found.optional = false;
-      found.pull = true;
-      for (const container of containers) {
-        const host = registryHost(container.image);
-        if (host !== undefined) found.registries.add(host);
-      }
-    }
-    for (const container of containers) {
-      for (const env of container.env ?? []) {
-        // An optional reference (REDIS_PASSWORD) needs nothing: the pod starts without it.
-        const ref = env.valueFrom?.secretKeyRef;
-        if (ref?.name === undefined || ref.key === undefined || ref.optional === true) continue;
-        const found = need(namespace, ref.name, user);
-        found.optional = false;
-        needKey(found, ref.key, user);
-      }
-      for (const from of container.envFrom ?? []) {
-        if (from.secretRef?.name !== undefined && from.secretRef.optional !== true) need(namespace, from.secretRef.name, user).optional = false;
-      }
-    }
-    for (const volume of spec.volumes ?? []) {
-      const sources = [
-        ...(volume.secret?.secretName === undefined ? [] : [{ name: volume.secret.secretName, optional: volume.secret.optional, items: volume.secret.items }]),
-        ...(volume.projected?.sources ?? []).flatMap((source) => (source.secret?.name === undefined ? [] : [source.secret as { name: string; optional?: boolean; items?: Array<{ key?: string }> }])),
-      ];
-      for (const source of sources) {
-        if (source.optional === true) continue;
-        const found = need(namespace, source.name, user);
-        found.optional = false;
-        for (const item of source.items ?? []) {
-          if (item.key === undefined) continue;
-          needKey(found, item.key, user);
-          found.fileKeys.add(item.key);
+      if (read.via === 'pull') {
+        found.pull = true;
+        for (const container of containers) {
+          const host = registryHost(container.image);
+          if (host !== undefined) found.registries.add(host);
         }
+      } else if (read.key !== undefined) {
+        needKey(found, read.key, user);
+        if (read.via === 'volume') found.fileKeys.add(read.key);
       }
     }
   }

@@ -49,6 +49,8 @@ export function synthesizeStep(input: SynthesizeInput): Step {
         synthesize({
           envs: [input.env],
           imageTag: input.tag,
+          // The deploy's tag comes only from its --tag flag: the line saying it replaced the config's tag names that flag.
+          imageTagSource: '--tag',
           outDir: input.folder,
           configDir: input.configDir,
           log: (line) => output.out(`${line}\n`),

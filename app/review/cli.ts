@@ -23,6 +23,12 @@ export interface ReviewContext {
   readonly cwd: string;
   /** The repository folder that holds dist/: git runs here and the working tree's dist/ is read here. */
   readonly repoDir: string;
+  /**
+   * The config folder the stack labels (`labels`, `environmentLabel`) are read
+   * from, to know what the deploy prunes and which environment a file of the
+   * tree's root belongs to. @default config/ of the repository, the one the deploy reads
+   */
+  readonly configDir?: string;
   readonly io: ReviewIo;
 }
 
@@ -74,18 +80,18 @@ export function runReviewCli(argv: readonly string[], context: ReviewContext): n
     if (options.to !== undefined && options.head !== undefined) {
       throw new ReviewError(`both --head ${options.head} and --to ${options.to} name the new side: give one`);
     }
-    const before = options.from !== undefined ? side(treeOfDir(resolve(context.cwd, options.from)), options.from) : revisionSide(context.repoDir, base);
+    const before = options.from !== undefined ? side(treeOfDir(resolve(context.cwd, options.from), context.configDir), options.from) : revisionSide(context, base);
     const after =
       options.to !== undefined
-        ? side(treeOfDir(resolve(context.cwd, options.to)), options.to)
+        ? side(treeOfDir(resolve(context.cwd, options.to), context.configDir), options.to)
         : options.head !== undefined
-          ? revisionSide(context.repoDir, options.head)
-          : workingTreeSide(context.repoDir);
+          ? revisionSide(context, options.head)
+          : workingTreeSide(context);
     if (options.env !== undefined && !before.tree.has(options.env) && !after.tree.has(options.env)) {
       const known = [...new Set([...before.tree.keys(), ...after.tree.keys()])].sort();
       throw new ReviewError(`no environment ${options.env} on either side (they hold: ${known.join(', ') || 'none'}): name one of them with --env`);
     }
-    const review = reviewTrees(before.tree, after.tree, before.label, after.label, options.env);
+    const review = reviewTrees(before.tree, after.tree, before.label, after.label, { only: options.env, configDir: context.configDir });
     io.out(renderReview(review, options.format));
     return 0;
   } catch (error) {
@@ -104,10 +110,10 @@ interface Side {
 
 const side = (tree: DistTree, label: string): Side => ({ tree, label });
 
-function workingTreeSide(repoDir: string): Side {
+function workingTreeSide({ repoDir, configDir }: ReviewContext): Side {
   const dist = join(repoDir, 'dist');
   if (!existsSync(dist)) throw new ReviewError(`${dist} does not exist: synthesize first (npm run synth), or name the new side with --to DIR`);
-  return side(treeOfDir(dist), 'working tree');
+  return side(treeOfDir(dist, configDir), 'working tree');
 }
 
 /**
@@ -115,7 +121,7 @@ function workingTreeSide(repoDir: string): Side {
  * clone without main (single-branch CI checkouts) or too shallow to hold the
  * merge base cannot name the default base: the message says how to name one.
  */
-function revisionSide(repoDir: string, revision: string | undefined): Side {
+function revisionSide({ repoDir, configDir }: ReviewContext, revision: string | undefined): Side {
   try {
     git(repoDir, ['rev-parse', '--is-inside-work-tree']);
   } catch {
@@ -126,7 +132,7 @@ function revisionSide(repoDir: string, revision: string | undefined): Side {
     if (commit === undefined) {
       throw new ReviewError(`${revision} is not a commit of this repository: name a branch, tag or commit (git log --oneline shows them)`);
     }
-    return side(distTree(readDistAtRevision(repoDir, commit), 'dist'), commit.startsWith(revision) ? revision : `${revision} (${commit.slice(0, 7)})`);
+    return side(distTree(readDistAtRevision(repoDir, commit), 'dist', configDir), commit.startsWith(revision) ? revision : `${revision} (${commit.slice(0, 7)})`);
   }
   const main = MAIN_BRANCHES.find((branch) => verifyCommit(repoDir, branch) !== undefined);
   if (main === undefined) {
@@ -144,7 +150,7 @@ function revisionSide(repoDir: string, revision: string | undefined): Side {
         'git fetch --unshallow, or name the base: npm run review -- <BASE>',
     );
   }
-  return side(distTree(readDistAtRevision(repoDir, mergeBase), 'dist'), `${main} (merge base ${mergeBase.slice(0, 7)})`);
+  return side(distTree(readDistAtRevision(repoDir, mergeBase), 'dist', configDir), `${main} (merge base ${mergeBase.slice(0, 7)})`);
 }
 
 function verifyCommit(repoDir: string, revision: string): string | undefined {

@@ -6,10 +6,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { groupOf } from '../check/objects';
-import type { StackObject } from '../deploy/manifests';
-import { LABEL_ENVIRONMENT } from '../deploy/stack-labels';
+import { parseManifestText, StackObject } from '../deploy/manifests';
+import { DeployError } from '../deploy/options';
+import { reviewedEnvironment } from '../deploy/stack-labels';
 
 /** A review that cannot run (no such revision, unreadable YAML): the CLI prints it and exits 2. */
 export class ReviewError extends Error {}
@@ -121,52 +120,47 @@ export function git(repoDir: string, args: readonly string[], input?: string): B
 
 /**
  * Parses the files into environments. Files directly in the root are named
- * after the environment their objects' label names, else after `rootName`.
+ * after the environment their objects name under a config's
+ * `environmentLabel` (as the deploy reads reviewed files), else after `rootName`.
+ *
+ * @param configDir the config folder whose `environmentLabel`s name environments. @default config/ of the repository
  */
-export function distTree(files: readonly DistFile[], rootName: string): DistTree {
+export function distTree(files: readonly DistFile[], rootName: string, configDir?: string): DistTree {
   const tree = new Map<string, StackObject[]>();
   for (const file of files) {
-    const objects = parseFile(file);
-    const env = file.env !== '' ? file.env : environmentLabel(objects) ?? rootName;
+    const objects = objectsOf(file);
+    const env = file.env !== '' ? file.env : rootFileEnvironment(file, objects, configDir) ?? rootName;
     tree.set(env, [...(tree.get(env) ?? []), ...objects]);
   }
   return new Map([...tree.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([name, objects]) => [name, { name, objects }]));
 }
 
-function environmentLabel(objects: readonly StackObject[]): string | undefined {
-  const named = new Set(objects.flatMap((o) => (o.labels[LABEL_ENVIRONMENT] === undefined ? [] : [o.labels[LABEL_ENVIRONMENT]])));
-  return named.size === 1 ? [...named][0] : undefined;
+/** The one environment a root file's objects name; undefined when they name none, or several. */
+function rootFileEnvironment(file: DistFile, objects: readonly StackObject[], configDir: string | undefined): string | undefined {
+  try {
+    return reviewedEnvironment({ dir: file.where, files: [], objects }, configDir);
+  } catch (error) {
+    if (error instanceof DeployError) return undefined;
+    throw error;
+  }
 }
 
-function parseFile(file: DistFile): StackObject[] {
-  return parseAllDocuments(file.text).flatMap((document, index) => {
-    const where = `${file.where} document ${index + 1}`;
-    if (document.errors.length > 0) {
-      throw new ReviewError(`${where} is not valid YAML: ${document.errors[0].message.split('\n')[0]}; fix the file or synthesize again (npm run synth)`);
-    }
-    const value = document.toJS() as unknown;
-    if (value === null || value === undefined) return [];
-    const object = value as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown; labels?: unknown } };
-    if (typeof object.apiVersion !== 'string' || typeof object.kind !== 'string' || typeof object.metadata?.name !== 'string') {
-      throw new ReviewError(`${where} is not a Kubernetes object (it needs apiVersion, kind and metadata.name)`);
-    }
-    const labels = object.metadata.labels;
-    return [
-      {
-        apiVersion: object.apiVersion,
-        kind: object.kind,
-        group: groupOf(object.apiVersion),
-        name: object.metadata.name,
-        namespace: typeof object.metadata.namespace === 'string' ? object.metadata.namespace : undefined,
-        labels: labels !== null && typeof labels === 'object' ? (labels as Record<string, string>) : {},
-        file: file.name,
-        manifest: value as Record<string, unknown>,
-      },
-    ];
-  });
+/** The file's objects as the deploy reads them; what the deploy would refuse stops the review, with the same words. */
+function objectsOf(file: DistFile): StackObject[] {
+  try {
+    return parseManifestText(file.text, file.where, file.name);
+  } catch (error) {
+    if (!(error instanceof DeployError)) throw error;
+    // The first line: under it, the YAML parser draws the line it stopped at, too long for a review's one-line error.
+    throw new ReviewError(`${error.message.split('\n')[0]}; fix the file or synthesize again (npm run synth)`);
+  }
 }
 
-/** Reads a side given as a folder: `--from DIR`, `--to DIR` or the working tree's dist/. */
-export function treeOfDir(dir: string): DistTree {
-  return distTree(readDistDir(dir), basename(dir));
+/**
+ * Reads a side given as a folder: `--from DIR`, `--to DIR` or the working tree's dist/.
+ *
+ * @param configDir the config folder whose `environmentLabel`s name environments. @default config/ of the repository
+ */
+export function treeOfDir(dir: string, configDir?: string): DistTree {
+  return distTree(readDistDir(dir), basename(dir), configDir);
 }

@@ -10,9 +10,11 @@ import { parseQuantity } from '../check/quantity';
 import { MIGRATE_FILE, phaseName, resourceType, ROLLOUT_KINDS, StackObject } from '../deploy/manifests';
 import { leaves, strategyOf } from '../deploy/preview';
 import { KEPT_KINDS, objectKey, pruneScope } from '../deploy/prune';
-import { LABEL_ENVIRONMENT, MANAGED_BY, PART_OF } from '../deploy/stack-labels';
-import { LABEL_MANAGED_BY, LABEL_PART_OF, LABEL_VERSION } from '../../constructs/shared/labels';
-import { podTemplateOf, secretAndConfigMapReads } from './pod-template';
+import { DeployError } from '../deploy/options';
+import { reviewedStackLabels, StackLabels } from '../deploy/stack-labels';
+import { parseImageReference, PodRead, podReads, podTemplateOf } from '../shared/manifests';
+import { LABEL_VERSION } from '../../constructs/shared/labels';
+import { ReviewError } from './load';
 import type { DistTree, EnvironmentObjects } from './load';
 
 /** An object as the review names it. */
@@ -129,20 +131,52 @@ export const NON_EXPANDING_CLASSES: ReadonlySet<string> = new Set(['local-path']
 /** The class a claim without `storageClassName` gets on k3s, the cluster this stack is written for. */
 const DEFAULT_CLASS = 'local-path';
 
+/** What {@link reviewTrees} compares besides the two sides. */
+export interface ReviewOptions {
+  /** Review this environment only. @default every environment of either side */
+  readonly only?: string;
+  /**
+   * The config folder the stack labels are read from (`labels`,
+   * `environmentLabel`), as the deploy reads them to decide what it prunes.
+   * @default config/ of the repository, the one the deploy reads
+   */
+  readonly configDir?: string;
+}
+
 /**
  * Compares two sides, environment by environment (the union of both sides'
- * environments, sorted), or only the environment `only` names.
+ * environments, sorted), or only the environment `options.only` names.
  */
-export function reviewTrees(before: DistTree, after: DistTree, from: string, to: string, only?: string): Review {
+export function reviewTrees(before: DistTree, after: DistTree, from: string, to: string, options: ReviewOptions = {}): Review {
+  const { only, configDir } = options;
   const names = [...new Set([...before.keys(), ...after.keys()])].filter((name) => only === undefined || name === only).sort();
   const empty = (name: string): EnvironmentObjects => ({ name, objects: [] });
   return {
     from,
     to,
-    environments: names.map((name) =>
-      reviewEnvironment(name, before.get(name) ?? empty(name), after.get(name) ?? empty(name), before.has(name) ? (after.has(name) ? 'both' : 'removed') : 'added'),
-    ),
+    environments: names.map((name) => {
+      const [was, now] = [before.get(name) ?? empty(name), after.get(name) ?? empty(name)];
+      // Read once, and only when a removed object is judged: a review with nothing to prune needs no labels.
+      let read: StackLabels | undefined;
+      const labels = () => (read ??= stackLabels(name, [...now.objects, ...was.objects], configDir));
+      return reviewEnvironment(name, was, now, before.has(name) ? (after.has(name) ? 'both' : 'removed') : 'added', labels);
+    }),
   };
+}
+
+/**
+ * The stack labels the deploy of an environment prunes by, read as the deploy
+ * reads them for reviewed files: the environment's config, or the configs
+ * whose environment label the objects carry. Without them the review cannot
+ * say what is pruned, so it stops.
+ */
+function stackLabels(env: string, objects: readonly StackObject[], configDir: string | undefined): StackLabels {
+  try {
+    return reviewedStackLabels(env, { dir: `dist/${env}`, files: [], objects }, configDir);
+  } catch (error) {
+    if (error instanceof DeployError) throw new ReviewError(`cannot tell what the deploy of ${env} prunes: ${error.message}`);
+    throw error;
+  }
 }
 
 const nameOf = (object: StackObject): ObjectName => ({ kind: object.kind, namespace: object.namespace, name: object.name, file: object.file });
@@ -151,7 +185,13 @@ const nameOf = (object: StackObject): ObjectName => ({ kind: object.kind, namesp
 export const displayName = (object: Pick<ObjectName, 'kind' | 'namespace' | 'name'>): string =>
   object.namespace === undefined ? `${object.kind} ${object.name}` : `${object.kind} ${object.namespace}/${object.name}`;
 
-function reviewEnvironment(name: string, before: EnvironmentObjects, after: EnvironmentObjects, presence: EnvironmentReview['presence']): EnvironmentReview {
+function reviewEnvironment(
+  name: string,
+  before: EnvironmentObjects,
+  after: EnvironmentObjects,
+  presence: EnvironmentReview['presence'],
+  labels: () => StackLabels,
+): EnvironmentReview {
   const old = new Map(before.objects.map((o) => [objectKey(o), o]));
   const next = new Map(after.objects.map((o) => [objectKey(o), o]));
   const added = after.objects.filter((o) => !old.has(objectKey(o)));
@@ -184,7 +224,7 @@ function reviewEnvironment(name: string, before: EnvironmentObjects, after: Envi
     capacity.push(...capacityChanges(now, fields));
   }
   for (const object of added) capacity.push(...capacityOfNew(object, 'added'));
-  const removed = removedObjects.map((object) => removedFate(object, name, after.objects, presence));
+  const removed = removedObjects.map((object) => removedFate(object, name, after.objects, presence, labels));
   // A removed environment's objects are all left to delete by hand; the Removed list says so once per object already.
   if (presence !== 'removed') for (const object of removed.filter((o) => o.fate !== 'pruned')) manual.push({ object, message: object.why });
   for (const object of removedObjects) capacity.push(...capacityOfNew(object, 'removed'));
@@ -381,8 +421,7 @@ function rollReasons(now: StackObject, template: readonly FieldChange[], configC
     else details.delete('pod labels');
   }
   if (details.has('config hash')) {
-    const pod = podTemplateOf(now.manifest);
-    const read = pod === undefined ? [] : unique(secretAndConfigMapReads(pod).filter((r) => r.kind === 'ConfigMap').map((r) => r.name));
+    const read = unique(readsOfPods(now).filter((r) => r.kind === 'ConfigMap').map((r) => r.name));
     details.set('config hash', read.filter((name) => configChanges.has(`${now.namespace}/${name}`)).map((name) => `${name}: ${configChanges.get(`${now.namespace}/${name}`)!.join(', ')}`));
   }
   const first = ['image tag', 'image', 'config hash'];
@@ -455,12 +494,11 @@ function templateReason(change: FieldChange): Reason {
 function imageReason(container: string, change: FieldChange): Reason {
   const image = (json?: string) => (json === undefined ? undefined : (JSON.parse(json) as string));
   const [before, after] = [image(change.before), image(change.after)];
-  const split = (ref?: string) => {
-    const at = ref === undefined ? -1 : ref.lastIndexOf(':');
-    return ref === undefined || at <= ref.lastIndexOf('/') ? { repository: ref, tag: undefined } : { repository: ref.slice(0, at), tag: ref.slice(at + 1) };
-  };
-  const [was, now] = [split(before), split(after)];
-  if (was.repository === now.repository && was.tag !== now.tag) return { kind: 'image tag', detail: `${container}: ${was.tag} -> ${now.tag}` };
+  if (before !== undefined && after !== undefined) {
+    const [was, now] = [parseImageReference(before), parseImageReference(after)];
+    const sameImage = was.registry === now.registry && was.repository === now.repository && was.digest === now.digest;
+    if (sameImage && was.tag !== now.tag) return { kind: 'image tag', detail: `${container}: ${was.tag} -> ${now.tag}` };
+  }
   return { kind: 'image', detail: `${container}: ${before} -> ${after}` };
 }
 
@@ -471,7 +509,13 @@ const unique = (items: readonly string[]): string[] => [...new Set(items)];
  * rules: it lists the kinds of its scope in the release's namespaces, by the
  * stack labels and this environment's, and keeps what holds data.
  */
-function removedFate(object: StackObject, env: string, release: readonly StackObject[], presence: EnvironmentReview['presence']): RemovedObject {
+function removedFate(
+  object: StackObject,
+  env: string,
+  release: readonly StackObject[],
+  presence: EnvironmentReview['presence'],
+  labelsOf: () => StackLabels,
+): RemovedObject {
   const base = nameOf(object);
   const ref = `${resourceType(object)}/${object.name}`;
   const byHand = (why: string): RemovedObject => ({
@@ -481,15 +525,14 @@ function removedFate(object: StackObject, env: string, release: readonly StackOb
   });
   if (presence === 'removed') return byHand(`dist/${env}/ is gone, so no deploy of ${env} runs to prune it`);
   if (object.namespace === undefined) return byHand('cluster-scoped objects are never pruned');
-  const scope = pruneScope({ dir: `dist/${env}`, files: [], objects: release, unlabelled: [] }, env);
+  const labels = labelsOf();
+  const scope = pruneScope({ dir: `dist/${env}`, files: [], objects: release }, env, labels);
   if (!scope.namespaces.includes(object.namespace)) return byHand(`the release has nothing left in namespace ${object.namespace}, and prune lists only the release's namespaces`);
   if (!scope.kinds.includes(resourceType(object))) return byHand(`prune never lists ${resourceType(object)} objects`);
-  const labels = object.labels;
-  const missing = [
-    labels[LABEL_PART_OF] === PART_OF ? undefined : `${LABEL_PART_OF}=${PART_OF}`,
-    labels[LABEL_MANAGED_BY] === MANAGED_BY ? undefined : `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
-    labels[LABEL_ENVIRONMENT] === env ? undefined : `${LABEL_ENVIRONMENT}=${env}`,
-  ].filter((item): item is string => item !== undefined);
+  // The labels of the deploy's prune selector (stackSelector), in its order.
+  const missing = [...Object.entries(labels.common), [labels.environmentKey, env]]
+    .filter(([key, value]) => object.labels[key] !== value)
+    .map(([key, value]) => `${key}=${value}`);
   if (missing.length > 0) return byHand(`it lacks the label${missing.length > 1 ? 's' : ''} prune selects by (${missing.join(', ')})`);
   if (KEPT_KINDS.has(resourceType(object))) {
     return { ...base, fate: 'kept', why: `the deploy keeps it: it holds data; delete it by hand once the data is not needed (kubectl -n ${object.namespace} delete ${ref})` };
@@ -569,18 +612,23 @@ interface Read {
 function readsOf(objects: readonly StackObject[]): Map<string, Read> {
   const reads = new Map<string, Read>();
   for (const object of objects) {
-    const pod = podTemplateOf(object.manifest);
-    if (pod === undefined || object.namespace === undefined) continue;
-    for (const read of secretAndConfigMapReads(pod).filter((r) => !(r.kind === 'ConfigMap' && CLUSTER_CONFIGMAPS.has(r.name)))) {
+    if (object.namespace === undefined) continue;
+    for (const read of readsOfPods(object).filter((r) => !(r.kind === 'ConfigMap' && CLUSTER_CONFIGMAPS.has(r.name)))) {
       const id = `${read.kind}/${object.namespace}/${read.name}/${read.key ?? ''}`;
       const known = reads.get(id);
       const reader = `${object.kind}/${object.name}`;
       if (known === undefined) {
-        reads.set(id, { ...read, namespace: object.namespace, readers: [reader] });
+        reads.set(id, { kind: read.kind, name: read.name, key: read.key, optional: read.optional, namespace: object.namespace, readers: [reader] });
       } else {
         reads.set(id, { ...known, optional: known.optional && read.optional, readers: unique([...known.readers, reader]) });
       }
     }
   }
   return reads;
+}
+
+/** What the pods of an object read; nothing for a PodTemplate object, which runs no pods. */
+function readsOfPods(object: StackObject): PodRead[] {
+  const template = podTemplateOf(object.manifest);
+  return template?.runsPods === true ? podReads(template.spec) : [];
 }

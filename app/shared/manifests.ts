@@ -2,9 +2,10 @@
  * Reading Kubernetes manifests the way the API server and the container
  * runtime do: the API group of an apiVersion, which built-in kinds are
  * cluster-scoped, the documents of a YAML text, where a workload keeps its pod
- * template, and the parts of an image reference. The manifest check, the
- * deploy and the architecture picture all read manifests through these, so
- * they cannot disagree about what a manifest says.
+ * template, which Secrets and ConfigMaps a pod reads, and the parts of an image
+ * reference. The manifest check, the deploy, the review and the architecture
+ * picture all read manifests through these, so they cannot disagree about what
+ * a manifest says.
  */
 import { parseAllDocuments } from 'yaml';
 
@@ -139,6 +140,96 @@ export function podTemplateOf(object: unknown): PodTemplateAt | undefined {
     runsToCompletion: group === 'batch',
     runsPods: !(group === '' && object.kind === 'PodTemplate'),
   };
+}
+
+/** A Secret or ConfigMap a pod reads: all of it, or one key of it. */
+export interface PodRead {
+  readonly kind: 'Secret' | 'ConfigMap';
+  readonly name: string;
+  /** The key read; undefined when the whole object is read (envFrom, a volume without items, a pull Secret). */
+  readonly key?: string;
+  /** The reference is optional: the pod starts without it. */
+  readonly optional: boolean;
+  /**
+   * How the pod reads it: an environment variable (`env`), all its keys as
+   * variables (`envFrom`), files of a volume (`volume`, a projected one too),
+   * or the credentials the images are pulled with (`pull`).
+   */
+  readonly via: 'env' | 'envFrom' | 'volume' | 'pull';
+}
+
+/** The parts of a PodSpec that name Secrets and ConfigMaps. */
+interface PodSpecReads {
+  readonly containers?: readonly ContainerReads[];
+  readonly initContainers?: readonly ContainerReads[];
+  readonly volumes?: ReadonlyArray<{
+    readonly secret?: VolumeSource;
+    readonly configMap?: VolumeSource;
+    readonly projected?: { readonly sources?: ReadonlyArray<{ readonly secret?: VolumeSource; readonly configMap?: VolumeSource }> };
+  }>;
+  readonly imagePullSecrets?: ReadonlyArray<{ readonly name?: string }>;
+}
+
+interface ContainerReads {
+  readonly env?: ReadonlyArray<{ readonly valueFrom?: { readonly secretKeyRef?: Reference; readonly configMapKeyRef?: Reference } }>;
+  readonly envFrom?: ReadonlyArray<{ readonly secretRef?: Reference; readonly configMapRef?: Reference }>;
+}
+
+interface Reference {
+  readonly name?: string;
+  readonly key?: string;
+  readonly optional?: boolean;
+}
+
+interface VolumeSource {
+  readonly name?: string;
+  readonly secretName?: string;
+  readonly optional?: boolean;
+  readonly items?: ReadonlyArray<{ readonly key?: string }>;
+}
+
+/**
+ * Every Secret and ConfigMap (or key of one) a PodSpec reads, in the order the
+ * spec names them: each container's `env` and `envFrom` (init containers
+ * after the others), then the volumes (projected sources too), then the
+ * image pull Secrets. A reference without a name is left out: the API server
+ * refuses it, so it reads nothing.
+ */
+export function podReads(podSpec: unknown): PodRead[] {
+  if (!isRecord(podSpec)) return [];
+  const spec = podSpec as PodSpecReads;
+  const reads: PodRead[] = [];
+  const add = (kind: PodRead['kind'], via: PodRead['via'], name: string | undefined, key: string | undefined, optional: boolean | undefined): void => {
+    if (name !== undefined) reads.push({ kind, name, key, optional: optional === true, via });
+  };
+  // A Secret volume names its Secret `secretName`; a projected Secret source and every ConfigMap source say `name`.
+  const fromVolume = (kind: PodRead['kind'], source: VolumeSource | undefined, name: string | undefined): void => {
+    if (source === undefined) return;
+    if (source.items === undefined || source.items.length === 0) add(kind, 'volume', name, undefined, source.optional);
+    else for (const item of source.items) add(kind, 'volume', name, item.key, source.optional);
+  };
+  for (const container of [...(spec.containers ?? []), ...(spec.initContainers ?? [])]) {
+    for (const variable of container.env ?? []) {
+      const secret = variable.valueFrom?.secretKeyRef;
+      const configMap = variable.valueFrom?.configMapKeyRef;
+      if (secret !== undefined) add('Secret', 'env', secret.name, secret.key, secret.optional);
+      if (configMap !== undefined) add('ConfigMap', 'env', configMap.name, configMap.key, configMap.optional);
+    }
+    for (const source of container.envFrom ?? []) {
+      if (source.secretRef !== undefined) add('Secret', 'envFrom', source.secretRef.name, undefined, source.secretRef.optional);
+      if (source.configMapRef !== undefined) add('ConfigMap', 'envFrom', source.configMapRef.name, undefined, source.configMapRef.optional);
+    }
+  }
+  for (const volume of spec.volumes ?? []) {
+    fromVolume('Secret', volume.secret, volume.secret?.secretName);
+    fromVolume('ConfigMap', volume.configMap, volume.configMap?.name);
+    for (const projected of volume.projected?.sources ?? []) {
+      fromVolume('Secret', projected.secret, projected.secret?.name);
+      fromVolume('ConfigMap', projected.configMap, projected.configMap?.name);
+    }
+  }
+  for (const pull of spec.imagePullSecrets ?? []) add('Secret', 'pull', pull.name, undefined, false);
+  return reads;
 }
 
 /** The parts of a container image reference (`registry/repository:tag@digest`). */
