@@ -589,6 +589,11 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown, sources: ConfigSou
   if (removed) {
     return [sources.issue(at, `${issue.message}; the null here removes the value ${describeSource(removed)} sets, and this key has no default: write the value instead`, { value })];
   }
+  if (issue.code === 'invalid_type' && value === undefined) {
+    // zod's 'expected string, received undefined' says what the parser saw, not what to do.
+    const parent = at.length > 1 ? `under ${at.slice(0, -1).join('.')}` : 'at the top level';
+    return [sources.issue(at, `required and missing: add '${String(at[at.length - 1])}' ${parent} (a ${issue.expected}; it has no default)`, { value })];
+  }
   if (issue.code === 'invalid_type' && typeof value === 'string' && (issue.expected === 'number' || issue.expected === 'boolean')) {
     // `replicas: '3'` is text to YAML: the quotes are the mistake.
     const fix = issue.expected === 'boolean' ? 'write true or false, without quotes' : /^-?\d+(\.\d+)?$/.test(value) ? `remove the quotes: ${String(at[at.length - 1])}: ${value}` : 'write a number';

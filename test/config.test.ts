@@ -97,9 +97,18 @@ test('a required value removed with null: the null, and where the base sets what
 
 test('a value of one of two shapes: judged as the shape it has, or told the shapes', () => {
   expect(problemsOf('extends: production\napi:\n  secretKeys:\n    - SECRET_KEY\n    - { kye: POSTGRES_PASSWORD }\n    - 5\n', {}, { production })).toEqual([
-    'bad.yaml:5:7: api.secretKeys.1.key: Invalid input: expected string, received undefined (got missing)',
+    "bad.yaml:5:7: api.secretKeys.1.key: required and missing: add 'key' under api.secretKeys.1 (a string; it has no default) (got missing)",
     'bad.yaml:5:9: api.secretKeys.1.kye: unknown key; the keys here are key, optional (README "Config reference")',
     'bad.yaml:6:7: api.secretKeys.2: Invalid input: expected string or object (got 5)',
+  ]);
+});
+
+test('a required key misspelt: the missing key at its parent, and the spelling it was meant to be', () => {
+  const problems = problemsOf(YAML.stringify(production).replace('smtpHost:', 'smtpHots:'));
+  const line = YAML.stringify(production).split('\n').indexOf('email:') + 1;
+  expect(problems).toEqual([
+    `bad.yaml:${line}:1: email.smtpHost: required and missing: add 'smtpHost' under email (a string; it has no default) (got missing)`,
+    `bad.yaml:${line + 1}:3: email.smtpHots: unknown key; did you mean 'smtpHost'?`,
   ]);
 });
 

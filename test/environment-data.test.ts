@@ -384,7 +384,7 @@ describe('deployRefusal', () => {
   test.each([
     [{ enabled: false }, /deploy\.reason: must say why the environment is not deployable/],
     [{ enabled: true, reason: 'ready' }, /deploy\.reason: is read only when deploy\.enabled is false; remove it/],
-    [{ reason: 'no database' }, /deploy\.enabled: .*expected boolean/],
+    [{ reason: 'no database' }, /deploy\.enabled: required and missing: add 'enabled' under deploy \(a boolean; it has no default\)/],
     [{ enabled: false, reason: 'x', when: 'later' }, /deploy\.when: unknown key/],
   ])('validates deploy %j', (deploy, message) => {
     const configDir = folder({ qa: { ...ownData(), deploy } });
