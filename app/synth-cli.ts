@@ -1,5 +1,6 @@
 import * as fs from 'fs';
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
+import { parseCommandLine } from './shared/command';
 import { checkRenderedFiles } from './check';
 import { synthesize, SynthOptions } from './synth';
 
@@ -25,11 +26,8 @@ export function runSynth(argv: string[], io: Output = consoleOutput, extra: Pick
     .option('--config <dir>', 'folder of <env>.yaml config files (default: config/)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (error) {
-    return error instanceof CommanderError ? error.exitCode : 2;
-  }
+  const parsed = parseCommandLine(program, argv);
+  if (parsed !== undefined) return parsed;
   const options = program.opts<{ env?: string; tag?: string; out?: string; config?: string }>();
   try {
     const result = synthesize({

@@ -3,7 +3,8 @@
  * Exit 0 when every check passes, 1 on any finding, 2 when the audit cannot run
  * (no such folder, no manifests, unreadable YAML, malformed exemptions).
  */
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
+import { parseCommandLine } from '../shared/command';
 import { auditManifests } from './audit';
 import { loadManifestSets } from './load';
 import { formatReport } from './report';
@@ -29,12 +30,8 @@ export function runCheckCli(argv: readonly string[], io: CliIo = processIo): num
     .option('--rules', 'list the rule ids and what each demands, then exit')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
-  try {
-    program.parse([...argv], { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    throw error;
-  }
+  const parsed = parseCommandLine(program, argv);
+  if (parsed !== undefined) return parsed;
   const options = program.opts<{ exemptions?: string; crds?: string[]; rules?: boolean }>();
   if (options.rules) {
     io.out(RULES.map((rule) => `${rule.id.padEnd(32)} ${rule.summary}`).join('\n') + '\n');

@@ -1,4 +1,5 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { parseCommandLine, USAGE_ERROR } from '../shared/command';
 import { deploy, DeployRuntime } from './deploy';
 import {
   DEFAULT_HEALTH_TIMEOUT,
@@ -11,8 +12,8 @@ import {
   validateTag,
 } from './options';
 
-/** Exit code for a command line the operator has to fix (nothing was run). */
-export const USAGE_ERROR = 2;
+/** Exit code for a command line the operator has to fix (nothing was run): the one every command uses. */
+export { USAGE_ERROR };
 
 interface ParsedFlags {
   tag?: string;
@@ -107,10 +108,11 @@ export async function runDeployCli(args: readonly string[], runtime: DeployRunti
   const program = buildProgram(runtime);
   let options: DeployOptions;
   try {
-    program.parse([...args], { from: 'user' });
+    // A flag's own parser (--tag, the durations) throws a DeployError from inside the parse.
+    const parsed = parseCommandLine(program, args);
+    if (parsed !== undefined) return parsed;
     options = toOptions(program.opts<ParsedFlags>());
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : USAGE_ERROR;
     if (error instanceof DeployError) {
       runtime.output.err(`error: ${error.message}\n`);
       return USAGE_ERROR;

@@ -7,7 +7,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { parseCommandLine } from '../shared/command';
 import { distTree, DistTree, git, readDistAtRevision, ReviewError, treeOfDir } from './load';
 import { renderReview, ReviewFormat } from './render';
 import { reviewTrees } from './review';
@@ -61,12 +62,8 @@ export function runReviewCli(argv: readonly string[], context: ReviewContext): n
     .addOption(new Option('--format <format>', 'text for a terminal or a CI log, markdown for a pull request').choices(['text', 'markdown']).default('text'))
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
-  try {
-    program.parse([...argv], { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    throw error;
-  }
+  const parsed = parseCommandLine(program, argv);
+  if (parsed !== undefined) return parsed;
   const options = program.opts<Options>();
   const positional = program.processedArgs[0] as string | undefined;
   try {
