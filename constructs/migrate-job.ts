@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from './shared/k8s';
 import { Construct } from 'constructs';
 import { appPod, AppWorkloadProps, SecretKey, toSecretKeyRef } from './shared/app-workload';
 import { objectLabels } from './shared/labels';
