@@ -22,7 +22,7 @@
  *   so runs at once never read a half-written file; at worst both compile.
  * - Entries are removed 7 days after they were written, by the next run that
  *   compiles anything. The cache (.cache/run/, or HONEYDUE_RUN_CACHE) is
- *   disposable: deleting it costs the next run a compile, about a second.
+ *   disposable: deleting it costs the next run its compiles, a few tenths of a second.
  *
  * Plain JavaScript, so it runs before anything is compiled.
  */
