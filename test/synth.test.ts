@@ -147,7 +147,7 @@ test('the synth command exits non-zero naming the field and leaves dist/ intact'
   synthesize({ configDir, outDir, log: quiet });
   const before = fingerprint(outDir);
   fs.writeFileSync(path.join(configDir, 'production.yaml'), productionYaml.replace('maxMemory: 256mb', 'maxMemory: 256Mi'));
-  const run = spawnSync(process.execPath, [require.resolve('tsx/cli'), 'main.ts', '--config', configDir, '--out', outDir], { cwd: ROOT, encoding: 'utf8' });
+  const run = spawnSync(process.execPath, ['bin/run.js', 'main.ts', '--config', configDir, '--out', outDir], { cwd: ROOT, encoding: 'utf8' });
   expect(run.status).not.toBe(0);
   expect(run.stderr).toMatch(/redis\.maxMemory: '256Mi' is not a Redis size; write it like '256mb' or '1gb' \(got "256Mi"\)/);
   expect(run.stderr).toContain(`${outDir} was left as it was`);
@@ -167,7 +167,7 @@ test('--tag pins every honeyDue image; --env replaces only that environment', ()
   ].join('\n'));
   synthesize({ configDir, outDir, log: quiet });
   const otherBefore = fingerprint(path.join(outDir, 'other'));
-  const run = spawnSync(process.execPath, [require.resolve('tsx/cli'), 'main.ts', '--config', configDir, '--out', outDir, '--env', 'production', '--tag', 'fedcba9876'], { cwd: ROOT, encoding: 'utf8' });
+  const run = spawnSync(process.execPath, ['bin/run.js', 'main.ts', '--config', configDir, '--out', outDir, '--env', 'production', '--tag', 'fedcba9876'], { cwd: ROOT, encoding: 'utf8' });
   expect(run.status).toBe(0);
   expect(fs.readFileSync(path.join(outDir, 'production', '40-api.yaml'), 'utf8')).toContain('honeydue-api:fedcba9876');
   expect(fingerprint(path.join(outDir, 'other'))).toEqual(otherBefore);
