@@ -27,6 +27,7 @@ import { renderEnvironment, synthesize } from './synth';
 import { runSynth } from './synth-cli';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
+/** Where a run records its figures: docs/, so the README and reviews can point at one measured record. */
 export const BENCHMARK_DOC_FILE = path.join(REPO_ROOT, 'docs', 'benchmark.md');
 
 /**
@@ -81,6 +82,7 @@ export interface TargetFigures {
   readonly npmTest: Figure;
 }
 
+/** One target's line in the record: what was promised, the figure it was judged on, and the verdict. */
 export interface Verdict {
   readonly target: string;
   readonly measured: string;
@@ -92,6 +94,7 @@ const say = (line: string) => console.log(line);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
 const has = (figure: Figure): figure is Extract<Figure, { medianMs: number }> => 'medianMs' in figure;
 
+/** The middle value, or the mean of the two middle ones: a slow run (GC, other work) does not move it. */
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -259,6 +262,7 @@ export function scaleConfigDir(root: string, environments: number): string {
   return configDir;
 }
 
+/** Measures, prints and (unless `write` is false) records the benchmark; returns the record's text. */
 export function runBenchmark(options: BenchOptions): string {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-bench-'));
   try {
@@ -438,6 +442,11 @@ function benchmarkReport(
   ].join('\n');
 }
 
+/**
+ * The command line of `npm run bench`. Defaults: 7 runs (an odd count has a true
+ * median), scale points 1, 10 and 50 environments, no `npm test` run (it takes
+ * longer than everything else together), and the record written.
+ */
 export function parseArgs(argv: string[]): BenchOptions {
   let runs = 7;
   let scale = [1, 10, 50];
