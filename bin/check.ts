@@ -1,4 +1,3 @@
-#!/usr/bin/env tsx
 /** `npm run check [DIR]`: see app/check/cli.ts and docs/check.md. */
 import { runCheckCli } from '../app/check/cli';
 

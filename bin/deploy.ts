@@ -3,8 +3,8 @@
  * the migration gate. The logic lives in app/deploy/; this file wires it to the
  * terminal: the signals, the parent process, the confirmation question.
  *
- * package.json runs it as `node --import tsx bin/deploy.ts` (not the `tsx`
- * wrapper, which is a second node process between npm's shell and this one).
+ * package.json runs it as `node bin/run.js bin/deploy.ts`: one process (no
+ * wrapper, which would be a second node process between npm's shell and this one).
  * npm does not pass SIGTERM on to this process: npm exits, its shell with it,
  * and this process is left running with a new parent. So besides the signals
  * the deploy watches its parent: when process.ppid changes, it stops as for

@@ -1,4 +1,3 @@
-#!/usr/bin/env tsx
 /** `npm run review [BASE]`: see app/review/cli.ts and the README, "Reviewing a change through its dist/ diff". */
 import { join } from 'node:path';
 import { runReviewCli } from '../app/review/cli';

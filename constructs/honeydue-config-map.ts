@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from './shared/k8s';
 import { Construct } from 'constructs';
 import { CONFIG_HASH_ANNOTATION, ConfigMapSource } from './shared/app-workload';
 import { contentHash } from './shared/content-hash';

@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from './shared/k8s';
 import { Construct } from 'constructs';
 import { appPodDefinition, appWorkloadProblems, AppWorkloadProps, SecretKey } from './shared/app-workload';
 import { namespaceOf, objectLabels } from './shared/labels';

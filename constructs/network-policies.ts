@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from './shared/k8s';
 import { Construct } from 'constructs';
 import { IngressRoute } from './honeydue-ingress';
 import { LABEL_NAME, namespaceOf, objectLabels, selectorLabels } from './shared/labels';

@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from './shared/k8s';
 import { Construct } from 'constructs';
 import { appPodDefinition, appWorkloadProblems, AppWorkloadProps, clusterIpService, SURGE_ONE_UNAVAILABLE_ZERO, workloadDeployment } from './shared/app-workload';
 import { drainSafePdb, minAvailableProblems } from './shared/disruption-budget';

@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from './shared/k8s';
 import { Construct } from 'constructs';
 import { clusterIpService, RECREATE, workloadDeployment, WorkloadProps } from './shared/app-workload';
 import { drainSafePdb } from './shared/disruption-budget';

@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from './shared/k8s';
 import { Construct } from 'constructs';
 import * as YAML from 'yaml';
 import { CONFIG_HASH_ANNOTATION, RECREATE, workloadDeployment, WorkloadProps } from './shared/app-workload';

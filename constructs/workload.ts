@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from './shared/k8s';
 import { Construct } from 'constructs';
 import { declareTraffic, ServiceEndpoint, TrafficSource, workloadTraffic, WorkloadTraffic } from './shared/network';
 import { hardenedPodTemplate, HardenedPodOptions, MountedVolume, workloadServiceAccount, WorkloadPodSpec } from './shared/pod-security';

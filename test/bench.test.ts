@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { fitLine, median, scaleConfigDir } from '../app/bench';
+import { Figure, fitLine, judgeTargets, median, parseArgs, scaleConfigDir, TARGETS } from '../app/bench';
 import { listEnvironments } from '../app/config';
 import { checkIsolation } from '../app/environments';
 import { renderEnvironment } from '../app/synth';
@@ -34,4 +34,46 @@ test("the scale run's environments each hold their own data, so synth accepts th
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
+});
+
+const runs = (medianMs: number): Figure => ({ medianMs, runsMs: [medianMs] });
+
+describe('the targets are judged from the figures of the run itself', () => {
+  test('figures within every target: each met, with the figure it was judged on', () => {
+    const verdicts = judgeTargets({ npmSynth: runs(400), kustomize: runs(100), deployDryRun: runs(1300), npmTest: runs(18_000) });
+    expect(verdicts.map((v) => [v.measured, v.verdict])).toEqual([
+      ['0.400 s', 'met'],
+      ['4.00x', 'met'],
+      ['+0.900 s', 'met'],
+      ['18.000 s', 'met'],
+    ]);
+    expect(verdicts[0].target).toBe(`\`npm run synth\` at most ${TARGETS.synthSeconds} s (median)`);
+  });
+
+  test('a figure past its target is NOT met; the bounds themselves are met', () => {
+    expect(judgeTargets({ npmSynth: runs(501), kustomize: runs(100), deployDryRun: runs(1502), npmTest: runs(20_001) }).map((v) => [v.measured, v.verdict])).toEqual([
+      ['0.501 s', 'NOT met'],
+      ['5.01x', 'NOT met'],
+      ['+1.001 s', 'NOT met'],
+      ['20.001 s', 'NOT met'],
+    ]);
+    expect(judgeTargets({ npmSynth: runs(500), kustomize: runs(100), deployDryRun: runs(1500), npmTest: runs(20_000) }).map((v) => v.verdict)).toEqual(['met', 'met', 'met', 'met']);
+  });
+
+  test('a figure that could not be measured leaves its targets not judged, with the reason, and the others judged', () => {
+    const noKubectl: Figure = { missing: 'kubectl could not start: spawnSync kubectl ENOENT; is it installed and on PATH?' };
+    const verdicts = judgeTargets({ npmSynth: runs(450), kustomize: noKubectl, deployDryRun: runs(300), npmTest: { missing: 'not run' } });
+    expect(verdicts.map((v) => [v.measured, v.verdict])).toEqual([
+      ['0.450 s', 'met'],
+      [`not measured: ${noKubectl.missing}`, 'not judged'],
+      ['-0.150 s', 'met'],
+      ['not measured: not run', 'not judged'],
+    ]);
+  });
+});
+
+test('bench options: --tests adds one npm test run; an unknown option names the ones there are', () => {
+  expect(parseArgs([])).toEqual({ runs: 7, scale: [1, 10, 50], tests: false, write: true });
+  expect(parseArgs(['--tests', '--runs', '3', '--no-write'])).toEqual({ runs: 3, scale: [1, 10, 50], tests: true, write: false });
+  expect(() => parseArgs(['--fast'])).toThrow("unknown option '--fast'; use --runs N, --scale 1,10,50, --tests or --no-write");
 });

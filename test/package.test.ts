@@ -270,7 +270,7 @@ describe('the acme product built on the package', () => {
     for (const f of fs.readdirSync(path.join(consumer, 'dist'))) fs.copyFileSync(path.join(consumer, 'dist', f), path.join(checked, 'acme', f));
     const emptyExemptions = path.join(work, 'exemptions.yaml');
     fs.writeFileSync(emptyExemptions, 'exemptions: []\n');
-    const report = run(process.execPath, ['--import', 'tsx', path.join(REPO, 'bin', 'check.ts'), checked, '--exemptions', emptyExemptions], REPO);
+    const report = run(process.execPath, [path.join(REPO, 'bin', 'run.js'), path.join(REPO, 'bin', 'check.ts'), checked, '--exemptions', emptyExemptions], REPO);
     expect(report).toMatch(/ 0 failed/);
   });
 });

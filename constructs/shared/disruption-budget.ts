@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from './k8s';
 import { Construct } from 'constructs';
 import { UNHEALTHY_POD_EVICTION_POLICY } from './eviction-policy';
 import { objectLabels, selectorLabels } from './labels';

@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from './k8s';
 import { isRecord, ProblemList, throwProblems, ValueProblem, wholeNumberProblem } from './validation';
 
 /** Timing of one probe; a field left out keeps the workload's default. */

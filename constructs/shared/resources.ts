@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from './k8s';
 import { cpuProblem, isRecord, memoryProblem, ProblemList, throwProblems, ValueProblem } from './validation';
 
 /** CPU and memory of one side (requests or limits) of a container's resources. */
