@@ -157,5 +157,42 @@ test('.ci/run runs the review after the dist/ check and never fails the run on i
   expect(distCheck).toBeGreaterThan(0);
   expect(reviewStep).toBeGreaterThan(distCheck);
   const command = script.slice(reviewStep).split('\n').find((line) => line.startsWith('npm run -s review'));
-  expect(command).toMatch(/^npm run -s review \|\| echo "[^"]+"$/);
+  expect(command).toMatch(/^npm run -s review -- "\$\{review_base\[@\]\}" \|\| echo "[^"]+"$/);
+});
+
+/** Runs .ci/run's review step in `dir` with `npm` standing in: returns what it printed and the review's arguments. */
+function ciReviewStep(dir: string, npmExit = 0): { printed: string; args: string[] } {
+  const script = readFileSync(join(__dirname, '..', '.ci', 'run'), 'utf8');
+  const step = script.slice(script.indexOf('step "npm run review')).split('\n');
+  const body = step.slice(0, step.findIndex((line) => line.startsWith('npm run -s review')) + 1).join('\n');
+  const argsFile = join(dir, '.review-args');
+  const stub = `set -euo pipefail\nstep() { echo "== $*"; }\nnpm() { shift 4; printf '%s\\n' "$@" > '${argsFile}'; return ${npmExit}; }\n`;
+  const printed = execFileSync('bash', ['-c', stub + body], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }).toString('utf8');
+  const args = readFileSync(argsFile, 'utf8').split('\n').filter((line) => line !== '');
+  return { printed, args };
+}
+
+test('.ci/run on main reviews the newest change to dist/ against its parent, naming it', () => {
+  const { root, dir, base } = repository();
+  bumpApi(dir, 'ccccccc');
+  const release = commitAll(root, 'release ccccccc');
+  writeFileSync(join(dir, 'README.md'), 'no dist/ change\n');
+  run(root, 'add', '.');
+  commitAll(root, 'docs only');
+
+  const { printed, args } = ciReviewStep(dir);
+  expect(printed).toContain(`on main: the newest change to dist/ is ${release.slice(0, 7)} release ccccccc\n`);
+  expect(args).toEqual([base.slice(0, 7)]);
+  const result = review(args, dir);
+  expect(result.out.split('\n')[0]).toBe(`dist/ review: ${base.slice(0, 7)} -> working tree`);
+  expect(section(result.out, 'Rolls')[1]).toMatch(/why: image tag \(api: [0-9a-f]+ -> ccccccc\)$/);
+});
+
+test('.ci/run on a branch leaves the base to the review (the merge base with main), and a failed review does not fail CI', () => {
+  const { root, dir } = repository();
+  run(root, 'switch', '-q', '-c', 'feature');
+  bumpApi(dir, 'ddddddd');
+  commitAll(root, 'release ddddddd');
+  expect(ciReviewStep(dir).args).toEqual([]);
+  expect(ciReviewStep(dir, 2).printed).toContain('review: no summary for this clone (the line above says why); CI goes on');
 });
