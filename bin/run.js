@@ -18,6 +18,8 @@
  *   the generated k8s classes) is cached too, keyed the same way by content and
  *   the Node version, and written at exit so it holds the functions the run
  *   actually compiled. Loading those modules is most of a synth's start-up.
+ * - Where each `require` into node_modules led is kept too, per installed tree
+ *   (npm's record of it, node_modules/.package-lock.json) and Node version.
  * - Every cache file is written under a temporary name and renamed into place,
  *   so runs at once never read a half-written file; at worst both compile.
  * - Entries are removed 7 days after they were written, by the next run that
@@ -126,6 +128,41 @@ Module.prototype._compile = function compileWithCodeCache(content, filename) {
   return wrapper.call(module.exports, module.exports, require, module, filename, path.dirname(filename));
 };
 
+/**
+ * Where each `require` from a dependency (or of a package by name) led, from
+ * earlier runs: finding a file in node_modules (paths tried, package.json
+ * `exports` read) is a tenth of a synth's start-up, spent again on every run.
+ * Only resolutions into node_modules are kept, and only for one installed tree:
+ * the file is named by npm's record of that tree (node_modules/.package-lock.json,
+ * rewritten by every install) and the Node version, so an install, an upgrade or
+ * a new Node starts from an empty map. Without that record nothing is cached.
+ * A kept file that is gone is resolved again; a failed resolution is never kept.
+ * A package edited in place by hand (its package.json `main` or `exports`
+ * changed, no install run) is not noticed: delete .cache/run/ after such an edit.
+ */
+const INSTALLED_TREE = readCached(path.join(ROOT, 'node_modules', '.package-lock.json'));
+const RESOLVE_FILE = INSTALLED_TREE && path.join(CACHE_DIR, 'resolve', `${keyOf('run.js resolve format 1', process.version, INSTALLED_TREE)}.json`);
+const resolutions = new Map(RESOLVE_FILE ? Object.entries(JSON.parse(readCached(RESOLVE_FILE, 'utf8') ?? '{}')) : []);
+let resolutionsAdded = false;
+const nodeResolve = Module._resolveFilename;
+const IN_NODE_MODULES = `${path.sep}node_modules${path.sep}`;
+
+Module._resolveFilename = function resolveWithCache(request, parent, isMain, options) {
+  const from = parent?.filename;
+  const cacheable = RESOLVE_FILE && !isMain && options === undefined && typeof from === 'string' && !Module.isBuiltin(request) &&
+    (from.includes(IN_NODE_MODULES) || !(request.startsWith('.') || path.isAbsolute(request)));
+  if (!cacheable) return nodeResolve.apply(this, arguments);
+  const key = `${path.dirname(from)}\0${request}`;
+  const kept = resolutions.get(key);
+  if (kept !== undefined && fs.existsSync(kept)) return kept;
+  const filename = nodeResolve.apply(this, arguments);
+  if (filename.includes(IN_NODE_MODULES)) {
+    resolutions.set(key, filename);
+    resolutionsAdded = true;
+  }
+  return filename;
+};
+
 function removeExpired(dir) {
   const now = Date.now();
   for (const name of readIfPresentDir(dir)) {
@@ -148,8 +185,10 @@ function readIfPresentDir(dir) {
 
 process.on('exit', () => {
   for (const { file, script } of uncached) writeAtomically(file, script.createCachedData());
+  if (resolutionsAdded) writeAtomically(RESOLVE_FILE, JSON.stringify(Object.fromEntries(resolutions)));
   if (wroteCache) {
     removeExpired(JS_DIR);
+    removeExpired(path.join(CACHE_DIR, 'resolve'));
     for (const dir of readIfPresentDir(CACHE_DIR).filter((name) => name.startsWith('v8-'))) removeExpired(path.join(CACHE_DIR, dir));
   }
 });
