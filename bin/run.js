@@ -134,18 +134,30 @@ Module.prototype._compile = function compileWithCodeCache(content, filename) {
  * `exports` read) is a tenth of a synth's start-up, spent again on every run.
  * Only resolutions into node_modules are kept, and only for one installed tree:
  * the file is named by npm's record of that tree (node_modules/.package-lock.json,
- * rewritten by every install) and the Node version, so an install, an upgrade or
- * a new Node starts from an empty map. Without that record nothing is cached.
+ * rewritten by every install), the Node version and its flags, so an install, an
+ * upgrade or a new Node starts from an empty map. Without that record nothing is cached.
  * A kept file that is gone is resolved again; a failed resolution is never kept.
  * A package edited in place by hand (its package.json `main` or `exports`
  * changed, no install run) is not noticed: delete .cache/run/ after such an edit.
  */
 const INSTALLED_TREE = readCached(path.join(ROOT, 'node_modules', '.package-lock.json'));
-const RESOLVE_FILE = INSTALLED_TREE && path.join(CACHE_DIR, 'resolve', `${keyOf('run.js resolve format 1', process.version, INSTALLED_TREE)}.json`);
-const resolutions = new Map(RESOLVE_FILE ? Object.entries(JSON.parse(readCached(RESOLVE_FILE, 'utf8') ?? '{}')) : []);
+// Node's flags (`--conditions`, `--preserve-symlinks`) change where a require leads too.
+const NODE_FLAGS = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ');
+const RESOLVE_FILE = INSTALLED_TREE && path.join(CACHE_DIR, 'resolve', `${keyOf('run.js resolve format 1', process.version, NODE_FLAGS, INSTALLED_TREE)}.json`);
+const resolutions = new Map(RESOLVE_FILE ? readResolutions(RESOLVE_FILE) : []);
 let resolutionsAdded = false;
 const nodeResolve = Module._resolveFilename;
 const IN_NODE_MODULES = `${path.sep}node_modules${path.sep}`;
+
+/** The kept resolutions, or none when the file is absent or not what this format wrote. */
+function readResolutions(file) {
+  try {
+    const kept = JSON.parse(readCached(file, 'utf8') ?? '{}');
+    return Object.entries(kept).filter(([, filename]) => typeof filename === 'string');
+  } catch {
+    return [];
+  }
+}
 
 Module._resolveFilename = function resolveWithCache(request, parent, isMain, options) {
   const from = parent?.filename;

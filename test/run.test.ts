@@ -138,6 +138,13 @@ test('a package is resolved from each folder as Node resolves it, also when the 
   fs.rmSync(path.join(dir, 'node_modules', 'word'), { recursive: true });
   writePackage('.', 'two.js', 'two');
   expect(run('entry.ts').stdout).toBe('two\n');
+  // A kept map that cannot be read is no map.
+  const kept = cacheFiles().filter((f) => f.startsWith(`resolve${path.sep}`));
+  expect(kept).toHaveLength(1);
+  fs.writeFileSync(path.join(cache, kept[0]), '{"truncated');
+  expect(run('entry.ts').stdout).toBe('two\n');
+  fs.writeFileSync(path.join(cache, kept[0]), 'null');
+  expect(run('entry.ts').stdout).toBe('two\n');
 });
 
 test('a stack trace names the line of the .ts source', () => {
