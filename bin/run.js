@@ -43,7 +43,7 @@ const SWCRC = fs.readFileSync(path.join(ROOT, '.swcrc'), 'utf8');
 // Read, not required: a run served from the cache loads nothing of @swc/core.
 const SWC_VERSION = JSON.parse(fs.readFileSync(require.resolve('@swc/core/package.json', { paths: [ROOT] }), 'utf8')).version;
 /** Everything besides the source and its path that decides the compiled text. */
-const COMPILER_ID = ['run.js format 1', SWC_VERSION, SWCRC].join('\0');
+const COMPILER_ID = ['run.js format 2', SWC_VERSION, SWCRC].join('\0');
 
 let wroteCache = false;
 
@@ -79,7 +79,9 @@ let transform;
 function compileTypeScript(source, filename) {
   if (transform === undefined) {
     const swc = require(require.resolve('@swc/core', { paths: [ROOT] }));
-    const options = { ...JSON.parse(SWCRC), swcrc: false, configFile: false, sourceMaps: 'inline' };
+    // The map points at the .ts file, which Node reads for an error's source line: embedding the
+    // source in the map too doubled each compiled file, which every run reads and decodes.
+    const options = { ...JSON.parse(SWCRC), swcrc: false, configFile: false, sourceMaps: 'inline', inlineSourcesContent: false };
     transform = (text, file) => swc.transformSync(text, { ...options, filename: file }).code;
   }
   return transform(source, filename);
