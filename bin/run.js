@@ -143,8 +143,8 @@ Module.prototype._compile = function compileWithCodeCache(content, filename) {
  * changed, no install run) is not noticed: delete .cache/run/ after such an edit.
  */
 const INSTALLED_TREE = readCached(path.join(ROOT, 'node_modules', '.package-lock.json'));
-// Node's flags (`--conditions`, `--preserve-symlinks`) change where a require leads too.
-const NODE_FLAGS = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ');
+// Node's flags (`--conditions`, `--preserve-symlinks`) and NODE_PATH change where a require leads too.
+const NODE_FLAGS = [...process.execArgv, process.env.NODE_OPTIONS ?? '', process.env.NODE_PATH ?? ''].join('\0');
 const RESOLVE_FILE = INSTALLED_TREE && path.join(CACHE_DIR, 'resolve', `${keyOf('run.js resolve format 1', process.version, NODE_FLAGS, INSTALLED_TREE)}.json`);
 const resolutions = new Map(RESOLVE_FILE ? readResolutions(RESOLVE_FILE) : []);
 let resolutionsAdded = false;
