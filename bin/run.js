@@ -18,6 +18,8 @@
  *   the generated k8s classes) is cached too, keyed the same way by content and
  *   the Node version, and written at exit so it holds the functions the run
  *   actually compiled. Loading those modules is most of a synth's start-up.
+ * - Where each `require` into node_modules led is kept too, per installed tree
+ *   (npm's record of it, node_modules/.package-lock.json) and Node version.
  * - Every cache file is written under a temporary name and renamed into place,
  *   so runs at once never read a half-written file; at worst both compile.
  * - Entries are removed 7 days after they were written, by the next run that
@@ -41,7 +43,7 @@ const SWCRC = fs.readFileSync(path.join(ROOT, '.swcrc'), 'utf8');
 // Read, not required: a run served from the cache loads nothing of @swc/core.
 const SWC_VERSION = JSON.parse(fs.readFileSync(require.resolve('@swc/core/package.json', { paths: [ROOT] }), 'utf8')).version;
 /** Everything besides the source and its path that decides the compiled text. */
-const COMPILER_ID = ['run.js format 1', SWC_VERSION, SWCRC].join('\0');
+const COMPILER_ID = ['run.js format 2', SWC_VERSION, SWCRC].join('\0');
 
 let wroteCache = false;
 
@@ -77,7 +79,9 @@ let transform;
 function compileTypeScript(source, filename) {
   if (transform === undefined) {
     const swc = require(require.resolve('@swc/core', { paths: [ROOT] }));
-    const options = { ...JSON.parse(SWCRC), swcrc: false, configFile: false, sourceMaps: 'inline' };
+    // The map points at the .ts file, which Node reads for an error's source line: embedding the
+    // source in the map too doubled each compiled file, which every run reads and decodes.
+    const options = { ...JSON.parse(SWCRC), swcrc: false, configFile: false, sourceMaps: 'inline', inlineSourcesContent: false };
     transform = (text, file) => swc.transformSync(text, { ...options, filename: file }).code;
   }
   return transform(source, filename);
@@ -126,6 +130,53 @@ Module.prototype._compile = function compileWithCodeCache(content, filename) {
   return wrapper.call(module.exports, module.exports, require, module, filename, path.dirname(filename));
 };
 
+/**
+ * Where each `require` from a dependency (or of a package by name) led, from
+ * earlier runs: finding a file in node_modules (paths tried, package.json
+ * `exports` read) is a tenth of a synth's start-up, spent again on every run.
+ * Only resolutions into node_modules are kept, and only for one installed tree:
+ * the file is named by npm's record of that tree (node_modules/.package-lock.json,
+ * rewritten by every install), the Node version and its flags, so an install, an
+ * upgrade or a new Node starts from an empty map. Without that record nothing is cached.
+ * A kept file that is gone is resolved again; a failed resolution is never kept.
+ * A package edited in place by hand (its package.json `main` or `exports`
+ * changed, no install run) is not noticed: delete .cache/run/ after such an edit.
+ */
+const INSTALLED_TREE = readCached(path.join(ROOT, 'node_modules', '.package-lock.json'));
+// Node's flags (`--conditions`, `--preserve-symlinks`) and NODE_PATH change where a require leads too.
+const NODE_FLAGS = [...process.execArgv, process.env.NODE_OPTIONS ?? '', process.env.NODE_PATH ?? ''].join('\0');
+const RESOLVE_FILE = INSTALLED_TREE && path.join(CACHE_DIR, 'resolve', `${keyOf('run.js resolve format 1', process.version, NODE_FLAGS, INSTALLED_TREE)}.json`);
+const resolutions = new Map(RESOLVE_FILE ? readResolutions(RESOLVE_FILE) : []);
+let resolutionsAdded = false;
+const nodeResolve = Module._resolveFilename;
+const IN_NODE_MODULES = `${path.sep}node_modules${path.sep}`;
+
+/** The kept resolutions, or none when the file is absent or not what this format wrote. */
+function readResolutions(file) {
+  try {
+    const kept = JSON.parse(readCached(file, 'utf8') ?? '{}');
+    return Object.entries(kept).filter(([, filename]) => typeof filename === 'string');
+  } catch {
+    return [];
+  }
+}
+
+Module._resolveFilename = function resolveWithCache(request, parent, isMain, options) {
+  const from = parent?.filename;
+  const cacheable = RESOLVE_FILE && !isMain && options === undefined && typeof from === 'string' && !Module.isBuiltin(request) &&
+    (from.includes(IN_NODE_MODULES) || !(request.startsWith('.') || path.isAbsolute(request)));
+  if (!cacheable) return nodeResolve.apply(this, arguments);
+  const key = `${path.dirname(from)}\0${request}`;
+  const kept = resolutions.get(key);
+  if (kept !== undefined && fs.existsSync(kept)) return kept;
+  const filename = nodeResolve.apply(this, arguments);
+  if (filename.includes(IN_NODE_MODULES)) {
+    resolutions.set(key, filename);
+    resolutionsAdded = true;
+  }
+  return filename;
+};
+
 function removeExpired(dir) {
   const now = Date.now();
   for (const name of readIfPresentDir(dir)) {
@@ -148,8 +199,10 @@ function readIfPresentDir(dir) {
 
 process.on('exit', () => {
   for (const { file, script } of uncached) writeAtomically(file, script.createCachedData());
+  if (resolutionsAdded) writeAtomically(RESOLVE_FILE, JSON.stringify(Object.fromEntries(resolutions)));
   if (wroteCache) {
     removeExpired(JS_DIR);
+    removeExpired(path.join(CACHE_DIR, 'resolve'));
     for (const dir of readIfPresentDir(CACHE_DIR).filter((name) => name.startsWith('v8-'))) removeExpired(path.join(CACHE_DIR, dir));
   }
 });

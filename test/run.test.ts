@@ -114,6 +114,39 @@ test('runs started at once on an empty cache all succeed, each with the right co
   expect(cacheFiles().filter((f) => f.startsWith(`js${path.sep}`))).toHaveLength(2);
 });
 
+/** A package `word` under `<folder>/node_modules` whose main file exports the word. */
+function writePackage(folder: string, main: string, word: string): void {
+  const pkg = path.join(dir, folder, 'node_modules', 'word');
+  fs.mkdirSync(pkg, { recursive: true });
+  fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'word', main }));
+  fs.writeFileSync(path.join(pkg, main), `exports.word = '${word}';\n`);
+}
+
+test('a package is resolved from each folder as Node resolves it, also when the kept file is gone or was missing', () => {
+  const entry = "try { console.log(require('word').word); } catch (error) { console.log(error.code); }\n";
+  write('entry.ts', entry);
+  fs.mkdirSync(path.join(dir, 'inner'));
+  write(path.join('inner', 'entry.ts'), entry);
+  // Not installed yet: the failure is not kept.
+  expect(run('entry.ts').stdout).toBe('MODULE_NOT_FOUND\n');
+  writePackage('.', 'one.js', 'one');
+  writePackage('inner', 'index.js', 'inner');
+  expect(run('entry.ts').stdout).toBe('one\n');
+  expect(run(path.join('inner', 'entry.ts')).stdout).toBe('inner\n');
+  expect(run('entry.ts').stdout).toBe('one\n');
+  // The kept file is removed and the package now has another main file.
+  fs.rmSync(path.join(dir, 'node_modules', 'word'), { recursive: true });
+  writePackage('.', 'two.js', 'two');
+  expect(run('entry.ts').stdout).toBe('two\n');
+  // A kept map that cannot be read is no map.
+  const kept = cacheFiles().filter((f) => f.startsWith(`resolve${path.sep}`));
+  expect(kept).toHaveLength(1);
+  fs.writeFileSync(path.join(cache, kept[0]), '{"truncated');
+  expect(run('entry.ts').stdout).toBe('two\n');
+  fs.writeFileSync(path.join(cache, kept[0]), 'null');
+  expect(run('entry.ts').stdout).toBe('two\n');
+});
+
 test('a stack trace names the line of the .ts source', () => {
   write('entry.ts', "import { fail } from './fail';\nfail();\n");
   write('fail.ts', 'interface A {\n  x: number;\n}\nexport function fail(): never {\n  throw new Error("on purpose");\n}\n');
