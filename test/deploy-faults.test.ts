@@ -6,9 +6,9 @@
  * failing health endpoint, and a directory the manifest check refuses.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeployRun, health, isAlive, LOCK_READ, LOCK_RELEASE, release, releasesLock, repoRoot, runDeploy as run, RunSetup, sandbox, Sandbox, SELECTOR, spawnDeploy, until, useDeployFixtures } from './deploy-helpers';
+import { asLines, DeployRun, health, isAlive, LOCK_READ, LOCK_RELEASE, release, releasesLock, repoRoot, runDeploy as run, RunSetup, sandbox, Sandbox, SELECTOR, spawnDeploy, until, useDeployFixtures } from './deploy-helpers';
 
 useDeployFixtures();
 
@@ -117,6 +117,34 @@ describe('the deploy lock', () => {
     }
   });
 
+  /**
+   * Another deploy takes the Lease over (a new holder and resourceVersion), under the stand-in's own lock of
+   * the Lease file so no renewal lands in between. Returns the Lease's renewTime at that moment: the last
+   * renewal that worked.
+   */
+  function takeOverLease(state: string, holder: string): string {
+    const mutex = `${join(state, 'leases', 'honeydue-deploy-production')}.mutex`;
+    for (;;) {
+      try {
+        mkdirSync(mutex);
+        break;
+      } catch {
+        // A renewal holds it for a few milliseconds.
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      }
+    }
+    try {
+      const lease = JSON.parse(readFileSync(leaseFile(state), 'utf8'));
+      writeFileSync(leaseFile(state), JSON.stringify({ ...lease, metadata: { ...lease.metadata, resourceVersion: '99' }, spec: { ...lease.spec, holderIdentity: holder } }));
+      return lease.spec.renewTime;
+    } finally {
+      rmdirSync(mutex);
+    }
+  }
+
+  /** The renewTime a `patch lease` call sets (microseconds, UTC: later times sort later). */
+  const renewTimeOf = (call: string[]): string => JSON.parse(call[call.indexOf('-p') + 1])[1].value;
+
   function staleLease(shared: string, minutesAgo: number): void {
     const at = new Date(Date.now() - minutesAgo * 60_000).toISOString();
     mkdirSync(join(shared, 'leases', 'honeydue-deploy-production'), { recursive: true });
@@ -174,19 +202,24 @@ describe('the deploy lock', () => {
   });
 
   test('a lock that can no longer be renewed (the holder changed) stops the deploy: nothing is applied after the failed renewal', async () => {
-    // The Job completes, so nothing but the lost lock stops this deploy.
-    const result = await runDeploy(['--manifests', release.arg], { lockRenewMs: 100, scenario: { STANDIN_PATCH_FAIL: '1', STANDIN_JOB: 'complete' } });
+    // Renewed every 100 ms while parked at the migration gate (the Job never finishes, so only the lost lock
+    // can end this deploy); then another deploy takes the Lease over, as the stand-in's renewals see it.
+    const running = runDeploy(['--manifests', release.arg], { lockRenewMs: 100, scenario: { STANDIN_JOB: 'running' } });
+    await until(() => migrateWaits(asLines(sandbox.readCalls())).length === 2, 'the deploy to wait for the Job');
+    const lastRenewed = takeOverLease(sandbox.state, 'other@ci pid 7');
+    const result = await running;
 
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/deploy STOPPED \(the deploy lock could not be renewed \(.*testing value \/spec\/holderIdentity failed.*\): another deploy may have taken it over\)/);
-    const firstPatch = result.lines.findIndex((line) => line.startsWith('patch lease'));
-    expect(firstPatch).toBeGreaterThan(-1);
-    expect(applied(result.lines.slice(firstPatch))).toEqual([]);
+    // A renewal ran after the takeover when its renewTime is later than the Lease's at the takeover: it failed.
+    const failedRenewals = result.calls.flatMap((call, index) => (call[0] === 'patch' && renewTimeOf(call) > lastRenewed ? [index] : []));
     // One failed renewal of this kind is enough: it is not retried.
-    expect(result.lines.filter((line) => line.startsWith('patch lease'))).toHaveLength(1);
+    expect(failedRenewals).toHaveLength(1);
+    expect(applied(result.lines.slice(failedRenewals[0]))).toEqual([]);
     expect(result.stdout).not.toMatch(/\ndeployed /);
     // It no longer holds the lock, so it does not delete it.
     expect(releasesLock(result.lines)).toBe(false);
+    expect(JSON.parse(readFileSync(leaseFile(sandbox.state), 'utf8')).spec.holderIdentity).toBe('other@ci pid 7');
   });
 
   test('one renewal that times out is retried on the next tick: the deploy completes and releases the lock', async () => {
