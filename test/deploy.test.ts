@@ -3,7 +3,7 @@
  * placed first on PATH: there is no cluster here, so the tests assert on the
  * kubectl calls the command made, in order, and on what it told the operator.
  * The release is the fixture config synthesized by the real synth; the health
- * URL is a local server. Faults (lock, signals, hangs) are in deploy-faults.test.ts,
+ * URL is a local server. Faults are in deploy-lock.test.ts, deploy-signals.test.ts and deploy-faults.test.ts,
  * the change preview in deploy-preview.test.ts.
  */
 import { spawnSync } from 'node:child_process';
