@@ -34,6 +34,13 @@ function productionWithWeb(): string {
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
+/**
+ * Where the stand-in's helper keeps the objects of each manifest file it parsed, by
+ * content (see standin-objects.js): one per test process, removed at its exit.
+ */
+const yamlCache = mkdtempSync(join(tmpdir(), 'deploy-standin-yaml-'));
+process.on('exit', () => rmSync(yamlCache, { recursive: true, force: true }));
+
 export const SELECTOR =
   'app.kubernetes.io/part-of=honeydue,app.kubernetes.io/managed-by=honeydue-k8s,honeydue.io/environment=production';
 export const RT = '--request-timeout=30s';
@@ -114,6 +121,7 @@ export class Sandbox {
       STANDIN_LOG: this.callLog,
       STANDIN_STATE: this.state,
       STANDIN_HELPER: join(fixtures, 'standin-objects.js'),
+      STANDIN_YAML_CACHE: yamlCache,
       STANDIN_SECRETS_DIR: this.secrets,
       ...setup.scenario,
     };
