@@ -5,7 +5,7 @@
  * signals in deploy-signals.test.ts.
  */
 import { readFileSync } from 'node:fs';
-import { DeployRun, health, isAlive, LOCK_READ, LOCK_RELEASE, release, runDeploy as run, RunSetup, sandbox, SELECTOR, useDeployFixtures } from './deploy-helpers';
+import { DeployRun, health, isAlive, LOCK_READ, LOCK_RELEASE, plainDeploy, release, runDeploy as run, RunSetup, sandbox, SELECTOR, useDeployFixtures } from './deploy-helpers';
 
 useDeployFixtures();
 
@@ -15,7 +15,7 @@ const applied = (lines: string[]) => lines.filter((line) => line.startsWith(`${S
 
 describe('bounded calls', () => {
   test('every call that talks to the API server is bounded: --request-timeout, or its own --timeout for a watch', async () => {
-    const result = await runDeploy(['--manifests', release.arg]);
+    const result = await plainDeploy();
 
     for (const call of result.calls) {
       if (call[0] === 'version') continue;
@@ -55,7 +55,7 @@ describe('bounded calls', () => {
 
 describe('Secrets preflight', () => {
   test('reads key names only, never values', async () => {
-    const result = await runDeploy(['--manifests', release.arg]);
+    const result = await plainDeploy();
 
     const secretCalls = result.lines.filter((line) => / secrets?\b/.test(line) && !line.startsWith('get -f'));
     expect(secretCalls).toHaveLength(4);
@@ -127,7 +127,7 @@ describe('--manifests runs the manifest check', () => {
 
 describe('Traefik', () => {
   test('after the HelmChartConfig: waits for the helm-install Job and the DaemonSet, before the app', async () => {
-    const result = await runDeploy(['--manifests', release.arg]);
+    const result = await plainDeploy();
 
     const lines = result.lines;
     const traefikApply = lines.findIndex((line) => line.startsWith(SSA) && line.includes('traefik.yaml'));

@@ -194,6 +194,27 @@ export async function runDeploy(sandbox: Sandbox, args: string[], setup: RunSetu
   return { code, stdout, stderr, calls, lines: asLines(calls), seconds: (Date.now() - started) / 1000 };
 }
 
+let plainRun: Promise<DeployRun> | undefined;
+
+/**
+ * The plain deploy of the fixture release (`--manifests`, no scenario, the
+ * health check passing) into an empty cluster, run once per test file in a
+ * sandbox of its own and shared by the tests that only read what it did: each
+ * asserts on its own part of the same calls and output, and a deploy is most of
+ * such a test's time.
+ */
+export function plainDeploy(): Promise<DeployRun> {
+  plainRun ??= (async () => {
+    const own = new Sandbox();
+    try {
+      return await runDeploy(own, ['--manifests', release.arg]);
+    } finally {
+      own.remove();
+    }
+  })();
+  return plainRun;
+}
+
 /** The fixture release, synthesized once per test file: `<dir>/production/*.yaml`. */
 export class Release {
   readonly root = mkdtempSync(join(tmpdir(), 'deploy-release-'));
