@@ -8,7 +8,7 @@
  * npm does not pass SIGTERM on to this process: npm exits, its shell with it,
  * and this process is left running with a new parent. So besides the signals
  * the deploy watches its parent: when process.ppid changes, it stops as for
- * SIGTERM. Measured with npm 11 in test/deploy-faults.test.ts (describe 'signals').
+ * SIGTERM. Measured with npm 11 in test/deploy-signals.test.ts.
  */
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';

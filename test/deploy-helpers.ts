@@ -34,6 +34,13 @@ function productionWithWeb(): string {
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
+/**
+ * Where the stand-in's helper keeps the objects of each manifest file it parsed, by
+ * content (see standin-objects.js): one per test process, removed at its exit.
+ */
+const yamlCache = mkdtempSync(join(tmpdir(), 'deploy-standin-yaml-'));
+process.on('exit', () => rmSync(yamlCache, { recursive: true, force: true }));
+
 export const SELECTOR =
   'app.kubernetes.io/part-of=honeydue,app.kubernetes.io/managed-by=honeydue-k8s,honeydue.io/environment=production';
 export const RT = '--request-timeout=30s';
@@ -114,6 +121,7 @@ export class Sandbox {
       STANDIN_LOG: this.callLog,
       STANDIN_STATE: this.state,
       STANDIN_HELPER: join(fixtures, 'standin-objects.js'),
+      STANDIN_YAML_CACHE: yamlCache,
       STANDIN_SECRETS_DIR: this.secrets,
       ...setup.scenario,
     };
@@ -184,6 +192,27 @@ export async function runDeploy(sandbox: Sandbox, args: string[], setup: RunSetu
   });
   const calls = sandbox.readCalls();
   return { code, stdout, stderr, calls, lines: asLines(calls), seconds: (Date.now() - started) / 1000 };
+}
+
+let plainRun: Promise<DeployRun> | undefined;
+
+/**
+ * The plain deploy of the fixture release (`--manifests`, no scenario, the
+ * health check passing) into an empty cluster, run once per test file in a
+ * sandbox of its own and shared by the tests that only read what it did: each
+ * asserts on its own part of the same calls and output, and a deploy is most of
+ * such a test's time.
+ */
+export function plainDeploy(): Promise<DeployRun> {
+  plainRun ??= (async () => {
+    const own = new Sandbox();
+    try {
+      return await runDeploy(own, ['--manifests', release.arg]);
+    } finally {
+      own.remove();
+    }
+  })();
+  return plainRun;
 }
 
 /** The fixture release, synthesized once per test file: `<dir>/production/*.yaml`. */

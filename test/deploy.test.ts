@@ -3,7 +3,7 @@
  * placed first on PATH: there is no cluster here, so the tests assert on the
  * kubectl calls the command made, in order, and on what it told the operator.
  * The release is the fixture config synthesized by the real synth; the health
- * URL is a local server. Faults (lock, signals, hangs) are in deploy-faults.test.ts,
+ * URL is a local server. Faults are in deploy-lock.test.ts, deploy-signals.test.ts and deploy-faults.test.ts,
  * the change preview in deploy-preview.test.ts.
  */
 import { spawnSync } from 'node:child_process';
@@ -14,7 +14,7 @@ import { formatCommand } from '../app/deploy/process';
 import { DEPLOY_PHASES, phaseName } from '../app/deploy/manifests';
 import { listEnvironments } from '../app/config';
 import { renderEnvironment } from '../app/synth';
-import { DeployRun, fixtureConfig, LOCK_READ, LOCK_RELEASE, release, repoRoot, runDeploy as run, RunSetup, sandbox, SELECTOR, useDeployFixtures } from './deploy-helpers';
+import { DeployRun, fixtureConfig, LOCK_READ, LOCK_RELEASE, plainDeploy, release, repoRoot, runDeploy as run, RunSetup, sandbox, SELECTOR, useDeployFixtures } from './deploy-helpers';
 
 useDeployFixtures();
 
@@ -96,7 +96,7 @@ const happyPath = () => [
 
 describe('happy path', () => {
   test('runs every step in order: cluster objects, the migration gate, then the app, then prune', async () => {
-    const run = await runDeploy(manifests());
+    const run = await plainDeploy();
 
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -104,7 +104,7 @@ describe('happy path', () => {
   });
 
   test('the migrate Job is applied and waited strictly before any app manifest is applied', async () => {
-    const { lines } = await runDeploy(manifests());
+    const { lines } = await plainDeploy();
 
     const jobApplied = lines.indexOf(apply('migrate.yaml'));
     const jobDone = lines.indexOf(waitFor('complete'));
@@ -117,7 +117,7 @@ describe('happy path', () => {
   });
 
   test('waits for the rollout of every Deployment found in the applied files, vmagent included', async () => {
-    const { lines } = await runDeploy(manifests());
+    const { lines } = await plainDeploy();
 
     const waited = lines.filter((line) => line.startsWith('rollout status')).map((line) => line.split(' ')[2]);
     // The Traefik DaemonSet first: the HelmChartConfig is new, so k3s upgrades Traefik (see deploy-faults.test.ts).
@@ -127,7 +127,7 @@ describe('happy path', () => {
   });
 
   test('prints each step with its elapsed time', async () => {
-    const { stdout } = await runDeploy(manifests());
+    const { stdout } = await plainDeploy();
 
     expect(stdout).toMatch(/==> step 1: check the manifests in \S+ \(schema and policy, as synth does\)\n/);
     expect(stdout).toMatch(/==> step 2: check kubectl and the cluster\n/);
@@ -525,7 +525,7 @@ describe('prune', () => {
   });
 
   test('the listing selects by the environment label, so kube-system is listed for this environment only', async () => {
-    const { lines } = await runDeploy(manifests());
+    const { lines } = await plainDeploy();
 
     const listings = lines.filter((line) => line.startsWith(`get ${PRUNE_KINDS}`));
     expect(listings).toHaveLength(4);
@@ -533,7 +533,7 @@ describe('prune', () => {
   });
 
   test('never lists Secrets or Jobs, so never deletes them', async () => {
-    const { lines } = await runDeploy(manifests());
+    const { lines } = await plainDeploy();
 
     const kinds = lines.filter((line) => line.startsWith('get ') && line.endsWith('-o json')).map((line) => line.split(' ')[1].split(','));
     for (const listed of kinds) {

@@ -14,13 +14,36 @@ export const DIST = join(__dirname, '..', 'dist');
 /** One environment's files: base name -> its objects, in order. */
 export type EnvFiles = Map<string, any[]>;
 
-/** The objects of dist/<env>/ as plain values. */
+/** dist/<env>/ parsed once per test file: parsing YAML is most of a pair's cost, and no test changes dist/. */
+const parsedEnvs = new Map<string, EnvFiles>();
+
+/** The objects of dist/<env>/ as plain values (a copy of its own for each caller, to edit). */
 export function readEnv(env: string): EnvFiles {
-  const files: EnvFiles = new Map();
-  for (const name of readdirSync(join(DIST, env)).filter((n) => n.endsWith('.yaml')).sort()) {
-    files.set(name, parseAllDocuments(readFileSync(join(DIST, env, name), 'utf8')).map((d) => d.toJS()).filter((o) => o !== null));
+  let files = parsedEnvs.get(env);
+  if (files === undefined) {
+    files = new Map();
+    for (const name of readdirSync(join(DIST, env)).filter((n) => n.endsWith('.yaml')).sort()) {
+      files.set(name, parseAllDocuments(readFileSync(join(DIST, env, name), 'utf8')).map((d) => d.toJS()).filter((o) => o !== null));
+    }
+    parsedEnvs.set(env, files);
   }
-  return files;
+  return clone(files);
+}
+
+/**
+ * The YAML text of an object, by its JSON: the two sides of a pair share all
+ * but an edit or two, and every pair starts from the same dist/, so each
+ * distinct object is written out once per test file.
+ */
+const yamlTexts = new Map<string, string>();
+function yamlOf(object: unknown): string {
+  const key = JSON.stringify(object);
+  let text = yamlTexts.get(key);
+  if (text === undefined) {
+    text = stringify(object);
+    yamlTexts.set(key, text);
+  }
+  return text;
 }
 
 /** What a test edits on the new side of a pair. */
@@ -49,7 +72,7 @@ export class Editable {
 export function writeTree(root: string, envs: Record<string, EnvFiles>): string {
   for (const [env, files] of Object.entries(envs)) {
     mkdirSync(join(root, env), { recursive: true });
-    for (const [name, docs] of files) writeFileSync(join(root, env, name), docs.map((d) => stringify(d)).join('---\n'));
+    for (const [name, docs] of files) writeFileSync(join(root, env, name), docs.map(yamlOf).join('---\n'));
   }
   return root;
 }

@@ -91,7 +91,7 @@ export async function deploy(options: DeployOptions, runtime: DeployRuntime): Pr
       dir = options.manifestsDir;
       // Which file goes when is checked first (it names the file); then schema and policy, as synth does.
       manifests = loadManifests(dir);
-      await reporter.run(checkStep(dir));
+      await reporter.run(checkStep(manifests));
       const named = reviewedEnvironment(manifests, runtime.configDir);
       // Reviewed files of a not-deployable environment (dist/staging) are refused like a synthesized release.
       if (listEnvironments(runtime.configDir).includes(named)) refuseUndeployable(named, runtime.configDir, false);
