@@ -5,13 +5,11 @@
  * signals in deploy-signals.test.ts.
  */
 import { readFileSync } from 'node:fs';
-import { DeployRun, health, isAlive, LOCK_READ, LOCK_RELEASE, plainDeploy, release, runDeploy as run, RunSetup, sandbox, SELECTOR, useDeployFixtures } from './deploy-helpers';
+import { applied, DeployRun, health, isAlive, LOCK_READ, LOCK_RELEASE, plainDeploy, release, runDeploy as run, RunSetup, sandbox, SELECTOR, SSA, useDeployFixtures } from './deploy-helpers';
 
 useDeployFixtures();
 
 const runDeploy = (args: string[], setup: RunSetup = {}): Promise<DeployRun> => run(sandbox, args, setup);
-const SSA = 'apply --server-side --field-manager=honeydue-k8s --force-conflicts';
-const applied = (lines: string[]) => lines.filter((line) => line.startsWith(`${SSA} -f`));
 
 describe('bounded calls', () => {
   test('every call that talks to the API server is bounded: --request-timeout, or its own --timeout for a watch', async () => {

@@ -253,6 +253,17 @@ export class Release {
   }
 }
 
+/** How the deploy applies: server-side, as its own field manager, taking over conflicting fields. */
+export const SSA = 'apply --server-side --field-manager=honeydue-k8s --force-conflicts';
+/** The recorded server-side applies of a file (not the dry runs or the reads). */
+export const applied = (lines: string[]) => lines.filter((line) => line.startsWith(`${SSA} -f`));
+/** The recorded waits on the migrate Job. */
+export const migrateWaits = (lines: string[]) => lines.filter((line) => line.startsWith('wait ') && line.includes('job/honeydue-migrate'));
+/** Where the stand-in keeps production's deploy Lease, under a sandbox's shared folder. */
+export const leaseFile = (shared: string) => join(shared, 'leases', 'honeydue-deploy-production', 'lease.json');
+/** The arguments of a deploy process that applies the fixture release without asking. */
+export const procArgs = () => ['--manifests', release.arg, '--yes', '--health-url', health.url];
+
 /** A local stand-in for the public health URL; `status` decides what it answers. */
 export const health = {
   server: undefined as Server | undefined,

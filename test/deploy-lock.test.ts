@@ -7,16 +7,11 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { asLines, DeployRun, health, isAlive, LOCK_READ, LOCK_RELEASE, release, releasesLock, repoRoot, runDeploy as run, RunSetup, sandbox, Sandbox, spawnDeploy, until, useDeployFixtures } from './deploy-helpers';
+import { applied, asLines, DeployRun, health, isAlive, leaseFile, LOCK_READ, LOCK_RELEASE, migrateWaits, procArgs, release, releasesLock, repoRoot, runDeploy as run, RunSetup, sandbox, Sandbox, spawnDeploy, until, useDeployFixtures } from './deploy-helpers';
 
 useDeployFixtures();
 
 const runDeploy = (args: string[], setup: RunSetup = {}): Promise<DeployRun> => run(sandbox, args, setup);
-const SSA = 'apply --server-side --field-manager=honeydue-k8s --force-conflicts';
-const leaseFile = (shared: string) => join(shared, 'leases', 'honeydue-deploy-production', 'lease.json');
-const applied = (lines: string[]) => lines.filter((line) => line.startsWith(`${SSA} -f`));
-const migrateWaits = (lines: string[]) => lines.filter((line) => line.startsWith('wait ') && line.includes('job/honeydue-migrate'));
-const procArgs = () => ['--manifests', release.arg, '--yes', '--health-url', health.url];
 
 describe('the deploy lock', () => {
   test('two concurrent deploy processes: the second is refused with who holds the lock and since when, and applies nothing', async () => {

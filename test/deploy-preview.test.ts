@@ -8,12 +8,11 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { DeployRun, fixtureConfig, health, LOCK_RELEASE, Release, release, repoRoot, runDeploy as run, RunSetup, sandbox, useDeployFixtures } from './deploy-helpers';
+import { DeployRun, fixtureConfig, health, LOCK_RELEASE, release, Release, repoRoot, runDeploy as run, RunSetup, sandbox, SSA, useDeployFixtures } from './deploy-helpers';
 
 useDeployFixtures();
 
 const runDeploy = (args: string[], setup: RunSetup = {}): Promise<DeployRun> => run(sandbox, args, setup);
-const SSA = 'apply --server-side --field-manager=honeydue-k8s --force-conflicts';
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** The objects of one release file, as plain JSON. */

@@ -7,15 +7,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { health, isAlive, LOCK_RELEASE, release, repoRoot, sandbox, spawnDeploy, until, useDeployFixtures } from './deploy-helpers';
+import { applied, health, isAlive, leaseFile, LOCK_RELEASE, migrateWaits, procArgs, release, repoRoot, sandbox, spawnDeploy, until, useDeployFixtures } from './deploy-helpers';
 
 useDeployFixtures();
 
-const SSA = 'apply --server-side --field-manager=honeydue-k8s --force-conflicts';
-const leaseFile = (shared: string) => join(shared, 'leases', 'honeydue-deploy-production', 'lease.json');
-const applied = (lines: string[]) => lines.filter((line) => line.startsWith(`${SSA} -f`));
-const migrateWaits = (lines: string[]) => lines.filter((line) => line.startsWith('wait ') && line.includes('job/honeydue-migrate'));
-const procArgs = () => ['--manifests', release.arg, '--yes', '--health-url', health.url];
 
 describe('signals', () => {
   /** Starts a deploy that blocks at the migration gate, and resolves once both Job waits run. */

@@ -14,7 +14,7 @@ import { formatCommand } from '../app/deploy/process';
 import { DEPLOY_PHASES, phaseName } from '../app/deploy/manifests';
 import { listEnvironments } from '../app/config';
 import { renderEnvironment } from '../app/synth';
-import { DeployRun, fixtureConfig, LOCK_READ, LOCK_RELEASE, plainDeploy, release, repoRoot, runDeploy as run, RunSetup, sandbox, SELECTOR, useDeployFixtures } from './deploy-helpers';
+import { DeployRun, fixtureConfig, LOCK_READ, LOCK_RELEASE, plainDeploy, release, repoRoot, runDeploy as run, RunSetup, sandbox, SELECTOR, SSA, useDeployFixtures } from './deploy-helpers';
 
 useDeployFixtures();
 
@@ -36,7 +36,6 @@ function withoutLosingWait(lines: string[], loser: 'complete' | 'failed'): strin
 
 const manifests = () => ['--manifests', release.arg];
 const file = (name: string) => release.file(name);
-const SSA = 'apply --server-side --field-manager=honeydue-k8s --force-conflicts';
 const apply = (name: string) => `${SSA} -f ${file(name)} -o name`;
 const rolloutStatus = (name: string) => `rollout status deployment/${name} -n honeydue --timeout=15m`;
 const PRUNE_KINDS =
