@@ -180,14 +180,19 @@ export function nonEmptyProblem(value: string): string | undefined {
   return value.trim() === '' ? `${JSON.stringify(value)} is empty; write the value` : undefined;
 }
 
+/** The URL `value` spells, or undefined when it is none. */
+function parsedUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
 /** An http(s) URL, as a browser or server-side renderer fetches it. */
 export function httpUrlProblem(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return `'${value}' is not a URL; write it like 'https://api.example.com/api'`;
-  }
+  const url = parsedUrl(value);
+  if (url === undefined) return `'${value}' is not a URL; write it like 'https://api.example.com/api'`;
   return url.protocol === 'https:' || url.protocol === 'http:' ? undefined : `'${value}' is not an http(s) URL; write it like 'https://api.example.com/api'`;
 }
 
@@ -294,12 +299,8 @@ export function durationProblem(value: string): string | undefined {
  * between the cluster and the receiver.
  */
 export function httpsUrlProblem(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return `'${value}' is not a URL; write it like 'https://obs.example.com/api/v1/write'`;
-  }
+  const url = parsedUrl(value);
+  if (url === undefined) return `'${value}' is not a URL; write it like 'https://obs.example.com/api/v1/write'`;
   return url.protocol === 'https:' ? undefined : `'${value}' is not https: the bearer token would cross the internet in clear text; use https://`;
 }
 
