@@ -233,9 +233,9 @@ export class HoneydueApi extends Workload {
           // vmagent keeps the target whose declared container port equals the annotation, so a separate port is declared.
           ...(metricsPort === port ? [] : [{ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' }]),
         ],
-        startupProbe: httpProbe(owner, 'probes.startup', healthPath, port, { failureThreshold: 48, periodSeconds: 5 }, props.probes?.startup),
-        readinessProbe: httpProbe(owner, 'probes.readiness', healthPath, port, READINESS_TIMING, props.probes?.readiness),
-        livenessProbe: httpProbe(owner, 'probes.liveness', healthPath, port, LIVENESS_TIMING, props.probes?.liveness),
+        startupProbe: httpProbe(healthPath, port, { failureThreshold: 48, periodSeconds: 5 }, props.probes?.startup),
+        readinessProbe: httpProbe(healthPath, port, READINESS_TIMING, props.probes?.readiness),
+        livenessProbe: httpProbe(healthPath, port, LIVENESS_TIMING, props.probes?.liveness),
         // `sleep` from the image, which has a shell and its tools (the migrate Job's sh script runs in it). The
         // kubelet's own sleep action needs no binary, but the generated Kubernetes 1.28
         // classes this library builds with do not know it and drop it from the output.
@@ -271,7 +271,7 @@ export class HoneydueApi extends Workload {
       template,
     });
     this.service = clusterIpService(this, name, namespace, port);
-    this.disruptionBudget = drainSafePdb(this, owner, {
+    this.disruptionBudget = drainSafePdb(this, {
       name,
       namespace,
       minimumReplicas: autoscaling ? autoscaling.minReplicas : replicas,

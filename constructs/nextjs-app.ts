@@ -117,9 +117,9 @@ export class NextjsApp extends Workload {
           { name: 'HOSTNAME', value: '0.0.0.0' },
           { name: 'NEXT_PUBLIC_API_URL', valueFrom: { configMapKeyRef: { name: configMapName, key: 'NEXT_PUBLIC_API_URL' } } },
         ],
-        startupProbe: httpProbe(owner, 'probes.startup', healthPath, port, { failureThreshold: 24, periodSeconds: 5 }, props.probes?.startup),
-        readinessProbe: httpProbe(owner, 'probes.readiness', healthPath, port, READINESS_TIMING, props.probes?.readiness),
-        livenessProbe: httpProbe(owner, 'probes.liveness', healthPath, port, LIVENESS_TIMING, props.probes?.liveness),
+        startupProbe: httpProbe(healthPath, port, { failureThreshold: 24, periodSeconds: 5 }, props.probes?.startup),
+        readinessProbe: httpProbe(healthPath, port, READINESS_TIMING, props.probes?.readiness),
+        livenessProbe: httpProbe(healthPath, port, LIVENESS_TIMING, props.probes?.liveness),
       },
       volumes: [{ volume: { name: 'nextjs-cache', emptyDir: { sizeLimit: k8s.Quantity.fromString(cacheSizeLimit) } }, mountPath: '/app/.next/cache' }],
     }));
@@ -134,6 +134,6 @@ export class NextjsApp extends Workload {
       template,
     });
     this.service = clusterIpService(this, name, namespace, port);
-    this.disruptionBudget = drainSafePdb(this, owner, { name, namespace, minimumReplicas: replicas, minAvailable: props.minAvailable });
+    this.disruptionBudget = drainSafePdb(this, { name, namespace, minimumReplicas: replicas, minAvailable: props.minAvailable });
   }
 }

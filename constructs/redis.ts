@@ -154,7 +154,7 @@ export class Redis extends Workload {
 
     const owner = 'Redis';
     throwProblems(redisProblems(props, namespace));
-    const resources = resolveResources(owner, REDIS_RESOURCES, props.resources);
+    const resources = resolveResources(REDIS_RESOURCES, props.resources);
 
     this.claim = new k8s.KubePersistentVolumeClaim(this, 'Data', {
       metadata: { name: claimName, namespace, labels: objectLabels(name) },
@@ -183,13 +183,13 @@ export class Redis extends Workload {
         command: ['sh', '-c', script],
         ports: [{ name: 'redis', containerPort: REDIS_PORT, protocol: 'TCP' }],
         env: secretName ? [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: secretName, key: 'REDIS_PASSWORD', optional: true } } }] : undefined,
-        readinessProbe: tcpProbe(owner, 'readinessProbe', REDIS_PORT, READINESS_TIMING),
-        livenessProbe: tcpProbe(owner, 'livenessProbe', REDIS_PORT, LIVENESS_TIMING),
+        readinessProbe: tcpProbe(REDIS_PORT, READINESS_TIMING),
+        livenessProbe: tcpProbe(REDIS_PORT, LIVENESS_TIMING),
       },
     });
     this.deployment = workloadDeployment(this, { name, namespace, replicas: 1, strategy: RECREATE, template });
     this.service = clusterIpService(this, name, namespace, REDIS_PORT, 'redis');
-    this.disruptionBudget = drainSafePdb(this, owner, { name, namespace, minimumReplicas: 1 });
+    this.disruptionBudget = drainSafePdb(this, { name, namespace, minimumReplicas: 1 });
   }
 }
 

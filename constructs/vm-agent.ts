@@ -233,7 +233,7 @@ export class VmAgent extends Workload {
 
     const owner = 'VmAgent';
     throwProblems(vmAgentProblems(props, namespace));
-    const resources = resolveResources(owner, SMALL_RESOURCES, props.resources);
+    const resources = resolveResources(SMALL_RESOURCES, props.resources);
     const scrapedNamespaces = [...new Set(props.targets.map((t) => t.namespace))].sort();
 
     const scrapeConfig: ScrapeConfigFile = {
@@ -300,8 +300,8 @@ export class VmAgent extends Workload {
           `-httpListenAddr=:${VMAGENT_HTTP_PORT}`,
         ],
         ports: [{ name: 'http', containerPort: VMAGENT_HTTP_PORT, protocol: 'TCP' }],
-        readinessProbe: httpProbe(owner, 'readinessProbe', '/health', VMAGENT_HTTP_PORT, READINESS_TIMING),
-        livenessProbe: httpProbe(owner, 'livenessProbe', '/health', VMAGENT_HTTP_PORT, LIVENESS_TIMING),
+        readinessProbe: httpProbe('/health', VMAGENT_HTTP_PORT, READINESS_TIMING),
+        livenessProbe: httpProbe('/health', VMAGENT_HTTP_PORT, LIVENESS_TIMING),
       },
     });
 
@@ -327,7 +327,7 @@ export class VmAgent extends Workload {
     });
     // One replica, replaced with Recreate: two vmagents would scrape and send every sample twice.
     this.deployment = workloadDeployment(this, { name, namespace, replicas: 1, strategy: RECREATE, template });
-    this.disruptionBudget = drainSafePdb(this, owner, { name, namespace, minimumReplicas: 1 });
+    this.disruptionBudget = drainSafePdb(this, { name, namespace, minimumReplicas: 1 });
   }
 }
 

@@ -149,7 +149,7 @@ export class Worker extends Workload {
       defaultResources: SMALL_RESOURCES,
       volumes: apnsKeyVolumes(props.apnsKey),
       container: props.healthProbe
-        ? { livenessProbe: httpProbe(owner, 'healthProbe', healthPath, healthPort, LIVENESS_TIMING, healthTiming) }
+        ? { livenessProbe: httpProbe(healthPath, healthPort, LIVENESS_TIMING, healthTiming) }
         : undefined,
       connectsTo: [props.redis],
     }));
@@ -162,6 +162,6 @@ export class Worker extends Workload {
       template,
       annotations: leaderElectedScheduler || !props.replicasAnnotation ? undefined : { [props.replicasAnnotation.key]: props.replicasAnnotation.reason },
     });
-    this.disruptionBudget = drainSafePdb(this, owner, { name, namespace: this.namespace, minimumReplicas: replicas });
+    this.disruptionBudget = drainSafePdb(this, { name, namespace: this.namespace, minimumReplicas: replicas });
   }
 }

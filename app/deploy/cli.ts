@@ -12,9 +12,6 @@ import {
   validateTag,
 } from './options';
 
-/** Exit code for a command line the operator has to fix (nothing was run): the one every command uses. */
-export { USAGE_ERROR };
-
 interface ParsedFlags {
   tag?: string;
   env: string;

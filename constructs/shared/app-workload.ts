@@ -4,7 +4,7 @@ import { namespaceOf, objectLabels, selectorLabels } from './labels';
 import { ServiceEndpoint } from './network';
 import { HardenedPodOptions, MountedVolume, WorkloadPodSpec } from './pod-security';
 import { resolveResources, ResourceOverrides, Resources, resourcesProblems } from './resources';
-import { dnsLabelProblem, envNameProblem, imageProblem, isRecord, portProblem, ProblemList, throwProblems, ValueProblem } from './validation';
+import { dnsLabelProblem, envNameProblem, imageProblem, isRecord, portProblem, ProblemList, ValueProblem } from './validation';
 import { WorkloadPodDefinition } from '../workload';
 
 /**
@@ -107,15 +107,15 @@ export interface AppPodDefinition {
 /**
  * The pods of an app workload, for {@link Workload.buildPods}: the image, pull
  * secret, ConfigMap, Secret keys, resources and traffic every app workload
- * shares, written once. Validates the shared props; creates nothing.
+ * shares, written once. Creates nothing; the workload has judged the props with
+ * {@link appWorkloadProblems} before it builds anything.
  */
 export function appPodDefinition(scope: Construct, props: AppWorkloadProps, definition: AppPodDefinition): WorkloadPodDefinition {
   const { owner, name } = definition;
   const namespace = namespaceOf(scope, owner, props.namespace);
   const { imagePullSecret, configMap, secretName } = props;
   const secretKeys = (props.secretKeys ?? definition.defaultSecretKeys).map(toSecretKeyRef);
-  throwProblems(appWorkloadProblems(owner, props, { name, namespace, defaultSecretKeys: definition.defaultSecretKeys }));
-  const resources = resolveResources(owner, definition.defaultResources, props.resources);
+  const resources = resolveResources(definition.defaultResources, props.resources);
 
   const secretEnv: k8s.EnvVar[] = secretKeys.map((ref) => ({
     name: ref.key,

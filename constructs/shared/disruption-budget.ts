@@ -2,7 +2,7 @@ import { k8s } from './k8s';
 import { Construct } from 'constructs';
 import { UNHEALTHY_POD_EVICTION_POLICY } from './eviction-policy';
 import { objectLabels, selectorLabels } from './labels';
-import { ProblemList, throwProblems, ValueProblem, wholeNumberProblem } from './validation';
+import { ProblemList, ValueProblem, wholeNumberProblem } from './validation';
 
 /**
  * The largest minAvailable that still lets `kubectl drain` evict a pod: one
@@ -41,15 +41,13 @@ export function minAvailableProblems(owner: string, minAvailable: unknown, minim
  * A PodDisruptionBudget `<name>-pdb` for a workload, with
  * `unhealthyPodEvictionPolicy: AlwaysAllow`, so a pod that runs but is not Ready
  * (CrashLoopBackOff) never holds a drain. `minAvailable` defaults to the
- * drain-safe value; a requested value that would block drains throws
- * (see {@link minAvailableProblems}, which the workloads run before building anything).
+ * drain-safe value. A requested value that would block drains is refused by
+ * {@link minAvailableProblems}, which each workload runs before building anything.
  */
 export function drainSafePdb(
   scope: Construct,
-  owner: string,
   options: { readonly name: string; readonly namespace: string; readonly minimumReplicas: number; readonly minAvailable?: number },
 ): k8s.KubePodDisruptionBudget {
-  throwProblems(minAvailableProblems(owner, options.minAvailable, options.minimumReplicas, 'replicas'));
   const minAvailable = options.minAvailable ?? drainSafeMinAvailable(options.minimumReplicas);
   return new k8s.KubePodDisruptionBudget(scope, 'DisruptionBudget', {
     metadata: { name: `${options.name}-pdb`, namespace: options.namespace, labels: objectLabels(options.name) },

@@ -1,5 +1,5 @@
 import { k8s } from './k8s';
-import { isRecord, ProblemList, throwProblems, ValueProblem, wholeNumberProblem } from './validation';
+import { isRecord, ProblemList, ValueProblem, wholeNumberProblem } from './validation';
 
 /** Timing of one probe; a field left out keeps the workload's default. */
 export interface ProbeTiming {
@@ -30,24 +30,19 @@ export interface ProbeOverrides {
 }
 
 /** An HTTP GET probe on `path` and `port`, with defaults merged under overrides and validated. */
-export function httpProbe(owner: string, prop: string, path: string, port: number, defaults: ProbeTiming, overrides: ProbeTiming = {}): k8s.Probe {
+export function httpProbe(path: string, port: number, defaults: ProbeTiming, overrides: ProbeTiming = {}): k8s.Probe {
   return {
     httpGet: { path, port: k8s.IntOrString.fromNumber(port) },
-    ...resolveTiming(owner, prop, defaults, overrides),
+    ...{ ...defaults, ...overrides },
   };
 }
 
 /** A TCP probe, for servers that speak no HTTP (Redis). */
-export function tcpProbe(owner: string, prop: string, port: number, defaults: ProbeTiming, overrides: ProbeTiming = {}): k8s.Probe {
+export function tcpProbe(port: number, defaults: ProbeTiming, overrides: ProbeTiming = {}): k8s.Probe {
   return {
     tcpSocket: { port: k8s.IntOrString.fromNumber(port) },
-    ...resolveTiming(owner, prop, defaults, overrides),
+    ...{ ...defaults, ...overrides },
   };
-}
-
-function resolveTiming(owner: string, prop: string, defaults: ProbeTiming, overrides: ProbeTiming): ProbeTiming {
-  throwProblems(probeTimingProblems(owner, prop, overrides));
-  return { ...defaults, ...overrides };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { k8s } from './k8s';
-import { cpuProblem, isRecord, memoryProblem, ProblemList, throwProblems, ValueProblem } from './validation';
+import { cpuProblem, isRecord, memoryProblem, ProblemList, ValueProblem } from './validation';
 
 /** CPU and memory of one side (requests or limits) of a container's resources. */
 export interface CpuMemory {
@@ -23,9 +23,8 @@ export interface Resources {
   readonly limits: Required<CpuMemory>;
 }
 
-/** Applies overrides on a workload's defaults and validates each quantity. */
-export function resolveResources(owner: string, defaults: Resources, overrides: ResourceOverrides = {}): Resources {
-  throwProblems(resourcesProblems(owner, overrides));
+/** Applies overrides on a workload's defaults; {@link resourcesProblems} has judged them before. */
+export function resolveResources(defaults: Resources, overrides: ResourceOverrides = {}): Resources {
   return {
     requests: { ...defaults.requests, ...overrides.requests },
     limits: { ...defaults.limits, ...overrides.limits },
