@@ -35,15 +35,19 @@ export function stackLabelsOf(env: string, configDir?: string): StackLabels {
   return { common: loaded.props.labels ?? {}, environmentKey };
 }
 
+/** The labels one environment's stack objects carry: every common label, then the environment's (without `env`, the common ones only). */
+export function stackLabelPairs(labels: StackLabels, env?: string): [string, string][] {
+  return [...Object.entries(labels.common), ...(env === undefined ? [] : [[labels.environmentKey, env] as [string, string]])];
+}
+
 /** The label selector of one environment's stack objects: every common label, then the environment's. */
 export function stackSelector(labels: StackLabels, env: string): string {
-  return [...Object.entries(labels.common), [labels.environmentKey, env]].map(([key, value]) => `${key}=${value}`).join(',');
+  return stackLabelPairs(labels, env).map(([key, value]) => `${key}=${value}`).join(',');
 }
 
 /** True when an object's labels hold every common stack label and, when `env` is given, name that environment. */
 export function carriesStackLabels(objectLabels: Readonly<Record<string, string>>, labels: StackLabels, env?: string): boolean {
-  const common = Object.entries(labels.common).every(([key, value]) => objectLabels[key] === value);
-  return common && (env === undefined || objectLabels[labels.environmentKey] === env);
+  return stackLabelPairs(labels, env).every(([key, value]) => objectLabels[key] === value);
 }
 
 /** Objects without every common stack label: prune will never find them once they leave the stack. */
@@ -70,19 +74,10 @@ export function namedEnvironment(manifests: StackManifests, environmentKey: stri
  * Which environment reviewed files (--manifests) are for. The files name it
  * under their config's `environmentLabel`, so the key is looked up in the
  * configs of the config folder: the one key the objects carry names the
- * environment. A config that does not load names no key (the environment's
- * own config is judged by the deploy's refusal check, which fails safe).
+ * environment.
  */
 export function reviewedEnvironment(manifests: StackManifests, configDir?: string): string {
-  const keys = new Set<string>();
-  for (const env of listEnvironments(configDir)) {
-    try {
-      const key = loadEnvironment(env, { configDir }).props.environmentLabel;
-      if (key !== undefined) keys.add(key);
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-    }
-  }
+  const keys = new Set(configuredLabels(configDir).map((labels) => labels.environmentKey));
   const carried = [...keys].filter((key) => manifests.objects.some((o) => o.labels[key] !== undefined));
   if (carried.length === 0) {
     const known = keys.size === 0 ? 'no config there sets environmentLabel' : [...keys].join(', ');
@@ -107,16 +102,7 @@ export function reviewedEnvironment(manifests: StackManifests, configDir?: strin
  */
 export function reviewedStackLabels(env: string, manifests: StackManifests, configDir?: string): StackLabels {
   if (listEnvironments(configDir).includes(env)) return stackLabelsOf(env, configDir);
-  const candidates: StackLabels[] = [];
-  for (const other of listEnvironments(configDir)) {
-    try {
-      const props = loadEnvironment(other, { configDir }).props;
-      const key = props.environmentLabel;
-      if (key !== undefined && manifests.objects.some((o) => o.labels[key] === env)) candidates.push({ common: props.labels ?? {}, environmentKey: key });
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-    }
-  }
+  const candidates = configuredLabels(configDir).filter((labels) => manifests.objects.some((o) => o.labels[labels.environmentKey] === env));
   const distinct = [...new Set(candidates.map((labels) => JSON.stringify(labels)))];
   if (distinct.length !== 1) {
     throw new DeployError(
@@ -125,4 +111,21 @@ export function reviewedStackLabels(env: string, manifests: StackManifests, conf
     );
   }
   return JSON.parse(distinct[0]) as StackLabels;
+}
+
+/**
+ * The stack labels of every config in the folder that loads and sets an
+ * `environmentLabel`. A config that does not load names no labels: the
+ * environment's own config is judged by the deploy's refusal check, which fails safe.
+ */
+function configuredLabels(configDir?: string): StackLabels[] {
+  return listEnvironments(configDir).flatMap((env) => {
+    try {
+      const props = loadEnvironment(env, { configDir }).props;
+      return props.environmentLabel === undefined ? [] : [{ common: props.labels ?? {}, environmentKey: props.environmentLabel }];
+    } catch (error) {
+      if (error instanceof ConfigError) return [];
+      throw error;
+    }
+  });
 }

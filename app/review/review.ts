@@ -11,7 +11,7 @@ import { MIGRATE_FILE, phaseName, resourceType, ROLLOUT_KINDS, StackObject } fro
 import { leaves, strategyOf } from '../deploy/preview';
 import { KEPT_KINDS, objectKey, pruneScope } from '../deploy/prune';
 import { DeployError } from '../deploy/options';
-import { reviewedStackLabels, StackLabels } from '../deploy/stack-labels';
+import { reviewedStackLabels, stackLabelPairs, StackLabels } from '../deploy/stack-labels';
 import { parseImageReference, PodRead, podReads, podTemplateOf } from '../shared/manifests';
 import { LABEL_VERSION } from '../../constructs/shared/labels';
 import { ReviewError } from './load';
@@ -529,8 +529,8 @@ function removedFate(
   const scope = pruneScope({ dir: `dist/${env}`, files: [], objects: release }, env, labels);
   if (!scope.namespaces.includes(object.namespace)) return byHand(`the release has nothing left in namespace ${object.namespace}, and prune lists only the release's namespaces`);
   if (!scope.kinds.includes(resourceType(object))) return byHand(`prune never lists ${resourceType(object)} objects`);
-  // The labels of the deploy's prune selector (stackSelector), in its order.
-  const missing = [...Object.entries(labels.common), [labels.environmentKey, env]]
+  // The labels of the deploy's prune selector, in its order.
+  const missing = stackLabelPairs(labels, env)
     .filter(([key, value]) => object.labels[key] !== value)
     .map(([key, value]) => `${key}=${value}`);
   if (missing.length > 0) return byHand(`it lacks the label${missing.length > 1 ? 's' : ''} prune selects by (${missing.join(', ')})`);
