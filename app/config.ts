@@ -484,25 +484,6 @@ export function listEnvironments(configDir = path.resolve(__dirname, '..', 'conf
   return fs.readdirSync(configDir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length)).sort();
 }
 
-/** The last parse of each config file, with the text it was parsed from. */
-const parses = new Map<string, { text: string; yaml: YAML.Document; lineCounter: YAML.LineCounter }>();
-
-/**
- * The file's text parsed, once per text: a synth loads every environment twice
- * (the isolation check, then the render) and a base once per file extending it,
- * and parsing is most of a load. The text is read every time and compared, so an
- * edited file is parsed again. The document is only read, never changed, so
- * every caller may share it.
- */
-function parsedFile(file: string, text: string): { yaml: YAML.Document; lineCounter: YAML.LineCounter } {
-  const last = parses.get(file);
-  if (last?.text === text) return last;
-  const lineCounter = new YAML.LineCounter();
-  const parsed = { text, yaml: YAML.parseDocument(text, { lineCounter }), lineCounter };
-  parses.set(file, parsed);
-  return parsed;
-}
-
 /**
  * `env`'s layers, its own file first. `seen` holds the layers read so far, the
  * last of them the one whose `extends` names `env`: a missing or cyclic base is
@@ -522,7 +503,8 @@ function readChain(configDir: string, env: string, seen: ConfigLayer[]): ConfigL
     if (from) throw atExtends(`'${env}' has no config file (${shownPath(file)}); ${sentence}`);
     throw new ConfigError(file, [`environment '${env}' has no config file ${file}; ${sentence}`]);
   }
-  const { yaml, lineCounter } = parsedFile(file, fs.readFileSync(file, 'utf8'));
+  const lineCounter = new YAML.LineCounter();
+  const yaml = YAML.parseDocument(fs.readFileSync(file, 'utf8'), { lineCounter });
   if (yaml.errors.length > 0) {
     throw new ConfigError(file, yaml.errors.map((error) => {
       const { line, col } = error.linePos?.[0] ?? { line: 1, col: 1 };

@@ -64,8 +64,24 @@ interface Claim {
   readonly fix: string;
 }
 
-interface Environment {
+/** An environment loaded once and its stack built from its props, as the check leaves them for synth to render. */
+export interface CheckedEnvironment {
   readonly loaded: LoadedEnvironment;
+  /** The stack, in an App of its own; not yet validated or rendered. */
+  readonly stack: HoneydueStack;
+}
+
+/** What {@link checkEnvironments} found: the declared shares, and every environment it loaded on the way. */
+export interface EnvironmentsChecked {
+  readonly shares: DeclaredShare[];
+  /**
+   * Every environment checked (each `config/*.yaml` not `_*`, and those asked for), by name.
+   * Synth renders these rather than loading and building each environment a second time.
+   */
+  readonly environments: ReadonlyMap<string, CheckedEnvironment>;
+}
+
+interface Environment extends CheckedEnvironment {
   readonly claims: Claim[];
 }
 
@@ -78,6 +94,15 @@ interface Environment {
  * environment's problems, each with its file and line.
  */
 export function checkIsolation(options: IsolationOptions = {}): DeclaredShare[] {
+  return checkEnvironments(options).shares;
+}
+
+/**
+ * {@link checkIsolation}, also returning the environments it loaded and built, so
+ * a synth loads each environment once: the check, then the render of the same
+ * {@link CheckedEnvironment}.
+ */
+export function checkEnvironments(options: IsolationOptions = {}): EnvironmentsChecked {
   const names = [...new Set([...listEnvironments(options.configDir).filter((env) => !env.startsWith('_')), ...(options.envs ?? [])])].sort();
   const environments = new Map<string, Environment>();
   // Every environment's config problems in one run: fixing them one synth at a time would take as many runs.
@@ -154,7 +179,7 @@ export function checkIsolation(options: IsolationOptions = {}): DeclaredShare[] 
     }
   }
   if (problems.length > 0) throw new IsolationError(problems);
-  return shares;
+  return { shares, environments };
 }
 
 /**
@@ -209,7 +234,7 @@ function environmentOf(env: string, options: IsolationOptions): Environment {
   for (const [name, keys] of hosts) {
     claims.push({ resource: 'ingressHost', identity: name, what: `Ingress host '${name}'`, keys, fix: `its own ${keys.map((k) => k.key).join(' and ')}` });
   }
-  return { loaded, claims };
+  return { loaded, stack, claims };
 }
 
 /** The later of two environments first: the one that extends the other, else the one that sorts after. */

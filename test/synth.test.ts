@@ -221,6 +221,28 @@ test('synth says which files changed, which are new or removed, and how many did
   expect(fs.existsSync(path.join(outDir, 'production', '70-retired.yaml'))).toBe(false);
 });
 
+test('a synth loads each environment once, also under --env: the render uses what the environment check loaded and built', () => {
+  const outDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-synth-')), 'dist');
+  jest.isolateModules(() => {
+    const actual = jest.requireActual('../app/config');
+    const loadEnvironment = jest.fn(actual.loadEnvironment);
+    jest.doMock('../app/config', () => ({ ...actual, loadEnvironment }));
+    try {
+      const { synthesize: synth } = require('../app/synth') as typeof import('../app/synth');
+      for (const envs of [undefined, ['staging']]) {
+        loadEnvironment.mockClear();
+        const lines: string[] = [];
+        synth({ envs, outDir, imageTag: 'abc1234', log: (line) => lines.push(line) });
+        expect(loadEnvironment.mock.calls.map(([env]) => env)).toEqual(listEnvironments());
+        // The line of the tag override, once per environment rendered.
+        for (const env of envs ?? listEnvironments()) expect(lines.filter((line) => line.startsWith(`  ${env}: imageTag "abc1234"`))).toHaveLength(1);
+      }
+    } finally {
+      jest.dontMock('../app/config');
+    }
+  });
+});
+
 describe('HONEYDUE_IMAGE_TAG', () => {
   const saved = process.env.HONEYDUE_IMAGE_TAG;
   afterEach(() => {
