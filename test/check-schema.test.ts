@@ -263,6 +263,20 @@ describe('custom resources', () => {
     expectFindings(withSchema(schema, { mode: 'full', modes: 'x' }), [{ rule: 'schema/unknown-field', object, path: 'spec.modes' }]);
   });
 
+  test('words value errors as for built-in kinds: one finding per field, the fix hint, an int-or-string as two types', () => {
+    const schema = { type: 'object', properties: { spec: { type: 'object', properties: {
+      retain: { type: 'integer' },
+      name: { type: 'string', minLength: 3, pattern: '^[a-z]+$' },
+      port: { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer' }, { type: 'string' }] },
+    } } } };
+    const report = withSchema(schema, { retain: '7', name: 'A', port: true });
+    expect(report.findings.map((f) => [f.path, f.message])).toEqual([
+      ['spec.retain', 'must be an integer (got "7"): write it without quotes'],
+      ['spec.name', 'must be at least 3 characters (got "A"); must match /^[a-z]+$/ (got "A")'],
+      ['spec.port', 'must be an integer or a string (got true)'],
+    ]);
+  });
+
   test('reports null in a field the schema does not make nullable, and passes it where it does', () => {
     const schema = { type: 'object', properties: { spec: { type: 'object', properties: { note: { type: 'string', nullable: true }, mode: { type: 'string' } } } } };
     expect(withSchema(schema, { note: null, mode: 'full' }).findings).toEqual([]);

@@ -9,17 +9,11 @@
  */
 import { apiGroupOf } from '../shared/manifests';
 import { FieldWatch } from './field-watch';
-import { joinPath, pointerSegments, show, valueAt } from './paths';
+import { describeAjvErrors, type AjvError } from './ajv-errors';
 import type { Json, Violation } from './types';
 
 /** The compiled validator of one kind: throws an error carrying ajv `errors`. */
 type ModelValidate = (this: object) => void;
-
-interface AjvError {
-  readonly instancePath: string;
-  readonly keyword: string;
-  readonly params: Record<string, any>;
-}
 
 /** The schema verdict on one object. */
 export interface BuiltinSchemaResult {
@@ -96,81 +90,5 @@ export function validateWithWatch(validate: ModelValidate, copy: object, basePat
     if (!Array.isArray(error?.errors)) throw error;
     errors = error.errors;
   }
-  return { invalid: describeErrors(errors, copy, basePath), unknownFields: watch.unknownFields(basePath) };
-}
-
-/** One violation per field, merging the branch errors of int-or-string and quantity fields. */
-function describeErrors(errors: readonly AjvError[], root: unknown, basePath: string): Violation[] {
-  const byPath = new Map<string, AjvError[]>();
-  const violations: Violation[] = [];
-  for (const error of errors) {
-    if (error.keyword === 'required') {
-      const segments = [...pointerSegments(error.instancePath, root), String(error.params.missingProperty)];
-      violations.push({
-        path: prefixed(basePath, joinPath(segments)),
-        message: `required field ${JSON.stringify(error.params.missingProperty)} is missing: add it`,
-      });
-      continue;
-    }
-    const list = byPath.get(error.instancePath) ?? [];
-    list.push(error);
-    byPath.set(error.instancePath, list);
-  }
-  for (const [pointer, list] of byPath) {
-    const segments = pointerSegments(pointer, root);
-    const value = valueAt(root, segments);
-    violations.push({ path: prefixed(basePath, joinPath(segments)), message: explain(list, value) });
-  }
-  return violations;
-}
-
-function prefixed(basePath: string, path: string): string {
-  if (!basePath) return path;
-  if (!path) return basePath;
-  return path.startsWith('[') ? basePath + path : `${basePath}.${path}`;
-}
-
-function explain(errors: readonly AjvError[], value: unknown): string {
-  const got = `(got ${show(value)})`;
-  if (errors.some((e) => e.keyword === 'format' && e.params.format === 'quantity')) {
-    return `must be a Kubernetes quantity such as 500m, 2 or 128Mi ${got}: fix the number or the unit suffix`;
-  }
-  const types = errors.filter((e) => e.keyword === 'type').map((e) => String(e.params.type));
-  if (errors.some((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf') && types.length > 1) {
-    return `must be ${types.map(article).join(' or ')} ${got}`;
-  }
-  const parts: string[] = [];
-  for (const error of errors) {
-    switch (error.keyword) {
-      case 'type':
-        parts.push(`must be ${article(String(error.params.type))} ${got}${typeHint(String(error.params.type), value)}`);
-        break;
-      case 'enum':
-        parts.push(`must be one of ${(error.params.allowedValues as unknown[]).map(show).join(', ')} ${got}`);
-        break;
-      case 'format':
-        parts.push(`must be a valid ${error.params.format} ${got}`);
-        break;
-      case 'oneOf':
-      case 'anyOf':
-        break;
-      default:
-        parts.push(`fails schema keyword ${error.keyword} ${JSON.stringify(error.params)} ${got}`);
-    }
-  }
-  return parts.length ? parts.join('; ') : `does not match the schema ${got}`;
-}
-
-function article(type: string): string {
-  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
-}
-
-function typeHint(type: string, value: unknown): string {
-  if ((type === 'integer' || type === 'number') && typeof value === 'string' && value.trim() !== '' && !isNaN(Number(value))) {
-    return ': write it without quotes';
-  }
-  if (type === 'string' && (typeof value === 'number' || typeof value === 'boolean')) {
-    return ': quote it (YAML reads it as a ' + typeof value + ')';
-  }
-  return '';
+  return { invalid: describeAjvErrors(errors, copy, { basePath }), unknownFields: watch.unknownFields(basePath) };
 }

@@ -13,6 +13,7 @@ import { child, joinPath, pointerSegments, show, valueAt } from './paths';
 import { isPlainObject } from './objects';
 import type { CrdCatalog, CrdVersionSchema, Json, ManifestDoc, Violation } from './types';
 import type { BuiltinSchemaResult } from './builtin-schema';
+import { describeAjvErrors } from './ajv-errors';
 
 /** `group/version/Kind`, the catalog key. */
 export function crdKey(group: string, version: string, kind: string): string {
@@ -178,78 +179,42 @@ function toAjvSchema(node: Json, closed: boolean, root = false): Json {
 /** Errors inside an anyOf, oneOf or not branch: the branch's verdict is reported once, as the keyword's. */
 const IN_BRANCH = /\/(anyOf|oneOf|not)\//;
 
-/** The violations of one validation: value errors and unknown fields apart. */
+/** The violations of one validation: unknown fields here, value errors by the shared describer. */
 function describeErrors(errors: readonly ErrorObject[], root: Json): BuiltinSchemaResult {
-  const invalid: Violation[] = [];
   const unknownFields: Violation[] = [];
-  const byPath = new Map<string, ErrorObject[]>();
+  const values: ErrorObject[] = [];
   for (const error of errors) {
     if (IN_BRANCH.test(error.schemaPath)) continue;
+    if (error.keyword === INT_OR_STRING) {
+      // Said as the built-in kinds' int-or-string: a type error of two types.
+      values.push({ ...error, keyword: 'type', params: { type: ['integer', 'string'] } });
+      continue;
+    }
+    if (error.keyword !== 'additionalProperties') {
+      values.push(error);
+      continue;
+    }
     const segments = pointerSegments(error.instancePath, root);
-    if (error.keyword === 'additionalProperties') {
-      const key = String(error.params.additionalProperty);
-      const declared = Object.keys(isPlainObject(error.parentSchema?.properties) ? error.parentSchema!.properties : {});
-      unknownFields.push({
-        path: child(joinPath(segments), key),
-        message:
-          `unknown field ${JSON.stringify(key)} (value ${show(valueAt(root, [...segments, key]))}): the CRD schema declares ` +
-          (declared.length ? declared.map((k) => JSON.stringify(k)).join(', ') : 'no fields here') +
-          '; the API server prunes it silently and `kubectl apply --validate=strict` rejects it; fix the spelling or remove it',
-      });
-    } else if (error.keyword === 'required') {
-      const missing = String(error.params.missingProperty);
-      invalid.push({ path: child(joinPath(segments), missing), message: `required field ${JSON.stringify(missing)} is missing: add it` });
-    } else {
-      const list = byPath.get(error.instancePath) ?? [];
-      list.push(error);
-      byPath.set(error.instancePath, list);
-    }
+    const key = String(error.params.additionalProperty);
+    const declared = Object.keys(isPlainObject(error.parentSchema?.properties) ? error.parentSchema!.properties : {});
+    unknownFields.push({
+      path: child(joinPath(segments), key),
+      message:
+        `unknown field ${JSON.stringify(key)} (value ${show(valueAt(root, [...segments, key]))}): the CRD schema declares ` +
+        (declared.length ? declared.map((k) => JSON.stringify(k)).join(', ') : 'no fields here') +
+        '; the API server prunes it silently and `kubectl apply --validate=strict` rejects it; fix the spelling or remove it',
+    });
   }
-  for (const [pointer, list] of byPath) {
-    const segments = pointerSegments(pointer, root);
-    const path = joinPath(segments);
-    for (const message of explain(list, valueAt(root, segments))) invalid.push({ path, message });
-  }
-  return { invalid, unknownFields };
+  return { invalid: describeAjvErrors(values, root, { field: nullField, branchesDropped: true }), unknownFields };
 }
 
-/** The messages for one field: one per broken rule, as each is a separate fix. */
-function explain(errors: readonly ErrorObject[], value: unknown): string[] {
-  const got = `(got ${show(value)})`;
-  if (value === null) return ['must not be null: set a value or remove the field'];
-  // A value of the wrong type fails its type first; bounds and enums of the right type would only repeat it.
-  const typed = errors.find((e) => e.keyword === 'type' || e.keyword === INT_OR_STRING);
-  const shown = typed === undefined ? errors : [typed];
-  return [...new Set(shown.map((error) => `${reason(error)} ${got}`))];
-}
-
-function reason(error: ErrorObject): string {
-  const limit = error.params.limit;
-  switch (error.keyword) {
-    case 'type': {
-      const type = [error.params.type].flat().filter((t: string) => t !== 'null').join(' or ');
-      return `must be ${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
-    }
-    case INT_OR_STRING: return 'must be an integer or a string';
-    case 'enum': return `must be one of ${(error.params.allowedValues as unknown[]).map(show).join(', ')}`;
-    case 'minLength': return `must be at least ${limit} characters`;
-    case 'maxLength': return `must be at most ${limit} characters`;
-    case 'pattern': return `must match /${error.params.pattern}/`;
-    case 'minimum': return `must be at least ${limit}`;
-    case 'maximum': return `must be at most ${limit}`;
-    case 'exclusiveMinimum': return `must be greater than ${limit}`;
-    case 'exclusiveMaximum': return `must be less than ${limit}`;
-    case 'multipleOf': return `must be a multiple of ${error.params.multipleOf}`;
-    case 'minItems': return `must have at least ${limit} items`;
-    case 'maxItems': return `must have at most ${limit} items`;
-    case 'uniqueItems': return `must not repeat an item (items ${error.params.j} and ${error.params.i} are equal)`;
-    case 'minProperties': return `must have at least ${limit} fields`;
-    case 'maxProperties': return `must have at most ${limit} fields`;
-    case 'anyOf': return 'matches none of the anyOf alternatives';
-    case 'oneOf': return 'must match exactly one of the oneOf alternatives';
-    case 'not': return 'matches a shape the schema forbids (not)';
-    default: return `fails schema keyword ${error.keyword} ${JSON.stringify(error.params)}`;
-  }
+/**
+ * A CRD-only wording, on purpose: a null where the schema has no `nullable` (a `type`
+ * error, or NOT_NULL on an untyped node) is said as such (test/check-schema.test.ts
+ * asserts it), not as the built-in kinds' `must be a string (got null)`.
+ */
+function nullField(_errors: unknown, value: unknown): string | undefined {
+  return value === null ? 'must not be null: set a value or remove the field' : undefined;
 }
 
 const patterns = new Map<string, RegExp>();
