@@ -1,4 +1,6 @@
-/** `npm run check [DIR]`: see app/check/cli.ts and docs/check.md. */
+/** `npm run check [DIR]`: see app/check/cli.ts and docs/check.md. Run by bin/run, which calls main. */
 import { runCheckCli } from '../app/check/cli';
 
-process.exitCode = runCheckCli(process.argv.slice(2));
+export function main(argv: string[]): void {
+  process.exitCode = runCheckCli(argv);
+}

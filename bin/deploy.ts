@@ -3,8 +3,9 @@
  * the migration gate. The logic lives in app/deploy/; this file wires it to the
  * terminal: the signals, the parent process, the confirmation question.
  *
- * package.json runs it as `node bin/run.js bin/deploy.ts`: one process (no
- * wrapper, which would be a second node process between npm's shell and this one).
+ * package.json runs it as `bin/run bin/deploy.ts`, which calls main: one node
+ * process (bin/run execs node; no wrapper, which would be a second node process
+ * between npm's shell and this one).
  * npm does not pass SIGTERM on to this process: npm exits, its shell with it,
  * and this process is left running with a new parent. So besides the signals
  * the deploy watches its parent: when process.ppid changes, it stops as for
@@ -18,21 +19,6 @@ import { StopReason } from '../app/deploy/stop';
 const repoRoot = join(__dirname, '..');
 const PARENT_POLL_MS = 250;
 
-const stop = new AbortController();
-const stopWith = (reason: StopReason) => {
-  if (stop.signal.aborted) return;
-  process.stderr.write(`\n${reason.why}: stopping the deploy (nothing more is applied)\n`);
-  stop.abort(reason);
-};
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(signal, () => stopWith({ signal, why: `received ${signal}` }));
-}
-const parent = process.ppid;
-const parentWatch = setInterval(() => {
-  if (process.ppid !== parent) stopWith({ signal: 'SIGTERM', why: `the parent process (pid ${parent}, npm or a shell) went away` });
-}, PARENT_POLL_MS);
-parentWatch.unref();
-
 /**
  * Asks on the terminal. readline puts the terminal in raw mode, so Ctrl-C at
  * the question reaches readline as a key, not the process as SIGINT: it is
@@ -40,7 +26,7 @@ parentWatch.unref();
  * deploy stops (a signal, the parent gone) the question is closed, or the open
  * interface would keep stdin, and the process, alive after the stop report.
  */
-function confirm(question: string, stopped: AbortSignal): Promise<boolean> {
+function confirm(question: string, stopped: AbortSignal, stopWith: (reason: StopReason) => void): Promise<boolean> {
   const prompt = createInterface({ input: process.stdin, output: process.stdout });
   const close = () => prompt.close();
   prompt.on('SIGINT', () => stopWith({ signal: 'SIGINT', why: 'received Ctrl-C at the question' }));
@@ -58,22 +44,40 @@ function confirm(question: string, stopped: AbortSignal): Promise<boolean> {
   });
 }
 
-runDeployCli(process.argv.slice(2), {
-  env: process.env,
-  output: { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) },
-  cwd: process.cwd(),
-  repoRoot,
-  stop: stop.signal,
-  interactive: process.stdin.isTTY === true && process.stdout.isTTY === true,
-  confirm,
-}).then(
-  (code) => {
-    process.exitCode = code;
-    clearInterval(parentWatch);
-  },
-  (error: unknown) => {
-    process.stderr.write(`deploy crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-    clearInterval(parentWatch);
-  },
-);
+/** The deploy command, wired to this process: its signals, its parent, its terminal. */
+export function main(argv: string[]): void {
+  const stop = new AbortController();
+  const stopWith = (reason: StopReason) => {
+    if (stop.signal.aborted) return;
+    process.stderr.write(`\n${reason.why}: stopping the deploy (nothing more is applied)\n`);
+    stop.abort(reason);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => stopWith({ signal, why: `received ${signal}` }));
+  }
+  const parent = process.ppid;
+  const parentWatch = setInterval(() => {
+    if (process.ppid !== parent) stopWith({ signal: 'SIGTERM', why: `the parent process (pid ${parent}, npm or a shell) went away` });
+  }, PARENT_POLL_MS);
+  parentWatch.unref();
+
+  runDeployCli(argv, {
+    env: process.env,
+    output: { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) },
+    cwd: process.cwd(),
+    repoRoot,
+    stop: stop.signal,
+    interactive: process.stdin.isTTY === true && process.stdout.isTTY === true,
+    confirm: (question, stopped) => confirm(question, stopped, stopWith),
+  }).then(
+    (code) => {
+      process.exitCode = code;
+      clearInterval(parentWatch);
+    },
+    (error: unknown) => {
+      process.stderr.write(`deploy crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 1;
+      clearInterval(parentWatch);
+    },
+  );
+}

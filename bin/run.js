@@ -220,4 +220,7 @@ if (!fs.existsSync(main)) {
 }
 // The entry sees itself as the script that was run, followed by its own arguments.
 process.argv = [process.argv[0], main, ...args];
-Module.runMain(main);
+// Loaded as the main module; an entry that exports `main` (the commands bin/run starts from
+// the snapshot) does nothing at load and is called here, with its arguments.
+const exported = Module._load(main, null, true);
+if (typeof exported?.main === 'function') exported.main(args);

@@ -311,7 +311,7 @@ export function useDeployFixtures(): void {
   afterEach(() => sandbox.remove());
 }
 
-/** A deploy as a real process: `node bin/run.js bin/deploy.ts` (what the npm script runs) or `npm run -s deploy --`. */
+/** A deploy as a real process: `bin/run bin/deploy.ts` (what the npm script runs: one node process, which bin/run execs) or `npm run -s deploy --`. */
 export interface DeployProcess {
   readonly child: ChildProcess;
   stdout: string;
@@ -326,7 +326,7 @@ export function spawnDeploy(
   args: string[],
   setup: RunSetup & { detached?: boolean; extraEnv?: Record<string, string> } = {},
 ): DeployProcess {
-  const command = how === 'node' ? [process.execPath, 'bin/run.js', 'bin/deploy.ts'] : ['npm', 'run', '-s', 'deploy', '--'];
+  const command = how === 'node' ? [join(repoRoot, 'bin', 'run'), 'bin/deploy.ts'] : ['npm', 'run', '-s', 'deploy', '--'];
   const child = spawn(command[0], [...command.slice(1), ...args], {
     cwd: repoRoot,
     env: { ...sandbox.env(setup), ...setup.extraEnv },

@@ -197,7 +197,7 @@ describe('confirmation', () => {
     const child = spawn(
       'python3',
       [join(__dirname, 'fixtures', 'deploy', 'on-a-terminal.py'), 'Apply these changes? [y/N]', answer,
-        process.execPath, 'bin/run.js', 'bin/deploy.ts', '--manifests', release.arg, '--health-url', health.url],
+        join(repoRoot, 'bin', 'run'), 'bin/deploy.ts', '--manifests', release.arg, '--health-url', health.url],
       { cwd: repoRoot, env: sandbox.env(), stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';

@@ -98,7 +98,7 @@ describe('a stop at the confirmation question (a real terminal: a pty)', () => {
     const child = spawn(
       'python3',
       [join(__dirname, 'fixtures', 'deploy', 'on-a-terminal.py'), QUESTION, answer,
-        process.execPath, 'bin/run.js', 'bin/deploy.ts', '--manifests', release.arg, '--health-url', health.url],
+        join(repoRoot, 'bin', 'run'), 'bin/deploy.ts', '--manifests', release.arg, '--health-url', health.url],
       { cwd: repoRoot, env: sandbox.env(), stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const run = { stdout: '', done: new Promise<number | null>((resolve) => child.on('close', resolve)) };

@@ -600,7 +600,7 @@ describe('npm run deploy', () => {
   });
 
   test('exits 2 on an invalid tag', () => {
-    const result = spawnSync(process.execPath, ['bin/run.js', 'bin/deploy.ts', '--tag', 'latest'], { cwd: repoRoot, encoding: 'utf8' });
+    const result = spawnSync('bin/run', ['bin/deploy.ts', '--tag', 'latest'], { cwd: repoRoot, encoding: 'utf8' });
 
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--tag: 'latest' is not allowed/);

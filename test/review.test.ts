@@ -629,12 +629,12 @@ describe('the README example', () => {
 test('the npm script runs bin/review.ts as a process and sets the exit code', () => {
   const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const root = join(__dirname, '..');
-  expect(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.review).toBe('node bin/run.js bin/review.ts');
+  expect(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.review).toBe('bin/run bin/review.ts');
   const p = pair((t) => (api(t).spec.replicas = 4));
-  const ok = spawnSync(process.execPath, ['bin/run.js', 'bin/review.ts', '--from', p.from, '--to', p.to], { cwd: root, encoding: 'utf8' });
+  const ok = spawnSync(join(root, 'bin', 'run'), ['bin/review.ts', '--from', p.from, '--to', p.to], { cwd: root, encoding: 'utf8' });
   expect(ok.status).toBe(0);
   expect(ok.stdout).toContain('    ~ Deployment honeydue/api: replicas 3 -> 4\n');
-  const bad = spawnSync(process.execPath, ['bin/run.js', 'bin/review.ts', '--from', join(p.from, 'nope'), '--to', p.to], { cwd: root, encoding: 'utf8' });
+  const bad = spawnSync(join(root, 'bin', 'run'), ['bin/review.ts', '--from', join(p.from, 'nope'), '--to', p.to], { cwd: root, encoding: 'utf8' });
   expect(bad.status).toBe(2);
   expect(bad.stderr).toContain('is not a folder: give a dist/-like folder');
 });

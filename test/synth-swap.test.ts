@@ -88,7 +88,7 @@ async function killed(paused: Paused) {
 
 /** `npm run synth`'s command, as a real process; returns its exit code and output. */
 function synthCommand(configDir: string, outDir: string, ...args: string[]) {
-  const run = spawnSync(process.execPath, ['bin/run.js', 'main.ts', '--config', configDir, '--out', outDir, ...args], { cwd: ROOT, encoding: 'utf8' });
+  const run = spawnSync('bin/run', ['main.ts', '--config', configDir, '--out', outDir, ...args], { cwd: ROOT, encoding: 'utf8' });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
@@ -191,7 +191,7 @@ describe('concurrent synths', () => {
     const expected = fingerprint(outDir);
     const start = () =>
       new Promise<number | null>((resolve) => {
-        const child = spawn(process.execPath, ['bin/run.js', 'main.ts', '--config', configDir, '--out', outDir], { cwd: ROOT, stdio: 'ignore' });
+        const child = spawn('bin/run', ['main.ts', '--config', configDir, '--out', outDir], { cwd: ROOT, stdio: 'ignore' });
         children.push(child);
         child.on('exit', (code) => resolve(code));
       });

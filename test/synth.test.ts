@@ -147,7 +147,7 @@ test('the synth command exits non-zero naming the field and leaves dist/ intact'
   synthesize({ configDir, outDir, log: quiet });
   const before = fingerprint(outDir);
   fs.writeFileSync(path.join(configDir, 'production.yaml'), productionYaml.replace('maxMemory: 256mb', 'maxMemory: 256Mi'));
-  const run = spawnSync(process.execPath, ['bin/run.js', 'main.ts', '--config', configDir, '--out', outDir], { cwd: ROOT, encoding: 'utf8' });
+  const run = spawnSync('bin/run', ['main.ts', '--config', configDir, '--out', outDir], { cwd: ROOT, encoding: 'utf8' });
   expect(run.status).not.toBe(0);
   expect(run.stderr).toMatch(/redis\.maxMemory: '256Mi' is not a Redis size; write it like '256mb' or '1gb' \(got "256Mi"\)/);
   expect(run.stderr).toContain(`${outDir} was left as it was`);
@@ -167,7 +167,7 @@ test('--tag pins every honeyDue image; --env replaces only that environment', ()
   ].join('\n'));
   synthesize({ configDir, outDir, log: quiet });
   const otherBefore = fingerprint(path.join(outDir, 'other'));
-  const run = spawnSync(process.execPath, ['bin/run.js', 'main.ts', '--config', configDir, '--out', outDir, '--env', 'production', '--tag', 'fedcba9876'], { cwd: ROOT, encoding: 'utf8' });
+  const run = spawnSync('bin/run', ['main.ts', '--config', configDir, '--out', outDir, '--env', 'production', '--tag', 'fedcba9876'], { cwd: ROOT, encoding: 'utf8' });
   expect(run.status).toBe(0);
   expect(fs.readFileSync(path.join(outDir, 'production', '40-api.yaml'), 'utf8')).toContain('honeydue-api:fedcba9876');
   expect(fingerprint(path.join(outDir, 'other'))).toEqual(otherBefore);
@@ -281,8 +281,8 @@ test('`npx cdk8s synth` as the README gives it runs offline: no upgrade check, n
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-cdk8s-'));
   const app = YAML.parse(fs.readFileSync(path.join(ROOT, 'cdk8s.yaml'), 'utf8')).app as string;
   // The app's files are named relative to the repo: name them from the scratch folder.
-  const fromScratch = app.split(' ').map((word) => (/\.(ts|js)$/.test(word) ? path.join(ROOT, word) : word)).join(' ');
-  expect(fromScratch).toBe(`node ${path.join(ROOT, 'bin', 'run.js')} ${path.join(ROOT, 'main.ts')}`);
+  const fromScratch = app.split(' ').map((word) => (/\.ts$|^bin\//.test(word) ? path.join(ROOT, word) : word)).join(' ');
+  expect(fromScratch).toBe(`${path.join(ROOT, 'bin', 'run')} ${path.join(ROOT, 'main.ts')}`);
   fs.writeFileSync(path.join(dir, 'cdk8s.yaml'), YAML.stringify({
     app: `${fromScratch} --out ${path.join(dir, 'dist')}`,
     output: '.cdk8s.out',

@@ -1,0 +1,105 @@
+/**
+ * bin/run and the start-up snapshot (bin/build-snapshot.js, bin/snapshot.ts): a command
+ * starts from the snapshot only while every file it was built from is unchanged, from the
+ * Node that built it; otherwise the snapshot is built again, and when it cannot be built
+ * the command still runs, through bin/run.js. Run on a copy of the repository's sources,
+ * so a test can edit one.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const ROOT = path.join(__dirname, '..');
+const SOURCES = ['app', 'bin', 'config', 'constructs', 'dist', 'imports', 'main.ts', 'package.json', 'tsconfig.json', '.swcrc'];
+
+let copy: string;
+beforeEach(() => {
+  copy = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-snapshot-test-'));
+  for (const name of SOURCES) fs.cpSync(path.join(ROOT, name), path.join(copy, name), { recursive: true });
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
+});
+afterEach(() => fs.rmSync(copy, { recursive: true, force: true }));
+
+/** `bin/run ENTRY ARGS` in the copy, as an npm script starts it, saying on stderr which way it started. */
+function run(args: string[], env: Record<string, string> = {}, cwd = copy) {
+  const result = spawnSync(path.join(copy, 'bin', 'run'), args, { cwd, encoding: 'utf8', env: { ...process.env, HONEYDUE_RUN_TRACE: '1', ...env } });
+  const trace = result.stderr.split('\n').filter((line) => line.startsWith('bin/run: '));
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr, trace };
+}
+
+const currentBuild = () => fs.readlinkSync(path.join(copy, '.cache', 'run', 'snapshot', 'current'));
+
+test('a command starts from the snapshot once it is built, and again only while nothing it was built from changed', () => {
+  const first = run(['main.ts', '--help']);
+  expect(first.trace).toEqual(['bin/run: building the snapshot', `bin/run: main.ts from the snapshot ${currentBuild()}`]);
+  expect(first.stdout).toContain('Synthesize the honeyDue stack');
+  const built = currentBuild();
+  const inputs = fs.readFileSync(path.join(copy, '.cache', 'run', 'snapshot', built, 'inputs'), 'utf8');
+  for (const file of ['main.ts', 'app/synth-cli.ts', 'constructs/honeydue-stack.ts', 'bin/snapshot.ts', 'bin/run', 'node_modules/.package-lock.json']) {
+    expect(inputs).toMatch(new RegExp(`^[0-9a-f]{64}  ${file.replace(/[.]/g, '\\.')}$`, 'm'));
+  }
+  expect(inputs).not.toMatch(/^[0-9a-f]{64} {2}(config|dist)\//m);
+
+  const again = run(['bin/check.ts', '--help']);
+  expect(again.trace).toEqual([`bin/run: bin/check.ts from the snapshot ${built}`]);
+  expect(again.code).toBe(0);
+
+  // An edited module: the snapshot is built again before anything runs, and the edit is what runs.
+  const cli = path.join(copy, 'app', 'synth-cli.ts');
+  fs.writeFileSync(cli, fs.readFileSync(cli, 'utf8').replace('Synthesize the honeyDue stack', 'Synthesize the EDITED stack'));
+  const edited = run(['main.ts', '--help']);
+  expect(edited.trace[0]).toBe('bin/run: building the snapshot');
+  expect(currentBuild()).not.toBe(built);
+  expect(edited.stdout).toContain('Synthesize the EDITED stack');
+
+  // A snapshot written by another Node binary is not started.
+  fs.writeFileSync(path.join(copy, '.cache', 'run', 'snapshot', currentBuild(), 'node'), '/elsewhere/node 1 2 3\n');
+  expect(run(['main.ts', '--help']).trace[0]).toBe('bin/run: building the snapshot');
+});
+
+test('a synth from the snapshot writes what bin/run.js writes, relative to the folder it was started in, with the exit code', () => {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-snapshot-out-'));
+  try {
+    const fromSnapshot = run([path.join(copy, 'main.ts'), '--out', 'from-snapshot'], {}, scratch);
+    expect(fromSnapshot.trace.pop()).toMatch(/^bin\/run: main\.ts from the snapshot build-/);
+    expect(fromSnapshot.code).toBe(0);
+    const compiled = run([path.join(copy, 'main.ts'), '--out', 'compiled'], { HONEYDUE_RUN_SNAPSHOT: '0' }, scratch);
+    expect(compiled.trace).toEqual([`bin/run: ${path.join(copy, 'main.ts')} through bin/run.js (not from the snapshot)`]);
+    expect(compiled.code).toBe(0);
+    const files = (dir: string) => (fs.readdirSync(path.join(scratch, dir), { recursive: true }) as string[]).sort();
+    expect(files('from-snapshot')).toEqual(files('compiled'));
+    expect(files('from-snapshot')).toContain(path.join('production', '40-api.yaml'));
+    for (const file of files('compiled').filter((f) => f.endsWith('.yaml'))) {
+      expect(fs.readFileSync(path.join(scratch, 'from-snapshot', file), 'utf8')).toBe(fs.readFileSync(path.join(scratch, 'compiled', file), 'utf8'));
+    }
+    // A bad config fails the same way from the snapshot: exit 1, the problem named.
+    fs.writeFileSync(path.join(copy, 'config', 'staging.yaml'), fs.readFileSync(path.join(copy, 'config', 'staging.yaml'), 'utf8').replace(/^namespace: .*$/m, 'namespace: Not_A_Name'));
+    const bad = run([path.join(copy, 'main.ts'), '--out', 'bad'], {}, scratch);
+    expect(bad.trace.pop()).toMatch(/from the snapshot/);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('config/staging.yaml');
+    expect(fs.existsSync(path.join(scratch, 'bad'))).toBe(false);
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+});
+
+test('when the snapshot cannot be built the command still runs, through bin/run.js, and says why', () => {
+  // A cache "folder" that is a file: nothing can be written under it.
+  const notAFolder = path.join(copy, 'cache-file');
+  fs.writeFileSync(notAFolder, '');
+  const result = run(['bin/check.ts', 'dist/staging'], { HONEYDUE_RUN_CACHE: notAFolder });
+  expect(result.stderr).toMatch(/^bin\/run: no start-up snapshot \(.*ENOTDIR.*\); running without it$/m);
+  expect(result.trace.pop()).toBe('bin/run: bin/check.ts through bin/run.js (no snapshot)');
+  expect(result.stdout.trim().split('\n').pop()).toMatch(/^[1-9]\d* passed, 0 failed$/);
+  expect(result.code).toBe(0);
+});
+
+test('an entry the snapshot does not hold runs through bin/run.js with its arguments', () => {
+  fs.writeFileSync(path.join(copy, 'hello.ts'), "const words: string[] = process.argv.slice(2);\nconsole.log(['hello', ...words].join(' '));\n");
+  const result = run(['hello.ts', 'a', '--b']);
+  expect(result.trace).toEqual(['bin/run: hello.ts through bin/run.js (not from the snapshot)']);
+  expect(result.stdout).toBe('hello a --b\n');
+  expect(fs.existsSync(path.join(copy, '.cache', 'run', 'snapshot'))).toBe(false);
+});
