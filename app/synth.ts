@@ -1,12 +1,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Chart, Yaml } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { HoneydueStack } from '../constructs';
 import { concernFileName, isStackConcern } from '../constructs/shared/concerns';
 import { listEnvironments, loadEnvironment, LoadedEnvironment } from './config';
 import { checkEnvironments } from './environments';
 import { outputFolderError, recoverInterruptedSwaps, refuseFileInPlace, swapIntoPlace, SwapHooks } from './output-swap';
+import { manifestYaml } from './shared/manifest-yaml';
 
 /** One synthesized file: its path under the output folder and its YAML. */
 export interface RenderedFile {
@@ -80,7 +81,7 @@ function renderLoaded(loaded: LoadedEnvironment, log: (line: string) => void, bu
         throw new Error(`chart '${concern}' of the ${env} stack is no concern in STACK_CONCERNS: add it there (constructs/shared/concerns.ts) with its apply-order number`);
       }
       const objects = chart.toJson();
-      return { env, relativePath: `${env}/${concernFileName(concern)}`, objects, content: withFinalNewline(header + Yaml.stringify(...objects)) };
+      return { env, relativePath: `${env}/${concernFileName(concern)}`, objects, content: withFinalNewline(header + manifestYaml(...objects)) };
     })
     .sort((a, b) => a.relativePath.localeCompare(b.relativePath));
 }

@@ -2,6 +2,9 @@
  * Schema rules: the Kubernetes OpenAPI schema through kubernetes-models, the
  * unknown-field gap closed, custom resources against their CRD schema.
  */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { crdCatalog, loadCrdCatalog, runChecks } from '../app/check';
 import { CRD_DIR, CRDS, check, expectFindings, goodDocs, goodPlus, goodWith, meta, objectIn } from './check-helpers';
 
@@ -201,6 +204,23 @@ describe('custom resources', () => {
     expect([...CRDS.keys()].sort()).toEqual(['helm.cattle.io/v1/HelmChartConfig', 'ops.honeydue.test/v1alpha1/Backup']);
     expect(CRDS.get('ops.honeydue.test/v1alpha1/Backup')).toMatchObject({ scope: 'Namespaced', source: expect.stringMatching(/backup\.yml$/) });
     expect(loadCrdCatalog([`${CRD_DIR}/missing`]).size).toBe(0);
+  });
+
+  test('a CRD file is read on every load: an edited file gives the edited schema, the same text the same parsed schema', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-crds-'));
+    try {
+      const file = path.join(dir, 'backup.yml');
+      const text = fs.readFileSync(path.join(CRD_DIR, 'backup.yml'), 'utf8');
+      fs.writeFileSync(file, text);
+      const first = loadCrdCatalog([dir]).get('ops.honeydue.test/v1alpha1/Backup');
+      expect(loadCrdCatalog([dir]).get('ops.honeydue.test/v1alpha1/Backup')?.schema).toBe(first?.schema);
+      fs.writeFileSync(file, text.replace(/\bBackup\b/g, 'Snapshot').replace(/\bbackups\b/g, 'snapshots'));
+      expect([...loadCrdCatalog([dir]).keys()]).toEqual(['ops.honeydue.test/v1alpha1/Snapshot']);
+      fs.writeFileSync(path.join(dir, 'not-a-folder.yaml'), '');
+      expect(() => loadCrdCatalog([path.join(dir, 'not-a-folder.yaml')])).toThrow(`${path.join(dir, 'not-a-folder.yaml')} is not a folder of manifests`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('passes a valid custom resource: int-or-string, maps, lists and a preserve-unknown-fields subtree', () => {

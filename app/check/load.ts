@@ -36,8 +36,13 @@ export function parseManifests(text: string, file: string): ManifestDoc[] {
 
 /** Every document of every *.yaml / *.yml file under `dir`, recursively. */
 export function loadManifestDir(dir: string): ManifestDoc[] {
+  return manifestFiles(dir).flatMap((file) => parseManifests(readFileSync(file, 'utf8'), file));
+}
+
+/** The YAML files under `dir`, which must be a folder. */
+function manifestFiles(dir: string): string[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir} is not a folder of manifests`);
-  return yamlFiles(dir).flatMap((file) => parseManifests(readFileSync(file, 'utf8'), file));
+  return yamlFiles(dir);
 }
 
 /**
@@ -63,6 +68,23 @@ export function loadManifestSets(dir: string): ManifestSet[] {
  * `group/version/Kind`. Missing folders are skipped: a repo without imports/ has no CRDs.
  */
 export function loadCrdCatalog(dirs: readonly string[]): CrdCatalog {
-  const docs = dirs.filter((dir) => existsSync(dir)).flatMap((dir) => loadManifestDir(dir));
+  const docs = dirs.filter((dir) => existsSync(dir)).flatMap((dir) => manifestFiles(dir).flatMap(crdFileDocs));
   return crdCatalog(docs);
+}
+
+/**
+ * The documents of CRD files, by path and text. CRD files change only when a chart is
+ * upgraded, yet every check parses them and compiles their schemas (the compiled
+ * validators are kept per parsed schema): reusing the documents of an unchanged text
+ * reuses both. In a process started from the start-up snapshot they were parsed and
+ * compiled by its warm-up. An edited file is a new key, parsed again.
+ */
+const crdDocsByText = new Map<string, ManifestDoc[]>();
+
+function crdFileDocs(file: string): ManifestDoc[] {
+  const text = readFileSync(file, 'utf8');
+  const key = `${file}\0${text}`;
+  let docs = crdDocsByText.get(key);
+  if (docs === undefined) crdDocsByText.set(key, (docs = parseManifests(text, file)));
+  return docs;
 }
