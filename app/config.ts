@@ -280,6 +280,13 @@ export interface LoadConfigOptions {
    * @default 'the imageTag override'
    */
   readonly imageTagSource?: string;
+  /**
+   * The config files this run has read, by path; the files read now are added. Where
+   * environments extend one another (staging extends production) a run that loads them
+   * all parses each file once. Pass one Map per run: a file edited between runs is read again.
+   * @default none: every file of the chain is read
+   */
+  readonly filesRead?: Map<string, ConfigLayer>;
 }
 
 /** Problems file by file, top to bottom, as an operator fixes them; the files in the order they first appear. */
@@ -445,7 +452,7 @@ export function loadConfig(env: string, options: LoadConfigOptions = {}): Honeyd
 export function loadEnvironment(env: string, options: LoadConfigOptions = {}): LoadedEnvironment {
   const configDir = options.configDir ?? path.resolve(__dirname, '..', 'config');
   const file = path.join(configDir, `${env}.yaml`);
-  const chain = readChain(configDir, env, []);
+  const chain = readChain(configDir, env, [], options.filesRead);
   const raw = mergeChain(chain);
   const overrides: ConfigOverride[] = [];
   const overridden: string[] = [];
@@ -489,7 +496,7 @@ export function listEnvironments(configDir = path.resolve(__dirname, '..', 'conf
  * last of them the one whose `extends` names `env`: a missing or cyclic base is
  * a problem of that file's `extends` line, not of a file that does not exist.
  */
-function readChain(configDir: string, env: string, seen: ConfigLayer[]): ConfigLayer[] {
+function readChain(configDir: string, env: string, seen: ConfigLayer[], filesRead?: Map<string, ConfigLayer>): ConfigLayer[] {
   const file = path.join(configDir, `${env}.yaml`);
   const from = seen[seen.length - 1];
   const atExtends = (message: string) => new ConfigError(seen[0].file, [new ConfigSources([from]).issue(['extends'], message)]);
@@ -503,6 +510,14 @@ function readChain(configDir: string, env: string, seen: ConfigLayer[]): ConfigL
     if (from) throw atExtends(`'${env}' has no config file (${shownPath(file)}); ${sentence}`);
     throw new ConfigError(file, [`environment '${env}' has no config file ${file}; ${sentence}`]);
   }
+  const layer = filesRead?.get(file) ?? readLayer(file, env);
+  filesRead?.set(file, layer);
+  if (typeof layer.doc.extends !== 'string') return [layer];
+  return [layer, ...readChain(configDir, layer.doc.extends, [...seen, layer], filesRead)];
+}
+
+/** One config file, parsed with its lines; a file that is not YAML or not a mapping throws, naming the line. */
+function readLayer(file: string, env: string): ConfigLayer {
   const lineCounter = new YAML.LineCounter();
   const yaml = YAML.parseDocument(fs.readFileSync(file, 'utf8'), { lineCounter });
   if (yaml.errors.length > 0) {
@@ -517,9 +532,7 @@ function readChain(configDir: string, env: string, seen: ConfigLayer[]): ConfigL
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new ConfigError(file, [{ path: [], message: 'the file must hold a mapping of config keys', source: { file: shownPath(file), line: 1, column: 1 } }]);
   }
-  const layer: ConfigLayer = { env, file, doc: doc as Record<string, unknown>, yaml, lineCounter };
-  if (typeof layer.doc.extends !== 'string') return [layer];
-  return [layer, ...readChain(configDir, layer.doc.extends, [...seen, layer])];
+  return { env, file, doc: doc as Record<string, unknown>, yaml, lineCounter };
 }
 
 /**

@@ -107,9 +107,11 @@ export function checkEnvironments(options: IsolationOptions = {}): EnvironmentsC
   const environments = new Map<string, Environment>();
   // Every environment's config problems in one run: fixing them one synth at a time would take as many runs.
   const failed: ConfigError[] = [];
+  // A file several environments extend (production) is parsed once for all of them.
+  const filesRead = new Map<string, ConfigLayer>();
   for (const env of names) {
     try {
-      environments.set(env, environmentOf(env, options));
+      environments.set(env, environmentOf(env, options, filesRead));
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       failed.push(error);
@@ -204,8 +206,8 @@ export function deployRefusal(env: string, configDir?: string): string | undefin
 }
 
 /** The environment's config, and the stack built from it in memory: the stack's own defaults say what it holds. */
-function environmentOf(env: string, options: IsolationOptions): Environment {
-  const loaded = loadEnvironment(env, { configDir: options.configDir, imageTag: options.imageTag, imageTagSource: options.imageTagSource });
+function environmentOf(env: string, options: IsolationOptions, filesRead: Map<string, ConfigLayer>): Environment {
+  const loaded = loadEnvironment(env, { configDir: options.configDir, imageTag: options.imageTag, imageTagSource: options.imageTagSource, filesRead });
   let stack: HoneydueStack;
   try {
     stack = new HoneydueStack(new App(), env, loaded.props);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * `node bin/build-snapshot.js --node-id ID ENTRY...`: builds the start-up snapshot
+ * `node bin/build-snapshot.js --node-id ID [--node-flags FLAGS] ENTRY...`: builds the start-up snapshot
  * bin/run starts the listed entries from, and records what it was built from.
  * bin/run runs it when the snapshot is missing or stale; nothing else needs to.
  *
@@ -11,11 +11,12 @@
  *    here: `snapshot:entries` (the entries) and `snapshot:models` (the
  *    kubernetes-models kind of every object in dist/, which the check validates).
  * 2. `node --build-snapshot` runs the bundle (bin/snapshot.ts warms it up) and
- *    writes the snapshot.
+ *    writes the snapshot, under FLAGS (V8's), which every start from it must repeat.
  * 3. Next to the snapshot: `inputs`, the SHA-256 of every repository file the
  *    bundle was made from, with node_modules/.package-lock.json (npm rewrites it
  *    on every install) standing for node_modules; `entries`; and `node`, the
- *    identity of the Node binary (a snapshot only starts the Node that wrote it).
+ *    identity of the Node binary and the flags (a snapshot only starts the Node
+ *    that wrote it, under the same V8 flags).
  *    bin/run starts from the snapshot only when `sha256sum -c inputs` passes and
  *    the entry and Node are the ones recorded: edited code is never run stale.
  *
@@ -43,12 +44,21 @@ function fail(message) {
   process.exit(1);
 }
 
+const USAGE = 'usage: node bin/build-snapshot.js --node-id ID [--node-flags FLAGS] ENTRY...';
+
 function parseArgs(argv) {
-  const at = argv.indexOf('--node-id');
-  if (at < 0 || argv[at + 1] === undefined) fail('usage: node bin/build-snapshot.js --node-id ID ENTRY...');
-  const entries = argv.filter((_, i) => i !== at && i !== at + 1);
-  if (entries.length === 0) fail('no entry given');
-  return { nodeId: argv[at + 1], entries };
+  const options = { '--node-id': undefined, '--node-flags': '' };
+  const entries = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] in options) {
+      if (argv[i + 1] === undefined) fail(USAGE);
+      options[argv[i]] = argv[++i];
+    } else {
+      entries.push(argv[i]);
+    }
+  }
+  if (options['--node-id'] === undefined || entries.length === 0) fail(USAGE);
+  return { nodeId: options['--node-id'], nodeFlags: options['--node-flags'].split(' ').filter(Boolean), entries };
 }
 
 /** Every `apiVersion/kind` of the objects in dist/ (top-level keys of each YAML document). */
@@ -125,7 +135,7 @@ function removeOldBuilds(keep) {
 }
 
 async function main() {
-  const { nodeId, entries } = parseArgs(process.argv.slice(2));
+  const { nodeId, nodeFlags, entries } = parseArgs(process.argv.slice(2));
   let esbuild;
   try {
     esbuild = require(require.resolve('esbuild', { paths: [ROOT] }));
@@ -149,7 +159,8 @@ async function main() {
       logLevel: 'error',
       plugins: [plugin(virtualModules(entries))],
     });
-    const built = spawnSync(process.execPath, ['--no-warnings', '--snapshot-blob', path.join(dir, 'blob'), '--build-snapshot', bundle], {
+    // Under the V8 flags every start from it will have: a snapshot starts under no others.
+    const built = spawnSync(process.execPath, ['--no-warnings', ...nodeFlags, '--snapshot-blob', path.join(dir, 'blob'), '--build-snapshot', bundle], {
       cwd: ROOT,
       encoding: 'utf8',
       stdio: ['ignore', 'ignore', 'pipe'],

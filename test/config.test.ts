@@ -133,6 +133,18 @@ test('an environment file states only its differences over the one it extends', 
   expect(props.database?.host).toBe(production.database.host);
 });
 
+test('environments loaded with one map of files read share the file they extend, parsed once; each loads as it does alone', () => {
+  const dir = configDir({ production, small: { extends: 'production', namespace: 'honeydue-small', api: { replicas: 1 } } });
+  const filesRead = new Map();
+  const small = loadEnvironment('small', { configDir: dir, filesRead });
+  const prod = loadEnvironment('production', { configDir: dir, filesRead });
+  expect(small.chain[1]).toBe(prod.chain[0]);
+  expect([...filesRead.keys()].sort()).toEqual([path.join(dir, 'production.yaml'), path.join(dir, 'small.yaml')]);
+  expect(small.props).toEqual(loadEnvironment('small', { configDir: dir }).props);
+  expect(prod.props).toEqual(loadEnvironment('production', { configDir: dir }).props);
+  expect(prod.props.namespace).toBe(production.namespace);
+});
+
 test('fails with worker replicas 2 reported even beside a type error elsewhere', () => {
   const problems = problemsOf(withChange((c) => {
     c.api.replicas = 'three';

@@ -221,7 +221,7 @@ test('synth says which files changed, which are new or removed, and how many did
   expect(fs.existsSync(path.join(outDir, 'production', '70-retired.yaml'))).toBe(false);
 });
 
-test('a synth loads each environment once, also under --env: the render uses what the environment check loaded and built', () => {
+test('a synth loads each environment once, and reads each config file once, also under --env: the render uses what the environment check loaded and built', () => {
   const outDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-synth-')), 'dist');
   jest.isolateModules(() => {
     const actual = jest.requireActual('../app/config');
@@ -234,6 +234,10 @@ test('a synth loads each environment once, also under --env: the render uses wha
         const lines: string[] = [];
         synth({ envs, outDir, imageTag: 'abc1234', log: (line) => lines.push(line) });
         expect(loadEnvironment.mock.calls.map(([env]) => env)).toEqual(listEnvironments());
+        // One map of the files read for the whole run: production.yaml, which staging extends, is parsed once.
+        const filesRead = loadEnvironment.mock.calls.map(([, options]) => options?.filesRead);
+        expect(new Set(filesRead).size).toBe(1);
+        expect([...filesRead[0]!.keys()].sort()).toEqual(listEnvironments().map((env) => path.join(ROOT, 'config', `${env}.yaml`)));
         // The line of the tag override, once per environment rendered.
         for (const env of envs ?? listEnvironments()) expect(lines.filter((line) => line.startsWith(`  ${env}: imageTag "abc1234"`))).toHaveLength(1);
       }
