@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { z } from 'zod';
+// A namespace import, which a bundler can cut to what is used: `{ z }` is one object holding every locale.
+import * as z from 'zod';
 import { honeydueStackProblems, HoneydueStackProps, REDIS_EVICTION_POLICIES, ValueProblem } from '../constructs';
 import { dnsLabelProblem } from '../constructs/shared/validation';
 import { closest } from './check/field-watch';

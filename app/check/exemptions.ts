@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'fs';
 import { parse } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { RULES } from './rules';
 import type { Exemption } from './types';
 
