@@ -40,6 +40,10 @@ test('a command starts from the snapshot once it is built, and again only while 
     expect(inputs).toMatch(new RegExp(`^[0-9a-f]{64}  ${file.replace(/[.]/g, '\\.')}$`, 'm'));
   }
   expect(inputs).not.toMatch(/^[0-9a-f]{64} {2}(config|dist)\//m);
+  // One byte a character for V8 (a non-ASCII comment would double the script it keeps), and no zod locale but English.
+  const bundle = fs.readFileSync(path.join(copy, '.cache', 'run', 'snapshot', built, 'bundle.js'), 'utf8');
+  expect(bundle).not.toMatch(/[^\x00-\x7f]/);
+  expect(bundle.match(/^\/\/ \S*node_modules\/zod\/v4\/locales\/\S+$/gm)?.map((line) => line.split('/').pop()).sort()).toEqual(['en.js', 'index.js']);
 
   const again = run(['bin/check.ts', '--help']);
   expect(again.trace).toEqual([`bin/run: bin/check.ts from the snapshot ${built}`]);
