@@ -164,10 +164,10 @@ describe('Traefik', () => {
 
 describe('health check after the rollout', () => {
   test('asks the health URL through the route; a pass goes on to prune', async () => {
-    const result = await runDeploy(['--manifests', release.arg]);
+    const result = await plainDeploy();
 
     expect(result.code).toBe(0);
-    expect(health.hits).toBe(1);
+    expect(result.healthHits).toBe(1);
     expect(result.stdout).toContain(`health check passed: ${health.url} answered 2xx (attempt 1)`);
     // After the pass, prune lists each namespace: the listings are the last kubectl calls before the lock release.
     const passed = result.stdout.indexOf('health check passed');

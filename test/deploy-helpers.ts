@@ -70,6 +70,8 @@ export interface DeployRun {
   /** Calls as lines without the cluster flags and without `--request-timeout=30s`, for readable order assertions. */
   readonly lines: string[];
   readonly seconds: number;
+  /** Requests the local health endpoint answered during this run. */
+  readonly healthHits: number;
 }
 
 export interface RunSetup {
@@ -175,6 +177,7 @@ export async function runDeploy(sandbox: Sandbox, args: string[], setup: RunSetu
   let stdout = '';
   let stderr = '';
   const started = Date.now();
+  const hitsBefore = health.hits;
   const extra = setup.bare ? [] : ['--yes', ...(args.some((a) => a === '--health-url' || a === '--no-health-check') ? [] : ['--health-url', health.url])];
   const code = await runDeployCli([...args, ...extra], {
     env: sandbox.env(setup),
@@ -191,7 +194,7 @@ export async function runDeploy(sandbox: Sandbox, args: string[], setup: RunSetu
     holder: 'test@sandbox pid 1',
   });
   const calls = sandbox.readCalls();
-  return { code, stdout, stderr, calls, lines: asLines(calls), seconds: (Date.now() - started) / 1000 };
+  return { code, stdout, stderr, calls, lines: asLines(calls), seconds: (Date.now() - started) / 1000, healthHits: health.hits - hitsBefore };
 }
 
 let plainRun: Promise<DeployRun> | undefined;

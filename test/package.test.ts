@@ -7,7 +7,7 @@
  * and its declared dependencies and peers are linked from this repo's
  * node_modules. Only what package.json declares is linked, so a runtime
  * import the manifest forgot fails here, as it would for a user.
- * Slow (a build, a pack and a tsc run: about 15 s); every other test is fast.
+ * Slow (a build, a pack and a tsc run: about 8 s); every other test is fast.
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -17,6 +17,8 @@ import * as YAML from 'yaml';
 
 const REPO = path.resolve(__dirname, '..');
 const TSC = path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
+/** Where the consumer's tsc keeps its incremental build info (.cache/ is git-ignored; safe to delete). */
+const CONSUMER_BUILD_INFO = path.join(REPO, '.cache', 'package-test', 'consumer.tsbuildinfo');
 
 let work: string;
 let tarball: string;
@@ -57,12 +59,19 @@ beforeAll(() => {
   fs.writeFileSync(
     path.join(consumer, 'tsconfig.json'),
     JSON.stringify({
-      // node16 resolution honours `exports`, as a current TypeScript consumer does.
-      compilerOptions: { target: 'ES2022', module: 'node16', moduleResolution: 'node16', strict: true, outDir: 'out', skipLibCheck: false, types: [] },
+      // node16 resolution honours `exports`, as a current TypeScript consumer does. Incremental, with its
+      // build info kept between runs: tsc then skips checking the dependencies' declarations (cdk8s,
+      // cdk8s-plus-28, constructs) while their content is unchanged, about half of the compile. This
+      // package's declarations and main.ts are at a new path on every run, so they are always checked and emitted.
+      compilerOptions: {
+        target: 'ES2022', module: 'node16', moduleResolution: 'node16', strict: true, outDir: 'out', skipLibCheck: false, types: [],
+        incremental: true, tsBuildInfoFile: CONSUMER_BUILD_INFO,
+      },
       files: ['main.ts'],
     }),
   );
   fs.writeFileSync(path.join(consumer, 'main.ts'), CONSUMER_APP);
+  fs.mkdirSync(path.dirname(CONSUMER_BUILD_INFO), { recursive: true });
   run(process.execPath, [TSC, '-p', '.'], consumer);
   const appStarted = Date.now();
   run(process.execPath, ['out/main.js'], consumer);
@@ -270,7 +279,7 @@ describe('the acme product built on the package', () => {
     for (const f of fs.readdirSync(path.join(consumer, 'dist'))) fs.copyFileSync(path.join(consumer, 'dist', f), path.join(checked, 'acme', f));
     const emptyExemptions = path.join(work, 'exemptions.yaml');
     fs.writeFileSync(emptyExemptions, 'exemptions: []\n');
-    const report = run(process.execPath, [path.join(REPO, 'bin', 'run.js'), path.join(REPO, 'bin', 'check.ts'), checked, '--exemptions', emptyExemptions], REPO);
+    const report = run(path.join(REPO, 'bin', 'run'), ['bin/check.ts', checked, '--exemptions', emptyExemptions], REPO);
     expect(report).toMatch(/ 0 failed/);
   });
 });
