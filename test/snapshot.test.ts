@@ -21,9 +21,9 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(copy, { recursive: true, force: true }));
 
-/** `bin/run ENTRY ARGS` in the copy, as an npm script starts it, saying on stderr which way it started. */
-function run(args: string[], env: Record<string, string> = {}, cwd = copy) {
-  const result = spawnSync(path.join(copy, 'bin', 'run'), args, { cwd, encoding: 'utf8', env: { ...process.env, HONEYDUE_RUN_TRACE: '1', ...env } });
+/** `bin/run ENTRY ARGS` of the copy (or of `root`), as an npm script starts it, saying on stderr which way it started. */
+function run(args: string[], env: Record<string, string> = {}, cwd = copy, root = copy) {
+  const result = spawnSync(path.join(root, 'bin', 'run'), args, { cwd, encoding: 'utf8', env: { ...process.env, HONEYDUE_RUN_TRACE: '1', ...env } });
   const trace = result.stderr.split('\n').filter((line) => line.startsWith('bin/run: '));
   return { code: result.status, stdout: result.stdout, stderr: result.stderr, trace };
 }
@@ -62,28 +62,38 @@ test('a command starts from the snapshot once it is built, and again only while 
   expect(run(['main.ts', '--help']).trace[0]).toBe('bin/run: building the snapshot');
 });
 
-test('a synth from the snapshot writes what bin/run.js writes, relative to the folder it was started in, with the exit code', () => {
+test('a synth from the snapshot writes and says what bin/run.js does, relative to the folder it was started in, with the exit code', () => {
+  // The repository's own bin/run and snapshot (the other process tests share it), its sources untouched.
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-snapshot-out-'));
-  try {
-    const fromSnapshot = run([path.join(copy, 'main.ts'), '--out', 'from-snapshot'], {}, scratch);
+  const both = (args: string[]) => {
+    const fromSnapshot = run([path.join(ROOT, 'main.ts'), ...args, '--out', 'from-snapshot'], {}, scratch, ROOT);
+    const compiled = run([path.join(ROOT, 'main.ts'), ...args, '--out', 'compiled'], { HONEYDUE_RUN_SNAPSHOT: '0' }, scratch, ROOT);
     expect(fromSnapshot.trace.pop()).toMatch(/^bin\/run: main\.ts from the snapshot build-/);
-    expect(fromSnapshot.code).toBe(0);
-    const compiled = run([path.join(copy, 'main.ts'), '--out', 'compiled'], { HONEYDUE_RUN_SNAPSHOT: '0' }, scratch);
-    expect(compiled.trace).toEqual([`bin/run: ${path.join(copy, 'main.ts')} through bin/run.js (not from the snapshot)`]);
-    expect(compiled.code).toBe(0);
+    expect(compiled.trace).toEqual([`bin/run: ${path.join(ROOT, 'main.ts')} through bin/run.js (not from the snapshot)`]);
+    const words = (text: string) => text.replace(/^bin\/run: .*\n/gm, '').replace(/from-snapshot|compiled/g, 'OUT').replace(/ in \d+ ms/, ' in N ms');
+    expect([fromSnapshot.code, words(fromSnapshot.stdout), words(fromSnapshot.stderr)]).toEqual([compiled.code, words(compiled.stdout), words(compiled.stderr)]);
+    return fromSnapshot;
+  };
+  try {
+    expect(both([]).code).toBe(0);
     const files = (dir: string) => (fs.readdirSync(path.join(scratch, dir), { recursive: true }) as string[]).sort();
     expect(files('from-snapshot')).toEqual(files('compiled'));
     expect(files('from-snapshot')).toContain(path.join('production', '40-api.yaml'));
     for (const file of files('compiled').filter((f) => f.endsWith('.yaml'))) {
       expect(fs.readFileSync(path.join(scratch, 'from-snapshot', file), 'utf8')).toBe(fs.readFileSync(path.join(scratch, 'compiled', file), 'utf8'));
     }
-    // A bad config fails the same way from the snapshot: exit 1, the problem named.
-    fs.writeFileSync(path.join(copy, 'config', 'staging.yaml'), fs.readFileSync(path.join(copy, 'config', 'staging.yaml'), 'utf8').replace(/^namespace: .*$/m, 'namespace: Not_A_Name'));
-    const bad = run([path.join(copy, 'main.ts'), '--out', 'bad'], {}, scratch);
-    expect(bad.trace.pop()).toMatch(/from the snapshot/);
+    // A bad config fails the same way from the snapshot: exit 1, the same words, nothing written.
+    const config = path.join(scratch, 'config');
+    fs.cpSync(path.join(ROOT, 'config'), config, { recursive: true });
+    const staging = fs.readFileSync(path.join(config, 'staging.yaml'), 'utf8');
+    const line = staging.split('\n').findIndex((text) => text.startsWith('namespace: ')) + 1;
+    fs.writeFileSync(path.join(config, 'staging.yaml'), staging.replace(/^namespace: .*$/m, 'namespace: Not_A_Name'));
+    fs.rmSync(path.join(scratch, 'from-snapshot'), { recursive: true });
+    fs.rmSync(path.join(scratch, 'compiled'), { recursive: true });
+    const bad = both(['--config', config]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain('config/staging.yaml');
-    expect(fs.existsSync(path.join(scratch, 'bad'))).toBe(false);
+    expect(bad.stderr).toContain(`config/staging.yaml:${line}:12: namespace: 'Not_A_Name' is not a valid Kubernetes name`);
+    expect(fs.existsSync(path.join(scratch, 'from-snapshot'))).toBe(false);
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
