@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 const ROOT = path.join(__dirname, '..');
-const SOURCES = ['app', 'bin', 'config', 'constructs', 'dist', 'imports', 'main.ts', 'package.json', 'tsconfig.json', '.swcrc'];
+const SOURCES = ['app', 'bin', 'check', 'config', 'constructs', 'dist', 'imports', 'main.ts', 'package.json', 'tsconfig.json', '.swcrc'];
 
 let copy: string;
 beforeEach(() => {
@@ -45,9 +45,19 @@ test('a command starts from the snapshot once it is built, and again only while 
   expect(bundle).not.toMatch(/[^\x00-\x7f]/);
   expect(bundle.match(/^\/\/ \S*node_modules\/zod\/v4\/locales\/\S+$/gm)?.map((line) => line.split('/').pop()).sort()).toEqual(['en.js', 'index.js']);
 
-  const again = run(['bin/check.ts', '--help']);
+  const again = run(['bin/check.ts', 'dist/production']);
   expect(again.trace).toEqual([`bin/run: bin/check.ts from the snapshot ${built}`]);
+  expect(again.stdout).toMatch(/^[1-9]\d* passed, 0 failed$/m);
   expect(again.code).toBe(0);
+
+  // A CRD file is data the check reads on every run, not part of the snapshot (whose warm-up parsed
+  // it): edited, the same snapshot starts, and the check judges by the edited file.
+  const crd = path.join(copy, 'imports', 'helm.cattle.io_helmchartconfigs.yaml');
+  fs.writeFileSync(crd, fs.readFileSync(crd, 'utf8').replace(/^( +)kind: HelmChartConfig$/m, '$1kind: HelmChartConfigRenamed'));
+  const crdEdited = run(['bin/check.ts', 'dist/production']);
+  expect(crdEdited.trace).toEqual([`bin/run: bin/check.ts from the snapshot ${built}`]);
+  expect(crdEdited.stdout).toContain('no CustomResourceDefinition for helm.cattle.io/v1 HelmChartConfig was found');
+  expect(crdEdited.code).toBe(1);
 
   // An edited module: the snapshot is built again before anything runs, and the edit is what runs.
   const cli = path.join(copy, 'app', 'synth-cli.ts');
