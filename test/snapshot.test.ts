@@ -50,6 +50,15 @@ test('a command starts from the snapshot once it is built, and again only while 
   expect(again.stdout).toMatch(/^[1-9]\d* passed, 0 failed$/m);
   expect(again.code).toBe(0);
 
+  // A kind dist/ does not hold is not in the snapshot: the check started from it loads that kind's schema itself.
+  const quota = path.join(copy, 'quota');
+  fs.mkdirSync(quota);
+  fs.writeFileSync(path.join(quota, 'quota.yaml'), 'apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: quota\n  namespace: honeydue\nspec:\n  hardd:\n    pods: "10"\n');
+  const unknownKind = run(['bin/check.ts', quota]);
+  expect(unknownKind.trace).toEqual([`bin/run: bin/check.ts from the snapshot ${built}`]);
+  expect(unknownKind.stdout).toContain('ResourceQuota honeydue/quota spec.hardd: unknown field "hardd" (value {"pods":"10"}): did you mean "hard"?');
+  expect(unknownKind.code).toBe(1);
+
   // A CRD file is data the check reads on every run, not part of the snapshot (whose warm-up parsed
   // it): edited, the same snapshot starts, and the check judges by the edited file.
   const crd = path.join(copy, 'imports', 'helm.cattle.io_helmchartconfigs.yaml');
