@@ -36,8 +36,14 @@ const { spawnSync } = require('child_process');
 const ROOT = path.resolve(__dirname, '..');
 const SNAPSHOT_DIR = path.join(process.env.HONEYDUE_RUN_CACHE || path.join(ROOT, '.cache', 'run'), 'snapshot');
 const OLD_BUILD_MS = 10 * 60 * 1000;
-/** Files besides the bundle's own inputs that decide what the snapshot holds. */
-const ALSO_INPUTS = ['node_modules/.package-lock.json', 'package.json', 'tsconfig.json', 'bin/run', 'bin/build-snapshot.js'];
+/**
+ * Files besides the bundle's own inputs that decide what the snapshot holds. npm's record of
+ * the installed tree stands for node_modules: without it an install could not be told from
+ * another, and no snapshot is built.
+ */
+const ALSO_INPUTS = ['node_modules/.package-lock.json', 'package.json', 'bin/run', 'bin/build-snapshot.js'];
+/** Read by esbuild when it is there. */
+const OPTIONAL_INPUTS = ['tsconfig.json'];
 
 function fail(message) {
   process.stderr.write(`bin/run: no start-up snapshot (${message}); running without it\n`);
@@ -136,6 +142,8 @@ function removeOldBuilds(keep) {
 
 async function main() {
   const { nodeId, nodeFlags, entries } = parseArgs(process.argv.slice(2));
+  const missing = ALSO_INPUTS.find((file) => !fs.existsSync(path.join(ROOT, file)));
+  if (missing) fail(`no ${missing}, so a later change of it could not be noticed; run npm ci`);
   let esbuild;
   try {
     esbuild = require(require.resolve('esbuild', { paths: [ROOT] }));
@@ -173,7 +181,7 @@ async function main() {
     if (built.status !== 0) throw new Error(`node --build-snapshot exited ${built.status ?? built.signal}: ${built.stderr.trim().split('\n').slice(-3).join(' ')}`);
     const inputs = Object.keys(result.metafile.inputs)
       .filter((file) => !file.startsWith('snapshot:') && !file.split('/').includes('node_modules'))
-      .concat(ALSO_INPUTS.filter((file) => fs.existsSync(path.join(ROOT, file))));
+      .concat(ALSO_INPUTS, OPTIONAL_INPUTS.filter((file) => fs.existsSync(path.join(ROOT, file))));
     fs.writeFileSync(path.join(dir, 'inputs'), [...new Set(inputs)].sort().map((file) => `${sha256(file)}  ${file}\n`).join(''));
     fs.writeFileSync(path.join(dir, 'entries'), entries.map((entry) => `${entry}\n`).join(''));
     fs.writeFileSync(path.join(dir, 'node'), `${nodeId}\n`);

@@ -129,6 +129,20 @@ test('when the snapshot cannot be built the command still runs, through bin/run.
   expect(result.code).toBe(0);
 });
 
+test('without npm\'s record of the installed tree no snapshot is built: an install could not be told from another', () => {
+  // The same packages, without node_modules/.package-lock.json.
+  fs.rmSync(path.join(copy, 'node_modules'));
+  fs.mkdirSync(path.join(copy, 'node_modules'));
+  for (const entry of fs.readdirSync(path.join(ROOT, 'node_modules')).filter((name) => name !== '.package-lock.json')) {
+    fs.symlinkSync(path.join(ROOT, 'node_modules', entry), path.join(copy, 'node_modules', entry));
+  }
+  const result = run(['main.ts', '--help']);
+  expect(result.stderr).toContain('bin/run: no start-up snapshot (no node_modules/.package-lock.json, so a later change of it could not be noticed; run npm ci); running without it\n');
+  expect(result.trace.pop()).toBe('bin/run: main.ts through bin/run.js (no snapshot)');
+  expect(result.stdout).toContain('Synthesize the honeyDue stack');
+  expect(result.code).toBe(0);
+});
+
 test('an entry the snapshot does not hold runs through bin/run.js with its arguments', () => {
   fs.writeFileSync(path.join(copy, 'hello.ts'), "const words: string[] = process.argv.slice(2);\nconsole.log(['hello', ...words].join(' '));\n");
   const result = run(['hello.ts', 'a', '--b']);
