@@ -45,6 +45,9 @@ test('a command starts from the snapshot once it is built, and again only while 
   expect(bundle).not.toMatch(/[^\x00-\x7f]/);
   expect(bundle.match(/^\/\/ \S*node_modules\/zod\/v4\/locales\/\S+$/gm)?.map((line) => line.split('/').pop()).sort()).toEqual(['en.js', 'index.js']);
 
+  // Named from another folder, the entry is the same file.
+  expect(run(['../main.ts', '--help'], {}, path.join(copy, 'app')).trace).toEqual([`bin/run: main.ts from the snapshot ${built}`]);
+
   const again = run(['bin/check.ts', 'dist/production']);
   expect(again.trace).toEqual([`bin/run: bin/check.ts from the snapshot ${built}`]);
   expect(again.stdout).toMatch(/^[1-9]\d* passed, 0 failed$/m);
