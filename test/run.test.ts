@@ -1,5 +1,6 @@
 /**
- * bin/run.js, the launcher of every npm script: it must never run stale code,
+ * bin/run.js, which bin/run starts every entry through when there is no start-up
+ * snapshot for it (test/snapshot.test.ts covers that one): it must never run stale code,
  * must be safe when runs start at once, and must run a file as tsx did (its
  * arguments, its real path, its exit code, its stack traces).
  */
