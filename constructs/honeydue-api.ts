@@ -7,7 +7,7 @@ import { namespaceOf, objectLabels, selectorLabels } from './shared/labels';
 import { MetricsEndpoint, SCRAPE_ANNOTATIONS, ServiceEndpoint } from './shared/network';
 import { httpProbe, LIVENESS_TIMING, probeOverridesProblems, ProbeOverrides, READINESS_TIMING } from './shared/probes';
 import { BACKEND_RESOURCES } from './shared/resources';
-import { httpPathProblem, isRecord, portProblem, ProblemList, throwProblems, ValueProblem, wholeNumberProblem } from './shared/validation';
+import { httpPathProblem, isRecord, portProblem, ProblemList, throwProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
 import { Workload } from './workload';
 
 /** Horizontal autoscaling of the api. */
@@ -121,15 +121,14 @@ const DEFAULTS = { replicas: 3, minReplicas: 3, maxReplicas: 6, preStopDelaySeco
 export function honeydueApiProblems(props: HoneydueApiProps, namespace: unknown = props.namespace): ValueProblem[] {
   const owner = 'HoneydueApi';
   const problems = new ProblemList(owner);
-  const whole = (min: number) => (value: number) => wholeNumberProblem(value, min);
   problems.number('port', props.port, portProblem);
   problems.number('metricsPort', props.metricsPort, portProblem);
-  problems.number('replicas', props.replicas, whole(1));
-  problems.number('runAsUser', props.runAsUser, whole(1));
+  problems.number('replicas', props.replicas, wholeNumberAtLeast(1));
+  problems.number('runAsUser', props.runAsUser, wholeNumberAtLeast(1));
   const autoscaling: unknown = props.autoscaling;
   if (isRecord(autoscaling)) {
-    problems.number('autoscaling.minReplicas', autoscaling.minReplicas, whole(1));
-    problems.number('autoscaling.maxReplicas', autoscaling.maxReplicas, whole(1));
+    problems.number('autoscaling.minReplicas', autoscaling.minReplicas, wholeNumberAtLeast(1));
+    problems.number('autoscaling.maxReplicas', autoscaling.maxReplicas, wholeNumberAtLeast(1));
     const minReplicas = autoscaling.minReplicas ?? DEFAULTS.minReplicas;
     const maxReplicas = autoscaling.maxReplicas ?? DEFAULTS.maxReplicas;
     if (typeof minReplicas === 'number' && typeof maxReplicas === 'number' && maxReplicas < minReplicas) {
@@ -147,8 +146,8 @@ export function honeydueApiProblems(props: HoneydueApiProps, namespace: unknown 
   }
   problems.string('healthPath', props.healthPath, httpPathProblem);
   problems.string('metricsPath', props.metricsPath, httpPathProblem);
-  problems.number('preStopDelaySeconds', props.preStopDelaySeconds, whole(0));
-  problems.number('terminationGracePeriodSeconds', props.terminationGracePeriodSeconds, whole(1));
+  problems.number('preStopDelaySeconds', props.preStopDelaySeconds, wholeNumberAtLeast(0));
+  problems.number('terminationGracePeriodSeconds', props.terminationGracePeriodSeconds, wholeNumberAtLeast(1));
   const preStopDelaySeconds = props.preStopDelaySeconds ?? DEFAULTS.preStopDelaySeconds;
   const grace = props.terminationGracePeriodSeconds;
   if (typeof grace === 'number' && typeof preStopDelaySeconds === 'number' && grace <= preStopDelaySeconds) {

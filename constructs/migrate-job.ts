@@ -4,9 +4,7 @@ import { appPodDefinition, appWorkloadProblems, AppWorkloadProps, SecretKey } fr
 import { namespaceOf, objectLabels } from './shared/labels';
 import { ServiceEndpoint } from './shared/network';
 import { BACKEND_RESOURCES } from './shared/resources';
-import {
-  absolutePathProblem, dnsLabelProblem, isRecord, ProblemList, throwProblems, ValueProblem, wholeNumberInRangeProblem, wholeNumberProblem,
-} from './shared/validation';
+import { absolutePathProblem, dnsLabelProblem, isRecord, ProblemList, throwProblems, ValueProblem, wholeNumberAtLeast, wholeNumberInRangeProblem } from './shared/validation';
 import { Workload } from './workload';
 
 /** Props of {@link MigrateJob}. `image` is the api image of the release: goose is baked in at build time. */
@@ -67,8 +65,8 @@ export function migrateJobProblems(props: MigrateJobProps, namespace: unknown = 
   const owner = 'MigrateJob';
   const problems = new ProblemList(owner);
   problems.string('jobName', props.jobName, dnsLabelProblem);
-  problems.number('backoffLimit', props.backoffLimit, (value) => wholeNumberProblem(value, 0));
-  problems.number('runAsUser', props.runAsUser, (value) => wholeNumberProblem(value, 1));
+  problems.number('backoffLimit', props.backoffLimit, wholeNumberAtLeast(0));
+  problems.number('runAsUser', props.runAsUser, wholeNumberAtLeast(1));
   problems.number('activeDeadlineSeconds', props.activeDeadlineSeconds, (value) => {
     const problem = wholeNumberInRangeProblem(value, 1, MIGRATE_GATE_SECONDS);
     return problem && `${problem}: the deploy gate stops waiting after 10 minutes`;

@@ -5,7 +5,7 @@ import { drainSafePdb, minAvailableProblems } from './shared/disruption-budget';
 import { namespaceOf } from './shared/labels';
 import { httpProbe, LIVENESS_TIMING, probeOverridesProblems, ProbeOverrides, READINESS_TIMING } from './shared/probes';
 import { SMALL_RESOURCES } from './shared/resources';
-import { httpPathProblem, memoryProblem, portProblem, ProblemList, throwProblems, ValueProblem, wholeNumberProblem } from './shared/validation';
+import { httpPathProblem, memoryProblem, portProblem, ProblemList, throwProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
 import { Workload } from './workload';
 
 /** Props of {@link NextjsApp}. Defaults fit a low-traffic internal panel; nothing organisation-specific. */
@@ -61,8 +61,8 @@ export function nextjsAppProblems(props: NextjsAppProps, namespace: unknown = pr
   const owner = 'NextjsApp';
   const problems = new ProblemList(owner);
   problems.number('port', props.port, portProblem);
-  problems.number('replicas', props.replicas, (value) => wholeNumberProblem(value, 1));
-  problems.number('runAsUser', props.runAsUser, (value) => wholeNumberProblem(value, 1));
+  problems.number('replicas', props.replicas, wholeNumberAtLeast(1));
+  problems.number('runAsUser', props.runAsUser, wholeNumberAtLeast(1));
   problems.string('healthPath', props.healthPath, httpPathProblem);
   problems.string('cacheSizeLimit', props.cacheSizeLimit, memoryProblem);
   problems.addAll(probeOverridesProblems(owner, props.probes));

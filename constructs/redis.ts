@@ -5,9 +5,7 @@ import { drainSafePdb } from './shared/disruption-budget';
 import { namespaceOf, objectLabels } from './shared/labels';
 import { LIVENESS_TIMING, READINESS_TIMING, tcpProbe } from './shared/probes';
 import { REDIS_RESOURCES, resolveResources, ResourceOverrides, resourcesProblems } from './shared/resources';
-import {
-  dnsLabelProblem, imageProblem, isRecord, memoryProblem, ProblemList, redisSizeProblem, redisMemoryProblem, throwProblems, ValueProblem, wholeNumberProblem,
-} from './shared/validation';
+import { dnsLabelProblem, imageProblem, isRecord, memoryProblem, ProblemList, redisMemoryProblem, redisSizeProblem, throwProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
 import { Workload } from './workload';
 
 /**
@@ -102,8 +100,8 @@ export function redisProblems(props: RedisProps, namespace: unknown = props.name
   problems.string('evictionPolicy', props.evictionPolicy, (policy) =>
     (REDIS_EVICTION_POLICIES as readonly string[]).includes(policy) ? undefined : `'${policy}' is not a Redis policy; use one of ${REDIS_EVICTION_POLICIES.join(', ')}`);
   problems.string('maxMemory', props.maxMemory, redisSizeProblem);
-  problems.number('runAsUser', props.runAsUser, (value) => wholeNumberProblem(value, 1));
-  problems.number('runAsGroup', props.runAsGroup, (value) => wholeNumberProblem(value, 1));
+  problems.number('runAsUser', props.runAsUser, wholeNumberAtLeast(1));
+  problems.number('runAsGroup', props.runAsGroup, wholeNumberAtLeast(1));
   problems.addAll(resourcesProblems(owner, props.resources));
   const maxMemory = props.maxMemory ?? DEFAULT_MAX_MEMORY;
   const limits: unknown = isRecord(props.resources) ? props.resources.limits : undefined;

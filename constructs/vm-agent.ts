@@ -8,10 +8,7 @@ import { namespaceOf, objectLabels } from './shared/labels';
 import { MetricsEndpoint, portOf, SCRAPE_ANNOTATIONS } from './shared/network';
 import { httpProbe, LIVENESS_TIMING, READINESS_TIMING } from './shared/probes';
 import { resolveResources, ResourceOverrides, resourcesProblems, SMALL_RESOURCES } from './shared/resources';
-import {
-  dataKeyProblem, dnsLabelProblem, durationProblem, httpsUrlProblem, imageProblem, isRecord, nonEmptyProblem, portProblem, ProblemList,
-  throwProblems, ValueProblem, wholeNumberProblem,
-} from './shared/validation';
+import { dataKeyProblem, dnsLabelProblem, durationProblem, httpsUrlProblem, imageProblem, isRecord, nonEmptyProblem, portProblem, ProblemList, throwProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
 import { Workload } from './workload';
 
 /** The Secret that holds the remote-write bearer token, created by the operator out of band. */
@@ -163,16 +160,15 @@ export function vmAgentProblems(
 ): ValueProblem[] {
   const owner = 'VmAgent';
   const problems = new ProblemList(owner);
-  const whole = (min: number) => (value: number) => wholeNumberProblem(value, min);
   problems.string('name', props.name, dnsLabelProblem);
   problems.string('namespace', namespace, dnsLabelProblem);
   problems.string('image', props.image, imageProblem);
   problems.string('remoteWriteUrl', props.remoteWriteUrl, httpsUrlProblem);
   problems.string('scrapeInterval', props.scrapeInterval, durationProblem);
   problems.string('scrapeJobName', props.scrapeJobName, nonEmptyProblem);
-  problems.number('bufferChunks', props.bufferChunks, whole(1));
+  problems.number('bufferChunks', props.bufferChunks, wholeNumberAtLeast(1));
   problems.number('kubernetesApiPort', props.kubernetesApiPort, portProblem);
-  problems.number('runAsUser', props.runAsUser, whole(1));
+  problems.number('runAsUser', props.runAsUser, wholeNumberAtLeast(1));
   const tokenSecret: unknown = props.tokenSecret;
   if (isRecord(tokenSecret)) {
     problems.string('tokenSecret.name', tokenSecret.name, dnsLabelProblem);

@@ -7,7 +7,7 @@ import { namespaceOf } from './shared/labels';
 import { ServiceEndpoint } from './shared/network';
 import { httpProbe, LIVENESS_TIMING, probeTimingProblems, ProbeTiming } from './shared/probes';
 import { SMALL_RESOURCES } from './shared/resources';
-import { httpPathProblem, isRecord, nonEmptyProblem, portProblem, ProblemList, throwProblems, ValueProblem, wholeNumberProblem } from './shared/validation';
+import { httpPathProblem, isRecord, nonEmptyProblem, portProblem, ProblemList, throwProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
 import { Workload } from './workload';
 
 /** Props of {@link Worker}. Defaults keep Asynq's scheduler a singleton; nothing organisation-specific. */
@@ -86,8 +86,8 @@ export interface WorkerReplicasAnnotation {
 export function workerProblems(props: WorkerProps, namespace: unknown = props.namespace): ValueProblem[] {
   const owner = 'Worker';
   const problems = new ProblemList(owner);
-  problems.number('replicas', props.replicas, (value) => wholeNumberProblem(value, 1));
-  problems.number('runAsUser', props.runAsUser, (value) => wholeNumberProblem(value, 1));
+  problems.number('replicas', props.replicas, wholeNumberAtLeast(1));
+  problems.number('runAsUser', props.runAsUser, wholeNumberAtLeast(1));
   const replicas: unknown = props.replicas;
   if (typeof replicas === 'number' && replicas > 1 && props.leaderElectedScheduler !== true) {
     problems.add(

@@ -56,17 +56,9 @@ const IMPLICIT_TYPES = new Document(null, CDK8S_OPTIONS).schema.tags.flatMap((ta
   tag.default && tag.tag !== 'tag:yaml.org,2002:str' && 'test' in tag && tag.test instanceof RegExp ? [tag.test] : [],
 );
 
-/** Whether `yaml` writes the string plainly, as it is, given the characters `pattern` allows there. */
-function isPlain(text: string, pattern: RegExp): boolean {
-  return pattern.test(text) && !IMPLICIT_TYPES.some((test) => test.test(text));
-}
-
-/**
- * A string of plain characters that the schema reads as something else (`"true"`,
- * `"5432"`): `yaml` double-quotes it, and none of its characters needs an escape.
- */
-function isQuotedPlain(text: string): boolean {
-  return PLAIN_TEXT.test(text) && IMPLICIT_TYPES.some((test) => test.test(text));
+/** Whether the schema reads a plain scalar of this text as something other than a string. */
+function readsAsOtherType(text: string): boolean {
+  return IMPLICIT_TYPES.some((test) => test.test(text));
 }
 
 function isPlainMap(value: unknown): value is Record<string, unknown> {
@@ -95,7 +87,7 @@ function writeMap(map: Record<string, unknown>, indent: string, lines: string[])
 function mapEntries(map: Record<string, unknown>, indent: string, lines: string[], first: string): void {
   let prefix = first;
   for (const key of Object.keys(map)) {
-    if (!isPlain(key, PLAIN_KEY)) throw new NotPlain();
+    if (!PLAIN_KEY.test(key) || readsAsOtherType(key)) throw new NotPlain();
     const value = map[key];
     if (typeof value === 'object' && value !== null) once(value);
     const head = `${prefix || indent}${key}:`;
@@ -136,8 +128,10 @@ function listItems(list: unknown[], indent: string, lines: string[]): void {
  */
 function scalar(value: unknown, indent: string): string {
   if (typeof value === 'string') {
-    if (isPlain(value, PLAIN_TEXT)) return value;
-    return isQuotedPlain(value) ? `"${value}"` : valueByYaml(value, indent);
+    if (!PLAIN_TEXT.test(value)) return valueByYaml(value, indent);
+    // Plain characters the schema reads as something else (`true`, `5432`): `yaml` double-quotes
+    // them, and none of them needs an escape.
+    return readsAsOtherType(value) ? `"${value}"` : value;
   }
   if (typeof value === 'number') return Number.isSafeInteger(value) && !Object.is(value, -0) ? String(value) : valueByYaml(value, indent);
   if (typeof value === 'boolean') return String(value);

@@ -1,5 +1,5 @@
 import { k8s } from './k8s';
-import { isRecord, ProblemList, ValueProblem, wholeNumberProblem } from './validation';
+import { isRecord, ProblemList, ValueProblem, wholeNumberAtLeast } from './validation';
 
 /** Timing of one probe; a field left out keeps the workload's default. */
 export interface ProbeTiming {
@@ -54,7 +54,7 @@ export function probeTimingProblems(owner: string, prop: string, overrides: unkn
   if (!isRecord(overrides)) return problems.problems;
   for (const field of ['initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'failureThreshold'] as const) {
     const min = field === 'initialDelaySeconds' ? 0 : 1;
-    problems.number(`${prop}.${field}`, overrides[field], (value) => wholeNumberProblem(value, min));
+    problems.number(`${prop}.${field}`, overrides[field], wholeNumberAtLeast(min));
   }
   return problems.problems;
 }

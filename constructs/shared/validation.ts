@@ -170,6 +170,11 @@ export function wholeNumberProblem(value: number, min: number): string | undefin
   return Number.isInteger(value) && value >= min ? undefined : `${value} must be a whole number of at least ${min}`;
 }
 
+/** {@link wholeNumberProblem} with its minimum given first: the rule `ProblemList.number` takes. */
+export function wholeNumberAtLeast(min: number): (value: number) => string | undefined {
+  return (value) => wholeNumberProblem(value, min);
+}
+
 /** A whole number from `min` to `max`. */
 export function wholeNumberInRangeProblem(value: number, min: number, max: number): string | undefined {
   return Number.isInteger(value) && value >= min && value <= max ? undefined : `${value} must be a whole number from ${min} to ${max}`;
