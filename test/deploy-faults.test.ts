@@ -10,6 +10,14 @@ import { applied, DeployRun, health, isAlive, LOCK_READ, LOCK_RELEASE, plainDepl
 useDeployFixtures();
 
 const runDeploy = (args: string[], setup: RunSetup = {}): Promise<DeployRun> => run(sandbox, args, setup);
+/** The helm-install Job's uid: read at the confirmation, then after the apply until the helm-controller replaced the Job. */
+const HELM_UID = 'get job helm-install-traefik -n kube-system --ignore-not-found -o jsonpath={.metadata.uid}';
+/**
+ * The poll of the new helm-install Job's pods, by the uid the stand-in answers after the apply (every 2 s until a
+ * pod succeeded, failed or restarted: the Job restarts its pod OnFailure, so its own status.failed stays 0).
+ */
+const HELM_PODS =
+  'get pods -n kube-system -l batch.kubernetes.io/controller-uid=uid-new -o jsonpath={range .items[*]}{.status.phase}:{.status.containerStatuses[*].restartCount}{"\\n"}{end}';
 
 describe('bounded calls', () => {
   test('every call that talks to the API server is bounded: --request-timeout, or its own --timeout for a watch', async () => {
@@ -30,11 +38,50 @@ describe('bounded calls', () => {
 
     expect(result.code).toBe(1);
     expect(result.seconds).toBeLessThan(10);
-    expect(result.stderr).toMatch(/kubectl get secret did not return within 2s \(its bound plus the deploy's watchdog\) and was ended: the API server is not answering/);
+    // The bound of a plain call is --request-timeout for each of the (at most 4) requests it makes, plus the 0.5 s grace.
+    expect(result.stderr).toMatch(/kubectl get secret did not return within 5s \(its bound plus the deploy's watchdog\) and was ended: the API server is not answering/);
     expect(applied(result.lines)).toEqual([]);
     expect(result.lines.slice(-2)).toEqual([`${LOCK_READ} --request-timeout=1s`, expect.stringMatching(/^delete --raw \S+ -f \S+\/lease-delete-options\.json --request-timeout=1s$/)]);
     expect(sandbox.kubectlPids().length).toBeGreaterThan(3);
     for (const pid of sandbox.kubectlPids()) expect(isAlive(pid)).toBe(false);
+  });
+
+  test('a call that kubectl itself ended at --request-timeout says the API server took the request and did not answer', async () => {
+    const result = await runDeploy(['--manifests', release.arg], { scenario: { STANDIN_TIMEOUT: 'get secret' } });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      'deploy failed: kubectl get secret: the API server took the request but did not answer within --request-timeout=30s ' +
+        '(Unable to connect to the server: net/http: request canceled (Client.Timeout exceeded while awaiting headers)). ' +
+        'It is hung or overloaded: check it (kubectl get --raw /readyz --request-timeout=10s) and re-run the deploy\n',
+    );
+    // The first Secret read failed: none after it, and nothing applied.
+    expect(result.lines.filter((line) => line.startsWith('get secret'))).toHaveLength(1);
+    expect(applied(result.lines)).toEqual([]);
+    expect(result.lines.slice(-2)).toEqual(LOCK_RELEASE);
+  });
+
+  test.each([
+    [
+      'the cluster check',
+      'get namespace',
+      'cannot reach the cluster (current context, default kubeconfig): Unable to connect to the server: dial tcp 10.0.0.1:6443: i/o timeout\n' +
+        'Point kubectl at it (export KUBECONFIG=~/.kube/honeydue-k3s.yaml, or pass --kubeconfig / --context) and re-run; nothing was applied\n',
+    ],
+    [
+      'a Secret read',
+      'get secret',
+      'could not read Secret honeydue/gitea-credentials: Unable to connect to the server: dial tcp 10.0.0.1:6443: i/o timeout; nothing was applied\n',
+    ],
+  ])('a request timeout of %s that never connected (dial tcp) is an unreachable server, not a hung one: kubectl\'s error is passed on', async (_name, call, message) => {
+    const result = await runDeploy(['--manifests', release.arg], {
+      scenario: { STANDIN_TIMEOUT: call, STANDIN_TIMEOUT_ERROR: 'Unable to connect to the server: dial tcp 10.0.0.1:6443: i/o timeout' },
+    });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`deploy failed: ${message}`);
+    expect(result.stderr).not.toContain('took the request');
+    expect(applied(result.lines)).toEqual([]);
   });
 
   test('a rollout status that hangs is ended by the watchdog behind its --timeout', async () => {
@@ -87,6 +134,38 @@ describe('Secrets preflight', () => {
   });
 });
 
+describe('Secrets preflight, first deploy into an empty cluster', () => {
+  test('a missing namespace is named once, with the release\'s Namespace to apply first and then every Secret to create in it; nothing is applied', async () => {
+    const result = await runDeploy(['--manifests', release.arg], { scenario: { STANDIN_MISSING_NAMESPACES: 'honeydue' } });
+
+    expect(result.code).toBe(1);
+    // The namespace is read first; its Secrets are not read one by one when it does not exist.
+    expect(result.lines.filter((line) => line.startsWith('get namespace') || line.startsWith('get secret'))).toEqual([
+      'get namespace kube-system -o name',
+      'get namespace honeydue --ignore-not-found -o name',
+    ]);
+    // The release's own Namespace, with its Pod Security labels, applied as the deploy applies it: pasteable as printed.
+    const namespace = readFileSync(release.file('namespace.yaml'), 'utf8').split('\n').filter((line) => !line.startsWith('#')).join('\n').trimEnd();
+    expect(namespace).toContain('pod-security.kubernetes.io/enforce: restricted');
+    expect(result.stderr).toContain(
+      'namespace honeydue does not exist yet, so neither do the Secrets the release reads there ' +
+        '(gitea-credentials, honeydue-apns-key, honeydue-secrets, vmagent-ingest-token). In this order:\n' +
+        `    kubectl apply --server-side --field-manager=honeydue-k8s -f - <<'YAML'\n${namespace}\nYAML\n` +
+        '    kubectl -n honeydue create secret docker-registry gitea-credentials --docker-server=gitea.treytartt.com --docker-username=<user> --docker-password=<token>\n' +
+        '    kubectl -n honeydue create secret generic honeydue-apns-key --from-file=apns_auth_key.p8=<path to the file>\n' +
+        '    kubectl -n honeydue create secret generic honeydue-secrets --from-literal=ADMIN_EMAIL=<value> --from-literal=ADMIN_PASSWORD=<value> ' +
+        '--from-literal=B2_APP_KEY=<value> --from-literal=B2_KEY_ID=<value> --from-literal=EMAIL_HOST_PASSWORD=<value> ' +
+        '--from-literal=POSTGRES_PASSWORD=<value> --from-literal=SECRET_KEY=<value>\n' +
+        '    kubectl -n honeydue create secret generic vmagent-ingest-token --from-file=token=<path to the file>\n' +
+        '  then re-run the deploy\n' +
+        'Nothing was applied: the pods would not start without them\n',
+    );
+    expect(result.stderr.match(/does not exist/g)).toHaveLength(1);
+    expect(applied(result.lines)).toEqual([]);
+    expect(result.lines.slice(-2)).toEqual(LOCK_RELEASE);
+  });
+});
+
 describe('Secrets preflight readers', () => {
   test('a missing key names only the workloads that read that key; a missing Secret names every workload that reads it', async () => {
     sandbox.writeSecret('honeydue', 'honeydue-secrets', ['SECRET_KEY', 'ADMIN_EMAIL', 'ADMIN_PASSWORD', 'EMAIL_HOST_PASSWORD', 'B2_KEY_ID', 'B2_APP_KEY']);
@@ -131,22 +210,63 @@ describe('Traefik', () => {
     const traefikApply = lines.findIndex((line) => line.startsWith(SSA) && line.includes('traefik.yaml'));
     // The uid read before the apply (at the confirmation), then again until the helm-controller's new Job shows.
     expect(lines[lines.findIndex((line) => line.startsWith(SSA)) - 1]).toBe('get job helm-install-traefik -n kube-system --ignore-not-found -o jsonpath={.metadata.uid}');
-    const losing = 'wait --for=condition=failed --timeout=5m job/helm-install-traefik -n kube-system';
-    expect(lines.slice(traefikApply + 1).filter((line) => line !== losing).slice(0, 3)).toEqual([
+    // Then the new Job's pods (by its uid), polled until one succeeded (here at once), then the DaemonSet's rollout.
+    expect(lines.slice(traefikApply + 1, traefikApply + 4)).toEqual([
       'get job helm-install-traefik -n kube-system --ignore-not-found -o jsonpath={.metadata.uid}',
-      'wait --for=condition=complete --timeout=5m job/helm-install-traefik -n kube-system',
+      HELM_PODS,
       'rollout status daemonset/traefik -n kube-system --timeout=15m',
     ]);
-    expect(lines.indexOf('rollout status daemonset/traefik -n kube-system --timeout=15m')).toBeLessThan(lines.findIndex((line) => line.includes('migrate.yaml')));
+    // No wait on the Job and no read of its counts: neither ever says Failed while the pod restarts.
+    expect(lines.some((line) => line.startsWith('wait') && line.includes('helm-install-traefik'))).toBe(false);
+    expect(lines.some((line) => line.startsWith('get job helm-install-traefik') && line.includes('status'))).toBe(false);
+    expect(lines.indexOf('rollout status daemonset/traefik -n kube-system --timeout=15m')).toBeLessThan(
+      lines.findIndex((line) => line.startsWith(SSA) && line.includes('migrate.yaml')),
+    );
   });
 
-  test('a failed Traefik upgrade is named, with its log, and nothing of the app is applied', async () => {
-    const result = await runDeploy(['--manifests', release.arg], { scenario: { STANDIN_HELM_JOB: 'failed' } });
+  test.each([
+    // The real Job's way to fail: its pod restarts OnFailure. Found running at the first poll, restarted at the next.
+    ['a pod that restarted', { STANDIN_HELM_JOB: 'failed', STANDIN_HELM_POD_RUNS: '1' }, [HELM_PODS, HELM_PODS]],
+    ['a Failed pod', { STANDIN_HELM_JOB: 'pod-failed' }, [HELM_PODS]],
+  ])('a failed Traefik upgrade (%s) is named, with its newest pod\'s log, and nothing of the app is applied', async (_name, scenario, polls) => {
+    const result = await runDeploy(['--manifests', release.arg], { scenario });
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/the Traefik upgrade failed: Job kube-system\/helm-install-traefik failed\. helm keeps the previous Traefik release serving/);
-    expect(result.lines).toContain('logs job/helm-install-traefik -n kube-system --tail=50');
+    // helm-controller's Job retries a failed pod up to 1000 times: the first failing pod decides, and the newest pod's log is shown.
+    const traefikApply = result.lines.findIndex((line) => line.startsWith(SSA) && line.includes('traefik.yaml'));
+    expect(result.lines.slice(traefikApply + 1)).toEqual([
+      HELM_UID,
+      ...polls,
+      'get pods -n kube-system -l batch.kubernetes.io/job-name=helm-install-traefik --sort-by=.metadata.creationTimestamp -o jsonpath={.items[*].metadata.name}',
+      'logs pod/helm-install-traefik-newest -n kube-system --tail=50',
+      ...LOCK_RELEASE,
+    ]);
+    expect(result.stderr).toContain(
+      "\nthe Traefik upgrade Job kube-system/helm-install-traefik has a failing pod; its log:\nlog of helm-install-traefik-newest, the newest of the Job's 2 pod(s):\n",
+    );
+    expect(result.stderr).toContain(
+      "the Traefik upgrade failed: the pod of Job kube-system/helm-install-traefik failed (the helm-controller's Job restarts it and retries up to 1000 times, " +
+        'so the Job itself will not say Failed for hours). helm keeps the previous Traefik release serving. ' +
+        "Read why (the newest pod's log): kubectl -n kube-system logs --tail=50 $(kubectl -n kube-system get pods -l batch.kubernetes.io/job-name=helm-install-traefik " +
+        '--sort-by=.metadata.creationTimestamp -o name | tail -n 1) ; fix the HelmChartConfig traefik (traefik.* in the config) and re-run. Nothing of the app was applied',
+    );
     expect(applied(result.lines).some((line) => line.includes('migrate.yaml') || line.includes('api.yaml'))).toBe(false);
+  });
+
+  test('a pod found running is polled again until it succeeded, then the DaemonSet rolls out and the deploy goes on', async () => {
+    const result = await runDeploy(['--manifests', release.arg], { scenario: { STANDIN_HELM_POD_RUNS: '2' } });
+
+    expect(result.code).toBe(0);
+    const traefikApply = result.lines.findIndex((line) => line.startsWith(SSA) && line.includes('traefik.yaml'));
+    expect(result.lines.slice(traefikApply + 1, traefikApply + 6)).toEqual([
+      HELM_UID,
+      HELM_PODS,
+      HELM_PODS,
+      HELM_PODS,
+      'rollout status daemonset/traefik -n kube-system --timeout=15m',
+    ]);
+    // Every 2 s: three polls take at least 4 s.
+    expect(result.seconds).toBeGreaterThan(4);
   });
 
   test('an unchanged HelmChartConfig upgrades nothing, so nothing is waited for', async () => {
@@ -157,8 +277,26 @@ describe('Traefik', () => {
 
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/ {3}unchanged +kube-system +HelmChartConfig\/traefik\n/);
-    expect(result.stdout).toContain('the HelmChartConfig is unchanged: Traefik is not upgraded');
-    expect(result.lines.some((line) => line.includes('helm-install-traefik') && line.startsWith('wait'))).toBe(false);
+    expect(result.stdout).toContain(
+      "the HelmChartConfig's values and failurePolicy are unchanged: k3s starts no helm-install Job, so Traefik is not upgraded\n",
+    );
+    // Only the Job's uid, read at the confirmation; no poll of the Job, no wait.
+    expect(result.lines.filter((line) => line.includes('helm-install-traefik'))).toEqual([HELM_UID]);
+  });
+
+  test('a HelmChartConfig that changes only in a label is updated, but upgrades nothing: only valuesContent and failurePolicy start a helm-install Job', async () => {
+    const config = readFileSync(release.file('traefik.yaml'), 'utf8');
+    const { parse } = await import('yaml');
+    const live = parse(config.split('\n').filter((l) => !l.startsWith('#')).join('\n'));
+    live.metadata.labels['app.kubernetes.io/name'] = 'traefik-old';
+    const result = await runDeploy(['--manifests', release.arg], { scenario: { STANDIN_LIVE_OBJECTS: sandbox.json('live.json', [live]) } });
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/~  update +kube-system +HelmChartConfig\/traefik\n {8}changed: metadata\.labels\.app\.kubernetes\.io\/name: "traefik-old" -> "traefik"\n/);
+    expect(result.stdout).toContain(
+      "the HelmChartConfig's values and failurePolicy are unchanged: k3s starts no helm-install Job, so Traefik is not upgraded\n",
+    );
+    expect(result.lines.filter((line) => line.includes('helm-install-traefik'))).toEqual([HELM_UID]);
   });
 });
 

@@ -5,7 +5,7 @@
  * and stops while the Lease is being created. Split from deploy-faults.test.ts
  * so the test workers share the deploy faults.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applied, asLines, DeployRun, health, isAlive, leaseFile, LOCK_READ, LOCK_RELEASE, migrateWaits, procArgs, release, releasesLock, repoRoot, runDeploy as run, RunSetup, sandbox, Sandbox, spawnDeploy, until, useDeployFixtures } from './deploy-helpers';
 
@@ -136,6 +136,24 @@ describe('the deploy lock', () => {
     }
   }
 
+  /** Someone deletes the Lease (kubectl delete lease), under the stand-in's own lock of the Lease file. */
+  function deleteLease(state: string): void {
+    const dir = join(state, 'leases', 'honeydue-deploy-production');
+    for (;;) {
+      try {
+        mkdirSync(`${dir}.mutex`);
+        break;
+      } catch {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      }
+    }
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } finally {
+      rmdirSync(`${dir}.mutex`);
+    }
+  }
+
   /** The renewTime a `patch lease` call sets (microseconds, UTC: later times sort later). */
   const renewTimeOf = (call: string[]): string => JSON.parse(call[call.indexOf('-p') + 1])[1].value;
 
@@ -204,11 +222,15 @@ describe('the deploy lock', () => {
     const result = await running;
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/deploy STOPPED \(the deploy lock could not be renewed \(.*testing value \/spec\/holderIdentity failed.*\): another deploy may have taken it over\)/);
+    expect(result.stderr).toMatch(
+      /deploy STOPPED \(the deploy lock could not be renewed \(.*testing value \/spec\/holderIdentity failed.*\): it is now held by other@ci pid 7\)/,
+    );
     // A renewal ran after the takeover when its renewTime is later than the Lease's at the takeover: it failed.
     const failedRenewals = result.calls.flatMap((call, index) => (call[0] === 'patch' && renewTimeOf(call) > lastRenewed ? [index] : []));
     // One failed renewal of this kind is enough: it is not retried.
     expect(failedRenewals).toHaveLength(1);
+    // The failed patch alone does not say why (a 422 is any invalid patch): the Lease, read next, names the new holder.
+    expect(result.lines.slice(failedRenewals[0] + 1)).toEqual([LOCK_READ]);
     expect(applied(result.lines.slice(failedRenewals[0]))).toEqual([]);
     expect(result.stdout).not.toMatch(/\ndeployed /);
     // It no longer holds the lock, so it does not delete it.
@@ -216,12 +238,46 @@ describe('the deploy lock', () => {
     expect(JSON.parse(readFileSync(leaseFile(sandbox.state), 'utf8')).spec.holderIdentity).toBe('other@ci pid 7');
   });
 
+  test('a Lease someone deleted stops the deploy: the renewal fails, and the Lease, read next, is gone', async () => {
+    const running = runDeploy(['--manifests', release.arg], { lockRenewMs: 100, scenario: { STANDIN_JOB: 'running' } });
+    await until(() => migrateWaits(asLines(sandbox.readCalls())).length === 2, 'the deploy to wait for the Job');
+    deleteLease(sandbox.state);
+    const result = await running;
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /deploy STOPPED \(the deploy lock could not be renewed \(Error from server \(NotFound\): leases\.coordination\.k8s\.io "honeydue-deploy-production" not found\): the Lease is gone \(someone deleted it\)\)/,
+    );
+    // The failed renewal, then the read that found the Lease gone; then nothing (there is nothing to release).
+    const lastPatch = result.lines.map((line) => line.startsWith('patch lease')).lastIndexOf(true);
+    expect(result.lines.slice(lastPatch + 1)).toEqual([LOCK_READ]);
+    expect(applied(result.lines).some((line) => line.includes('api.yaml'))).toBe(false);
+    expect(result.stdout).not.toMatch(/\ndeployed /);
+  });
+
+  test('a renewal refused while the Lease still names this deploy is retried: only another holder or a deleted Lease stops the deploy', async () => {
+    const result = await runDeploy(['--manifests', release.arg], { lockRenewMs: 100, scenario: { STANDIN_PATCH_INVALID: '1', STANDIN_JOB: 'complete' } });
+
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(
+      /^warning: renewing the deploy lock failed \(The request is invalid: the server rejected our request due to an error in our request\); retrying in 0\.1s \(the Lease stays valid until \S+\)\n$/,
+    );
+    // A 422 says nothing of who holds the Lease: it is read after the refused renewal (still this deploy's), and at the release.
+    const reads = result.lines.flatMap((line, index) => (line === LOCK_READ ? [index] : []));
+    expect(reads).toHaveLength(2);
+    expect(reads[0]).toBeGreaterThan(result.lines.findIndex((line) => line.startsWith('patch lease')));
+    expect(result.lines.filter((line) => line.startsWith('patch lease')).length).toBeGreaterThan(1);
+    expect(applied(result.lines)).toHaveLength(12);
+    expect(result.lines.slice(-2)).toEqual(LOCK_RELEASE);
+  });
+
   test('one renewal that times out is retried on the next tick: the deploy completes and releases the lock', async () => {
     const result = await runDeploy(['--manifests', release.arg], { lockRenewMs: 100, scenario: { STANDIN_PATCH_TIMEOUT: '1', STANDIN_JOB: 'complete' } });
 
     expect(result.code).toBe(0);
+    // The failure's first sentence only: the request-timeout error's advice to re-run the deploy does not fit a retry.
     expect(result.stderr).toMatch(
-      /warning: renewing the deploy lock failed \(Unable to connect to the server: net\/http: request canceled \(Client\.Timeout exceeded while awaiting headers\)\); retrying in 0\.1s \(the Lease stays valid until \S+\)/,
+      /^warning: renewing the deploy lock failed \(kubectl patch lease: the API server took the request but did not answer within --request-timeout=30s \(Unable to connect to the server: net\/http: request canceled \(Client\.Timeout exceeded while awaiting headers\)\)\); retrying in 0\.1s \(the Lease stays valid until \S+\)\n$/,
     );
     const patches = result.lines.filter((line) => line.startsWith('patch lease'));
     expect(patches.length).toBeGreaterThan(1);
@@ -240,10 +296,12 @@ describe('the deploy lock', () => {
     });
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/warning: renewing the deploy lock failed \(Unable to connect to the server/);
+    expect(result.stderr).toMatch(/warning: renewing the deploy lock failed \(kubectl patch lease: the API server took the request but did not answer within --request-timeout=30s \(Unable to connect to the server/);
     expect(result.stderr).toMatch(
-      /deploy STOPPED \(the deploy lock could not be renewed since \S+ \(last failure: Unable to connect to the server: [^)]*\)\): it goes stale at \S+, before the next try, and another deploy could take it over\)/,
+      /deploy STOPPED \(the deploy lock could not be renewed since \S+ \(last failure: kubectl patch lease: the API server took the request but did not answer within --request-timeout=30s \(Unable to connect to the server: net\/http: request canceled \(Client\.Timeout exceeded while awaiting headers\)\)\): it goes stale at \S+, before the next try, and another deploy could take it over\)/,
     );
+    // A request timeout is not a refusal: the Lease is not read to find another holder.
+    expect(result.lines.filter((line) => line === LOCK_READ)).toHaveLength(1);
     expect(result.lines.filter((line) => line.startsWith('patch lease')).length).toBeGreaterThan(3);
     expect(applied(result.lines).some((line) => line.includes('api.yaml'))).toBe(false);
     expect(result.lines.slice(-2)).toEqual(LOCK_RELEASE);

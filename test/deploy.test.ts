@@ -22,16 +22,17 @@ const runDeploy = (args: string[], setup: RunSetup = {}): Promise<DeployRun> => 
 
 const waitFor = (condition: 'complete' | 'failed') =>
   `wait --for=condition=${condition} --timeout=10m job/honeydue-migrate -n honeydue`;
-const helmWait = (condition: 'complete' | 'failed') =>
-  `wait --for=condition=${condition} --timeout=5m job/helm-install-traefik -n kube-system`;
+/** The poll of the new helm-install Job's pods, by the uid read after the apply (repeated every 2 s until a pod succeeded, failed or restarted). */
+const HELM_PODS =
+  'get pods -n kube-system -l batch.kubernetes.io/controller-uid=uid-new -o jsonpath={range .items[*]}{.status.phase}:{.status.containerStatuses[*].restartCount}{"\\n"}{end}';
 
 /**
- * Two Job waits run at once and the one that loses is killed as soon as the
- * other decides, sometimes before the stand-in got to record it: drop the loser
- * so the rest of the order can be compared exactly.
+ * The migrate Job's two waits run at once and the one that loses is killed as
+ * soon as the other decides, sometimes before the stand-in got to record it:
+ * drop the loser so the rest of the order can be compared exactly.
  */
 function withoutLosingWait(lines: string[], loser: 'complete' | 'failed'): string[] {
-  return lines.filter((line) => line !== waitFor(loser) && line !== helmWait(loser));
+  return lines.filter((line) => line !== waitFor(loser));
 }
 
 const manifests = () => ['--manifests', release.arg];
@@ -45,23 +46,32 @@ const PRUNE_KINDS =
   'helmchartconfig.helm.cattle.io';
 const pruneList = (namespace: string) => `get ${PRUNE_KINDS} -n ${namespace} -l ${SELECTOR} -o json`;
 const APP_FILES = ['api.yaml', 'worker.yaml', 'admin.yaml', 'web.yaml', 'observability.yaml', 'ingress.yaml'];
-const COMPARED = ['namespace.yaml', 'config.yaml', 'redis.yaml', 'network-policy.yaml', 'traefik.yaml', ...APP_FILES];
+const DIFFED = ['namespace.yaml', 'config.yaml', 'redis.yaml', 'network-policy.yaml', 'traefik.yaml', ...APP_FILES];
+const ALL_FILES = ['namespace.yaml', 'config.yaml', 'redis.yaml', 'network-policy.yaml', 'traefik.yaml', 'migrate.yaml', ...APP_FILES];
 const secretGet = (name: string) =>
   `get secret ${name} -n honeydue --ignore-not-found -o go-template={{.metadata.name}}{{range $key, $value := .data}} {{$key}}{{end}}`;
 const HELM_UID = 'get job helm-install-traefik -n kube-system --ignore-not-found -o jsonpath={.metadata.uid}';
+/** A failed Job's log is its newest pod's (`logs job/` reads the oldest attempt): the pods by age, then that pod's log. */
+const jobPods = (job: string, namespace: string) =>
+  `get pods -n ${namespace} -l batch.kubernetes.io/job-name=${job} --sort-by=.metadata.creationTimestamp -o jsonpath={.items[*].metadata.name}`;
+const MIGRATE_LOGS = [jobPods('honeydue-migrate', 'honeydue'), 'logs pod/honeydue-migrate-newest -n honeydue --tail=200'];
 const LOCK_CREATE = /^create -f .*\/\.deploy\/production-\d{8}T\d{6}Z-\d+\/lease\.json -o name$/;
 
 /** Every call of a successful deploy of the fixture into an empty cluster, in order (the lock file path matched apart). */
 const happyPath = () => [
   'version --client -o json',
   'get namespace kube-system -o name',
+  'version -o json',
   expect.stringMatching(LOCK_CREATE),
+  // The namespace the Secrets are in first: a Secret cannot exist in a namespace that does not.
+  'get namespace honeydue --ignore-not-found -o name',
   // By namespace and name; only Secrets a pod needs (redis reads honeydue-secrets optionally).
   secretGet('gitea-credentials'),
   secretGet('honeydue-apns-key'),
   secretGet('honeydue-secrets'),
   secretGet('vmagent-ingest-token'),
-  `get ${COMPARED.map((name) => `-f ${file(name)}`).join(' ')} -o json --ignore-not-found`,
+  // Every file, the migrate file included (its ServiceAccount is compared like any object); nothing is live, so no dry run.
+  `get ${ALL_FILES.map((name) => `-f ${file(name)}`).join(' ')} -o json --ignore-not-found --show-managed-fields`,
   pruneList('honeydue'),
   pruneList('kube-system'),
   HELM_UID,
@@ -71,7 +81,7 @@ const happyPath = () => [
   apply('network-policy.yaml'),
   apply('traefik.yaml'),
   HELM_UID,
-  helmWait('complete'),
+  HELM_PODS,
   'rollout status daemonset/traefik -n kube-system --timeout=15m',
   rolloutStatus('redis'),
   'delete job honeydue-migrate -n honeydue --ignore-not-found --wait=true --cascade=foreground --timeout=2m',
@@ -154,7 +164,12 @@ describe('--dry-run', () => {
     // Each run has its own folder (the Lease manifest is written there): compare the calls around it.
     const sameFolder = (line: string) => line.replace(/\.deploy\/production-[^/]+\//, '.deploy/<this deploy>/');
     // The plan quotes arguments for a shell; the stand-in records them unquoted.
-    const plannedCalls = planned.map((line) => sameFolder(line.replace(/^kubectl --kubeconfig \S+ --context honeydue /, '').replace(/ --request-timeout=30s$/, '').replace(/'/g, '')));
+    // The plan names the helm-install Job's uid it cannot know yet; the real run reads it after the apply (the stand-in's uid-new).
+    const newUid = (line: string) => line.replace(`'batch.kubernetes.io/controller-uid=<the new Job'\\''s uid>'`, 'batch.kubernetes.io/controller-uid=uid-new');
+    const plannedCalls = planned.map((line) =>
+      sameFolder(newUid(line).replace(/^kubectl --kubeconfig \S+ --context honeydue /, '').replace(/ --request-timeout=30s$/, '').replace(/'/g, '')),
+    );
+    expect(plannedCalls).toContain(HELM_PODS);
     expect(plannedCalls).toContain(waitFor('failed'));
     expect(plannedCalls.slice(-2)).toEqual([LOCK_READ, `delete --raw /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/honeydue-deploy-production -f ${sandbox.root}/.deploy/<this deploy>/lease-delete-options.json`]);
     expect(withoutLosingWait(plannedCalls, 'failed')).toEqual(withoutLosingWait(real.lines, 'failed').map(sameFolder));
@@ -166,12 +181,30 @@ describe('--dry-run', () => {
 
     expect(stdout).toContain(
       '  only if the Job fails or does not complete in time (then stop: nothing of the app is applied):\n' +
-        '    $ kubectl logs job/honeydue-migrate -n honeydue --tail=200 --request-timeout=30s\n' +
+        `    $ kubectl get pods -n honeydue -l batch.kubernetes.io/job-name=honeydue-migrate --sort-by=.metadata.creationTimestamp -o 'jsonpath={.items[*].metadata.name}' --request-timeout=30s\n` +
+        "    $ kubectl logs 'pod/<the newest pod>' -n honeydue --tail=200 --request-timeout=30s\n" +
         '    $ kubectl describe job honeydue-migrate -n honeydue --request-timeout=30s\n',
+    );
+    // The Traefik upgrade: the new Job's pods are polled (the Job itself never says Failed in time); on failure the newest pod's log.
+    expect(stdout).toContain(
+      `  $ kubectl get pods -n kube-system -l 'batch.kubernetes.io/controller-uid=<the new Job'\\''s uid>' -o 'jsonpath={range .items[*]}{.status.phase}:{.status.containerStatuses[*].restartCount}{"\\n"}{end}' --request-timeout=30s\n` +
+        '  # repeated every 2s until its pod succeeded, failed or restarted (at most 5m; restarts OnFailure and a backoffLimit of 1000 mean the Job itself never fails in time)\n' +
+        '  $ kubectl rollout status daemonset/traefik -n kube-system --timeout=15m\n' +
+        '  only if the upgrade Job fails:\n' +
+        `    $ kubectl get pods -n kube-system -l batch.kubernetes.io/job-name=helm-install-traefik --sort-by=.metadata.creationTimestamp -o 'jsonpath={.items[*].metadata.name}' --request-timeout=30s\n` +
+        "    $ kubectl logs 'pod/<the newest pod>' -n kube-system --tail=50 --request-timeout=30s\n",
+    );
+    // The preview's dry run of renamed copies, for the defaults the server sets on what a takeover drops.
+    const takeoverDefaults = `${sandbox.root}/\\.deploy/production-[^/]+/preview-takeover-defaults\\.yaml`;
+    expect(stdout).toMatch(
+      new RegExp(
+        `\\n  only if an object is taken over from client-side kubectl \\(renamed copies in ${takeoverDefaults}: the defaults the server sets\\):\\n` +
+          `    \\$ kubectl ${SSA} --dry-run=server -f ${takeoverDefaults} -o json --show-managed-fields --request-timeout=30s\\n`,
+      ),
     );
     expect(stdout).toContain('    $ kubectl rollout undo deployment/api -n honeydue --request-timeout=30s\n');
     expect(stdout).toContain(`  $ kubectl ${pruneList('honeydue')} --request-timeout=30s\n`);
-    expect(stdout).toContain("    $ kubectl delete '<kind>/<name>...' -n honeydue --ignore-not-found --request-timeout=30s\n");
+    expect(stdout).toContain("    $ kubectl delete '<kind>/<name>...' -n honeydue --ignore-not-found --wait=false --request-timeout=30s\n");
   });
 });
 
@@ -183,14 +216,19 @@ describe('migration gate', () => {
     const afterGate = run.lines.slice(run.lines.indexOf(apply('migrate.yaml')) + 1);
     expect(withoutLosingWait(afterGate, 'complete')).toEqual([
       waitFor('failed'),
-      'logs job/honeydue-migrate -n honeydue --tail=200',
+      ...MIGRATE_LOGS,
       'describe job honeydue-migrate -n honeydue',
       ...LOCK_RELEASE,
     ]);
     for (const name of APP_FILES) expect(run.lines).not.toContain(apply(name));
+    expect(run.stderr).toContain("log of honeydue-migrate-newest, the newest of the Job's 2 pod(s):\n");
     expect(run.stdout).toContain('goose: ERROR 00042_add_chores.sql');
     expect(run.stderr).toMatch(/migration Job honeydue\/honeydue-migrate failed\. Nothing of the app was applied/);
     expect(run.stderr).toMatch(/fix the migration file/);
+    expect(run.stderr).toContain(
+      '1. read why: kubectl -n honeydue describe job honeydue-migrate ; the newest pod\'s log: kubectl -n honeydue logs --tail=200 ' +
+        '$(kubectl -n honeydue get pods -l batch.kubernetes.io/job-name=honeydue-migrate --sort-by=.metadata.creationTimestamp -o name | tail -n 1)\n',
+    );
     expect(run.stderr).toMatch(/Recovering from a dirty\s+migration" in the README Deploy section/);
     expect(run.stderr).toMatch(/not run:\n  - apply the backend \(api, worker\)\n/);
   });
@@ -208,9 +246,8 @@ describe('migration gate', () => {
 
     expect(run.code).toBe(1);
     // Neither wait wins here, so both ran to their end: the gate waited for complete and for failed at once.
-    expect([...run.lines.slice(-6, -4)].sort()).toEqual([waitFor('complete'), waitFor('failed')]);
-    expect(run.lines).toContain('logs job/honeydue-migrate -n honeydue --tail=200');
-    expect(run.lines).toContain('describe job honeydue-migrate -n honeydue');
+    expect([...run.lines.slice(-7, -5)].sort()).toEqual([waitFor('complete'), waitFor('failed')]);
+    expect(run.lines.slice(-5)).toEqual([...MIGRATE_LOGS, 'describe job honeydue-migrate -n honeydue', ...LOCK_RELEASE]);
     for (const name of APP_FILES) expect(run.lines).not.toContain(apply(name));
     expect(run.stderr).toMatch(
       /migration Job honeydue\/honeydue-migrate did not complete within 10m \(error: timed out waiting for the condition on jobs\/honeydue-migrate\)/,
@@ -223,7 +260,10 @@ describe('migration gate', () => {
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/^!!! --skip-migration: the migrate Job will NOT run\./);
     expect(run.stdout).toMatch(/==> step \d+: migration gate SKIPPED \(--skip-migration\)/);
-    expect(run.lines.some((line) => line.includes('honeydue-migrate') || line.includes('migrate.yaml'))).toBe(false);
+    // The change preview still reads the migrate file's objects (read-only); nothing else touches the Job or its file.
+    expect(run.lines.filter((line) => line.includes('honeydue-migrate') || line.includes('migrate.yaml'))).toEqual([
+      `get ${ALL_FILES.map((name) => `-f ${file(name)}`).join(' ')} -o json --ignore-not-found --show-managed-fields`,
+    ]);
     expect(run.lines).toContain(apply('api.yaml'));
   });
 
@@ -308,6 +348,23 @@ describe('before anything is applied', () => {
     expect(run.stderr).toMatch(
       /cannot reach the cluster \(context honeydue, default kubeconfig\): The connection to the server 10\.0\.0\.1:6443 was refused - did you specify the right host or port\?\nPoint kubectl at it.*nothing was applied/,
     );
+  });
+
+  test('a kubectl more than one minor version from the API server is refused before the lock is taken', async () => {
+    const run = await runDeploy(manifests(), { scenario: { STANDIN_SERVER_VERSION: 'v1.36.0' } });
+
+    expect(run.code).toBe(1);
+    expect(run.lines).toEqual(['version --client -o json', 'get namespace kube-system -o name', 'version -o json']);
+    expect(run.stderr).toContain(
+      'kubectl v1.33.4-standin is outside the supported skew of the API server v1.36.0 (kubectl supports one minor version ' +
+        'older or newer than the server): install kubectl 1.36 and re-run; nothing was applied',
+    );
+  });
+
+  test('a kubectl one minor version older than the API server is supported', async () => {
+    const { stdout } = await plainDeploy();
+
+    expect(stdout).toContain('API server v1.34.4\n');
   });
 
   test.each([
@@ -428,8 +485,10 @@ describe('--diff', () => {
 
     expect(run.code).toBe(0);
     const diff = run.lines.find((line) => line.startsWith('diff')) as string;
-    expect(diff).toBe(`diff --server-side --field-manager=honeydue-k8s --force-conflicts ${COMPARED.map((name) => `-f ${file(name)}`).join(' ')}`);
+    expect(diff).toBe(`diff --server-side --field-manager=honeydue-k8s --force-conflicts ${DIFFED.map((name) => `-f ${file(name)}`).join(' ')}`);
     expect(diff).not.toContain('migrate.yaml');
+    // Nothing is live, so nothing is taken over: no note on what the diff leaves out.
+    expect(run.stdout).not.toContain('takeover');
     // After the preview and the confirmation, before the first apply.
     expect(run.lines.indexOf(diff)).toBe(run.lines.indexOf(apply('namespace.yaml')) - 1);
     expect(withoutLosingWait(run.lines.filter((line) => line !== diff), 'failed')).toEqual(happyPath());
@@ -474,13 +533,19 @@ describe('prune', () => {
       live('v1', 'PersistentVolumeClaim', 'redis-data-old'),
     ]);
 
-    const run = await runDeploy(manifests(), { scenario });
+    // The delete does not wait for the objects to go: the HPA is gone, the Service still waits for two controllers' finalizers.
+    const finalizing = sandbox.json('finalizing.json', [
+      live('v1', 'Service', 'old-frontend', { deletionTimestamp: '2026-01-01T00:00:00Z', finalizers: ['example.com/cleanup', 'example.com/audit'] }),
+    ]);
+    const run = await runDeploy(manifests(), { scenario: { ...scenario, STANDIN_FINALIZING: finalizing } });
 
     expect(run.code).toBe(0);
-    expect(run.lines.slice(-5)).toEqual([
+    expect(run.lines.slice(-6)).toEqual([
       pruneList('honeydue'),
       pruneList('kube-system'),
-      'delete horizontalpodautoscaler.autoscaling/api service/old-frontend -n honeydue --ignore-not-found',
+      'delete horizontalpodautoscaler.autoscaling/api service/old-frontend -n honeydue --ignore-not-found --wait=false',
+      // Which of them are still there, and the finalizers that hold them.
+      'get horizontalpodautoscaler.autoscaling/api service/old-frontend -n honeydue --ignore-not-found -o json',
       ...LOCK_RELEASE,
     ]);
     // The preview showed them before anything was applied.
@@ -491,6 +556,53 @@ describe('prune', () => {
     expect(listing).toBeGreaterThan(-1);
     expect(listing).toBeLessThan(run.stdout.indexOf('$ kubectl delete horizontalpodautoscaler'));
     expect(run.stderr).toMatch(/kept persistentvolumeclaim\/redis-data-old in honeydue: it left the stack but holds data/);
+    expect(run.stderr).toContain(
+      'deleting service/old-frontend in honeydue: it waits for its finalizers example.com/cleanup, example.com/audit, which the controller ' +
+        'that set them removes (watch: kubectl -n honeydue get service/old-frontend)\n',
+    );
+    expect(run.stderr).not.toContain('deleting horizontalpodautoscaler');
+  });
+
+  test('one object still there after its delete: kubectl answers the object itself, and its one finalizer is named', async () => {
+    const scenario = writeLiveObjects([live('v1', 'Service', 'old-frontend')]);
+    const finalizing = sandbox.json('finalizing.json', [
+      live('v1', 'Service', 'old-frontend', { deletionTimestamp: '2026-01-01T00:00:00Z', finalizers: ['example.com/cleanup'] }),
+    ]);
+
+    const run = await runDeploy(manifests(), { scenario: { ...scenario, STANDIN_FINALIZING: finalizing } });
+
+    expect(run.code).toBe(0);
+    expect(run.lines.slice(-4)).toEqual([
+      'delete service/old-frontend -n honeydue --ignore-not-found --wait=false',
+      'get service/old-frontend -n honeydue --ignore-not-found -o json',
+      ...LOCK_RELEASE,
+    ]);
+    expect(run.stderr).toContain(
+      'deleting service/old-frontend in honeydue: it waits for its finalizer example.com/cleanup, which the controller that set it removes ' +
+        '(watch: kubectl -n honeydue get service/old-frontend)\n',
+    );
+  });
+
+  test('an object already being deleted is not a prune candidate: it is named with its finalizer, not shown or deleted again', async () => {
+    const scenario = writeLiveObjects([
+      live('v1', 'Service', 'old-frontend'),
+      live('v1', 'ConfigMap', 'held', { deletionTimestamp: '2026-01-01T00:00:00Z', finalizers: ['example.com/hold'] }),
+    ]);
+
+    const run = await runDeploy(manifests(), { scenario });
+
+    expect(run.code).toBe(0);
+    // Said by the preview's listing and again by the prune step's.
+    const said =
+      'prune: configmap/held in honeydue is already being deleted: it waits for its finalizer example.com/hold, which the controller ' +
+      'that set it removes (watch: kubectl -n honeydue get configmap/held)\n';
+    expect(run.stderr.split(said)).toHaveLength(3);
+    expect(run.stdout).toMatch(/-  delete +honeydue +Service\/old-frontend\n/);
+    expect(run.stdout).not.toMatch(/delete +honeydue +ConfigMap\/held/);
+    expect(run.stdout).toContain('left the stack, deleting:\n  honeydue  service/old-frontend\n$ kubectl delete');
+    expect(run.lines.filter((line) => line.startsWith('delete ') && !line.startsWith('delete job') && !line.startsWith('delete --raw'))).toEqual([
+      'delete service/old-frontend -n honeydue --ignore-not-found --wait=false',
+    ]);
   });
 
   test('deletes only in the namespace an object was listed in, never a kind it does not manage, never another environment', async () => {
@@ -514,13 +626,30 @@ describe('prune', () => {
 
     expect(run.code).toBe(0);
     expect(run.lines.filter((line) => line.startsWith('delete ') && !line.startsWith('delete job') && !line.startsWith('delete --raw'))).toEqual([
-      'delete service/old-frontend -n honeydue --ignore-not-found',
-      'delete helmchartconfig.helm.cattle.io/traefik-old -n kube-system --ignore-not-found',
+      'delete service/old-frontend -n honeydue --ignore-not-found --wait=false',
+      'delete helmchartconfig.helm.cattle.io/traefik-old -n kube-system --ignore-not-found --wait=false',
     ]);
     expect(run.stderr).toContain('prune: ignored service/staging-only: listed in honeydue but its namespace is honeydue-staging');
     expect(run.stderr).toContain('prune: ignored secret/honeydue-secrets in honeydue: the stack does not manage that kind');
     expect(run.stderr).toContain('prune: ignored cronjob.batch/backup in honeydue: the stack does not manage that kind');
     expect(run.stdout).not.toContain('traefik-staging');
+  });
+
+  test('a listing that fails in the prune step prunes nothing and names what the preview showed as leaving', async () => {
+    const scenario = writeLiveObjects([live('v1', 'Service', 'old-frontend')]);
+
+    // The preview's two listings answer; the prune step's first one cannot reach the server.
+    const run = await runDeploy(manifests(), { scenario: { ...scenario, STANDIN_LIST_FAIL_FROM: '3' } });
+
+    expect(run.code).toBe(1);
+    expect(run.lines.slice(-3)).toEqual([pruneList('honeydue'), ...LOCK_RELEASE]);
+    expect(run.lines.some((line) => line.startsWith('delete service'))).toBe(false);
+    expect(run.stderr).toContain(
+      "deploy failed: could not list the stack's objects in honeydue: The connection to the server 10.0.0.1:6443 was refused - " +
+        'did you specify the right host or port?. Re-run the deploy, or delete leftovers by hand. Nothing was pruned: the release ' +
+        'is applied and rolled out, and the objects the preview showed as leaving the stack (service/old-frontend in honeydue) ' +
+        'are still there; re-run the deploy to prune them\n',
+    );
   });
 
   test('the listing selects by the environment label, so kube-system is listed for this environment only', async () => {

@@ -35,7 +35,8 @@ export const applyArgs = (file: ManifestFile): string[] => [
 export async function applyFile(file: ManifestFile, { kubectl, journal }: StepContext): Promise<void> {
   let result: ProcessResult;
   try {
-    result = await kubectl.run(applyArgs(file));
+    // Per object: the apply, and for a takeover the migration patch, its retry read and the apply again.
+    result = await kubectl.run(applyArgs(file), { requests: 4 * file.objects.length + 4 });
   } catch (error) {
     if (error instanceof DeployStopped) {
       if (error.partial !== undefined) recordApplied(file, { code: -1, stderr: '', ...error.partial }, journal);
@@ -95,7 +96,7 @@ export const diffArgs = (files: readonly ManifestFile[]): string[] => [
  * pod template is immutable), so a diff of it is either noise or an
  * immutable-field error.
  */
-export function diffStep(files: readonly ManifestFile[]): Step {
+export function diffStep(files: readonly ManifestFile[], takeovers: () => readonly string[]): Step {
   const diffed = files.filter((file) => file.phaseName !== MIGRATE_FILE);
   return {
     title: 'show what the release changes (kubectl diff)',
@@ -103,6 +104,13 @@ export function diffStep(files: readonly ManifestFile[]): Step {
     async run({ kubectl, output }) {
       const result = await kubectl.run(diffArgs(diffed));
       // kubectl diff exits 1 when it found differences; only above 1 is an error.
+      // kubectl diff sends one dry-run apply per object; it has no takeover step, so it leaves out
+      // what the apply removes from a client-side-applied object.
+      if (takeovers().length > 0) {
+        output.out(
+          `note: kubectl diff does not show what the takeover of ${takeovers().join(', ')} removes; the preview above lists it\n`,
+        );
+      }
       if (result.code === 0) output.out('no differences: the cluster already matches the release\n');
       else if (result.code > 1) {
         throw new DeployError(

@@ -25,7 +25,23 @@ export interface KubectlRunOptions {
   readonly signal?: AbortSignal;
   /** Run even though the deploy was told to stop: only for releasing the deploy lock. */
   readonly afterStop?: boolean;
+  /**
+   * How many HTTP requests the call makes at most (an apply of a file makes one
+   * per object, and kubectl's takeover of a client-side-applied object three
+   * more). `--request-timeout` bounds each of them, not the command.
+   * @default DEFAULT_REQUESTS
+   */
+  readonly requests?: number;
 }
+
+/** API discovery (cached after the first call, but bounded as if not) and the one request of a plain call. */
+const DEFAULT_REQUESTS = 4;
+
+/** A connection that was never made (`dial tcp ...: i/o timeout`) is an unreachable server, not a hung one. */
+const NEVER_CONNECTED = /dial tcp|connection refused|no route to host/;
+
+/** kubectl's words when `--request-timeout` ended a request: the API server took the connection and never answered. */
+const REQUEST_TIMED_OUT = /Client\.Timeout exceeded|context deadline exceeded|i\/o timeout|TLS handshake timeout/;
 
 /**
  * The one way the deploy command runs kubectl: the cluster flags go first on
@@ -35,8 +51,10 @@ export interface KubectlRunOptions {
  * Bounds: a call that carries its own `--timeout=` (wait, rollout status,
  * delete --wait) is a watch and gets no `--request-timeout` (that would cut the
  * watch short); every other call except `version --client` gets
- * `--request-timeout`. Behind both, a watchdog ends a kubectl that outlives its
- * bound by the grace, so a hung API server ends the deploy with a message.
+ * `--request-timeout`, which kubectl applies to each HTTP request: a hung API
+ * server makes kubectl itself give up, and the deploy says so. Behind both, a
+ * watchdog ends a kubectl that outlives its own bound (the watch's timeout, or
+ * the request timeout times the requests the call makes) by the grace.
  */
 export class Kubectl {
   constructor(
@@ -61,7 +79,7 @@ export class Kubectl {
     const signals = [options.signal, options.afterStop === true ? undefined : this.stop].filter(
       (s): s is AbortSignal => s !== undefined,
     );
-    const bound = ownTimeout(args) ?? durationMs(this.bounds.requestTimeout);
+    const bound = ownTimeout(args) ?? durationMs(this.bounds.requestTimeout) * (options.requests ?? DEFAULT_REQUESTS);
     const result = await runProcess(command, argv, {
       env: this.env,
       cwd: this.cwd,
@@ -78,6 +96,13 @@ export class Kubectl {
         `kubectl ${args.slice(0, 2).join(' ')} did not return within ${seconds}s (its bound plus the deploy's ` +
           `watchdog) and was ended: the API server is not answering. Check it (kubectl get --raw /readyz ` +
           '--request-timeout=10s) and re-run the deploy',
+      );
+    }
+    if (result.code !== 0 && ownTimeout(args) === undefined && REQUEST_TIMED_OUT.test(result.stderr) && !NEVER_CONNECTED.test(result.stderr)) {
+      throw new DeployError(
+        `kubectl ${args.slice(0, 2).join(' ')}: the API server took the request but did not answer within ` +
+          `--request-timeout=${this.bounds.requestTimeout} (${lastErrorLine(result)}). It is hung or overloaded: check it ` +
+          '(kubectl get --raw /readyz --request-timeout=10s) and re-run the deploy',
       );
     }
     // A kubectl ended by SIGINT/SIGTERM that the deploy did not send: the terminal's Ctrl-C reached the

@@ -85,12 +85,6 @@ const renewArgs = (env: string, holder: string, now: string): string[] => [
 /** The DeleteOptions body of the release, in the deploy's folder. */
 const DELETE_OPTIONS_FILE = 'lease-delete-options.json';
 
-/**
- * A renewal that failed because of the Lease itself, not the connection: the
- * patch's `test` op found another holder (the API server answers 422
- * "testing value /spec/holderIdentity failed"), or the Lease is gone.
- */
-const HOLDER_CHANGED = /testing value|test operation|The request is invalid|UnprocessableEntity|NotFound|not found/i;
 
 /**
  * What this deploy knows of the Lease: `none` (it never created it, or was
@@ -269,13 +263,20 @@ export class DeployLock {
         return;
       }
       failure = lastErrorLine(result);
-      if (this.claim === 'held' && HOLDER_CHANGED.test(result.stderr)) {
-        return this.lose('lost', `the deploy lock could not be renewed (${failure}): another deploy may have taken it over`);
+      // The API server's answer to a failed `test` op is a plain 422, like any invalid patch: only
+      // the Lease itself says whether another deploy holds it now.
+      const holder = await this.holderNow(kubectl);
+      if (this.claim === 'held' && holder !== undefined && holder !== this.settings.holder) {
+        return this.lose(
+          'lost',
+          `the deploy lock could not be renewed (${failure}): ${holder === null ? 'the Lease is gone (someone deleted it)' : `it is now held by ${holder}`}`,
+        );
       }
     } catch (error) {
       // A renewal cut off by a stop: the release below reads the Lease and deletes it anyway.
       if (error instanceof DeployStopped) return;
-      failure = (error as Error).message;
+      // The first sentence: what went wrong, without the advice to re-run that the warning contradicts.
+      failure = (error as Error).message.split('. ')[0];
     }
     if (this.claim !== 'held') return;
     const staleAt = this.lastRenewed + (this.settings.durationSeconds ?? LOCK_DURATION_SECONDS) * 1000;
@@ -290,6 +291,13 @@ export class DeployLock {
       `warning: renewing the deploy lock failed (${failure}); retrying in ${this.settings.renewMs / 1000}s ` +
         `(the Lease stays valid until ${new Date(staleAt).toISOString()})\n`,
     );
+  }
+
+  /** The Lease's holder now: null when the Lease is gone, undefined when it could not be read. */
+  private async holderNow(kubectl: Kubectl): Promise<string | null | undefined> {
+    const live = await kubectl.run(getArgs(this.settings.env), { showOutput: false });
+    if (live.code !== 0) return /NotFound|not found/.test(live.stderr) ? null : undefined;
+    return (JSON.parse(live.stdout) as LiveLease).spec?.holderIdentity ?? '(no holder)';
   }
 
   private lose(claim: 'lost' | 'unknown', why: string): void {

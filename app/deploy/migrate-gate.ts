@@ -2,7 +2,7 @@ import { applyArgs, applyFile } from './apply';
 import { Kubectl, lastErrorLine } from './kubectl';
 import { ManifestFile, StackObject } from './manifests';
 import { DeployError, MIGRATION_TIMEOUT } from './options';
-import { ProcessResult } from './process';
+import { Output, ProcessResult } from './process';
 import { DeployStopped } from './stop';
 import { kubectlCall, note, Step } from './step';
 
@@ -27,7 +27,38 @@ export const waitJobArgs = (job: JobRef, condition: 'complete' | 'failed', timeo
   'wait', `--for=condition=${condition}`, `--timeout=${timeout}`, `job/${job.name}`, '-n', namespaceOf(job),
 ];
 
-export const jobLogsArgs = (job: JobRef): string[] => ['logs', `job/${job.name}`, '-n', namespaceOf(job), '--tail=200'];
+/**
+ * The Job's pods, oldest first. `kubectl logs job/<name>` reads the Job's
+ * first pod, which after retries is the oldest attempt, not the one that
+ * decided the outcome.
+ */
+export const jobPodsArgs = (job: JobRef): string[] => [
+  'get', 'pods', '-n', namespaceOf(job), '-l', `batch.kubernetes.io/job-name=${job.name}`,
+  '--sort-by=.metadata.creationTimestamp', '-o', 'jsonpath={.items[*].metadata.name}',
+];
+
+export const podLogsArgs = (namespace: string, pod: string, tail: number): string[] => ['logs', `pod/${pod}`, '-n', namespace, `--tail=${tail}`];
+
+/**
+ * Prints the log of the Job's newest pod, or says there is none: a Job past its
+ * activeDeadlineSeconds has its running pods deleted before it is marked Failed,
+ * and then only its events (describe) say what happened.
+ */
+export async function printNewestJobPodLog(kubectl: Kubectl, output: Output, job: JobRef, tail: number): Promise<void> {
+  const pods = await kubectl.run(jobPodsArgs(job), { showOutput: false });
+  const names = pods.code === 0 ? pods.stdout.split(' ').filter((name) => name !== '') : [];
+  const newest = names[names.length - 1];
+  if (newest === undefined) {
+    output.err(
+      `no pod of Job ${namespaceOf(job)}/${job.name} is left to read a log from` +
+        `${pods.code === 0 ? '' : ` (listing them failed: ${lastErrorLine(pods)})`}: a Job that hits its activeDeadlineSeconds ` +
+        'has its running pods deleted; its events below say what happened\n',
+    );
+    return;
+  }
+  output.err(`log of ${newest}, the newest of the Job's ${names.length} pod(s):\n`);
+  await kubectl.run(podLogsArgs(namespaceOf(job), newest, tail));
+}
 
 export const describeJobArgs = (job: JobRef): string[] => ['describe', 'job', job.name, '-n', namespaceOf(job)];
 
@@ -54,7 +85,7 @@ export function migrateGateStep(migrateFile: ManifestFile, job: StackObject): St
       {
         kind: 'only-if',
         when: 'the Job fails or does not complete in time (then stop: nothing of the app is applied)',
-        calls: [jobLogsArgs(job), describeJobArgs(job)],
+        calls: [jobPodsArgs(job), podLogsArgs(namespaceOf(job), '<the newest pod>', 200), describeJobArgs(job)],
       },
     ],
     async run(context) {
@@ -78,7 +109,7 @@ export function migrateGateStep(migrateFile: ManifestFile, job: StackObject): St
       if (outcome.state === 'complete') return;
 
       output.err(`\nmigration Job ${job.namespace}/${job.name} ${describeOutcome(outcome)}; its logs and status:\n`);
-      await kubectl.run(jobLogsArgs(job));
+      await printNewestJobPodLog(kubectl, output, job, 200);
       await kubectl.run(describeJobArgs(job));
       throw new DeployError(migrationFailureMessage(job, outcome));
     },
@@ -143,7 +174,8 @@ function migrationFailureMessage(job: StackObject, outcome: JobFailure): string 
     `migration Job ${ns}/${job.name} ${describeOutcome(outcome)}. Nothing of the app was applied: ` +
       'the running pods still serve the previous release on the schema they expect.',
     'Next:',
-    `  1. read why: kubectl -n ${ns} logs job/${job.name} --tail=200 ; kubectl -n ${ns} describe job ${job.name}`,
+    `  1. read why: kubectl -n ${ns} describe job ${job.name} ; the newest pod's log: kubectl -n ${ns} logs --tail=200 ` +
+      `$(kubectl -n ${ns} get pods -l batch.kubernetes.io/job-name=${job.name} --sort-by=.metadata.creationTimestamp -o name | tail -n 1)`,
     '  2. fix the migration file, build and push new images, and re-run npm run deploy -- --tag <new sha>;',
     '     goose keeps the migrations that succeeded and retries only the failed one',
     '  3. if the failed migration is a NO TRANSACTION one (its earlier statements stay committed), or the',

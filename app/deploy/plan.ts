@@ -24,6 +24,8 @@ export interface ReleaseContext {
   readonly rolled: () => readonly StackObject[];
   readonly approvedPrune: () => readonly PruneCandidate[];
   readonly chartChanged: (upgrade: ChartUpgrade) => boolean;
+  /** `Kind/name` of the objects the apply takes over from client-side managers. */
+  readonly takeovers: () => readonly string[];
   /** The helm-install Job's uid read before the apply. */
   readonly previousJobUid: (upgrade: ChartUpgrade) => string | undefined;
 }
@@ -36,7 +38,7 @@ export interface ReleaseContext {
  */
 export function releaseSteps(manifests: StackManifests, options: DeployOptions, context: ReleaseContext): Step[] {
   const steps: Step[] = [];
-  if (options.diff) steps.push(diffStep(manifests.files));
+  if (options.diff) steps.push(diffStep(manifests.files, context.takeovers));
   steps.push(...phaseSteps(manifests, 'cluster', options, context));
   steps.push(migrationStep(manifests, options));
   for (const phase of ['core', 'edge', 'routing'] as const) steps.push(...phaseSteps(manifests, phase, options, context));
@@ -64,7 +66,7 @@ function phaseSteps(
   const steps = [applyStep(PHASE_TITLES[phase], files)];
   // A changed HelmChartConfig makes k3s upgrade Traefik: wait for it before anything relies on the edge.
   for (const upgrade of chartUpgrades(files.flatMap((file) => file.objects))) {
-    steps.push(conditional(chartUpgradeStep(upgrade, () => context.previousJobUid(upgrade), options.rolloutTimeout), () => context.chartChanged(upgrade), 'the HelmChartConfig is unchanged: Traefik is not upgraded'));
+    steps.push(conditional(chartUpgradeStep(upgrade, () => context.previousJobUid(upgrade), options.rolloutTimeout), () => context.chartChanged(upgrade), "the HelmChartConfig's values and failurePolicy are unchanged: k3s starts no helm-install Job, so Traefik is not upgraded"));
   }
   if (workloads.length > 0) {
     steps.push(rolloutStep(workloads, { timeout: options.rolloutTimeout, rollbackOnFailure: options.rollbackOnFailure }));
@@ -76,7 +78,7 @@ function phaseSteps(
 function conditional(step: Step, when: () => boolean, skipped: string): Step {
   return {
     ...step,
-    plan: [note(`only if the preview shows the HelmChartConfig created or changed:`), ...step.plan],
+    plan: [note('only if the preview shows the HelmChartConfig created, or its valuesContent or failurePolicy changed:'), ...step.plan],
     async run(context) {
       if (!when()) {
         context.output.out(`${skipped}\n`);

@@ -15,10 +15,13 @@ export const CLIENT_CHECK = ['version', '--client', '-o', 'json'];
  */
 export const CLUSTER_CHECK = ['get', 'namespace', 'kube-system', '-o', 'name'];
 
+/** Both versions: kubectl is supported within one minor version of the API server. */
+export const VERSION_CHECK = ['version', '-o', 'json'];
+
 export function preflightStep(target: ClusterTarget): Step {
   return {
     title: 'check kubectl and the cluster',
-    plan: [kubectlCall(CLIENT_CHECK), kubectlCall(CLUSTER_CHECK)],
+    plan: [kubectlCall(CLIENT_CHECK), kubectlCall(CLUSTER_CHECK), kubectlCall(VERSION_CHECK)],
     async run({ kubectl, output }) {
       let client;
       try {
@@ -44,8 +47,44 @@ export function preflightStep(target: ClusterTarget): Step {
         );
       }
       output.out(`cluster reachable ${describeTarget(target)}\n`);
+
+      const versions = await kubectl.run(VERSION_CHECK, { showOutput: false });
+      const skew = versionSkew(versions.stdout);
+      if (skew === undefined) {
+        throw new DeployError(`kubectl version could not read the server's version: ${lastErrorLine(versions)}; nothing was applied`);
+      }
+      if (Math.abs(skew.client.minor - skew.server.minor) > 1 || skew.client.major !== skew.server.major) {
+        throw new DeployError(
+          `kubectl ${skew.client.text} is outside the supported skew of the API server ${skew.server.text} (kubectl supports ` +
+            `one minor version older or newer than the server): install kubectl ${skew.server.major}.${skew.server.minor} and re-run; ` +
+            'nothing was applied',
+        );
+      }
+      output.out(`API server ${skew.server.text}\n`);
     },
   };
+}
+
+interface Version {
+  readonly major: number;
+  readonly minor: number;
+  readonly text: string;
+}
+
+/** Client and server versions from `kubectl version -o json`; undefined when either is missing. */
+export function versionSkew(json: string): { client: Version; server: Version } | undefined {
+  const read = (info: { gitVersion?: string } | undefined): Version | undefined => {
+    const match = /^v(\d+)\.(\d+)\./.exec(info?.gitVersion ?? '');
+    return match === null ? undefined : { major: Number(match[1]), minor: Number(match[2]), text: info?.gitVersion as string };
+  };
+  try {
+    const parsed = JSON.parse(json) as { clientVersion?: { gitVersion?: string }; serverVersion?: { gitVersion?: string } };
+    const client = read(parsed.clientVersion);
+    const server = read(parsed.serverVersion);
+    return client === undefined || server === undefined ? undefined : { client, server };
+  } catch {
+    return undefined;
+  }
 }
 
 function clientVersion(json: string): string {

@@ -1,6 +1,11 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { FIELD_MANAGER } from './apply';
+import { clientSideManagers, managedFieldsOf, removedByTakeover } from './field-ownership';
 import { Kubectl, lastErrorLine } from './kubectl';
 import { apiGroupOf, podTemplateOf } from '../shared/manifests';
+import { leaves } from '../shared/object-paths';
 import { ManifestFile, MIGRATE_FILE, phaseName, resourceRef, ROLLOUT_KINDS, StackManifests, StackObject } from './manifests';
 import { DeployError } from './options';
 import { Output } from './process';
@@ -25,6 +30,13 @@ export interface ObjectChange {
   readonly rollout?: string;
   /** The rollout stops every old pod before a new one runs. */
   readonly downtime?: boolean;
+  /**
+   * A Deployment whose release stops setting spec.replicas while no one else
+   * owns it: `live -> after` (the API server defaults the dropped field to 1).
+   */
+  readonly replicasDropped?: string;
+  /** Client-side managers kubectl moves to this deploy's field manager on the apply (a takeover). */
+  readonly takenOverFrom?: readonly string[];
 }
 
 export interface Preview {
@@ -32,7 +44,10 @@ export interface Preview {
   readonly prune: readonly PruneCandidate[];
   /** Workloads whose pod template changes: the ones a failed health check rolls back. */
   readonly rolls: readonly StackObject[];
-  /** `kube-system/<name>` of HelmChartConfigs that are created or changed (Traefik upgrades). */
+  /**
+   * `kube-system/<name>` of HelmChartConfigs whose valuesContent or failurePolicy is new or
+   * changes: only those make k3s's helm-controller start a new helm-install Job.
+   */
   readonly chartConfigsChanged: ReadonlySet<string>;
 }
 
@@ -45,19 +60,92 @@ interface LiveObject {
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
-/** Files compared with the cluster: the Job is recreated every deploy, so it is never dry-run (its template is immutable). */
-const comparedFiles = (manifests: StackManifests): ManifestFile[] =>
-  manifests.files.filter((file) => file.phaseName !== MIGRATE_FILE);
-
-export const liveArgs = (files: readonly ManifestFile[]): string[] => [
-  'get', ...files.flatMap((f) => ['-f', f.path]), '-o', 'json', '--ignore-not-found',
+/**
+ * `--show-managed-fields`: without it kubectl drops metadata.managedFields from
+ * what it prints, and who else owns a field (the HPA, a takeover) is unknown.
+ */
+export const liveArgs = (files: readonly string[]): string[] => [
+  'get', ...files.flatMap((path) => ['-f', path]), '-o', 'json', '--ignore-not-found', '--show-managed-fields',
 ];
 
 /** The same server-side apply as the deploy makes, with `--dry-run=server`: the API server's answer, admission included. */
-export const dryRunArgs = (files: readonly ManifestFile[]): string[] => [
+export const dryRunArgs = (files: readonly string[]): string[] => [
   'apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', '--dry-run=server',
-  ...files.flatMap((f) => ['-f', f.path]), '-o', 'json',
+  ...files.flatMap((path) => ['-f', path]), '-o', 'json', '--show-managed-fields',
 ];
+
+/** The file the dry run reads in place of the migrate file: its objects less the Job. */
+const MIGRATE_DRY_RUN_FILE = 'preview-migrate-without-job.yaml';
+
+/**
+ * What the preview reads: every file (the live objects), and what it dry-runs:
+ * the migrate file without its Job. The Job is deleted and created again every
+ * deploy (its pod template is immutable, so a dry run of a changed one fails),
+ * but its ServiceAccount is applied like any object and compared like one.
+ */
+function previewFiles(manifests: StackManifests, workDir: string): { read: string[]; dryRun: (live: ReadonlySet<string>) => string[]; workDir: string } {
+  const read = manifests.files.map((file) => file.path);
+  const dryRun = (live: ReadonlySet<string>): string[] =>
+    manifests.files.flatMap((file) => {
+      const others = file.objects.filter((object) => !isMigrateJob(object, file));
+      if (!others.some((object) => live.has(objectKey(object)))) return [];
+      if (others.length === file.objects.length) return [file.path];
+      const path = join(workDir, MIGRATE_DRY_RUN_FILE);
+      writeFileSync(path, others.map((object) => stringify(object.manifest)).join('---\n'));
+      return [path];
+    });
+  return { read, dryRun, workDir };
+}
+
+/** The file of renamed copies whose dry run answers the API server's defaults for a takeover. */
+const TAKEOVER_DEFAULTS_FILE = 'preview-takeover-defaults.yaml';
+const DEFAULTS_SUFFIX = '-takeover-preview';
+
+/**
+ * For each object the apply takes over from client-side managers: the release's
+ * object as the API server would create it, defaults and all, from a dry run of
+ * a renamed copy (the live one cannot answer: it still holds the old fields). A
+ * field the takeover drops that has a default is not removed but set to it.
+ */
+async function takeoverDefaults(
+  kubectl: Kubectl,
+  manifests: StackManifests,
+  live: ReadonlyMap<string, LiveObject>,
+  after: ReadonlyMap<string, LiveObject>,
+  workDir: string,
+  output: Output,
+): Promise<Map<string, LiveObject>> {
+  const taken = manifests.objects.filter((object) => {
+    const key = objectKey(object);
+    const [was, next] = [live.get(key), after.get(key)];
+    return was !== undefined && next !== undefined && removedByTakeover(was, next, FIELD_MANAGER).length > 0;
+  });
+  const defaults = new Map<string, LiveObject>();
+  if (taken.length === 0) return defaults;
+  const renamed = (name: string) => `${name.slice(0, 63 - DEFAULTS_SUFFIX.length)}${DEFAULTS_SUFFIX}`;
+  const path = join(workDir, TAKEOVER_DEFAULTS_FILE);
+  writeFileSync(
+    path,
+    taken
+      .map((object) => stringify({ ...object.manifest, metadata: { ...(object.manifest.metadata as object), name: renamed(object.name) } }))
+      .join('---\n'),
+  );
+  const dry = await kubectl.run(dryRunArgs([path]), { showOutput: false, requests: 4 * taken.length + 4 });
+  if (dry.code !== 0) {
+    output.err(
+      `warning: the API server did not answer a dry run of the taken-over objects under new names (${lastErrorLine(dry)}): ` +
+        'fields with a default that the takeover drops are listed as removed, though the server sets them to their default\n',
+    );
+    return defaults;
+  }
+  for (const answer of parseObjects(dry.stdout, 'the dry run of the taken-over objects')) {
+    const object = taken.find((o) => renamed(o.name) === answer.metadata.name && o.kind === answer.kind);
+    if (object !== undefined) defaults.set(objectKey(object), answer);
+  }
+  return defaults;
+}
+
+const isMigrateJob = (object: StackObject, file: ManifestFile): boolean => phaseName(file.name) === MIGRATE_FILE && object.kind === 'Job';
 
 /**
  * The change preview: what the release creates, changes, leaves unchanged and
@@ -66,35 +154,51 @@ export const dryRunArgs = (files: readonly ManifestFile[]): string[] => [
  * files that hold live objects (objects not live are created), and the prune
  * listing. Nothing is guessed from the files alone.
  */
-export function previewStep(manifests: StackManifests, scope: PruneScope, result: (preview: Preview) => void): Step {
-  const files = comparedFiles(manifests);
+export function previewStep(manifests: StackManifests, scope: PruneScope, workDir: string, result: (preview: Preview) => void): Step {
+  const files = previewFiles(manifests, workDir);
   return {
     title: 'preview the changes (server-side dry run)',
     plan: [
-      kubectlCall(liveArgs(files)),
-      { kind: 'only-if', when: 'some of the objects are live (only the files that hold one)', calls: [dryRunArgs(files)] },
+      kubectlCall(liveArgs(files.read)),
+      {
+        kind: 'only-if',
+        when: `some of the objects are live (only the files that hold one; the migrate Job left out into ${join(workDir, MIGRATE_DRY_RUN_FILE)})`,
+        calls: [dryRunArgs(manifests.files.map((file) => file.path))],
+      },
+      {
+        kind: 'only-if',
+        when: `an object is taken over from client-side kubectl (renamed copies in ${join(workDir, TAKEOVER_DEFAULTS_FILE)}: the defaults the server sets)`,
+        calls: [dryRunArgs([join(workDir, TAKEOVER_DEFAULTS_FILE)])],
+      },
       ...listCalls(scope),
       note('prints the change table; on a terminal asks to continue (--yes skips the question; without a terminal, --yes is required)'),
     ],
     async run({ kubectl, output }) {
-      const preview = await computePreview(kubectl, manifests, scope, output);
+      const preview = await computePreview(kubectl, manifests, scope, files, output);
       printPreview(preview, output);
       result(preview);
     },
   };
 }
 
-async function computePreview(kubectl: Kubectl, manifests: StackManifests, scope: PruneScope, output: Output): Promise<Preview> {
-  const files = comparedFiles(manifests);
-  const liveResult = await kubectl.run(liveArgs(files), { showOutput: false });
+async function computePreview(
+  kubectl: Kubectl,
+  manifests: StackManifests,
+  scope: PruneScope,
+  files: ReturnType<typeof previewFiles>,
+  output: Output,
+): Promise<Preview> {
+  const count = manifests.objects.length;
+  const liveResult = await kubectl.run(liveArgs(files.read), { showOutput: false, requests: count + 4 });
   if (liveResult.code !== 0) {
     throw new DeployError(`could not read the live objects of the release: ${lastErrorLine(liveResult)}; nothing was applied`);
   }
   const live = byKey(parseObjects(liveResult.stdout, 'kubectl get'));
-  const withLive = files.filter((file) => file.objects.some((object) => live.has(objectKey(object))));
+  refusePaused(live);
+  const dryRunFiles = files.dryRun(new Set(live.keys()));
   let after = new Map<string, LiveObject>();
-  if (withLive.length > 0) {
-    const dry = await kubectl.run(dryRunArgs(withLive), { showOutput: false });
+  if (dryRunFiles.length > 0) {
+    const dry = await kubectl.run(dryRunArgs(dryRunFiles), { showOutput: false, requests: 4 * count + 4 });
     if (dry.code !== 0) {
       throw new DeployError(
         `the API server refused the release in a dry run: ${lastErrorLine(dry)}. Nothing was applied; ` +
@@ -104,15 +208,16 @@ async function computePreview(kubectl: Kubectl, manifests: StackManifests, scope
     after = byKey(parseObjects(dry.stdout, 'the dry run'));
   }
 
+  const defaults = await takeoverDefaults(kubectl, manifests, live, after, files.workDir, output);
   const changes: ObjectChange[] = [];
   const rolls: StackObject[] = [];
   const chartConfigsChanged = new Set<string>();
   for (const file of manifests.files) {
     for (const object of file.objects) {
-      const change = objectChange(object, file, live.get(objectKey(object)), after.get(objectKey(object)));
+      const change = objectChange(object, file, live.get(objectKey(object)), after.get(objectKey(object)), defaults.get(objectKey(object)));
       changes.push(change);
       if (change.rollout !== undefined && change.op === 'update') rolls.push(object);
-      if (object.kind === 'HelmChartConfig' && (change.op === 'create' || change.op === 'update')) {
+      if (object.kind === 'HelmChartConfig' && startsHelmJob(object, live.get(objectKey(object)))) {
         chartConfigsChanged.add(`${object.namespace}/${object.name}`);
       }
     }
@@ -133,10 +238,16 @@ async function computePreview(kubectl: Kubectl, manifests: StackManifests, scope
   return { changes, prune, rolls, chartConfigsChanged };
 }
 
-function objectChange(object: StackObject, file: ManifestFile, live: LiveObject | undefined, after: LiveObject | undefined): ObjectChange {
+function objectChange(
+  object: StackObject,
+  file: ManifestFile,
+  live: LiveObject | undefined,
+  after: LiveObject | undefined,
+  defaulted: LiveObject | undefined,
+): ObjectChange {
   const base = { kind: object.kind, namespace: object.namespace, name: object.name, ref: resourceRef(object) };
   const workload = object.group === 'apps' && ROLLOUT_KINDS.has(object.kind);
-  if (phaseName(file.name) === MIGRATE_FILE && object.kind === 'Job') {
+  if (isMigrateJob(object, file)) {
     return { ...base, op: live === undefined ? 'create' : 'recreate', removed: [], changed: [], rollout: 'runs the migration (deleted and created every deploy)' };
   }
   if (live === undefined || after === undefined) {
@@ -146,15 +257,19 @@ function objectChange(object: StackObject, file: ManifestFile, live: LiveObject 
   const before = leaves(normalize(live));
   const next = leaves(normalize(after));
   const removed = [...before.keys()].filter((path) => !next.has(path));
-  // Fields kubectl's client-side apply managed (its last-applied annotation) that the release no longer
-  // sets: taking the object over server-side moves them to this field manager, and the apply removes them.
-  const released = leaves(object.manifest);
-  for (const path of leaves(lastApplied(live)).keys()) {
-    if (before.has(path) && !released.has(path) && !removed.includes(path) && !isVolatile(path) && !ownedElsewhere(live, path)) removed.push(path);
-  }
   const changed = [...next.entries()]
     .filter(([path, value]) => before.has(path) && before.get(path) !== value)
     .map(([path, value]) => `${path}: ${before.get(path)} -> ${value}`);
+  // A takeover of a client-side-applied object: the dry run kept the client-side managers' fields,
+  // the apply moves them to this deploy's manager and then removes those the release does not set.
+  // The API server then defaults the object again: a field with a default keeps it.
+  const defaults = defaulted === undefined ? undefined : leaves(normalize(defaulted));
+  for (const path of removedByTakeover(live, after, FIELD_MANAGER)) {
+    if (!before.has(path) || removed.includes(path)) continue;
+    const value = defaults?.get(path);
+    if (value === undefined) removed.push(path);
+    else if (value !== before.get(path)) changed.push(`${path}: ${before.get(path)} -> ${value}`);
+  }
   const op: ChangeOp = removed.length === 0 && changed.length === 0 && [...next.keys()].every((path) => before.has(path)) ? 'unchanged' : 'update';
   let rollout: string | undefined;
   let downtime: boolean | undefined;
@@ -170,7 +285,63 @@ function objectChange(object: StackObject, file: ManifestFile, live: LiveObject 
       downtime = strategy.downtime;
     }
   }
-  return { ...base, op, removed: removed.sort(), changed, rollout, downtime };
+  const takenOver = [...clientSideManagers(managedFieldsOf(live))];
+  return {
+    ...base,
+    op,
+    removed: removed.sort(),
+    changed,
+    rollout,
+    downtime,
+    replicasDropped: replicasDropped(object, before, removed, changed),
+    takenOverFrom: takenOver.length > 0 ? takenOver : undefined,
+  };
+}
+
+/**
+ * The release's Deployment leaves spec.replicas out (an HPA is to own it) and the
+ * apply takes the field away: shown either as removed (a takeover) or, because the
+ * dry run answers with the defaulted object, as changed to 1. Either way the
+ * Deployment scales to one pod until the HPA acts.
+ */
+function replicasDropped(object: StackObject, before: Map<string, string>, removed: readonly string[], changed: readonly string[]): string | undefined {
+  if (object.kind !== 'Deployment' || (object.manifest.spec as { replicas?: unknown } | undefined)?.replicas !== undefined) return undefined;
+  const was = before.get('spec.replicas');
+  if (was === undefined) return undefined;
+  if (removed.includes('spec.replicas')) return `${was} -> 1`;
+  return changed.find((line) => line.startsWith('spec.replicas: '))?.slice('spec.replicas: '.length);
+}
+
+/**
+ * k3s's helm-controller replaces its helm-install Job only when the Job's pod
+ * template changes: the hash of the values (the HelmChartConfig's valuesContent)
+ * or the failurePolicy (helm-controller pkg/controllers/chart/chart.go,
+ * hashObjects and setFailurePolicy). A new config, or one whose valuesContent or
+ * failurePolicy differs from the live one, starts a Job; a label does not.
+ */
+function startsHelmJob(object: StackObject, live: LiveObject | undefined): boolean {
+  if (live === undefined) return true;
+  const spec = (value: unknown) => (value ?? {}) as { valuesContent?: string; failurePolicy?: string };
+  const mine = spec(object.manifest.spec);
+  const theirs = spec(live.spec);
+  return (mine.valuesContent ?? '') !== (theirs.valuesContent ?? '') || (mine.failurePolicy ?? 'reinstall') !== (theirs.failurePolicy ?? 'reinstall');
+}
+
+/**
+ * A paused Deployment rolls out nothing: `rollout status` would wait the whole
+ * --timeout, and `rollout undo` refuses it. Someone paused it on purpose (a
+ * canary, an incident): the deploy stops before it writes anything.
+ */
+function refusePaused(live: ReadonlyMap<string, LiveObject>): void {
+  const paused = [...live.values()].filter((o) => o.kind === 'Deployment' && (o.spec as { paused?: boolean } | undefined)?.paused === true);
+  if (paused.length === 0) return;
+  const names = paused.map((o) => `${o.metadata.namespace}/${o.metadata.name}`).join(', ');
+  const resume = paused.map((o) => `kubectl -n ${o.metadata.namespace} rollout resume deployment/${o.metadata.name}`).join(' ; ');
+  throw new DeployError(
+    `Deployment ${names} is paused (kubectl rollout pause): its new pods would never roll out, rollout status would wait ` +
+      `the whole --timeout, and rollout undo refuses a paused Deployment. Nothing was applied. Find out who paused it and why; ` +
+      `once it may roll again: ${resume} ; then re-run the deploy`,
+  );
 }
 
 /** How a workload replaces its pods, read from the object the API server will store. */
@@ -217,70 +388,6 @@ function normalize(object: LiveObject): Record<string, unknown> {
   return { ...rest, metadata: cleaned };
 }
 
-const isVolatile = (path: string): boolean => path.startsWith('status.') || path === 'metadata.resourceVersion';
-
-/** The managers whose fields kubectl's takeover moves to this deploy's field manager. */
-const CLIENT_SIDE_MANAGERS = new Set(['kubectl-client-side-apply', 'before-first-apply']);
-
-/**
- * Whether a manager other than client-side apply and this deploy also owns the
- * field (`handover-to-hpa` or the HPA's scale updates for `spec.replicas`): the
- * server keeps a co-owned field when the takeover drops it from the applied set.
- * Paths into lists are not matched against `managedFields` (their keyed
- * entries need the list's merge key) and stay reported: a false alarm, never a
- * missed removal.
- */
-function ownedElsewhere(live: LiveObject, path: string): boolean {
-  if (path.includes('[')) return false;
-  const entries = Array.isArray(live.metadata.managedFields) ? (live.metadata.managedFields as ManagedFieldsEntry[]) : [];
-  return entries.some((entry) => {
-    if (CLIENT_SIDE_MANAGERS.has(entry.manager ?? '') || entry.manager === FIELD_MANAGER) return false;
-    let fields: unknown = entry.fieldsV1;
-    for (const key of path.split('.')) {
-      if (fields === null || typeof fields !== 'object') return false;
-      fields = (fields as Record<string, unknown>)[`f:${key}`];
-    }
-    return fields !== undefined;
-  });
-}
-
-interface ManagedFieldsEntry {
-  readonly manager?: string;
-  readonly fieldsV1?: unknown;
-}
-
-function lastApplied(live: LiveObject): Record<string, unknown> {
-  const text = live.metadata.annotations?.[LAST_APPLIED];
-  if (text === undefined) return {};
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    return {};
-  }
-}
-
-/**
- * Every leaf of an object by path. List items with a `name` are addressed by
- * it (`spec.template.spec.containers[api].image`), so a reordered list reads as
- * what it is.
- */
-export function leaves(value: unknown, prefix = '', into = new Map<string, string>()): Map<string, string> {
-  if (Array.isArray(value)) {
-    if (value.length === 0) into.set(prefix, '[]');
-    value.forEach((item, index) => {
-      const id = item !== null && typeof item === 'object' && typeof (item as { name?: unknown }).name === 'string' ? (item as { name: string }).name : String(index);
-      leaves(item, `${prefix}[${id}]`, into);
-    });
-  } else if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>);
-    if (entries.length === 0 && prefix !== '') into.set(prefix, '{}');
-    for (const [key, item] of entries) leaves(item, prefix === '' ? key : `${prefix}.${key}`, into);
-  } else if (prefix !== '') {
-    into.set(prefix, JSON.stringify(value));
-  }
-  return into;
-}
-
 function parseObjects(json: string, what: string): LiveObject[] {
   if (json.trim() === '') return [];
   let parsed: { kind?: string; items?: LiveObject[] };
@@ -320,11 +427,19 @@ export function printPreview(preview: Preview, output: Output): void {
       (downtime.length > 0 ? ` (with downtime: ${downtime.map((c) => `${c.kind}/${c.name}`).join(', ')})` : '') +
       '\n',
   );
-  const replicas = preview.changes.filter((c) => c.kind === 'Deployment' && c.removed.includes('spec.replicas'));
-  for (const change of replicas) {
+  for (const change of preview.changes.filter((c) => c.replicasDropped !== undefined)) {
     output.err(
-      `warning: ${change.namespace}/${change.name} loses spec.replicas: unless an HPA already owns the field, the API server ` +
-        'sets it to 1 and the Deployment scales down once. Hand replicas to the HPA first (README, Deploy: "Handing replicas to the HPA")\n',
+      `warning: ${change.namespace}/${change.name} loses spec.replicas (${change.replicasDropped}): the release leaves the field ` +
+        'to an HPA, but no other field manager owns it yet, so the API server sets it to 1 and the Deployment scales down ' +
+        'until the HPA acts. Hand replicas to the HPA first (docs: "Handing replicas to the HPA")\n',
+    );
+  }
+  const takeovers = preview.changes.filter((c) => c.takenOverFrom !== undefined);
+  if (takeovers.length > 0) {
+    output.out(
+      `takeover: ${takeovers.map((c) => `${c.kind}/${c.name}`).join(', ')} ${takeovers.length === 1 ? 'was' : 'were'} last written by ` +
+        `${[...new Set(takeovers.flatMap((c) => c.takenOverFrom ?? []))].join(', ')}; the apply moves those fields to ${FIELD_MANAGER} ` +
+        'and removes the ones listed above (kubectl diff does not show this step)\n',
     );
   }
 }

@@ -45,6 +45,8 @@ export interface LiveObject {
     readonly namespace?: string;
     readonly labels?: Record<string, string>;
     readonly ownerReferences?: unknown[];
+    readonly deletionTimestamp?: string;
+    readonly finalizers?: readonly string[];
   };
 }
 
@@ -57,9 +59,17 @@ export const listArgs = (kinds: readonly string[], namespace: string, scope: Pic
   'get', kinds.join(','), '-n', namespace, '-l', stackSelector(scope.labels, scope.env), '-o', 'json',
 ];
 
+/**
+ * `--wait=false`: the delete returns once the API server accepted it. kubectl's
+ * default waits until each object is gone, and an object with a finalizer
+ * stays until its controller removes it: minutes, or never.
+ */
 export const deleteArgs = (refs: readonly string[], namespace: string): string[] => [
-  'delete', ...refs, '-n', namespace, '--ignore-not-found',
+  'delete', ...refs, '-n', namespace, '--ignore-not-found', '--wait=false',
 ];
+
+/** Which of the deleted objects are still there (the finalizers that hold them are read from the answer). */
+const finalizingArgs = (refs: readonly string[], namespace: string): string[] => ['get', ...refs, '-n', namespace, '--ignore-not-found', '-o', 'json'];
 
 /** An object that left the stack, found in the namespace it was listed in. */
 export interface PruneCandidate {
@@ -103,7 +113,7 @@ export const listCalls = (scope: PruneScope): PlanLine[] =>
 export async function findStale(kubectl: Kubectl, scope: PruneScope, output: Output): Promise<PruneCandidate[]> {
   const found: PruneCandidate[] = [];
   for (const namespace of scope.namespaces) {
-    const listed = await kubectl.run(listArgs(scope.kinds, namespace, scope), { showOutput: false });
+    const listed = await kubectl.run(listArgs(scope.kinds, namespace, scope), { showOutput: false, requests: scope.kinds.length + 4 });
     if (listed.code !== 0) {
       throw new DeployError(
         `could not list the stack's objects in ${namespace}: ${lastErrorLine(listed)}. Re-run the deploy, or delete leftovers by hand`,
@@ -119,6 +129,10 @@ export async function findStale(kubectl: Kubectl, scope: PruneScope, output: Out
         continue;
       }
       if (!isPrunable(live, scope) || scope.inRelease.has(liveKey(live))) continue;
+      if (live.metadata.deletionTimestamp !== undefined) {
+        output.err(`prune: ${liveRef(live)} in ${namespace} is already being deleted: ${finalizing(live)}\n`);
+        continue;
+      }
       found.push({ namespace, kind: live.kind, name: live.metadata.name, ref: liveRef(live), kept: KEPT_KINDS.has(liveType(live)) });
     }
   }
@@ -150,7 +164,17 @@ export function pruneStep(scope: PruneScope, approved: () => readonly PruneCandi
     plan,
     async run({ kubectl, output, journal }) {
       const shown = new Set(approved().map((c) => `${c.namespace}/${c.ref}`));
-      const stale = await findStale(kubectl, scope, output);
+      let stale: PruneCandidate[];
+      try {
+        stale = await findStale(kubectl, scope, output);
+      } catch (error) {
+        if (!(error instanceof DeployError)) throw error;
+        throw new DeployError(
+          `${error.message}. Nothing was pruned: the release is applied and rolled out, and the objects the preview ` +
+            `showed as leaving the stack (${approved().map((c) => `${c.ref} in ${c.namespace}`).join(', ') || 'none'}) are still there; ` +
+            're-run the deploy to prune them',
+        );
+      }
       for (const live of stale.filter((c) => c.kept)) {
         output.err(
           `kept ${live.ref} in ${live.namespace}: it left the stack but holds data; ` +
@@ -170,7 +194,7 @@ export function pruneStep(scope: PruneScope, approved: () => readonly PruneCandi
       for (const namespace of scope.namespaces) {
         const refs = deleted.filter((c) => c.namespace === namespace).map((c) => c.ref);
         if (refs.length === 0) continue;
-        const result = await kubectl.run(deleteArgs(refs, namespace));
+        const result = await kubectl.run(deleteArgs(refs, namespace), { requests: refs.length + 4 });
         if (result.code !== 0) {
           throw new DeployError(
             `pruning in ${namespace} failed: ${lastErrorLine(result)}. The release is applied and rolled out; ` +
@@ -178,9 +202,30 @@ export function pruneStep(scope: PruneScope, approved: () => readonly PruneCandi
           );
         }
         journal.deleted.push(...refs.map((ref) => `${ref} (${namespace})`));
+        const left = await kubectl.run(finalizingArgs(refs, namespace), { showOutput: false, requests: refs.length + 4 });
+        for (const live of left.code === 0 ? parseObjects(left.stdout) : []) output.err(`deleting ${liveRef(live)} in ${namespace}: ${finalizing(live)}\n`);
       }
     },
   };
+}
+
+/** Why a deleted object is still there: the finalizers that hold it, and who removes them. */
+function finalizing(live: LiveObject): string {
+  const finalizers = live.metadata.finalizers ?? [];
+  return finalizers.length === 0
+    ? 'its deletion is under way'
+    : `it waits for its finalizer${finalizers.length > 1 ? 's' : ''} ${finalizers.join(', ')}, which the controller that set ${finalizers.length > 1 ? 'them' : 'it'} removes ` +
+        `(watch: kubectl -n ${live.metadata.namespace} get ${liveRef(live)})`;
+}
+
+/** A `get` of several objects answers a List, of one the object itself. */
+function parseObjects(json: string): LiveObject[] {
+  try {
+    const parsed = JSON.parse(json) as LiveObject & { items?: LiveObject[] };
+    return parsed.kind === 'List' ? (parsed.items ?? []) : [parsed];
+  } catch {
+    return [];
+  }
 }
 
 function parseList(json: string, namespace: string): LiveObject[] {

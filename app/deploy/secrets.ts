@@ -1,4 +1,6 @@
 import { parseImageReference, podReads, podTemplateOf } from '../shared/manifests';
+import { stringify } from 'yaml';
+import { FIELD_MANAGER } from './apply';
 import { lastErrorLine } from './kubectl';
 import { StackManifests, StackObject } from './manifests';
 import { DeployError } from './options';
@@ -132,6 +134,21 @@ function createCommand(need: SecretNeed, missingKeys: readonly string[]): string
   return `kubectl -n ${ns} create secret generic ${need.name} ${sources.join(' ')}`.trimEnd();
 }
 
+const namespaceArgs = (namespace: string): string[] => ['get', 'namespace', namespace, '--ignore-not-found', '-o', 'name'];
+
+/**
+ * The release's own Namespace object (its Pod Security labels included), applied
+ * as the deploy applies it, so the deploy later finds it already its own; written
+ * out in the command because a synthesized release's folder is gone once the
+ * deploy ends. A plain create when the release does not write that namespace.
+ */
+function createNamespaceCommand(manifests: StackManifests, namespace: string): string {
+  const object = manifests.objects.find((o) => o.kind === 'Namespace' && o.name === namespace);
+  if (object === undefined) return `kubectl create namespace ${namespace}`;
+  // The here-document's lines start at the margin, so the block pastes into a shell as printed.
+  return `kubectl apply --server-side --field-manager=${FIELD_MANAGER} -f - <<'YAML'\n${stringify(object.manifest).trimEnd()}\nYAML`;
+}
+
 /** The command that adds keys to an existing Secret. */
 function addKeysCommand(need: SecretNeed, missingKeys: readonly string[]): string {
   const data = missingKeys.map((key) => `"${key}":"<base64 of the value>"`).join(',');
@@ -145,12 +162,31 @@ function addKeysCommand(need: SecretNeed, missingKeys: readonly string[]): strin
  */
 export function secretsStep(manifests: StackManifests): Step {
   const needs = secretNeeds(manifests);
+  const namespaces = [...new Set(needs.map((need) => need.namespace))];
   return {
     title: `check the Secrets the release reads (${needs.length}; key names only, never values)`,
-    plan: needs.map((need) => kubectlCall(secretKeysArgs(need))),
+    plan: [...namespaces.map((namespace) => kubectlCall(namespaceArgs(namespace))), ...needs.map((need) => kubectlCall(secretKeysArgs(need)))],
     async run({ kubectl, output }) {
       const problems: string[] = [];
-      for (const need of needs) {
+      const missingNamespaces = new Set<string>();
+      for (const namespace of namespaces) {
+        const result = await kubectl.run(namespaceArgs(namespace), { showOutput: false });
+        if (result.code !== 0) throw new DeployError(`could not read namespace ${namespace}: ${lastErrorLine(result)}; nothing was applied`);
+        if (result.stdout.trim() === '') missingNamespaces.add(namespace);
+      }
+      // A Secret cannot be created in a namespace that does not exist yet (the first deploy into an
+      // empty cluster): the release's own Namespace comes first, with its Pod Security labels.
+      for (const namespace of missingNamespaces) {
+        const missing = needs.filter((need) => need.namespace === namespace);
+        problems.push(
+          `namespace ${namespace} does not exist yet, so neither do the Secrets the release reads there ` +
+            `(${missing.map((need) => need.name).join(', ')}). In this order:\n` +
+            `    ${createNamespaceCommand(manifests, namespace)}\n` +
+            missing.map((need) => `    ${createCommand(need, need.pull ? ['.dockerconfigjson'] : [...need.keys].sort())}\n`).join('') +
+            '  then re-run the deploy',
+        );
+      }
+      for (const need of needs.filter((n) => !missingNamespaces.has(n.namespace))) {
         const result = await kubectl.run(secretKeysArgs(need), { showOutput: false });
         if (result.code !== 0) {
           throw new DeployError(

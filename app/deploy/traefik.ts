@@ -1,9 +1,9 @@
 import { parse } from 'yaml';
-import { Kubectl, lastErrorLine } from './kubectl';
+import { durationMs, Kubectl, lastErrorLine } from './kubectl';
 import { StackObject } from './manifests';
 import { DeployError } from './options';
 import { sleep } from './stop';
-import { waitForJob, waitJobArgs } from './migrate-gate';
+import { jobPodsArgs, podLogsArgs, printNewestJobPodLog } from './migrate-gate';
 import { kubectlCall, note, PlanLine, Step } from './step';
 
 /**
@@ -41,10 +41,21 @@ export const jobUidArgs = (upgrade: ChartUpgrade): string[] => [
   'get', 'job', upgrade.job.name, '-n', upgrade.job.namespace, '--ignore-not-found', '-o', 'jsonpath={.metadata.uid}',
 ];
 
+/**
+ * Phase and restarts of each pod of the helm-install Job with this uid. Its pods
+ * restart OnFailure and its backoffLimit is 1000 (helm-controller's defaults): a
+ * failing upgrade is a pod in CrashLoopBackOff for hours, counted in neither the
+ * Job's status.failed nor its conditions, so the deploy stops at the first restart.
+ */
+const jobPodsStateArgs = (upgrade: ChartUpgrade, uid: string): string[] => [
+  'get', 'pods', '-n', upgrade.job.namespace, '-l', `batch.kubernetes.io/controller-uid=${uid}`, '-o',
+  'jsonpath={range .items[*]}{.status.phase}:{.status.containerStatuses[*].restartCount}{"\\n"}{end}',
+];
+
 const statusArgs = (upgrade: ChartUpgrade, timeout: string): string[] => [
   'rollout', 'status', upgrade.workload, '-n', upgrade.job.namespace, `--timeout=${timeout}`,
 ];
-const logsArgs = (upgrade: ChartUpgrade): string[] => ['logs', `job/${upgrade.job.name}`, '-n', upgrade.job.namespace, '--tail=50'];
+
 
 /** Reads the current helm-install Job's uid, before the HelmChartConfig is applied. */
 export async function currentJobUid(kubectl: Kubectl, upgrade: ChartUpgrade): Promise<string> {
@@ -63,10 +74,10 @@ export function chartUpgradeStep(upgrade: ChartUpgrade, previousUid: () => strin
   const plan: PlanLine[] = [
     kubectlCall(jobUidArgs(upgrade)),
     note(`repeated every ${POLL_MS / 1000}s until the helm-controller has replaced the Job (at most ${NEW_JOB_TIMEOUT_MS / 1000}s)`),
-    kubectlCall(waitJobArgs(upgrade.job, 'complete', HELM_JOB_TIMEOUT)),
-    kubectlCall(waitJobArgs(upgrade.job, 'failed', HELM_JOB_TIMEOUT)),
+    kubectlCall(jobPodsStateArgs(upgrade, '<the new Job\'s uid>')),
+    note(`repeated every ${POLL_MS / 1000}s until its pod succeeded, failed or restarted (at most ${HELM_JOB_TIMEOUT}; restarts OnFailure and a backoffLimit of 1000 mean the Job itself never fails in time)`),
     kubectlCall(statusArgs(upgrade, rolloutTimeout)),
-    { kind: 'only-if', when: 'the upgrade Job fails', calls: [logsArgs(upgrade)] },
+    { kind: 'only-if', when: 'the upgrade Job fails', calls: [jobPodsArgs(upgrade.job), podLogsArgs(upgrade.job.namespace, '<the newest pod>', 50)] },
   ];
   return {
     title: `wait for the Traefik upgrade (Job ${where}, then ${upgrade.workload})`,
@@ -74,8 +85,9 @@ export function chartUpgradeStep(upgrade: ChartUpgrade, previousUid: () => strin
     async run({ kubectl, output, stop }) {
       const before = previousUid();
       const deadline = Date.now() + NEW_JOB_TIMEOUT_MS;
+      let uid: string;
       for (;;) {
-        const uid = await currentJobUid(kubectl, upgrade);
+        uid = await currentJobUid(kubectl, upgrade);
         if (uid !== '' && uid !== before) break;
         if (Date.now() > deadline) {
           throw new DeployError(
@@ -86,13 +98,13 @@ export function chartUpgradeStep(upgrade: ChartUpgrade, previousUid: () => strin
         }
         await sleep(POLL_MS, stop);
       }
-      const outcome = await waitForJob(kubectl, upgrade.job, HELM_JOB_TIMEOUT);
-      if (outcome.state !== 'complete') {
-        output.err(`\nthe Traefik upgrade Job ${where} ${outcome.state === 'failed' ? 'failed' : 'did not complete'}; its log:\n`);
-        await kubectl.run(logsArgs(upgrade));
+      const outcome = await firstPodOutcome(kubectl, upgrade, uid, stop);
+      if (outcome !== 'succeeded') {
+        output.err(`\nthe Traefik upgrade Job ${where} ${outcome === 'failed' ? 'has a failing pod' : 'did not finish'}; its log:\n`);
+        await printNewestJobPodLog(kubectl, output, upgrade.job, 50);
         throw new DeployError(
-          `the Traefik upgrade failed: Job ${where} ${outcome.state === 'failed' ? 'failed' : `did not complete within ${HELM_JOB_TIMEOUT} (${outcome.reason})`}. ` +
-            `helm keeps the previous Traefik release serving. Read why: kubectl -n ${upgrade.job.namespace} logs job/${upgrade.job.name} ; ` +
+          `the Traefik upgrade failed: ${outcome === 'failed' ? `the pod of Job ${where} failed (the helm-controller's Job restarts it and retries up to 1000 times, so the Job itself will not say Failed for hours)` : `Job ${where} did not finish within ${HELM_JOB_TIMEOUT}`}. ` +
+            `helm keeps the previous Traefik release serving. Read why (the newest pod's log): kubectl -n ${upgrade.job.namespace} logs --tail=50 $(kubectl -n ${upgrade.job.namespace} get pods -l batch.kubernetes.io/job-name=${upgrade.job.name} --sort-by=.metadata.creationTimestamp -o name | tail -n 1) ; ` +
             `fix the HelmChartConfig ${upgrade.config.name} (traefik.* in the config) and re-run. Nothing of the app was applied`,
         );
       }
@@ -105,4 +117,28 @@ export function chartUpgradeStep(upgrade: ChartUpgrade, previousUid: () => strin
       }
     },
   };
+}
+
+/** Polls the new helm-install Job's pods until one succeeded, failed or restarted, or HELM_JOB_TIMEOUT passed. */
+async function firstPodOutcome(
+  kubectl: Kubectl,
+  upgrade: ChartUpgrade,
+  uid: string,
+  stop: AbortSignal | undefined,
+): Promise<'succeeded' | 'failed' | 'unfinished'> {
+  const deadline = Date.now() + durationMs(HELM_JOB_TIMEOUT);
+  for (;;) {
+    const result = await kubectl.run(jobPodsStateArgs(upgrade, uid), { showOutput: false });
+    if (result.code !== 0) {
+      throw new DeployError(`could not read the pods of Job ${upgrade.job.namespace}/${upgrade.job.name}: ${lastErrorLine(result)}. Nothing of the app was applied`);
+    }
+    const pods = result.stdout.split('\n').filter((line) => line !== '').map((line) => {
+      const [phase, restarts] = line.split(':');
+      return { phase, restarts: (restarts ?? '').split(' ').reduce((sum, count) => sum + Number(count || '0'), 0) };
+    });
+    if (pods.some((pod) => pod.phase === 'Succeeded')) return 'succeeded';
+    if (pods.some((pod) => pod.phase === 'Failed' || pod.restarts > 0)) return 'failed';
+    if (Date.now() > deadline) return 'unfinished';
+    await sleep(POLL_MS, stop);
+  }
 }

@@ -8,7 +8,8 @@
 import { parseDocument } from 'yaml';
 import { parseQuantity } from '../check/quantity';
 import { MIGRATE_FILE, phaseName, resourceType, ROLLOUT_KINDS, StackObject } from '../deploy/manifests';
-import { leaves, strategyOf } from '../deploy/preview';
+import { strategyOf } from '../deploy/preview';
+import { leaves } from '../shared/object-paths';
 import { KEPT_KINDS, objectKey, pruneScope } from '../deploy/prune';
 import { DeployError } from '../deploy/options';
 import { reviewedStackLabels, stackLabelPairs, StackLabels } from '../deploy/stack-labels';
