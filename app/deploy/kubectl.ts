@@ -50,7 +50,7 @@ const REQUEST_TIMED_OUT = /Client\.Timeout exceeded|context deadline exceeded|i\
  *
  * Bounds: a call that carries its own `--timeout=` (wait, rollout status,
  * delete --wait) is a watch and gets no `--request-timeout` (that would cut the
- * watch short); every other call except `version --client` gets
+ * watch short); every other call gets
  * `--request-timeout`, which kubectl applies to each HTTP request: a hung API
  * server makes kubectl itself give up, and the deploy says so. Behind both, a
  * watchdog ends a kubectl that outlives its own bound (the watch's timeout, or
@@ -68,7 +68,7 @@ export class Kubectl {
 
   /** The full argv of a call, as run and as printed by --dry-run. */
   commandLine(args: readonly string[]): string[] {
-    const bounded = isLocal(args) || ownTimeout(args) !== undefined ? [] : [`--request-timeout=${this.bounds.requestTimeout}`];
+    const bounded = ownTimeout(args) !== undefined ? [] : [`--request-timeout=${this.bounds.requestTimeout}`];
     return ['kubectl', ...clusterFlags(this.target), ...args, ...bounded];
   }
 
@@ -113,9 +113,6 @@ export class Kubectl {
     return result;
   }
 }
-
-/** `version --client` never talks to the API server. */
-const isLocal = (args: readonly string[]): boolean => args[0] === 'version' && args.includes('--client');
 
 /** The `--timeout=` a watching call carries, in milliseconds. */
 function ownTimeout(args: readonly string[]): number | undefined {

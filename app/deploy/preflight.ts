@@ -3,9 +3,6 @@ import { DeployError } from './options';
 import { CommandNotFoundError } from './process';
 import { kubectlCall, Step } from './step';
 
-/** Proves kubectl is installed without touching the cluster. */
-export const CLIENT_CHECK = ['version', '--client', '-o', 'json'];
-
 /**
  * Proves the cluster answers and the credentials work: reading kube-system
  * needs a reachable API server and an authenticated user, and k3s always has it
@@ -15,17 +12,21 @@ export const CLIENT_CHECK = ['version', '--client', '-o', 'json'];
  */
 export const CLUSTER_CHECK = ['get', 'namespace', 'kube-system', '-o', 'name'];
 
-/** Both versions: kubectl is supported within one minor version of the API server. */
+/**
+ * kubectl's version and the API server's (kubectl is supported within one minor
+ * version of the server). It also proves kubectl is installed: it prints its own
+ * version even when the server does not answer.
+ */
 export const VERSION_CHECK = ['version', '-o', 'json'];
 
 export function preflightStep(target: ClusterTarget): Step {
   return {
     title: 'check kubectl and the cluster',
-    plan: [kubectlCall(CLIENT_CHECK), kubectlCall(CLUSTER_CHECK), kubectlCall(VERSION_CHECK)],
+    plan: [kubectlCall(VERSION_CHECK), kubectlCall(CLUSTER_CHECK)],
     async run({ kubectl, output }) {
-      let client;
+      let versions;
       try {
-        client = await kubectl.run(CLIENT_CHECK, { showOutput: false });
+        versions = await kubectl.run(VERSION_CHECK, { showOutput: false });
       } catch (error) {
         if (!(error instanceof CommandNotFoundError)) throw error;
         throw new DeployError(
@@ -33,10 +34,9 @@ export function preflightStep(target: ClusterTarget): Step {
             'apart) and re-run; nothing was applied',
         );
       }
-      if (client.code !== 0) {
-        throw new DeployError(`kubectl version --client failed: ${lastErrorLine(client)}; nothing was applied`);
-      }
-      output.out(`kubectl ${clientVersion(client.stdout)}\n`);
+      const client = clientVersion(versions.stdout);
+      if (client === undefined) throw new DeployError(`kubectl version failed: ${lastErrorLine(versions)}; nothing was applied`);
+      output.out(`kubectl ${client}\n`);
 
       const cluster = await kubectl.run(CLUSTER_CHECK, { showOutput: false });
       if (cluster.code !== 0) {
@@ -48,7 +48,6 @@ export function preflightStep(target: ClusterTarget): Step {
       }
       output.out(`cluster reachable ${describeTarget(target)}\n`);
 
-      const versions = await kubectl.run(VERSION_CHECK, { showOutput: false });
       const skew = versionSkew(versions.stdout);
       if (skew === undefined) {
         throw new DeployError(`kubectl version could not read the server's version: ${lastErrorLine(versions)}; nothing was applied`);
@@ -87,12 +86,12 @@ export function versionSkew(json: string): { client: Version; server: Version } 
   }
 }
 
-function clientVersion(json: string): string {
+/** kubectl's own version from `kubectl version -o json` (printed even when the server does not answer). */
+function clientVersion(json: string): string | undefined {
   try {
-    const version = (JSON.parse(json) as { clientVersion?: { gitVersion?: string } }).clientVersion?.gitVersion;
-    return version ?? 'version unknown';
+    return (JSON.parse(json) as { clientVersion?: { gitVersion?: string } }).clientVersion?.gitVersion;
   } catch {
-    return 'version unknown';
+    return undefined;
   }
 }
 

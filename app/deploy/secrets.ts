@@ -34,10 +34,13 @@ export interface SecretNeed {
  * process, its output or the terminal. `--ignore-not-found` turns a missing
  * Secret into empty output.
  */
-const KEYS_TEMPLATE = '{{.metadata.name}}{{range $key, $value := .data}} {{$key}}{{end}}';
+const KEYS_OF_ONE = '{{.metadata.name}}{{range $key, $value := .data}} {{$key}}{{end}}{{"\\n"}}';
+/** One line per Secret found: kubectl answers a List for several names and the object for one. */
+const KEYS_TEMPLATE = `{{if .items}}{{range .items}}${KEYS_OF_ONE}{{end}}{{else}}{{if .metadata}}${KEYS_OF_ONE}{{end}}{{end}}`;
 
-export const secretKeysArgs = (need: Pick<SecretNeed, 'namespace' | 'name'>): string[] => [
-  'get', 'secret', need.name, '-n', need.namespace, '--ignore-not-found', '-o', `go-template=${KEYS_TEMPLATE}`,
+/** Every Secret the release reads in one namespace, in one call. */
+export const secretKeysArgs = (namespace: string, names: readonly string[]): string[] => [
+  'get', 'secret', ...names, '-n', namespace, '--ignore-not-found', '-o', `go-template=${KEYS_TEMPLATE}`,
 ];
 
 interface PodSpecLike {
@@ -134,7 +137,7 @@ function createCommand(need: SecretNeed, missingKeys: readonly string[]): string
   return `kubectl -n ${ns} create secret generic ${need.name} ${sources.join(' ')}`.trimEnd();
 }
 
-const namespaceArgs = (namespace: string): string[] => ['get', 'namespace', namespace, '--ignore-not-found', '-o', 'name'];
+const namespacesArgs = (namespaces: readonly string[]): string[] => ['get', 'namespace', ...namespaces, '--ignore-not-found', '-o', 'name'];
 
 /**
  * The release's own Namespace object (its Pod Security labels included), applied
@@ -148,6 +151,8 @@ function createNamespaceCommand(manifests: StackManifests, namespace: string): s
   // The here-document's lines start at the margin, so the block pastes into a shell as printed.
   return `kubectl apply --server-side --field-manager=${FIELD_MANAGER} -f - <<'YAML'\n${stringify(object.manifest).trimEnd()}\nYAML`;
 }
+
+const namesIn = (needs: readonly SecretNeed[], namespace: string): string[] => needs.filter((need) => need.namespace === namespace).map((need) => need.name);
 
 /** The command that adds keys to an existing Secret. */
 function addKeysCommand(need: SecretNeed, missingKeys: readonly string[]): string {
@@ -165,15 +170,13 @@ export function secretsStep(manifests: StackManifests): Step {
   const namespaces = [...new Set(needs.map((need) => need.namespace))];
   return {
     title: `check the Secrets the release reads (${needs.length}; key names only, never values)`,
-    plan: [...namespaces.map((namespace) => kubectlCall(namespaceArgs(namespace))), ...needs.map((need) => kubectlCall(secretKeysArgs(need)))],
+    plan: needs.length === 0 ? [] : [kubectlCall(namespacesArgs(namespaces)), ...namespaces.map((namespace) => kubectlCall(secretKeysArgs(namespace, namesIn(needs, namespace))))],
     async run({ kubectl, output }) {
+      if (needs.length === 0) return;
       const problems: string[] = [];
-      const missingNamespaces = new Set<string>();
-      for (const namespace of namespaces) {
-        const result = await kubectl.run(namespaceArgs(namespace), { showOutput: false });
-        if (result.code !== 0) throw new DeployError(`could not read namespace ${namespace}: ${lastErrorLine(result)}; nothing was applied`);
-        if (result.stdout.trim() === '') missingNamespaces.add(namespace);
-      }
+      const found = await kubectl.run(namespacesArgs(namespaces), { showOutput: false, requests: namespaces.length + 4 });
+      if (found.code !== 0) throw new DeployError(`could not read the namespaces ${namespaces.join(', ')}: ${lastErrorLine(found)}; nothing was applied`);
+      const missingNamespaces = new Set(namespaces.filter((namespace) => !found.stdout.split('\n').includes(`namespace/${namespace}`)));
       // A Secret cannot be created in a namespace that does not exist yet (the first deploy into an
       // empty cluster): the release's own Namespace comes first, with its Pod Security labels.
       for (const namespace of missingNamespaces) {
@@ -186,14 +189,21 @@ export function secretsStep(manifests: StackManifests): Step {
             '  then re-run the deploy',
         );
       }
-      for (const need of needs.filter((n) => !missingNamespaces.has(n.namespace))) {
-        const result = await kubectl.run(secretKeysArgs(need), { showOutput: false });
+      const keysOf = new Map<string, string[]>();
+      for (const namespace of namespaces.filter((n) => !missingNamespaces.has(n))) {
+        const names = namesIn(needs, namespace);
+        const result = await kubectl.run(secretKeysArgs(namespace, names), { showOutput: false, requests: names.length + 4 });
         if (result.code !== 0) {
-          throw new DeployError(
-            `could not read Secret ${need.namespace}/${need.name}: ${lastErrorLine(result)}; nothing was applied`,
-          );
+          throw new DeployError(`could not read the Secrets ${names.join(', ')} in ${namespace}: ${lastErrorLine(result)}; nothing was applied`);
         }
-        const [name, ...keys] = result.stdout.trim().split(/\s+/).filter((word) => word !== '');
+        for (const line of result.stdout.split('\n')) {
+          const [name, ...keys] = line.split(' ').filter((word) => word !== '');
+          if (name !== undefined) keysOf.set(`${namespace}/${name}`, keys);
+        }
+      }
+      for (const need of needs.filter((n) => !missingNamespaces.has(n.namespace))) {
+        const keys = keysOf.get(`${need.namespace}/${need.name}`) ?? [];
+        const name = keysOf.has(`${need.namespace}/${need.name}`) ? need.name : undefined;
         const users = [...need.users].join(', ');
         const required = need.pull ? ['.dockerconfigjson'] : [...need.keys].sort();
         if (name === undefined) {
