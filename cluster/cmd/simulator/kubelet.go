@@ -38,7 +38,9 @@ const (
 var scenarios = map[string]bool{ready: true, neverReady: true, crashLoop: true, succeed: true, fail: true, hang: true}
 
 const (
-	runFor = time.Second // how long a container of succeed/fail runs before it exits
+	// How long a container of succeed/fail runs before it exits: goose with nothing to migrate takes about
+	// this long; a Job that finishes at once would hide a gate that does not wait.
+	runFor = 300 * time.Millisecond
 	// The kubelet's real back-off starts at 10s and doubles; a fixed, short
 	// period lets a test see restarts pile up without waiting minutes.
 	restartEvery = 5 * time.Second
