@@ -3,6 +3,12 @@
  * Secrets, a failed Traefik upgrade, a failing health endpoint, and a directory
  * the manifest check refuses. The lock's faults are in deploy-lock.test.ts, the
  * signals in deploy-signals.test.ts.
+ *
+ * Why a stand-in and not the control plane of cluster/ (test/cluster/ has what the
+ * API server does): a kubectl that hangs in one given call (the
+ * Secrets read, a watch), a request timeout on one call, and a helm-install pod
+ * found running a given number of times happen on demand only here; the hung and
+ * slow real API servers are in test/cluster/api-server.test.ts.
  */
 import { readFileSync } from 'node:fs';
 import { applied, DeployRun, health, isAlive, LOCK_READ, LOCK_RELEASE, plainDeploy, release, runDeploy as run, RunSetup, sandbox, SELECTOR, SSA, useDeployFixtures } from './deploy-helpers';

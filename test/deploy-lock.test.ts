@@ -4,6 +4,13 @@
  * deploy killed with kill -9, stale and taken-over Leases, renewals that fail,
  * and stops while the Lease is being created. Split from deploy-faults.test.ts
  * so the test workers share the deploy faults.
+ *
+ * Why a stand-in and not the control plane of cluster/ (test/cluster/ has what the
+ * API server does): a Lease create whose answer never comes
+ * back after the server acted, renewals that time out a given number of times, and
+ * a stop between two given calls cannot be caused on a real server on demand;
+ * concurrent deploys, stale, taken-over and refused Leases are also in
+ * test/cluster/lock.test.ts.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -3,6 +3,12 @@
  * apply, against the stand-in kubectl: the live objects and the server-side dry
  * run's answer are scripted (STANDIN_LIVE_OBJECTS, STANDIN_DRYRUN_OBJECTS), and
  * the tests assert on the recorded calls and on the table the operator sees.
+ *
+ * Why a stand-in and not the control plane of cluster/ (test/cluster/ has what the
+ * API server does): each scripted live object stands for a
+ * case (a co-owning HPA, a refused defaults dry run, a rejecting webhook) the
+ * table must word exactly; test/cluster/takeover.test.ts checks on the real
+ * server that what the preview says is removed is what it removed.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -3,6 +3,10 @@
  * process group, npm alone, during an apply, and at the confirmation question
  * on a real terminal (a pty). Split from deploy-faults.test.ts so the test
  * workers share the deploy faults.
+ *
+ * Why a stand-in and not the control plane of cluster/ (test/cluster/ has what the
+ * API server does): a signal must arrive while a given call
+ * runs, and the stand-in's calls last exactly as long as the test needs.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';

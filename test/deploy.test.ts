@@ -1,10 +1,16 @@
 /**
  * The deploy command against a stand-in kubectl (test/fixtures/deploy/kubectl-standin.sh)
- * placed first on PATH: there is no cluster here, so the tests assert on the
- * kubectl calls the command made, in order, and on what it told the operator.
+ * placed first on PATH: the tests assert on the kubectl calls the command made,
+ * in order, and on what it told the operator.
  * The release is the fixture config synthesized by the real synth; the health
  * URL is a local server. Faults are in deploy-lock.test.ts, deploy-signals.test.ts and deploy-faults.test.ts,
  * the change preview in deploy-preview.test.ts.
+ *
+ * Why a stand-in and not the control plane of cluster/ (test/cluster/ has what the
+ * API server does): these lock the exact sequence of calls and the
+ * words for answers a real server gives only by chance or slowly (a Job that
+ * times out after 10 minutes, a rollout past its progress deadline, a kubectl
+ * diff that fails), in milliseconds a test.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
