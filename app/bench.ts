@@ -444,16 +444,11 @@ function benchmarkReport(
 }
 
 /**
- * The command line of `npm run bench`. Defaults: 7 runs (an odd count has a true
- * median), scale points 1, 10 and 50 environments, no `npm test` run (it takes
- * longer than everything else together), and the record written.
- */
-/**
  * The deploy's figures on the local control plane are measured by another run
  * (`npm run bench:deploy`) and recorded by hand under their own heading: a
  * synth benchmark keeps them as they are.
  */
-export const DEPLOY_SECTION = '## The deploy on the local control plane';
+const DEPLOY_SECTION = '## The deploy on the local control plane';
 
 function deploySection(): string {
   const recorded = fs.existsSync(BENCHMARK_DOC_FILE) ? fs.readFileSync(BENCHMARK_DOC_FILE, 'utf8') : '';
@@ -461,6 +456,11 @@ function deploySection(): string {
   return at < 0 ? '' : `\n${recorded.slice(at)}`;
 }
 
+/**
+ * The command line of `npm run bench`. Defaults: 7 runs (an odd count has a true
+ * median), scale points 1, 10 and 50 environments, no `npm test` run (it takes
+ * longer than everything else together), and the record written.
+ */
 export function parseArgs(argv: string[]): BenchOptions {
   let runs = 7;
   let scale = [1, 10, 50];

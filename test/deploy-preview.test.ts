@@ -118,14 +118,21 @@ function releaseWithHpa(): Release {
   return new Release(config);
 }
 
+/**
+ * The release's ConfigMap as `kubectl create configmap --from-env-file | kubectl apply -f -` left it:
+ * two keys more than the release, every key owned by kubectl-client-side-apply.
+ */
+function legacyConfigMap() {
+  const configMap = find(release.file('config.yaml'), 'ConfigMap', 'honeydue-config');
+  const applied = structuredClone(configMap);
+  applied.data.LEGACY_FLAG = 'on';
+  applied.data.OLD_SMTP_USER = 'ops';
+  return { configMap, applied, live: clientSideApplied(applied) };
+}
+
 describe('the change preview', () => {
   test('a ConfigMap last applied client-side: every live key the release lacks is listed as removed, before anything is written', async () => {
-    // What `kubectl create configmap --from-env-file | kubectl apply -f -` left: all keys, owned by kubectl-client-side-apply.
-    const configMap = find(release.file('config.yaml'), 'ConfigMap', 'honeydue-config');
-    const applied = structuredClone(configMap);
-    applied.data.LEGACY_FLAG = 'on';
-    applied.data.OLD_SMTP_USER = 'ops';
-    const live = clientSideApplied(applied);
+    const { configMap, live } = legacyConfigMap();
     // The dry run still shows both keys (it does not migrate the client-side manager): its managedFields say they go.
     const dryRun = dryRunOverClientSide(live, configMap);
 
@@ -159,11 +166,7 @@ describe('the change preview', () => {
   });
 
   test('a key another field manager also owns is kept on a takeover, so it is not listed as removed', async () => {
-    const configMap = find(release.file('config.yaml'), 'ConfigMap', 'honeydue-config');
-    const applied = structuredClone(configMap);
-    applied.data.LEGACY_FLAG = 'on';
-    applied.data.OLD_SMTP_USER = 'ops';
-    const live = clientSideApplied(applied);
+    const { configMap, applied, live } = legacyConfigMap();
     // Someone also patched LEGACY_FLAG (kubectl patch): that manager keeps owning it after the takeover.
     live.metadata.managedFields.push({ ...managedBy('kubectl-patch', 'Update', applied), fieldsV1: { 'f:data': { 'f:LEGACY_FLAG': {} } } });
 

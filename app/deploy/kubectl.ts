@@ -135,6 +135,21 @@ export function clusterFlags(target: ClusterTarget): string[] {
   return flags;
 }
 
+/**
+ * The objects of a `kubectl get` or `apply -o json` answer: kubectl answers a
+ * List for several objects and the object itself for one; nothing (an
+ * `--ignore-not-found` that found none) is no object. Undefined when it is not JSON.
+ */
+export function kubectlObjects<T>(json: string): T[] | undefined {
+  if (json.trim() === '') return [];
+  try {
+    const parsed = JSON.parse(json) as { kind?: string; items?: T[] };
+    return parsed.kind === 'List' ? (parsed.items ?? []) : [parsed as T];
+  } catch {
+    return undefined;
+  }
+}
+
 /** The last non-empty line kubectl wrote to stderr: the line that says what went wrong. */
 export function lastErrorLine(result: ProcessResult): string {
   const lines = result.stderr.split('\n').map((line) => line.trim()).filter((line) => line !== '');

@@ -85,7 +85,6 @@ const renewArgs = (env: string, holder: string, now: string): string[] => [
 /** The DeleteOptions body of the release, in the deploy's folder. */
 const DELETE_OPTIONS_FILE = 'lease-delete-options.json';
 
-
 /**
  * What this deploy knows of the Lease: `none` (it never created it, or was
  * refused), `held` (created or taken over, renewed since), `unknown` (the create

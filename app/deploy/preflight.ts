@@ -34,9 +34,9 @@ export function preflightStep(target: ClusterTarget): Step {
             'apart) and re-run; nothing was applied',
         );
       }
-      const client = clientVersion(versions.stdout);
+      const { client, server } = versionsOf(versions.stdout);
       if (client === undefined) throw new DeployError(`kubectl version failed: ${lastErrorLine(versions)}; nothing was applied`);
-      output.out(`kubectl ${client}\n`);
+      output.out(`kubectl ${client.text}\n`);
 
       const cluster = await kubectl.run(CLUSTER_CHECK, { showOutput: false });
       if (cluster.code !== 0) {
@@ -48,18 +48,17 @@ export function preflightStep(target: ClusterTarget): Step {
       }
       output.out(`cluster reachable ${describeTarget(target)}\n`);
 
-      const skew = versionSkew(versions.stdout);
-      if (skew === undefined) {
+      if (server === undefined) {
         throw new DeployError(`kubectl version could not read the server's version: ${lastErrorLine(versions)}; nothing was applied`);
       }
-      if (Math.abs(skew.client.minor - skew.server.minor) > 1 || skew.client.major !== skew.server.major) {
+      if (Math.abs(client.minor - server.minor) > 1 || client.major !== server.major) {
         throw new DeployError(
-          `kubectl ${skew.client.text} is outside the supported skew of the API server ${skew.server.text} (kubectl supports ` +
-            `one minor version older or newer than the server): install kubectl ${skew.server.major}.${skew.server.minor} and re-run; ` +
+          `kubectl ${client.text} is outside the supported skew of the API server ${server.text} (kubectl supports ` +
+            `one minor version older or newer than the server): install kubectl ${server.major}.${server.minor} and re-run; ` +
             'nothing was applied',
         );
       }
-      output.out(`API server ${skew.server.text}\n`);
+      output.out(`API server ${server.text}\n`);
     },
   };
 }
@@ -70,28 +69,17 @@ interface Version {
   readonly text: string;
 }
 
-/** Client and server versions from `kubectl version -o json`; undefined when either is missing. */
-export function versionSkew(json: string): { client: Version; server: Version } | undefined {
+/** kubectl's and the server's versions from `kubectl version -o json`; kubectl prints its own even when the server does not answer. */
+export function versionsOf(json: string): { client?: Version; server?: Version } {
   const read = (info: { gitVersion?: string } | undefined): Version | undefined => {
     const match = /^v(\d+)\.(\d+)\./.exec(info?.gitVersion ?? '');
     return match === null ? undefined : { major: Number(match[1]), minor: Number(match[2]), text: info?.gitVersion as string };
   };
   try {
     const parsed = JSON.parse(json) as { clientVersion?: { gitVersion?: string }; serverVersion?: { gitVersion?: string } };
-    const client = read(parsed.clientVersion);
-    const server = read(parsed.serverVersion);
-    return client === undefined || server === undefined ? undefined : { client, server };
+    return { client: read(parsed.clientVersion), server: read(parsed.serverVersion) };
   } catch {
-    return undefined;
-  }
-}
-
-/** kubectl's own version from `kubectl version -o json` (printed even when the server does not answer). */
-function clientVersion(json: string): string | undefined {
-  try {
-    return (JSON.parse(json) as { clientVersion?: { gitVersion?: string } }).clientVersion?.gitVersion;
-  } catch {
-    return undefined;
+    return {};
   }
 }
 

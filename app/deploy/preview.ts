@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { FIELD_MANAGER } from './apply';
 import { clientSideManagers, managedFieldsOf, removedByTakeover } from './field-ownership';
-import { Kubectl, lastErrorLine } from './kubectl';
+import { Kubectl, kubectlObjects, lastErrorLine } from './kubectl';
 import { apiGroupOf, podTemplateOf } from '../shared/manifests';
 import { leaves } from '../shared/object-paths';
 import { ManifestFile, MIGRATE_FILE, phaseName, resourceRef, ROLLOUT_KINDS, StackManifests, StackObject } from './manifests';
@@ -389,15 +389,9 @@ function normalize(object: LiveObject): Record<string, unknown> {
 }
 
 function parseObjects(json: string, what: string): LiveObject[] {
-  if (json.trim() === '') return [];
-  let parsed: { kind?: string; items?: LiveObject[] };
-  try {
-    parsed = JSON.parse(json) as { kind?: string; items?: LiveObject[] };
-  } catch {
-    throw new DeployError(`${what} did not return JSON; nothing was applied`);
-  }
-  // kubectl returns a List for several objects and the object itself for one.
-  return parsed.kind === 'List' ? (parsed.items ?? []) : [parsed as LiveObject];
+  const objects = kubectlObjects<LiveObject>(json);
+  if (objects === undefined) throw new DeployError(`${what} did not return JSON; nothing was applied`);
+  return objects;
 }
 
 function byKey(objects: readonly LiveObject[]): Map<string, LiveObject> {

@@ -1,5 +1,5 @@
 import { carriesStackLabels, StackLabels, stackSelector } from './stack-labels';
-import { Kubectl, lastErrorLine } from './kubectl';
+import { Kubectl, kubectlObjects, lastErrorLine } from './kubectl';
 import { apiGroupOf } from '../shared/manifests';
 import { resourceRef, resourceType, StackManifests, StackObject } from './manifests';
 import { DeployError } from './options';
@@ -203,7 +203,7 @@ export function pruneStep(scope: PruneScope, approved: () => readonly PruneCandi
         }
         journal.deleted.push(...refs.map((ref) => `${ref} (${namespace})`));
         const left = await kubectl.run(finalizingArgs(refs, namespace), { showOutput: false, requests: refs.length + 4 });
-        for (const live of left.code === 0 ? parseObjects(left.stdout) : []) output.err(`deleting ${liveRef(live)} in ${namespace}: ${finalizing(live)}\n`);
+        for (const live of (left.code === 0 ? kubectlObjects<LiveObject>(left.stdout) : undefined) ?? []) output.err(`deleting ${liveRef(live)} in ${namespace}: ${finalizing(live)}\n`);
       }
     },
   };
@@ -218,23 +218,10 @@ function finalizing(live: LiveObject): string {
         `(watch: kubectl -n ${live.metadata.namespace} get ${liveRef(live)})`;
 }
 
-/** A `get` of several objects answers a List, of one the object itself. */
-function parseObjects(json: string): LiveObject[] {
-  try {
-    const parsed = JSON.parse(json) as LiveObject & { items?: LiveObject[] };
-    return parsed.kind === 'List' ? (parsed.items ?? []) : [parsed];
-  } catch {
-    return [];
-  }
-}
-
 function parseList(json: string, namespace: string): LiveObject[] {
-  try {
-    const list = JSON.parse(json) as { items?: LiveObject[] };
-    return list.items ?? [];
-  } catch {
-    throw new DeployError(`kubectl get in ${namespace} did not return JSON; nothing was pruned`);
-  }
+  const objects = kubectlObjects<LiveObject>(json);
+  if (objects === undefined) throw new DeployError(`kubectl get in ${namespace} did not return JSON; nothing was pruned`);
+  return objects;
 }
 
 /** The selector already asks for the labels; checking them again means a selector mistake cannot widen a delete. */

@@ -202,11 +202,10 @@ export function secretsStep(manifests: StackManifests): Step {
         }
       }
       for (const need of needs.filter((n) => !missingNamespaces.has(n.namespace))) {
-        const keys = keysOf.get(`${need.namespace}/${need.name}`) ?? [];
-        const name = keysOf.has(`${need.namespace}/${need.name}`) ? need.name : undefined;
+        const keys = keysOf.get(`${need.namespace}/${need.name}`);
         const users = [...need.users].join(', ');
         const required = need.pull ? ['.dockerconfigjson'] : [...need.keys].sort();
-        if (name === undefined) {
+        if (keys === undefined) {
           problems.push(
             `Secret ${need.namespace}/${need.name} does not exist (${need.pull ? 'image pull Secret of' : 'read by'} ${users}). Create it:\n    ${createCommand(need, required)}`,
           );

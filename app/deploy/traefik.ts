@@ -56,7 +56,6 @@ const statusArgs = (upgrade: ChartUpgrade, timeout: string): string[] => [
   'rollout', 'status', upgrade.workload, '-n', upgrade.job.namespace, `--timeout=${timeout}`,
 ];
 
-
 /** Reads the current helm-install Job's uid, before the HelmChartConfig is applied. */
 export async function currentJobUid(kubectl: Kubectl, upgrade: ChartUpgrade): Promise<string> {
   const result = await kubectl.run(jobUidArgs(upgrade), { showOutput: false });

@@ -7,8 +7,7 @@
  * label of its own, which the config puts on every pod template): other test
  * files run on the same nodes.
  */
-import { TestEnvironment, useClusterFixtures } from './harness';
-import { eventually } from './harness';
+import { eventually, TestEnvironment, useClusterFixtures } from './harness';
 
 useClusterFixtures();
 jest.setTimeout(300_000);

@@ -227,5 +227,3 @@ export async function eventually<T>(check: () => T | undefined, what: string, ms
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
-
-export { tmpdir };
