@@ -1,7 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
-// A namespace import, which a bundler can cut to what is used: `{ z }` is one object holding every locale.
 import * as z from 'zod';
 import { honeydueStackProblems, HoneydueStackProps, REDIS_EVICTION_POLICIES, ValueProblem } from '../constructs';
 import { dnsLabelProblem } from '../constructs/shared/validation';

@@ -1,6 +1,4 @@
-/** `npm run check [DIR]`: see app/check/cli.ts and docs/check.md. Run by bin/run, which calls main. */
+/** `npm run check [DIR]`: see app/check/cli.ts and docs/check.md. */
 import { runCheckCli } from '../app/check/cli';
 
-export function main(argv: string[]): void {
-  process.exitCode = runCheckCli(argv);
-}
+process.exitCode = runCheckCli(process.argv.slice(2));

@@ -3,9 +3,9 @@
  * the migration gate. The logic lives in app/deploy/; this file wires it to the
  * terminal: the signals, the parent process, the confirmation question.
  *
- * package.json runs it as `bin/run bin/deploy.ts`, which calls main: one node
- * process (bin/run execs node; no wrapper, which would be a second node process
- * between npm's shell and this one).
+ * package.json runs it as `node --require tsx/cjs bin/deploy.ts`: one node
+ * process (no wrapper such as the `tsx` command, which would be a second node
+ * process between npm's shell and this one).
  * npm does not pass SIGTERM on to this process: npm exits, its shell with it,
  * and this process is left running with a new parent. So besides the signals
  * the deploy watches its parent: when process.ppid changes, it stops as for
@@ -45,7 +45,7 @@ function confirm(question: string, stopped: AbortSignal, stopWith: (reason: Stop
 }
 
 /** The deploy command, wired to this process: its signals, its parent, its terminal. */
-export function main(argv: string[]): void {
+function main(argv: string[]): void {
   const stop = new AbortController();
   const stopWith = (reason: StopReason) => {
     if (stop.signal.aborted) return;
@@ -81,3 +81,5 @@ export function main(argv: string[]): void {
     },
   );
 }
+
+main(process.argv.slice(2));

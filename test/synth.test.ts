@@ -12,6 +12,7 @@ import { App, Chart } from 'cdk8s';
 import { HoneydueStack } from '../constructs';
 import { CONCERNS_IN_ORDER, concernFileName, STACK_CONCERNS, StackConcern } from '../constructs/shared/concerns';
 import { DEPLOY_PHASES, phaseName } from '../app/deploy/manifests';
+import { NODE_TS_ARGS } from './node-ts';
 
 const ROOT = path.join(__dirname, '..');
 const productionYaml = fs.readFileSync(path.join(ROOT, 'config', 'production.yaml'), 'utf8');
@@ -147,7 +148,7 @@ test('the synth command exits non-zero naming the field and leaves dist/ intact'
   synthesize({ configDir, outDir, log: quiet });
   const before = fingerprint(outDir);
   fs.writeFileSync(path.join(configDir, 'production.yaml'), productionYaml.replace('maxMemory: 256mb', 'maxMemory: 256Mi'));
-  const run = spawnSync('bin/run', ['main.ts', '--config', configDir, '--out', outDir], { cwd: ROOT, encoding: 'utf8' });
+  const run = spawnSync(process.execPath, [...NODE_TS_ARGS, 'main.ts', '--config', configDir, '--out', outDir], { cwd: ROOT, encoding: 'utf8' });
   expect(run.status).not.toBe(0);
   expect(run.stderr).toMatch(/redis\.maxMemory: '256Mi' is not a Redis size; write it like '256mb' or '1gb' \(got "256Mi"\)/);
   expect(run.stderr).toContain(`${outDir} was left as it was`);
@@ -167,7 +168,7 @@ test('--tag pins every honeyDue image; --env replaces only that environment', ()
   ].join('\n'));
   synthesize({ configDir, outDir, log: quiet });
   const otherBefore = fingerprint(path.join(outDir, 'other'));
-  const run = spawnSync('bin/run', ['main.ts', '--config', configDir, '--out', outDir, '--env', 'production', '--tag', 'fedcba9876'], { cwd: ROOT, encoding: 'utf8' });
+  const run = spawnSync(process.execPath, [...NODE_TS_ARGS, 'main.ts', '--config', configDir, '--out', outDir, '--env', 'production', '--tag', 'fedcba9876'], { cwd: ROOT, encoding: 'utf8' });
   expect(run.status).toBe(0);
   expect(fs.readFileSync(path.join(outDir, 'production', '40-api.yaml'), 'utf8')).toContain('honeydue-api:fedcba9876');
   expect(fingerprint(path.join(outDir, 'other'))).toEqual(otherBefore);
@@ -285,8 +286,9 @@ test('`npx cdk8s synth` as the README gives it runs offline: no upgrade check, n
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-cdk8s-'));
   const app = YAML.parse(fs.readFileSync(path.join(ROOT, 'cdk8s.yaml'), 'utf8')).app as string;
   // The app's files are named relative to the repo: name them from the scratch folder.
-  const fromScratch = app.split(' ').map((word) => (/\.ts$|^bin\//.test(word) ? path.join(ROOT, word) : word)).join(' ');
-  expect(fromScratch).toBe(`${path.join(ROOT, 'bin', 'run')} ${path.join(ROOT, 'main.ts')}`);
+  // tsx is found from the repo's node_modules: named by its path from a scratch folder.
+  const fromScratch = app.split(' ').map((word) => (/\.ts$|^bin\//.test(word) ? path.join(ROOT, word) : word === 'tsx/cjs' ? require.resolve('tsx/cjs') : word)).join(' ');
+  expect(fromScratch).toBe(`node --require ${require.resolve('tsx/cjs')} ${path.join(ROOT, 'main.ts')}`);
   fs.writeFileSync(path.join(dir, 'cdk8s.yaml'), YAML.stringify({
     app: `${fromScratch} --out ${path.join(dir, 'dist')}`,
     output: '.cdk8s.out',
@@ -298,4 +300,44 @@ test('`npx cdk8s synth` as the README gives it runs offline: no upgrade check, n
   expect(run.stdout).toContain('.cdk8s.out/production/40-api.yaml');
   expect(fingerprint(path.join(dir, 'dist', 'production'))).toEqual(fingerprint(path.join(ROOT, 'dist', 'production')));
   expect(fs.existsSync(path.join(dir, '.cdk8s-cli.version'))).toBe(false);
+});
+
+test('the synth command started in another folder writes relative to it, says so, and keeps its exit code', () => {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-synth-cwd-'));
+  const synth = (...args: string[]) => spawnSync(process.execPath, [...NODE_TS_ARGS, path.join(ROOT, 'main.ts'), ...args, '--out', 'out'], { cwd: scratch, encoding: 'utf8' });
+  try {
+    const ok = synth();
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/^wrote \d+ files to out in \d+ ms/m);
+    expect(fingerprint(path.join(scratch, 'out'))).toEqual(fingerprint(path.join(ROOT, 'dist')));
+    // A bad config: exit 1, the file and line named, nothing written.
+    const config = path.join(scratch, 'config');
+    fs.cpSync(path.join(ROOT, 'config'), config, { recursive: true });
+    const staging = fs.readFileSync(path.join(config, 'staging.yaml'), 'utf8');
+    const line = staging.split('\n').findIndex((text) => text.startsWith('namespace: ')) + 1;
+    fs.writeFileSync(path.join(config, 'staging.yaml'), staging.replace(/^namespace: .*$/m, 'namespace: Not_A_Name'));
+    fs.rmSync(path.join(scratch, 'out'), { recursive: true });
+    const bad = synth('--config', config);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain(`config/staging.yaml:${line}:12: namespace: 'Not_A_Name' is not a valid Kubernetes name`);
+    expect(fs.existsSync(path.join(scratch, 'out'))).toBe(false);
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+});
+
+test('an entry started as the npm scripts start one gets its arguments, and a stack trace names the line of the .ts source', () => {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-ts-entry-'));
+  try {
+    fs.writeFileSync(path.join(scratch, 'hello.ts'), "const words: string[] = process.argv.slice(2);\nconsole.log(['hello', ...words].join(' '));\n");
+    const hello = spawnSync(process.execPath, [...NODE_TS_ARGS, 'hello.ts', 'a', '--b'], { cwd: scratch, encoding: 'utf8' });
+    expect([hello.status, hello.stdout]).toEqual([0, 'hello a --b\n']);
+    fs.writeFileSync(path.join(scratch, 'entry.ts'), "import { fail } from './fail';\nfail();\n");
+    fs.writeFileSync(path.join(scratch, 'fail.ts'), 'interface A {\n  x: number;\n}\nexport function fail(): never {\n  throw new Error("on purpose");\n}\n');
+    const failed = spawnSync(process.execPath, [...NODE_TS_ARGS, 'entry.ts'], { cwd: scratch, encoding: 'utf8' });
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toContain(`at fail (${path.join(scratch, 'fail.ts')}:5:`);
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
 });

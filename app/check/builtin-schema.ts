@@ -7,8 +7,6 @@
  * says 1.27.1). The cluster runs k3s 1.34: a field added in 1.34 would be reported
  * as unknown, which errs on the safe side.
  */
-import { createRequire } from 'node:module';
-import { startupSnapshot } from 'node:v8';
 import { apiGroupOf } from '../shared/manifests';
 import { FieldWatch } from './field-watch';
 import { describeAjvErrors, type AjvError } from './ajv-errors';
@@ -29,20 +27,6 @@ const validators = new Map<string, ModelValidate | null>();
 
 /** A kind's kubernetes-models module, as `require` returns it. */
 type ModelModule = Record<string, any>;
-/** Modules handed over by bin/snapshot.ts (bundled into the start-up snapshot), by `apiVersion/kind`. */
-const provided = new Map<string, () => ModelModule>();
-
-/**
- * Hands over kubernetes-models modules that are already loaded, by `apiVersion/kind`: the
- * start-up snapshot bundles the kinds dist/ holds (see bin/snapshot.ts), and a process
- * started from it cannot load them itself until it runs. Any other kind is still required
- * on first use.
- */
-export function provideModels(models: Record<string, () => ModelModule>): void {
-  for (const [key, load] of Object.entries(models)) provided.set(key, load);
-}
-
-let requireModel: NodeJS.Require | undefined;
 
 const API_VERSION = /^([a-z0-9]([a-z0-9.-]*[a-z0-9])?\/)?v[0-9]+((alpha|beta)[0-9]+)?$/;
 const KIND = /^[A-Z][A-Za-z0-9]*$/;
@@ -53,12 +37,7 @@ const KIND = /^[A-Z][A-Za-z0-9]*$/;
  */
 export function builtinValidator(apiVersion: string, kind: string): ModelValidate | undefined {
   const key = `${apiVersion}/${kind}`;
-  if (!validators.has(key)) {
-    // While the start-up snapshot is built (its warm-up synth) nothing outside the bundle can
-    // be loaded: a kind it does not provide is left unjudged then, and not remembered as unknown.
-    if (!provided.has(key) && isBuildingSnapshot()) return undefined;
-    validators.set(key, loadValidator(apiVersion, kind));
-  }
+  if (!validators.has(key)) validators.set(key, loadValidator(apiVersion, kind));
   return validators.get(key) ?? undefined;
 }
 
@@ -67,8 +46,7 @@ function loadValidator(apiVersion: string, kind: string): ModelValidate | null {
   if (!API_VERSION.test(apiVersion) || !KIND.test(kind)) return null;
   let exports: ModelModule;
   try {
-    // A require made here, when first needed: a process started from the snapshot has no other.
-    exports = provided.get(`${apiVersion}/${kind}`)?.() ?? (requireModel ??= createRequire(__filename))(`kubernetes-models/${apiVersion}/${kind}`);
+    exports = require(`kubernetes-models/${apiVersion}/${kind}`);
   } catch (error: any) {
     if (error?.code === 'MODULE_NOT_FOUND' || error?.code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') return null;
     throw error;
@@ -78,8 +56,6 @@ function loadValidator(apiVersion: string, kind: string): ModelValidate | null {
   if (typeof model !== 'function' || model.apiVersion !== apiVersion || model.kind !== kind) return null;
   return model.prototype.validate as ModelValidate;
 }
-
-const isBuildingSnapshot = (): boolean => startupSnapshot?.isBuildingSnapshot?.() === true;
 
 /**
  * Fields the Kubernetes schema declares but kubernetes-models' validators never read,

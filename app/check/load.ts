@@ -76,8 +76,7 @@ export function loadCrdCatalog(dirs: readonly string[]): CrdCatalog {
  * The documents of CRD files, by path and text. CRD files change only when a chart is
  * upgraded, yet every check parses them and compiles their schemas (the compiled
  * validators are kept per parsed schema): reusing the documents of an unchanged text
- * reuses both. In a process started from the start-up snapshot they were parsed and
- * compiled by its warm-up. An edited file is a new key, parsed again.
+ * reuses both. An edited file is a new key, parsed again.
  */
 const crdDocsByText = new Map<string, ManifestDoc[]>();
 
