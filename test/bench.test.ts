@@ -40,10 +40,11 @@ const runs = (medianMs: number): Figure => ({ medianMs, runsMs: [medianMs] });
 
 describe('the targets are judged from the figures of the run itself', () => {
   test('figures within every target: each met, with the figure it was judged on', () => {
-    const verdicts = judgeTargets({ npmSynth: runs(400), kustomize: runs(100), deployDryRun: runs(1300), npmTest: runs(18_000) });
+    const verdicts = judgeTargets({ npmSynth: runs(400), editedSynth: runs(900), kustomize: runs(100), deployDryRun: runs(1300), npmTest: runs(18_000) });
     expect(verdicts.map((v) => [v.measured, v.verdict])).toEqual([
       ['0.400 s', 'met'],
       ['4.00x', 'met'],
+      ['9.00x', 'met'],
       ['+0.900 s', 'met'],
       ['18.000 s', 'met'],
     ]);
@@ -51,20 +52,28 @@ describe('the targets are judged from the figures of the run itself', () => {
   });
 
   test('a figure past its target is NOT met; the bounds themselves are met', () => {
-    expect(judgeTargets({ npmSynth: runs(501), kustomize: runs(100), deployDryRun: runs(1502), npmTest: runs(20_001) }).map((v) => [v.measured, v.verdict])).toEqual([
-      ['0.501 s', 'NOT met'],
-      ['5.01x', 'NOT met'],
+    expect(judgeTargets({ npmSynth: runs(801), editedSynth: runs(1001), kustomize: runs(100), deployDryRun: runs(1802), npmTest: runs(20_001) }).map((v) => [v.measured, v.verdict])).toEqual([
+      ['0.801 s', 'NOT met'],
+      ['8.01x', 'NOT met'],
+      ['10.01x', 'NOT met'],
       ['+1.001 s', 'NOT met'],
       ['20.001 s', 'NOT met'],
     ]);
-    expect(judgeTargets({ npmSynth: runs(500), kustomize: runs(100), deployDryRun: runs(1500), npmTest: runs(20_000) }).map((v) => v.verdict)).toEqual(['met', 'met', 'met', 'met']);
+    expect(judgeTargets({ npmSynth: runs(500), editedSynth: runs(625), kustomize: runs(62.5), deployDryRun: runs(1500), npmTest: runs(20_000) }).map((v) => [v.measured, v.verdict])).toEqual([
+      ['0.500 s', 'met'],
+      ['8.00x', 'met'],
+      ['10.00x', 'met'],
+      ['+1.000 s', 'met'],
+      ['20.000 s', 'met'],
+    ]);
   });
 
   test('a figure that could not be measured leaves its targets not judged, with the reason, and the others judged', () => {
     const noKubectl: Figure = { missing: 'kubectl could not start: spawnSync kubectl ENOENT; is it installed and on PATH?' };
-    const verdicts = judgeTargets({ npmSynth: runs(450), kustomize: noKubectl, deployDryRun: runs(300), npmTest: { missing: 'not run' } });
+    const verdicts = judgeTargets({ npmSynth: runs(450), editedSynth: runs(600), kustomize: noKubectl, deployDryRun: runs(300), npmTest: { missing: 'not run' } });
     expect(verdicts.map((v) => [v.measured, v.verdict])).toEqual([
       ['0.450 s', 'met'],
+      [`not measured: ${noKubectl.missing}`, 'not judged'],
       [`not measured: ${noKubectl.missing}`, 'not judged'],
       ['-0.150 s', 'met'],
       ['not measured: not run', 'not judged'],
