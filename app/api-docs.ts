@@ -7,9 +7,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { REPO_ROOT } from './shared/repo-root';
 import * as ts from 'typescript';
 
-const REPO_ROOT = path.resolve(__dirname, '..');
 const CONSTRUCTS_DIR = path.join(REPO_ROOT, 'constructs');
 export const API_DOC_FILE = path.join(REPO_ROOT, 'docs', 'API.md');
 

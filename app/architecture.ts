@@ -15,10 +15,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { REPO_ROOT } from './shared/repo-root';
 import { podTemplateOf } from './shared/manifests';
 import { renderEnvironment } from './synth';
 
-const REPO_ROOT = path.resolve(__dirname, '..');
 export const ARCHITECTURE_DOC_FILE = path.join(REPO_ROOT, 'docs', 'architecture.md');
 /** The environment the picture shows; the others have the same shape under other names. */
 export const PICTURED_ENVIRONMENT = 'production';

@@ -4,11 +4,11 @@
  * recorded in docs/benchmark.md with the date, the machine and its load.
  *
  * - `npm run synth` as a process, end to end: what a user waits for (npm,
- *   node loading the TypeScript through tsx, rendering, the manifest check,
+ *   esbuild bundling the TypeScript, node loading it, rendering, the manifest check,
  *   writing). Every environment, checked and written, to a scratch folder
  *   (never dist/). Once on an unchanged tree, and once as the first synth
  *   after an edit of a `.ts` file (a comment appended to app/synth.ts before
- *   each run, so tsx compiles it again; the file is restored afterwards).
+ *   each run; the file is restored afterwards).
  * - `kubectl kustomize` over the files that synth wrote, as the reference of a
  *   tool that only reads and prints YAML.
  * - `npm run deploy -- --dry-run`, which synthesizes production itself and
@@ -25,11 +25,11 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { REPO_ROOT } from './shared/repo-root';
 import { listEnvironments } from './config';
 import { renderEnvironment, synthesize } from './synth';
 import { runSynth } from './synth-cli';
 
-const REPO_ROOT = path.resolve(__dirname, '..');
 /** Where a run records its figures: docs/, so the README and reviews can point at one measured record. */
 export const BENCHMARK_DOC_FILE = path.join(REPO_ROOT, 'docs', 'benchmark.md');
 
@@ -287,7 +287,7 @@ export function runBenchmark(options: BenchOptions): string {
     const processOut = path.join(scratch, 'process-dist');
     const synthProcess = () => runProcess('npm', ['run', '--silent', 'synth', '--', '--out', processOut], REPO_ROOT);
     const npmSynth = timeFigure('npm run synth (process)', options.runs, synthProcess);
-    // Each run after a new edit: a comment no earlier run saw, so tsx compiles the file again.
+    // Each run after a new edit: a comment no earlier run saw.
     const edited = path.join(REPO_ROOT, 'app', 'synth.ts');
     const original = fs.readFileSync(edited, 'utf8');
     let edits = 0;
@@ -440,7 +440,7 @@ function benchmarkReport(
     '',
     '| What | Median | Runs (s) | CPU |',
     '| --- | --- | --- | --- |',
-    `| \`npm run synth\`, end to end as a process, nothing edited (npm, node loading the TypeScript through tsx, render, manifest check, write) | ${figure(npmSynth)} | ${runs(npmSynth)} | ${cpu(npmSynth)} |`,
+    `| \`npm run synth\`, end to end as a process, nothing edited (npm, esbuild, node loading the bundle, render, manifest check, write) | ${figure(npmSynth)} | ${runs(npmSynth)} | ${cpu(npmSynth)} |`,
     `| \`npm run synth\` as a process, each run the first after an edit of app/synth.ts | ${figure(editedSynth)} | ${runs(editedSynth)} | ${cpu(editedSynth)} |`,
     `| reference: \`kubectl kustomize\` over the files that synth wrote, as a process | ${figure(kustomize)} | ${runs(kustomize)} | ${cpu(kustomize)} |`,
     `| \`npm run deploy -- --dry-run --tag ${DRY_RUN_TAG}\` as a process (synthesizes and checks production, prints the plan) | ${figure(deployDryRun)} | ${runs(deployDryRun)} | ${cpu(deployDryRun)} |`,

@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { REPO_ROOT } from './shared/repo-root';
 import * as YAML from 'yaml';
 import * as z from 'zod';
 import { honeydueStackProblems, HoneydueStackProps, REDIS_EVICTION_POLICIES, ValueProblem } from '../constructs';
@@ -450,7 +451,7 @@ export function loadConfig(env: string, options: LoadConfigOptions = {}): Honeyd
  * set a value.
  */
 export function loadEnvironment(env: string, options: LoadConfigOptions = {}): LoadedEnvironment {
-  const configDir = options.configDir ?? path.resolve(__dirname, '..', 'config');
+  const configDir = options.configDir ?? path.join(REPO_ROOT, 'config');
   const file = path.join(configDir, `${env}.yaml`);
   const chain = readChain(configDir, env, [], options.filesRead);
   const raw = mergeChain(chain);
@@ -487,7 +488,7 @@ export function loadEnvironment(env: string, options: LoadConfigOptions = {}): L
 }
 
 /** The environments that have a config file. */
-export function listEnvironments(configDir = path.resolve(__dirname, '..', 'config')): string[] {
+export function listEnvironments(configDir = path.join(REPO_ROOT, 'config')): string[] {
   return fs.readdirSync(configDir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length)).sort();
 }
 

@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { REPO_ROOT } from './shared/repo-root';
 import { App, Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { HoneydueStack } from '../constructs';
@@ -51,7 +52,6 @@ export interface SynthResult {
   readonly changes: OutputChanges;
 }
 
-const REPO_ROOT = path.resolve(__dirname, '..');
 
 /** Builds an environment's stack in memory: config -> constructs -> one file per chart. */
 export function renderEnvironment(env: string, options: Pick<SynthOptions, 'imageTag' | 'imageTagSource' | 'configDir' | 'log'> = {}): RenderedFile[] {

@@ -3,20 +3,19 @@
  * the migration gate. The logic lives in app/deploy/; this file wires it to the
  * terminal: the signals, the parent process, the confirmation question.
  *
- * package.json runs it as `node --require tsx/cjs bin/deploy.ts`: one node
- * process (no wrapper such as the `tsx` command, which would be a second node
- * process between npm's shell and this one).
+ * package.json runs it as `bin/node-ts bin/deploy.ts`, which execs node: one
+ * node process (no wrapper, which would be a second process between npm's
+ * shell and this one).
  * npm does not pass SIGTERM on to this process: npm exits, its shell with it,
  * and this process is left running with a new parent. So besides the signals
  * the deploy watches its parent: when process.ppid changes, it stops as for
  * SIGTERM. Measured with npm 11 in test/deploy-signals.test.ts.
  */
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { runDeployCli } from '../app/deploy/cli';
 import { StopReason } from '../app/deploy/stop';
+import { REPO_ROOT } from '../app/shared/repo-root';
 
-const repoRoot = join(__dirname, '..');
 const PARENT_POLL_MS = 250;
 
 /**
@@ -65,7 +64,7 @@ function main(argv: string[]): void {
     env: process.env,
     output: { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) },
     cwd: process.cwd(),
-    repoRoot,
+    repoRoot: REPO_ROOT,
     stop: stop.signal,
     interactive: process.stdin.isTTY === true && process.stdout.isTTY === true,
     confirm: (question, stopped) => confirm(question, stopped, stopWith),

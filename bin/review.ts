@@ -1,9 +1,9 @@
 /** `npm run review [BASE]`: see app/review/cli.ts and the README, "Reviewing a change through its dist/ diff". */
-import { join } from 'node:path';
 import { runReviewCli } from '../app/review/cli';
+import { REPO_ROOT } from '../app/shared/repo-root';
 
 process.exitCode = runReviewCli(process.argv.slice(2), {
   cwd: process.cwd(),
-  repoDir: join(__dirname, '..'),
+  repoDir: REPO_ROOT,
   io: { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) },
 });

@@ -14,7 +14,7 @@ import {
 } from '../app/check';
 import { runCheckCli } from '../app/check/cli';
 import { CRD_DIR, CRDS, FIXTURES, GOOD_DIR, check, expectFindings, goodDocs, goodWith } from './check-helpers';
-import { NODE_TS_ARGS } from './node-ts';
+import { NODE_TS } from './node-ts';
 
 /** The CLI against the fixtures: their CRDs, and no exemptions (the repository's name objects of the real stack). */
 const FIXTURE_FLAGS = ['--crds', CRD_DIR, '--exemptions', join(FIXTURES, 'no-exemptions.yaml')];
@@ -155,7 +155,7 @@ describe('exemptions', () => {
   });
 
   test('npm run check audits one environment folder on its own', () => {
-    const run = spawnSync(process.execPath, [...NODE_TS_ARGS, 'bin/check.ts', 'dist/staging'], { cwd: ROOT, encoding: 'utf8' });
+    const run = spawnSync(NODE_TS, ['bin/check.ts', 'dist/staging'], { cwd: ROOT, encoding: 'utf8' });
     expect(run.stdout.trim().split('\n').pop()).toMatch(/^[1-9]\d* passed, 0 failed$/);
     expect(run.status).toBe(0);
   });
@@ -282,7 +282,7 @@ describe('npm run check (CLI)', () => {
   });
 
   test('the npm script runs bin/check.ts and sets the exit code', () => {
-    const run = (dir: string) => spawnSync(process.execPath, [...NODE_TS_ARGS, 'bin/check.ts', dir, ...FIXTURE_FLAGS], { cwd: ROOT, encoding: 'utf8' });
+    const run = (dir: string) => spawnSync(NODE_TS, ['bin/check.ts', dir, ...FIXTURE_FLAGS], { cwd: ROOT, encoding: 'utf8' });
     const clean = run(GOOD_DIR);
     expect({ status: clean.status, last: clean.stdout.trimEnd().split('\n').pop() }).toEqual({ status: 0, last: expect.stringMatching(/^\d+ passed, 0 failed$/) });
     withDist((dir) => writeFileSync(join(dir, 'production', 'latest.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: honeydue}\nspec: {containers: [{name: c, image: busybox}]}\n'), (dir) => {

@@ -15,7 +15,7 @@ import { runDeployCli } from '../app/deploy/cli';
 import { phaseName } from '../app/deploy/manifests';
 import { parseDocument } from 'yaml';
 import { synthesize } from '../app/synth';
-import { NODE_TS_ARGS } from './node-ts';
+import { NODE_TS } from './node-ts';
 
 export const repoRoot = join(__dirname, '..');
 export const fixtures = join(__dirname, 'fixtures', 'deploy');
@@ -315,7 +315,7 @@ export function useDeployFixtures(): void {
   afterEach(() => sandbox.remove());
 }
 
-/** A deploy as a real process: `node --require tsx/cjs bin/deploy.ts` (what the npm script runs: one node process) or `npm run -s deploy --`. */
+/** A deploy as a real process: `bin/node-ts bin/deploy.ts` (what the npm script runs: one node process) or `npm run -s deploy --`. */
 export interface DeployProcess {
   readonly child: ChildProcess;
   stdout: string;
@@ -330,7 +330,7 @@ export function spawnDeploy(
   args: string[],
   setup: RunSetup & { detached?: boolean; extraEnv?: Record<string, string> } = {},
 ): DeployProcess {
-  const command = how === 'node' ? [process.execPath, ...NODE_TS_ARGS, 'bin/deploy.ts'] : ['npm', 'run', '-s', 'deploy', '--'];
+  const command = how === 'node' ? [NODE_TS, 'bin/deploy.ts'] : ['npm', 'run', '-s', 'deploy', '--'];
   const child = spawn(command[0], [...command.slice(1), ...args], {
     cwd: repoRoot,
     env: { ...sandbox.env(setup), ...setup.extraEnv },

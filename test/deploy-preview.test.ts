@@ -15,7 +15,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { DeployRun, fixtureConfig, health, LOCK_RELEASE, release, Release, repoRoot, runDeploy as run, RunSetup, sandbox, SSA, useDeployFixtures } from './deploy-helpers';
-import { NODE_TS_ARGS } from './node-ts';
+import { NODE_TS } from './node-ts';
 
 useDeployFixtures();
 
@@ -459,7 +459,7 @@ describe('confirmation', () => {
     const child = spawn(
       'python3',
       [join(__dirname, 'fixtures', 'deploy', 'on-a-terminal.py'), 'Apply these changes? [y/N]', answer,
-        process.execPath, ...NODE_TS_ARGS, 'bin/deploy.ts', '--manifests', release.arg, '--health-url', health.url],
+        NODE_TS, 'bin/deploy.ts', '--manifests', release.arg, '--health-url', health.url],
       { cwd: repoRoot, env: sandbox.env(), stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applied, health, isAlive, leaseFile, LOCK_RELEASE, migrateWaits, procArgs, release, repoRoot, sandbox, spawnDeploy, until, useDeployFixtures } from './deploy-helpers';
-import { NODE_TS_ARGS } from './node-ts';
+import { NODE_TS } from './node-ts';
 
 useDeployFixtures();
 
@@ -103,7 +103,7 @@ describe('a stop at the confirmation question (a real terminal: a pty)', () => {
     const child = spawn(
       'python3',
       [join(__dirname, 'fixtures', 'deploy', 'on-a-terminal.py'), QUESTION, answer,
-        process.execPath, ...NODE_TS_ARGS, 'bin/deploy.ts', '--manifests', release.arg, '--health-url', health.url],
+        NODE_TS, 'bin/deploy.ts', '--manifests', release.arg, '--health-url', health.url],
       { cwd: repoRoot, env: sandbox.env(), stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const run = { stdout: '', done: new Promise<number | null>((resolve) => child.on('close', resolve)) };

@@ -21,7 +21,7 @@ import { DEPLOY_PHASES, phaseName } from '../app/deploy/manifests';
 import { listEnvironments } from '../app/config';
 import { renderEnvironment } from '../app/synth';
 import { DeployRun, fixtureConfig, LOCK_READ, LOCK_RELEASE, plainDeploy, release, repoRoot, runDeploy as run, RunSetup, sandbox, SELECTOR, SSA, useDeployFixtures } from './deploy-helpers';
-import { NODE_TS_ARGS } from './node-ts';
+import { NODE_TS } from './node-ts';
 
 useDeployFixtures();
 
@@ -737,7 +737,7 @@ describe('npm run deploy', () => {
   });
 
   test('exits 2 on an invalid tag', () => {
-    const result = spawnSync(process.execPath, [...NODE_TS_ARGS, 'bin/deploy.ts', '--tag', 'latest'], { cwd: repoRoot, encoding: 'utf8' });
+    const result = spawnSync(NODE_TS, ['bin/deploy.ts', '--tag', 'latest'], { cwd: repoRoot, encoding: 'utf8' });
 
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--tag: 'latest' is not allowed/);

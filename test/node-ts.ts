@@ -1,5 +1,8 @@
+import * as path from 'path';
+
 /**
- * How the npm scripts start a TypeScript entry (package.json): `node --require tsx/cjs ENTRY`,
- * one node process. tsx is named by its path, so a process started in another folder finds it.
+ * How the npm scripts start a TypeScript entry (package.json): `bin/node-ts ENTRY [ARGS...]`,
+ * which bundles it with esbuild and execs node: one node process. Named by its path, so a
+ * process started in another folder finds it.
  */
-export const NODE_TS_ARGS: readonly string[] = ['--require', require.resolve('tsx/cjs')];
+export const NODE_TS = path.join(__dirname, '..', 'bin', 'node-ts');

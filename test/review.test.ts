@@ -10,7 +10,7 @@ import { treeOfDir } from '../app/review/load';
 import { FIELDS_SHOWN } from '../app/review/render';
 import { reviewTrees } from '../app/review/review';
 import { DIST, Editable, pair, readEnv, review, reviewPair, section, writeTree } from './review-helpers';
-import { NODE_TS_ARGS } from './node-ts';
+import { NODE_TS } from './node-ts';
 
 const api = (tree: { get(kind: string, name: string): any }) => tree.get('Deployment', 'api');
 const container = (deployment: any, name: string) => deployment.spec.template.spec.containers.find((c: any) => c.name === name);
@@ -630,12 +630,12 @@ describe('the README example', () => {
 test('the npm script runs bin/review.ts as a process and sets the exit code', () => {
   const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const root = join(__dirname, '..');
-  expect(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.review).toBe('node --require tsx/cjs bin/review.ts');
+  expect(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.review).toBe('bin/node-ts bin/review.ts');
   const p = pair((t) => (api(t).spec.replicas = 4));
-  const ok = spawnSync(process.execPath, [...NODE_TS_ARGS, 'bin/review.ts', '--from', p.from, '--to', p.to], { cwd: root, encoding: 'utf8' });
+  const ok = spawnSync(NODE_TS, ['bin/review.ts', '--from', p.from, '--to', p.to], { cwd: root, encoding: 'utf8' });
   expect(ok.status).toBe(0);
   expect(ok.stdout).toContain('    ~ Deployment honeydue/api: replicas 3 -> 4\n');
-  const bad = spawnSync(process.execPath, [...NODE_TS_ARGS, 'bin/review.ts', '--from', join(p.from, 'nope'), '--to', p.to], { cwd: root, encoding: 'utf8' });
+  const bad = spawnSync(NODE_TS, ['bin/review.ts', '--from', join(p.from, 'nope'), '--to', p.to], { cwd: root, encoding: 'utf8' });
   expect(bad.status).toBe(2);
   expect(bad.stderr).toContain('is not a folder: give a dist/-like folder');
 });

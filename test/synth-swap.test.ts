@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { fingerprint } from './helpers';
 import { synthesize } from '../app/synth';
-import { NODE_TS_ARGS } from './node-ts';
+import { NODE_TS } from './node-ts';
 
 const ROOT = path.join(__dirname, '..');
 const PAUSE_MID_SWAP = path.join(__dirname, 'fixtures', 'synth', 'pause-mid-swap.ts');
@@ -56,10 +56,10 @@ interface Paused {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }>;
 }
 
-/** A real synth process (node with tsx, as `npm run synth` runs it), stopped between the two renames of its swap. */
+/** A real synth process (started as `npm run synth` starts one: bin/node-ts), stopped between the two renames of its swap. */
 async function synthPausedMidSwap(configDir: string, outDir: string, tag: string, env?: string): Promise<Paused> {
   const resumeFile = path.join(scratch, `resume-${Math.random().toString(16).slice(2)}`);
-  const child = spawn(process.execPath, [...NODE_TS_ARGS, PAUSE_MID_SWAP, configDir, outDir, tag, ...(env ? [env] : [])], {
+  const child = spawn(NODE_TS, [PAUSE_MID_SWAP, configDir, outDir, tag, ...(env ? [env] : [])], {
     cwd: ROOT,
     env: { ...process.env, RESUME_FILE: resumeFile },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -89,7 +89,7 @@ async function killed(paused: Paused) {
 
 /** `npm run synth`'s command, as a real process; returns its exit code and output. */
 function synthCommand(configDir: string, outDir: string, ...args: string[]) {
-  const run = spawnSync(process.execPath, [...NODE_TS_ARGS, 'main.ts', '--config', configDir, '--out', outDir, ...args], { cwd: ROOT, encoding: 'utf8' });
+  const run = spawnSync(NODE_TS, ['main.ts', '--config', configDir, '--out', outDir, ...args], { cwd: ROOT, encoding: 'utf8' });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
@@ -192,7 +192,7 @@ describe('concurrent synths', () => {
     const expected = fingerprint(outDir);
     const start = () =>
       new Promise<number | null>((resolve) => {
-        const child = spawn(process.execPath, [...NODE_TS_ARGS, 'main.ts', '--config', configDir, '--out', outDir], { cwd: ROOT, stdio: 'ignore' });
+        const child = spawn(NODE_TS, ['main.ts', '--config', configDir, '--out', outDir], { cwd: ROOT, stdio: 'ignore' });
         children.push(child);
         child.on('exit', (code) => resolve(code));
       });

@@ -12,7 +12,7 @@ import { App, Chart } from 'cdk8s';
 import { HoneydueStack } from '../constructs';
 import { CONCERNS_IN_ORDER, concernFileName, STACK_CONCERNS, StackConcern } from '../constructs/shared/concerns';
 import { DEPLOY_PHASES, phaseName } from '../app/deploy/manifests';
-import { NODE_TS_ARGS } from './node-ts';
+import { NODE_TS } from './node-ts';
 
 const ROOT = path.join(__dirname, '..');
 const productionYaml = fs.readFileSync(path.join(ROOT, 'config', 'production.yaml'), 'utf8');
@@ -148,7 +148,7 @@ test('the synth command exits non-zero naming the field and leaves dist/ intact'
   synthesize({ configDir, outDir, log: quiet });
   const before = fingerprint(outDir);
   fs.writeFileSync(path.join(configDir, 'production.yaml'), productionYaml.replace('maxMemory: 256mb', 'maxMemory: 256Mi'));
-  const run = spawnSync(process.execPath, [...NODE_TS_ARGS, 'main.ts', '--config', configDir, '--out', outDir], { cwd: ROOT, encoding: 'utf8' });
+  const run = spawnSync(NODE_TS, ['main.ts', '--config', configDir, '--out', outDir], { cwd: ROOT, encoding: 'utf8' });
   expect(run.status).not.toBe(0);
   expect(run.stderr).toMatch(/redis\.maxMemory: '256Mi' is not a Redis size; write it like '256mb' or '1gb' \(got "256Mi"\)/);
   expect(run.stderr).toContain(`${outDir} was left as it was`);
@@ -168,7 +168,7 @@ test('--tag pins every honeyDue image; --env replaces only that environment', ()
   ].join('\n'));
   synthesize({ configDir, outDir, log: quiet });
   const otherBefore = fingerprint(path.join(outDir, 'other'));
-  const run = spawnSync(process.execPath, [...NODE_TS_ARGS, 'main.ts', '--config', configDir, '--out', outDir, '--env', 'production', '--tag', 'fedcba9876'], { cwd: ROOT, encoding: 'utf8' });
+  const run = spawnSync(NODE_TS, ['main.ts', '--config', configDir, '--out', outDir, '--env', 'production', '--tag', 'fedcba9876'], { cwd: ROOT, encoding: 'utf8' });
   expect(run.status).toBe(0);
   expect(fs.readFileSync(path.join(outDir, 'production', '40-api.yaml'), 'utf8')).toContain('honeydue-api:fedcba9876');
   expect(fingerprint(path.join(outDir, 'other'))).toEqual(otherBefore);
@@ -286,9 +286,8 @@ test('`npx cdk8s synth` as the README gives it runs offline: no upgrade check, n
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-cdk8s-'));
   const app = YAML.parse(fs.readFileSync(path.join(ROOT, 'cdk8s.yaml'), 'utf8')).app as string;
   // The app's files are named relative to the repo: name them from the scratch folder.
-  // tsx is found from the repo's node_modules: named by its path from a scratch folder.
-  const fromScratch = app.split(' ').map((word) => (/\.ts$|^bin\//.test(word) ? path.join(ROOT, word) : word === 'tsx/cjs' ? require.resolve('tsx/cjs') : word)).join(' ');
-  expect(fromScratch).toBe(`node --require ${require.resolve('tsx/cjs')} ${path.join(ROOT, 'main.ts')}`);
+  const fromScratch = app.split(' ').map((word) => (/\.ts$|^bin\//.test(word) ? path.join(ROOT, word) : word)).join(' ');
+  expect(fromScratch).toBe(`${path.join(ROOT, 'bin', 'node-ts')} ${path.join(ROOT, 'main.ts')}`);
   fs.writeFileSync(path.join(dir, 'cdk8s.yaml'), YAML.stringify({
     app: `${fromScratch} --out ${path.join(dir, 'dist')}`,
     output: '.cdk8s.out',
@@ -304,7 +303,7 @@ test('`npx cdk8s synth` as the README gives it runs offline: no upgrade check, n
 
 test('the synth command started in another folder writes relative to it, says so, and keeps its exit code', () => {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-synth-cwd-'));
-  const synth = (...args: string[]) => spawnSync(process.execPath, [...NODE_TS_ARGS, path.join(ROOT, 'main.ts'), ...args, '--out', 'out'], { cwd: scratch, encoding: 'utf8' });
+  const synth = (...args: string[]) => spawnSync(NODE_TS, [path.join(ROOT, 'main.ts'), ...args, '--out', 'out'], { cwd: scratch, encoding: 'utf8' });
   try {
     const ok = synth();
     expect(ok.status).toBe(0);
@@ -330,11 +329,11 @@ test('an entry started as the npm scripts start one gets its arguments, and a st
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-ts-entry-'));
   try {
     fs.writeFileSync(path.join(scratch, 'hello.ts'), "const words: string[] = process.argv.slice(2);\nconsole.log(['hello', ...words].join(' '));\n");
-    const hello = spawnSync(process.execPath, [...NODE_TS_ARGS, 'hello.ts', 'a', '--b'], { cwd: scratch, encoding: 'utf8' });
+    const hello = spawnSync(NODE_TS, ['hello.ts', 'a', '--b'], { cwd: scratch, encoding: 'utf8' });
     expect([hello.status, hello.stdout]).toEqual([0, 'hello a --b\n']);
     fs.writeFileSync(path.join(scratch, 'entry.ts'), "import { fail } from './fail';\nfail();\n");
     fs.writeFileSync(path.join(scratch, 'fail.ts'), 'interface A {\n  x: number;\n}\nexport function fail(): never {\n  throw new Error("on purpose");\n}\n');
-    const failed = spawnSync(process.execPath, [...NODE_TS_ARGS, 'entry.ts'], { cwd: scratch, encoding: 'utf8' });
+    const failed = spawnSync(NODE_TS, ['entry.ts'], { cwd: scratch, encoding: 'utf8' });
     expect(failed.status).toBe(1);
     expect(failed.stderr).toContain(`at fail (${path.join(scratch, 'fail.ts')}:5:`);
   } finally {

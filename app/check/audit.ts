@@ -3,6 +3,7 @@
  * `npm run check` call. Tests call runChecks with explicit options instead.
  */
 import { relative, resolve } from 'path';
+import { REPO_ROOT } from '../shared/repo-root';
 import { runChecks, type CheckReport } from './engine';
 import { DEFAULT_EXEMPTIONS_FILE, loadExemptions } from './exemptions';
 import { loadCrdCatalog } from './load';
@@ -10,7 +11,6 @@ import { formatReport } from './report';
 import type { ManifestSet } from './types';
 
 /** The repository root (this file is app/check/audit.ts). */
-const REPO_ROOT = resolve(__dirname, '..', '..');
 
 /** Folders searched for CustomResourceDefinition yaml, relative to the repository root. */
 export const DEFAULT_CRD_DIRS = ['imports'];
