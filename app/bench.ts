@@ -30,7 +30,7 @@ import { listEnvironments } from './config';
 import { renderEnvironment, synthesize } from './synth';
 import { runSynth } from './synth-cli';
 
-/** Where a run records its figures: docs/, so the README and reviews can point at one measured record. */
+/** Where a run records its figures: docs/, so reviews and commit messages can point at one measured record. */
 export const BENCHMARK_DOC_FILE = path.join(REPO_ROOT, 'docs', 'benchmark.md');
 
 /**
@@ -420,6 +420,8 @@ function benchmarkReport(
     '# Benchmark',
     '',
     '<!-- Written by `npm run bench` (app/bench.ts). Measured figures only; rerun to refresh. -->',
+    '',
+    '`npm run bench` times each command as a process; `npm run bench -- --tests` adds one `npm test`. It fails nothing: a figure it cannot measure is recorded with the reason, and its target is not judged. Wall times from a loaded machine say little (the CPU column less so): rerun on a quiet one.',
     '',
     `Measured ${host.date} on ${host.cores} cores (${host.cpuModel}), node ${host.node}, ${host.kubectl}.`,
     `Load average when it started: ${host.loadAverage}; when it ended: ${loadAtEnd} (other work on the machine inflates every figure alike).`,
