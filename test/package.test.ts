@@ -201,7 +201,7 @@ describe('the library holds no honeyDue facts', () => {
     const installed = path.join(consumer, 'node_modules', 'honeydue-k8s');
     const facts = honeydueFacts();
     expect(facts).toContain('honeyDueProd');
-    // The code and its declarations; the README (npm always packs it) documents honeyDue's own deploy.
+    // The code and its declarations; the README (npm always packs it) documents honeyDue's own stack and deploy.
     const found = tarballFiles.filter((file) => file.startsWith('build/')).flatMap((file) => {
       const text = fs.readFileSync(path.join(installed, file), 'utf8');
       return facts.filter((fact) => text.includes(fact)).map((fact) => `${file}: ${fact}`);

@@ -591,20 +591,21 @@ describe('the command line', () => {
   });
 });
 
-describe('the README example', () => {
+describe('the docs', () => {
+  const reviewDoc = readFileSync(join(__dirname, '..', 'docs', 'review.md'), 'utf8');
   const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
-  const reviewSection = readme.slice(readme.indexOf('## Reviewing a change through its dist/ diff'), readme.indexOf('## Synth options'));
+  const readmeExample = readme.slice(readme.indexOf('## Review a change'), readme.indexOf('## Deploy'));
 
-  test('documents npm run review, its options and formats', () => {
+  test('docs/review.md documents npm run review, its options and formats', () => {
     for (const usage of ['npm run review ', 'npm run review -- --format markdown', '--from old/ --to new/', '--head HEAD', '--env production']) {
-      expect(reviewSection).toContain(usage);
+      expect(reviewDoc).toContain(usage);
     }
     for (const title of ['Refused by kubectl apply (immutable fields)', 'Needs a manual step', 'Rolls', 'Secrets and ConfigMaps read', 'Replicas, resources, PDB and HPA']) {
-      expect(reviewSection).toContain(`| ${title} |`);
+      expect(reviewDoc).toContain(`| ${title} |`);
     }
   });
 
-  test('is what the review prints for a release, a config change and a grown Redis claim', () => {
+  test('the README example is what the review prints for a release, a config change and a grown Redis claim', () => {
     const images = (tag: string) => (t: Editable) => {
       for (const [kind, name] of [['Deployment', 'api'], ['Deployment', 'worker'], ['Deployment', 'admin'], ['Job', 'honeydue-migrate']]) {
         const template = t.get(kind, name).spec.template;
@@ -621,7 +622,7 @@ describe('the README example', () => {
     const out = reviewPair(p).out;
     const shown = [...section(out, 'Needs a manual step'), ...section(out, 'Rolls')];
     expect(shown).toHaveLength(9);
-    const example = reviewSection.slice(reviewSection.indexOf('  Needs a manual step:'), reviewSection.indexOf('  Changed:'));
+    const example = readmeExample.slice(readmeExample.indexOf('  Needs a manual step:'), readmeExample.indexOf('  Changed:'));
     expect(example).toBe(['  Needs a manual step:', ...section(out, 'Needs a manual step'), '  Rolls:', ...section(out, 'Rolls'), ''].join('\n'));
     expect(out).toMatch(/\nproduction: 0 added, 0 removed, 6 changed, \d+ unchanged; 4 to roll; 1 needs a manual step\n/);
   });

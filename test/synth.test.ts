@@ -279,6 +279,33 @@ describe('HONEYDUE_IMAGE_TAG', () => {
   });
 });
 
+test('the README example is what synth prints for a new imageTag', () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Synth a release'), readme.indexOf('## Review a change'));
+  const [, tag, previous] = /`imageTag: ([0-9a-f]+)` instead of `([0-9a-f]+)`/.exec(section)!;
+  const example = /```\n( {2}[\s\S]*?)```/.exec(section)![1].trimEnd().split('\n');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-readme-synth-'));
+  const configDir = path.join(dir, 'config');
+  const outDir = path.join(dir, 'dist');
+  fs.cpSync(path.join(ROOT, 'config'), configDir, { recursive: true });
+  fs.cpSync(path.join(ROOT, 'dist'), outDir, { recursive: true });
+  const production = path.join(configDir, 'production.yaml');
+  expect(fs.readFileSync(production, 'utf8')).toContain(`\nimageTag: ${previous}\n`);
+  fs.writeFileSync(production, fs.readFileSync(production, 'utf8').replace(`\nimageTag: ${previous}\n`, `\nimageTag: ${tag}\n`));
+  const lines: string[] = [];
+  expect(runSynth(['--config', configDir, '--out', outDir], { out: (line) => lines.push(line), err: (line) => lines.push(line) })).toBe(0);
+  // The scratch folders stand for config/ and dist/; the time is the README's.
+  const printed = lines.join('\n').split('\n')
+    .map((line) => line.split(`${configDir}${path.sep}`).join('config/').replace(/ to \S+ in \d+ ms:/, ' to dist in 611 ms:'));
+  // Each line of the example is printed, in order; `...` stands for lines cut.
+  let at = 0;
+  for (const line of example.filter((l) => l.trim() !== '...')) {
+    const found = printed.indexOf(line, at);
+    expect([line, found >= 0]).toEqual([line, true]);
+    at = found + 1;
+  }
+});
+
 test('`npx cdk8s synth` as the README gives it runs offline: no upgrade check, no stack trace, the same files', () => {
   const command = /`npx cdk8s (synth[^`]*)`/.exec(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'))?.[1];
   expect(command).toBe('synth --no-check-upgrade');
