@@ -635,7 +635,7 @@ function unknownKeyProblem(parent: readonly (string | number)[], key: string): s
     return hint === undefined ? [] : [where ? `${where}.${hint}` : hint];
   });
   if (alike.length > 0) return `unknown key; did you mean ${either(alike.map((k) => `'${k}'`))}? (a key goes under its parent, indented)`;
-  return `unknown key; the keys here are ${here.join(', ')} (README "Config reference")`;
+  return `unknown key; the keys here are ${here.join(', ')} (docs/config.md)`;
 }
 
 /** `a, b or c` */

@@ -30,7 +30,7 @@ export interface DeclaredShare {
 /** Environments that share data undeclared, or declarations the files do not bear out: every problem at once. */
 export class IsolationError extends Error {
   public constructor(public readonly problems: string[]) {
-    super(`${problems.length} problem(s) with the data environments share (README "Environments"):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(`${problems.length} problem(s) with the data environments share (docs/environments.md):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'IsolationError';
   }
 }

@@ -1,4 +1,4 @@
-/** `npm run review [BASE]`: see app/review/cli.ts and the README, "Reviewing a change through its dist/ diff". */
+/** `npm run review [BASE]`: see app/review/cli.ts and docs/review.md. */
 import { runReviewCli } from '../app/review/cli';
 import { REPO_ROOT } from '../app/shared/repo-root';
 

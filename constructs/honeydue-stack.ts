@@ -499,7 +499,7 @@ export class HoneydueStack extends Construct {
     if (!observabilityEnabled) {
       notices.push('observability: skipped, observability.enabled is false (no vmagent objects emitted)');
     } else if (!tokenSecret) {
-      notices.push('observability: skipped, no observability.tokenSecret configured (create the ingest-token Secret and name it there; see the README, Observability)');
+      notices.push('observability: skipped, no observability.tokenSecret configured (create the ingest-token Secret and name it there; see docs/stack.md, Observability)');
     } else {
       this.vmAgent = new VmAgent(chart('observability'), 'vmagent', { ...vmAgentSettings, annotationKeys: props.annotationKeys, tokenSecret, remoteWriteUrl: remoteWriteUrl!, podLabels: stackLabels, targets: [this.api.metrics] });
     }

@@ -15,7 +15,7 @@ const quiet = () => undefined;
 
 /**
  * Production as it would render with one setting changed, to check: each holds
- * production's data (and the earlier variants'), shares its file declares (README "Environments").
+ * production's data (and the earlier variants'), shares its file declares (docs/environments.md).
  */
 const sharesWith = (...envs: string[]) => {
   const list = `[${envs.join(', ')}]`;

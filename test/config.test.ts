@@ -98,7 +98,7 @@ test('a required value removed with null: the null, and where the base sets what
 test('a value of one of two shapes: judged as the shape it has, or told the shapes', () => {
   expect(problemsOf('extends: production\napi:\n  secretKeys:\n    - SECRET_KEY\n    - { kye: POSTGRES_PASSWORD }\n    - 5\n', {}, { production })).toEqual([
     "bad.yaml:5:7: api.secretKeys.1.key: required and missing: add 'key' under api.secretKeys.1 (a string; it has no default) (got missing)",
-    'bad.yaml:5:9: api.secretKeys.1.kye: unknown key; the keys here are key, optional (README "Config reference")',
+    'bad.yaml:5:9: api.secretKeys.1.kye: unknown key; the keys here are key, optional (docs/config.md)',
     'bad.yaml:6:7: api.secretKeys.2: Invalid input: expected string or object (got 5)',
   ]);
 });

@@ -235,7 +235,7 @@ describe('migration gate', () => {
       '1. read why: kubectl -n honeydue describe job honeydue-migrate ; the newest pod\'s log: kubectl -n honeydue logs --tail=200 ' +
         '$(kubectl -n honeydue get pods -l batch.kubernetes.io/job-name=honeydue-migrate --sort-by=.metadata.creationTimestamp -o name | tail -n 1)\n',
     );
-    expect(run.stderr).toMatch(/Recovering from a dirty\s+migration" in the README Deploy section/);
+    expect(run.stderr).toMatch(/Recovering from a dirty\s+migration" in docs\/deploy\.md/);
     expect(run.stderr).toMatch(/not run:\n  - apply the backend \(api, worker\)\n/);
   });
 

@@ -180,6 +180,6 @@ function migrationFailureMessage(job: StackObject, outcome: JobFailure): string 
     '     goose keeps the migrations that succeeded and retries only the failed one',
     '  3. if the failed migration is a NO TRANSACTION one (its earlier statements stay committed), or the',
     '     latest goose_db_version row has is_applied=false, the schema is dirty: follow "Recovering from a dirty',
-    '     migration" in the README Deploy section (runbook chapter 17, section 27) before re-running',
+    '     migration" in docs/deploy.md (runbook chapter 17, section 27) before re-running',
   ].join('\n');
 }
