@@ -1,7 +1,7 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { HoneydueApi, honeydueApiProblems, HoneydueApiProps } from './honeydue-api';
-import { APNS_KEY_DIRECTORY, APNS_KEY_FILE } from './shared/apns';
+import { APNS_KEY_DIRECTORY, APNS_KEY_FILE, ApnsKey } from './shared/apns';
 import { HoneydueConfigMap, honeydueConfigMapProblems } from './honeydue-config-map';
 import { HoneydueIngress, honeydueIngressProblems } from './honeydue-ingress';
 import { HoneydueNamespace } from './honeydue-namespace';
@@ -12,7 +12,6 @@ import { Redis, redisProblems, RedisProps } from './redis';
 import { TraefikConfig, traefikConfigProblems, TraefikConfigProps } from './traefik-config';
 import { StackConcern } from './shared/concerns';
 import { AppWorkloadProps } from './shared/app-workload';
-import { ApnsKey } from './shared/apns';
 import { HTTPS_PORT, portOf } from './shared/network';
 import {
   hostnameProblem, httpUrlProblem, imageRepositoryProblem, imageTagProblem, isRecord, keysPath, nonEmptyProblem, pathKeys, portProblem,

@@ -55,7 +55,7 @@ export function healthStep(settings: HealthSettings, rolled: () => readonly Stac
     plan,
     async run({ kubectl, output, stop }) {
       const deadline = Date.now() + durationMs(settings.timeout);
-      let last = 'no answer yet';
+      let last: string;
       for (let attempt = 1; ; attempt++) {
         last = await probe(settings.url, stop);
         if (last === 'ok') {

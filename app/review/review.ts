@@ -15,8 +15,7 @@ import { DeployError } from '../deploy/options';
 import { reviewedStackLabels, stackLabelPairs, StackLabels } from '../deploy/stack-labels';
 import { parseImageReference, PodRead, podReads, podTemplateOf } from '../shared/manifests';
 import { LABEL_VERSION } from '../../constructs/shared/labels';
-import { ReviewError } from './load';
-import type { DistTree, EnvironmentObjects } from './load';
+import { ReviewError, type DistTree, type EnvironmentObjects } from './load';
 
 /** An object as the review names it. */
 export interface ObjectName {
