@@ -13,7 +13,7 @@ import { TraefikConfig, traefikConfigProblems, TraefikConfigProps } from './trae
 import { StackConcern } from './shared/concerns';
 import { AppWorkloadProps } from './shared/app-workload';
 import { ApnsKey } from './shared/apns';
-import { HTTPS_PORT, portOf } from './shared/network';
+import { HTTPS_PORT, portsOf } from './shared/network';
 import {
   hostnameProblem, httpUrlProblem, imageRepositoryProblem, imageTagProblem, isRecord, keysPath, nonEmptyProblem, pathKeys, portProblem,
   ProblemList, registryProblem, throwProblems, ValueProblem,
@@ -470,7 +470,7 @@ export class HoneydueStack extends Construct {
     const backend = { ...wiring, redis: this.redis, externalPorts: [database.port, email.smtpPort, HTTPS_PORT] };
     const apnsKey = props.apnsKey;
     // The Next.js servers render against the public API URL, through Cloudflare.
-    const frontend = { ...wiring, externalPorts: [portOf(publicApiUrl)] };
+    const frontend = { ...wiring, externalPorts: portsOf(publicApiUrl) };
     // Built in the order NetworkPolicies lists them (it finds them in the tree): api, worker, migrate, admin, web, vmagent.
     this.api = new HoneydueApi(chart('api'), 'api', { ...props.api, ...backend, apnsKey, image: image(images.api) });
     this.worker = new Worker(chart('worker'), 'worker', { ...props.worker, ...backend, apnsKey, image: image(images.worker) });
