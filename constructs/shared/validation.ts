@@ -148,6 +148,42 @@ export function reportProblems(construct: IConstruct, problems: readonly ValuePr
 }
 
 /**
+ * Where a child construct's props come from in its parent's props (for
+ * `HoneydueStack`, the config file's keys).
+ */
+export interface PropKeys {
+  /** The key the child's own props sit under: the api's `replicas` is `api.replicas`. */
+  readonly section: readonly string[];
+  /**
+   * Props the parent sets from another key, by prop path, with the key it
+   * comes from: the Ingress's `rules[1].host` is `domains.admin`. A prop under
+   * one listed is under its key too.
+   * @default {} (every prop is under `section`)
+   */
+  readonly renamed?: Readonly<Record<string, readonly (string | number)[]>>;
+}
+
+/**
+ * A child's problem at its parent's key, reported by `owner`: its path by
+ * {@link PropKeys}, and the props its sentence names (its `related`) renamed
+ * the same way, so the sentence reads in the parent's keys.
+ */
+export function atParentKeys(owner: string, problem: ValueProblem, keys: PropKeys): ValueProblem {
+  const renamed = keys.renamed ?? {};
+  const keyOf = (path: string) => {
+    const prop = Object.keys(renamed)
+      .filter((from) => path === from || path.startsWith(`${from}.`) || path.startsWith(`${from}[`))
+      .sort((a, b) => b.length - a.length)[0];
+    return keysPath(prop === undefined ? [...keys.section, ...pathKeys(path)] : [...renamed[prop], ...pathKeys(path.slice(prop.length))]);
+  };
+  const sentence = problem.related.reduce(
+    (text, other) => text.replace(new RegExp(`(?<![\\w.\\[])${other.replace(/[.[\]]/g, '\\$&')}(?![\\w\\[])`, 'g'), keyOf(other)),
+    problem.problem,
+  );
+  return new ValueProblem(owner, keyOf(problem.path), sentence, problem.value, problem.related.map(keyOf));
+}
+
+/**
  * Collects the problems of one construct's props. Each rule judges a value only
  * when it has the type the rule reads: a props object built from a config file
  * may hold a string where a number belongs, and that is the schema's to report,
