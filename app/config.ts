@@ -1,16 +1,18 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { REPO_ROOT } from './shared/repo-root';
+import { App } from 'cdk8s';
 import * as YAML from 'yaml';
 import * as z from 'zod';
-import { honeydueStackProblems, HoneydueStackProps, REDIS_EVICTION_POLICIES, ValueProblem } from '../constructs';
+import { HoneydueStack, HoneydueStackProps, REDIS_EVICTION_POLICIES, ValueProblem, ValueProblems } from '../constructs';
 import { dnsLabelProblem } from '../constructs/shared/validation';
 import { closest } from './check/field-watch';
 
 /**
  * A string judged by one of the shared validators. Only the keys about the
  * environment use it (`extends`, `shares`): the stack's values are judged by
- * the constructs, whose rules {@link loadEnvironment} reports at the config keys.
+ * the constructs, whose rules {@link loadEnvironment} reports at the config keys
+ * as it builds the stack.
  */
 const judged = (problem: (value: string) => string | undefined) =>
   z.string().superRefine((value, ctx) => {
@@ -80,7 +82,8 @@ const nextjsApp = {
  * unknown key is an error, since a typo would otherwise fall back to a
  * default silently), plus the keys about the environment rather than the stack:
  * `extends` to build on another environment's file, `shares` and `deploy`.
- * It checks types and enums; the values are judged by {@link honeydueStackProblems}.
+ * It checks types and enums; the values are judged by the constructs, as
+ * {@link loadEnvironment} builds the stack.
  */
 export const configSchema = z
   .strictObject({
@@ -432,6 +435,8 @@ export interface LoadedEnvironment {
   readonly chain: readonly ConfigLayer[];
   /** Locates a key in the chain and the overrides: a problem found after loading (a construct's) is reported through it. */
   readonly sources: ConfigSources;
+  /** The stack built from {@link props}, in an App of its own: the build that judged them, which synth renders. */
+  readonly stack: HoneydueStack;
   /**
    * One sentence per value an override replaced, naming the override and the
    * file and line it replaced: synth prints them, since `HONEYDUE_IMAGE_TAG`
@@ -440,7 +445,7 @@ export interface LoadedEnvironment {
   readonly overridden: readonly string[];
 }
 
-/** Reads `config/<env>.yaml` (following `extends`), applies the tag override and validates it all at once. */
+/** Reads `config/<env>.yaml` (following `extends`), applies the tag override and validates it all at once, by building the stack. */
 export function loadConfig(env: string, options: LoadConfigOptions = {}): HoneydueStackProps {
   return loadEnvironment(env, options).props;
 }
@@ -448,7 +453,7 @@ export function loadConfig(env: string, options: LoadConfigOptions = {}): Honeyd
 /**
  * {@link loadConfig}, keeping what the stack must not see: the file's `shares`,
  * the layered `deploy`, and the chain of files, so a message can say which file
- * set a value.
+ * set a value; and the stack, whose build is the validation.
  */
 export function loadEnvironment(env: string, options: LoadConfigOptions = {}): LoadedEnvironment {
   const configDir = options.configDir ?? path.join(REPO_ROOT, 'config');
@@ -469,22 +474,51 @@ export function loadEnvironment(env: string, options: LoadConfigOptions = {}): L
   const sources = new ConfigSources(chain, overrides);
   const parsed = configSchema.safeParse(raw);
   const typeIssues = parsed.success ? [] : parsed.error.issues;
-  // The constructs' rules run beside the type check (they skip a value of the wrong
-  // type), so one run reports every problem; a key the schema refused is not judged twice.
-  const refused = typeIssues.filter((issue) => issue.code !== 'unrecognized_keys').map((issue) => issue.path.map(String).join('.'));
-  const valueProblems = honeydueStackProblems(raw as unknown as HoneydueStackProps).filter((problem) => {
-    const key = problem.keys.map(String).join('.');
-    return !refused.some((path) => key === path || key.startsWith(`${path}.`));
-  });
-  if (!parsed.success || valueProblems.length > 0) {
+  // The build is the validation: each construct judges its props as the stack builds it. On a config the
+  // schema refused in part the stack is built on the rest, each refused value left out, so one run reports
+  // both; a key the schema refused is not judged twice.
+  const refusals = typeIssues.filter((issue) => issue.code !== 'unrecognized_keys' && issue.path.length > 0);
+  const isRefused = (keys: ConfigPath) => refusals.some(({ path }) => path.every((key, i) => String(keys[i]) === String(key)));
+  const { extends: _base, shares, deploy, ...props } = (parsed.success ? parsed.data : withoutRefused(raw, refusals)) as HoneydueConfig;
+  let stack: HoneydueStack | undefined;
+  let valueProblems: readonly ValueProblem[] = [];
+  try {
+    stack = new HoneydueStack(new App(), env, props);
+  } catch (error) {
+    if (error instanceof ValueProblems) valueProblems = error.problems.filter((problem) => !isRefused(problem.keys));
+    else if (parsed.success) throw new ConfigError(file, [(error as Error).message]);
+    // Else the build failed on a value the schema refused (a required key left out): its problem says what to fix.
+  }
+  if (!parsed.success || stack === undefined) {
     throw new ConfigError(file, [
       ...typeIssues.flatMap((issue) => describeIssue(issue, raw, sources)),
-      ...valueProblems.map((problem) => describeProblem(problem, sources)),
+      ...valueProblems.map((problem) => describeProblem(problem, raw, sources)),
     ]);
   }
-  const { extends: _base, shares, deploy, ...props } = parsed.data;
   const validated: ValidatedStackProps = props;
-  return { env, file, props: validated, shares: shares ?? {}, deploy, chain, sources, overridden };
+  return { env, file, props: validated, shares: shares ?? {}, deploy, chain, sources, overridden, stack };
+}
+
+/**
+ * `raw` without the values the schema refused: each left out, so the
+ * construct's default takes its place (a list item leaves a hole, so the items
+ * after it keep their keys), and a mapping the stack reads fields of left empty.
+ */
+function withoutRefused(raw: Record<string, unknown>, refusals: readonly z.core.$ZodIssue[]): Record<string, unknown> {
+  const copy = structuredClone(raw);
+  for (const issue of refusals) {
+    const parent = valueAt(copy, issue.path.slice(0, -1) as ConfigPath);
+    const key = issue.path[issue.path.length - 1] as string | number;
+    if (!isMapping(parent) && !Array.isArray(parent)) continue;
+    if (issue.code === 'invalid_type' && issue.expected === 'object') (parent as Record<string | number, unknown>)[key] = {};
+    else delete (parent as Record<string | number, unknown>)[key];
+  }
+  return copy;
+}
+
+/** The value at `path` in a parsed config, or undefined when it holds none. */
+function valueAt(config: unknown, path: ConfigPath): unknown {
+  return path.reduce<unknown>((node, key) => (isMapping(node) || Array.isArray(node) ? (node as any)[key] : undefined), config);
 }
 
 /** The environments that have a config file. */
@@ -570,9 +604,14 @@ function isMapping(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-/** A construct's rule broken at a config key (`api.autoscaling.maxReplicas`), located where the value is set. */
-function describeProblem(problem: ValueProblem, sources: ConfigSources): ConfigIssue {
-  return sources.issue(problem.keys, problem.problem, { value: problem.value });
+/**
+ * A construct's rule broken at a config key (`api.autoscaling.maxReplicas`), located where the value is set.
+ * A number the schema handed the construct as its text (a quantity, `-5`) is shown as the file writes it.
+ */
+function describeProblem(problem: ValueProblem, raw: unknown, sources: ConfigSources): ConfigIssue {
+  const written = valueAt(raw, problem.keys);
+  const value = typeof written === 'number' && problem.value === String(written) ? written : problem.value;
+  return sources.issue(problem.keys, problem.problem, { value });
 }
 
 /** Zod's issue as the operator's problems (an unknown-keys issue is one problem per key), each located. */
@@ -585,7 +624,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown, sources: ConfigSou
     // A record key failed its own check: report the key's problem, not the value's.
     return [sources.issue(at, issue.issues.map((inner) => inner.message).join('; '), undefined, 'key')];
   }
-  const value = at.reduce<unknown>((node, key) => (isMapping(node) || Array.isArray(node) ? (node as any)[key] : undefined), raw);
+  const value = valueAt(raw, at);
   if (issue.code === 'invalid_union') {
     // A value of one of the shapes (a mapping where a name or a mapping goes) is judged as that shape.
     const shaped = issue.errors.filter((branch) => !(branch.length === 1 && branch[0].code === 'invalid_type' && branch[0].path.length === 0));

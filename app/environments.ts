@@ -6,8 +6,6 @@
  * the environments it skips slip by), before anything is written.
  */
 import * as path from 'path';
-import { App } from 'cdk8s';
-import { HoneydueStack } from '../constructs';
 import { directDatabaseHost } from '../constructs/shared/database';
 import { ConfigError, ConfigLayer, ConfigSources, describeSource, EnvironmentShares, listEnvironments, loadEnvironment, LoadedEnvironment, shownPath as shown } from './config';
 
@@ -64,11 +62,9 @@ interface Claim {
   readonly fix: string;
 }
 
-/** An environment loaded once and its stack built from its props, as the check leaves them for synth to render. */
+/** An environment loaded once, with the stack its loading built, as the check leaves it for synth to render. */
 export interface CheckedEnvironment {
   readonly loaded: LoadedEnvironment;
-  /** The stack, in an App of its own; not yet validated or rendered. */
-  readonly stack: HoneydueStack;
 }
 
 /** What {@link checkEnvironments} found: the declared shares, and every environment it loaded on the way. */
@@ -208,12 +204,7 @@ export function deployRefusal(env: string, configDir?: string): string | undefin
 /** The environment's config, and the stack built from it in memory: the stack's own defaults say what it holds. */
 function environmentOf(env: string, options: IsolationOptions, filesRead: Map<string, ConfigLayer>): Environment {
   const loaded = loadEnvironment(env, { configDir: options.configDir, imageTag: options.imageTag, imageTagSource: options.imageTagSource, filesRead });
-  let stack: HoneydueStack;
-  try {
-    stack = new HoneydueStack(new App(), env, loaded.props);
-  } catch (error) {
-    throw new ConfigError(loaded.file, [(error as Error).message]);
-  }
+  const { stack } = loaded;
   const key = (name: string, value: string): KeyValue => ({ key: name, value, origin: originOf(loaded.chain, name.split('.'), loaded.sources) });
   const host = stack.config.data.DB_HOST;
   const database = stack.config.data.POSTGRES_DB;
@@ -236,7 +227,7 @@ function environmentOf(env: string, options: IsolationOptions, filesRead: Map<st
   for (const [name, keys] of hosts) {
     claims.push({ resource: 'ingressHost', identity: name, what: `Ingress host '${name}'`, keys, fix: `its own ${keys.map((k) => k.key).join(' and ')}` });
   }
-  return { loaded, stack, claims };
+  return { loaded, claims };
 }
 
 /** The later of two environments first: the one that extends the other, else the one that sorts after. */

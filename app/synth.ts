@@ -1,9 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { REPO_ROOT } from './shared/repo-root';
-import { App, Chart } from 'cdk8s';
+import { Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
-import { HoneydueStack } from '../constructs';
 import { concernFileName, isStackConcern } from '../constructs/shared/concerns';
 import { listEnvironments, loadEnvironment, LoadedEnvironment } from './config';
 import { checkEnvironments } from './environments';
@@ -60,14 +59,12 @@ export function renderEnvironment(env: string, options: Pick<SynthOptions, 'imag
 }
 
 /**
- * An environment already loaded into files: from the stack synth's environment
- * check built from it, or else a stack built here. Prints the lines of each
- * value an override replaced, then what the stack left out.
+ * An environment already loaded into files: the stack its loading built.
+ * Prints the lines of each value an override replaced, then what the stack left out.
  */
-function renderLoaded(loaded: LoadedEnvironment, log: (line: string) => void, built?: HoneydueStack): RenderedFile[] {
-  const { env } = loaded;
+function renderLoaded(loaded: LoadedEnvironment, log: (line: string) => void): RenderedFile[] {
+  const { env, stack } = loaded;
   for (const line of loaded.overridden) log(`  ${env}: ${line}`);
-  const stack = built ?? new HoneydueStack(new App({ outdir: path.join(REPO_ROOT, '.cdk8s.out') }), env, loaded.props);
   validateTree(stack.node.root);
   // What the stack left out on purpose (observability without a token Secret, ...), one line each.
   for (const notice of stack.notices) log(`  ${env}: ${notice}`);
@@ -137,7 +134,7 @@ export function synthesize(options: SynthOptions = {}): SynthResult {
   for (const env of envs) {
     const checked = environments.get(env);
     if (!checked) throw new Error(`internal: the environment check returned no '${env}', which synth was asked for`);
-    const rendered = renderLoaded(checked.loaded, log, checked.stack);
+    const rendered = renderLoaded(checked.loaded, log);
     log(`  ${env}: ${rendered.length} files, ${rendered.reduce((n, f) => n + f.objects.length, 0)} objects`);
     files.push(...rendered);
   }

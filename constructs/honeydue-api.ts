@@ -7,7 +7,7 @@ import { namespaceOf, objectLabels, selectorLabels } from './shared/labels';
 import { MetricsEndpoint, SCRAPE_ANNOTATIONS, ServiceEndpoint } from './shared/network';
 import { httpProbe, LIVENESS_TIMING, probeOverridesProblems, ProbeOverrides, READINESS_TIMING } from './shared/probes';
 import { BACKEND_RESOURCES } from './shared/resources';
-import { httpPathProblem, isRecord, portProblem, ProblemList, throwProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
+import { httpPathProblem, isRecord, portProblem, ProblemList, reportProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
 import { Workload } from './workload';
 
 /** Horizontal autoscaling of the api. */
@@ -197,7 +197,7 @@ export class HoneydueApi extends Workload {
 
   public constructor(scope: Construct, id: string, props: HoneydueApiProps) {
     super(scope, id);
-    throwProblems(honeydueApiProblems(props, namespaceOf(scope, 'HoneydueApi', props.namespace)));
+    reportProblems(this, honeydueApiProblems(props, namespaceOf(scope, 'HoneydueApi', props.namespace)));
     const name = props.name ?? 'api';
     const port = props.port ?? 8000;
     const healthPath = props.healthPath ?? '/api/health/';

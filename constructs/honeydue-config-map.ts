@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { CONFIG_HASH_ANNOTATION, ConfigMapSource } from './shared/app-workload';
 import { contentHash } from './shared/content-hash';
 import { namespaceOf, objectLabels } from './shared/labels';
-import { dnsLabelProblem, envNameProblem, isRecord, ProblemList, throwProblems, ValueProblem } from './shared/validation';
+import { dnsLabelProblem, envNameProblem, isRecord, ProblemList, reportProblems, ValueProblem } from './shared/validation';
 
 /** Props of {@link HoneydueConfigMap}. */
 export interface HoneydueConfigMapProps {
@@ -63,7 +63,7 @@ export class HoneydueConfigMap extends Construct implements ConfigMapSource {
     const name = props.name;
     const namespace = namespaceOf(scope, 'HoneydueConfigMap', props.namespace);
 
-    throwProblems(honeydueConfigMapProblems(props, namespace));
+    reportProblems(this, honeydueConfigMapProblems(props, namespace));
 
     const sorted = Object.fromEntries(Object.entries(props.data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     this.name = name;

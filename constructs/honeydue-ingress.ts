@@ -1,7 +1,7 @@
 import { k8s } from './shared/k8s';
 import { Construct } from 'constructs';
 import { namespaceOf, objectLabels } from './shared/labels';
-import { dnsLabelProblem, hostnameProblem, isRecord, portProblem, ProblemList, throwProblems, ValueProblem } from './shared/validation';
+import { dnsLabelProblem, hostnameProblem, isRecord, portProblem, ProblemList, reportProblems, ValueProblem } from './shared/validation';
 
 /**
  * Where a host's traffic goes: a workload construct's Service and one of its
@@ -117,7 +117,7 @@ export class HoneydueIngress extends Construct {
     const ingressClassName = props.ingressClassName ?? 'traefik';
 
     const owner = 'HoneydueIngress';
-    throwProblems(honeydueIngressProblems(props, namespace));
+    reportProblems(this, honeydueIngressProblems(props, namespace));
     const routes = props.rules.map((rule, i) => resolveRoute(owner, `rules[${i}]`, namespace, rule));
 
     this.name = name;

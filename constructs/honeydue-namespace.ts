@@ -1,7 +1,7 @@
 import { k8s } from './shared/k8s';
 import { Construct } from 'constructs';
 import { objectLabels } from './shared/labels';
-import { check, dnsLabelProblem } from './shared/validation';
+import { dnsLabelProblem, ProblemList, reportProblems } from './shared/validation';
 
 /** Props of {@link HoneydueNamespace}. */
 export interface HoneydueNamespaceProps {
@@ -28,7 +28,7 @@ export class HoneydueNamespace extends Construct {
     super(scope, id);
     const name = props.name;
     const level = props.podSecurityLevel ?? 'restricted';
-    check('HoneydueNamespace', 'name', dnsLabelProblem(name));
+    reportProblems(this, new ProblemList('HoneydueNamespace').string('name', name, dnsLabelProblem).problems);
 
     this.name = name;
     this.namespaceObject = new k8s.KubeNamespace(this, 'Resource', {

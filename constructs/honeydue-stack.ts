@@ -1,24 +1,24 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { HoneydueApi, honeydueApiProblems, HoneydueApiProps } from './honeydue-api';
+import { HoneydueApi, HoneydueApiProps } from './honeydue-api';
 import { APNS_KEY_DIRECTORY, APNS_KEY_FILE, ApnsKey } from './shared/apns';
-import { HoneydueConfigMap, honeydueConfigMapProblems } from './honeydue-config-map';
-import { HoneydueIngress, honeydueIngressProblems } from './honeydue-ingress';
+import { HoneydueConfigMap } from './honeydue-config-map';
+import { HoneydueIngress } from './honeydue-ingress';
 import { HoneydueNamespace } from './honeydue-namespace';
-import { MigrateJob, migrateJobProblems, MigrateJobProps } from './migrate-job';
+import { MigrateJob, MigrateJobProps } from './migrate-job';
 import { NetworkPolicies, networkPoliciesProblems, NetworkPoliciesProps } from './network-policies';
 import { NextjsApp, nextjsAppProblems, NextjsAppProps } from './nextjs-app';
-import { Redis, redisProblems, RedisProps } from './redis';
+import { Redis, RedisProps } from './redis';
 import { TraefikConfig, traefikConfigProblems, TraefikConfigProps } from './traefik-config';
 import { StackConcern } from './shared/concerns';
 import { AppWorkloadProps } from './shared/app-workload';
-import { HTTPS_PORT, portOf } from './shared/network';
+import { HTTPS_PORT, portsOf } from './shared/network';
 import {
-  hostnameProblem, httpUrlProblem, imageRepositoryProblem, imageTagProblem, isRecord, keysPath, nonEmptyProblem, pathKeys, portProblem,
-  ProblemList, registryProblem, throwProblems, ValueProblem,
+  atParentKeys, collectProblems, hostnameProblem, httpUrlProblem, imageRepositoryProblem, imageTagProblem, isRecord, nonEmptyProblem, portProblem,
+  ProblemList, PropKeys, registryProblem, throwProblems, ValueProblem,
 } from './shared/validation';
 import { VmAgent, vmAgentProblems, VmAgentProps } from './vm-agent';
-import { Worker, workerProblems, WorkerProps } from './worker';
+import { Worker, WorkerProps } from './worker';
 
 /** The props a workload section may set; the stack supplies image, namespace and wiring. */
 type WorkloadSettings<P extends AppWorkloadProps, K extends keyof P> = Pick<P, K | 'resources' | 'secretKeys'>;
@@ -247,52 +247,71 @@ export const DERIVED_CONFIG_KEYS = [
   'B2_BUCKET_NAME', 'B2_REGION', 'APNS_AUTH_KEY_PATH', 'NEXT_PUBLIC_API_URL',
 ] as const;
 
-/** Child props the stack sets from a key other than the child's section (`secretName` is the top-level `secretName`). */
-type StackKeys = Record<string, readonly (string | number)[]>;
-
-/**
- * A child's problems at the stack's keys: a prop in `renamed` (or under it) at
- * the key given there, any other under the child's `section` (`replicas` is
- * `api.replicas`); the props its sentence names are renamed the same way.
- */
-function atStackKeys(problems: readonly ValueProblem[], section: readonly string[], renamed: StackKeys): ValueProblem[] {
-  const keysOf = (path: string) => {
-    const prop = Object.keys(renamed)
-      .filter((from) => path === from || path.startsWith(`${from}.`) || path.startsWith(`${from}[`))
-      .sort((a, b) => b.length - a.length)[0];
-    return keysPath(prop === undefined ? [...section, ...pathKeys(path)] : [...renamed[prop], ...pathKeys(path.slice(prop.length))]);
-  };
-  return problems.map((problem) => {
-    const sentence = problem.related.reduce(
-      (text, other) => text.replace(new RegExp(`(?<![\\w.\\[])${other.replace(/[.[\]]/g, '\\$&')}(?![\\w\\[])`, 'g'), keysOf(other)),
-      problem.problem,
-    );
-    return new ValueProblem('HoneydueStack', keysOf(problem.path), sentence, problem.value, problem.related.map(keysOf));
-  });
-}
-
 /** The web app's uid when the config sets none: the admin panel runs as 1001, and two apps share no uid. */
 const WEB_RUN_AS_USER = 1002;
 
+/** What every workload gets from the stack's top-level keys. */
+const WIRING_KEYS = { namespace: ['namespace'], imagePullSecret: ['imagePullSecret'], secretName: ['secretName'], apnsKey: ['apnsKey'], podLabels: ['labels'] };
+/** api, worker and migrate dial Postgres and SMTP (and HTTPS, which no key sets). */
+const BACKEND_KEYS = { ...WIRING_KEYS, 'externalPorts[0]': ['database', 'port'], 'externalPorts[1]': ['email', 'smtpPort'] };
+/** admin and web dial the public API URL. */
+const FRONTEND_KEYS = { ...WIRING_KEYS, 'externalPorts[0]': ['publicApiUrl'] };
+
 /**
- * Every problem of {@link HoneydueStackProps}, at the key it comes from: the
- * stack's own rules (tag, registry, images, database, SMTP, storage, public URL,
- * extraConfig) and every child construct's rules run on the props the stack would
- * hand it, each problem moved to the stack key behind the child's prop
- * (`HoneydueIngress`' `rules[1].host` is `domains.admin`; the api's `replicas` is
- * `api.replicas`), and other props a sentence names renamed the same way. The
- * config file has this shape, so a path here is the config key.
- *
- * Values of the wrong type are skipped, not judged: the config loader runs this
- * beside its type check and reports both at once. A problem two children find in
- * one stack key (every child checks `namespace`) is reported once.
+ * The stack key behind each child's props, by the child's id: a problem a child
+ * finds is reported at the key the operator sets (the api's `replicas` is
+ * `api.replicas`, the Ingress's `rules[1].host` is `domains.admin`). The config
+ * file has the stack's shape, so these are its keys.
  */
-export function honeydueStackProblems(props: HoneydueStackProps): ValueProblem[] {
+const CHILD_KEYS: Readonly<Record<string, PropKeys>> = {
+  namespace: { section: [], renamed: { name: ['namespace'] } },
+  redis: { section: ['redis'], renamed: WIRING_KEYS },
+  config: {
+    section: [],
+    renamed: {
+      namespace: ['namespace'], name: ['configMapName'], hashAnnotation: ['annotationKeys', 'configHash'], data: ['extraConfig'],
+      'data.DB_HOST': ['database', 'host'], 'data.DB_PORT': ['database', 'port'], 'data.POSTGRES_USER': ['database', 'user'], 'data.POSTGRES_DB': ['database', 'name'],
+      'data.EMAIL_HOST': ['email', 'smtpHost'], 'data.EMAIL_PORT': ['email', 'smtpPort'], 'data.B2_BUCKET_NAME': ['storage', 'bucket'], 'data.B2_REGION': ['storage', 'region'],
+      'data.NEXT_PUBLIC_API_URL': ['publicApiUrl'],
+    },
+  },
+  api: { section: ['api'], renamed: { ...BACKEND_KEYS, image: ['images', 'api'] } },
+  worker: { section: ['worker'], renamed: { ...BACKEND_KEYS, image: ['images', 'worker'] } },
+  migrate: { section: ['migrate'], renamed: { ...BACKEND_KEYS, image: ['images', 'api'] } },
+  admin: { section: ['admin'], renamed: { ...FRONTEND_KEYS, image: ['images', 'admin'] } },
+  web: { section: ['web'], renamed: { ...FRONTEND_KEYS, image: ['images', 'web'] } },
+  traefik: { section: ['traefik'] },
+  ingress: {
+    section: [],
+    renamed: {
+      namespace: ['namespace'], name: ['ingressName'],
+      'rules[0]': ['domains', 'api'], 'rules[1]': ['domains', 'admin'], 'rules[2]': ['domains', 'apex'],
+      'rules[0].host': ['domains', 'api'], 'rules[1].host': ['domains', 'admin'], 'rules[2].host': ['domains', 'apex'],
+    },
+  },
+  vmagent: {
+    section: ['observability'],
+    renamed: {
+      namespace: ['namespace'], podLabels: ['labels'], annotationKeys: ['annotationKeys'],
+      // vmagent scrapes the api's metrics endpoint, and its traffic connects to it.
+      'targets[0].namespace': ['namespace'], 'targets[0].port': ['api', 'metricsPort'], "connection to 'api'": ['api', 'metricsPort'],
+    },
+  },
+  'network-policy': { section: ['networkPolicy'], renamed: { namespace: ['namespace'] } },
+};
+
+/**
+ * The stack's own rules: the values it reads itself (tag, registry, images,
+ * database, SMTP, storage, public URL, extraConfig) rather than hands to a
+ * child, which judges its own. A value of the wrong type is skipped, and a
+ * section that is not a mapping is read as empty: the config loader builds the
+ * stack on what its schema accepted, and reports both at once.
+ */
+function stackProblems(props: HoneydueStackProps): ValueProblem[] {
   const stack: Record<string, any> = isRecord(props) ? props : {};
   const section = (key: string): Record<string, any> => (isRecord(stack[key]) ? stack[key] : {});
-  const { images, database, email, storage, domains, observability, networkPolicy } = {
-    images: section('images'), database: section('database'), email: section('email'), storage: section('storage'),
-    domains: section('domains'), observability: section('observability'), networkPolicy: section('networkPolicy'),
+  const { images, database, email, storage, observability } = {
+    images: section('images'), database: section('database'), email: section('email'), storage: section('storage'), observability: section('observability'),
   };
   const own = new ProblemList('HoneydueStack');
   own.string('imageTag', stack.imageTag, imageTagProblem);
@@ -313,8 +332,7 @@ export function honeydueStackProblems(props: HoneydueStackProps): ValueProblem[]
       own.add(`extraConfig.${key}`, `the stack derives '${key}' from a typed field; set that field instead`, stack.extraConfig[key]);
     }
   }
-  const webEnabled = section('web').enabled === true;
-  if (webEnabled && images.web === undefined) {
+  if (section('web').enabled === true && images.web === undefined) {
     own.add('images.web', "not set while web.enabled is true; name the web app's image repository, or turn web off", undefined, ['web.enabled']);
   }
   if (observability.enabled !== false && observability.tokenSecret && observability.remoteWriteUrl === undefined) {
@@ -325,51 +343,13 @@ export function honeydueStackProblems(props: HoneydueStackProps): ValueProblem[]
       ['observability.tokenSecret', 'observability.enabled'],
     );
   }
+  return own.problems;
+}
 
-  // The image is registry/repository:tag, each part judged above: a child judges the whole only when they pass.
-  const partsJudged = own.problems.some((p) => ['imageTag', 'registry'].includes(p.path) || p.path.startsWith('images.'));
-  const image = (repository: unknown) => (partsJudged ? undefined : `${stack.registry}/${repository}:${stack.imageTag}`);
-  const namespace = stack.namespace;
-  const shared = { imagePullSecret: stack.imagePullSecret, secretName: stack.secretName, configMap: { name: stack.configMapName } };
-  const wiringKeys = { namespace: ['namespace'], imagePullSecret: ['imagePullSecret'], secretName: ['secretName'], apnsKey: ['apnsKey'] };
-  const found: ValueProblem[] = [...own.problems];
-  const moved = (problems: readonly ValueProblem[], section: readonly string[], renamed: StackKeys = {}) => found.push(...atStackKeys(problems, section, renamed));
-
-  moved(honeydueConfigMapProblems({ name: stack.configMapName, data: section('extraConfig') }, namespace), [], {
-    ...wiringKeys, name: ['configMapName'], data: ['extraConfig'],
-  });
-  moved(redisProblems({ ...section('redis'), secretName: stack.secretName }, namespace), ['redis'], wiringKeys);
-  moved(honeydueApiProblems({ ...section('api'), ...shared, apnsKey: stack.apnsKey, image: image(images.api) } as HoneydueApiProps, namespace), ['api'], {
-    ...wiringKeys, image: ['images', 'api'],
-  });
-  moved(workerProblems({ ...section('worker'), ...shared, apnsKey: stack.apnsKey, image: image(images.worker) } as WorkerProps, namespace), ['worker'], {
-    ...wiringKeys, image: ['images', 'worker'],
-  });
-  moved(migrateJobProblems({ ...section('migrate'), ...shared, image: image(images.api) } as MigrateJobProps, namespace), ['migrate'], {
-    ...wiringKeys, image: ['images', 'api'],
-  });
-  moved(nextjsAppProblems({ ...section('admin'), ...shared, name: 'admin', image: image(images.admin) } as NextjsAppProps, namespace), ['admin'], {
-    ...wiringKeys, image: ['images', 'admin'],
-  });
-  // A section that is off (web, traefik, vmagent without its token) is judged all the same: it is read the day it is turned on.
-  const { enabled: _webEnabled, ...web } = section('web');
-  const webImage = images.web === undefined ? undefined : image(images.web);
-  moved(nextjsAppProblems({ runAsUser: WEB_RUN_AS_USER, ...web, ...shared, name: 'web', image: webImage } as NextjsAppProps, namespace), ['web'], {
-    ...wiringKeys, image: ['images', 'web'],
-  });
-  const { enabled: _traefikEnabled, ...traefik } = section('traefik');
-  moved(traefikConfigProblems(traefik), ['traefik']);
-  const rules = [domains.api, domains.admin, domains.apex].map((host) => ({ host }));
-  moved(honeydueIngressProblems({ name: stack.ingressName, rules }, namespace), [], {
-    ...wiringKeys, name: ['ingressName'], 'rules[0]': ['domains', 'api'], 'rules[1]': ['domains', 'admin'], 'rules[2]': ['domains', 'apex'],
-    'rules[0].host': ['domains', 'api'], 'rules[1].host': ['domains', 'admin'], 'rules[2].host': ['domains', 'apex'],
-  });
-  const { enabled: _observabilityEnabled, ...vmAgent } = observability;
-  moved(vmAgentProblems({ ...vmAgent, annotationKeys: stack.annotationKeys } as VmAgentProps, namespace), ['observability'], { namespace: ['namespace'] });
-  moved(networkPoliciesProblems({ nodeCidrs: networkPolicy.nodeCidrs, ingressRoutes: rules }, namespace), ['networkPolicy'], { namespace: ['namespace'] });
-
+/** Each problem once: every child checks `namespace`, and one bad namespace is one problem. */
+function unique(problems: readonly ValueProblem[]): ValueProblem[] {
   const seen = new Set<string>();
-  return found.filter((problem) => {
+  return problems.filter((problem) => {
     const key = `${problem.path}\n${problem.problem}`;
     return seen.has(key) ? false : (seen.add(key), true);
   });
@@ -384,6 +364,13 @@ export function honeydueStackProblems(props: HoneydueStackProps): ValueProblem[]
  * Every chart gets `namespace` and the stack's labels, so each construct takes
  * its namespace from its chart. vmagent needs `observability.tokenSecret` and
  * `remoteWriteUrl`; without the token Secret synth says it skipped it.
+ *
+ * Each child judges its own props as the stack builds it. The stack takes
+ * their problems at its own keys, which are the config file's (the api's
+ * `replicas` is `api.replicas`, the Ingress's `rules[1].host` is
+ * `domains.admin`), builds on so every child is judged, a concern that is off
+ * included, and throws them all at once in a {@link ValueProblems}: building
+ * the stack is validating its props.
  *
  * @example new HoneydueStack(app, 'production', loadConfig('production'));
  */
@@ -421,19 +408,26 @@ export class HoneydueStack extends Construct {
 
   public constructor(scope: Construct, id: string, props: HoneydueStackProps) {
     super(scope, id);
-    throwProblems(honeydueStackProblems(props));
+    const found = stackProblems(props);
+    // The image is registry/repository:tag, each part judged above: a child judging the whole would say it again.
+    const partsRefused = found.some((p) => ['imageTag', 'registry'].includes(p.path) || p.path.startsWith('images.'));
+    const judge = (child: string, problems: readonly ValueProblem[]) => {
+      const keys = CHILD_KEYS[child];
+      if (keys === undefined) throw new Error(`HoneydueStack: child '${child}' has no entry in CHILD_KEYS, so its problems have no config key; add one`);
+      for (const problem of problems) if (!(partsRefused && problem.path === 'image')) found.push(atParentKeys('HoneydueStack', problem, keys));
+    };
+    // Each child hands its problems here as it is built, and is built all the same: they are thrown together at the end.
+    const stopCollecting = collectProblems(this, (child, problems) => judge(child.node.id, problems));
     const { namespace, registry, domains, images } = props;
     const database: Required<HoneydueDatabase> = { ...props.database, port: props.database.port ?? 5432 };
     const email: Required<HoneydueEmail> = { ...props.email, smtpPort: props.email.smtpPort ?? 587 };
     const storage = props.storage;
     const publicApiUrl = props.publicApiUrl ?? `https://${domains.api}/api`;
     const extraConfig = props.extraConfig ?? {};
-    const webEnabled = props.web?.enabled ?? false;
     const stackLabels = props.labels ?? {};
     const environment = props.environment ?? id;
     const { enabled: observabilityEnabled = true, tokenSecret, remoteWriteUrl, ...vmAgentSettings } = props.observability ?? {};
     const { enabled: networkPolicyEnabled = true, ...networkPolicySettings } = props.networkPolicy ?? {};
-
 
     const image = (repository: string) => `${registry}/${repository}:${props.imageTag}`;
     const labels = { ...stackLabels, ...(props.environmentLabel ? { [props.environmentLabel]: environment } : {}) };
@@ -469,20 +463,21 @@ export class HoneydueStack extends Construct {
     const backend = { ...wiring, redis: this.redis, externalPorts: [database.port, email.smtpPort, HTTPS_PORT] };
     const apnsKey = props.apnsKey;
     // The Next.js servers render against the public API URL, through Cloudflare.
-    const frontend = { ...wiring, externalPorts: [portOf(publicApiUrl)] };
+    const frontend = { ...wiring, externalPorts: portsOf(publicApiUrl) };
     // Built in the order NetworkPolicies lists them (it finds them in the tree): api, worker, migrate, admin, web, vmagent.
     this.api = new HoneydueApi(chart('api'), 'api', { ...props.api, ...backend, apnsKey, image: image(images.api) });
     this.worker = new Worker(chart('worker'), 'worker', { ...props.worker, ...backend, apnsKey, image: image(images.worker) });
     this.migrate = new MigrateJob(chart('migrate'), 'migrate', { ...props.migrate, ...backend, image: image(images.api) });
     this.admin = new NextjsApp(chart('admin'), 'admin', { ...props.admin, ...frontend, name: 'admin', image: image(images.admin) });
-    if (webEnabled) {
-      const { enabled: _enabled, ...web } = props.web ?? {};
-      this.web = new NextjsApp(chart('web'), 'web', { runAsUser: WEB_RUN_AS_USER, ...web, ...frontend, name: 'web', image: image(images.web!) });
-    }
-    if (props.traefik?.enabled ?? true) {
-      const { enabled: _enabled, ...traefik } = props.traefik ?? {};
-      this.traefik = new TraefikConfig(chart('traefik'), 'traefik', traefik);
-    }
+    // A concern that is off (web, traefik, vmagent, the NetworkPolicies) is judged all the same: it is read the day it is turned on.
+    const { enabled: webEnabled = false, ...webSettings } = props.web ?? {};
+    const webImage = images.web === undefined ? undefined : image(images.web);
+    const web = { runAsUser: WEB_RUN_AS_USER, ...webSettings, ...frontend, name: 'web', image: webImage };
+    if (webEnabled && webImage !== undefined) this.web = new NextjsApp(chart('web'), 'web', { ...web, image: webImage });
+    else judge('web', nextjsAppProblems(web as NextjsAppProps, namespace));
+    const { enabled: traefikEnabled = true, ...traefik } = props.traefik ?? {};
+    if (traefikEnabled) this.traefik = new TraefikConfig(chart('traefik'), 'traefik', traefik);
+    else judge('traefik', traefikConfigProblems(traefik));
 
     this.ingress = new HoneydueIngress(chart('ingress'), 'ingress', {
       name: props.ingressName,
@@ -495,23 +490,28 @@ export class HoneydueStack extends Construct {
     });
 
     const notices: string[] = [];
+    const vmAgent = { ...vmAgentSettings, annotationKeys: props.annotationKeys, tokenSecret, remoteWriteUrl, podLabels: stackLabels, targets: [this.api.metrics] };
     if (!observabilityEnabled) {
       notices.push('observability: skipped, observability.enabled is false (no vmagent objects emitted)');
     } else if (!tokenSecret) {
       notices.push('observability: skipped, no observability.tokenSecret configured (create the ingest-token Secret and name it there; see docs/stack.md, Observability)');
-    } else {
-      this.vmAgent = new VmAgent(chart('observability'), 'vmagent', { ...vmAgentSettings, annotationKeys: props.annotationKeys, tokenSecret, remoteWriteUrl: remoteWriteUrl!, podLabels: stackLabels, targets: [this.api.metrics] });
+    } else if (remoteWriteUrl !== undefined) {
+      this.vmAgent = new VmAgent(chart('observability'), 'vmagent', { ...vmAgent, tokenSecret, remoteWriteUrl });
     }
+    // Without a remoteWriteUrl the stack's own rule refuses the section; vmagent's settings are judged all the same.
+    if (this.vmAgent === undefined) judge('vmagent', vmAgentProblems(vmAgent as VmAgentProps, namespace));
 
+    const networkPolicies = { ...networkPolicySettings, ingressRoutes: this.ingress.routes };
     if (networkPolicyEnabled) {
       // Built last: it covers every workload built before it in this stack's namespace.
-      this.networkPolicies = new NetworkPolicies(chart('network-policy'), 'network-policy', {
-        ...networkPolicySettings,
-        ingressRoutes: this.ingress.routes,
-      });
+      this.networkPolicies = new NetworkPolicies(chart('network-policy'), 'network-policy', networkPolicies);
     } else {
+      judge('network-policy', networkPoliciesProblems(networkPolicies, namespace));
       notices.push('network-policy: skipped, networkPolicy.enabled is false (every pod accepts and opens any connection)');
     }
     this.notices = notices;
+    // A construct added under the stack later throws its own problems.
+    stopCollecting();
+    throwProblems(unique(found));
   }
 }

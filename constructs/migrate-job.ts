@@ -4,7 +4,7 @@ import { appPodDefinition, appWorkloadProblems, AppWorkloadProps, SecretKey } fr
 import { namespaceOf, objectLabels } from './shared/labels';
 import { ServiceEndpoint } from './shared/network';
 import { BACKEND_RESOURCES } from './shared/resources';
-import { absolutePathProblem, dnsLabelProblem, isRecord, ProblemList, throwProblems, ValueProblem, wholeNumberAtLeast, wholeNumberInRangeProblem } from './shared/validation';
+import { absolutePathProblem, dnsLabelProblem, isRecord, ProblemList, reportProblems, ValueProblem, wholeNumberAtLeast, wholeNumberInRangeProblem } from './shared/validation';
 import { Workload } from './workload';
 
 /** Props of {@link MigrateJob}. `image` is the api image of the release: goose is baked in at build time. */
@@ -111,7 +111,7 @@ export class MigrateJob extends Workload {
 
   public constructor(scope: Construct, id: string, props: MigrateJobProps) {
     super(scope, id);
-    throwProblems(migrateJobProblems(props, namespaceOf(scope, 'MigrateJob', props.namespace)));
+    reportProblems(this, migrateJobProblems(props, namespaceOf(scope, 'MigrateJob', props.namespace)));
     const jobName = props.jobName;
     const backoffLimit = props.backoffLimit ?? 2;
     const activeDeadlineSeconds = props.activeDeadlineSeconds ?? 540;

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { IngressRoute } from './honeydue-ingress';
 import { LABEL_NAME, namespaceOf, objectLabels, selectorLabels } from './shared/labels';
 import { trafficSourcesIn, WorkloadTraffic } from './shared/network';
-import { cidrProblem, dnsLabelProblem, ProblemList, throwProblems, ValueProblem } from './shared/validation';
+import { cidrProblem, dnsLabelProblem, ProblemList, reportProblems, ValueProblem } from './shared/validation';
 
 /** Props of {@link NetworkPolicies}. */
 export interface NetworkPoliciesProps {
@@ -110,7 +110,7 @@ export class NetworkPolicies extends Construct {
     const workloads = props.workloads ?? trafficSourcesIn(scope, namespace);
 
     const owner = 'NetworkPolicies';
-    throwProblems(networkPoliciesProblems(props, namespace));
+    reportProblems(this, networkPoliciesProblems(props, namespace));
     workloads.forEach((workload, i) => {
       const prop = `workloads[${i}]`;
       sameNamespace(owner, `${prop} ('${workload.name}')`, workload.namespace, namespace);

@@ -5,7 +5,7 @@ import { drainSafePdb, minAvailableProblems } from './shared/disruption-budget';
 import { namespaceOf } from './shared/labels';
 import { httpProbe, LIVENESS_TIMING, probeOverridesProblems, ProbeOverrides, READINESS_TIMING } from './shared/probes';
 import { SMALL_RESOURCES } from './shared/resources';
-import { httpPathProblem, memoryProblem, portProblem, ProblemList, throwProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
+import { httpPathProblem, memoryProblem, portProblem, ProblemList, reportProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
 import { Workload } from './workload';
 
 /** Props of {@link NextjsApp}. Defaults fit a low-traffic internal panel; nothing organisation-specific. */
@@ -93,7 +93,7 @@ export class NextjsApp extends Workload {
 
   public constructor(scope: Construct, id: string, props: NextjsAppProps) {
     super(scope, id);
-    throwProblems(nextjsAppProblems(props, namespaceOf(scope, 'NextjsApp', props.namespace)));
+    reportProblems(this, nextjsAppProblems(props, namespaceOf(scope, 'NextjsApp', props.namespace)));
     const replicas = props.replicas ?? DEFAULT_REPLICAS;
     const port = props.port ?? 3000;
     const healthPath = props.healthPath ?? '/';

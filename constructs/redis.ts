@@ -5,7 +5,7 @@ import { drainSafePdb } from './shared/disruption-budget';
 import { namespaceOf, objectLabels } from './shared/labels';
 import { LIVENESS_TIMING, READINESS_TIMING, tcpProbe } from './shared/probes';
 import { REDIS_RESOURCES, resolveResources, ResourceOverrides, resourcesProblems } from './shared/resources';
-import { dnsLabelProblem, imageProblem, isRecord, memoryProblem, ProblemList, redisMemoryProblem, redisSizeProblem, throwProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
+import { dnsLabelProblem, imageProblem, isRecord, memoryProblem, ProblemList, redisMemoryProblem, redisSizeProblem, reportProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
 import { Workload } from './workload';
 
 /**
@@ -151,7 +151,7 @@ export class Redis extends Workload {
     const runAsGroup = props.runAsGroup ?? 1000;
 
     const owner = 'Redis';
-    throwProblems(redisProblems(props, namespace));
+    reportProblems(this, redisProblems(props, namespace));
     const resources = resolveResources(REDIS_RESOURCES, props.resources);
 
     this.claim = new k8s.KubePersistentVolumeClaim(this, 'Data', {

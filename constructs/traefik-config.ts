@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { HelmChartConfig, HelmChartConfigSpecFailurePolicy } from '../imports/helm.cattle.io';
 import { objectLabels } from './shared/labels';
-import { ipCidrProblem, portProblem, ProblemList, throwProblems, ValueProblem, wholeNumberProblem } from './shared/validation';
+import { ipCidrProblem, portProblem, ProblemList, reportProblems, ValueProblem, wholeNumberProblem } from './shared/validation';
 
 /**
  * One Traefik entry point as the chart's `ports.<name>` takes it.
@@ -192,7 +192,7 @@ export class TraefikConfig extends Construct {
     const failurePolicy = props.failurePolicy ?? HelmChartConfigSpecFailurePolicy.ABORT;
     const trustedIPs = props.forwardedHeadersTrustedIps ?? [];
 
-    throwProblems(traefikConfigProblems(props));
+    reportProblems(this, traefikConfigProblems(props));
 
     const forwardedHeaders = trustedIPs.length > 0 ? { forwardedHeaders: { trustedIPs: [...trustedIPs] } } : {};
     this.values = {

@@ -5,10 +5,10 @@ import { CONFIG_HASH_ANNOTATION, RECREATE, workloadDeployment, WorkloadProps } f
 import { contentHash } from './shared/content-hash';
 import { drainSafePdb } from './shared/disruption-budget';
 import { namespaceOf, objectLabels } from './shared/labels';
-import { MetricsEndpoint, portOf, SCRAPE_ANNOTATIONS } from './shared/network';
+import { MetricsEndpoint, portsOf, SCRAPE_ANNOTATIONS } from './shared/network';
 import { httpProbe, LIVENESS_TIMING, READINESS_TIMING } from './shared/probes';
 import { resolveResources, ResourceOverrides, resourcesProblems, SMALL_RESOURCES } from './shared/resources';
-import { dataKeyProblem, dnsLabelProblem, durationProblem, httpsUrlProblem, imageProblem, isRecord, nonEmptyProblem, portProblem, ProblemList, throwProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
+import { dataKeyProblem, dnsLabelProblem, durationProblem, httpsUrlProblem, imageProblem, isRecord, nonEmptyProblem, portProblem, ProblemList, reportProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
 import { Workload } from './workload';
 
 /** The Secret that holds the remote-write bearer token, created by the operator out of band. */
@@ -228,7 +228,7 @@ export class VmAgent extends Workload {
     const tokenKey = props.tokenSecret.key ?? 'token';
 
     const owner = 'VmAgent';
-    throwProblems(vmAgentProblems(props, namespace));
+    reportProblems(this, vmAgentProblems(props, namespace));
     const resources = resolveResources(SMALL_RESOURCES, props.resources);
     const scrapedNamespaces = [...new Set(props.targets.map((t) => t.namespace))].sort();
 
@@ -268,7 +268,7 @@ export class VmAgent extends Workload {
       podLabels: props.podLabels,
       resources,
       connectsTo: props.targets,
-      externalPorts: [portOf(remoteWriteUrl), kubernetesApiPort],
+      externalPorts: [...portsOf(remoteWriteUrl), kubernetesApiPort],
       // A changed scrape config changes the template, so apply rolls vmagent onto it.
       annotations: { [props.annotationKeys?.configHash ?? CONFIG_HASH_ANNOTATION]: contentHash(scrapeYaml) },
       volumes: [

@@ -7,7 +7,7 @@ import { namespaceOf } from './shared/labels';
 import { ServiceEndpoint } from './shared/network';
 import { httpProbe, LIVENESS_TIMING, probeTimingProblems, ProbeTiming } from './shared/probes';
 import { SMALL_RESOURCES } from './shared/resources';
-import { httpPathProblem, isRecord, nonEmptyProblem, portProblem, ProblemList, throwProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
+import { httpPathProblem, isRecord, nonEmptyProblem, portProblem, ProblemList, reportProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
 import { Workload } from './workload';
 
 /** Props of {@link Worker}. Defaults keep Asynq's scheduler a singleton; nothing organisation-specific. */
@@ -132,7 +132,7 @@ export class Worker extends Workload {
 
   public constructor(scope: Construct, id: string, props: WorkerProps) {
     super(scope, id);
-    throwProblems(workerProblems(props, namespaceOf(scope, 'Worker', props.namespace)));
+    reportProblems(this, workerProblems(props, namespaceOf(scope, 'Worker', props.namespace)));
     const name = props.name ?? 'worker';
     const replicas = props.replicas ?? 1;
     const leaderElectedScheduler = props.leaderElectedScheduler ?? false;

@@ -70,7 +70,7 @@ export abstract class Workload extends Construct implements TrafficSource {
    */
   protected buildPods(pods: WorkloadPodDefinition): k8s.PodTemplateSpec {
     const { name, namespace } = pods;
-    const traffic = workloadTraffic(pods.owner, pods, { connectsTo: pods.connectsTo, externalPorts: pods.externalPorts });
+    const traffic = workloadTraffic(this, pods.owner, pods, { connectsTo: pods.connectsTo, externalPorts: pods.externalPorts });
     const serviceAccount = workloadServiceAccount(this, name, namespace, pods.kubernetesApiAccess, pods.kubernetesApiAccessAnnotation);
     // The fields are readonly for users; the base class writes them here, once, for every workload.
     Object.assign(this, { name, namespace, serviceAccount, traffic: declareTraffic(this, traffic) });

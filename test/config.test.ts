@@ -145,6 +145,25 @@ test('environments loaded with one map of files read share the file they extend,
   expect(prod.props.namespace).toBe(production.namespace);
 });
 
+test('loading a config and rendering it judges each child once: the build that validates the config is the one rendered', () => {
+  jest.isolateModules(() => {
+    // Every workload's rules judge its resources through this one function, with the construct's name.
+    const actual = jest.requireActual('../constructs/shared/resources');
+    const resourcesProblems = jest.fn(actual.resourcesProblems);
+    jest.doMock('../constructs/shared/resources', () => ({ ...actual, resourcesProblems }));
+    try {
+      const { renderEnvironment: render } = require('../app/synth') as typeof import('../app/synth');
+      render('production', { log: () => undefined });
+      const judged: Record<string, number> = {};
+      for (const [owner] of resourcesProblems.mock.calls) judged[owner] = (judged[owner] ?? 0) + 1;
+      // NextjsApp is admin and web: web is off in production, and judged all the same.
+      expect(judged).toEqual({ Redis: 1, HoneydueApi: 1, Worker: 1, MigrateJob: 1, NextjsApp: 2, VmAgent: 1 });
+    } finally {
+      jest.dontMock('../constructs/shared/resources');
+    }
+  });
+});
+
 test('fails with worker replicas 2 reported even beside a type error elsewhere', () => {
   const problems = problemsOf(withChange((c) => {
     c.api.replicas = 'three';

@@ -260,6 +260,11 @@ test('a construct reports every problem at once, before it creates any child', (
   expect(chart.node.findChild('api').node.children).toHaveLength(0);
 });
 
+test('a built stack collects no more: a construct added under it later throws its own problems', () => {
+  const built = new HoneydueStack(new App(), 'production', PRODUCTION);
+  expect(() => new Worker(Chart.of(built.worker), 'second', { ...WORKER_WIRING, image: imageOf('worker'), replicas: 2 })).toThrow(/^Worker: replicas: must be 1/);
+});
+
 test('one config with several construct-rule problems and a type problem reports them all at once', () => {
   const problems = configProblems((c) => {
     c.api.replicas = 'three';

@@ -1,5 +1,5 @@
 import { Construct, IConstruct } from 'constructs';
-import { check, portProblem } from './validation';
+import { portProblem, ProblemList, reportProblems } from './validation';
 
 /**
  * A TCP port that pods serve inside the cluster, in the words a
@@ -48,25 +48,34 @@ export const SCRAPE_ANNOTATIONS = {
 /** The HTTPS port: B2, APNs, the observability host and the public API URL all listen on it. */
 export const HTTPS_PORT = 443;
 
-/** The TCP port a URL connects to: its explicit port, else its scheme's (443 for https, 80 for http). */
-export function portOf(url: string): number {
+/**
+ * The TCP port a URL connects to: its explicit port, else its scheme's (443 for
+ * https, 80 for http). None for text that is no URL, which the URL's own rule
+ * refuses: under a stack that collects its children's problems, the construct
+ * is built all the same.
+ */
+export function portsOf(url: string): number[] {
+  if (!URL.canParse(url)) return [];
   const parsed = new URL(url);
-  return parsed.port ? Number(parsed.port) : parsed.protocol === 'http:' ? 80 : HTTPS_PORT;
+  return [parsed.port ? Number(parsed.port) : parsed.protocol === 'http:' ? 80 : HTTPS_PORT];
 }
 
 /**
- * Builds a workload's {@link WorkloadTraffic} from its props, validating the
+ * Builds `workload`'s {@link WorkloadTraffic} from its props, validating the
  * ports. Undefined endpoints (a Redis not wired) are skipped.
  */
 export function workloadTraffic(
+  workload: IConstruct,
   owner: string,
   pods: { readonly name: string; readonly namespace: string },
   wiring: { readonly connectsTo?: readonly (ServiceEndpoint | undefined)[]; readonly externalPorts?: readonly number[] },
 ): WorkloadTraffic {
   const connectsTo = (wiring.connectsTo ?? []).filter((e): e is ServiceEndpoint => e !== undefined);
   const externalPorts = [...new Set(wiring.externalPorts ?? [])];
-  externalPorts.forEach((port, i) => check(owner, `externalPorts[${i}]`, portProblem(port)));
-  connectsTo.forEach((endpoint) => check(owner, `connection to '${endpoint.name}'`, portProblem(endpoint.port)));
+  const problems = new ProblemList(owner);
+  externalPorts.forEach((port, i) => problems.add(`externalPorts[${i}]`, portProblem(port)));
+  connectsTo.forEach((endpoint) => problems.add(`connection to '${endpoint.name}'`, portProblem(endpoint.port)));
+  reportProblems(workload, problems.problems);
   return { name: pods.name, namespace: pods.namespace, connectsTo, externalPorts };
 }
 

@@ -3,6 +3,7 @@
  * schema (config-time errors), so a value is judged by one rule wherever it
  * enters. Each returns a problem sentence, or undefined when the value is fine.
  */
+import { IConstruct } from 'constructs';
 
 /** A CPU quantity as Kubernetes reads it: `100m`, `0.5`, `2`. */
 const CPU_QUANTITY = /^(\d+m|\d+(\.\d+)?)$/;
@@ -117,6 +118,71 @@ export function throwProblems(problems: readonly ValueProblem[]): void {
   if (problems.length > 0) throw new ValueProblems(problems);
 }
 
+/** Takes the problems a construct found in its props (see {@link collectProblems}). */
+export type ProblemSink = (construct: IConstruct, problems: readonly ValueProblem[]) => void;
+
+const sinks = new WeakMap<IConstruct, ProblemSink>();
+
+/**
+ * Makes `scope` take the problems of the constructs built under it, until the
+ * function returned is called: each hands them to `sink` and is built all the
+ * same, instead of throwing its own. A construct made of others
+ * (`HoneydueStack`) judges every child in its one build this way, and throws
+ * them together at its own keys.
+ */
+export function collectProblems(scope: IConstruct, sink: ProblemSink): () => void {
+  sinks.set(scope, sink);
+  return () => sinks.delete(scope);
+}
+
+/**
+ * A construct's problems with its props: thrown at once in a {@link ValueProblems},
+ * before it creates any child, unless a scope above it collects them
+ * ({@link collectProblems}), which then gets them.
+ */
+export function reportProblems(construct: IConstruct, problems: readonly ValueProblem[]): void {
+  if (problems.length === 0) return;
+  const sink = construct.node.scopes.map((scope) => sinks.get(scope)).reverse().find((found) => found !== undefined);
+  if (sink === undefined) throw new ValueProblems(problems);
+  sink(construct, problems);
+}
+
+/**
+ * Where a child construct's props come from in its parent's props (for
+ * `HoneydueStack`, the config file's keys).
+ */
+export interface PropKeys {
+  /** The key the child's own props sit under: the api's `replicas` is `api.replicas`. */
+  readonly section: readonly string[];
+  /**
+   * Props the parent sets from another key, by prop path, with the key it
+   * comes from: the Ingress's `rules[1].host` is `domains.admin`. A prop under
+   * one listed is under its key too.
+   * @default {} (every prop is under `section`)
+   */
+  readonly renamed?: Readonly<Record<string, readonly (string | number)[]>>;
+}
+
+/**
+ * A child's problem at its parent's key, reported by `owner`: its path by
+ * {@link PropKeys}, and the props its sentence names (its `related`) renamed
+ * the same way, so the sentence reads in the parent's keys.
+ */
+export function atParentKeys(owner: string, problem: ValueProblem, keys: PropKeys): ValueProblem {
+  const renamed = keys.renamed ?? {};
+  const keyOf = (path: string) => {
+    const prop = Object.keys(renamed)
+      .filter((from) => path === from || path.startsWith(`${from}.`) || path.startsWith(`${from}[`))
+      .sort((a, b) => b.length - a.length)[0];
+    return keysPath(prop === undefined ? [...keys.section, ...pathKeys(path)] : [...renamed[prop], ...pathKeys(path.slice(prop.length))]);
+  };
+  const sentence = problem.related.reduce(
+    (text, other) => text.replace(new RegExp(`(?<![\\w.\\[])${other.replace(/[.[\]]/g, '\\$&')}(?![\\w\\[])`, 'g'), keyOf(other)),
+    problem.problem,
+  );
+  return new ValueProblem(owner, keyOf(problem.path), sentence, problem.value, problem.related.map(keyOf));
+}
+
 /**
  * Collects the problems of one construct's props. Each rule judges a value only
  * when it has the type the rule reads: a props object built from a config file
@@ -155,14 +221,6 @@ export class ProblemList {
 /** A plain object (not an array, not null): what a props section must be before its fields are judged. */
 export function isRecord(value: unknown): value is Record<string, any> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/**
- * Throws a {@link ValueProblems} at construct time when `problem` is set, naming the construct and prop.
- * Used as `check('HoneydueApi', 'replicas', replicasProblem(x), x)`.
- */
-export function check(owner: string, prop: string, problem: string | undefined, value?: unknown): void {
-  throwProblems(new ProblemList(owner).add(prop, problem, value).problems);
 }
 
 /** A whole number at least `min`. */
