@@ -227,8 +227,8 @@ describe.each(RULES)('$name', ({ library, owner, prop, config, key, value, renam
   });
 });
 
-test("the stack's schema holds no value rule: no range, format or default of a construct is written in app/config.ts", () => {
-  const source = fs.readFileSync(path.join(__dirname, '..', 'app', 'config.ts'), 'utf8');
+test("the stack's schema holds no value rule: no range, format or default of a construct is written in app/config/schema.ts", () => {
+  const source = fs.readFileSync(path.join(__dirname, '..', 'app', 'config', 'schema.ts'), 'utf8');
   const between = (from: string, to: string) => source.slice(source.indexOf(from), source.indexOf(to));
   // `shares` and `deploy` sit between the two parts: they are about the environment, no construct reads them.
   const schema = (between('const cpuMemory', 'const environmentNames') + between('const nextjsApp', '/** The parsed config file.'))
