@@ -1,6 +1,6 @@
 import { Testing } from 'cdk8s';
 import { Redis } from '../constructs';
-import { container, envVar, find, PRODUCTION, REDIS_WIRING, synthOf } from './helpers';
+import { container, envVar, find, hardeningOf, PRODUCTION, REDIS_WIRING, synthOf } from './helpers';
 
 describe("Redis with production's props", () => {
   const objects = synthOf((chart) => new Redis(chart, 'redis', REDIS_WIRING));
@@ -76,8 +76,25 @@ describe("Redis with production's props", () => {
     expect(find(objects, 'PodDisruptionBudget', 'redis-pdb').spec.minAvailable).toBe(0);
   });
 
-  test('snapshot', () => {
-    expect(objects).toMatchSnapshot();
+  test('PVC, ServiceAccount, Deployment, Service and PDB, each labelled name redis, part-of honeydue, managed-by honeydue-k8s', () => {
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      'PersistentVolumeClaim/redis-data', 'ServiceAccount/redis', 'Deployment/redis', 'Service/redis', 'PodDisruptionBudget/redis-pdb',
+    ]);
+    for (const o of objects) {
+      expect(o.metadata.labels).toEqual({ 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/part-of': 'honeydue', 'app.kubernetes.io/managed-by': 'honeydue-k8s' });
+    }
+  });
+
+  test('container redis under its own ServiceAccount, the image tag as its version, a 64Mi /tmp', () => {
+    expect(redis.name).toBe('redis');
+    expect(pod.serviceAccountName).toBe('redis');
+    expect(deployment.spec.template.metadata.labels['app.kubernetes.io/version']).toBe('7-alpine');
+    expect(pod.volumes).toContainEqual({ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } });
+    expect(redis.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+  });
+
+  test('probes, securityContext and PDB', () => {
+    expect(hardeningOf(objects)).toMatchSnapshot();
   });
 });
 
