@@ -193,10 +193,6 @@ describe('Deployment: remote write with a token file, hardened like the app pods
     }
   });
 
-  test('the queue chunk is vmagent\'s: 16 blocks of 32 MiB plus an 8-byte header each, 512 MiB + 128 B', () => {
-    expect(VMAGENT_QUEUE_CHUNK_BYTES).toBe(536871040);
-  });
-
   test('a writable queue: one chunk as maxDiskUsagePerURL, on an emptyDir of two chunks plus 16 MiB', () => {
     expect(agent.args).toContain(`-remoteWrite.maxDiskUsagePerURL=${VMAGENT_QUEUE_CHUNK_BYTES}`);
     expect(volume('remote-write-queue').emptyDir).toEqual({ sizeLimit: '1041Mi' });
