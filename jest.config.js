@@ -1,6 +1,6 @@
 const { availableParallelism } = require('node:os');
 
-/** Tests run through @swc/jest (about 3x faster than ts-jest); `npm run typecheck` covers types. */
+/** Tests run through @swc/jest, which strips types without checking them; `npm run typecheck` covers types. */
 const common = {
   testEnvironment: 'node',
   testMatch: ['**/*.test.ts'],

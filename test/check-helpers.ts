@@ -1,12 +1,13 @@
 /**
- * Shared by the checker tests: the known-good manifest set modelled on SPEC, and
- * small edits of it, so each test breaks exactly one thing and asserts exactly one finding.
+ * Shared by the checker tests: the known-good manifest set, and small edits of it,
+ * so each test breaks exactly one thing and asserts exactly one finding.
  */
 import { join } from 'path';
 import { loadCrdCatalog, loadManifestDir, runChecks, type CheckOptions, type CheckReport, type Finding, type ManifestDoc } from '../app/check';
 
 export const FIXTURES = join(__dirname, 'fixtures', 'check');
-export const GOOD_DIR = join(FIXTURES, 'good');
+/** The known-good set is the synthesized production output: CI fails when dist/ is not what a synth writes. */
+export const GOOD_DIR = join(__dirname, '..', 'dist', 'production');
 export const CRD_DIR = join(FIXTURES, 'crds');
 export const CRDS = loadCrdCatalog([CRD_DIR]);
 

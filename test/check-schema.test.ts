@@ -27,7 +27,7 @@ describe('schema/unknown-field', () => {
     ['metadata', (d: any) => { d.metadata.lables = { a: 'b' }; }, 'metadata.lables'],
     ['a securityContext', (d: any) => { d.spec.template.spec.containers[0].securityContext.readOnlyRootFS = true; }, `${container}.securityContext.readOnlyRootFS`],
     ['a probe handler', (d: any) => { d.spec.template.spec.containers[0].readinessProbe.httpGet.scheme2 = 'HTTP'; }, `${container}.readinessProbe.httpGet.scheme2`],
-    ['a volume', (d: any) => { d.spec.template.spec.volumes[0].emptyDir.size = '64Mi'; }, 'spec.template.spec.volumes[0].emptyDir.size'],
+    ['a volume', (d: any) => { d.spec.template.spec.volumes[1].emptyDir.size = '64Mi'; }, 'spec.template.spec.volumes[1].emptyDir.size'],
   ])('fails on an unknown field in %s', (_where, edit, path) => {
     expectFindings(check(goodWith('Deployment', 'api', edit)), [{ rule: 'schema/unknown-field', object: API, path }]);
   });
@@ -77,8 +77,8 @@ describe('schema/invalid', () => {
     const report = check(goodWith('Deployment', 'api', (d) => { d.spec.template.spec.containers[0].ports[0].containerPort = '8000'; }));
     expectFindings(report, [
       { rule: 'schema/invalid', object: API, path: `${container}.ports[0].containerPort` },
-      // The probe and Service now point at a port the container no longer declares as a number.
-      { rule: 'hygiene/probe-port', object: API, path: `${container}.livenessProbe.httpGet.port` },
+      // The probes and the Service now point at a port the container no longer declares as a number.
+      ...['startupProbe', 'readinessProbe', 'livenessProbe'].map((probe) => ({ rule: 'hygiene/probe-port', object: API, path: `${container}.${probe}.httpGet.port` })),
       { rule: 'wiring/service-target-port', object: 'Service honeydue/api', path: 'spec.ports[0].targetPort' },
     ]);
     expect(report.findings.find((f) => f.rule === 'schema/invalid')!.message).toBe('must be an integer (got "8000"): write it without quotes');

@@ -1,5 +1,5 @@
 /**
- * The manifest checker as a whole: the SPEC-shaped set passes with zero findings,
+ * The manifest checker as a whole: the synthesized production set passes with zero findings,
  * every rule actually runs on it, counting and output format, exemptions, loaders,
  * the CLI and its exit codes. Per-area rule tests: check-schema, check-pod-security,
  * check-hygiene, check-wiring.
@@ -21,7 +21,7 @@ const FIXTURE_FLAGS = ['--crds', CRD_DIR, '--exemptions', join(FIXTURES, 'no-exe
 
 const ROOT = join(__dirname, '..');
 
-describe('the SPEC-shaped manifest set', () => {
+describe('the synthesized production set', () => {
   test('passes with zero findings', () => {
     const report = check(goodDocs());
     expect(report.findings.map((f) => `${f.rule} ${f.object} ${f.path}: ${f.message}`)).toEqual([]);
@@ -38,13 +38,13 @@ describe('the SPEC-shaped manifest set', () => {
     }
   });
 
-  test('checks ~32 objects well under 300 ms once the schemas are loaded', () => {
+  test('checks the production set well under 300 ms once the schemas are loaded', () => {
     const docs = goodDocs();
     check(docs);
     const started = performance.now();
     check(docs);
     const elapsed = performance.now() - started;
-    // Generous ceiling to stay stable on a busy CI box; measured ~15 ms warm.
+    // A generous ceiling, so a busy CI box does not fail it.
     expect(elapsed).toBeLessThan(250);
   });
 });
@@ -244,7 +244,7 @@ describe('npm run check (CLI)', () => {
   test('exits 1 on any finding, one line per finding, then "N passed, M failed"', () => {
     withDist((dir) => {
       const api = join(dir, 'production', '40-api.yaml');
-      const text = require('fs').readFileSync(api, 'utf8').replace('imagePullPolicy: IfNotPresent', 'imagePullPolicyy: IfNotPresent');
+      const text = require('fs').readFileSync(api, 'utf8').replace('lifecycle:', 'lifecyclee:');
       writeFileSync(api, text);
       writeFileSync(join(dir, 'production', 'secret.yaml'), 'apiVersion: v1\nkind: Secret\nmetadata: {name: leaked, namespace: honeydue}\nstringData: {SECRET_KEY: hunter2}\n');
     }, (dir) => {
@@ -252,7 +252,7 @@ describe('npm run check (CLI)', () => {
       expect(result.code).toBe(1);
       const lines = result.out.trimEnd().split('\n');
       expect(lines).toHaveLength(3);
-      expect(lines[0]).toMatch(/40-api\.yaml: Deployment honeydue\/api spec\.template\.spec\.containers\[0\]\.imagePullPolicyy: unknown field "imagePullPolicyy".*did you mean "imagePullPolicy"\?.*\[schema\/unknown-field\]$/);
+      expect(lines[0]).toMatch(/40-api\.yaml: Deployment honeydue\/api spec\.template\.spec\.containers\[0\]\.lifecyclee: unknown field "lifecyclee".*did you mean "lifecycle"\?.*\[schema\/unknown-field\]$/);
       expect(lines[1]).toMatch(/secret\.yaml: Secret honeydue\/leaked stringData: .*\[wiring\/secret-data\]$/);
       expect(result.last).toMatch(/^\d+ passed, 2 failed$/);
     });

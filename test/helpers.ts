@@ -96,3 +96,28 @@ export const MIGRATE_WIRING = { ...APP_WIRING, jobName: PRODUCTION.migrate.jobNa
 
 /** Redis as the stack builds it: production's redis section, Secret and pod labels. */
 export const REDIS_WIRING = { ...PRODUCTION.redis, secretName: PRODUCTION.secretName, podLabels: PRODUCTION.labels };
+
+/**
+ * What the design's snapshots lock, per workload: each container's probes and
+ * securityContext, the pod's securityContext, and the spec of the PDB whose
+ * selector picks the pod. The rest of the output is locked by targeted
+ * assertions and by dist/, which CI proves fresh.
+ */
+export function hardeningOf(objects: any[]): Record<string, any> {
+  const selects = (pdb: any, labels: Record<string, string>) =>
+    Object.entries(pdb.spec.selector?.matchLabels ?? {}).every(([key, value]) => labels?.[key] === value);
+  const result: Record<string, any> = {};
+  for (const workload of objects.filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'].includes(o.kind))) {
+    const pod = workload.spec.template;
+    const pdbs = objects.filter((o) => o.kind === 'PodDisruptionBudget' && selects(o, pod.metadata?.labels));
+    const containers = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
+    result[`${workload.kind}/${workload.metadata.name}`] = {
+      podSecurityContext: pod.spec.securityContext,
+      containers: Object.fromEntries(containers.map((c: any) => [c.name, {
+        startupProbe: c.startupProbe, readinessProbe: c.readinessProbe, livenessProbe: c.livenessProbe, securityContext: c.securityContext,
+      }])),
+      pdb: pdbs.map((pdb) => pdb.spec),
+    };
+  }
+  return result;
+}

@@ -1,5 +1,5 @@
 import { HoneydueApi, HoneydueConfigMap, CONFIG_HASH_ANNOTATION } from '../constructs';
-import { container, envVar, find, synthOf, TAG, BACKEND_WIRING, PRODUCTION, imageOf } from './helpers';
+import { container, envVar, find, hardeningOf, synthOf, TAG, BACKEND_WIRING, PRODUCTION, imageOf } from './helpers';
 
 const image = imageOf('api');
 const production = () => synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image }));
@@ -102,8 +102,21 @@ describe('HoneydueApi with only an image is production', () => {
     expect(objects.filter((o) => o.kind === 'HorizontalPodAutoscaler')).toHaveLength(0);
   });
 
-  test('snapshot', () => {
-    expect(objects).toMatchSnapshot();
+  test('ServiceAccount, Deployment, Service and PDB, each labelled name api, part-of honeydue, managed-by honeydue-k8s', () => {
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['ServiceAccount/api', 'Deployment/api', 'Service/api', 'PodDisruptionBudget/api-pdb']);
+    for (const o of objects) {
+      expect(o.metadata.labels).toEqual({ 'app.kubernetes.io/name': 'api', 'app.kubernetes.io/part-of': 'honeydue', 'app.kubernetes.io/managed-by': 'honeydue-k8s' });
+    }
+  });
+
+  test('container api runs the release image; the pod template carries the scrape annotations and nothing else', () => {
+    expect(api.name).toBe('api');
+    expect(api.image).toBe(image);
+    expect(deployment.spec.template.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8000', 'prometheus.io/path': '/metrics' });
+  });
+
+  test('probes, securityContext and PDB', () => {
+    expect(hardeningOf(objects)).toMatchSnapshot();
   });
 });
 

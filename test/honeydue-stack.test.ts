@@ -1,5 +1,5 @@
 import { loadConfig } from '../app/config';
-import { find, synthStack, TAG, imageOf, PRODUCTION } from './helpers';
+import { find, hardeningOf, synthStack, TAG, imageOf, PRODUCTION } from './helpers';
 
 const objects = synthStack();
 const workloads = objects.filter((o) => ['Deployment', 'Job'].includes(o.kind));
@@ -60,10 +60,23 @@ test('the version label is on pod templates only, never on an object or a select
   }
 });
 
-test('every object carries part-of honeydue and managed-by honeydue-k8s', () => {
+test('every object carries part-of honeydue, managed-by honeydue-k8s and environment production', () => {
   for (const o of objects) {
-    expect(o.metadata.labels).toMatchObject({ 'app.kubernetes.io/part-of': 'honeydue', 'app.kubernetes.io/managed-by': 'honeydue-k8s' });
+    expect(o.metadata.labels).toMatchObject({ 'app.kubernetes.io/part-of': 'honeydue', 'app.kubernetes.io/managed-by': 'honeydue-k8s', 'honeydue.io/environment': 'production' });
   }
+});
+
+test('the namespace enforces, audits and warns on the restricted Pod Security Standard', () => {
+  expect(find(objects, 'Namespace', 'honeydue').metadata.labels).toEqual({
+    'app.kubernetes.io/name': 'honeydue',
+    'app.kubernetes.io/part-of': 'honeydue',
+    'app.kubernetes.io/managed-by': 'honeydue-k8s',
+    'honeydue.io/environment': 'production',
+    'pod-security.kubernetes.io/enforce': 'restricted',
+    'pod-security.kubernetes.io/enforce-version': 'latest',
+    'pod-security.kubernetes.io/audit': 'restricted',
+    'pod-security.kubernetes.io/warn': 'restricted',
+  });
 });
 
 test('images are gitea.treytartt.com/admin/honeydue-<svc>:<tag>; the Job runs the api image', () => {
@@ -132,8 +145,8 @@ test('fails with a latest image tag', () => {
   expect(() => synthStack({ imageTag: 'latest' })).toThrow(/HoneydueStack: imageTag: 'latest' is not allowed/);
 });
 
-test('whole-output snapshot, for review of drift', () => {
-  expect(objects).toMatchSnapshot();
+test("production's probes, securityContext and PDBs, per workload", () => {
+  expect(hardeningOf(objects)).toMatchSnapshot();
 });
 
 test("production's facts alone (names, hosts, labels, secret keys, the vmagent endpoint, the Cloudflare ranges) yield exactly the production config output: the rest of its file restates the constructs' defaults", () => {

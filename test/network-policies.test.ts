@@ -209,8 +209,19 @@ describe('config', () => {
   });
 });
 
-test('snapshot', () => {
-  expect(policiesOf(objects)).toMatchSnapshot();
+test('the policies, in apply order, each in honeydue labelled with the workload it guards and the stack labels', () => {
+  const guarded: Array<[string, string]> = [
+    ['allow-dns', 'allow-dns'], ['api-egress', 'api'], ['worker-egress', 'worker'], ['migrate-egress', 'migrate'], ['admin-egress', 'admin'],
+    ['vmagent-egress', 'vmagent'], ['redis-ingress', 'redis'], ['api-ingress', 'api'], ['api-ingress-traefik', 'api'], ['admin-ingress-traefik', 'admin'],
+    ['default-deny', 'default-deny'],
+  ];
+  expect(policiesOf(objects).map((p) => p.metadata.name)).toEqual(guarded.map(([name]) => name));
+  for (const [name, workload] of guarded) {
+    expect(policy(objects, name).metadata.namespace).toBe('honeydue');
+    expect(policy(objects, name).metadata.labels).toEqual({
+      'app.kubernetes.io/name': workload, 'app.kubernetes.io/part-of': 'honeydue', 'app.kubernetes.io/managed-by': 'honeydue-k8s', 'honeydue.io/environment': 'production',
+    });
+  }
 });
 
 test('every Deployment and Job of the synthesized stack has its egress policy (the list is found in the tree, not kept by hand)', () => {

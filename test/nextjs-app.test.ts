@@ -1,5 +1,5 @@
 import { NextjsApp } from '../constructs';
-import { container, envVar, find, synthOf, TAG, APP_WIRING, imageOf } from './helpers';
+import { container, envVar, find, hardeningOf, synthOf, TAG, APP_WIRING, imageOf } from './helpers';
 
 const image = imageOf('admin');
 
@@ -65,8 +65,21 @@ describe('NextjsApp with a name and an image is production admin', () => {
     expect(find(objects, 'PodDisruptionBudget', 'admin-pdb').spec.minAvailable).toBe(0);
   });
 
-  test('snapshot', () => {
-    expect(objects).toMatchSnapshot();
+  test('ServiceAccount, Deployment, Service and PDB, each labelled name admin, part-of honeydue, managed-by honeydue-k8s', () => {
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['ServiceAccount/admin', 'Deployment/admin', 'Service/admin', 'PodDisruptionBudget/admin-pdb']);
+    for (const o of objects) {
+      expect(o.metadata.labels).toEqual({ 'app.kubernetes.io/name': 'admin', 'app.kubernetes.io/part-of': 'honeydue', 'app.kubernetes.io/managed-by': 'honeydue-k8s' });
+    }
+  });
+
+  test('container admin runs the release image under its own ServiceAccount', () => {
+    expect(admin.name).toBe('admin');
+    expect(admin.image).toBe(image);
+    expect(pod.serviceAccountName).toBe('admin');
+  });
+
+  test('probes, securityContext and PDB', () => {
+    expect(hardeningOf(objects)).toMatchSnapshot();
   });
 });
 

@@ -7,7 +7,7 @@
  * and its declared dependencies and peers are linked from this repo's
  * node_modules. Only what package.json declares is linked, so a runtime
  * import the manifest forgot fails here, as it would for a user.
- * Slow (a build, a pack and a tsc run: about 8 s); every other test is fast.
+ * Slow (a build, a pack and a tsc run); every other test is fast.
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';

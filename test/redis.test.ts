@@ -1,42 +1,17 @@
 import { Testing } from 'cdk8s';
 import { Redis } from '../constructs';
-import { container, envVar, find, PRODUCTION, REDIS_WIRING, synthOf } from './helpers';
+import { container, find, hardeningOf, PRODUCTION, REDIS_WIRING, synthOf } from './helpers';
 
 describe("Redis with production's props", () => {
   const objects = synthOf((chart) => new Redis(chart, 'redis', REDIS_WIRING));
   const deployment = find(objects, 'Deployment', 'redis');
   const pod = deployment.spec.template.spec;
   const redis = container(deployment);
-  const script: string = redis.command[2];
 
   test('redis:7-alpine, 1 replica, Recreate (a ReadWriteOnce volume cannot attach to a surge pod)', () => {
     expect(redis.image).toBe('redis:7-alpine');
     expect(deployment.spec.replicas).toBe(1);
     expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
-  });
-
-  test('sh -c hands redis-server its config on stdin: AOF everysec, maxmemory 256mb, noeviction', () => {
-    expect(redis.command.slice(0, 2)).toEqual(['sh', '-c']);
-    expect(redis.args).toBeUndefined();
-    const config = script.slice(script.indexOf('exec redis-server - <<EOF\n')).split('\n');
-    expect(config).toEqual(['exec redis-server - <<EOF', 'appendonly yes', 'appendfsync everysec', 'maxmemory 256mb', 'maxmemory-policy noeviction', '$REQUIREPASS', 'EOF', '']);
-  });
-
-  test('the password is only ever expanded in double quotes, hex-escaped for the config, and unset before exec', () => {
-    expect(script.match(/\$\{?REDIS_PASSWORD/g)).toHaveLength(2);
-    expect(script).toContain('if [ -n "${REDIS_PASSWORD:-}" ]; then');
-    expect(script).toContain(`HEX=$(printf %s "$REDIS_PASSWORD" | od -An -v -tx1 | tr -d ' \\n' | sed 's/../\\\\x&/g')`);
-    expect(script).toContain('REQUIREPASS="requirepass \\"$HEX\\""');
-    // An empty encoding would mean `requirepass ""`, no auth: the script stops instead.
-    expect(script).toContain('[ -n "$HEX" ] || {');
-    expect(script.indexOf('unset REDIS_PASSWORD')).toBeLessThan(script.indexOf('exec redis-server'));
-  });
-
-  test('requirepass only when REDIS_PASSWORD is non-empty; the Secret key is optional', () => {
-    expect(script).toMatch(/^REQUIREPASS=$/m);
-    expect(envVar(redis, 'REDIS_PASSWORD')).toEqual({
-      name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'honeydue-secrets', key: 'REDIS_PASSWORD', optional: true } },
-    });
   });
 
   test('PVC redis-data: ReadWriteOnce, local-path, 5Gi, mounted at /data', () => {
@@ -67,17 +42,29 @@ describe("Redis with production's props", () => {
     expect(pod.automountServiceAccountToken).toBe(false);
   });
 
-  test('TCP readiness and liveness on 6379', () => {
-    expect(redis.readinessProbe.tcpSocket).toEqual({ port: 6379 });
-    expect(redis.livenessProbe.tcpSocket).toEqual({ port: 6379 });
-  });
-
   test('PDB redis-pdb minAvailable 0', () => {
     expect(find(objects, 'PodDisruptionBudget', 'redis-pdb').spec.minAvailable).toBe(0);
   });
 
-  test('snapshot', () => {
-    expect(objects).toMatchSnapshot();
+  test('PVC, ServiceAccount, Deployment, Service and PDB, each labelled name redis, part-of honeydue, managed-by honeydue-k8s', () => {
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      'PersistentVolumeClaim/redis-data', 'ServiceAccount/redis', 'Deployment/redis', 'Service/redis', 'PodDisruptionBudget/redis-pdb',
+    ]);
+    for (const o of objects) {
+      expect(o.metadata.labels).toEqual({ 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/part-of': 'honeydue', 'app.kubernetes.io/managed-by': 'honeydue-k8s' });
+    }
+  });
+
+  test('container redis under its own ServiceAccount, the image tag as its version, a 64Mi /tmp', () => {
+    expect(redis.name).toBe('redis');
+    expect(pod.serviceAccountName).toBe('redis');
+    expect(deployment.spec.template.metadata.labels['app.kubernetes.io/version']).toBe('7-alpine');
+    expect(pod.volumes).toContainEqual({ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } });
+    expect(redis.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+  });
+
+  test('probes, securityContext and PDB', () => {
+    expect(hardeningOf(objects)).toMatchSnapshot();
   });
 });
 

@@ -126,8 +126,20 @@ describe('TraefikConfig', () => {
     expect(() => synthTraefik({ forwardedHeadersTrustedIps: ['2400:cb00::/129'] })).toThrow(/is not an IPv4 or IPv6 CIDR block/);
   });
 
-  test('matches the snapshot', () => {
-    expect(synthTraefik().manifests).toMatchSnapshot();
+  test('sets exactly these chart values, and the HelmChartConfig nothing but them and the failure policy', () => {
+    const { hcc, values } = synthTraefik();
+    expect(hcc.metadata.name).toBe('traefik');
+    expect(Object.keys(hcc.spec).sort()).toEqual(['failurePolicy', 'valuesContent']);
+    expect(Object.keys(values)).toEqual(['deployment', 'hostNetwork', 'updateStrategy', 'ports', 'service', 'securityContext', 'podSecurityContext']);
+    expect(values.deployment).toEqual({ kind: 'DaemonSet', dnsPolicy: 'ClusterFirstWithHostNet' });
+    expect(values.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } });
+    expect(values.ports).toEqual({ web: { port: 80, exposedPort: 80 }, websecure: null });
+    expect(values.service).toEqual({ type: 'ClusterIP' });
+  });
+
+  test('pod and container securityContext', () => {
+    const { values } = synthTraefik();
+    expect({ podSecurityContext: values.podSecurityContext, securityContext: values.securityContext }).toMatchSnapshot();
   });
 
   test('fails when maxUnavailable is below 1', () => {

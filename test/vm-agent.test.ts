@@ -4,7 +4,7 @@ import {
   CONFIG_HASH_ANNOTATION, DEFAULT_VMAGENT_IMAGE, HoneydueApi, HoneydueStack, KUBERNETES_API_ACCESS_ANNOTATION, MetricsEndpoint, VMAGENT_QUEUE_CHUNK_BYTES, VmAgent,
   vmAgentQueueSizeLimitMiB, VmAgentProps,
 } from '../constructs';
-import { container, find, synthOf, synthStack, TAG, BACKEND_WIRING, imageOf, PRODUCTION, productionChart } from './helpers';
+import { container, find, hardeningOf, synthOf, synthStack, TAG, BACKEND_WIRING, imageOf, PRODUCTION, productionChart } from './helpers';
 
 const API_METRICS: MetricsEndpoint = { name: 'api', namespace: 'honeydue', port: 8000, path: '/metrics' };
 const TOKEN_SECRET = { name: 'vmagent-ingest-token', key: 'token' };
@@ -103,6 +103,13 @@ describe('scrape config: the api pods, by their prometheus.io annotations', () =
     expect(relabel).toContainEqual({ source_labels: ['__meta_kubernetes_pod_phase'], regex: 'Running', action: 'keep' });
   });
 
+  test('labels every series with the namespace, pod, app and version it came from', () => {
+    for (const [meta, label] of [['namespace', 'namespace'], ['pod_name', 'pod'], ['pod_label_app_kubernetes_io_name', 'app'], ['pod_label_app_kubernetes_io_version', 'version']]) {
+      expect(relabel).toContainEqual({ source_labels: [`__meta_kubernetes_${meta}`], target_label: label });
+    }
+    expect(relabel).toHaveLength(9);
+  });
+
   test('scrape interval 30s', () => {
     expect(scrapeConfig.global).toEqual({ scrape_interval: '30s' });
   });
@@ -184,10 +191,6 @@ describe('Deployment: remote write with a token file, hardened like the app pods
     } finally {
       delete process.env.OBS_INGEST_TOKEN;
     }
-  });
-
-  test('the queue chunk is vmagent\'s: 16 blocks of 32 MiB plus an 8-byte header each, 512 MiB + 128 B', () => {
-    expect(VMAGENT_QUEUE_CHUNK_BYTES).toBe(536871040);
   });
 
   test('a writable queue: one chunk as maxDiskUsagePerURL, on an emptyDir of two chunks plus 16 MiB', () => {
@@ -297,6 +300,17 @@ test('fails on an unpinned image', () => {
   expect(() => synthAgent({ image: 'victoriametrics/vmagent:latest' })).toThrow(/VmAgent: image: 'victoriametrics\/vmagent:latest' uses 'latest'/);
 });
 
-test('snapshot', () => {
-  expect(objects).toMatchSnapshot();
+test('ServiceAccount, Role, RoleBinding, ConfigMap, Deployment and PDB, each labelled name vmagent, part-of honeydue, managed-by honeydue-k8s', () => {
+  expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+    'ServiceAccount/vmagent', 'Role/vmagent', 'RoleBinding/vmagent', 'ConfigMap/vmagent-config', 'Deployment/vmagent', 'PodDisruptionBudget/vmagent-pdb',
+  ]);
+  for (const o of objects) {
+    expect(o.metadata.labels).toEqual({ 'app.kubernetes.io/name': 'vmagent', 'app.kubernetes.io/part-of': 'honeydue', 'app.kubernetes.io/managed-by': 'honeydue-k8s' });
+  }
+  expect(agent.name).toBe('vmagent');
+  expect(mount('tmp')).toEqual({ name: 'tmp', mountPath: '/tmp' });
+});
+
+test('probes, securityContext and PDB', () => {
+  expect(hardeningOf(objects)).toMatchSnapshot();
 });

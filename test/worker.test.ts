@@ -1,5 +1,5 @@
 import { Worker } from '../constructs';
-import { container, find, synthOf, WORKER_WIRING, imageOf } from './helpers';
+import { container, envVar, find, hardeningOf, synthOf, WORKER_WIRING, imageOf } from './helpers';
 
 const image = imageOf('worker');
 
@@ -51,8 +51,33 @@ describe('Worker with only an image is production', () => {
     expect(find(objects, 'ServiceAccount', 'worker').automountServiceAccountToken).toBe(false);
   });
 
-  test('snapshot', () => {
-    expect(objects).toMatchSnapshot();
+  test('ServiceAccount, Deployment and PDB, each labelled name worker, part-of honeydue, managed-by honeydue-k8s', () => {
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['ServiceAccount/worker', 'Deployment/worker', 'PodDisruptionBudget/worker-pdb']);
+    for (const o of objects) {
+      expect(o.metadata.labels).toEqual({ 'app.kubernetes.io/name': 'worker', 'app.kubernetes.io/part-of': 'honeydue', 'app.kubernetes.io/managed-by': 'honeydue-k8s' });
+    }
+  });
+
+  test("the api's wiring: container worker on the worker image, pull secret, ConfigMap, the api's secret keys by reference", () => {
+    const pod = deployment.spec.template.spec;
+    expect(worker.name).toBe('worker');
+    expect(worker.image).toBe(image);
+    expect(pod.serviceAccountName).toBe('worker');
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.imagePullSecrets).toEqual([{ name: 'gitea-credentials' }]);
+    expect(worker.envFrom).toEqual([{ configMapRef: { name: 'honeydue-config' } }]);
+    const keys = ['POSTGRES_PASSWORD', 'SECRET_KEY', 'ADMIN_EMAIL', 'ADMIN_PASSWORD', 'EMAIL_HOST_PASSWORD', 'B2_KEY_ID', 'B2_APP_KEY'];
+    expect(worker.env.map((e: any) => e.name)).toEqual([...keys, 'REDIS_PASSWORD']);
+    for (const key of keys) {
+      expect(envVar(worker, key)).toEqual({ name: key, valueFrom: { secretKeyRef: { name: 'honeydue-secrets', key } } });
+    }
+    expect(envVar(worker, 'REDIS_PASSWORD')).toEqual({ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'honeydue-secrets', key: 'REDIS_PASSWORD', optional: true } } });
+    expect(pod.volumes).toContainEqual({ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } });
+    expect(worker.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+  });
+
+  test('probes, securityContext and PDB', () => {
+    expect(hardeningOf(objects)).toMatchSnapshot();
   });
 });
 
