@@ -151,10 +151,13 @@ describe('Secrets preflight, first deploy into an empty cluster', () => {
     const result = await runDeploy(['--manifests', release.arg], { scenario: { STANDIN_MISSING_NAMESPACES: 'honeydue' } });
 
     expect(result.code).toBe(1);
-    // The namespace is read first; its Secrets are not read when it does not exist.
-    expect(result.lines.filter((line) => line.startsWith('get namespace') || line.startsWith('get secret'))).toEqual([
+    // The namespace and its Secrets are read at once; in a namespace that does not exist the read finds none.
+    expect(result.lines.filter((line) => line.startsWith('get namespace'))).toEqual([
       'get namespace kube-system -o name',
       'get namespace honeydue --ignore-not-found -o name',
+    ]);
+    expect(result.lines.filter((line) => line.startsWith('get secret'))).toEqual([
+      expect.stringMatching(/^get secret gitea-credentials honeydue-apns-key honeydue-secrets vmagent-ingest-token -n honeydue --ignore-not-found -o go-template=/),
     ]);
     // The release's own Namespace, with its Pod Security labels, applied as the deploy applies it: pasteable as printed.
     const namespace = readFileSync(release.file('namespace.yaml'), 'utf8').split('\n').filter((line) => !line.startsWith('#')).join('\n').trimEnd();

@@ -173,6 +173,43 @@ export function withoutClusterFlags(call: string[]): string[] {
 
 export const asLines = (calls: string[][]): string[] => calls.map(withoutClusterFlags).map((c) => c.join(' '));
 
+/**
+ * The stand-in's calls in the order the deploy started them. Independent calls start at
+ * once (Kubectl.runAtOnce), so which of their processes reached the stand-in's log first is
+ * a race; the deploy echoes each call (`$ kubectl ...`) as it starts it, in a fixed order.
+ * When the log holds exactly the echoed calls, they are returned in the echo's order;
+ * otherwise (a kubectl that never started) the log's own order.
+ */
+export function inStartOrder(calls: string[][], stdout: string): string[][] {
+  const echoed = stdout.split('\n').filter((line) => line.startsWith('$ kubectl ')).map((line) => shellWords(line.slice(2)).slice(1));
+  const key = (call: readonly string[]) => call.join('\x1f');
+  const sorted = (list: string[][]) => list.map(key).sort().join('\n');
+  return sorted(echoed) === sorted(calls) ? echoed : calls;
+}
+
+/** The words of a line formatCommand printed: plain words, and single-quoted ones with `'\''` for a quote. */
+function shellWords(line: string): string[] {
+  const words: string[] = [];
+  let word: string | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const char = line[i];
+    if (char === ' ') {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+    } else if (char === "'") {
+      const end = line.indexOf("'", i + 1);
+      word = (word ?? '') + line.slice(i + 1, end);
+      i = end;
+    } else if (char === '\\') {
+      word = (word ?? '') + line[++i];
+    } else {
+      word = (word ?? '') + char;
+    }
+  }
+  if (word !== undefined) words.push(word);
+  return words;
+}
+
 /** Runs the deploy command in this process against the sandbox's stand-in. */
 export async function runDeploy(sandbox: Sandbox, args: string[], setup: RunSetup = {}): Promise<DeployRun> {
   let stdout = '';
@@ -194,7 +231,7 @@ export async function runDeploy(sandbox: Sandbox, args: string[], setup: RunSetu
     watchdogGraceMs: setup.watchdogGraceMs,
     holder: 'test@sandbox pid 1',
   });
-  const calls = sandbox.readCalls();
+  const calls = inStartOrder(sandbox.readCalls(), stdout);
   return { code, stdout, stderr, calls, lines: asLines(calls), seconds: (Date.now() - started) / 1000, healthHits: health.hits - hitsBefore };
 }
 

@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { DeployRun, fixtureConfig, health, LOCK_RELEASE, release, Release, repoRoot, runDeploy as run, RunSetup, sandbox, SSA, useDeployFixtures } from './deploy-helpers';
+import { DeployRun, fixtureConfig, health, LOCK_RELEASE, release, Release, repoRoot, runDeploy as run, RunSetup, sandbox, SELECTOR, SSA, useDeployFixtures } from './deploy-helpers';
 import { NODE_TS } from './node-ts';
 
 useDeployFixtures();
@@ -380,9 +380,14 @@ describe('the change preview', () => {
         'the whole --timeout, and rollout undo refuses a paused Deployment. Nothing was applied. Find out who paused it and why; ' +
         'once it may roll again: kubectl -n honeydue rollout resume deployment/api ; then re-run the deploy',
     );
-    // Refused on the live read: no dry run, nothing applied.
+    // Refused on the live read: no dry run, nothing applied (the prune listings ran alongside the read).
     expect(run.lines.filter((line) => line.startsWith('apply'))).toEqual([]);
-    expect(run.lines.slice(-3)).toEqual([`get ${readFiles(release)} -o json --ignore-not-found --show-managed-fields`, ...LOCK_RELEASE]);
+    expect(run.lines.slice(-5).map((line) => line.replace(/^get configmap,\S+ /, 'get <kinds> '))).toEqual([
+      `get ${readFiles(release)} -o json --ignore-not-found --show-managed-fields`,
+      `get <kinds> -n honeydue -l ${SELECTOR} -o json`,
+      `get <kinds> -n kube-system -l ${SELECTOR} -o json`,
+      ...LOCK_RELEASE,
+    ]);
   });
 
   test("the migrate file's ServiceAccount is compared like any object: the dry run reads it without the Job", async () => {

@@ -112,6 +112,20 @@ export class Kubectl {
     }
     return result;
   }
+
+  /**
+   * Independent calls, started at once in the order given (so they are echoed in
+   * that order) and answered in that order. Each kubectl costs about 0.1 s of its
+   * own start-up besides the API server's time, and these need nothing of each
+   * other. When one throws (a stop, the watchdog), the others are awaited first
+   * and the first error in the given order is thrown.
+   */
+  async runAtOnce(calls: ReadonlyArray<readonly [readonly string[], KubectlRunOptions?]>): Promise<ProcessResult[]> {
+    const settled = await Promise.allSettled(calls.map(([args, options]) => this.run(args, options)));
+    const failed = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    return settled.map((outcome) => (outcome as PromiseFulfilledResult<ProcessResult>).value);
+  }
 }
 
 /** The `--timeout=` a watching call carries, in milliseconds. */

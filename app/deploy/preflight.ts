@@ -24,9 +24,9 @@ export function preflightStep(target: ClusterTarget): Step {
     title: 'check kubectl and the cluster',
     plan: [kubectlCall(VERSION_CHECK), kubectlCall(CLUSTER_CHECK)],
     async run({ kubectl, output }) {
-      let versions;
+      let versions, cluster;
       try {
-        versions = await kubectl.run(VERSION_CHECK, { showOutput: false });
+        [versions, cluster] = await kubectl.runAtOnce([[VERSION_CHECK, { showOutput: false }], [CLUSTER_CHECK, { showOutput: false }]]);
       } catch (error) {
         if (!(error instanceof CommandNotFoundError)) throw error;
         throw new DeployError(
@@ -38,7 +38,6 @@ export function preflightStep(target: ClusterTarget): Step {
       if (client === undefined) throw new DeployError(`kubectl version failed: ${lastErrorLine(versions)}; nothing was applied`);
       output.out(`kubectl ${client.text}\n`);
 
-      const cluster = await kubectl.run(CLUSTER_CHECK, { showOutput: false });
       if (cluster.code !== 0) {
         throw new DeployError(
           `cannot reach the cluster ${describeTarget(target)}: ${lastErrorLine(cluster)}\n` +

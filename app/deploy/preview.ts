@@ -160,6 +160,7 @@ export function previewStep(manifests: StackManifests, scope: PruneScope, workDi
     title: 'preview the changes (server-side dry run)',
     plan: [
       kubectlCall(liveArgs(files.read)),
+      ...listCalls(scope),
       {
         kind: 'only-if',
         when: `some of the objects are live (only the files that hold one; the migrate Job left out into ${join(workDir, MIGRATE_DRY_RUN_FILE)})`,
@@ -170,7 +171,6 @@ export function previewStep(manifests: StackManifests, scope: PruneScope, workDi
         when: `an object is taken over from client-side kubectl (renamed copies in ${join(workDir, TAKEOVER_DEFAULTS_FILE)}: the defaults the server sets)`,
         calls: [dryRunArgs([join(workDir, TAKEOVER_DEFAULTS_FILE)])],
       },
-      ...listCalls(scope),
       note('prints the change table; on a terminal asks to continue (--yes skips the question; without a terminal, --yes is required)'),
     ],
     async run({ kubectl, output }) {
@@ -189,7 +189,11 @@ async function computePreview(
   output: Output,
 ): Promise<Preview> {
   const count = manifests.objects.length;
-  const liveResult = await kubectl.run(liveArgs(files.read), { showOutput: false, requests: count + 4 });
+  const liveRead = kubectl.run(liveArgs(files.read), { showOutput: false, requests: count + 4 });
+  // The listing of what prune would delete needs nothing the reads before it return: it runs alongside them.
+  const stale = findStale(kubectl, scope, output);
+  stale.catch(() => undefined); // awaited below, once the live read's failure, if any, is reported
+  const liveResult = await liveRead;
   if (liveResult.code !== 0) {
     throw new DeployError(`could not read the live objects of the release: ${lastErrorLine(liveResult)}; nothing was applied`);
   }
@@ -222,7 +226,7 @@ async function computePreview(
       }
     }
   }
-  const prune = await findStale(kubectl, scope, output);
+  const prune = await stale;
   for (const candidate of prune) {
     changes.push({
       op: 'delete',

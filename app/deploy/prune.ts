@@ -112,8 +112,11 @@ export const listCalls = (scope: PruneScope): PlanLine[] =>
  */
 export async function findStale(kubectl: Kubectl, scope: PruneScope, output: Output): Promise<PruneCandidate[]> {
   const found: PruneCandidate[] = [];
-  for (const namespace of scope.namespaces) {
-    const listed = await kubectl.run(listArgs(scope.kinds, namespace, scope), { showOutput: false, requests: scope.kinds.length + 4 });
+  const listings = await kubectl.runAtOnce(
+    scope.namespaces.map((namespace) => [listArgs(scope.kinds, namespace, scope), { showOutput: false, requests: scope.kinds.length + 4 }] as const),
+  );
+  for (const [index, namespace] of scope.namespaces.entries()) {
+    const listed = listings[index];
     if (listed.code !== 0) {
       throw new DeployError(
         `could not list the stack's objects in ${namespace}: ${lastErrorLine(listed)}. Re-run the deploy, or delete leftovers by hand`,

@@ -174,7 +174,14 @@ export function secretsStep(manifests: StackManifests): Step {
     async run({ kubectl, output }) {
       if (needs.length === 0) return;
       const problems: string[] = [];
-      const found = await kubectl.run(namespacesArgs(namespaces), { showOutput: false, requests: namespaces.length + 4 });
+      // The Secrets are read alongside their namespaces: in a namespace that does not exist the read finds none.
+      const [found, ...secretReads] = await kubectl.runAtOnce([
+        [namespacesArgs(namespaces), { showOutput: false, requests: namespaces.length + 4 }],
+        ...namespaces.map((namespace) => {
+          const names = namesIn(needs, namespace);
+          return [secretKeysArgs(namespace, names), { showOutput: false, requests: names.length + 4 }] as const;
+        }),
+      ]);
       if (found.code !== 0) throw new DeployError(`could not read the namespaces ${namespaces.join(', ')}: ${lastErrorLine(found)}; nothing was applied`);
       const missingNamespaces = new Set(namespaces.filter((namespace) => !found.stdout.split('\n').includes(`namespace/${namespace}`)));
       // A Secret cannot be created in a namespace that does not exist yet (the first deploy into an
@@ -190,9 +197,10 @@ export function secretsStep(manifests: StackManifests): Step {
         );
       }
       const keysOf = new Map<string, string[]>();
-      for (const namespace of namespaces.filter((n) => !missingNamespaces.has(n))) {
+      for (const [index, namespace] of namespaces.entries()) {
+        if (missingNamespaces.has(namespace)) continue;
         const names = namesIn(needs, namespace);
-        const result = await kubectl.run(secretKeysArgs(namespace, names), { showOutput: false, requests: names.length + 4 });
+        const result = secretReads[index];
         if (result.code !== 0) {
           throw new DeployError(`could not read the Secrets ${names.join(', ')} in ${namespace}: ${lastErrorLine(result)}; nothing was applied`);
         }
