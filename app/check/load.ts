@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'fs';
 import { join } from 'path';
-import { parseYamlDocuments, YamlDocumentError } from '../shared/manifests';
+import { parseYamlDocuments, YamlDocumentError } from '../shared/manifest-object';
 import { crdCatalog } from './crd';
 import type { CrdCatalog, ManifestDoc, ManifestSet } from './types';
 

@@ -7,12 +7,13 @@
  */
 import { parseDocument } from 'yaml';
 import { parseQuantity } from '../check/quantity';
-import { MIGRATE_FILE, phaseName, resourceType, ROLLOUT_KINDS, StackObject } from '../deploy/manifests';
-import { strategyOf } from '../deploy/preview';
+import { ManifestObject, objectKey, resourceType } from '../shared/manifest-object';
+import { MIGRATE_FILE, phaseName } from '../shared/stack-files';
+import { ROLLOUT_KINDS, strategyOf } from '../shared/rollout-strategy';
 import { leaves } from '../shared/object-paths';
-import { KEPT_KINDS, objectKey, pruneScope } from '../deploy/prune';
-import { DeployError } from '../deploy/options';
-import { reviewedStackLabels, stackLabelPairs, StackLabels } from '../deploy/stack-labels';
+import { KEPT_KINDS, pruneScope } from '../shared/prune-scope';
+import { StackError } from '../shared/stack-error';
+import { reviewedStackLabels, stackLabelPairs, StackLabels } from '../shared/stack-labels';
 import { parseImageReference, PodRead, podReads, podTemplateOf } from '../shared/manifests';
 import { LABEL_VERSION } from '../../constructs/shared/labels';
 import { ReviewError, type DistTree, type EnvironmentObjects } from './load';
@@ -170,16 +171,16 @@ export function reviewTrees(before: DistTree, after: DistTree, from: string, to:
  * whose environment label the objects carry. Without them the review cannot
  * say what is pruned, so it stops.
  */
-function stackLabels(env: string, objects: readonly StackObject[], configDir: string | undefined): StackLabels {
+function stackLabels(env: string, objects: readonly ManifestObject[], configDir: string | undefined): StackLabels {
   try {
     return reviewedStackLabels(env, { dir: `dist/${env}`, files: [], objects }, configDir);
   } catch (error) {
-    if (error instanceof DeployError) throw new ReviewError(`cannot tell what the deploy of ${env} prunes: ${error.message}`);
+    if (error instanceof StackError) throw new ReviewError(`cannot tell what the deploy of ${env} prunes: ${error.message}`);
     throw error;
   }
 }
 
-const nameOf = (object: StackObject): ObjectName => ({ kind: object.kind, namespace: object.namespace, name: object.name, file: object.file });
+const nameOf = (object: ManifestObject): ObjectName => ({ kind: object.kind, namespace: object.namespace, name: object.name, file: object.file });
 
 /** `Kind namespace/name`, or `Kind name` for a cluster-scoped object. */
 export const displayName = (object: Pick<ObjectName, 'kind' | 'namespace' | 'name'>): string =>
@@ -197,7 +198,7 @@ function reviewEnvironment(
   const added = after.objects.filter((o) => !old.has(objectKey(o)));
   const removedObjects = before.objects.filter((o) => !next.has(objectKey(o)));
   const changed: ChangedObject[] = [];
-  const pairs: Array<{ was: StackObject; now: StackObject; fields: FieldChange[] }> = [];
+  const pairs: Array<{ was: ManifestObject; now: ManifestObject; fields: FieldChange[] }> = [];
   let unchanged = 0;
   for (const now of after.objects) {
     const was = old.get(objectKey(now));
@@ -276,14 +277,14 @@ function expandEmbeddedYaml(value: unknown): unknown {
   return value;
 }
 
-const isWorkload = (object: StackObject): boolean => object.group === 'apps' && ROLLOUT_KINDS.has(object.kind);
-const isMigrateJob = (object: StackObject): boolean => object.group === 'batch' && object.kind === 'Job' && phaseName(object.file) === MIGRATE_FILE;
+const isWorkload = (object: ManifestObject): boolean => object.group === 'apps' && ROLLOUT_KINDS.has(object.kind);
+const isMigrateJob = (object: ManifestObject): boolean => object.group === 'batch' && object.kind === 'Job' && phaseName(object.file) === MIGRATE_FILE;
 
 /** The StatefulSet fields the API server lets an update change; every other `spec` field is immutable. */
 const STATEFULSET_MUTABLE = ['replicas', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds', 'ordinals'];
 
 /** Changes the API server refuses on update (`field is immutable`), each with the way through. */
-function immutableChanges(was: StackObject, now: StackObject, fields: readonly FieldChange[]): Finding[] {
+function immutableChanges(was: ManifestObject, now: ManifestObject, fields: readonly FieldChange[]): Finding[] {
   const object = nameOf(now);
   const paths = (test: (path: string) => boolean) => fields.filter((f) => test(f.path)).map((f) => f.path);
   const refusal = (what: string, changedPaths: readonly string[], fix: string): Finding => ({
@@ -346,8 +347,8 @@ interface StorageChange {
   readonly text: string;
 }
 
-function storageChange(was: StackObject, now: StackObject): StorageChange | undefined {
-  const request = (object: StackObject) => (object.manifest.spec as { resources?: { requests?: { storage?: unknown } } } | undefined)?.resources?.requests?.storage;
+function storageChange(was: ManifestObject, now: ManifestObject): StorageChange | undefined {
+  const request = (object: ManifestObject) => (object.manifest.spec as { resources?: { requests?: { storage?: unknown } } } | undefined)?.resources?.requests?.storage;
   const [from, to] = [request(was), request(now)];
   const [before, after] = [parseQuantity(from), parseQuantity(to)];
   if (before === undefined || after === undefined || before === after) return undefined;
@@ -360,7 +361,7 @@ function storageChange(was: StackObject, now: StackObject): StorageChange | unde
  * is not is judged by NON_EXPANDING_CLASSES, and any other is flagged for a
  * look, since offline nothing says whether it expands.
  */
-function claimResize(was: StackObject, now: StackObject, release: readonly StackObject[]): Finding[] {
+function claimResize(was: ManifestObject, now: ManifestObject, release: readonly ManifestObject[]): Finding[] {
   if (now.group !== '' || now.kind !== 'PersistentVolumeClaim') return [];
   const size = storageChange(was, now);
   if (size === undefined || size.after < size.before) return [];
@@ -390,7 +391,7 @@ function claimResize(was: StackObject, now: StackObject, release: readonly Stack
 const isConfigHashKey = (key: string): boolean => key.startsWith('checksum/') || key.endsWith('config-hash');
 
 /** `namespace/name` of each changed ConfigMap -> the data keys that changed. */
-function changedConfigMapKeys(pairs: ReadonlyArray<{ now: StackObject; fields: readonly FieldChange[] }>): Map<string, string[]> {
+function changedConfigMapKeys(pairs: ReadonlyArray<{ now: ManifestObject; fields: readonly FieldChange[] }>): Map<string, string[]> {
   const changes = new Map<string, string[]>();
   for (const { now, fields } of pairs) {
     if (now.group !== '' || now.kind !== 'ConfigMap') continue;
@@ -407,7 +408,7 @@ function changedConfigMapKeys(pairs: ReadonlyArray<{ now: StackObject; fields: r
  * topologySpreadConstraints)`). The version label moves with the image tag, so
  * it is not named again beside one.
  */
-function rollReasons(now: StackObject, template: readonly FieldChange[], configChanges: ReadonlyMap<string, string[]>): string[] {
+function rollReasons(now: ManifestObject, template: readonly FieldChange[], configChanges: ReadonlyMap<string, string[]>): string[] {
   const details = new Map<string, string[]>();
   for (const { kind, detail } of template.map(templateReason)) {
     const known = details.get(kind) ?? [];
@@ -430,7 +431,7 @@ function rollReasons(now: StackObject, template: readonly FieldChange[], configC
 }
 
 /** A workload whose pod template changed, or the migrate Job the deploy recreates: how it rolls and why. */
-function rollOf(now: StackObject, fields: readonly FieldChange[], configChanges: ReadonlyMap<string, string[]>): Roll | undefined {
+function rollOf(now: ManifestObject, fields: readonly FieldChange[], configChanges: ReadonlyMap<string, string[]>): Roll | undefined {
   const template = fields.filter((f) => f.path.startsWith('spec.template.'));
   const object = nameOf(now);
   if (now.group === 'helm.cattle.io' && now.kind === 'HelmChartConfig') {
@@ -450,7 +451,7 @@ function rollOf(now: StackObject, fields: readonly FieldChange[], configChanges:
 }
 
 /** k3s's helm-controller upgrades the chart; Traefik's pods (a DaemonSet here) roll when their template changes. */
-function helmRollout(now: StackObject): string {
+function helmRollout(now: ManifestObject): string {
   const values = expandEmbeddedYaml((now.manifest.spec as { valuesContent?: unknown } | undefined)?.valuesContent) as {
     deployment?: { kind?: string };
     updateStrategy?: { rollingUpdate?: { maxUnavailable?: unknown; maxSurge?: unknown } };
@@ -510,9 +511,9 @@ const unique = (items: readonly string[]): string[] => [...new Set(items)];
  * stack labels and this environment's, and keeps what holds data.
  */
 function removedFate(
-  object: StackObject,
+  object: ManifestObject,
   env: string,
-  release: readonly StackObject[],
+  release: readonly ManifestObject[],
   presence: EnvironmentReview['presence'],
   labelsOf: () => StackLabels,
 ): RemovedObject {
@@ -543,7 +544,7 @@ function removedFate(
 const RESOURCE_LEAF = /^spec\.template\.spec\.(?:init)?[cC]ontainers\[([^\]]+)\]\.resources\.(.+)$/;
 
 /** Replicas, container resources, PDB and HPA spec changes of one changed object. */
-function capacityChanges(now: StackObject, fields: readonly FieldChange[]): Finding[] {
+function capacityChanges(now: ManifestObject, fields: readonly FieldChange[]): Finding[] {
   const object = nameOf(now);
   const show = (json?: string) => (json === undefined ? 'unset' : json.replace(/^"(.*)"$/, '$1'));
   const findings: Finding[] = [];
@@ -568,7 +569,7 @@ function capacityChanges(now: StackObject, fields: readonly FieldChange[]): Find
 }
 
 /** A PDB or HPA that appears or goes, with the numbers that matter. */
-function capacityOfNew(object: StackObject, change: 'added' | 'removed'): Finding[] {
+function capacityOfNew(object: ManifestObject, change: 'added' | 'removed'): Finding[] {
   const spec = (object.manifest.spec ?? {}) as Record<string, unknown>;
   if (object.group === 'policy' && object.kind === 'PodDisruptionBudget') {
     const budget = 'minAvailable' in spec ? `minAvailable ${String(spec.minAvailable)}` : `maxUnavailable ${String(spec.maxUnavailable)}`;
@@ -586,7 +587,7 @@ function capacityOfNew(object: StackObject, change: 'added' | 'removed'): Findin
 const CLUSTER_CONFIGMAPS = new Set(['kube-root-ca.crt']);
 
 /** Secrets and ConfigMaps (and their keys) that pods start or stop reading; the cluster's own ConfigMaps are not news. */
-function referenceChanges(before: readonly StackObject[], after: readonly StackObject[]): ReferenceChange[] {
+function referenceChanges(before: readonly ManifestObject[], after: readonly ManifestObject[]): ReferenceChange[] {
   const [was, now] = [readsOf(before), readsOf(after)];
   const shipped = (kind: string, namespace: string, name: string) =>
     kind === 'ConfigMap' && after.some((o) => o.group === '' && o.kind === 'ConfigMap' && o.namespace === namespace && o.name === name);
@@ -609,7 +610,7 @@ interface Read {
   readonly readers: string[];
 }
 
-function readsOf(objects: readonly StackObject[]): Map<string, Read> {
+function readsOf(objects: readonly ManifestObject[]): Map<string, Read> {
   const reads = new Map<string, Read>();
   for (const object of objects) {
     if (object.namespace === undefined) continue;
@@ -628,7 +629,7 @@ function readsOf(objects: readonly StackObject[]): Map<string, Read> {
 }
 
 /** What the pods of an object read; nothing for a PodTemplate object, which runs no pods. */
-function readsOfPods(object: StackObject): PodRead[] {
+function readsOfPods(object: ManifestObject): PodRead[] {
   const template = podTemplateOf(object.manifest);
   return template?.runsPods === true ? podReads(template.spec) : [];
 }
