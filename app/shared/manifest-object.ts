@@ -64,7 +64,10 @@ export interface ManifestObject {
   /** Unset for cluster-scoped kinds. */
   readonly namespace?: string;
   readonly labels: Readonly<Record<string, string>>;
-  /** The dist file the object came from (its base name). */
+  /**
+   * The file the object came from: its base name for the deploy and the review
+   * (`40-api.yaml`), the path its findings show for the check.
+   */
   readonly file: string;
   /** The whole object as synthesized. */
   readonly manifest: Readonly<Record<string, unknown>>;
