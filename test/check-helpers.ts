@@ -3,7 +3,7 @@
  * so each test breaks exactly one thing and asserts exactly one finding.
  */
 import { join } from 'path';
-import { loadCrdCatalog, loadManifestDir, runChecks, type CheckOptions, type CheckReport, type Finding, type ManifestDoc } from '../app/check';
+import { loadCrdCatalog, loadManifestDir, runChecks, type CheckOptions, type CheckReport, type Finding, type ManifestDocument } from '../app/check';
 
 export const FIXTURES = join(__dirname, 'fixtures', 'check');
 /** The known-good set is the synthesized production output: CI fails when dist/ is not what a synth writes. */
@@ -14,31 +14,31 @@ export const CRDS = loadCrdCatalog([CRD_DIR]);
 const good = loadManifestDir(GOOD_DIR);
 
 /** A fresh deep copy of the good set (tests edit it freely). */
-export function goodDocs(): ManifestDoc[] {
+export function goodDocs(): ManifestDocument[] {
   return good.map((doc) => ({ file: doc.file, object: structuredClone(doc.object) }));
 }
 
 /** The object of a kind and name in a set (throws when absent, so typos fail loudly). */
-export function objectIn(docs: ManifestDoc[], kind: string, name: string): any {
+export function objectIn(docs: ManifestDocument[], kind: string, name: string): any {
   const doc = docs.find((d: any) => d.object?.kind === kind && d.object?.metadata?.name === name);
   if (!doc) throw new Error(`no ${kind} ${name} in the set`);
   return doc.object;
 }
 
 /** The good set with one object edited. */
-export function goodWith(kind: string, name: string, edit: (obj: any) => void): ManifestDoc[] {
+export function goodWith(kind: string, name: string, edit: (obj: any) => void): ManifestDocument[] {
   const docs = goodDocs();
   edit(objectIn(docs, kind, name));
   return docs;
 }
 
 /** The good set plus extra objects (in a file of their own). */
-export function goodPlus(...objects: unknown[]): ManifestDoc[] {
+export function goodPlus(...objects: unknown[]): ManifestDocument[] {
   return [...goodDocs(), ...objects.map((object) => ({ file: 'extra.yaml', object }))];
 }
 
 /** Runs the full suite over one set, with the test CRDs. */
-export function check(docs: readonly ManifestDoc[], options: CheckOptions = {}): CheckReport {
+export function check(docs: readonly ManifestDocument[], options: CheckOptions = {}): CheckReport {
   return runChecks([{ name: '', docs }], { crds: CRDS, ...options });
 }
 

@@ -12,7 +12,7 @@ import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDeployCli } from '../app/deploy/cli';
-import { phaseName } from '../app/deploy/manifests';
+import { phaseName } from '../app/shared/stack-files';
 import { parseDocument } from 'yaml';
 import { synthesize } from '../app/synth';
 import { NODE_TS } from './node-ts';

@@ -17,7 +17,8 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { formatCommand } from '../app/deploy/process';
-import { DEPLOY_PHASES, phaseName } from '../app/deploy/manifests';
+import { DEPLOY_PHASES } from '../app/deploy/manifests';
+import { phaseName } from '../app/shared/stack-files';
 import { listEnvironments } from '../app/config';
 import { renderEnvironment } from '../app/synth';
 import { DeployRun, fixtureConfig, LOCK_READ, LOCK_RELEASE, plainDeploy, release, repoRoot, runDeploy as run, RunSetup, sandbox, SELECTOR, SSA, useDeployFixtures } from './deploy-helpers';

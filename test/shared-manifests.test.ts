@@ -3,9 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { parseManifests } from '../app/check';
-import { loadManifests, type StackObject } from '../app/deploy/manifests';
+import { loadManifests } from '../app/deploy/manifests';
 import { secretNeeds } from '../app/deploy/secrets';
-import { apiGroupOf, apiVersionOnly, parseImageReference, parseYamlDocuments, podReads, podTemplateOf, YamlDocumentError } from '../app/shared/manifests';
+import { parseYamlDocuments, YamlDocumentError, type ManifestObject } from '../app/shared/manifest-object';
+import { apiGroupOf, apiVersionOnly, parseImageReference, podReads, podTemplateOf } from '../app/shared/manifests';
 
 describe('API group and version', () => {
   test('the core group has no name; others are what precedes the slash', () => {
@@ -137,11 +138,11 @@ describe('image references', () => {
 });
 
 describe('the deploy\'s Secret preflight reads pod templates and images through them', () => {
-  const object = (apiVersion: string, kind: string, manifest: Record<string, unknown>): StackObject => ({
+  const object = (apiVersion: string, kind: string, manifest: Record<string, unknown>): ManifestObject => ({
     apiVersion, kind, group: apiGroupOf(apiVersion), name: kind.toLowerCase(), namespace: 'shop', labels: {}, file: 'app.yaml',
     manifest: { apiVersion, kind, metadata: { name: kind.toLowerCase(), namespace: 'shop' }, ...manifest },
   });
-  const needs = (...objects: StackObject[]) => secretNeeds({ dir: 'dist/shop', files: [], objects });
+  const needs = (...objects: ManifestObject[]) => secretNeeds({ dir: 'dist/shop', files: [], objects });
   const envFromSecret = (name: string) => ({ containers: [{ name: 'app', image: 'app:1', envFrom: [{ secretRef: { name } }] }] });
 
   test('a ReplicaSet\'s pods need their Secrets; a PodTemplate object runs no pod, so its Secrets are not needed', () => {

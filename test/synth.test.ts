@@ -11,7 +11,8 @@ import { listEnvironments } from '../app/config';
 import { App, Chart } from 'cdk8s';
 import { HoneydueStack } from '../constructs';
 import { CONCERNS_IN_ORDER, concernFileName, STACK_CONCERNS, StackConcern } from '../constructs/shared/concerns';
-import { DEPLOY_PHASES, phaseName } from '../app/deploy/manifests';
+import { DEPLOY_PHASES } from '../app/deploy/manifests';
+import { phaseName } from '../app/shared/stack-files';
 import { NODE_TS } from './node-ts';
 
 const ROOT = path.join(__dirname, '..');

@@ -11,7 +11,7 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { child, joinPath, pointerSegments, show, valueAt } from './paths';
 import { isPlainObject } from './objects';
-import type { CrdCatalog, CrdVersionSchema, Json, ManifestDoc, Violation } from './types';
+import type { CrdCatalog, CrdVersionSchema, Json, ManifestDocument, Violation } from './types';
 import type { BuiltinSchemaResult } from './builtin-schema';
 import { describeAjvErrors } from './ajv-errors';
 
@@ -24,7 +24,7 @@ export function crdKey(group: string, version: string, kind: string): string {
  * Collects every served version of every CustomResourceDefinition among the documents.
  * Used for the CRD files kept in imports/ and for CRDs shipped in the manifest set itself.
  */
-export function crdCatalog(docs: readonly ManifestDoc[]): Map<string, CrdVersionSchema> {
+export function crdCatalog(docs: readonly ManifestDocument[]): Map<string, CrdVersionSchema> {
   const catalog = new Map<string, CrdVersionSchema>();
   for (const doc of docs) {
     const crd = doc.object;

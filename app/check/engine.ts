@@ -11,7 +11,7 @@ import { crdKey, crdCatalog, mergeCatalogs } from './crd';
 import { toKubeObject } from './objects';
 import { apiVersionOnly, isClusterScopedBuiltin } from '../shared/manifests';
 import { DOCUMENT_RULE, RULES, STALE_EXEMPTION_RULE } from './rules';
-import type { CheckContext, CrdCatalog, Exemption, Finding, KubeObject, ManifestDoc, ManifestSet, Rule } from './types';
+import type { CheckContext, CrdCatalog, Exemption, Finding, KubeObject, ManifestDocument, ManifestSet, Rule } from './types';
 
 export interface CheckOptions {
   /** CRD schemas (from `loadCrdCatalog(['imports'])`); CRDs inside the set are added automatically. */
@@ -45,7 +45,7 @@ export interface CheckReport {
 }
 
 /** Checks one set of documents (one environment); returns the blocking findings. */
-export function checkManifests(docs: readonly ManifestDoc[], options: CheckOptions = {}): Finding[] {
+export function checkManifests(docs: readonly ManifestDocument[], options: CheckOptions = {}): Finding[] {
   return runChecks([{ name: '', docs }], options).findings;
 }
 

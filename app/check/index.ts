@@ -11,4 +11,4 @@ export { crdCatalog } from './crd';
 export { formatFinding, formatReport } from './report';
 export { RULES, DOCUMENT_RULE, STALE_EXEMPTION_RULE } from './rules';
 export { auditManifests, checkRenderedFiles, DEFAULT_CRD_DIRS, type AuditOptions, type RenderedManifests } from './audit';
-export type { Finding, ManifestDoc, ManifestSet, Exemption, Rule, CrdCatalog } from './types';
+export type { Finding, ManifestDocument, ManifestSet, Exemption, Rule, CrdCatalog } from './types';

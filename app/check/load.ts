@@ -4,9 +4,9 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'fs';
 import { join } from 'path';
-import { parseYamlDocuments, YamlDocumentError } from '../shared/manifests';
+import { parseYamlDocuments, YamlDocumentError } from '../shared/manifest-object';
 import { crdCatalog } from './crd';
-import type { CrdCatalog, ManifestDoc, ManifestSet } from './types';
+import type { CrdCatalog, ManifestDocument, ManifestSet } from './types';
 
 const YAML_FILE = /\.ya?ml$/;
 
@@ -25,7 +25,7 @@ function yamlFiles(dir: string): string[] {
  * Parses every document of a multi-document YAML text. Empty documents (a trailing
  * `---`) are skipped; a syntax error or duplicate key throws, naming the file and line.
  */
-export function parseManifests(text: string, file: string): ManifestDoc[] {
+export function parseManifests(text: string, file: string): ManifestDocument[] {
   try {
     return parseYamlDocuments(text).map(({ value }) => ({ file, object: value }));
   } catch (error) {
@@ -35,7 +35,7 @@ export function parseManifests(text: string, file: string): ManifestDoc[] {
 }
 
 /** Every document of every *.yaml / *.yml file under `dir`, recursively. */
-export function loadManifestDir(dir: string): ManifestDoc[] {
+export function loadManifestDir(dir: string): ManifestDocument[] {
   return manifestFiles(dir).flatMap((file) => parseManifests(readFileSync(file, 'utf8'), file));
 }
 
@@ -78,9 +78,9 @@ export function loadCrdCatalog(dirs: readonly string[]): CrdCatalog {
  * validators are kept per parsed schema): reusing the documents of an unchanged text
  * reuses both. An edited file is a new key, parsed again.
  */
-const crdDocsByText = new Map<string, ManifestDoc[]>();
+const crdDocsByText = new Map<string, ManifestDocument[]>();
 
-function crdFileDocs(file: string): ManifestDoc[] {
+function crdFileDocs(file: string): ManifestDocument[] {
   const text = readFileSync(file, 'utf8');
   const key = `${file}\0${text}`;
   let docs = crdDocsByText.get(key);

@@ -3,7 +3,7 @@
  * and scope come from app/shared/manifests.ts, which the deploy reads too.
  */
 import { apiGroupOf } from '../shared/manifests';
-import type { Json, KubeObject, ManifestDoc } from './types';
+import type { Json, KubeObject, ManifestDocument } from './types';
 
 /** The label findings and exemptions use: `Kind namespace/name` or `Kind name`. */
 export function objectLabel(kind: string, namespace: string, name: string): string {
@@ -18,7 +18,7 @@ export function isPlainObject(value: unknown): value is Json {
  * Reads the identity of a document, or undefined when it is not an object with
  * string apiVersion and kind (the schema rule reports those documents).
  */
-export function toKubeObject(doc: ManifestDoc): KubeObject | undefined {
+export function toKubeObject(doc: ManifestDocument): KubeObject | undefined {
   const raw = doc.object;
   if (!isPlainObject(raw) || typeof raw.apiVersion !== 'string' || typeof raw.kind !== 'string') return undefined;
   const metadata = isPlainObject(raw.metadata) ? raw.metadata : {};
@@ -26,12 +26,14 @@ export function toKubeObject(doc: ManifestDoc): KubeObject | undefined {
   const namespace = typeof metadata.namespace === 'string' ? metadata.namespace : '';
   return {
     doc,
-    raw,
+    manifest: raw,
     apiVersion: raw.apiVersion,
     group: apiGroupOf(raw.apiVersion),
     kind: raw.kind,
     name,
     namespace,
+    labels: isPlainObject(metadata.labels) ? metadata.labels : {},
+    file: doc.file,
     label: objectLabel(raw.kind, namespace, name || '<no name>'),
   };
 }

@@ -3,21 +3,18 @@
  *
  * The checker never sees cdk8s constructs, only the plain objects that would be
  * written to dist/, so the same code audits a synth in memory and a folder on disk.
+ * Documents and objects are the shared manifest model (app/shared/manifest-object.ts).
  */
+import type { ManifestDocument, ManifestObject } from '../shared/manifest-object';
 
-/** One YAML document: the parsed object and the file it came from (or will be written to). */
-export interface ManifestDoc {
-  /** Path shown in findings, e.g. `dist/production/40-api.yaml`. */
-  readonly file: string;
-  /** The parsed document: normally a Kubernetes object, but anything YAML can hold. */
-  readonly object: unknown;
-}
+/** One YAML document of the set and the file it came from (or will be written to). */
+export type { ManifestDocument };
 
 /** The documents of one environment: checked together (wiring and duplicates are per set). */
 export interface ManifestSet {
   /** Environment name (the dist/ sub-folder), or '' for a single folder. */
   readonly name: string;
-  readonly docs: readonly ManifestDoc[];
+  readonly docs: readonly ManifestDocument[];
 }
 
 /** A problem that would fail apply, admission or a security review. */
@@ -44,16 +41,15 @@ export interface Violation {
 /** A plain JSON object; the checker reads manifests through this loose type. */
 export type Json = Record<string, any>;
 
-/** A Kubernetes object of the set, with what every rule needs to name it. */
-export interface KubeObject {
-  readonly doc: ManifestDoc;
+/**
+ * A Kubernetes object of the set: the shared model, read leniently (a missing
+ * name or namespace is '', for the rules to report), with what every rule
+ * needs to name it.
+ */
+export interface KubeObject extends ManifestObject {
+  readonly doc: ManifestDocument;
   /** The object itself (a plain object with apiVersion and kind strings). */
-  readonly raw: Json;
-  readonly apiVersion: string;
-  /** API group: '' for core, `apps`, `helm.cattle.io`, ... */
-  readonly group: string;
-  readonly kind: string;
-  readonly name: string;
+  readonly manifest: Json;
   /** '' when the object has none. */
   readonly namespace: string;
   /** `Kind namespace/name` as shown in findings and written in exemptions. */

@@ -3,7 +3,7 @@
  */
 import { child } from './paths';
 import { isPlainObject } from './objects';
-import { apiGroupOf, podTemplateOf as podTemplateAt } from '../shared/manifests';
+import { apiGroupOf, podTemplateOf } from '../shared/manifests';
 import type { CheckContext, Json, KubeObject } from './types';
 
 /** Where a workload keeps its pods' definition. */
@@ -27,23 +27,24 @@ export interface ContainerAt {
   readonly list: 'containers' | 'initContainers' | 'ephemeralContainers';
 }
 
-/** The pod template of a workload (or the Pod itself), or undefined for other kinds. */
-export function podTemplateOf(obj: KubeObject): PodTemplate | undefined {
-  const found = podTemplateAt(obj.raw);
-  if (found === undefined) return undefined;
-  const at = (key: string) => [...found.route, key].join('.');
-  return {
-    metadata: isPlainObject(found.metadata) ? found.metadata : {},
-    spec: isPlainObject(found.spec) ? found.spec : {},
-    specPath: at('spec'),
-    metadataPath: at('metadata'),
-    runsToCompletion: found.runsToCompletion,
-  };
-}
-
-/** Memoized pod template lookup, shared by the rules of one run. */
+/**
+ * The pod template of a workload (or the Pod itself), found by the shared
+ * podTemplateOf, with the paths findings name; undefined for other kinds.
+ * Memoized: the rules of one run share it.
+ */
 export function templateOf(obj: KubeObject, ctx: CheckContext): PodTemplate | undefined {
-  return ctx.memo(obj, 'podTemplate', () => podTemplateOf(obj));
+  return ctx.memo(obj, 'podTemplate', () => {
+    const found = podTemplateOf(obj.manifest);
+    if (found === undefined) return undefined;
+    const at = (key: string) => [...found.route, key].join('.');
+    return {
+      metadata: isPlainObject(found.metadata) ? found.metadata : {},
+      spec: isPlainObject(found.spec) ? found.spec : {},
+      specPath: at('spec'),
+      metadataPath: at('metadata'),
+      runsToCompletion: found.runsToCompletion,
+    };
+  });
 }
 
 export function hasPodTemplate(obj: KubeObject, ctx: CheckContext): boolean {
@@ -112,7 +113,7 @@ export function autoscalersOf(workload: KubeObject, ctx: CheckContext): KubeObje
   return ctx.objects.filter((hpa) => {
     if (hpa.group !== 'autoscaling' || hpa.kind !== 'HorizontalPodAutoscaler') return false;
     if (hpa.namespace !== workload.namespace) return false;
-    const target = hpa.raw.spec?.scaleTargetRef;
+    const target = hpa.manifest.spec?.scaleTargetRef;
     if (!isPlainObject(target)) return false;
     const group = typeof target.apiVersion === 'string' ? apiGroupOf(target.apiVersion) : '';
     return target.kind === workload.kind && target.name === workload.name && group === workload.group;
@@ -126,8 +127,8 @@ export function autoscalersOf(workload: KubeObject, ctx: CheckContext): KubeObje
 export function steadyReplicas(workload: KubeObject, ctx: CheckContext): number {
   const hpas = autoscalersOf(workload, ctx);
   if (hpas.length > 0) {
-    return Math.min(...hpas.map((hpa) => (Number.isInteger(hpa.raw.spec?.minReplicas) ? hpa.raw.spec.minReplicas : 1)));
+    return Math.min(...hpas.map((hpa) => (Number.isInteger(hpa.manifest.spec?.minReplicas) ? hpa.manifest.spec.minReplicas : 1)));
   }
-  const replicas = workload.raw.spec?.replicas;
+  const replicas = workload.manifest.spec?.replicas;
   return Number.isInteger(replicas) ? replicas : 1;
 }

@@ -1,9 +1,10 @@
 import { lastErrorLine } from './kubectl';
-import { ManifestFile, MIGRATE_FILE, resourceRef, StackObject } from './manifests';
 import { DeployError } from './options';
 import { ProcessResult } from './process';
 import { DeployStopped } from './stop';
 import { Journal, kubectlCall, Step, StepContext } from './step';
+import { ManifestFile, ManifestObject, resourceRef } from '../shared/manifest-object';
+import { MIGRATE_FILE } from '../shared/stack-files';
 
 /**
  * The field manager every apply of the deploy uses: the deploy command's own
@@ -72,7 +73,7 @@ export function applyStep(title: string, files: readonly ManifestFile[]): Step {
 function recordApplied(file: ManifestFile, result: ProcessResult, journal: Journal): string[] {
   const refs = new Map(file.objects.map((object) => [resourceRef(object), object]));
   const applied = result.stdout.split('\n').map((line) => line.trim()).filter((line) => refs.has(line));
-  for (const ref of applied) journal.applied.push(describe(refs.get(ref) as StackObject));
+  for (const ref of applied) journal.applied.push(describe(refs.get(ref) as ManifestObject));
   return applied;
 }
 
@@ -82,7 +83,7 @@ function rejectionLines(result: ProcessResult): string[] {
   return lines.length > 0 ? lines : [lastErrorLine(result)];
 }
 
-const describe = (object: StackObject): string =>
+const describe = (object: ManifestObject): string =>
   object.namespace === undefined ? resourceRef(object) : `${resourceRef(object)} (${object.namespace})`;
 
 /** `kubectl diff` with the same server-side settings as the apply. */

@@ -1,23 +1,25 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
-import { namedEnvironment, reviewedEnvironment, reviewedStackLabels, StackLabels, stackLabelsOf, unlabelledObjects } from './stack-labels';
+import { namedEnvironment, reviewedEnvironment, reviewedStackLabels, StackLabels, stackLabelsOf, unlabelledObjects } from '../shared/stack-labels';
 import { ConfigError, listEnvironments } from '../config';
 import { deployRefusal } from '../environments';
 import { defaultHealthUrl } from './health';
 import { Kubectl } from './kubectl';
 import { defaultHolder, DeployLock, LOCK_RENEW_MS } from './lock';
-import { loadManifests, StackManifests } from './manifests';
+import { loadManifests } from './manifests';
 import { DeployError, DeployOptions } from './options';
 import { releaseSteps, SKIP_MIGRATION_WARNING } from './plan';
 import { preflightStep } from './preflight';
 import { Preview, previewStep } from './preview';
 import { formatCommand, Output } from './process';
-import { pruneScope } from './prune';
 import { secretsStep } from './secrets';
 import { DeployStopped, exitCodeFor, stopReason } from './stop';
 import { Journal, kubectlCall, note, PlanLine, Step } from './step';
 import { checkStep, DEPLOY_OUT_DIR, deployFolderName, deployFolderPid, synthesizeStep } from './synthesize';
 import { ChartUpgrade, chartUpgrades, currentJobUid, jobUidArgs } from './traefik';
+import { StackManifests } from '../shared/manifest-object';
+import { pruneScope } from '../shared/prune-scope';
+import { StackError } from '../shared/stack-error';
 
 /** What the deploy command needs from its surroundings; tests swap each part. */
 export interface DeployRuntime {
@@ -161,7 +163,7 @@ export async function deploy(options: DeployOptions, runtime: DeployRuntime): Pr
       );
       return lost ? 1 : exitCodeFor(reason);
     }
-    if (!(error instanceof DeployError)) throw error;
+    if (!(error instanceof StackError)) throw error;
     if (notRun.length > 0) output.err(`not run:\n${notRun.map((title) => `  - ${title}\n`).join('')}`);
     output.err(`\ndeploy failed: ${error.message}\n`);
     if (!options.dryRun && (journal.applied.length > 0 || journal.job !== undefined)) output.err(stateReport(journal, []));

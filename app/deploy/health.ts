@@ -1,9 +1,9 @@
 import { durationMs } from './kubectl';
-import { StackManifests, StackObject } from './manifests';
 import { DeployError } from './options';
 import { rollBack, rolloutUndoArgs, rolloutStatusArgs, workloadRef } from './rollout';
 import { DeployStopped, sleep, stopReason } from './stop';
 import { note, PlanLine, Step } from './step';
+import { ManifestObject, StackManifests } from '../shared/manifest-object';
 
 /** The ConfigMap key that holds the release's public API URL (the stack writes it for the Next.js apps). */
 const PUBLIC_API_URL_KEY = 'NEXT_PUBLIC_API_URL';
@@ -39,7 +39,7 @@ export interface HealthSettings {
  * it answers 2xx or the timeout passes. A failure rolls back (with
  * --rollback-on-failure) the workloads this deploy rolled, from the preview.
  */
-export function healthStep(settings: HealthSettings, rolled: () => readonly StackObject[]): Step {
+export function healthStep(settings: HealthSettings, rolled: () => readonly ManifestObject[]): Step {
   const plan: PlanLine[] = [
     note(`GET ${settings.url} until it answers 2xx (every ${RETRY_MS / 1000}s, at most ${settings.timeout})`),
     settings.rollbackOnFailure

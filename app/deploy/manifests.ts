@@ -1,6 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { apiGroupOf, isClusterScopedBuiltin, parseYamlDocuments, YamlDocumentError } from '../shared/manifests';
+import { ManifestFile, ManifestObject, parseManifestText, StackManifests } from '../shared/manifest-object';
+import { MIGRATE_CONCERN, phaseName } from '../shared/stack-files';
+import { ROLLOUT_KINDS } from '../shared/rollout-strategy';
 import { CONCERNS_IN_ORDER, StackConcern } from '../../constructs/shared/concerns';
 import { DeployError } from './options';
 
@@ -14,7 +16,7 @@ const PHASE_STARTS = {
   /** Not app rollouts: what the migrate Job and the app pods need to exist first (namespace .. traefik). */
   cluster: 'namespace',
   /** The gate: nothing after it is applied unless the Job completes. */
-  migrate: 'migrate',
+  migrate: MIGRATE_CONCERN,
   /** The backend of the release, on the schema the gate just migrated (api, worker). */
   core: 'api',
   /** What sits in front of or beside the backend (admin, web, observability). */
@@ -46,51 +48,6 @@ function phasesOf(starts: Record<DeployPhase, StackConcern>): Record<DeployPhase
   });
   return result;
 }
-
-/** The migrate Job's file as DEPLOY_PHASES names it (phaseName), the gate's. */
-export const MIGRATE_FILE = DEPLOY_PHASES.migrate[0];
-
-
-/** The name a dist file has in DEPLOY_PHASES: its base name without a numeric apply-order prefix (`NN-`). */
-export function phaseName(fileName: string): string {
-  return fileName.replace(/^\d+-/, '');
-}
-
-/** One object of the synthesized stack, reduced to what deploy and prune need. */
-export interface StackObject {
-  readonly apiVersion: string;
-  readonly kind: string;
-  /** API group ('' for the core group): live objects are matched on group and kind, not version. */
-  readonly group: string;
-  readonly name: string;
-  /** Unset for cluster-scoped kinds. */
-  readonly namespace?: string;
-  readonly labels: Readonly<Record<string, string>>;
-  /** The dist file the object came from (its base name). */
-  readonly file: string;
-  /** The whole object as synthesized (read by the preflight and the change preview). */
-  readonly manifest: Readonly<Record<string, unknown>>;
-}
-
-export interface ManifestFile {
-  /** Base name, e.g. `api.yaml` or `40-api.yaml`. */
-  readonly name: string;
-  /** The name in DEPLOY_PHASES (`api.yaml`). */
-  readonly phaseName: string;
-  /** Path as given to kubectl (relative to the working directory when it can be). */
-  readonly path: string;
-  readonly objects: readonly StackObject[];
-}
-
-export interface StackManifests {
-  readonly dir: string;
-  /** Present files, in deploy order. */
-  readonly files: readonly ManifestFile[];
-  readonly objects: readonly StackObject[];
-}
-
-/** Workload kinds that `kubectl rollout status` and `rollout undo` understand. */
-export const ROLLOUT_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
 
 /** Reads and checks every deployable file of a synthesized directory. */
 export function loadManifests(dir: string): StackManifests {
@@ -131,56 +88,6 @@ export function loadManifests(dir: string): StackManifests {
   return { dir, files, objects: files.flatMap((file) => file.objects) };
 }
 
-/**
- * The objects of one manifest file's text, as the deploy reads them (the
- * review reads the dist/ of a git revision, which is no file on disk, through
- * this too, so both agree on what a file holds).
- *
- * @param where names the file in messages: its path, or `<revision>:<path>`
- * @param file the file's base name, kept on each object
- */
-export function parseManifestText(text: string, where: string, file: string): StackObject[] {
-  let documents;
-  try {
-    documents = parseYamlDocuments(text);
-  } catch (error) {
-    if (!(error instanceof YamlDocumentError)) throw error;
-    throw new DeployError(`${where} document ${error.document} is not valid YAML: ${error.reason}`);
-  }
-  return documents.map(({ document, value }) => toStackObject(value, `${where} document ${document}`, file));
-}
-
-function toStackObject(value: unknown, where: string, file: string): StackObject {
-  const object = value as {
-    apiVersion?: unknown;
-    kind?: unknown;
-    metadata?: { name?: unknown; namespace?: unknown; labels?: Record<string, string> };
-  };
-  if (typeof object.apiVersion !== 'string' || typeof object.kind !== 'string' || typeof object.metadata?.name !== 'string') {
-    throw new DeployError(`${where} is not a Kubernetes object (needs apiVersion, kind and metadata.name)`);
-  }
-  const namespace = typeof object.metadata.namespace === 'string' ? object.metadata.namespace : undefined;
-  // One list of cluster-scoped kinds, keyed by API group, shared with the manifest check: a kind
-  // the check accepts without a namespace is one the deploy applies without one.
-  if (namespace === undefined && !isClusterScopedBuiltin(apiGroupOf(object.apiVersion), object.kind)) {
-    // kubectl would put it in whatever namespace the operator's context defaults to.
-    throw new DeployError(
-      `${where}: ${object.kind} ${object.metadata.name} has no metadata.namespace; ` +
-        'set it in the construct so the object cannot land in the kubeconfig context\'s default namespace',
-    );
-  }
-  return {
-    apiVersion: object.apiVersion,
-    kind: object.kind,
-    group: apiGroupOf(object.apiVersion),
-    name: object.metadata.name,
-    namespace,
-    labels: object.metadata.labels ?? {},
-    file,
-    manifest: value as Record<string, unknown>,
-  };
-}
-
 /** The files of one phase that are present, in order. */
 export function phaseFiles(manifests: StackManifests, phase: DeployPhase): ManifestFile[] {
   const names: readonly string[] = DEPLOY_PHASES[phase];
@@ -188,12 +95,12 @@ export function phaseFiles(manifests: StackManifests, phase: DeployPhase): Manif
 }
 
 /** Deployments (and other rollout workloads) of the given files, in file order. */
-export function rolloutWorkloads(files: readonly ManifestFile[]): StackObject[] {
+export function rolloutWorkloads(files: readonly ManifestFile[]): ManifestObject[] {
   return files.flatMap((file) => file.objects.filter((o) => o.group === 'apps' && ROLLOUT_KINDS.has(o.kind)));
 }
 
 /** The migrate Job, read from migrate.yaml (undefined when the file is absent). */
-export function findMigrateJob(manifests: StackManifests): StackObject | undefined {
+export function findMigrateJob(manifests: StackManifests): ManifestObject | undefined {
   const [file] = phaseFiles(manifests, 'migrate');
   if (file === undefined) return undefined;
   const jobs = file.objects.filter((o) => o.group === 'batch' && o.kind === 'Job');
@@ -203,15 +110,4 @@ export function findMigrateJob(manifests: StackManifests): StackObject | undefin
     );
   }
   return jobs[0];
-}
-
-/** `kind.group/name` (just `kind/name` for the core group), as kubectl takes it. */
-export function resourceRef(object: Pick<StackObject, 'kind' | 'group' | 'name'>): string {
-  return `${resourceType(object)}/${object.name}`;
-}
-
-/** `kind.group` in lowercase, a resource type kubectl resolves without ambiguity. */
-export function resourceType(object: Pick<StackObject, 'kind' | 'group'>): string {
-  const kind = object.kind.toLowerCase();
-  return object.group === '' ? kind : `${kind}.${object.group}`;
 }

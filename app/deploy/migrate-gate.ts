@@ -1,12 +1,12 @@
 import { applyArgs, applyFile } from './apply';
 import { Kubectl, lastErrorLine } from './kubectl';
-import { ManifestFile, StackObject } from './manifests';
 import { DeployError, MIGRATION_TIMEOUT } from './options';
 import { Output, ProcessResult } from './process';
 import { DeployStopped } from './stop';
 import { kubectlCall, note, Step } from './step';
+import { ManifestFile, ManifestObject } from '../shared/manifest-object';
 
-type JobRef = Pick<StackObject, 'name' | 'namespace'>;
+type JobRef = Pick<ManifestObject, 'name' | 'namespace'>;
 
 const namespaceOf = (job: JobRef): string => job.namespace as string;
 
@@ -73,7 +73,7 @@ export type JobOutcome =
  * long before the 10-minute timeout, so the gate waits for complete and for
  * failed at once and stops at whichever comes first.
  */
-export function migrateGateStep(migrateFile: ManifestFile, job: StackObject): Step {
+export function migrateGateStep(migrateFile: ManifestFile, job: ManifestObject): Step {
   return {
     title: `run the migration gate (Job ${job.name})`,
     plan: [
@@ -168,7 +168,7 @@ function describeOutcome(outcome: JobFailure): string {
   return outcome.state === 'failed' ? 'failed' : `did not complete within ${MIGRATION_TIMEOUT} (${outcome.reason})`;
 }
 
-function migrationFailureMessage(job: StackObject, outcome: JobFailure): string {
+function migrationFailureMessage(job: ManifestObject, outcome: JobFailure): string {
   const ns = job.namespace;
   return [
     `migration Job ${ns}/${job.name} ${describeOutcome(outcome)}. Nothing of the app was applied: ` +

@@ -1,5 +1,6 @@
 import { MIGRATE_GATE_SECONDS } from '../../constructs/migrate-job';
 import { dnsLabelProblem, durationProblem, imageTagProblem } from '../../constructs/shared/validation';
+import { StackError } from '../shared/stack-error';
 import type { ClusterTarget } from './kubectl';
 
 /** What one run of the deploy command was asked to do, validated. */
@@ -35,8 +36,11 @@ export interface DeployOptions extends ClusterTarget {
   readonly healthTimeout: string;
 }
 
-/** Raised for anything the operator can fix; the message names the value and the fix. */
-export class DeployError extends Error {}
+/**
+ * Raised for anything the operator can fix; the message names the value and the fix. A
+ * StackError of the shared readers (a file, a config) fails the deploy the same way.
+ */
+export class DeployError extends StackError {}
 
 /**
  * The longest the gate waits for the migrate Job: the bound MigrateJob holds its

@@ -1,12 +1,14 @@
 import { applyStep, diffStep } from './apply';
 import { healthStep } from './health';
-import { DeployPhase, findMigrateJob, phaseFiles, rolloutWorkloads, StackManifests, StackObject } from './manifests';
+import { DeployPhase, findMigrateJob, phaseFiles, rolloutWorkloads } from './manifests';
 import { migrateGateStep } from './migrate-gate';
 import { DeployError, DeployOptions } from './options';
-import { PruneCandidate, pruneStep, PruneScope } from './prune';
+import { PruneCandidate, pruneStep } from './prune';
 import { rolloutStep } from './rollout';
 import { note, Step } from './step';
 import { ChartUpgrade, chartUpgradeStep, chartUpgrades } from './traefik';
+import { ManifestObject, StackManifests } from '../shared/manifest-object';
+import { PruneScope } from '../shared/prune-scope';
 
 const PHASE_TITLES: Record<Exclude<DeployPhase, 'migrate'>, string> = {
   cluster: 'apply cluster objects (namespace, config, redis, network policies, traefik)',
@@ -21,7 +23,7 @@ export interface ReleaseContext {
   /** The health URL (null: no check). */
   readonly healthUrl: string | null;
   /** From the change preview: the workloads that roll, the prune set, which HelmChartConfigs changed. */
-  readonly rolled: () => readonly StackObject[];
+  readonly rolled: () => readonly ManifestObject[];
   readonly approvedPrune: () => readonly PruneCandidate[];
   readonly chartChanged: (upgrade: ChartUpgrade) => boolean;
   /** `Kind/name` of the objects the apply takes over from client-side managers. */

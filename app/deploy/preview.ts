@@ -6,11 +6,14 @@ import { clientSideManagers, managedFieldsOf, removedByTakeover } from './field-
 import { Kubectl, kubectlObjects, lastErrorLine } from './kubectl';
 import { apiGroupOf, podTemplateOf } from '../shared/manifests';
 import { leaves } from '../shared/object-paths';
-import { ManifestFile, MIGRATE_FILE, phaseName, resourceRef, ROLLOUT_KINDS, StackManifests, StackObject } from './manifests';
 import { DeployError } from './options';
 import { Output } from './process';
-import { findStale, listCalls, objectKey, PruneCandidate, PruneScope } from './prune';
+import { findStale, listCalls, PruneCandidate } from './prune';
 import { kubectlCall, note, Step } from './step';
+import { ManifestFile, ManifestObject, objectKey, resourceRef, StackManifests } from '../shared/manifest-object';
+import { MIGRATE_FILE, phaseName } from '../shared/stack-files';
+import { ROLLOUT_KINDS, strategyOf } from '../shared/rollout-strategy';
+import { PruneScope } from '../shared/prune-scope';
 
 /** What the release does to one object. */
 export type ChangeOp = 'create' | 'update' | 'unchanged' | 'recreate' | 'delete';
@@ -43,7 +46,7 @@ export interface Preview {
   readonly changes: readonly ObjectChange[];
   readonly prune: readonly PruneCandidate[];
   /** Workloads whose pod template changes: the ones a failed health check rolls back. */
-  readonly rolls: readonly StackObject[];
+  readonly rolls: readonly ManifestObject[];
   /**
    * `kube-system/<name>` of HelmChartConfigs whose valuesContent or failurePolicy is new or
    * changes: only those make k3s's helm-controller start a new helm-install Job.
@@ -145,7 +148,7 @@ async function takeoverDefaults(
   return defaults;
 }
 
-const isMigrateJob = (object: StackObject, file: ManifestFile): boolean => phaseName(file.name) === MIGRATE_FILE && object.kind === 'Job';
+const isMigrateJob = (object: ManifestObject, file: ManifestFile): boolean => phaseName(file.name) === MIGRATE_FILE && object.kind === 'Job';
 
 /**
  * The change preview: what the release creates, changes, leaves unchanged and
@@ -214,7 +217,7 @@ async function computePreview(
 
   const defaults = await takeoverDefaults(kubectl, manifests, live, after, files.workDir, output);
   const changes: ObjectChange[] = [];
-  const rolls: StackObject[] = [];
+  const rolls: ManifestObject[] = [];
   const chartConfigsChanged = new Set<string>();
   for (const file of manifests.files) {
     for (const object of file.objects) {
@@ -243,7 +246,7 @@ async function computePreview(
 }
 
 function objectChange(
-  object: StackObject,
+  object: ManifestObject,
   file: ManifestFile,
   live: LiveObject | undefined,
   after: LiveObject | undefined,
@@ -308,7 +311,7 @@ function objectChange(
  * dry run answers with the defaulted object, as changed to 1. Either way the
  * Deployment scales to one pod until the HPA acts.
  */
-function replicasDropped(object: StackObject, before: Map<string, string>, removed: readonly string[], changed: readonly string[]): string | undefined {
+function replicasDropped(object: ManifestObject, before: Map<string, string>, removed: readonly string[], changed: readonly string[]): string | undefined {
   if (object.kind !== 'Deployment' || (object.manifest.spec as { replicas?: unknown } | undefined)?.replicas !== undefined) return undefined;
   const was = before.get('spec.replicas');
   if (was === undefined) return undefined;
@@ -323,7 +326,7 @@ function replicasDropped(object: StackObject, before: Map<string, string>, remov
  * hashObjects and setFailurePolicy). A new config, or one whose valuesContent or
  * failurePolicy differs from the live one, starts a Job; a label does not.
  */
-function startsHelmJob(object: StackObject, live: LiveObject | undefined): boolean {
+function startsHelmJob(object: ManifestObject, live: LiveObject | undefined): boolean {
   if (live === undefined) return true;
   const spec = (value: unknown) => (value ?? {}) as { valuesContent?: string; failurePolicy?: string };
   const mine = spec(object.manifest.spec);
@@ -346,37 +349,6 @@ function refusePaused(live: ReadonlyMap<string, LiveObject>): void {
       `the whole --timeout, and rollout undo refuses a paused Deployment. Nothing was applied. Find out who paused it and why; ` +
       `once it may roll again: ${resume} ; then re-run the deploy`,
   );
-}
-
-/** How a workload replaces its pods, read from the object the API server will store. */
-export function strategyOf(object: Readonly<Record<string, unknown>>): { text: string; downtime: boolean } {
-  const kind = object.kind as string;
-  const spec = (object.spec ?? {}) as {
-    strategy?: { type?: string; rollingUpdate?: { maxSurge?: unknown; maxUnavailable?: unknown } };
-    updateStrategy?: { type?: string; rollingUpdate?: { maxSurge?: unknown; maxUnavailable?: unknown } };
-    replicas?: number;
-  };
-  if (kind === 'Deployment') {
-    if (spec.strategy?.type === 'Recreate') {
-      return { text: 'Recreate: every old pod stops before the new one starts (downtime)', downtime: true };
-    }
-    const surge = spec.strategy?.rollingUpdate?.maxSurge ?? '25%';
-    const unavailable = spec.strategy?.rollingUpdate?.maxUnavailable ?? '25%';
-    const none = unavailable === 0 || unavailable === '0' || unavailable === '0%';
-    const single = spec.replicas === 1 && !none;
-    return {
-      text: `RollingUpdate maxSurge ${surge}, maxUnavailable ${unavailable} (${none ? 'new pods start before old ones stop: no downtime' : single ? 'its one pod may be down' : 'some pods may be down'})`,
-      downtime: single,
-    };
-  }
-  const update = spec.updateStrategy;
-  if (update?.type === 'OnDelete') return { text: 'OnDelete: pods change only when deleted by hand', downtime: false };
-  const surge = update?.rollingUpdate?.maxSurge ?? 0;
-  const unavailable = update?.rollingUpdate?.maxUnavailable ?? 1;
-  return {
-    text: `${kind} RollingUpdate maxSurge ${surge}, maxUnavailable ${unavailable} (one pod at a time is replaced${surge === 0 || surge === '0' ? ', stopped first' : ''})`,
-    downtime: false,
-  };
 }
 
 /** Drops what the API server owns (status, bookkeeping) and the annotation kubectl keeps for client-side apply. */

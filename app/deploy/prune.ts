@@ -1,41 +1,11 @@
-import { carriesStackLabels, StackLabels, stackSelector } from './stack-labels';
+import { carriesStackLabels, stackSelector } from '../shared/stack-labels';
 import { Kubectl, kubectlObjects, lastErrorLine } from './kubectl';
 import { apiGroupOf } from '../shared/manifests';
-import { resourceRef, resourceType, StackManifests, StackObject } from './manifests';
+import { objectKey, resourceRef, resourceType } from '../shared/manifest-object';
+import { KEPT_KINDS, PruneScope } from '../shared/prune-scope';
 import { DeployError } from './options';
 import { Output } from './process';
 import { kubectlCall, note, PlanLine, Step } from './step';
-
-/**
- * Namespaced kinds the stack writes (or wrote once: a kind can leave the stack
- * entirely, like the HPA when it is switched off, and its last object must
- * still be found). Deliberately absent:
- * - Secret: the stack never writes one, and listing them would fetch their values;
- * - Job: the only Job is the migrate Job, which the gate recreates and whose pods
- *   hold the last migration's logs;
- * - Pod, ReplicaSet, EndpointSlice: created by controllers, they copy our labels.
- */
-const PRUNE_KINDS = [
-  'configmap',
-  'service',
-  'serviceaccount',
-  'persistentvolumeclaim',
-  'deployment.apps',
-  'statefulset.apps',
-  'daemonset.apps',
-  'poddisruptionbudget.policy',
-  'horizontalpodautoscaler.autoscaling',
-  'ingress.networking.k8s.io',
-  'networkpolicy.networking.k8s.io',
-  'role.rbac.authorization.k8s.io',
-  'rolebinding.rbac.authorization.k8s.io',
-  'helmchartconfig.helm.cattle.io',
-];
-
-const NEVER_LISTED = new Set(['secret', 'job.batch']);
-
-/** A PVC holds data (redis's append-only file): one that left the stack is reported, not deleted. */
-export const KEPT_KINDS = new Set(['persistentvolumeclaim']);
 
 export interface LiveObject {
   readonly apiVersion: string;
@@ -79,25 +49,6 @@ export interface PruneCandidate {
   readonly ref: string;
   /** Holds data (a PVC): reported, never deleted. */
   readonly kept: boolean;
-}
-
-/** What prune looks at: the namespaces the release uses and the kinds the stack manages. */
-export interface PruneScope {
-  readonly env: string;
-  /** The environment's stack labels (its config's `labels` and `environmentLabel`). */
-  readonly labels: StackLabels;
-  readonly namespaces: readonly string[];
-  readonly kinds: readonly string[];
-  readonly inRelease: ReadonlySet<string>;
-  readonly size: number;
-  readonly dir: string;
-}
-
-export function pruneScope(manifests: StackManifests, env: string, labels: StackLabels): PruneScope {
-  const namespaces = [...new Set(manifests.objects.flatMap((o) => (o.namespace === undefined ? [] : [o.namespace])))];
-  const synthesizedKinds = manifests.objects.filter((o) => o.namespace !== undefined).map(resourceType);
-  const kinds = [...new Set([...PRUNE_KINDS, ...synthesizedKinds])].filter((kind) => !NEVER_LISTED.has(kind));
-  return { env, labels, namespaces, kinds, inRelease: new Set(manifests.objects.map(objectKey)), size: manifests.objects.length, dir: manifests.dir };
 }
 
 /** The listing calls, for the plan of the change preview and of the prune step. */
@@ -232,9 +183,6 @@ function isPrunable(live: LiveObject, scope: PruneScope): boolean {
   const ownedByController = (live.metadata.ownerReferences ?? []).length > 0;
   return carriesStackLabels(live.metadata.labels ?? {}, scope.labels, scope.env) && !ownedByController;
 }
-
-export const objectKey = (o: Pick<StackObject, 'group' | 'kind' | 'namespace' | 'name'>): string =>
-  `${o.group}/${o.kind}/${o.namespace ?? ''}/${o.name}`;
 
 const asStackShape = (live: LiveObject) => ({
   group: apiGroupOf(live.apiVersion),

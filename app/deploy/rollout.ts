@@ -1,9 +1,9 @@
 import { LABEL_NAME } from '../../constructs/shared/labels';
 import { Kubectl, lastErrorLine } from './kubectl';
 import { Output } from './process';
-import { StackObject } from './manifests';
 import { DeployError } from './options';
 import { kubectlCall, note, PlanLine, Step } from './step';
+import { ManifestObject } from '../shared/manifest-object';
 
 export interface RolloutSettings {
   /** kubectl duration for each `rollout status`. */
@@ -11,10 +11,10 @@ export interface RolloutSettings {
   readonly rollbackOnFailure: boolean;
 }
 
-type WorkloadRef = Pick<StackObject, 'kind' | 'name' | 'namespace'>;
+type WorkloadRef = Pick<ManifestObject, 'kind' | 'name' | 'namespace'>;
 
 /** `deployment/api`: the spelling the runbook uses for rollout commands. */
-export const workloadRef = (workload: Pick<StackObject, 'kind' | 'name'>): string => `${workload.kind.toLowerCase()}/${workload.name}`;
+export const workloadRef = (workload: Pick<ManifestObject, 'kind' | 'name'>): string => `${workload.kind.toLowerCase()}/${workload.name}`;
 
 export const rolloutStatusArgs = (workload: WorkloadRef, timeout: string): string[] => [
   'rollout', 'status', workloadRef(workload), '-n', workload.namespace as string, `--timeout=${timeout}`,
@@ -29,7 +29,7 @@ export const rolloutUndoArgs = (workload: WorkloadRef): string[] => [
  * failed. All are waited even after a failure, so the report names every
  * workload that did not make it, not just the first.
  */
-export function rolloutStep(workloads: readonly StackObject[], settings: RolloutSettings): Step {
+export function rolloutStep(workloads: readonly ManifestObject[], settings: RolloutSettings): Step {
   const names = workloads.map((w) => w.name).join(', ');
   const recovery: PlanLine[] = settings.rollbackOnFailure
     ? workloads.map((workload) => ({
@@ -42,7 +42,7 @@ export function rolloutStep(workloads: readonly StackObject[], settings: Rollout
     title: `wait for rollouts: ${names}`,
     plan: [...workloads.map((w) => kubectlCall(rolloutStatusArgs(w, settings.timeout))), ...recovery],
     async run({ kubectl, output }) {
-      const failed: Array<{ workload: StackObject; reason: string }> = [];
+      const failed: Array<{ workload: ManifestObject; reason: string }> = [];
       // Waited all at once: the phase takes as long as its slowest rollout, not their sum.
       const results = await kubectl.runAtOnce(workloads.map((workload) => [rolloutStatusArgs(workload, settings.timeout)] as const));
       workloads.forEach((workload, index) => {
@@ -62,7 +62,7 @@ export function rolloutStep(workloads: readonly StackObject[], settings: Rollout
 export async function rollBack(
   kubectl: Kubectl,
   output: Output,
-  workloads: readonly StackObject[],
+  workloads: readonly ManifestObject[],
   timeout: string,
 ): Promise<{ undone: string[]; undoFailed: string[] }> {
   const undone: string[] = [];
@@ -78,7 +78,7 @@ export async function rollBack(
 }
 
 function rolloutFailureMessage(
-  failed: ReadonlyArray<{ workload: StackObject; reason: string }>,
+  failed: ReadonlyArray<{ workload: ManifestObject; reason: string }>,
   undone: readonly string[],
   undoFailed: readonly string[],
   settings: RolloutSettings,

@@ -2,9 +2,9 @@ import { parseImageReference, podReads, podTemplateOf } from '../shared/manifest
 import { stringify } from 'yaml';
 import { FIELD_MANAGER } from './apply';
 import { lastErrorLine } from './kubectl';
-import { StackManifests, StackObject } from './manifests';
 import { DeployError } from './options';
 import { kubectlCall, Step } from './step';
+import { ManifestObject, StackManifests } from '../shared/manifest-object';
 
 /** One Secret the release reads, with the keys it needs and who needs them. */
 export interface SecretNeed {
@@ -54,7 +54,7 @@ interface PodSpecLike {
  * from the synthesized object. A PodTemplate object runs none, so the Secrets
  * it names are not needed for this release to start.
  */
-function podSpecOf(object: StackObject): PodSpecLike | undefined {
+function podSpecOf(object: ManifestObject): PodSpecLike | undefined {
   const template = podTemplateOf(object.manifest);
   return template?.runsPods === true ? (template.spec as PodSpecLike | undefined) : undefined;
 }

@@ -1,9 +1,9 @@
 import { relative } from 'node:path';
 import { auditManifests, checkRenderedFiles, formatReport } from '../check';
 import { synthesize } from '../synth';
-import type { StackManifests } from './manifests';
 import { DeployError } from './options';
 import { Step } from './step';
+import { StackManifests } from '../shared/manifest-object';
 
 /**
  * Where the deploys write, relative to the repository root. Not dist/: the

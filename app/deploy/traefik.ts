@@ -1,10 +1,10 @@
 import { parse } from 'yaml';
 import { durationMs, Kubectl, lastErrorLine } from './kubectl';
-import { StackObject } from './manifests';
 import { DeployError } from './options';
 import { sleep } from './stop';
 import { jobPodsArgs, podLogsArgs, printNewestJobPodLog } from './migrate-gate';
 import { kubectlCall, note, PlanLine, Step } from './step';
+import { ManifestObject } from '../shared/manifest-object';
 
 /**
  * k3s' helm-controller turns a changed HelmChartConfig `<chart>` in kube-system
@@ -19,13 +19,13 @@ const NEW_JOB_TIMEOUT_MS = 120_000;
 const POLL_MS = 2000;
 
 export interface ChartUpgrade {
-  readonly config: StackObject;
+  readonly config: ManifestObject;
   readonly job: { readonly name: string; readonly namespace: string };
   /** `daemonset/traefik`: the workload the chart runs. */
   readonly workload: string;
 }
 
-export function chartUpgrades(objects: readonly StackObject[]): ChartUpgrade[] {
+export function chartUpgrades(objects: readonly ManifestObject[]): ChartUpgrade[] {
   return objects
     .filter((o) => o.kind === 'HelmChartConfig' && o.namespace !== undefined)
     .map((config) => {

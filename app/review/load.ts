@@ -6,9 +6,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { parseManifestText, StackObject } from '../deploy/manifests';
-import { DeployError } from '../deploy/options';
-import { reviewedEnvironment } from '../deploy/stack-labels';
+import { ManifestObject, parseManifestText } from '../shared/manifest-object';
+import { StackError } from '../shared/stack-error';
+import { reviewedEnvironment } from '../shared/stack-labels';
 
 /** A review that cannot run (no such revision, unreadable YAML): the CLI prints it and exits 2. */
 export class ReviewError extends Error {}
@@ -27,7 +27,7 @@ export interface DistFile {
 /** The objects of one environment on one side, in file order, then document order. */
 export interface EnvironmentObjects {
   readonly name: string;
-  readonly objects: readonly StackObject[];
+  readonly objects: readonly ManifestObject[];
 }
 
 /** One side of the review: its environments by name, sorted. */
@@ -126,7 +126,7 @@ export function git(repoDir: string, args: readonly string[], input?: string): B
  * @param configDir the config folder whose `environmentLabel`s name environments. @default config/ of the repository
  */
 export function distTree(files: readonly DistFile[], rootName: string, configDir?: string): DistTree {
-  const tree = new Map<string, StackObject[]>();
+  const tree = new Map<string, ManifestObject[]>();
   for (const file of files) {
     const objects = objectsOf(file);
     const env = file.env !== '' ? file.env : rootFileEnvironment(file, objects, configDir) ?? rootName;
@@ -136,21 +136,21 @@ export function distTree(files: readonly DistFile[], rootName: string, configDir
 }
 
 /** The one environment a root file's objects name; undefined when they name none, or several. */
-function rootFileEnvironment(file: DistFile, objects: readonly StackObject[], configDir: string | undefined): string | undefined {
+function rootFileEnvironment(file: DistFile, objects: readonly ManifestObject[], configDir: string | undefined): string | undefined {
   try {
     return reviewedEnvironment({ dir: file.where, files: [], objects }, configDir);
   } catch (error) {
-    if (error instanceof DeployError) return undefined;
+    if (error instanceof StackError) return undefined;
     throw error;
   }
 }
 
 /** The file's objects as the deploy reads them; what the deploy would refuse stops the review, with the same words. */
-function objectsOf(file: DistFile): StackObject[] {
+function objectsOf(file: DistFile): ManifestObject[] {
   try {
     return parseManifestText(file.text, file.where, file.name);
   } catch (error) {
-    if (!(error instanceof DeployError)) throw error;
+    if (!(error instanceof StackError)) throw error;
     // The first line: under it, the YAML parser draws the line it stopped at, too long for a review's one-line error.
     throw new ReviewError(`${error.message.split('\n')[0]}; fix the file or synthesize again (npm run synth)`);
   }

@@ -3,7 +3,8 @@
  * request. Both print the same sections in the same order: what the apply
  * refuses and what needs a hand first, since those stop a deploy.
  */
-import { displayName, EnvironmentReview, FieldChange, ObjectName, ReferenceChange, Review } from './review';
+import { displayName } from './objects';
+import type { EnvironmentReview, FieldChange, ObjectName, ReferenceChange, Review } from './types';
 
 /** Output formats of `npm run review`; the CLI's default is text, the same whether or not stdout is a terminal, so a piped review reads as the one on screen. */
 export type ReviewFormat = 'text' | 'markdown';

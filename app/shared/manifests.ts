@@ -1,13 +1,12 @@
 /**
  * Reading Kubernetes manifests the way the API server and the container
  * runtime do: the API group of an apiVersion, which built-in kinds are
- * cluster-scoped, the documents of a YAML text, where a workload keeps its pod
- * template, which Secrets and ConfigMaps a pod reads, and the parts of an image
- * reference. The manifest check, the deploy, the review and the architecture
+ * cluster-scoped, where a workload keeps its pod template, which Secrets and
+ * ConfigMaps a pod reads, and the parts of an image reference (the objects
+ * themselves are modelled in manifest-object.ts). The manifest check, the deploy, the review and the architecture
  * picture all read manifests through these, so they cannot disagree about what
  * a manifest says.
  */
-import { parseAllDocuments } from 'yaml';
 
 /** `apps/v1` -> `apps`; `v1` -> '' (the core group, which has no name in apiVersion). */
 export function apiGroupOf(apiVersion: string): string {
@@ -49,43 +48,6 @@ const CLUSTER_SCOPED = new Set([
 /** True when a built-in kind of the API group is cluster-scoped. */
 export function isClusterScopedBuiltin(group: string, kind: string): boolean {
   return CLUSTER_SCOPED.has(`${group}/${kind}`);
-}
-
-/** A document of a YAML text that does not parse; `reason` is the parser's message, with line and column. */
-export class YamlDocumentError extends Error {
-  constructor(
-    /** 1-based position of the document in the text. */
-    readonly document: number,
-    readonly reason: string,
-  ) {
-    super(`document ${document}: ${reason}`);
-    this.name = 'YamlDocumentError';
-  }
-}
-
-/** One non-empty document of a YAML text, as plain data. */
-export interface YamlDocument {
-  /** 1-based position of the document in the text (empty documents count). */
-  readonly document: number;
-  readonly value: unknown;
-}
-
-/**
- * The documents of a multi-document YAML text, as plain data. Empty documents
- * (a trailing `---`) are left out. The first syntax error or duplicate key
- * throws a {@link YamlDocumentError}: kubectl would reject the file, and a
- * duplicate key means one of its two values is silently lost.
- */
-export function parseYamlDocuments(text: string): YamlDocument[] {
-  const found: YamlDocument[] = [];
-  parseAllDocuments(text, { prettyErrors: true }).forEach((document, index) => {
-    const error = document.errors[0];
-    if (error) throw new YamlDocumentError(index + 1, error.message);
-    // Bounded aliases: a file of nested anchors (a "billion laughs") must not exhaust memory.
-    const value: unknown = document.toJS({ maxAliasCount: 100 });
-    if (value !== null && value !== undefined) found.push({ document: index + 1, value });
-  });
-  return found;
 }
 
 /**

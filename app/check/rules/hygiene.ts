@@ -161,7 +161,7 @@ export const hygieneRules: Rule[] = [
     }
     const accountName = typeof template.spec.serviceAccountName === 'string' ? template.spec.serviceAccountName : 'default';
     const account = ctx.find('', 'ServiceAccount', obj.namespace, accountName);
-    if (account && account.raw.automountServiceAccountToken === false) return [];
+    if (account && account.manifest.automountServiceAccountToken === false) return [];
     return [{
       path,
       message: `automountServiceAccountToken is unset and ServiceAccount ${show(accountName)} ` +

@@ -32,9 +32,9 @@ function verdictOf(obj: KubeObject, ctx: CheckContext): SchemaVerdict {
   return ctx.memo(obj, 'schema', () => {
     const crd = ctx.crds.get(crdKey(obj.group, apiVersionOnly(obj.apiVersion), obj.kind));
     if (crd) {
-      const body = validateCustomResource(obj.raw, crd.schema);
-      const metadata = isPlainObject(obj.raw.metadata)
-        ? validateWithWatch(objectMetaValidator(), JSON.parse(JSON.stringify(obj.raw.metadata)), 'metadata')
+      const body = validateCustomResource(obj.manifest, crd.schema);
+      const metadata = isPlainObject(obj.manifest.metadata)
+        ? validateWithWatch(objectMetaValidator(), JSON.parse(JSON.stringify(obj.manifest.metadata)), 'metadata')
         : { invalid: [{ path: 'metadata', message: 'must be an object with at least a name: add metadata.name' }], unknownFields: [] };
       return {
         source: 'crd',
@@ -43,7 +43,7 @@ function verdictOf(obj: KubeObject, ctx: CheckContext): SchemaVerdict {
       };
     }
     const validate = builtinValidator(obj.apiVersion, obj.kind);
-    if (validate) return { source: 'builtin', ...validateBuiltin(validate, obj.raw) };
+    if (validate) return { source: 'builtin', ...validateBuiltin(validate, obj.manifest) };
     return { source: 'none', invalid: [], unknownFields: [] };
   });
 }
@@ -115,7 +115,7 @@ function nameRule(obj: KubeObject): { pattern: RegExp; max: number; what: string
 
 function checkObjectMeta(obj: KubeObject): Violation[] {
   const found: Violation[] = [];
-  const metadata = isPlainObject(obj.raw.metadata) ? obj.raw.metadata : undefined;
+  const metadata = isPlainObject(obj.manifest.metadata) ? obj.manifest.metadata : undefined;
   if (!metadata || typeof metadata.name !== 'string' || metadata.name === '') {
     // generateName only works with create, never with apply: every object here needs a name.
     return [{ path: 'metadata.name', message: `${obj.kind} has no metadata.name (got ${show(metadata?.name)}): apply needs a fixed name; set one` }];

@@ -105,14 +105,14 @@ function portsOf(workloads: KubeObject[], ctx: CheckContext): { names: Set<strin
 }
 
 function selectedByService(service: KubeObject, ctx: CheckContext): KubeObject[] {
-  const selector = service.raw.spec?.selector;
+  const selector = service.manifest.spec?.selector;
   if (!isPlainObject(selector) || Object.keys(selector).length === 0) return [];
   return workloadsSelected(ctx, service.namespace, (labels) => mapSelectorMatches(selector, labels));
 }
 
 /** Services that route by selector: ExternalName and selector-less Services (manual endpoints) route elsewhere. */
 function routesBySelector(service: KubeObject): boolean {
-  const spec = service.raw.spec;
+  const spec = service.manifest.spec;
   return spec?.type !== 'ExternalName' && isPlainObject(spec?.selector) && Object.keys(spec.selector).length > 0;
 }
 
@@ -145,10 +145,10 @@ export const wiringRules: Rule[] = [
     appliesTo: isKind('', 'Secret'),
     check(obj) {
       return (['data', 'stringData'] as const)
-        .filter((field) => obj.raw[field] !== undefined && obj.raw[field] !== null)
+        .filter((field) => obj.manifest[field] !== undefined && obj.manifest[field] !== null)
         .map((field) => ({
           path: field,
-          message: `Secret carries ${field} (keys ${show(isPlainObject(obj.raw[field]) ? Object.keys(obj.raw[field]) : obj.raw[field])}): ` +
+          message: `Secret carries ${field} (keys ${show(isPlainObject(obj.manifest[field]) ? Object.keys(obj.manifest[field]) : obj.manifest[field])}): ` +
             'secret values must never reach the repo or dist/; delete the Secret from the stack and create it with kubectl out of band',
         }));
     },
@@ -161,7 +161,7 @@ export const wiringRules: Rule[] = [
       if (selectedByService(service, ctx).length > 0) return [];
       return [{
         path: 'spec.selector',
-        message: `Service selector ${show(service.raw.spec.selector)} matches no pod template in namespace ${show(service.namespace)}: ` +
+        message: `Service selector ${show(service.manifest.spec.selector)} matches no pod template in namespace ${show(service.namespace)}: ` +
           'the Service would have no endpoints; select the workload\'s app.kubernetes.io/name label',
       }];
     },
@@ -175,7 +175,7 @@ export const wiringRules: Rule[] = [
       if (selected.length === 0) return [];
       const { names, numbers } = portsOf(selected, ctx);
       const found: Violation[] = [];
-      (Array.isArray(service.raw.spec.ports) ? service.raw.spec.ports : []).forEach((port: Json, index: number) => {
+      (Array.isArray(service.manifest.spec.ports) ? service.manifest.spec.ports : []).forEach((port: Json, index: number) => {
         const target = port?.targetPort ?? port?.port;
         const ok = typeof target === 'string' ? names.has(target) : numbers.has(target);
         if (!ok) {
@@ -194,7 +194,7 @@ export const wiringRules: Rule[] = [
     summary: 'a PodDisruptionBudget selects the pods of some workload in its namespace',
     appliesTo: isPdb,
     check(pdb, ctx) {
-      const selector = pdb.raw.spec?.selector;
+      const selector = pdb.manifest.spec?.selector;
       if (isPlainObject(selector) && workloadsSelected(ctx, pdb.namespace, (labels) => labelSelectorMatches(selector, labels)).length > 0) return [];
       return [{
         path: 'spec.selector',
@@ -207,7 +207,7 @@ export const wiringRules: Rule[] = [
     summary: 'a PodDisruptionBudget leaves at least one pod evictable: minAvailable below the replicas (the HPA minimum when autoscaled), maxUnavailable above 0',
     appliesTo: isPdb,
     check(pdb, ctx) {
-      const spec = isPlainObject(pdb.raw.spec) ? pdb.raw.spec : {};
+      const spec = isPlainObject(pdb.manifest.spec) ? pdb.manifest.spec : {};
       const selector = spec.selector;
       if (!isPlainObject(selector)) return [];
       const workloads = workloadsSelected(ctx, pdb.namespace, (labels) => labelSelectorMatches(selector, labels));
@@ -243,7 +243,7 @@ export const wiringRules: Rule[] = [
     summary: `a PodDisruptionBudget lets a drain evict pods that are not Ready (unhealthyPodEvictionPolicy: ${UNHEALTHY_POD_EVICTION_POLICY})`,
     appliesTo: isPdb,
     check(pdb) {
-      const policy = isPlainObject(pdb.raw.spec) ? pdb.raw.spec.unhealthyPodEvictionPolicy : undefined;
+      const policy = isPlainObject(pdb.manifest.spec) ? pdb.manifest.spec.unhealthyPodEvictionPolicy : undefined;
       if (policy === UNHEALTHY_POD_EVICTION_POLICY) return [];
       return [{
         path: 'spec.unhealthyPodEvictionPolicy',
@@ -257,7 +257,7 @@ export const wiringRules: Rule[] = [
     summary: 'a HorizontalPodAutoscaler\'s scaleTargetRef names a workload in the set',
     appliesTo: isHpa,
     check(hpa, ctx) {
-      const target = hpa.raw.spec?.scaleTargetRef;
+      const target = hpa.manifest.spec?.scaleTargetRef;
       const group = typeof target?.apiVersion === 'string' ? apiGroupOf(target.apiVersion) : '';
       if (isPlainObject(target) && ctx.find(group, String(target.kind), hpa.namespace, String(target.name))) return [];
       return [{
@@ -272,10 +272,10 @@ export const wiringRules: Rule[] = [
     appliesTo: isReplicated,
     check(workload, ctx) {
       const hpas = autoscalersOf(workload, ctx);
-      if (hpas.length === 0 || workload.raw.spec?.replicas === undefined) return [];
+      if (hpas.length === 0 || workload.manifest.spec?.replicas === undefined) return [];
       return [{
         path: 'spec.replicas',
-        message: `spec.replicas is ${show(workload.raw.spec.replicas)} while HorizontalPodAutoscaler ${hpas[0].name} scales this ${workload.kind}: ` +
+        message: `spec.replicas is ${show(workload.manifest.spec.replicas)} while HorizontalPodAutoscaler ${hpas[0].name} scales this ${workload.kind}: ` +
           'every apply resets the count the autoscaler chose; omit spec.replicas when the HPA is on',
       }];
     },
@@ -300,7 +300,7 @@ export const wiringRules: Rule[] = [
           continue;
         }
         if (ref.key === undefined) continue;
-        const keys = new Set([...Object.keys(configMap.raw.data ?? {}), ...Object.keys(configMap.raw.binaryData ?? {})]);
+        const keys = new Set([...Object.keys(configMap.manifest.data ?? {}), ...Object.keys(configMap.manifest.binaryData ?? {})]);
         if (typeof ref.key !== 'string' || !keys.has(ref.key)) {
           found.push({
             path: `${ref.path}.key`,
@@ -344,7 +344,7 @@ export const wiringRules: Rule[] = [
           found.push({ path: `${path}.service.name`, message: `backend Service ${show(name)} is not in namespace ${show(ingress.namespace)} of the set: requests would get 503; fix the name or add the Service` });
           return;
         }
-        const ports: Json[] = Array.isArray(service.raw.spec?.ports) ? service.raw.spec.ports : [];
+        const ports: Json[] = Array.isArray(service.manifest.spec?.ports) ? service.manifest.spec.ports : [];
         const ok = port?.number !== undefined ? ports.some((p) => p?.port === port.number) : ports.some((p) => p?.name === port?.name);
         if (!ok) {
           found.push({
@@ -354,7 +354,7 @@ export const wiringRules: Rule[] = [
           });
         }
       };
-      const spec = isPlainObject(ingress.raw.spec) ? ingress.raw.spec : {};
+      const spec = isPlainObject(ingress.manifest.spec) ? ingress.manifest.spec : {};
       audit(spec.defaultBackend, 'spec.defaultBackend');
       (Array.isArray(spec.rules) ? spec.rules : []).forEach((rule: Json, r: number) => {
         (Array.isArray(rule?.http?.paths) ? rule.http.paths : []).forEach((entry: Json, p: number) => {
@@ -378,7 +378,7 @@ function bindingSubjects(binding: KubeObject, ctx: CheckContext): Violation[] {
     if (obj.group === '' && obj.kind === 'ServiceAccount' && obj.namespace) managed.add(obj.namespace);
   }
   const found: Violation[] = [];
-  (Array.isArray(binding.raw.subjects) ? binding.raw.subjects : []).forEach((subject: Json, index: number) => {
+  (Array.isArray(binding.manifest.subjects) ? binding.manifest.subjects : []).forEach((subject: Json, index: number) => {
     if (subject?.kind !== 'ServiceAccount') return;
     const namespace = typeof subject.namespace === 'string' ? subject.namespace : binding.namespace;
     if (!managed.has(namespace) || subject.name === 'default') return;

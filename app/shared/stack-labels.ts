@@ -6,8 +6,8 @@
  */
 import { join } from 'node:path';
 import { ConfigError, listEnvironments, loadEnvironment } from '../config';
-import type { StackManifests, StackObject } from './manifests';
-import { DeployError } from './options';
+import type { ManifestObject, StackManifests } from './manifest-object';
+import { StackError } from './stack-error';
 
 /** The stack's labels as one environment's config sets them. */
 export interface StackLabels {
@@ -27,7 +27,7 @@ export function stackLabelsOf(env: string, configDir?: string): StackLabels {
   const loaded = loadEnvironment(env, { configDir });
   const environmentKey = loaded.props.environmentLabel;
   if (environmentKey === undefined) {
-    throw new DeployError(
+    throw new StackError(
       `${loaded.file} sets no environmentLabel: the deploy's lock and prune find ${env}'s objects by that label; ` +
         'set it (e.g. environmentLabel: example.com/environment) and synthesize again',
     );
@@ -51,7 +51,7 @@ export function carriesStackLabels(objectLabels: Readonly<Record<string, string>
 }
 
 /** Objects without every common stack label: prune will never find them once they leave the stack. */
-export function unlabelledObjects(manifests: StackManifests, labels: StackLabels): StackObject[] {
+export function unlabelledObjects(manifests: StackManifests, labels: StackLabels): ManifestObject[] {
   return manifests.objects.filter((object) => !carriesStackLabels(object.labels, labels));
 }
 
@@ -62,7 +62,7 @@ export function unlabelledObjects(manifests: StackManifests, labels: StackLabels
 export function namedEnvironment(manifests: StackManifests, environmentKey: string): string | undefined {
   const named = [...new Set(manifests.objects.flatMap((o) => (o.labels[environmentKey] === undefined ? [] : [o.labels[environmentKey]])))];
   if (named.length > 1) {
-    throw new DeployError(
+    throw new StackError(
       `${manifests.dir} holds objects of several environments (${environmentKey}: ${named.join(', ')}): ` +
         'deploy one environment\'s directory (dist/<env>/) at a time',
     );
@@ -81,13 +81,13 @@ export function reviewedEnvironment(manifests: StackManifests, configDir?: strin
   const carried = [...keys].filter((key) => manifests.objects.some((o) => o.labels[key] !== undefined));
   if (carried.length === 0) {
     const known = keys.size === 0 ? 'no config there sets environmentLabel' : [...keys].join(', ');
-    throw new DeployError(
+    throw new StackError(
       `the objects in ${manifests.dir} carry no environment label (the environmentLabel of the configs in ${configDir ?? 'config/'}: ${known}): ` +
         'synthesize again (npm run synth) so the lock and prune know the environment',
     );
   }
   if (carried.length > 1) {
-    throw new DeployError(
+    throw new StackError(
       `the objects in ${manifests.dir} carry ${carried.join(' and ')}, the environment labels of different configs: ` +
         'deploy one environment\'s synthesized directory (dist/<env>/)',
     );
@@ -105,7 +105,7 @@ export function reviewedStackLabels(env: string, manifests: StackManifests, conf
   const candidates = configuredLabels(configDir).filter((labels) => manifests.objects.some((o) => o.labels[labels.environmentKey] === env));
   const distinct = [...new Set(candidates.map((labels) => JSON.stringify(labels)))];
   if (distinct.length !== 1) {
-    throw new DeployError(
+    throw new StackError(
       `${env} has no config file in ${configDir ?? 'config/'}, and the configs that name environments by the same label ` +
         `${distinct.length === 0 ? 'cannot be read' : 'set different labels'}: add ${join(configDir ?? 'config', `${env}.yaml`)} so the deploy knows the stack's labels`,
     );
