@@ -6,12 +6,42 @@
  * started fails the run: the deploy tests are never skipped in silence.
  */
 const { spawnSync } = require('node:child_process');
+const { existsSync, readdirSync, rmSync } = require('node:fs');
 const { join } = require('node:path');
 
 const repo = join(__dirname, '..', '..');
+const clusters = join(repo, '.cache', 'cluster');
+
+/** Whether a process of that pid is running. */
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/**
+ * A run that was killed (Ctrl-C twice, SIGKILL) never reaches the global teardown: its
+ * control plane keeps running and its folder stays. Stopped and removed here, by the
+ * pid in the folder's name, before this run starts its own.
+ */
+function stopLeftovers() {
+  if (!existsSync(clusters)) return;
+  for (const name of readdirSync(clusters)) {
+    const pid = Number(/^test-(\d+)$/.exec(name)?.[1]);
+    if (!pid || alive(pid)) continue;
+    const dir = join(clusters, name);
+    process.stderr.write(`cluster tests: stopping the control plane a killed run left in ${dir}\n`);
+    spawnSync(join(repo, 'cluster', 'cluster.sh'), ['down', '--dir', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 module.exports = async function startControlPlane() {
-  const dir = join(repo, '.cache', 'cluster', `test-${process.pid}`);
+  stopLeftovers();
+  const dir = join(clusters, `test-${process.pid}`);
   process.stderr.write(`\ncluster tests: starting the control plane in ${dir}\n`);
   const up = spawnSync(join(repo, 'cluster', 'cluster.sh'), ['up', '--dir', dir], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -29,4 +59,7 @@ module.exports = async function startControlPlane() {
   const path = /^export PATH="(.+):\$PATH"$/m.exec(up.stdout);
   if (path !== null) process.env.PATH = `${path[1]}:${process.env.PATH}`;
   process.env.HONEYDUE_TEST_CLUSTER_DIR = dir;
+  // kubectl's discovery cache, kept with the control plane (removed with it) rather than in ~/.kube/cache,
+  // where every run's new port would leave one more folder behind.
+  process.env.KUBECACHEDIR = join(dir, 'kube-cache');
 };
