@@ -16,6 +16,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { REPO_ROOT } from './shared/repo-root';
+import { ManifestObject, manifestObjectOf } from './shared/manifest-object';
 import { podTemplateOf } from './shared/manifests';
 import { renderEnvironment } from './synth';
 
@@ -25,7 +26,9 @@ export const PICTURED_ENVIRONMENT = 'production';
 
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'];
 
-type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: any; data?: Record<string, string> };
+/** The parts of an object's manifest the picture reads. */
+const specOf = (o: ManifestObject): any => o.manifest.spec;
+const dataOf = (o: ManifestObject): Record<string, string> => (o.manifest.data ?? {}) as Record<string, string>;
 
 interface Edge {
   readonly from: string;
@@ -36,15 +39,15 @@ interface Edge {
 }
 
 /** The pod template of a workload object, as the manifest check and the deploy find it. */
-function podOf(o: K8sObject): { metadata?: { labels?: Record<string, string> }; spec?: any } | undefined {
-  const template = podTemplateOf(o);
+function podOf(o: ManifestObject): { metadata?: { labels?: Record<string, string> }; spec?: any } | undefined {
+  const template = podTemplateOf(o.manifest);
   return template === undefined ? undefined : { metadata: template.metadata as { labels?: Record<string, string> } | undefined, spec: template.spec };
 }
 
 const idOf = (kind: string, name: string) => `${kind.toLowerCase()}_${name.replace(/[^A-Za-z0-9]/g, '_')}`;
 
 /** The Mermaid flowchart of a set of synthesized objects. */
-export function architectureFlowchart(objects: K8sObject[]): string {
+export function architectureFlowchart(objects: readonly ManifestObject[]): string {
   const nodes = new Map<string, string>();
   const edges = new Map<string, Edge>();
   const addEdge = (edge: Edge) => edges.set(`${edge.from} ${edge.arrow} ${edge.to} ${edge.label ?? ''}`, edge);
@@ -60,29 +63,29 @@ export function architectureFlowchart(objects: K8sObject[]): string {
 
   const workloads = objects.filter((o) => WORKLOAD_KINDS.includes(o.kind) && podOf(o) !== undefined);
   const services = objects.filter((o) => o.kind === 'Service');
-  const claims = new Map(objects.filter((o) => o.kind === 'PersistentVolumeClaim').map((o) => [o.metadata.name, o]));
-  const configMaps = new Map(objects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, o]));
+  const claims = new Map(objects.filter((o) => o.kind === 'PersistentVolumeClaim').map((o) => [o.name, o]));
+  const configMaps = new Map(objects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.name, o]));
 
-  const workloadIds = new Map<K8sObject, string>();
+  const workloadIds = new Map<ManifestObject, string>();
   for (const w of workloads) {
-    const replicas = w.spec?.replicas === undefined ? (w.kind === 'Deployment' ? ', autoscaled' : '') : `, ${w.spec.replicas} replica${w.spec.replicas === 1 ? '' : 's'}`;
+    const replicas = specOf(w)?.replicas === undefined ? (w.kind === 'Deployment' ? ', autoscaled' : '') : `, ${specOf(w).replicas} replica${specOf(w).replicas === 1 ? '' : 's'}`;
     const shape = w.kind === 'Job' || w.kind === 'CronJob' ? ['[["', '"]]'] : ['["', '"]'];
-    workloadIds.set(w, node(w.kind, w.metadata.name, `${shape[0]}${w.kind} ${w.metadata.name}${replicas}${shape[1]}`, w.metadata.namespace));
+    workloadIds.set(w, node(w.kind, w.name, `${shape[0]}${w.kind} ${w.name}${replicas}${shape[1]}`, w.namespace));
   }
   for (const s of services) {
-    const ports = (s.spec?.ports ?? []).map((p: any) => `:${p.port}`).join(' ');
-    const id = node('Service', s.metadata.name, `(["Service ${s.metadata.name} ${ports}"])`, s.metadata.namespace);
-    const selector: Record<string, string> = s.spec?.selector ?? {};
+    const ports = (specOf(s)?.ports ?? []).map((p: any) => `:${p.port}`).join(' ');
+    const id = node('Service', s.name, `(["Service ${s.name} ${ports}"])`, s.namespace);
+    const selector: Record<string, string> = specOf(s)?.selector ?? {};
     if (Object.keys(selector).length === 0) continue;
     for (const w of workloads) {
       const labels = podOf(w)?.metadata?.labels ?? {};
-      const selects = w.metadata.namespace === s.metadata.namespace && Object.entries(selector).every(([k, v]) => labels[k] === v);
+      const selects = w.namespace === s.namespace && Object.entries(selector).every(([k, v]) => labels[k] === v);
       if (selects) addEdge({ from: id, to: workloadIds.get(w)!, arrow: '-->' });
     }
   }
 
   for (const ingress of objects.filter((o) => o.kind === 'Ingress')) {
-    for (const rule of ingress.spec?.rules ?? []) {
+    for (const rule of specOf(ingress)?.rules ?? []) {
       const host = rule.host ?? '*';
       const hostId = node('Host', host, `>"${host}"]`);
       for (const p of rule.http?.paths ?? []) {
@@ -90,28 +93,28 @@ export function architectureFlowchart(objects: K8sObject[]): string {
         if (!backend) continue;
         const port = backend.port?.number ?? backend.port?.name;
         const target = idOf('Service', backend.name);
-        if (!nodes.has(target)) node('Service', backend.name, `(["Service ${backend.name} (not in the output)"])`, ingress.metadata.namespace);
+        if (!nodes.has(target)) node('Service', backend.name, `(["Service ${backend.name} (not in the output)"])`, ingress.namespace);
         addEdge({ from: hostId, to: target, arrow: '-->', label: `${p.path ?? '/'} :${port}` });
       }
     }
   }
 
   for (const hpa of objects.filter((o) => o.kind === 'HorizontalPodAutoscaler')) {
-    const target = hpa.spec?.scaleTargetRef;
-    const id = node('HorizontalPodAutoscaler', hpa.metadata.name, `["HPA ${hpa.metadata.name} ${hpa.spec.minReplicas}..${hpa.spec.maxReplicas}"]`, hpa.metadata.namespace);
+    const target = specOf(hpa)?.scaleTargetRef;
+    const id = node('HorizontalPodAutoscaler', hpa.name, `["HPA ${hpa.name} ${specOf(hpa).minReplicas}..${specOf(hpa).maxReplicas}"]`, hpa.namespace);
     if (target) addEdge({ from: id, to: idOf(target.kind, target.name), arrow: '-.->', label: 'scales' });
   }
 
   for (const w of workloads) {
     const from = workloadIds.get(w)!;
-    const namespace = w.metadata.namespace;
+    const namespace = w.namespace;
     const pod = podOf(w)!.spec ?? {};
     const containers = [...(pod.initContainers ?? []), ...(pod.containers ?? [])];
     const readConfigMaps = new Set<string>();
     for (const volume of pod.volumes ?? []) {
       if (volume.persistentVolumeClaim) {
         const claimName = volume.persistentVolumeClaim.claimName;
-        const size = claims.get(claimName)?.spec?.resources?.requests?.storage;
+        const size = (claims.get(claimName) && specOf(claims.get(claimName)!))?.resources?.requests?.storage;
         addEdge({ from, to: node('PersistentVolumeClaim', claimName, `[("PVC ${claimName}${size ? ` ${size}` : ''}")]`, namespace), arrow: '==>' });
       }
       if (volume.secret) addEdge({ from, to: secretNode(volume.secret.secretName, namespace), arrow: '-.->', label: 'volume' });
@@ -135,10 +138,10 @@ export function architectureFlowchart(objects: K8sObject[]): string {
   // A Service named in a URL the config holds (REDIS_URL: redis://redis:6379/0) is the link the manifests
   // state between the apps and Redis; drawn from the ConfigMap, since which reader dials it is the app's business.
   for (const configMap of configMaps.values()) {
-    for (const [key, value] of Object.entries(configMap.data ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
-      for (const s of services.filter((svc) => svc.metadata.namespace === configMap.metadata.namespace && namesService(value, svc))) {
-        const from = configMapNode(configMap.metadata.name, configMap.metadata.namespace);
-        addEdge({ from, to: idOf('Service', s.metadata.name), arrow: '-.->', label: key });
+    for (const [key, value] of Object.entries(dataOf(configMap)).sort(([a], [b]) => (a < b ? -1 : 1))) {
+      for (const s of services.filter((svc) => svc.namespace === configMap.namespace && namesService(value, svc))) {
+        const from = configMapNode(configMap.name, configMap.namespace);
+        addEdge({ from, to: idOf('Service', s.name), arrow: '-.->', label: key });
       }
     }
   }
@@ -165,17 +168,17 @@ export function architectureFlowchart(objects: K8sObject[]): string {
 }
 
 /** True when `value` addresses the Service by its cluster DNS name (`redis`, `redis.ns`, `redis.ns.svc...`) as a URL host. */
-function namesService(value: string, service: K8sObject): boolean {
+function namesService(value: string, service: ManifestObject): boolean {
   const host = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/]*@)?([^:/?#]+)/i.exec(value)?.[1];
   if (!host) return false;
-  const { name, namespace } = service.metadata;
+  const { name, namespace } = service;
   return host === name || host === `${name}.${namespace}` || host.startsWith(`${name}.${namespace}.svc`);
 }
 
 /** docs/architecture.md for an environment, rendered in memory from its config. */
 export function renderArchitectureDoc(env = PICTURED_ENVIRONMENT, configDir?: string): string {
   // The stack's notices (what it skipped) are synth's to print, not the picture's.
-  const objects = renderEnvironment(env, { configDir, log: () => undefined }).flatMap((file) => file.objects) as K8sObject[];
+  const objects = renderEnvironment(env, { configDir, log: () => undefined }).flatMap((file) => file.objects.map((object) => manifestObjectOf(object, path.basename(file.relativePath))));
   const drawnKinds = new Set([...WORKLOAD_KINDS, 'Service', 'Ingress', 'PersistentVolumeClaim', 'ConfigMap', 'HorizontalPodAutoscaler']);
   const undrawn = new Map<string, number>();
   for (const o of objects.filter((x) => !drawnKinds.has(x.kind))) undrawn.set(o.kind, (undrawn.get(o.kind) ?? 0) + 1);

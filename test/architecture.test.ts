@@ -1,8 +1,9 @@
 import * as fs from 'fs';
 import { ARCHITECTURE_DOC_FILE, architectureFlowchart, renderArchitectureDoc } from '../app/architecture';
+import { manifestObjectOf } from '../app/shared/manifest-object';
 import { renderEnvironment } from '../app/synth';
 
-const production = () => renderEnvironment('production', { log: () => undefined }).flatMap((f) => f.objects);
+const production = () => renderEnvironment('production', { log: () => undefined }).flatMap((f) => f.objects.map((o) => manifestObjectOf(o, f.relativePath)));
 
 test('docs/architecture.md is what `npm run graph` draws from the current output', () => {
   const committed = fs.existsSync(ARCHITECTURE_DOC_FILE) ? fs.readFileSync(ARCHITECTURE_DOC_FILE, 'utf8') : '(missing)';
@@ -62,7 +63,7 @@ test('draws hosts from any Ingress in the output, and an autoscaler on its targe
     metadata: { name: 'api', namespace: 'honeydue' },
     spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' }, minReplicas: 3, maxReplicas: 6 },
   };
-  const chart = architectureFlowchart([...production(), ingress, hpa]);
+  const chart = architectureFlowchart([...production(), manifestObjectOf(ingress, '90-ingress.yaml'), manifestObjectOf(hpa, '40-api.yaml')]);
   expect(chart).toContain('host_api_myhoneydue_com>"api.myhoneydue.com"]');
   expect(chart).toContain('host_api_myhoneydue_com -->|"/ :8000"| service_api');
   expect(chart).toContain('host_admin_myhoneydue_com -->|"/ :3000"| service_admin');

@@ -111,6 +111,9 @@ export function parseManifestText(text: string, where: string, file: string): Ma
   return documents.map(({ document, value }) => toManifestObject(value, `${where} document ${document}`, file));
 }
 
+/** A synthesized object (cdk8s's toJson) as a {@link ManifestObject} of the file it goes to. */
+export const manifestObjectOf = (value: unknown, file: string): ManifestObject => toManifestObject(value, `${file}: an object`, file);
+
 function toManifestObject(value: unknown, where: string, file: string): ManifestObject {
   const object = value as {
     apiVersion?: unknown;
