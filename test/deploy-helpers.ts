@@ -177,14 +177,21 @@ export const asLines = (calls: string[][]): string[] => calls.map(withoutCluster
  * The stand-in's calls in the order the deploy started them. Independent calls start at
  * once (Kubectl.runAtOnce), so which of their processes reached the stand-in's log first is
  * a race; the deploy echoes each call (`$ kubectl ...`) as it starts it, in a fixed order.
- * When the log holds exactly the echoed calls, they are returned in the echo's order;
- * otherwise (a kubectl that never started) the log's own order.
+ * Each logged call takes the place of the first echo of the same call not yet taken. A call
+ * echoed but never logged (the losing Job wait, killed as it starts) is left out, as the
+ * log leaves it out; a logged call never echoed keeps its place after the call before it.
  */
 export function inStartOrder(calls: string[][], stdout: string): string[][] {
-  const echoed = stdout.split('\n').filter((line) => line.startsWith('$ kubectl ')).map((line) => shellWords(line.slice(2)).slice(1));
-  const key = (call: readonly string[]) => call.join('\x1f');
-  const sorted = (list: string[][]) => list.map(key).sort().join('\n');
-  return sorted(echoed) === sorted(calls) ? echoed : calls;
+  const echoed = stdout.split('\n').filter((line) => line.startsWith('$ kubectl ')).map((line) => shellWords(line.slice(2)).slice(1).join('\x1f'));
+  const taken = new Set<number>();
+  let previous = -1;
+  const ranked = calls.map((call, index) => {
+    const at = echoed.findIndex((echo, i) => !taken.has(i) && echo === call.join('\x1f'));
+    if (at >= 0) taken.add(at);
+    previous = at >= 0 ? at : previous + 0.001;
+    return { call, rank: previous, index };
+  });
+  return ranked.sort((a, b) => a.rank - b.rank || a.index - b.index).map(({ call }) => call);
 }
 
 /** The words of a line formatCommand printed: plain words, and single-quoted ones with `'\''` for a quote. */
