@@ -1,0 +1,95 @@
+/**
+ * `npm run review` across objects (issue 21): what a change does through
+ * objects that refer to each other. Each case builds a pair of dist/ trees
+ * (the committed production tree, and the same with one change) and asserts
+ * the finding's words, in the report and in the text.
+ */
+import { treeOfDir } from '../app/review/load';
+import { reviewTrees } from '../app/review/review';
+import { Editable, pair, reviewPair, section } from './review-helpers';
+
+const TITLE = 'What it does across objects';
+const structured = (p: { from: string; to: string }) => reviewTrees(treeOfDir(p.from), treeOfDir(p.to), 'from', 'to').environments[0];
+
+/** The effects of a pair as `Kind name: message`, and the section's text lines. */
+function effectsOf(p: { from: string; to: string }): { found: string[]; lines: string[]; out: string } {
+  const found = structured(p).effects.map((f) => `${f.object.kind} ${f.object.name}: ${f.message}`);
+  const out = reviewPair(p).out;
+  return { found, lines: section(out, TITLE), out };
+}
+
+describe('a selector that selects nothing, or the pods of another workload', () => {
+  test('the api Service selecting a label no pod template carries has no endpoints, and the Ingress routes to it', () => {
+    const { found, lines, out } = effectsOf(pair((t) => (t.get('Service', 'api').spec.selector['app.kubernetes.io/name'] = 'api-v2')));
+    const message =
+      'spec.selector app.kubernetes.io/name=api-v2 selects no pods: the Service has no endpoints, so what Ingress honeydue sends to it (api.myhoneydue.com, myhoneydue.com) gets 503';
+    expect(found).toEqual([`Service api: ${message}`]);
+    expect(lines).toEqual([`    ! Service honeydue/api (40-api.yaml): ${message}`]);
+    expect(out).toMatch(/\nproduction: 0 added, 0 removed, 1 changed, \d+ unchanged; 0 to roll; 1 effect across objects\n {2}What it does across objects:\n/);
+  });
+
+  test("the admin Service selecting api's pods sends its traffic to them", () => {
+    const { found, lines } = effectsOf(pair((t) => (t.get('Service', 'admin').spec.selector['app.kubernetes.io/name'] = 'api')));
+    const message = "spec.selector app.kubernetes.io/name=api selects the pods of Deployment api, not admin's: what Ingress honeydue sends to it (admin.myhoneydue.com) reaches them";
+    expect(found).toEqual([`Service admin: ${message}`]);
+    expect(lines).toEqual([`    ! Service honeydue/admin (50-admin.yaml): ${message}`]);
+  });
+
+  test("the worker's PDB selecting admin's pods too counts them against its budget", () => {
+    const p = pair((t) => (t.get('PodDisruptionBudget', 'worker-pdb').spec.selector = { matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'In', values: ['worker', 'admin'] }] }));
+    const message = "spec.selector app.kubernetes.io/name in (worker, admin) selects the pods of Deployment admin besides worker's: a drain counts them against its budget";
+    const { found, lines } = effectsOf(p);
+    expect(found).toEqual([`PodDisruptionBudget worker-pdb: ${message}`]);
+    expect(lines).toEqual([`    ! PodDisruptionBudget honeydue/worker-pdb (45-worker.yaml): ${message}`]);
+  });
+
+  test('a NetworkPolicy selecting no pods applies to nothing; an empty podSelector (the whole namespace) is not a finding', () => {
+    const p = pair((t) => {
+      t.get('NetworkPolicy', 'api-egress').spec.podSelector.matchLabels['app.kubernetes.io/name'] = 'apii';
+      t.get('NetworkPolicy', 'worker-egress').spec.podSelector = {};
+    });
+    const message = 'spec.podSelector app.kubernetes.io/name=apii selects no pods: its rules apply to no pod';
+    const { found, lines } = effectsOf(p);
+    expect(found).toEqual([`NetworkPolicy api-egress: ${message}`]);
+    expect(lines).toEqual([`    ! NetworkPolicy honeydue/api-egress (20-network-policy.yaml): ${message}`]);
+  });
+
+  test('an HPA whose target is not in the release scales nothing', () => {
+    const hpa = {
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'api', namespace: 'honeydue' },
+      spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api-v2' }, minReplicas: 3, maxReplicas: 6 },
+    };
+    const { found, lines } = effectsOf(pair((t) => t.add('40-api.yaml', hpa)));
+    const message = 'spec.scaleTargetRef Deployment api-v2 is not in the release: the HPA has nothing to scale';
+    expect(found).toEqual([`HorizontalPodAutoscaler api: ${message}`]);
+    expect(lines).toEqual([`    ! HorizontalPodAutoscaler honeydue/api (40-api.yaml): ${message}`]);
+  });
+
+  test('a Deployment whose selector does not select its own pod template is refused, and what selected its pods selects none', () => {
+    const { found } = effectsOf(pair((t) => (t.get('Deployment', 'admin').spec.template.metadata.labels['app.kubernetes.io/name'] = 'admin-next')));
+    expect(found).toEqual([
+      'NetworkPolicy admin-egress: spec.podSelector app.kubernetes.io/name=admin selects no pods: its rules apply to no pod',
+      'NetworkPolicy admin-ingress-traefik: spec.podSelector app.kubernetes.io/name=admin selects no pods: its rules apply to no pod',
+      'Deployment admin: spec.selector app.kubernetes.io/name=admin does not select its own pod template: the API server refuses the Deployment (selector does not match template labels)',
+      'Service admin: spec.selector app.kubernetes.io/name=admin selects no pods: the Service has no endpoints, so what Ingress honeydue sends to it (admin.myhoneydue.com) gets 503',
+      'PodDisruptionBudget admin-pdb: spec.selector app.kubernetes.io/name=admin selects no pods: it guards nothing during a drain',
+    ]);
+  });
+});
+
+describe('what is not named', () => {
+  test('an unchanged pair has no effects and no section', () => {
+    const { found, out } = effectsOf(pair(() => undefined));
+    expect(found).toEqual([]);
+    expect(out).not.toContain(TITLE);
+  });
+
+  test('a finding the old side already had is not named again', () => {
+    const broken = (t: Editable) => (t.get('Service', 'api').spec.selector['app.kubernetes.io/name'] = 'api-v2');
+    const { found, out } = effectsOf(pair((t) => (t.get('Deployment', 'api').spec.replicas = 4), broken));
+    expect(found).toEqual([]);
+    expect(out).toMatch(/\nproduction: 0 added, 0 removed, 1 changed, \d+ unchanged; 0 to roll\n/);
+  });
+});
