@@ -79,6 +79,48 @@ describe('a selector that selects nothing, or the pods of another workload', () 
   });
 });
 
+describe('a PDB that blocks every drain', () => {
+  test('api-pdb raised to minAvailable 3 with 3 replicas', () => {
+    const { found, lines, out } = effectsOf(pair((t) => (t.get('PodDisruptionBudget', 'api-pdb').spec.minAvailable = 3)));
+    const message =
+      'minAvailable 3 with 3 replicas of Deployment api: no pod may be evicted, so a node drain (kubectl drain, a k3s upgrade) waits forever; keep minAvailable below the replicas (or maxUnavailable 1)';
+    expect(found).toEqual([`PodDisruptionBudget api-pdb: ${message}`]);
+    expect(lines).toEqual([`    ! PodDisruptionBudget honeydue/api-pdb (40-api.yaml): ${message}`]);
+    expect(section(out, 'Replicas, resources, PDB and HPA')).toEqual(['    ~ PodDisruptionBudget honeydue/api-pdb: minAvailable 2 -> 3']);
+  });
+
+  test("the worker's PDB back at minAvailable 1 (the production incident), and at maxUnavailable 0", () => {
+    const message =
+      'minAvailable 1 with 1 replica of Deployment worker: no pod may be evicted, so a node drain (kubectl drain, a k3s upgrade) waits forever; keep minAvailable below the replicas (or maxUnavailable 1)';
+    const incident = effectsOf(pair((t) => (t.get('PodDisruptionBudget', 'worker-pdb').spec.minAvailable = 1)));
+    expect(incident.found).toEqual([`PodDisruptionBudget worker-pdb: ${message}`]);
+    expect(incident.lines).toEqual([`    ! PodDisruptionBudget honeydue/worker-pdb (45-worker.yaml): ${message}`]);
+    const zero = effectsOf(
+      pair((t) => {
+        const spec = t.get('PodDisruptionBudget', 'worker-pdb').spec;
+        delete spec.minAvailable;
+        spec.maxUnavailable = 0;
+      }),
+    );
+    expect(zero.found).toEqual([
+      'PodDisruptionBudget worker-pdb: maxUnavailable 0: no pod of Deployment worker may be evicted, so a node drain (kubectl drain, a k3s upgrade) waits forever; allow at least 1',
+    ]);
+  });
+
+  test("an HPA's minReplicas is what the PDB is held against", () => {
+    const hpa = {
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'api', namespace: 'honeydue' },
+      spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' }, minReplicas: 2, maxReplicas: 6 },
+    };
+    const { found } = effectsOf(pair((t) => t.add('40-api.yaml', hpa)));
+    expect(found).toEqual([
+      "PodDisruptionBudget api-pdb: minAvailable 2 with 2 replicas of Deployment api (HorizontalPodAutoscaler api's minReplicas): no pod may be evicted, so a node drain (kubectl drain, a k3s upgrade) waits forever; keep minAvailable below the replicas (or maxUnavailable 1)",
+    ]);
+  });
+});
+
 describe('what is not named', () => {
   test('an unchanged pair has no effects and no section', () => {
     const { found, out } = effectsOf(pair(() => undefined));

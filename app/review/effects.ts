@@ -11,6 +11,7 @@
  * by {@link introduced}. Another source is one more line of SOURCES.
  */
 import { ManifestObject } from '../shared/manifest-object';
+import { drainBlocks } from './drains';
 import { displayName } from './objects';
 import { selectorFindings } from './selectors';
 import type { Finding } from './types';
@@ -29,6 +30,7 @@ function introduced(rule: (objects: readonly ManifestObject[]) => Finding[]): So
 
 const SOURCES: readonly Source[] = [
   introduced(selectorFindings),
+  introduced(drainBlocks),
 ];
 
 /** Every source's findings, in the order of SOURCES. */
