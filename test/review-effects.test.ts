@@ -121,6 +121,41 @@ describe('a PDB that blocks every drain', () => {
   });
 });
 
+describe('a config change that rolls nothing', () => {
+  test('honeydue-config changed without a pod template: its readers keep the old values', () => {
+    const { found, lines } = effectsOf(pair((t) => (t.get('ConfigMap', 'honeydue-config').data.EMAIL_PORT = '465')));
+    const message =
+      'EMAIL_PORT changed, but Deployment api, Deployment worker, Deployment admin, which read it, do not roll: their pods keep the old values until restarted ' +
+      '(kubectl -n honeydue rollout restart deployment/api deployment/worker deployment/admin)';
+    expect(found).toEqual([`ConfigMap honeydue-config: ${message}`]);
+    expect(lines).toEqual([`    ! ConfigMap honeydue/honeydue-config (10-config.yaml): ${message}`]);
+  });
+
+  test('a workload that rolls anyway (its config hash changed) is not named', () => {
+    const p = pair((t) => {
+      t.get('ConfigMap', 'honeydue-config').data.EMAIL_PORT = '465';
+      for (const name of ['api', 'admin']) t.get('Deployment', name).spec.template.metadata.annotations['honeydue.io/config-hash'] = '0000000000000000';
+    });
+    expect(effectsOf(p).found).toEqual([
+      'ConfigMap honeydue-config: EMAIL_PORT changed, but Deployment worker, which reads it, does not roll: its pods keep the old values until restarted (kubectl -n honeydue rollout restart deployment/worker)',
+    ]);
+  });
+
+  test('a Secret key read by name: only its readers are named', () => {
+    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'honeydue-secrets', namespace: 'honeydue' }, data: { SECRET_KEY: 'YQ==', ADMIN_EMAIL: 'Yg==' } };
+    const p = pair(
+      (t) => (t.get('Secret', 'honeydue-secrets').data.SECRET_KEY = 'Yw=='),
+      (t) => t.add('10-config.yaml', secret),
+    );
+    const message =
+      'SECRET_KEY changed, but Deployment api, Deployment worker, which read it, do not roll: their pods keep the old values until restarted ' +
+      '(kubectl -n honeydue rollout restart deployment/api deployment/worker)';
+    const { found, lines } = effectsOf(p);
+    expect(found).toEqual([`Secret honeydue-secrets: ${message}`]);
+    expect(lines).toEqual([`    ! Secret honeydue/honeydue-secrets (10-config.yaml): ${message}`]);
+  });
+});
+
 describe('what is not named', () => {
   test('an unchanged pair has no effects and no section', () => {
     const { found, out } = effectsOf(pair(() => undefined));

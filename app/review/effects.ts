@@ -14,6 +14,7 @@ import { ManifestObject } from '../shared/manifest-object';
 import { drainBlocks } from './drains';
 import { displayName } from './objects';
 import { selectorFindings } from './selectors';
+import { unrolledConfig } from './stale-config';
 import type { Finding } from './types';
 
 /** What a change does across objects, from the objects of both sides. */
@@ -31,6 +32,7 @@ function introduced(rule: (objects: readonly ManifestObject[]) => Finding[]): So
 const SOURCES: readonly Source[] = [
   introduced(selectorFindings),
   introduced(drainBlocks),
+  unrolledConfig,
 ];
 
 /** Every source's findings, in the order of SOURCES. */
