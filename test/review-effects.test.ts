@@ -10,6 +10,7 @@ import { Editable, pair, reviewPair, section } from './review-helpers';
 
 const TITLE = 'What it does across objects';
 const structured = (p: { from: string; to: string }) => reviewTrees(treeOfDir(p.from), treeOfDir(p.to), 'from', 'to').environments[0];
+const container = (t: Editable, deployment: string) => t.get('Deployment', deployment).spec.template.spec.containers[0];
 
 /** The effects of a pair as `Kind name: message`, and the section's text lines. */
 function effectsOf(p: { from: string; to: string }): { found: string[]; lines: string[]; out: string } {
@@ -153,6 +154,26 @@ describe('a config change that rolls nothing', () => {
     const { found, lines } = effectsOf(p);
     expect(found).toEqual([`Secret honeydue-secrets: ${message}`]);
     expect(lines).toEqual([`    ! Secret honeydue/honeydue-secrets (10-config.yaml): ${message}`]);
+  });
+});
+
+describe('a probe on a port the container does not declare', () => {
+  test("admin's readiness probe moved to 3001 while the container listens on 3000", () => {
+    const { found, lines } = effectsOf(pair((t) => (container(t, 'admin').readinessProbe.httpGet.port = 3001)));
+    const message = 'container admin\'s readinessProbe checks port 3001, which the container does not declare (it declares 3000 "http"): its pods never become ready, so they get no traffic and a rollout waits for them forever';
+    expect(found).toEqual([`Deployment admin: ${message}`]);
+    expect(lines).toEqual([`    ! Deployment honeydue/admin (50-admin.yaml): ${message}`]);
+  });
+
+  test("api's liveness probe on a port name the container does not have", () => {
+    const { found, lines } = effectsOf(pair((t) => (container(t, 'api').livenessProbe.httpGet.port = 'metrics')));
+    const message = 'container api\'s livenessProbe checks port metrics, which the container does not declare (it declares 8000 "http"): the kubelet restarts it every time the probe fails, in a loop (CrashLoopBackOff)';
+    expect(found).toEqual([`Deployment api: ${message}`]);
+    expect(lines).toEqual([`    ! Deployment honeydue/api (40-api.yaml): ${message}`]);
+  });
+
+  test('a probe on a declared port name is not a finding', () => {
+    expect(effectsOf(pair((t) => (container(t, 'api').readinessProbe.httpGet.port = 'http'))).found).toEqual([]);
   });
 });
 

@@ -13,6 +13,7 @@
 import { ManifestObject } from '../shared/manifest-object';
 import { drainBlocks } from './drains';
 import { displayName } from './objects';
+import { probePortFindings } from './probe-ports';
 import { selectorFindings } from './selectors';
 import { unrolledConfig } from './stale-config';
 import type { Finding } from './types';
@@ -33,6 +34,7 @@ const SOURCES: readonly Source[] = [
   introduced(selectorFindings),
   introduced(drainBlocks),
   unrolledConfig,
+  introduced(probePortFindings),
 ];
 
 /** Every source's findings, in the order of SOURCES. */
