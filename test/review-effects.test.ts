@@ -4,6 +4,8 @@
  * (the committed production tree, and the same with one change) and asserts
  * the finding's words, in the report and in the text.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { treeOfDir } from '../app/review/load';
 import { reviewTrees } from '../app/review/review';
 import { Editable, pair, reviewPair, section } from './review-helpers';
@@ -190,4 +192,13 @@ describe('what is not named', () => {
     expect(found).toEqual([]);
     expect(out).toMatch(/\nproduction: 0 added, 0 removed, 1 changed, \d+ unchanged; 0 to roll\n/);
   });
+});
+
+test("the README's and docs/review.md's examples are what the review prints for the api Service's selector", () => {
+  const { out } = effectsOf(pair((t) => (t.get('Service', 'api').spec.selector['app.kubernetes.io/name'] = 'api-v2')));
+  const printed = [`  ${TITLE}:`, ...section(out, TITLE)].join('\n');
+  const summary = out.split('\n').find((line) => line.startsWith('production: '))!;
+  const [readme, doc] = ['README.md', 'docs/review.md'].map((file) => readFileSync(join(__dirname, '..', file), 'utf8'));
+  expect(readme).toContain(`\n${printed}\n\`\`\`\n`);
+  expect(doc).toContain(`\n${summary}\n${printed}\n\`\`\`\n`);
 });
