@@ -600,7 +600,7 @@ describe('the docs', () => {
     for (const usage of ['npm run review ', 'npm run review -- --format markdown', '--from old/ --to new/', '--head HEAD', '--env production']) {
       expect(reviewDoc).toContain(usage);
     }
-    for (const title of ['Refused by kubectl apply (immutable fields)', 'Needs a manual step', 'Rolls', 'Secrets and ConfigMaps read', 'Replicas, resources, PDB and HPA']) {
+    for (const title of ['What it does across objects', 'Refused by kubectl apply (immutable fields)', 'Needs a manual step', 'Rolls', 'Secrets and ConfigMaps read', 'Replicas, resources, PDB and HPA']) {
       expect(reviewDoc).toContain(`| ${title} |`);
     }
   });

@@ -1,7 +1,8 @@
 /**
  * The review as text for a terminal or a CI log, and as Markdown for a pull
- * request. Both print the same sections in the same order: what the apply
- * refuses and what needs a hand first, since those stop a deploy.
+ * request. Both print the same sections in the same order: what the change
+ * does across objects, what the apply refuses and what needs a hand first,
+ * since those break the site or stop a deploy.
  */
 import { displayName } from './objects';
 import type { EnvironmentReview, FieldChange, ObjectName, ReferenceChange, Review } from './types';
@@ -43,6 +44,7 @@ function environmentSummary(env: EnvironmentReview): string {
   return (
     `${side}${env.added.length} added, ${env.removed.length} removed${env.removed.length > 0 ? ` (${pruned} pruned by the deploy)` : ''}, ` +
     `${env.changed.length} changed, ${env.unchanged} unchanged; ${env.rolls.length} to roll` +
+    (env.effects.length > 0 ? `; ${env.effects.length} effect${env.effects.length === 1 ? '' : 's'} across objects` : '') +
     (env.refused.length > 0 ? `; ${env.refused.length} refused by kubectl apply` : '') +
     (env.manual.length > 0 ? `; ${env.manual.length} need${env.manual.length === 1 ? 's' : ''} a manual step` : '')
   );
@@ -52,6 +54,7 @@ const where = (object: ObjectName) => `${displayName(object)} (${object.file})`;
 
 function sections(env: EnvironmentReview): Section[] {
   return [
+    { title: 'What it does across objects', items: env.effects.map((f) => ({ mark: '!', head: `${where(f.object)}: ${f.message}` })) },
     { title: 'Refused by kubectl apply (immutable fields)', items: env.refused.map((f) => ({ mark: '!', head: `${where(f.object)}: ${f.message}` })) },
     { title: 'Needs a manual step', items: env.manual.map((f) => ({ mark: '!', head: `${where(f.object)}: ${f.message}` })) },
     {

@@ -1,6 +1,6 @@
 /**
- * What a change of `dist/` will do to the cluster, per environment: objects
- * added, pruned and changed, which workloads roll and how, what `kubectl
+ * What a change of `dist/` will do to the cluster, per environment: what it
+ * does across objects (effects.ts), objects added, pruned and changed, which workloads roll and how, what `kubectl
  * apply` refuses (immutable fields), what needs a hand, the Secrets and
  * ConfigMaps the release starts to read, and the capacity changes (replicas,
  * resources, PDBs, HPAs). Computed from the two trees alone: each of those
@@ -11,6 +11,7 @@ import { ManifestObject, objectKey } from '../shared/manifest-object';
 import { StackError } from '../shared/stack-error';
 import { reviewedStackLabels, StackLabels } from '../shared/stack-labels';
 import { capacityChanges, capacityOfNew } from './capacity';
+import { crossObjectEffects } from './effects';
 import { fieldChanges } from './fields';
 import { ReviewError, type DistTree, type EnvironmentObjects } from './load';
 import { nameOf } from './objects';
@@ -115,6 +116,7 @@ function reviewEnvironment(
   return {
     name,
     presence,
+    effects: crossObjectEffects(before.objects, after.objects),
     added: added.map(nameOf),
     removed,
     changed,

@@ -1,6 +1,6 @@
 /**
- * What the review reports: the objects added, removed and changed of each
- * environment, the rollouts, the refusals, the hand steps, the references and
+ * What the review reports: what the change does across objects, the objects
+ * added, removed and changed of each environment, the rollouts, the refusals, the hand steps, the references and
  * the capacity changes. The jobs of app/review fill it; render.ts prints it.
  */
 
@@ -80,6 +80,13 @@ export interface EnvironmentReview {
   readonly name: string;
   /** `added`: no dist/ folder for it on the old side; `removed`: none on the new side. */
   readonly presence: 'both' | 'added' | 'removed';
+  /**
+   * What the change does through objects that refer to each other (a selector
+   * and the pods it selects, a PDB and its workload's replicas, a ConfigMap and
+   * its readers, a probe and its container's ports), judged on the new side and
+   * named only when the old side did not already have it.
+   */
+  readonly effects: readonly Finding[];
   /** Objects only the new side has, in its file order. */
   readonly added: readonly ObjectName[];
   /** Objects only the old side has, with what the deploy does with each. */
