@@ -13,6 +13,8 @@ module.exports = {
   // Half again as many workers as cores: the deploy, synth and check tests spend much of their time
   // waiting on processes (docs/benchmark.md has the figures).
   maxWorkers: Math.max(2, Math.ceil(availableParallelism() * 1.5)),
+  // The default summary, then which contract tests were skipped for a missing binary and how to install it.
+  reporters: ['default', '<rootDir>/test/contracts/skip-reporter.js'],
   projects: [
     { ...common, displayName: 'unit', roots: ['<rootDir>/test'], testPathIgnorePatterns: ['/test/cluster/'] },
     {

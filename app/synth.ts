@@ -176,6 +176,24 @@ export function synthesize(options: SynthOptions = {}): SynthResult {
   return { outDir, files, changes };
 }
 
+/**
+ * What `npm run synth` would change in the output folder, with nothing written:
+ * CI's "dist/ matches a fresh synth", in memory. Every environment of the config
+ * folder is rendered as synth renders it (no tag override); the progress lines
+ * synth prints are not.
+ */
+export function staleOutput(options: Pick<SynthOptions, 'outDir' | 'configDir'> = {}): OutputChanges {
+  const outDir = path.resolve(options.outDir ?? path.join(REPO_ROOT, 'dist'));
+  const envs = listEnvironments(options.configDir).filter((env) => !env.startsWith('_'));
+  const { environments } = checkEnvironments({ configDir: options.configDir, envs });
+  const files = envs.flatMap((env) => {
+    const checked = environments.get(env);
+    if (!checked) throw new Error(`internal: the environment check returned no '${env}'`);
+    return renderLoaded(checked.loaded, () => undefined);
+  });
+  return compareWithOutput(outDir, files, undefined);
+}
+
 /** What a synth did to its output folder, file by file (paths as `<env>/<file>`). */
 export interface OutputChanges {
   /** Files whose content differs from what was there. */

@@ -389,12 +389,25 @@ describe('before anything is applied', () => {
     expect(run.calls).toEqual([]);
   });
 
-  test('--tag is required when synthesizing', async () => {
+  test('without --tag the config\'s imageTag is deployed (the reviewed release), and the deploy says so first', async () => {
     const run = await runDeploy([]);
 
-    expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/--tag is required/);
-    expect(run.calls).toEqual([]);
+    expect(run.code).toBe(0);
+    expect(run.stdout.split('\n')[0]).toBe(
+      `deploying imageTag abc1234 from ${join(fixtureConfig, 'production.yaml')} (the reviewed release); ` +
+        'pass --tag <commit of the honeyDue application repository> to deploy another build',
+    );
+    expect(run.stdout).toContain('==> step 1: synthesize production with tag abc1234\n');
+    expect(run.stdout).not.toMatch(/replaces imageTag/);
+    expect(run.stdout).toMatch(/deployed production at tag abc1234\n$/);
+  });
+
+  test('a bad --tag is blamed on the application repository\'s commit, never this repository\'s HEAD', async () => {
+    const run = await runDeploy(['--tag', 'abc12']);
+
+    expect(run.stderr).toContain('the honeyDue application repository');
+    expect(run.stderr).toContain('git -C ../honeyDueAPI-go rev-parse --short HEAD');
+    expect(run.stderr).not.toMatch(/\(git rev-parse --short HEAD\)|"\$\(git rev-parse/);
   });
 
   test('--tag and --manifests together are refused: the manifests already carry their tags', async () => {
@@ -726,6 +739,20 @@ describe('synthesis', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/production: 12 files, 45 objects/);
     expect(run.calls).toEqual([]);
+  });
+
+  test('--dry-run keeps the release files its plan names, and says where', async () => {
+    const run = await runDeploy(['--tag', 'abc1234', '--dry-run']);
+
+    expect(run.code).toBe(0);
+    const kept = /^the release files the plan names are kept in (\S+)\/ \(remove it when done; the next deploy removes it too\)$/m.exec(run.stdout);
+    expect(kept).not.toBeNull();
+    const folder = (kept as RegExpExecArray)[1];
+    expect(folder).toMatch(/\.deploy\/production-\d{8}T\d{6}Z-\d+$/);
+    // Every release file a planned kubectl call names is on disk after the run.
+    const named = [...run.stdout.matchAll(/-f (\S+\.yaml)/g)].map((m) => m[1]).filter((path) => path.includes('/.deploy/') && path.includes('/production/'));
+    expect(named.length).toBeGreaterThan(5);
+    for (const path of named) expect(existsSync(path.startsWith('/') ? path : join(repoRoot, path))).toBe(true);
   });
 });
 

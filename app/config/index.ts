@@ -8,5 +8,5 @@ export type { EnvironmentDeploy, EnvironmentShares, HoneydueConfig, ValidatedSta
 export { ConfigSources, describeSource, shownPath } from './sources';
 export type { ConfigIssue, ConfigLayer, ConfigOverride, ConfigPath, ValueSource } from './sources';
 export { ConfigError, formatIssue } from './messages';
-export { deepMerge, listEnvironments, loadConfig, loadEnvironment } from './load';
+export { configuredImageTag, deepMerge, listEnvironments, loadConfig, loadEnvironment } from './load';
 export type { LoadConfigOptions, LoadedEnvironment } from './load';

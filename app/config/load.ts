@@ -130,6 +130,15 @@ function withoutRefused(raw: Record<string, unknown>, refusals: readonly z.core.
 }
 
 /** The environments that have a config file. */
+/**
+ * The `imageTag` an environment's files set (following `extends`), and the file
+ * that sets it: what a deploy without `--tag` releases, read without building the stack.
+ */
+export function configuredImageTag(env: string, configDir = path.join(REPO_ROOT, 'config')): { readonly tag: unknown; readonly file: string } {
+  const chain = readChain(configDir, env, []);
+  return { tag: mergeChain(chain).imageTag, file: new ConfigSources(chain).locate(['imageTag']).file };
+}
+
 export function listEnvironments(configDir = path.join(REPO_ROOT, 'config')): string[] {
   return fs.readdirSync(configDir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length)).sort();
 }

@@ -38,7 +38,7 @@ function buildProgram(runtime: DeployRuntime): Command {
         'migrate Job as a gate, then the app, then prune what left the stack.',
     )
     .addOption(
-      new Option('--tag <sha>', 'git SHA the images were built from (required unless --manifests)').conflicts(
+      new Option('--tag <sha>', "commit of the honeyDue application repository the images were built from (default: the config's imageTag, the reviewed release)").conflicts(
         'manifests',
       ),
     )
@@ -65,12 +65,6 @@ function buildProgram(runtime: DeployRuntime): Command {
 }
 
 function toOptions(flags: ParsedFlags): DeployOptions {
-  if (flags.manifests === undefined && flags.tag === undefined) {
-    throw new DeployError(
-      '--tag is required: pass the git SHA the images were built from (--tag "$(git rev-parse --short HEAD)"), ' +
-        'or --manifests DIR to deploy an already-synthesized directory',
-    );
-  }
   return {
     tag: flags.tag === undefined ? undefined : validateTag(flags.tag),
     env: validateEnvName(flags.env),

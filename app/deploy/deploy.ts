@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { namedEnvironment, reviewedEnvironment, reviewedStackLabels, StackLabels, stackLabelsOf, unlabelledObjects } from '../shared/stack-labels';
-import { ConfigError, listEnvironments } from '../config';
+import { ConfigError, configuredImageTag, listEnvironments, shownPath } from '../config';
 import { deployRefusal } from '../environments';
 import { defaultHealthUrl } from './health';
 import { Kubectl } from './kubectl';
@@ -73,6 +73,8 @@ export async function deploy(options: DeployOptions, runtime: DeployRuntime): Pr
   const folders = new DeployFolders(runtime.repoRoot);
   let lock: DeployLock | undefined;
   let notRun: string[] = [];
+  // What a dry run synthesized stays after it, so every path its plan printed can be opened.
+  let keptFolder: string | undefined;
   try {
     if (options.dryRun) output.out('DRY RUN: printing the kubectl plan; no kubectl command is run.\n');
     if (options.skipMigration) output.err(`${SKIP_MIGRATION_WARNING}\n`);
@@ -80,12 +82,15 @@ export async function deploy(options: DeployOptions, runtime: DeployRuntime): Pr
 
     // Local work first: a release that does not synthesize or pass the check never reaches the cluster.
     let dir: string;
+    let releaseTag: string | undefined;
     let manifests: StackManifests;
     let labels: StackLabels;
     if (options.manifestsDir === undefined) {
       refuseUndeployable(options.env, runtime.configDir, true);
+      const tag = options.tag ?? reviewedTag(options.env, runtime.configDir, output);
       const folder = folders.create(options.env);
-      await reporter.run(synthesizeStep({ env: options.env, tag: options.tag as string, folder, configDir: runtime.configDir }));
+      await reporter.run(synthesizeStep({ env: options.env, tag, fromFlag: options.tag !== undefined, folder, configDir: runtime.configDir }));
+      releaseTag = tag;
       dir = printablePath(join(folder, options.env), runtime.cwd);
       manifests = loadManifests(dir);
       labels = stackLabelsOf(options.env, runtime.configDir);
@@ -149,7 +154,11 @@ export async function deploy(options: DeployOptions, runtime: DeployRuntime): Pr
     if (options.dryRun) {
       reporter.printPlan('release the deploy lock', DeployLock.releasePlan(env, folder));
     } else await lock.release(kubectl, output);
-    output.out(options.dryRun ? '\ndry run finished: nothing was applied\n' : `\ndeployed ${describeRelease(options, dir)}\n`);
+    output.out(options.dryRun ? '\ndry run finished: nothing was applied\n' : `\ndeployed ${describeRelease(options.env, releaseTag, dir)}\n`);
+    if (options.dryRun && options.manifestsDir === undefined) {
+      keptFolder = folder;
+      output.out(`the release files the plan names are kept in ${printablePath(folder, runtime.cwd)}/ (remove it when done; the next deploy removes it too)\n`);
+    }
     return 0;
   } catch (error) {
     if (error instanceof DeployStopped) {
@@ -170,8 +179,30 @@ export async function deploy(options: DeployOptions, runtime: DeployRuntime): Pr
     return 1;
   } finally {
     if (lock !== undefined) await lock.release(kubectl, output);
-    folders.removeAll();
+    folders.removeAll(keptFolder);
   }
+}
+
+/**
+ * The tag a deploy without --tag releases: the environment's config `imageTag`,
+ * which `dist/` and the review show. Said before anything else, with how to
+ * deploy another build. A config that does not read is left to synthesis, which
+ * names its problems.
+ */
+function reviewedTag(env: string, configDir: string | undefined, output: Output): string | undefined {
+  let configured: { tag: unknown; file: string };
+  try {
+    configured = configuredImageTag(env, configDir);
+  } catch (error) {
+    if (error instanceof ConfigError) return undefined;
+    throw error;
+  }
+  if (typeof configured.tag !== 'string') return undefined;
+  output.out(
+    `deploying imageTag ${configured.tag} from ${shownPath(configured.file)} (the reviewed release); ` +
+      'pass --tag <commit of the honeyDue application repository> to deploy another build\n',
+  );
+  return configured.tag;
 }
 
 /** The cluster state after a stop or failure: what this deploy applied, the Job, what did not run. */
@@ -294,8 +325,9 @@ class DeployFolders {
     return folder;
   }
 
-  removeAll(): void {
-    for (const folder of this.created) rmSync(folder, { recursive: true, force: true });
+  /** @param keep a folder that outlives the deploy: a dry run's release files, which its plan names */
+  removeAll(keep?: string): void {
+    for (const folder of this.created) if (folder !== keep) rmSync(folder, { recursive: true, force: true });
   }
 
   /**
@@ -332,8 +364,8 @@ function printablePath(path: string, cwd: string): string {
   return rel.startsWith('..') || isAbsolute(rel) ? path : rel || '.';
 }
 
-function describeRelease(options: DeployOptions, dir: string): string {
-  return options.tag === undefined ? dir : `${options.env} at tag ${options.tag}`;
+function describeRelease(env: string, tag: string | undefined, dir: string): string {
+  return tag === undefined ? dir : `${env} at tag ${tag}`;
 }
 
 function describeManifests(manifests: StackManifests, labels: StackLabels, output: Output): void {

@@ -5,7 +5,10 @@ import type { ClusterTarget } from './kubectl';
 
 /** What one run of the deploy command was asked to do, validated. */
 export interface DeployOptions extends ClusterTarget {
-  /** The release's image tag (a git SHA); set exactly when the command synthesizes. */
+  /**
+   * The release's image tag (a commit SHA of the honeyDue application repository), from `--tag`.
+   * @default - when synthesizing, the environment's config `imageTag`: the release the committed config names
+   */
   readonly tag?: string;
   /** The environment to synthesize (`config/<env>.yaml`, synthesized to `.deploy/<env>-<time>-<pid>/<env>/`). */
   readonly env: string;
@@ -68,7 +71,10 @@ export function validateTag(tag: string): string {
   if (/^[0-9A-F]{7,40}$/i.test(tag)) {
     throw new DeployError(`--tag must be lowercase hex (got '${tag}'): pass '${tag.toLowerCase()}'`);
   }
-  throw new DeployError(`--tag: ${problem}; pass the commit the images were built from, e.g. --tag "$(git rev-parse --short HEAD)"`);
+  throw new DeployError(
+    `--tag: ${problem}; pass that commit, e.g. --tag "$(git -C ../honeyDueAPI-go rev-parse --short HEAD)", ` +
+      "or leave --tag out to deploy the config's imageTag",
+  );
 }
 
 export function validateEnvName(env: string): string {

@@ -9,7 +9,8 @@ import { StackManifests } from '../shared/manifest-object';
  * Where the deploys write, relative to the repository root. Not dist/: the
  * release tag usually differs from the config's, and the committed dist/ must
  * stay what the committed config makes (CI fails on a stale dist/). Each deploy
- * gets its own folder under it (see deployFolderName), removed when it ends.
+ * gets its own folder under it (see deployFolderName), removed when it ends
+ * (a dry run keeps its own: its plan names the release files in it).
  */
 export const DEPLOY_OUT_DIR = '.deploy';
 
@@ -29,7 +30,10 @@ export function deployFolderPid(name: string): number | undefined {
 
 export interface SynthesizeInput {
   readonly env: string;
-  readonly tag: string;
+  /** The release's tag; undefined when the config's could not be read (synthesis then names the problem). */
+  readonly tag: string | undefined;
+  /** The tag is --tag's, replacing the config's; otherwise it is the config's own and synthesis overrides nothing. */
+  readonly fromFlag: boolean;
   /** This deploy's folder: the manifests land in `<folder>/<env>/`. */
   readonly folder: string;
   /** Config folder. @default config/ of the repository */
@@ -42,15 +46,15 @@ export interface SynthesizeInput {
  */
 export function synthesizeStep(input: SynthesizeInput): Step {
   return {
-    title: `synthesize ${input.env} with tag ${input.tag}`,
+    title: `synthesize ${input.env} with ${input.tag === undefined ? "the config's imageTag" : `tag ${input.tag}`}`,
     local: true,
     plan: [],
     async run({ output }) {
       try {
         synthesize({
           envs: [input.env],
-          imageTag: input.tag,
-          // The deploy's tag comes only from its --tag flag: the line saying it replaced the config's tag names that flag.
+          // Only --tag overrides; the line saying it replaced the config's tag names that flag.
+          imageTag: input.fromFlag ? input.tag : undefined,
           imageTagSource: '--tag',
           outDir: input.folder,
           configDir: input.configDir,

@@ -3,7 +3,8 @@
  * between BASE and the working tree does to the cluster, per environment.
  * Exit 0 when the summary is printed (whatever it says: it informs, the
  * reviewer decides), 2 when it cannot be made (no such revision, no base to
- * compare with, unreadable YAML, a bad option).
+ * compare with, unreadable YAML, a bad option). A working tree's dist/ that is
+ * not what the sources synthesize is said first, then reviewed as it is (exit 0).
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -12,6 +13,7 @@ import { parseCommandLine } from '../shared/command';
 import { distTree, DistTree, git, readDistAtRevision, ReviewError, treeOfDir } from './load';
 import { renderReview, ReviewFormat } from './render';
 import { reviewTrees } from './review';
+import { staleDistWarning } from './stale';
 
 /** Where the summary (out) and the messages of a review that cannot run (err) go. */
 export interface ReviewIo {
@@ -88,6 +90,9 @@ export function runReviewCli(argv: readonly string[], context: ReviewContext): n
       const known = [...new Set([...before.tree.keys(), ...after.tree.keys()])].sort();
       throw new ReviewError(`no environment ${options.env} on either side (they hold: ${known.join(', ') || 'none'}): name one of them with --env`);
     }
+    // Only the working tree's dist/ is what the sources beside it should synthesize; a revision's or a folder's is as it was made.
+    const warning = options.to === undefined && options.head === undefined ? staleDistWarning(context.repoDir, context.configDir, options.format) : undefined;
+    if (warning !== undefined) io.out(warning);
     const review = reviewTrees(before.tree, after.tree, before.label, after.label, { only: options.env, configDir: context.configDir });
     io.out(renderReview(review, options.format));
     return 0;

@@ -81,7 +81,8 @@ export function describeWithBinaries(title: string, binaries: Record<string, str
     return;
   }
   console.warn(`SKIPPED contract tests "${title}": ${missing.join(', ')} not found (${install}); under CI=true this fails`);
-  describe.skip(title, body);
+  // The title carries the reason to the run's closing summary (test/contracts/skip-reporter.js).
+  describe.skip(`${title} (skipped: ${missing.join(', ')} not installed)`, body);
 }
 
 /** A TCP port nobody listens on right now. */
