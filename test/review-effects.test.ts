@@ -53,8 +53,19 @@ describe('a selector that selects nothing, or the pods of another workload', () 
     });
     const message = 'spec.podSelector app.kubernetes.io/name=apii selects no pods: its rules apply to no pod';
     const { found, lines } = effectsOf(p);
-    expect(found).toEqual([`NetworkPolicy api-egress: ${message}`]);
-    expect(lines).toEqual([`    ! NetworkPolicy honeydue/api-egress (20-network-policy.yaml): ${message}`]);
+    // worker-egress on every pod of the namespace is no selector finding, but it opens traffic (flows.ts).
+    expect(found).toEqual([
+      `NetworkPolicy api-egress: ${message}`,
+      'NetworkPolicy worker-egress: redis -> Postgres:5432: denied -> allowed',
+      'NetworkPolicy worker-egress: admin -> Postgres:5432: denied -> allowed',
+      'NetworkPolicy worker-egress: vmagent -> Postgres:5432: denied -> allowed',
+      'NetworkPolicy worker-egress: redis -> SMTP:587: denied -> allowed',
+      'NetworkPolicy worker-egress: admin -> SMTP:587: denied -> allowed',
+      'NetworkPolicy worker-egress: vmagent -> SMTP:587: denied -> allowed',
+      'NetworkPolicy worker-egress: redis -> HTTPS:443: denied -> allowed',
+    ]);
+    expect(lines[0]).toBe(`    ! NetworkPolicy honeydue/api-egress (20-network-policy.yaml): ${message}`);
+    expect(lines).toHaveLength(8);
   });
 
   test('an HPA whose target is not in the release scales nothing', () => {
@@ -78,6 +89,8 @@ describe('a selector that selects nothing, or the pods of another workload', () 
       'Deployment admin: spec.selector app.kubernetes.io/name=admin does not select its own pod template: the API server refuses the Deployment (selector does not match template labels)',
       'Service admin: spec.selector app.kubernetes.io/name=admin selects no pods: the Service has no endpoints, so what Ingress honeydue sends to it (admin.myhoneydue.com) gets 503',
       'PodDisruptionBudget admin-pdb: spec.selector app.kubernetes.io/name=admin selects no pods: it guards nothing during a drain',
+      // Its pods are no longer admin-egress's: their HTTPS egress is closed (flows.ts).
+      'Deployment admin: admin-next -> HTTPS:443: allowed -> denied: B2, APNs and the other HTTPS services are unreachable',
     ]);
   });
 });
@@ -201,4 +214,19 @@ test("the README's and docs/review.md's examples are what the review prints for 
   const [readme, doc] = ['README.md', 'docs/review.md'].map((file) => readFileSync(join(__dirname, '..', file), 'utf8'));
   expect(readme).toContain(`\n${printed}\n\`\`\`\n`);
   expect(doc).toContain(`\n${summary}\n${printed}\n\`\`\`\n`);
+});
+
+describe('traffic a NetworkPolicy change opens or closes', () => {
+  test('api-ingress-traefik removed: Traefik can no longer reach api, and the review says the site goes down', () => {
+    const { found, lines, out } = effectsOf(pair((t) => t.remove('NetworkPolicy', 'api-ingress-traefik')));
+    const message = 'Traefik -> api:8000: allowed -> denied: the site goes down';
+    expect(found).toEqual([`NetworkPolicy api-ingress-traefik: ${message}`]);
+    expect(lines).toEqual([`    ! NetworkPolicy honeydue/api-ingress-traefik (20-network-policy.yaml): ${message}`]);
+    expect(out).toContain('1 effect across objects');
+  });
+
+  test("admin-ingress-traefik removed: the admin site goes down; nothing else is named", () => {
+    const { found } = effectsOf(pair((t) => t.remove('NetworkPolicy', 'admin-ingress-traefik')));
+    expect(found).toEqual(['NetworkPolicy admin-ingress-traefik: Traefik -> admin:3000: allowed -> denied: the site goes down']);
+  });
 });

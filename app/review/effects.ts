@@ -2,7 +2,7 @@
  * What a change does through objects that refer to each other: a selector
  * that selects no pods or another workload's, a PDB that blocks every drain,
  * a config change its readers do not roll for, a probe on a port the
- * container does not declare.
+ * container does not declare, traffic a NetworkPolicy change opens or closes.
  *
  * Findings are judged on the new side, and one is named only when the old
  * side did not already have it (the same object, the same words): the review
@@ -12,6 +12,7 @@
  */
 import { ManifestObject } from '../shared/manifest-object';
 import { drainBlocks } from './drains';
+import { flowChanges } from './flows';
 import { displayName } from './objects';
 import { probePortFindings } from './probe-ports';
 import { selectorFindings } from './selectors';
@@ -35,6 +36,7 @@ const SOURCES: readonly Source[] = [
   introduced(drainBlocks),
   unrolledConfig,
   introduced(probePortFindings),
+  flowChanges,
 ];
 
 /** Every source's findings, in the order of SOURCES. */
