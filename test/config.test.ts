@@ -264,7 +264,7 @@ describe('each problem names the file, line and column that set the value, the k
 
   test('a bad tag override is blamed on its source, not the file', () => {
     expect(problemsOf(production, { imageTag: 'v1.2.3', imageTagSource: '--tag' })).toEqual([
-      "--tag: imageTag: 'v1.2.3' is not a commit SHA; use 7 to 40 lowercase hex characters: the commit of the honeyDue application repository the images were built from (got \"v1.2.3\")",
+      "--tag: imageTag: 'v1.2.3' is not a commit SHA; use 7 to 40 lowercase hex characters: the commit of the application repository the images were built from (got \"v1.2.3\")",
     ]);
     expect(problemsOf(production, { imageTag: '1234ABC', imageTagSource: 'HONEYDUE_IMAGE_TAG' })).toEqual([
       expect.stringMatching(/^HONEYDUE_IMAGE_TAG: imageTag: '1234ABC' is not a commit SHA/),

@@ -405,8 +405,8 @@ describe('before anything is applied', () => {
   test('a bad --tag is blamed on the application repository\'s commit, never this repository\'s HEAD', async () => {
     const run = await runDeploy(['--tag', 'abc12']);
 
-    expect(run.stderr).toContain('the honeyDue application repository');
-    expect(run.stderr).toContain('git -C ../honeyDueAPI-go rev-parse --short HEAD');
+    expect(run.stderr).toContain('the application repository the images were built from');
+    expect(run.stderr).toContain('git -C <the application repository> rev-parse --short HEAD');
     expect(run.stderr).not.toMatch(/\(git rev-parse --short HEAD\)|"\$\(git rev-parse/);
   });
 

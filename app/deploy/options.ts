@@ -72,7 +72,7 @@ export function validateTag(tag: string): string {
     throw new DeployError(`--tag must be lowercase hex (got '${tag}'): pass '${tag.toLowerCase()}'`);
   }
   throw new DeployError(
-    `--tag: ${problem}; pass that commit, e.g. --tag "$(git -C ../honeyDueAPI-go rev-parse --short HEAD)", ` +
+    `--tag: ${problem}; pass that commit, e.g. --tag "$(git -C <the application repository> rev-parse --short HEAD)", ` +
       "or leave --tag out to deploy the config's imageTag",
   );
 }

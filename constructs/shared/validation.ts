@@ -39,9 +39,9 @@ export function memoryProblem(value: string): string | undefined {
 /** Tags other than a commit SHA are refused: `IfNotPresent` would keep a stale image under a reused tag. */
 export function imageTagProblem(tag: string): string | undefined {
   if (tag === 'latest') {
-    return `'latest' is not allowed: kubelet's IfNotPresent keeps a stale image under a reused tag; use the commit SHA of the honeyDue application repository the images were built from`;
+    return `'latest' is not allowed: kubelet's IfNotPresent keeps a stale image under a reused tag; use the commit SHA of the application repository the images were built from`;
   }
-  return COMMIT_SHA.test(tag) ? undefined : `'${tag}' is not a commit SHA; use 7 to 40 lowercase hex characters: the commit of the honeyDue application repository the images were built from`;
+  return COMMIT_SHA.test(tag) ? undefined : `'${tag}' is not a commit SHA; use 7 to 40 lowercase hex characters: the commit of the application repository the images were built from`;
 }
 
 export function dnsLabelProblem(value: string): string | undefined {
