@@ -133,7 +133,11 @@ export interface HoneydueStackProps {
   readonly images: HoneydueImages;
   /** docker-registry Secret every app pod pulls with, created by the operator. @default undefined (no pull secret) */
   readonly imagePullSecret?: string;
-  /** The Secret with every app secret, created by the operator out of band. */
+  /**
+   * The Secret with every app secret, created by the operator out of band. The
+   * keys read from it: each workload's `secretKeys` (the migrate Job's default
+   * `POSTGRES_PASSWORD`) and Redis' optional `REDIS_PASSWORD`.
+   */
   readonly secretName: string;
   /** The ConfigMap every app workload reads. */
   readonly configMapName: string;
@@ -251,11 +255,15 @@ export const DERIVED_CONFIG_KEYS = [
 const WEB_RUN_AS_USER = 1002;
 
 /** What every workload gets from the stack's top-level keys. */
-const WIRING_KEYS = { namespace: ['namespace'], imagePullSecret: ['imagePullSecret'], secretName: ['secretName'], apnsKey: ['apnsKey'], podLabels: ['labels'] };
+const WIRING_KEYS = {
+  namespace: ['namespace'], imagePullSecret: ['imagePullSecret'], secretName: ['secretName'], apnsKey: ['apnsKey'], podLabels: ['labels'],
+  // A key a workload reads that the ConfigMap lacks.
+  configMap: ['configMapName'],
+};
 /** api, worker and migrate dial Postgres and SMTP (and HTTPS, which no key sets). */
 const BACKEND_KEYS = { ...WIRING_KEYS, 'externalPorts[0]': ['database', 'port'], 'externalPorts[1]': ['email', 'smtpPort'] };
 /** admin and web dial the public API URL. */
-const FRONTEND_KEYS = { ...WIRING_KEYS, 'externalPorts[0]': ['publicApiUrl'] };
+const FRONTEND_KEYS = { ...WIRING_KEYS, 'externalPorts[0]': ['publicApiUrl'], apiUrlKey: ['publicApiUrl'] };
 
 /**
  * The stack key behind each child's props, by the child's id: a problem a child

@@ -1,6 +1,6 @@
 import { k8s } from './shared/k8s';
 import { Construct } from 'constructs';
-import { appPodDefinition, appWorkloadProblems, AppWorkloadProps, SecretKey } from './shared/app-workload';
+import { appPodDefinition, appWorkloadProblems, AppWorkloadProps, ConfigMapSource, missingConfigKeys, SecretKey } from './shared/app-workload';
 import { namespaceOf, objectLabels } from './shared/labels';
 import { ServiceEndpoint } from './shared/network';
 import { BACKEND_RESOURCES } from './shared/resources';
@@ -14,6 +14,14 @@ export interface MigrateJobProps extends AppWorkloadProps {
    * Renaming it leaves the old Job behind, so it is named by the product, not defaulted here.
    */
   readonly jobName: string;
+  /**
+   * The ConfigMap read with envFrom. The migrate script reads `DB_HOST`,
+   * `POSTGRES_USER` and `POSTGRES_DB` from it (required: the pod fails without
+   * them) and `DB_PORT` (5432 when absent). Pass the `HoneydueConfigMap`
+   * construct: its content hash rolls the Job, and a missing key fails the
+   * build instead of the deploy.
+   */
+  readonly configMap: ConfigMapSource;
   /** Pod retries before the Job counts as failed. @default 2 */
   readonly backoffLimit?: number;
   /**
@@ -51,6 +59,9 @@ export interface MigrateJobProps extends AppWorkloadProps {
  */
 export const MIGRATE_SECRET_KEYS: readonly SecretKey[] = ['POSTGRES_PASSWORD'];
 
+/** The ConfigMap keys the migrate script cannot run without (`DB_PORT` has a default). */
+const MIGRATE_CONFIG_KEYS: readonly string[] = ['DB_HOST', 'POSTGRES_USER', 'POSTGRES_DB'];
+
 /** The deploy gate waits this long for the Job; activeDeadlineSeconds may not exceed it. */
 export const MIGRATE_GATE_SECONDS = 600;
 
@@ -81,6 +92,14 @@ export function migrateJobProblems(props: MigrateJobProps, namespace: unknown = 
       `[${keyNames.join(', ')}] lacks POSTGRES_PASSWORD, which the script hands to goose as PGPASSWORD; ` +
         'add it, or leave secretKeys unset (the default reads only POSTGRES_PASSWORD)',
       listed,
+    );
+  }
+  const missing = missingConfigKeys(props.configMap, MIGRATE_CONFIG_KEYS);
+  if (missing.length > 0) {
+    const them = missing.length === 1 ? 'it' : 'them';
+    problems.add(
+      'configMap',
+      `the migrate script reads ${missing.join(', ')} from ConfigMap ${props.configMap.name}, which does not have ${them}; add ${them} to the ConfigMap's data`,
     );
   }
   problems.addAll(appWorkloadProblems(owner, props, { name: 'migrate', namespace, defaultSecretKeys: MIGRATE_SECRET_KEYS }));

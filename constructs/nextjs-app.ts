@@ -1,11 +1,13 @@
 import { k8s } from './shared/k8s';
 import { Construct } from 'constructs';
-import { appPodDefinition, appWorkloadProblems, AppWorkloadProps, clusterIpService, SURGE_ONE_UNAVAILABLE_ZERO, workloadDeployment } from './shared/app-workload';
+import {
+  appPodDefinition, appWorkloadProblems, AppWorkloadProps, clusterIpService, missingConfigKeys, SURGE_ONE_UNAVAILABLE_ZERO, workloadDeployment,
+} from './shared/app-workload';
 import { drainSafePdb, minAvailableProblems } from './shared/disruption-budget';
 import { namespaceOf } from './shared/labels';
 import { httpProbe, LIVENESS_TIMING, probeOverridesProblems, ProbeOverrides, READINESS_TIMING } from './shared/probes';
 import { SMALL_RESOURCES } from './shared/resources';
-import { httpPathProblem, memoryProblem, portProblem, ProblemList, reportProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
+import { envNameProblem, httpPathProblem, memoryProblem, portProblem, ProblemList, reportProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
 import { Workload } from './workload';
 
 /** Props of {@link NextjsApp}. Defaults fit a low-traffic internal panel; nothing organisation-specific. */
@@ -45,11 +47,22 @@ export interface NextjsAppProps extends AppWorkloadProps {
   readonly cacheSizeLimit?: string;
   /** minAvailable of the PodDisruptionBudget. @default replicas - 1 (0 for a singleton) */
   readonly minAvailable?: number;
+  /**
+   * The key of `configMap` the server reads as `NEXT_PUBLIC_API_URL`, the API
+   * it renders against. Handed a ConfigMap construct (`HoneydueConfigMap`), the
+   * app refuses to build when the key is not in its data; handed only a name,
+   * the key must be in that ConfigMap or the pod does not start.
+   * @default 'NEXT_PUBLIC_API_URL' (the key `HoneydueStack` writes from `publicApiUrl`)
+   */
+  readonly apiUrlKey?: string;
 }
 
 
 /** One replica: the panels are low-traffic, and the PDB then allows a drain. */
 const DEFAULT_REPLICAS = 1;
+
+/** The env var Next.js inlines as the API's URL, and the ConfigMap key it is read from unless `apiUrlKey` names another. */
+const API_URL_ENV = 'NEXT_PUBLIC_API_URL';
 
 /**
  * Every problem of {@link NextjsAppProps}, each naming its prop and value; the
@@ -65,6 +78,17 @@ export function nextjsAppProblems(props: NextjsAppProps, namespace: unknown = pr
   problems.number('runAsUser', props.runAsUser, wholeNumberAtLeast(1));
   problems.string('healthPath', props.healthPath, httpPathProblem);
   problems.string('cacheSizeLimit', props.cacheSizeLimit, memoryProblem);
+  problems.string('apiUrlKey', props.apiUrlKey, envNameProblem);
+  const apiUrlKey = props.apiUrlKey ?? API_URL_ENV;
+  if (typeof apiUrlKey === 'string' && missingConfigKeys(props.configMap, [apiUrlKey]).length > 0) {
+    const read = apiUrlKey === API_URL_ENV ? API_URL_ENV : `${apiUrlKey} (as ${API_URL_ENV})`;
+    problems.add(
+      'apiUrlKey',
+      `${props.name} reads ${read} from ConfigMap ${props.configMap.name}, which does not have it; ` +
+        `add ${apiUrlKey} to the ConfigMap's data, or set apiUrlKey to the key that holds the public API URL`,
+      apiUrlKey,
+    );
+  }
   problems.addAll(probeOverridesProblems(owner, props.probes));
   problems.addAll(minAvailableProblems(owner, props.minAvailable, props.replicas ?? DEFAULT_REPLICAS, 'replicas'));
   problems.addAll(appWorkloadProblems(owner, props, { name: props.name, namespace, defaultSecretKeys: [] }));
@@ -99,6 +123,7 @@ export class NextjsApp extends Workload {
     const healthPath = props.healthPath ?? '/';
     const runAsUser = props.runAsUser ?? 1001;
     const configMapName = props.configMap.name;
+    const apiUrlKey = props.apiUrlKey ?? API_URL_ENV;
     const cacheSizeLimit = props.cacheSizeLimit ?? '256Mi';
 
     const owner = 'NextjsApp';
@@ -115,7 +140,7 @@ export class NextjsApp extends Workload {
           { name: 'PORT', value: String(port) },
           // Next binds to the pod IP only when told; 0.0.0.0 lets the kubelet's probes and the Service reach it.
           { name: 'HOSTNAME', value: '0.0.0.0' },
-          { name: 'NEXT_PUBLIC_API_URL', valueFrom: { configMapKeyRef: { name: configMapName, key: 'NEXT_PUBLIC_API_URL' } } },
+          { name: API_URL_ENV, valueFrom: { configMapKeyRef: { name: configMapName, key: apiUrlKey } } },
         ],
         startupProbe: httpProbe(healthPath, port, { failureThreshold: 24, periodSeconds: 5 }, props.probes?.startup),
         readinessProbe: httpProbe(healthPath, port, READINESS_TIMING, props.probes?.readiness),

@@ -38,6 +38,23 @@ export interface ConfigMapSource {
   readonly contentHash?: string;
   /** The pod-template annotation key the hash is stamped under. @default {@link CONFIG_HASH_ANNOTATION} */
   readonly hashAnnotation?: string;
+  /**
+   * The entries: a workload that reads a key of the map by name (`NextjsApp`'s
+   * `apiUrlKey`, the migrate script's `DB_HOST`) refuses to build when the key is
+   * not here. `HoneydueConfigMap` has them.
+   * @default undefined (entries unknown: nothing is checked; each construct's props name the keys it reads)
+   */
+  readonly data?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The `keys` a workload reads from `configMap` that it lacks, in the order
+ * given; none when its entries are unknown (only a name was passed).
+ */
+export function missingConfigKeys(configMap: unknown, keys: readonly string[]): string[] {
+  if (!isRecord(configMap) || !isRecord(configMap.data)) return [];
+  const data = configMap.data;
+  return keys.filter((key) => !Object.prototype.hasOwnProperty.call(data, key));
 }
 
 /** Props every workload construct shares. */

@@ -1,0 +1,44 @@
+import { HoneydueConfigMap, MigrateJob, NextjsApp } from '../constructs';
+import { APP_WIRING, container, envVar, imageOf, PRODUCTION, synthOf } from './helpers';
+
+/** A ConfigMap construct with these entries, as a consumer builds one. */
+const configWith = (data: Record<string, string>) => (chart: any) => new HoneydueConfigMap(chart, 'config', { name: PRODUCTION.configMapName, data });
+
+describe('a construct checks the ConfigMap keys it reads when it is handed the ConfigMap construct', () => {
+  const admin = (data: Record<string, string>, props: Partial<{ apiUrlKey: string }> = {}) => () =>
+    synthOf((chart) => new NextjsApp(chart, 'admin', { ...APP_WIRING, ...props, configMap: configWith(data)(chart), name: 'admin', image: imageOf('admin') }));
+
+  test('NextjsApp fails naming NEXT_PUBLIC_API_URL, the ConfigMap and the fix when the ConfigMap lacks it', () => {
+    expect(admin({ DB_HOST: 'db' })).toThrow(
+      "NextjsApp: apiUrlKey: admin reads NEXT_PUBLIC_API_URL from ConfigMap honeydue-config, which does not have it; " +
+        'add NEXT_PUBLIC_API_URL to the ConfigMap\'s data, or set apiUrlKey to the key that holds the public API URL',
+    );
+  });
+
+  test('NextjsApp reads the key apiUrlKey names, as NEXT_PUBLIC_API_URL', () => {
+    const objects = admin({ ADMIN_API_URL: 'https://api.example.com/api' }, { apiUrlKey: 'ADMIN_API_URL' })();
+    const deployment = objects.find((o) => o.kind === 'Deployment');
+    expect(envVar(container(deployment), 'NEXT_PUBLIC_API_URL')).toEqual({
+      name: 'NEXT_PUBLIC_API_URL', valueFrom: { configMapKeyRef: { name: 'honeydue-config', key: 'ADMIN_API_URL' } },
+    });
+  });
+
+  test('NextjsApp handed only a ConfigMap name is built unchecked: the entries are unknown', () => {
+    expect(() => synthOf((chart) => new NextjsApp(chart, 'admin', { ...APP_WIRING, name: 'admin', image: imageOf('admin') }))).not.toThrow();
+  });
+
+  test('MigrateJob fails naming each key its script reads that the ConfigMap lacks', () => {
+    const build = () => synthOf((chart) =>
+      new MigrateJob(chart, 'migrate', { ...APP_WIRING, configMap: configWith({ DB_HOST: 'db', DB_PORT: '5432' })(chart), jobName: 'migrate', image: imageOf('api') }));
+    expect(build).toThrow(
+      'MigrateJob: configMap: the migrate script reads POSTGRES_USER, POSTGRES_DB from ConfigMap honeydue-config, which does not have them; ' +
+        "add them to the ConfigMap's data",
+    );
+  });
+
+  test('MigrateJob with every key it reads builds', () => {
+    expect(() => synthOf((chart) => new MigrateJob(chart, 'migrate', {
+      ...APP_WIRING, configMap: configWith({ DB_HOST: 'db', POSTGRES_USER: 'u', POSTGRES_DB: 'd' })(chart), jobName: 'migrate', image: imageOf('api'),
+    }))).not.toThrow();
+  });
+});
