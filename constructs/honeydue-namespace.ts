@@ -1,4 +1,5 @@
 import { k8s } from './shared/k8s';
+import { JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import { objectLabels } from './shared/labels';
 import { dnsLabelProblem, ProblemList, reportProblems } from './shared/validation';
@@ -16,7 +17,8 @@ export interface HoneydueNamespaceProps {
 
 /**
  * The app's Namespace, labelled for Pod Security Admission so the API server
- * itself refuses a pod that drops the hardening.
+ * itself refuses a pod that drops the hardening. Cluster-scoped: it carries no
+ * `metadata.namespace`, in a Chart with a namespace too.
  */
 export class HoneydueNamespace extends Construct {
   /** The Namespace object (named `namespaceObject`: `namespace` is a name string on every other construct). */
@@ -43,5 +45,7 @@ export class HoneydueNamespace extends Construct {
         },
       },
     });
+    // cdk8s gives every object its chart's namespace; a Namespace is cluster-scoped, and a namespace on it misleads every tool that reads it.
+    if (this.namespaceObject.metadata.namespace !== undefined) this.namespaceObject.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
   }
 }

@@ -1,4 +1,5 @@
-import { HoneydueConfigMap, MigrateJob, NextjsApp } from '../constructs';
+import { Chart, Testing } from 'cdk8s';
+import { HoneydueConfigMap, HoneydueNamespace, MigrateJob, NextjsApp } from '../constructs';
 import { APP_WIRING, container, envVar, imageOf, PRODUCTION, synthOf } from './helpers';
 
 /** A ConfigMap construct with these entries, as a consumer builds one. */
@@ -40,5 +41,19 @@ describe('a construct checks the ConfigMap keys it reads when it is handed the C
     expect(() => synthOf((chart) => new MigrateJob(chart, 'migrate', {
       ...APP_WIRING, configMap: configWith({ DB_HOST: 'db', POSTGRES_USER: 'u', POSTGRES_DB: 'd' })(chart), jobName: 'migrate', image: imageOf('api'),
     }))).not.toThrow();
+  });
+});
+
+describe('a cluster-scoped object carries no metadata.namespace', () => {
+  test("HoneydueNamespace in a chart with a namespace: the Namespace has none (the chart's applies to namespaced objects only)", () => {
+    const objects = synthOf((chart) => new HoneydueNamespace(chart, 'namespace', { name: 'acme' }));
+    expect(objects.map((o) => [o.kind, o.metadata.name])).toEqual([['Namespace', 'acme']]);
+    expect(objects[0].metadata).not.toHaveProperty('namespace');
+  });
+
+  test('HoneydueNamespace in a chart without one is the same', () => {
+    const chart = new Chart(Testing.app(), 'cluster');
+    new HoneydueNamespace(chart, 'namespace', { name: 'acme' });
+    expect(Testing.synth(chart)[0].metadata).not.toHaveProperty('namespace');
   });
 });
