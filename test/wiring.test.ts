@@ -1,6 +1,6 @@
 import { Chart, Testing } from 'cdk8s';
-import { HoneydueConfigMap, HoneydueNamespace, MigrateJob, NextjsApp } from '../constructs';
-import { APP_WIRING, container, envVar, imageOf, PRODUCTION, synthOf } from './helpers';
+import { HoneydueApi, HoneydueConfigMap, HoneydueNamespace, MigrateJob, NextjsApp } from '../constructs';
+import { APP_WIRING, BACKEND_WIRING, container, envVar, imageOf, PRODUCTION, productionChart, synthOf } from './helpers';
 
 /** A ConfigMap construct with these entries, as a consumer builds one. */
 const configWith = (data: Record<string, string>) => (chart: any) => new HoneydueConfigMap(chart, 'config', { name: PRODUCTION.configMapName, data });
@@ -55,5 +55,40 @@ describe('a cluster-scoped object carries no metadata.namespace', () => {
     const chart = new Chart(Testing.app(), 'cluster');
     new HoneydueNamespace(chart, 'namespace', { name: 'acme' });
     expect(Testing.synth(chart)[0].metadata).not.toHaveProperty('namespace');
+  });
+});
+
+describe('two objects of one kind, namespace and name are an error naming both constructs', () => {
+  test('two HoneydueApi in one chart (both named api by default) fail at synth, naming each', () => {
+    const chart = productionChart();
+    new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image: imageOf('api') });
+    new HoneydueApi(chart, 'api-copy', { ...BACKEND_WIRING, image: imageOf('api') });
+    expect(() => Testing.synth(chart)).toThrow(
+      'ServiceAccount honeydue/api, Deployment honeydue/api, Service honeydue/api, PodDisruptionBudget honeydue/api-pdb are built by both test/api and test/api-copy: ' +
+        'applied, the second would overwrite the first; give one of them another name',
+    );
+  });
+
+  test('the same name in two charts of one App with one namespace is caught too', () => {
+    const app = Testing.app();
+    const chart = (id: string) => new Chart(app, id, { namespace: 'honeydue' });
+    new HoneydueConfigMap(chart('one'), 'config', { name: 'shared', data: {} });
+    new HoneydueConfigMap(chart('two'), 'config', { name: 'shared', data: {} });
+    expect(() => app.synthYaml()).toThrow(/ConfigMap honeydue\/shared is built by both one\/config and two\/config/);
+  });
+
+  test('the same name in two namespaces, or of two kinds, is no duplicate', () => {
+    const app = Testing.app();
+    new HoneydueConfigMap(new Chart(app, 'one', { namespace: 'a' }), 'config', { name: 'shared', data: {} });
+    new HoneydueConfigMap(new Chart(app, 'two', { namespace: 'b' }), 'config', { name: 'shared', data: {} });
+    new HoneydueApi(new Chart(app, 'three', { namespace: 'a' }), 'shared', { ...BACKEND_WIRING, image: imageOf('api') });
+    expect(() => app.synthYaml()).not.toThrow();
+  });
+
+  test('two Namespaces of one name, from charts with different namespaces, are one cluster-scoped name', () => {
+    const app = Testing.app();
+    new HoneydueNamespace(new Chart(app, 'one', { namespace: 'a' }), 'namespace', { name: 'acme' });
+    new HoneydueNamespace(new Chart(app, 'two', { namespace: 'b' }), 'namespace', { name: 'acme' });
+    expect(() => app.synthYaml()).toThrow(/Namespace acme is built by both one\/namespace and two\/namespace/);
   });
 });

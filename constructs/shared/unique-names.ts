@@ -1,0 +1,52 @@
+import { ApiObject } from 'cdk8s';
+import { IConstruct } from 'constructs';
+
+/** The roots (Apps) whose objects are already checked. */
+const checked = new WeakSet<IConstruct>();
+
+/**
+ * Makes synthesis of `scope`'s App fail when two of its objects have one API
+ * group, kind, namespace and name: applied, the second silently replaces the
+ * first (two `HoneydueApi` in one chart, both named `api`, gave one Deployment).
+ * The check runs once every construct is built, as a validation of the App
+ * (cdk8s runs them at synth; `Testing.synth` and `chart.toJson` too), and
+ * names the constructs that built each pair. Idempotent: every construct calls
+ * it (through `reportProblems`), the App gets it once.
+ */
+export function checkUniqueObjectNames(scope: IConstruct): void {
+  const root = scope.node.root;
+  if (checked.has(root)) return;
+  checked.add(root);
+  root.node.addValidation({ validate: () => duplicateObjectProblems(root) });
+}
+
+/** One sentence per pair of constructs that build objects of one identity. */
+export function duplicateObjectProblems(root: IConstruct): string[] {
+  const builders = new Map<string, { object: string; builder: string }>();
+  const pairs = new Map<string, string[]>();
+  for (const construct of root.node.findAll()) {
+    if (!ApiObject.isApiObject(construct)) continue;
+    const namespace = isClusterScoped(construct) ? undefined : construct.metadata.namespace;
+    const object = `${construct.kind} ${namespace === undefined ? '' : `${namespace}/`}${construct.name}`;
+    const identity = `${construct.apiGroup}\n${object}`;
+    const builder = construct.node.scope?.node.path ?? construct.node.path;
+    const first = builders.get(identity);
+    if (first === undefined) {
+      builders.set(identity, { object, builder });
+      continue;
+    }
+    const pair = `${first.builder} and ${builder}`;
+    pairs.set(pair, [...(pairs.get(pair) ?? []), object]);
+  }
+  return [...pairs].map(([pair, objects]) =>
+    `${objects.join(', ')} ${objects.length === 1 ? 'is' : 'are'} built by both ${pair}: applied, the second would overwrite the first; give one of them another name`);
+}
+
+/**
+ * The cluster-scoped kinds the constructs build. cdk8s gives every object its
+ * chart's namespace in memory; these drop it from their manifest, so their
+ * names clash across namespaces.
+ */
+function isClusterScoped(object: ApiObject): boolean {
+  return object.apiGroup === 'core' && object.kind === 'Namespace';
+}
