@@ -9,6 +9,7 @@ import { httpProbe, LIVENESS_TIMING, probeOverridesProblems, ProbeOverrides, REA
 import { BACKEND_RESOURCES } from './shared/resources';
 import { httpPathProblem, isRecord, portProblem, ProblemList, reportProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
 import { Workload } from './workload';
+import { applyAfter } from './shared/ordering';
 
 /** Horizontal autoscaling of the api. */
 export interface ApiAutoscaling {
@@ -269,6 +270,7 @@ export class HoneydueApi extends Workload {
       strategy: SURGE_ONE_UNAVAILABLE_ZERO,
       template,
     });
+    applyAfter(this.deployment, this.serviceAccount, props.configMap);
     this.service = clusterIpService(this, name, namespace, port);
     this.disruptionBudget = drainSafePdb(this, {
       name,

@@ -440,8 +440,13 @@ export class HoneydueStack extends Construct {
     const image = (repository: string) => `${registry}/${repository}:${props.imageTag}`;
     const labels = { ...stackLabels, ...(props.environmentLabel ? { [props.environmentLabel]: environment } : {}) };
     // The Namespace is cluster-scoped and the HelmChartConfig lives in kube-system: their charts get no namespace.
-    const chart = (name: StackConcern) =>
-      new Chart(this, name, { disableResourceNameHashes: true, labels, namespace: name === 'namespace' || name === 'traefik' ? undefined : namespace });
+    const chart = (name: StackConcern) => {
+      const inNamespace = name !== 'namespace' && name !== 'traefik';
+      const made = new Chart(this, name, { disableResourceNameHashes: true, labels, namespace: inNamespace ? namespace : undefined });
+      // On a fresh cluster an object applied before its Namespace is refused; cdk8s then writes this chart after it.
+      if (inNamespace) made.addDependency(this.namespaceObject);
+      return made;
+    };
     const shared = { imagePullSecret: props.imagePullSecret, secretName: props.secretName, podLabels: stackLabels };
 
     this.namespace = namespace;

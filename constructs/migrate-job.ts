@@ -6,6 +6,7 @@ import { ServiceEndpoint } from './shared/network';
 import { BACKEND_RESOURCES } from './shared/resources';
 import { absolutePathProblem, dnsLabelProblem, isRecord, ProblemList, reportProblems, ValueProblem, wholeNumberAtLeast, wholeNumberInRangeProblem } from './shared/validation';
 import { Workload } from './workload';
+import { applyAfter } from './shared/ordering';
 
 /** Props of {@link MigrateJob}. `image` is the api image of the release: goose is baked in at build time. */
 export interface MigrateJobProps extends AppWorkloadProps {
@@ -175,5 +176,6 @@ export class MigrateJob extends Workload {
       metadata: { name: jobName, namespace: this.namespace, labels: objectLabels(podName) },
       spec: { backoffLimit, activeDeadlineSeconds, template },
     });
+    applyAfter(this.job, this.serviceAccount, props.configMap);
   }
 }

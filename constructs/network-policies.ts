@@ -4,6 +4,7 @@ import { IngressRoute } from './honeydue-ingress';
 import { LABEL_NAME, namespaceOf, objectLabels, selectorLabels } from './shared/labels';
 import { trafficSourcesIn, WorkloadTraffic } from './shared/network';
 import { cidrProblem, dnsLabelProblem, ProblemList, reportProblems, ValueProblem } from './shared/validation';
+import { applyAfter } from './shared/ordering';
 
 /** Props of {@link NetworkPolicies}. */
 export interface NetworkPoliciesProps {
@@ -170,7 +171,10 @@ export class NetworkPolicies extends Construct {
     // Created (and so written) after every allow: `kubectl apply` goes through the file in
     // order, and a deny applied first would drop new connections until the allows follow.
     this.defaultDeny = policy('Resource', 'default-deny', 'default-deny', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
-    this.policies = [allowDns, ...egress, ...ingress, ...fromTraefik, this.defaultDeny];
+    const allows = [allowDns, ...egress, ...ingress, ...fromTraefik];
+    // Declared too, so cdk8s keeps the deny last wherever the policies sit in a consumer's chart.
+    applyAfter(this.defaultDeny, ...allows);
+    this.policies = [...allows, this.defaultDeny];
   }
 }
 

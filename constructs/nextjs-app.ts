@@ -9,6 +9,7 @@ import { httpProbe, LIVENESS_TIMING, probeOverridesProblems, ProbeOverrides, REA
 import { SMALL_RESOURCES } from './shared/resources';
 import { envNameProblem, httpPathProblem, memoryProblem, portProblem, ProblemList, reportProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
 import { Workload } from './workload';
+import { applyAfter } from './shared/ordering';
 
 /** Props of {@link NextjsApp}. Defaults fit a low-traffic internal panel; nothing organisation-specific. */
 export interface NextjsAppProps extends AppWorkloadProps {
@@ -158,6 +159,7 @@ export class NextjsApp extends Workload {
       strategy: SURGE_ONE_UNAVAILABLE_ZERO,
       template,
     });
+    applyAfter(this.deployment, this.serviceAccount, props.configMap);
     this.service = clusterIpService(this, name, namespace, port);
     this.disruptionBudget = drainSafePdb(this, { name, namespace, minimumReplicas: replicas, minAvailable: props.minAvailable });
   }

@@ -7,6 +7,7 @@ import { LIVENESS_TIMING, READINESS_TIMING, tcpProbe } from './shared/probes';
 import { REDIS_RESOURCES, resolveResources, ResourceOverrides, resourcesProblems } from './shared/resources';
 import { dnsLabelProblem, imageProblem, isRecord, memoryProblem, ProblemList, redisMemoryProblem, redisSizeProblem, reportProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
 import { Workload } from './workload';
+import { applyAfter } from './shared/ordering';
 
 /**
  * What Redis does at `maxmemory`.
@@ -186,6 +187,7 @@ export class Redis extends Workload {
       },
     });
     this.deployment = workloadDeployment(this, { name, namespace, replicas: 1, strategy: RECREATE, template });
+    applyAfter(this.deployment, this.claim, this.serviceAccount);
     this.service = clusterIpService(this, name, namespace, REDIS_PORT, 'redis');
     this.disruptionBudget = drainSafePdb(this, { name, namespace, minimumReplicas: 1 });
   }

@@ -10,6 +10,7 @@ import { httpProbe, LIVENESS_TIMING, READINESS_TIMING } from './shared/probes';
 import { resolveResources, ResourceOverrides, resourcesProblems, SMALL_RESOURCES } from './shared/resources';
 import { dataKeyProblem, dnsLabelProblem, durationProblem, httpsUrlProblem, imageProblem, isRecord, nonEmptyProblem, portProblem, ProblemList, reportProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
 import { Workload } from './workload';
+import { applyAfter } from './shared/ordering';
 
 /** The Secret that holds the remote-write bearer token, created by the operator out of band. */
 export interface VmAgentTokenSecret {
@@ -323,6 +324,9 @@ export class VmAgent extends Workload {
     });
     // One replica, replaced with Recreate: two vmagents would scrape and send every sample twice.
     this.deployment = workloadDeployment(this, { name, namespace, replicas: 1, strategy: RECREATE, template });
+    // A binding after the account and Role it binds; the pods after their account and config.
+    this.roleBindings.forEach((binding, i) => applyAfter(binding, this.serviceAccount, this.roles[i]));
+    applyAfter(this.deployment, this.serviceAccount, this.configMap);
     this.disruptionBudget = drainSafePdb(this, { name, namespace, minimumReplicas: 1 });
   }
 }

@@ -9,6 +9,7 @@ import { httpProbe, LIVENESS_TIMING, probeTimingProblems, ProbeTiming } from './
 import { SMALL_RESOURCES } from './shared/resources';
 import { httpPathProblem, isRecord, nonEmptyProblem, portProblem, ProblemList, reportProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
 import { Workload } from './workload';
+import { applyAfter } from './shared/ordering';
 
 /** Props of {@link Worker}. Defaults keep Asynq's scheduler a singleton; nothing organisation-specific. */
 export interface WorkerProps extends AppWorkloadProps {
@@ -162,6 +163,7 @@ export class Worker extends Workload {
       template,
       annotations: leaderElectedScheduler || !props.replicasAnnotation ? undefined : { [props.replicasAnnotation.key]: props.replicasAnnotation.reason },
     });
+    applyAfter(this.deployment, this.serviceAccount, props.configMap);
     this.disruptionBudget = drainSafePdb(this, { name, namespace: this.namespace, minimumReplicas: replicas });
   }
 }
