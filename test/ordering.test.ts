@@ -98,7 +98,7 @@ test("a consumer's app, its charts made Ingress first and Namespace last, synthe
   const cluster = new Chart(app, 'namespace', { disableResourceNameHashes: true });
 
   const redis = new Redis(apps, 'redis', {});
-  const config = new HoneydueConfigMap(settings, 'config', { name: 'acme-config', data: { DB_HOST: 'db.acme.test' } });
+  const config = new HoneydueConfigMap(settings, 'config', { name: 'acme-config', data: { DB_HOST: 'db.acme.test', POSTGRES_USER: 'acme', POSTGRES_DB: 'acme', NEXT_PUBLIC_API_URL: 'https://api.acme.test' } });
   const wiring = { configMap: config, secretName: 'acme-secrets', redis, externalPorts: [5432, 443] };
   const api = new HoneydueApi(apps, 'api', { ...wiring, image: image('api') });
   new Worker(apps, 'worker', { ...wiring, image: image('worker') });
@@ -156,7 +156,7 @@ test("a consumer's one chart, its Namespace made last and its workloads grouped 
   const workloads = new Construct(chart, 'b-workloads');
   const policies = new Construct(chart, 'c-policies');
 
-  const config = new HoneydueConfigMap(chart, 'config', { name: 'acme-config', namespace, data: { DB_HOST: 'db.acme.test' } });
+  const config = new HoneydueConfigMap(chart, 'config', { name: 'acme-config', namespace, data: { DB_HOST: 'db.acme.test', POSTGRES_USER: 'acme', POSTGRES_DB: 'acme', NEXT_PUBLIC_API_URL: 'https://api.acme.test' } });
   const redis = new Redis(workloads, 'redis', { namespace });
   const api = new HoneydueApi(workloads, 'api', { namespace, configMap: config, redis, image: image('api') });
   new NetworkPolicies(policies, 'network-policy', { namespace });

@@ -112,7 +112,7 @@ const image = (service: string) => 'registry.acme.test/shop/acme-' + service + '
 const redis = new Redis(chart, 'redis', {});
 const config = new HoneydueConfigMap(chart, 'config', {
   name: 'acme-config',
-  data: { DB_HOST: 'db.acme.test', REDIS_URL: 'redis://' + redis.name + ':' + redis.port + '/0' },
+  data: { DB_HOST: 'db.acme.test', POSTGRES_USER: 'acme', POSTGRES_DB: 'acme', REDIS_URL: 'redis://' + redis.name + ':' + redis.port + '/0' },
 });
 const wiring = { configMap: config, secretName: 'acme-secrets', redis, externalPorts: [5432, 443] };
 const api = new HoneydueApi(chart, 'api', { ...wiring, image: image('api'), replicas: 2, secretKeys: ['POSTGRES_PASSWORD'] });
