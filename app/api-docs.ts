@@ -81,7 +81,7 @@ function describe(declaration: ts.Declaration, name: string, checker: ts.TypeChe
   }
   if (ts.isTypeAliasDeclaration(declaration)) return { ...base, kind: 'type', definition: oneLine(declaration.type.getText()) };
   if (ts.isEnumDeclaration(declaration)) return { ...base, kind: 'enum', definition: declaration.members.map((m) => m.name.getText()).join(' \\| ') };
-  if (ts.isFunctionDeclaration(declaration)) return { ...base, kind: 'function', definition: oneLine(declaration.getText().split('{')[0]) };
+  if (ts.isFunctionDeclaration(declaration)) return { ...base, kind: 'function', definition: signatureOf(declaration) };
   if (ts.isVariableDeclaration(declaration)) {
     const statement = declaration.parent.parent;
     const stated = docOf(statement);
@@ -146,6 +146,14 @@ function commentText(comment: string | ts.NodeArray<ts.JSDocComment> | undefined
   if (comment === undefined) return '';
   if (typeof comment === 'string') return comment;
   return comment.map((part) => (ts.isJSDocLink(part) || ts.isJSDocLinkCode(part) || ts.isJSDocLinkPlain(part) ? `{@link ${part.name ? part.name.getText() : ''}${part.text}}` : part.text)).join('');
+}
+
+/** A function's declaration up to its body, on one line: a type literal's `{` in a parameter is not the body's. */
+function signatureOf(declaration: ts.FunctionDeclaration): string {
+  const text = declaration.getSourceFile().text;
+  const signature = oneLine(text.slice(declaration.getStart(), declaration.body ? declaration.body.getStart() : declaration.end).replace(/;\s*$/, ''));
+  // Parameters written one per line read as `( a, b, )` on one: `(a, b)`.
+  return signature.replace(/\(\s+/g, '(').replace(/,\s*\)/g, ')');
 }
 
 /** Source text on one line, without the comments of nested members (their docs are rendered elsewhere). */

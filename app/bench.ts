@@ -252,7 +252,8 @@ function machine() {
 /**
  * Environment config files for a scale run: production plus n-1 copies, each with
  * its own namespace, hosts, database and bucket (synth refuses environments that
- * share data undeclared), so every copy renders the same objects production does.
+ * share data undeclared) and no Traefik (the cluster's one is production's), so
+ * every copy renders the objects production does but its HelmChartConfig.
  */
 export function scaleConfigDir(root: string, environments: number): string {
   const configDir = path.join(root, `config-${environments}`);
@@ -266,6 +267,8 @@ export function scaleConfigDir(root: string, environments: number): string {
       `domains: { apex: ${name}.example.com, api: api.${name}.example.com, admin: admin.${name}.example.com }`,
       `database: { name: ${name} }`,
       `storage: { bucket: ${name} }`,
+      // The cluster has one Traefik: synth refuses a second environment that writes kube-system/traefik.
+      'traefik: { enabled: false }',
       '',
     ].join('\n'));
   }

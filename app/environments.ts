@@ -1,13 +1,18 @@
 /**
  * Environments must not touch each other's data (SPEC "Environments"): no two
  * share a database, a storage bucket, an Ingress host or a namespace unless the
- * later one's file declares that share. Synth runs this over every environment
- * of the config folder, also for `--env one` (a partial run would otherwise let
- * the environments it skips slip by), before anything is written.
+ * later one's file declares that share, and no two write the same cluster-wide
+ * object (the cluster has one of each; no share of it can be declared). Synth
+ * runs this over every environment of the config folder, also for `--env one`
+ * (a partial run would otherwise let the environments it skips slip by), before
+ * anything is written.
  */
 import * as path from 'path';
 import { directDatabaseHost } from '../constructs/shared/database';
 import { ConfigError, ConfigLayer, ConfigSources, describeSource, EnvironmentShares, listEnvironments, loadEnvironment, LoadedEnvironment, shownPath as shown } from './config';
+import { renderFiles, RenderedFile } from './render';
+import { apiGroupOf } from './shared/manifests';
+import { REPO_ROOT } from './shared/repo-root';
 
 /** What two environments can share: the keys of `shares:` in an environment file. */
 export type SharedResource = keyof EnvironmentShares;
@@ -25,7 +30,10 @@ export interface DeclaredShare {
   readonly line: string;
 }
 
-/** Environments that share data undeclared, or declarations the files do not bear out: every problem at once. */
+/**
+ * Environments that share data undeclared, declarations the files do not bear out, or two environments
+ * writing one cluster-wide object: every problem at once.
+ */
 export class IsolationError extends Error {
   public constructor(public readonly problems: string[]) {
     super(`${problems.length} problem(s) with the data environments share (docs/environments.md):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -42,6 +50,8 @@ export interface IsolationOptions {
   readonly imageTag?: string;
   /** Where the tag override came from (`--tag`), for its problems. @default 'the imageTag override' */
   readonly imageTagSource?: string;
+  /** Where synth writes, for the files a problem names. @default 'dist' beside the repo root */
+  readonly outDir?: string;
 }
 
 /** One config key behind a claim, and which file set it. */
@@ -62,9 +72,11 @@ interface Claim {
   readonly fix: string;
 }
 
-/** An environment loaded once, with the stack its loading built, as the check leaves it for synth to render. */
+/** An environment loaded, built and rendered once, as the check leaves it for synth to write. */
 export interface CheckedEnvironment {
   readonly loaded: LoadedEnvironment;
+  /** Its files, as synth writes them: the check read its cluster-wide objects from them. */
+  readonly files: RenderedFile[];
 }
 
 /** What {@link checkEnvironments} found: the declared shares, and every environment it loaded on the way. */
@@ -77,8 +89,18 @@ export interface EnvironmentsChecked {
   readonly environments: ReadonlyMap<string, CheckedEnvironment>;
 }
 
+/** An object the cluster holds one of, whichever environment writes it: cluster-scoped, or outside the environment's namespace. */
+interface ClusterWideObject {
+  /** `HelmChartConfig kube-system/traefik`, `PriorityClass honeydue-critical`: as the problem names it. */
+  readonly name: string;
+  /** The API group too, which tells two kinds of one name apart. */
+  readonly identity: string;
+  readonly file: RenderedFile;
+}
+
 interface Environment extends CheckedEnvironment {
   readonly claims: Claim[];
+  readonly clusterWide: ClusterWideObject[];
 }
 
 /**
@@ -176,8 +198,43 @@ export function checkEnvironments(options: IsolationOptions = {}): EnvironmentsC
       }
     }
   }
+  problems.push(...clusterWideProblems([...environments.values()], path.resolve(options.outDir ?? path.join(REPO_ROOT, 'dist'))));
   if (problems.length > 0) throw new IsolationError(problems);
   return { shares, environments };
+}
+
+/**
+ * One problem per environment that writes a cluster-wide object another, earlier
+ * environment writes too (the one it extends, else the one that sorts first keeps
+ * it). No `shares:` entry allows it: each deploy would apply its own version over
+ * the other's, and prune it as its own.
+ */
+function clusterWideProblems(environments: Environment[], outDir: string): string[] {
+  const writers = new Map<string, { env: Environment; object: ClusterWideObject }[]>();
+  for (const env of environments) {
+    for (const object of env.clusterWide) writers.set(object.identity, [...(writers.get(object.identity) ?? []), { env, object }]);
+  }
+  const problems: string[] = [];
+  for (const group of writers.values()) {
+    const owner = group.find((a) => group.every((b) => b === a || isLater(b.env.loaded, a.env.loaded))) ?? group[0];
+    for (const other of group) {
+      if (other === owner) continue;
+      const [later, earlier] = [other.env.loaded, owner.env.loaded];
+      const written = (writer: typeof other) => shown(path.join(outDir, writer.object.file.relativePath));
+      problems.push(
+        `${shown(later.file)} and ${shown(earlier.file)} both write ${other.object.name} (${written(other)}, ${written(owner)}): ` +
+          `${turnOff(other.object, later)}`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** How the later environment stops writing a cluster-wide object: the config key, when one concern's switch is it. */
+function turnOff(object: ClusterWideObject, env: LoadedEnvironment): string {
+  const { concern } = object.file;
+  if (concern === 'traefik') return `the cluster has one Traefik; set traefik.enabled: false in ${shown(env.file)}`;
+  return `the cluster holds one ${object.name}; leave it to one environment and change what writes it (the ${concern} concern) in ${shown(env.file)}`;
 }
 
 /**
@@ -205,6 +262,7 @@ export function deployRefusal(env: string, configDir?: string): string | undefin
 function environmentOf(env: string, options: IsolationOptions, filesRead: Map<string, ConfigLayer>): Environment {
   const loaded = loadEnvironment(env, { configDir: options.configDir, imageTag: options.imageTag, imageTagSource: options.imageTagSource, filesRead });
   const { stack } = loaded;
+  const files = renderFiles(loaded);
   const key = (name: string, value: string): KeyValue => ({ key: name, value, origin: originOf(loaded.chain, name.split('.'), loaded.sources) });
   const host = stack.config.data.DB_HOST;
   const database = stack.config.data.POSTGRES_DB;
@@ -227,7 +285,25 @@ function environmentOf(env: string, options: IsolationOptions, filesRead: Map<st
   for (const [name, keys] of hosts) {
     claims.push({ resource: 'ingressHost', identity: name, what: `Ingress host '${name}'`, keys, fix: `its own ${keys.map((k) => k.key).join(' and ')}` });
   }
-  return { loaded, claims };
+  return { loaded, files, claims, clusterWide: clusterWideObjectsOf(files, stack.namespace) };
+}
+
+/**
+ * The objects outside the environment's namespace: cluster-scoped ones and those in another namespace
+ * (Traefik's HelmChartConfig in kube-system). Its own Namespace is left to the namespace claim, whose
+ * share a file may declare.
+ */
+function clusterWideObjectsOf(files: RenderedFile[], namespace: string): ClusterWideObject[] {
+  return files.flatMap((file) =>
+    file.objects.flatMap((object): ClusterWideObject[] => {
+      const { kind, apiVersion } = object;
+      const { name, namespace: objectNamespace } = object.metadata ?? {};
+      if (objectNamespace === namespace) return [];
+      if (objectNamespace === undefined && apiGroupOf(apiVersion) === '' && kind === 'Namespace' && name === namespace) return [];
+      const where = objectNamespace === undefined ? name : `${objectNamespace}/${name}`;
+      return [{ name: `${kind} ${where}`, identity: `${apiGroupOf(apiVersion)}/${kind} ${where}`, file }];
+    }),
+  );
 }
 
 /** The later of two environments first: the one that extends the other, else the one that sorts after. */

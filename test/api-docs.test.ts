@@ -62,3 +62,18 @@ test('fails naming each undocumented declaration, prop without @default, and con
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('every function signature in docs/API.md is whole: its brackets balance', () => {
+  const markdown = fs.readFileSync(API_DOC_FILE, 'utf8');
+  const signatures = [...markdown.matchAll(/^\| `\w+` \| `(export (?:declare )?function (?:[^`\\]|\\.)*)` \|/gm)].map((m) => m[1].replace(/\\\|/g, '|'));
+  expect(signatures.length).toBe(api.filter((e) => e.kind === 'function').length);
+  const unbalanced = signatures.filter((signature) => {
+    const open: string[] = [];
+    for (const char of signature.replace(/=>/g, '')) {
+      if ('({[<'.includes(char)) open.push(char);
+      else if (')}]>'.includes(char) && open.pop() !== '({[<'[')}]>'.indexOf(char)]) return true;
+    }
+    return open.length > 0;
+  });
+  expect(unbalanced).toEqual([]);
+});

@@ -19,7 +19,8 @@ const quiet = () => undefined;
  */
 const sharesWith = (...envs: string[]) => {
   const list = `[${envs.join(', ')}]`;
-  return `shares: { database: ${list}, bucket: ${list}, ingressHost: ${list}, namespace: ${list} }\n`;
+  // Everything declared shared; the cluster's one Traefik, which no share covers, left to production.
+  return `shares: { database: ${list}, bucket: ${list}, ingressHost: ${list}, namespace: ${list} }\ntraefik: { enabled: false }\n`;
 };
 
 /** A scratch config folder: production plus layered variants of it. */

@@ -30,6 +30,8 @@ const ownData = () => ({
   domains: { apex: 'qa.myhoneydue.com', api: 'qa-api.myhoneydue.com', admin: 'qa-admin.myhoneydue.com' },
   database: { name: 'honeyDueQa' },
   storage: { bucket: 'honeyDueQa' },
+  // The cluster has one Traefik, production's.
+  traefik: { enabled: false },
 });
 
 let scratch: string;
@@ -151,7 +153,7 @@ describe('synth refuses environments that share data undeclared', () => {
   });
 
   test('a namespace; an environment that writes none of its facts is refused, never given production\'s', () => {
-    const configDir = folder({ qa: { ...ownData(), namespace: 'honeydue' }, zz: 'extends: production\nnamespace: honeydue-zz\ndomains: { apex: zz.example.com, api: api.zz.example.com, admin: admin.zz.example.com }\ndatabase: { name: zz }\nstorage: { bucket: zz }\n' });
+    const configDir = folder({ qa: { ...ownData(), namespace: 'honeydue' }, zz: 'extends: production\ntraefik: { enabled: false }\nnamespace: honeydue-zz\ndomains: { apex: zz.example.com, api: api.zz.example.com, admin: admin.zz.example.com }\ndatabase: { name: zz }\nstorage: { bucket: zz }\n' });
     expect(problemsOf(configDir)).toEqual([
       expect.stringContaining(`share the namespace 'honeydue': production has namespace 'honeydue' (set in ${at(path.join(configDir, 'production.yaml'), 'namespace: honeydue', 'honeydue')}); qa has namespace 'honeydue' (set in ${at(path.join(configDir, 'qa.yaml'), 'namespace: honeydue', 'honeydue')})`),
     ]);
@@ -182,7 +184,7 @@ describe('a share the later file declares', () => {
   });
 
   test('covers each Ingress host it shares and the namespace, each printed', () => {
-    const configDir = folder({ qa: { extends: 'production', database: { name: 'honeyDueQa' }, storage: { bucket: 'honeyDueQa' }, shares: { ingressHost: 'production', namespace: ['production'] } } });
+    const configDir = folder({ qa: { extends: 'production', database: { name: 'honeyDueQa' }, storage: { bucket: 'honeyDueQa' }, traefik: { enabled: false }, shares: { ingressHost: 'production', namespace: ['production'] } } });
     expect(checkIsolation({ configDir }).map((share) => [share.resource, share.what])).toEqual([
       ['namespace', "namespace 'honeydue'"],
       ['ingressHost', "Ingress host 'myhoneydue.com'"],
@@ -228,7 +230,7 @@ describe('a share the later file declares', () => {
     // The facts the schema requires and no share is judged by, as production names them.
     const { registry, images, secretName, configMapName, ingressName, email, migrate } = PRODUCTION;
     const facts = { registry, images, secretName, configMapName, ingressName, email, migrate };
-    const env = (name: string, shares?: object) => ({ imageTag: '237c6b8', ...facts, namespace: `honeydue-${name}`, domains: { apex: `${name}.example.com`, api: `api.${name}.example.com`, admin: `admin.${name}.example.com` }, database: { ...PRODUCTION.database, name }, storage: { ...PRODUCTION.storage, bucket: 'together' }, ...(shares ? { shares } : {}) });
+    const env = (name: string, shares?: object) => ({ imageTag: '237c6b8', ...facts, namespace: `honeydue-${name}`, domains: { apex: `${name}.example.com`, api: `api.${name}.example.com`, admin: `admin.${name}.example.com` }, database: { ...PRODUCTION.database, name }, storage: { ...PRODUCTION.storage, bucket: 'together' }, traefik: { enabled: false }, ...(shares ? { shares } : {}) });
     expect(problemsOf(folder({ alpha: env('alpha', { bucket: 'beta' }), beta: env('beta') })).join('\n')).toMatch(/alpha\.yaml:\d+:\d+: shares\.bucket: beta: a share is declared in the later environment's file \(beta sorts after alpha\); move it to \S+beta\.yaml as 'shares: \{ bucket: alpha \}'/);
     fs.rmSync(path.join(scratch, 'config'), { recursive: true });
     expect(checkIsolation({ configDir: folder({ alpha: env('alpha'), beta: env('beta', { bucket: 'alpha' }) }) }).map((s) => s.line)).toEqual([
@@ -327,6 +329,43 @@ describe('the synth command', () => {
     expect((thrown as ConfigError).problems).toEqual([
       expect.stringMatching(new RegExp(`^${qa}:\\d+:\\d+: api\\.minAvailable: 5 would block every node drain: api\\.replicas is 3; use at most 2 \\(got 5\\)$`)),
     ]);
+  });
+});
+
+describe('synth refuses two environments that write one cluster-wide object', () => {
+  /** The repo's production and staging, and a qa that is production with its own namespace, hosts, database and bucket. */
+  const withQa = (qa: object) => {
+    const configDir = path.join(scratch, 'config');
+    fs.cpSync(CONFIG_DIR, configDir, { recursive: true });
+    const { traefik: _ownTraefik, ...own } = ownData();
+    fs.writeFileSync(path.join(configDir, 'qa.yaml'), YAML.stringify({ ...own, ...qa }));
+    return configDir;
+  };
+
+  test("a qa that extends production inherits its Traefik: exit 1, both files named and how to turn it off, nothing written", () => {
+    const configDir = withQa({});
+    const outDir = path.join(scratch, 'dist');
+    const errors: string[] = [];
+    expect(runSynth(['--config', configDir, '--out', outDir], { out: quiet, err: (line) => errors.push(line) })).toBe(1);
+    const [qa, production] = [path.join(configDir, 'qa.yaml'), path.join(configDir, 'production.yaml')];
+    expect(errors.join('\n')).toContain(
+      `1 problem(s) with the data environments share (docs/environments.md):\n  - ${qa} and ${production} both write HelmChartConfig kube-system/traefik ` +
+        `(${path.join(outDir, 'qa', '25-traefik.yaml')}, ${path.join(outDir, 'production', '25-traefik.yaml')}): ` +
+        `the cluster has one Traefik; set traefik.enabled: false in ${qa}`,
+    );
+    expect(fs.existsSync(outDir)).toBe(false);
+    // --env production is refused too: the check covers every environment of the folder.
+    expect(runSynth(['--config', configDir, '--out', outDir, '--env', 'production'], { out: quiet, err: quiet })).toBe(1);
+    expect(fs.existsSync(outDir)).toBe(false);
+  });
+
+  test('with traefik.enabled: false in qa.yaml it synthesizes, Traefik left to production', () => {
+    const configDir = withQa({ traefik: { enabled: false } });
+    const outDir = path.join(scratch, 'dist');
+    expect(runSynth(['--config', configDir, '--out', outDir], { out: quiet, err: quiet })).toBe(0);
+    expect(fs.readdirSync(outDir).sort()).toEqual(['production', 'qa', 'staging']);
+    expect(fs.readdirSync(path.join(outDir, 'qa'))).not.toContain('25-traefik.yaml');
+    expect(fs.readdirSync(path.join(outDir, 'production'))).toContain('25-traefik.yaml');
   });
 });
 

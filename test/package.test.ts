@@ -197,12 +197,13 @@ function honeydueFacts(): string[] {
 }
 
 describe('the library holds no honeyDue facts', () => {
-  test('no file of the package names honeyDue\'s hosts, bucket, database or registry', () => {
+  test('no file of the package, the README included, names honeyDue\'s hosts, bucket, database or registry', () => {
     const installed = path.join(consumer, 'node_modules', 'honeydue-k8s');
     const facts = honeydueFacts();
     expect(facts).toContain('honeyDueProd');
-    // The code and its declarations; the README (npm always packs it) documents honeyDue's own stack and deploy.
-    const found = tarballFiles.filter((file) => file.startsWith('build/')).flatMap((file) => {
+    // The code, its declarations, and the README, which npm packs whatever `files` says: a consumer reads it.
+    expect(tarballFiles).toContain('README.md');
+    const found = tarballFiles.filter((file) => file.startsWith('build/') || file === 'README.md').flatMap((file) => {
       const text = fs.readFileSync(path.join(installed, file), 'utf8');
       return facts.filter((fact) => text.includes(fact)).map((fact) => `${file}: ${fact}`);
     });

@@ -158,9 +158,10 @@ test('the synth command exits non-zero naming the field and leaves dist/ intact'
 
 test('--tag pins every honeyDue image; --env replaces only that environment', () => {
   const { configDir, outDir } = workspace();
-  // Its own namespace, hosts, database and bucket: nothing it holds is production's.
+  // Its own namespace, hosts, database and bucket, and production's Traefik left to production: nothing it holds is production's.
   fs.writeFileSync(path.join(configDir, 'other.yaml'), [
     'extends: production',
+    'traefik: { enabled: false }',
     'namespace: other',
     'domains: { apex: other.example.com, api: api.other.example.com, admin: admin.other.example.com }',
     'database: { name: other }',
