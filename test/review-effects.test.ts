@@ -230,3 +230,11 @@ describe('traffic a NetworkPolicy change opens or closes', () => {
     expect(found).toEqual(['NetworkPolicy admin-ingress-traefik: Traefik -> admin:3000: allowed -> denied: the site goes down']);
   });
 });
+
+test("the README's example across objects is what the review prints for api-pdb at minAvailable 3", () => {
+  const { out } = effectsOf(pair((t) => (t.get('PodDisruptionBudget', 'api-pdb').spec.minAvailable = 3)));
+  const printed = [`  ${TITLE}:`, ...section(out, TITLE)].join('\n');
+  const summary = out.split('\n').find((line) => line.startsWith('production: '))!;
+  const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+  expect(readme).toContain(`\n${summary}\n${printed}\n`);
+});
