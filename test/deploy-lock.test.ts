@@ -367,3 +367,13 @@ describe('the deploy lock', () => {
     expect(JSON.parse(readFileSync(leaseFile(sandbox.state), 'utf8')).spec.holderIdentity).toBe('other@ci pid 7');
   });
 });
+
+test('two deploys of one process at once each get a folder of their own: the refused one removes only its own', async () => {
+  // Both start in the same second, so their folders' names would be the same (env, time, pid).
+  const deploy = () => runDeploy(['--env', 'production', '--tag', 'abc1234']);
+  const [one, two] = await Promise.all([deploy(), deploy()]);
+  const [won, refused] = one.code === 0 ? [one, two] : [two, one];
+  expect([won.code, refused.code]).toEqual([0, 1]);
+  expect(refused.stderr).toContain('another deploy of production is running');
+  expect(won.stdout).toMatch(/deployed .*\n$/);
+});

@@ -318,11 +318,22 @@ class DeployFolders {
   constructor(private readonly repoRoot: string) {}
 
   create(env: string): string {
-    const folder = join(this.repoRoot, DEPLOY_OUT_DIR, deployFolderName(env, new Date(), process.pid));
-    mkdirSync(folder, { recursive: true });
-    this.created.push(folder);
-    this.current = folder;
-    return folder;
+    const root = join(this.repoRoot, DEPLOY_OUT_DIR);
+    mkdirSync(root, { recursive: true });
+    // Two deploys of one process (tests run them in process) can start in the same second: the
+    // folder is made only if it does not exist, and the later deploy takes the next free second.
+    for (let at = Date.now(); ; at += 1000) {
+      const folder = join(root, deployFolderName(env, new Date(at), process.pid));
+      try {
+        mkdirSync(folder);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        throw error;
+      }
+      this.created.push(folder);
+      this.current = folder;
+      return folder;
+    }
   }
 
   /** @param keep a folder that outlives the deploy: a dry run's release files, which its plan names */
