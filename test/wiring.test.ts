@@ -1,4 +1,4 @@
-import { Chart, Testing } from 'cdk8s';
+import { ApiObject, Chart, Testing } from 'cdk8s';
 import { HoneydueApi, HoneydueConfigMap, HoneydueNamespace, MigrateJob, NextjsApp } from '../constructs';
 import { APP_WIRING, BACKEND_WIRING, container, envVar, imageOf, PRODUCTION, productionChart, synthOf } from './helpers';
 
@@ -90,5 +90,14 @@ describe('two objects of one kind, namespace and name are an error naming both c
     new HoneydueNamespace(new Chart(app, 'one', { namespace: 'a' }), 'namespace', { name: 'acme' });
     new HoneydueNamespace(new Chart(app, 'two', { namespace: 'b' }), 'namespace', { name: 'acme' });
     expect(() => app.synthYaml()).toThrow(/Namespace acme is built by both one\/namespace and two\/namespace/);
+  });
+
+  test("any cluster-scoped kind clashes across the charts' namespaces: two ClusterRoles of one name", () => {
+    const app = Testing.app();
+    new HoneydueNamespace(new Chart(app, 'ns'), 'namespace', { name: 'acme' });
+    const clusterRole = (chart: Chart) => new ApiObject(chart, 'reader', { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'reader' } });
+    clusterRole(new Chart(app, 'one', { namespace: 'a' }));
+    clusterRole(new Chart(app, 'two', { namespace: 'b' }));
+    expect(() => app.synthYaml()).toThrow(/ClusterRole reader is built by both one and two/);
   });
 });

@@ -3,6 +3,7 @@
  */
 import { child } from './paths';
 import { isPlainObject } from './objects';
+import { labelSelectorMatches as sharedLabelSelectorMatches, type LabelSelector } from '../shared/label-selector';
 import { apiGroupOf, podTemplateOf } from '../shared/manifests';
 import type { CheckContext, Json, KubeObject } from './types';
 
@@ -84,22 +85,8 @@ export function mapSelectorMatches(selector: Record<string, unknown>, labels: Re
  * True when a LabelSelector (matchLabels + matchExpressions) selects the labels.
  * An empty selector selects everything, as it does for a PodDisruptionBudget in policy/v1.
  */
-export function labelSelectorMatches(selector: Json, labels: Record<string, string>): boolean {
-  if (isPlainObject(selector.matchLabels) && !mapSelectorMatches(selector.matchLabels, labels)) return false;
-  for (const expression of Array.isArray(selector.matchExpressions) ? selector.matchExpressions : []) {
-    if (!isPlainObject(expression)) return false;
-    const has = Object.prototype.hasOwnProperty.call(labels, expression.key);
-    const values: unknown[] = Array.isArray(expression.values) ? expression.values : [];
-    switch (expression.operator) {
-      case 'In': if (!has || !values.includes(labels[expression.key])) return false; break;
-      case 'NotIn': if (has && values.includes(labels[expression.key])) return false; break;
-      case 'Exists': if (!has) return false; break;
-      case 'DoesNotExist': if (has) return false; break;
-      default: return false;
-    }
-  }
-  return true;
-}
+export const labelSelectorMatches = (selector: Json, labels: Record<string, string>): boolean =>
+  sharedLabelSelectorMatches(selector as LabelSelector, labels);
 
 /** Kinds whose pods a PodDisruptionBudget protects with a replica count we can read. */
 export const REPLICATED_KINDS = new Set(['apps/Deployment', 'apps/StatefulSet', 'apps/ReplicaSet', '/ReplicationController']);

@@ -5,7 +5,8 @@
  */
 import { ManifestObject } from '../shared/manifest-object';
 import { nameOf } from './objects';
-import { LabelSelector, podRunners, runnerName, scalerOf, selectedBy } from './selectors';
+import type { LabelSelector } from '../shared/label-selector';
+import { podRunners, runnerName, scalerOf, selectedBy } from './selectors';
 import type { Finding } from './types';
 
 const DRAIN = 'so a node drain (kubectl drain, a k3s upgrade) waits forever';

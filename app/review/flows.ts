@@ -16,12 +16,12 @@ import {
   PolicyPod,
   PolicySet,
   policyTypesOf,
-  selectorMatches,
   selects,
   specOf,
   Verdict,
   verdictOf,
 } from './network-policy';
+import { labelSelectorMatches } from '../shared/label-selector';
 import { nameOf } from './objects';
 import type { Finding } from './types';
 
@@ -206,7 +206,7 @@ function serviceTargets(side: Side, service: ManifestObject, servicePort: any): 
   const protocol: string = servicePort.protocol ?? 'TCP';
   const target: number | string = servicePort.targetPort ?? servicePort.port;
   return side.workloads
-    .filter((w) => w.pod.namespace === service.namespace && selectorMatches({ matchLabels: selector }, w.pod.labels))
+    .filter((w) => w.pod.namespace === service.namespace && labelSelectorMatches({ matchLabels: selector }, w.pod.labels))
     .flatMap((workload) => {
       const port = typeof target === 'number' ? target : workload.pod.ports.find((p) => p.name === target && p.protocol === protocol)?.containerPort;
       return port === undefined ? [] : [{ workload, port, protocol }];

@@ -10,6 +10,7 @@
  * matches addresses (the nodes, the world), never a pod: the API leaves pod
  * traffic through an ipBlock to the implementation.
  */
+import { labelSelectorMatches, type LabelSelector } from '../shared/label-selector';
 import { ManifestObject } from '../shared/manifest-object';
 
 /** A pod as policies see it. */
@@ -56,11 +57,6 @@ export function verdictOf(set: PolicySet, connection: Connection): Verdict {
   return egress === 'allowed' && ingress === 'allowed' ? 'allowed' : 'partly allowed';
 }
 
-interface LabelSelector {
-  readonly matchLabels?: Record<string, string>;
-  readonly matchExpressions?: readonly { key: string; operator: string; values?: readonly string[] }[];
-}
-
 interface Peer {
   readonly podSelector?: LabelSelector;
   readonly namespaceSelector?: LabelSelector;
@@ -95,7 +91,7 @@ export function policyTypesOf(spec: PolicySpec): readonly string[] {
 
 /** Whether `policy` selects `pod` (same namespace, podSelector matches). */
 export function selects(policy: ManifestObject, pod: PolicyPod): boolean {
-  return !pod.hostNetwork && policy.namespace === pod.namespace && selectorMatches(specOf(policy).podSelector ?? {}, pod.labels);
+  return !pod.hostNetwork && policy.namespace === pod.namespace && labelSelectorMatches(specOf(policy).podSelector ?? {}, pod.labels);
 }
 
 function directionVerdict(set: PolicySet, pod: PolicyPod, direction: 'Ingress' | 'Egress', connection: Connection): Verdict {
@@ -133,32 +129,10 @@ function portsMatch(ports: readonly PolicyPort[] | undefined, port: number, prot
 function peerMatchesPod(set: PolicySet, policyNamespace: string, peer: Peer, pod: PolicyPod): boolean {
   if (peer.ipBlock !== undefined || pod.hostNetwork) return false;
   if (peer.namespaceSelector === undefined) {
-    return pod.namespace === policyNamespace && selectorMatches(peer.podSelector ?? {}, pod.labels);
+    return pod.namespace === policyNamespace && labelSelectorMatches(peer.podSelector ?? {}, pod.labels);
   }
   const namespaceLabels = set.namespaceLabels.get(pod.namespace) ?? { 'kubernetes.io/metadata.name': pod.namespace };
-  return selectorMatches(peer.namespaceSelector, namespaceLabels) && selectorMatches(peer.podSelector ?? {}, pod.labels);
-}
-
-/** A label selector as the API reads it: every matchLabels pair and every expression; `{}` matches all. */
-export function selectorMatches(selector: LabelSelector, labels: Readonly<Record<string, string>>): boolean {
-  const pairs = Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value);
-  return (
-    pairs &&
-    (selector.matchExpressions ?? []).every(({ key, operator, values = [] }) => {
-      switch (operator) {
-        case 'In':
-          return key in labels && values.includes(labels[key]);
-        case 'NotIn':
-          return !(key in labels) || !values.includes(labels[key]);
-        case 'Exists':
-          return key in labels;
-        case 'DoesNotExist':
-          return !(key in labels);
-        default:
-          return false;
-      }
-    })
-  );
+  return labelSelectorMatches(peer.namespaceSelector, namespaceLabels) && labelSelectorMatches(peer.podSelector ?? {}, pod.labels);
 }
 
 /** Addresses from `first` to `last`, both included; IPv4 and IPv6 never overlap. */

@@ -4,6 +4,7 @@
  * whose target is not in the release, a Deployment whose selector misses its
  * own pod template.
  */
+import { labelSelectorMatches, type LabelSelector } from '../shared/label-selector';
 import { ManifestObject } from '../shared/manifest-object';
 import { podTemplateOf } from '../shared/manifests';
 import { LABEL_NAME } from '../../constructs/shared/labels';
@@ -12,11 +13,6 @@ import type { Finding } from './types';
 
 type Labels = Readonly<Record<string, string>>;
 
-/** A LabelSelector (a PDB's, a NetworkPolicy's, a workload's). */
-export interface LabelSelector {
-  readonly matchLabels?: Labels;
-  readonly matchExpressions?: ReadonlyArray<{ readonly key: string; readonly operator: string; readonly values?: readonly string[] }>;
-}
 
 /** An object that runs pods, and the labels its pod template gives them. */
 export interface PodRunner {
@@ -36,20 +32,6 @@ export function podRunners(objects: readonly ManifestObject[]): PodRunner[] {
   });
 }
 
-/** Kubernetes' rule: every matchLabels pair and every expression holds (an empty selector selects everything). */
-export function selects(selector: LabelSelector, labels: Labels): boolean {
-  const pairs = Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value);
-  return (
-    pairs &&
-    (selector.matchExpressions ?? []).every(({ key, operator, values = [] }) => {
-      if (operator === 'In') return key in labels && values.includes(labels[key]);
-      if (operator === 'NotIn') return !(key in labels) || !values.includes(labels[key]);
-      if (operator === 'Exists') return key in labels;
-      if (operator === 'DoesNotExist') return !(key in labels);
-      return false;
-    })
-  );
-}
 
 /** `k=v, k in (a, b), k` as a reader writes a selector. */
 export function selectorText(selector: LabelSelector): string {
@@ -62,7 +44,7 @@ export function selectorText(selector: LabelSelector): string {
 
 /** The pod runners of the object's namespace its selector selects. */
 export const selectedBy = (object: ManifestObject, selector: LabelSelector, runners: readonly PodRunner[]): PodRunner[] =>
-  runners.filter((r) => r.object.namespace === object.namespace && selects(selector, r.labels));
+  runners.filter((r) => r.object.namespace === object.namespace && labelSelectorMatches(selector, r.labels));
 
 /** `Deployment api`: the namespace is the selector's own. */
 export const runnerName = (runner: PodRunner): string => `${runner.object.kind} ${runner.object.name}`;
@@ -97,7 +79,7 @@ function selectorFinding(object: ManifestObject, objects: readonly ManifestObjec
     return judged(object, 'spec.podSelector', podSelector, runners, { none: 'its rules apply to no pod', others: 'its rules apply to them' });
   }
   const own = runners.find((r) => r.object === object);
-  if (own !== undefined && object.group === 'apps' && selector !== undefined && !selects(selector, own.labels)) {
+  if (own !== undefined && object.group === 'apps' && selector !== undefined && !labelSelectorMatches(selector, own.labels)) {
     return `spec.selector ${selectorText(selector)} does not select its own pod template: the API server refuses the ${object.kind} (selector does not match template labels)`;
   }
   return undefined;

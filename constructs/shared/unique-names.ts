@@ -1,5 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
+import { isClusterScopedBuiltin } from './cluster-scope';
 
 /** The roots (Apps) whose objects are already checked. */
 const checked = new WeakSet<IConstruct>();
@@ -43,10 +44,10 @@ export function duplicateObjectProblems(root: IConstruct): string[] {
 }
 
 /**
- * The cluster-scoped kinds the constructs build. cdk8s gives every object its
- * chart's namespace in memory; these drop it from their manifest, so their
- * names clash across namespaces.
+ * cdk8s gives every object its chart's namespace in memory; a cluster-scoped
+ * kind has none in the cluster, so its names clash across namespaces. cdk8s
+ * names the core group `core`; the list names it ''.
  */
 function isClusterScoped(object: ApiObject): boolean {
-  return object.apiGroup === 'core' && object.kind === 'Namespace';
+  return isClusterScopedBuiltin(object.apiGroup === 'core' ? '' : object.apiGroup, object.kind);
 }
