@@ -365,6 +365,11 @@ test('an entry started as the npm scripts start one gets its arguments, and a st
     const failed = spawnSync(NODE_TS, ['entry.ts'], { cwd: scratch, encoding: 'utf8' });
     expect(failed.status).toBe(1);
     expect(failed.stderr).toContain(`at fail (${path.join(scratch, 'fail.ts')}:5:`);
+    // The commands fail after the top level has run (their main is async): mapped as well.
+    fs.writeFileSync(path.join(scratch, 'later.ts'), "import { fail } from './fail';\nsetTimeout(() => fail(), 1);\n");
+    const later = spawnSync(NODE_TS, ['later.ts'], { cwd: scratch, encoding: 'utf8' });
+    expect(later.status).toBe(1);
+    expect(later.stderr).toContain(`at fail (${path.join(scratch, 'fail.ts')}:5:`);
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
