@@ -5,7 +5,7 @@
  * written to dist/, so the same code audits a synth in memory and a folder on disk.
  * Documents and objects are the shared manifest model (app/shared/manifest-object.ts).
  */
-import type { ManifestDocument, ManifestObject } from '../shared/manifest-object';
+import type { ManifestDocument, ManifestObject } from './manifests';
 
 /** One YAML document of the set and the file it came from (or will be written to). */
 export type { ManifestDocument };
