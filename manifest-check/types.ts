@@ -25,6 +25,7 @@ export interface Finding {
   readonly severity: 'error';
   /** `Kind namespace/name`, or `Kind name` for cluster-scoped objects. */
   readonly object: string;
+  /** The file the object is in, or is written to. */
   readonly file: string;
   /** Field path in the object, e.g. `spec.template.spec.containers[0].securityContext.runAsNonRoot`. */
   readonly path: string;
