@@ -22,3 +22,6 @@ export type { ServiceEndpoint, MetricsEndpoint, WorkloadTraffic } from './shared
 export { SCRAPE_ANNOTATIONS, HTTPS_PORT } from './shared/network';
 export { KUBERNETES_API_ACCESS_ANNOTATION } from './shared/pod-security';
 export { ValueProblem, ValueProblems } from './shared/validation';
+// The manifest check, as a cdk8s validation plugin (cdk8s.yaml `validations`) and as a function for tests.
+export { ManifestCheck, checkObjects, type SynthValidationContext } from '../manifest-check/plugin';
+export type { Finding } from '../manifest-check/types';

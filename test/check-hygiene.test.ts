@@ -2,7 +2,7 @@
  * Workload hygiene: pinned images, resources, probes that probe a declared port,
  * read-only root filesystems, no ServiceAccount token.
  */
-import { imageTag } from '../app/check/rules/hygiene';
+import { imageTag } from '../manifest-check/rules/hygiene';
 import { check, expectFindings, goodDocs, goodWith } from './check-helpers';
 
 const API = 'Deployment honeydue/api';

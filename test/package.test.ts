@@ -9,15 +9,17 @@
  * import the manifest forgot fails here, as it would for a user.
  * Slow (a build, a pack and a tsc run); every other test is fast.
  */
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
+import { acmeExample } from './acme-example';
 import { NODE_TS } from './node-ts';
 
 const REPO = path.resolve(__dirname, '..');
 const TSC = path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
+const CDK8S = path.join(REPO, 'node_modules', '.bin', 'cdk8s');
 /** Where the consumer's tsc keeps its incremental build info (.cache/ is git-ignored; safe to delete). */
 const CONSUMER_BUILD_INFO = path.join(REPO, '.cache', 'package-test', 'consumer.tsbuildinfo');
 
@@ -71,7 +73,8 @@ beforeAll(() => {
       files: ['main.ts'],
     }),
   );
-  fs.writeFileSync(path.join(consumer, 'main.ts'), CONSUMER_APP);
+  // The acme example of the packed README, as a consumer copies it: another product, nothing of honeyDue passed in.
+  fs.writeFileSync(path.join(consumer, 'main.ts'), acmeExample(fs.readFileSync(path.join(installed, 'README.md'), 'utf8')));
   fs.mkdirSync(path.dirname(CONSUMER_BUILD_INFO), { recursive: true });
   run(process.execPath, [TSC, '-p', '.'], consumer);
   const appStarted = Date.now();
@@ -92,42 +95,55 @@ afterAll(() => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
-/**
- * Another product, "acme", built from the generic constructs in its own Chart:
- * its namespace (set once, on the Chart), registry, domain, labels, Secret and
- * endpoints. Nothing of honeyDue is passed in, so anything of honeyDue's in the
- * output came from a library default.
- */
-const CONSUMER_APP = `
-import { App, Chart } from 'cdk8s';
-import { HoneydueApi, HoneydueConfigMap, HoneydueIngress, MigrateJob, NetworkPolicies, Redis, VmAgent, Worker } from 'honeydue-k8s';
-
-const app = new App({ outdir: 'dist' });
-const chart = new Chart(app, 'acme', {
-  namespace: 'acme',
-  disableResourceNameHashes: true,
-  labels: { 'app.kubernetes.io/part-of': 'acme', 'app.kubernetes.io/managed-by': 'acme-ops' },
+/** A consumer's app with one careless Deployment: privileged, as plain JavaScript. */
+const PRIVILEGED_APP = `
+const { ApiObject, App, Chart } = require('cdk8s');
+const app = new App();
+const chart = new Chart(app, 'legacy', { namespace: 'legacy', disableResourceNameHashes: true });
+new ApiObject(chart, 'legacy', {
+  apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'legacy' },
+  spec: {
+    selector: { matchLabels: { app: 'legacy' } },
+    template: { metadata: { labels: { app: 'legacy' } }, spec: { containers: [{ name: 'legacy', image: 'registry.acme.test/legacy:1.0', securityContext: { privileged: true } }] } },
+  },
 });
-const image = (service: string) => 'registry.acme.test/shop/acme-' + service + ':abc1234';
-const redis = new Redis(chart, 'redis', {});
-const config = new HoneydueConfigMap(chart, 'config', {
-  name: 'acme-config',
-  data: { DB_HOST: 'db.acme.test', POSTGRES_USER: 'acme', POSTGRES_DB: 'acme', REDIS_URL: 'redis://' + redis.name + ':' + redis.port + '/0' },
-});
-const wiring = { configMap: config, secretName: 'acme-secrets', redis, externalPorts: [5432, 443] };
-const api = new HoneydueApi(chart, 'api', { ...wiring, image: image('api'), replicas: 2, secretKeys: ['POSTGRES_PASSWORD'] });
-new Worker(chart, 'worker', { ...wiring, image: image('worker'), secretKeys: ['POSTGRES_PASSWORD'] });
-new MigrateJob(chart, 'migrate', { ...wiring, image: image('api'), jobName: 'acme-migrate', secretKeys: ['POSTGRES_PASSWORD'] });
-const ingress = new HoneydueIngress(chart, 'ingress', { name: 'acme', rules: [{ host: 'api.acme.test', backend: api }] });
-new VmAgent(chart, 'vmagent', {
-  tokenSecret: { name: 'acme-metrics-token' },
-  targets: [api.metrics],
-  remoteWriteUrl: 'https://metrics.acme.test/api/v1/write',
-});
-new NetworkPolicies(chart, 'network-policy', { ingressRoutes: ingress.routes });
-if (api.namespace !== 'acme') throw new Error('the exported construct properties do not reach the consumer');
 app.synth();
 `;
+
+/**
+ * The real `cdk8s synth` in the consumer, with the package's plugin named in
+ * its cdk8s.yaml as the README says (a local path: offline), and `app` as its command.
+ */
+function cdk8sSynth(app: string) {
+  const version = JSON.parse(fs.readFileSync(path.join(consumer, 'node_modules', 'honeydue-k8s', 'package.json'), 'utf8')).version;
+  fs.writeFileSync(path.join(consumer, 'cdk8s.yaml'), YAML.stringify({
+    language: 'typescript', app, output: 'cdk8s.out',
+    validations: [{ package: './node_modules/honeydue-k8s', version, class: 'ManifestCheck' }],
+  }));
+  return spawnSync(CDK8S, ['synth', '--no-check-upgrade'], { cwd: consumer, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+}
+
+/** What an object needs applied before it, as `[kind, name]`: its Namespace, what its pods read, an Ingress's Services, the deny's allows. */
+function needsOf(o: any): [string, string][] {
+  const needs: [string, string][] = o.metadata.namespace ? [['Namespace', o.metadata.namespace]] : [];
+  const pod = o.spec?.template?.spec;
+  if (pod) {
+    if (pod.serviceAccountName) needs.push(['ServiceAccount', pod.serviceAccountName]);
+    for (const c of pod.containers) {
+      for (const from of c.envFrom ?? []) if (from.configMapRef) needs.push(['ConfigMap', from.configMapRef.name]);
+      for (const env of c.env ?? []) if (env.valueFrom?.configMapKeyRef) needs.push(['ConfigMap', env.valueFrom.configMapKeyRef.name]);
+    }
+    for (const v of pod.volumes ?? []) {
+      if (v.persistentVolumeClaim) needs.push(['PersistentVolumeClaim', v.persistentVolumeClaim.claimName]);
+      if (v.configMap) needs.push(['ConfigMap', v.configMap.name]);
+    }
+  }
+  if (o.kind === 'Ingress') for (const rule of o.spec.rules) for (const p of rule.http.paths) needs.push(['Service', p.backend.service.name]);
+  if (o.kind === 'NetworkPolicy' && o.metadata.name === 'default-deny') {
+    for (const other of objects) if (other.kind === 'NetworkPolicy' && other !== o) needs.push(['NetworkPolicy', other.metadata.name]);
+  }
+  return needs;
+}
 
 /**
  * Links each dependency and peer the installed package.json declares from
@@ -143,6 +159,8 @@ function linkDeclaredDependencies(installed: string, nodeModules: string): void 
     if (!satisfies(version, range)) {
       throw new Error(`package.json declares ${name}@${range}, but this repo tests with ${version}; widen the range or update the pin`);
     }
+    // A scoped name (@kubernetes-models/apimachinery) sits in its scope's folder.
+    fs.mkdirSync(path.dirname(path.join(nodeModules, name)), { recursive: true });
     fs.symlinkSync(source, path.join(nodeModules, name), 'dir');
   }
 }
@@ -225,9 +243,10 @@ describe('the acme product built on the package', () => {
     expect(output().split('\n').filter((line) => /honey/i.test(line))).toEqual([]);
   });
 
-  test("puts every object in the Chart's namespace", () => {
+  test("puts every object but the Namespace in the Chart's namespace; the cluster-scoped Namespace has none", () => {
     expect(objects.length).toBeGreaterThan(10);
-    expect(objects.filter((o) => o.metadata.namespace !== 'acme').map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+    expect(objects.filter((o) => o.metadata.namespace !== 'acme').map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['Namespace/acme']);
+    expect(find('Namespace', 'acme').metadata).not.toHaveProperty('namespace');
   });
 
   test("labels every object with acme's labels, the Chart's", () => {
@@ -250,8 +269,8 @@ describe('the acme product built on the package', () => {
     expect(podSpecOf(find('Deployment', 'redis')).nodeSelector).toBeUndefined();
   });
 
-  test('routes only its host and ships metrics only to its own endpoint', () => {
-    expect(find('Ingress', 'acme').spec.rules.map((r: any) => r.host)).toEqual(['api.acme.test']);
+  test('routes only its hosts and ships metrics only to its own endpoint', () => {
+    expect(find('Ingress', 'acme').spec.rules.map((r: any) => r.host)).toEqual(['api.acme.test', 'admin.acme.test']);
     expect(podSpecOf(find('Deployment', 'vmagent')).containers[0].args).toContain('-remoteWrite.url=https://metrics.acme.test/api/v1/write');
   });
 
@@ -260,7 +279,7 @@ describe('the acme product built on the package', () => {
     expect(find('PodDisruptionBudget', 'api-pdb').spec.minAvailable).toBe(1);
   });
 
-  test('gives every Deployment and Job but Redis its egress policy; the default deny holds Redis, which dials nothing', () => {
+  test('gives every Deployment and Job but Redis and the admin its egress policy; the default deny holds those two, which dial nothing', () => {
     const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
     const selects = (p: any, podLabels: Record<string, string>) => {
       const wanted = Object.entries(p.spec.podSelector.matchLabels ?? {});
@@ -270,9 +289,65 @@ describe('the acme product built on the package', () => {
       .filter((o) => o.kind === 'Deployment' || o.kind === 'Job')
       .filter((o) => !policies.some((p) => p.spec.policyTypes?.includes('Egress') && selects(p, o.spec.template.metadata.labels)))
       .map((o) => `${o.kind}/${o.metadata.name}`);
-    expect(uncovered).toEqual(['Deployment/redis']);
+    expect(uncovered).toEqual(['Deployment/redis', 'Deployment/admin']);
     const deny = find('NetworkPolicy', 'default-deny');
     expect([deny.spec.podSelector, deny.spec.policyTypes]).toEqual([{}, ['Ingress', 'Egress']]);
+  });
+
+  test('is the complete product: Namespace, ConfigMap, Redis, api, worker, migrate Job, Next.js admin, Ingress, NetworkPolicies', () => {
+    for (const [kind, name] of [
+      ['Namespace', 'acme'], ['ConfigMap', 'acme-config'], ['Deployment', 'redis'], ['Deployment', 'api'], ['Deployment', 'worker'],
+      ['Job', 'acme-migrate'], ['Deployment', 'admin'], ['Ingress', 'acme'], ['NetworkPolicy', 'default-deny'], ['NetworkPolicy', 'admin-ingress-traefik'],
+    ]) expect(find(kind, name).kind).toBe(kind);
+    expect(podSpecOf(find('Deployment', 'admin')).containers[0].env).toContainEqual({
+      name: 'NEXT_PUBLIC_API_URL', valueFrom: { configMapKeyRef: { name: 'acme-config', key: 'NEXT_PUBLIC_API_URL' } },
+    });
+  });
+
+  test('builds its Namespace last and writes it first, and every object after what it needs', () => {
+    const example = fs.readFileSync(path.join(consumer, 'main.ts'), 'utf8');
+    const built = [...example.matchAll(/new (\w+)\(chart,/g)].map((m) => m[1]);
+    expect(built[built.length - 1]).toBe('HoneydueNamespace');
+    expect(objects[0].kind).toBe('Namespace');
+    const at = (kind: string, name: string) => objects.findIndex((o) => o.kind === kind && o.metadata.name === name);
+    const misordered: string[] = [];
+    objects.forEach((o, index) => {
+      for (const [kind, name] of needsOf(o)) {
+        if (at(kind, name) < 0 || at(kind, name) > index) misordered.push(`${o.kind}/${o.metadata.name} before ${kind}/${name}`);
+      }
+    });
+    // Not vacuous: pods need their ServiceAccount, ConfigMap and claim, the Ingress its Services, the deny its allows.
+    expect(objects.flatMap(needsOf).length).toBeGreaterThan(30);
+    expect(misordered).toEqual([]);
+  });
+
+  test("refuses to build when the ConfigMap lacks the key the Next.js admin reads", () => {
+    const compiled = fs.readFileSync(path.join(consumer, 'out', 'main.js'), 'utf8');
+    const without = compiled.replace(/NEXT_PUBLIC_API_URL: 'https:\/\/api\.acme\.test',?/, '');
+    expect(without).not.toBe(compiled);
+    fs.writeFileSync(path.join(consumer, 'out', 'without-api-url.js'), without);
+    const result = spawnSync(process.execPath, ['out/without-api-url.js'], { cwd: consumer, encoding: 'utf8', env: { ...process.env, CDK8S_OUTDIR: path.join(work, 'without-api-url') } });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/NextjsApp: .*NEXT_PUBLIC_API_URL/);
+  });
+
+  test('passes the check of `cdk8s synth`, the validation plugin of the package, named in its cdk8s.yaml', () => {
+    const result = cdk8sSynth('node out/main.js');
+    expect([result.status, result.stderr]).toEqual([0, '']);
+    expect(result.stdout).toMatch(/Validation Report \(.*honeydue-k8s@0\.1\.0\)/);
+    expect(result.stdout).toMatch(/Status\s*│\s*success/);
+    expect(result.stdout).toContain('Validations ended succesfully');
+  });
+
+  test("has `cdk8s synth` refuse a privileged pod, naming the rule, the object and its construct", () => {
+    fs.writeFileSync(path.join(consumer, 'privileged.js'), PRIVILEGED_APP);
+    const result = cdk8sSynth('node privileged.js');
+    expect(result.status).not.toBe(0);
+    expect(result.stdout).toContain('pss/privileged');
+    expect(result.stdout).toContain('Construct Path: legacy/legacy');
+    expect(result.stdout).toContain('Resource Name: legacy');
+    expect(result.stdout).toMatch(/Deployment legacy\/legacy spec\.template\.spec\.containers\[0\]\.securityContext\.privileged: /);
+    expect(result.stderr).toContain('Validation failed');
   });
 
   test('passes the manifest check', () => {

@@ -1,5 +1,9 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import * as YAML from 'yaml';
 import { ApiObject, Chart, Testing } from 'cdk8s';
-import { HoneydueApi, HoneydueConfigMap, HoneydueNamespace, MigrateJob, NextjsApp } from '../constructs';
+import { apiGroupOf, isClusterScopedBuiltin } from '../manifest-check/manifests';
+import { HoneydueApi, HoneydueConfigMap, HoneydueNamespace, MigrateJob, NextjsApp, Worker } from '../constructs';
 import { APP_WIRING, BACKEND_WIRING, container, envVar, imageOf, PRODUCTION, productionChart, synthOf } from './helpers';
 
 /** A ConfigMap construct with these entries, as a consumer builds one. */
@@ -51,6 +55,14 @@ describe('a cluster-scoped object carries no metadata.namespace', () => {
     expect(objects[0].metadata).not.toHaveProperty('namespace');
   });
 
+  test.each(['production', 'staging'])('no cluster-scoped object of dist/%s has one', (env) => {
+    const dir = path.join(__dirname, '..', 'dist', env);
+    const objects = fs.readdirSync(dir).flatMap((f) => YAML.parseAllDocuments(fs.readFileSync(path.join(dir, f), 'utf8')).map((d) => d.toJS()));
+    const clusterScoped = objects.filter((o) => isClusterScopedBuiltin(apiGroupOf(o.apiVersion), o.kind));
+    expect(clusterScoped.map((o) => o.kind)).toContain('Namespace');
+    expect(clusterScoped.filter((o) => 'namespace' in o.metadata).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+  });
+
   test('HoneydueNamespace in a chart without one is the same', () => {
     const chart = new Chart(Testing.app(), 'cluster');
     new HoneydueNamespace(chart, 'namespace', { name: 'acme' });
@@ -59,13 +71,30 @@ describe('a cluster-scoped object carries no metadata.namespace', () => {
 });
 
 describe('two objects of one kind, namespace and name are an error naming both constructs', () => {
-  test('two HoneydueApi in one chart (both named api by default) fail at synth, naming each', () => {
+  test('a second HoneydueApi in one chart (both named api by default) fails as it is built, naming both and the fix', () => {
     const chart = productionChart();
     new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image: imageOf('api') });
-    new HoneydueApi(chart, 'api-copy', { ...BACKEND_WIRING, image: imageOf('api') });
+    expect(() => new HoneydueApi(chart, 'api-copy', { ...BACKEND_WIRING, image: imageOf('api') })).toThrow(
+      "HoneydueApi at test/api-copy: the name 'api' in namespace honeydue is already taken by the workload at test/api, " +
+        'whose objects this one would overwrite: pass a different name (the name prop) to one of them',
+    );
+    // Another name, or the same name in another namespace, builds.
+    expect(() => new HoneydueApi(chart, 'api-two', { ...BACKEND_WIRING, name: 'api-two', image: imageOf('api') })).not.toThrow();
+    expect(() => new HoneydueApi(chart, 'api-elsewhere', { ...BACKEND_WIRING, namespace: 'other', image: imageOf('api') })).not.toThrow();
+  });
+
+  test('a Worker named like an api in its namespace fails as it is built: workloads of any kind share the names', () => {
+    const chart = productionChart();
+    new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image: imageOf('api') });
+    expect(() => new Worker(chart, 'worker', { ...BACKEND_WIRING, name: 'api', image: imageOf('worker') })).toThrow(/^Worker at test\/worker: the name 'api' .* taken by the workload at test\/api/);
+  });
+
+  test('other objects of one name still fail at synth, naming both constructs', () => {
+    const chart = productionChart();
+    new HoneydueConfigMap(chart, 'config', { name: 'shared', data: {} });
+    new HoneydueConfigMap(chart, 'config-copy', { name: 'shared', data: {} });
     expect(() => Testing.synth(chart)).toThrow(
-      'ServiceAccount honeydue/api, Deployment honeydue/api, Service honeydue/api, PodDisruptionBudget honeydue/api-pdb are built by both test/api and test/api-copy: ' +
-        'applied, the second would overwrite the first; give one of them another name',
+      'ConfigMap honeydue/shared is built by both test/config and test/config-copy: applied, the second would overwrite the first; give one of them another name',
     );
   });
 

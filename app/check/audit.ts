@@ -4,11 +4,11 @@
  */
 import { relative, resolve } from 'path';
 import { REPO_ROOT } from '../shared/repo-root';
-import { runChecks, type CheckReport } from './engine';
+import { runChecks, type CheckReport } from '../../manifest-check/engine';
 import { DEFAULT_EXEMPTIONS_FILE, loadExemptions } from './exemptions';
 import { loadCrdCatalog } from './load';
-import { formatReport } from './report';
-import type { ManifestSet } from './types';
+import { formatReport } from '../../manifest-check/report';
+import type { ManifestSet } from '../../manifest-check/types';
 
 /** The repository root (this file is app/check/audit.ts). */
 

@@ -7,8 +7,8 @@ import { Command } from 'commander';
 import { parseCommandLine } from '../shared/command';
 import { auditManifests } from './audit';
 import { loadManifestSets } from './load';
-import { formatReport } from './report';
-import { RULES } from './rules';
+import { formatReport } from '../../manifest-check/report';
+import { RULES } from '../../manifest-check/rules';
 
 export interface CliIo {
   readonly out: (text: string) => void;

@@ -8,8 +8,8 @@
 import { existsSync, readFileSync } from 'fs';
 import { parse } from 'yaml';
 import * as z from 'zod';
-import { RULES } from './rules';
-import type { Exemption } from './types';
+import { RULES } from '../../manifest-check/rules';
+import type { Exemption } from '../../manifest-check/types';
 
 /** Where the stack's exemptions live (relative to the repository root). */
 export const DEFAULT_EXEMPTIONS_FILE = 'check/exemptions.yaml';

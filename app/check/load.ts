@@ -5,8 +5,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'fs';
 import { join } from 'path';
 import { parseYamlDocuments, YamlDocumentError } from '../shared/manifest-object';
-import { crdCatalog } from './crd';
-import type { CrdCatalog, ManifestDocument, ManifestSet } from './types';
+import { crdCatalog } from '../../manifest-check/crd';
+import type { CrdCatalog, ManifestDocument, ManifestSet } from '../../manifest-check/types';
 
 const YAML_FILE = /\.ya?ml$/;
 

@@ -8,7 +8,7 @@ import { App } from 'cdk8s';
 import * as YAML from 'yaml';
 import * as z from 'zod';
 import { HoneydueStack, HoneydueStackProps, ValueProblem, ValueProblems } from '../../constructs';
-import { closest } from '../check/field-watch';
+import { closest } from '../../manifest-check/field-watch';
 import { REPO_ROOT } from '../shared/repo-root';
 import { ConfigError, describeIssue, describeProblem } from './messages';
 import { configSchema, EnvironmentDeploy, EnvironmentShares, HoneydueConfig, ValidatedStackProps } from './schema';

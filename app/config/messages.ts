@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import { ValueProblem } from '../../constructs';
-import { closest } from '../check/field-watch';
+import { closest } from '../../manifest-check/field-watch';
 import { configSchema } from './schema';
 import { ConfigIssue, ConfigSources, describeSource, shownPath, valueAt } from './sources';
 

@@ -3,7 +3,7 @@
  * that shrinks) and the claim that grows on a class that cannot expand it,
  * each with the way through.
  */
-import { parseQuantity } from '../check/quantity';
+import { parseQuantity } from '../../manifest-check/quantity';
 import { ManifestObject, resourceType } from '../shared/manifest-object';
 import { isMigrateJob, isWorkload, nameOf } from './objects';
 import type { FieldChange, Finding } from './types';

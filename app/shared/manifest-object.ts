@@ -6,7 +6,7 @@
  * so they agree on what a file holds and on how an object is named.
  */
 import { parseAllDocuments } from 'yaml';
-import { apiGroupOf, isClusterScopedBuiltin } from './manifests';
+import { apiGroupOf, isClusterScopedBuiltin, type ManifestDocument, type ManifestObject } from '../../manifest-check/manifests';
 import { StackError } from './stack-error';
 
 /** A document of a YAML text that does not parse; `reason` is the parser's message, with line and column. */
@@ -46,32 +46,8 @@ export function parseYamlDocuments(text: string): YamlDocument[] {
   return found;
 }
 
-/** One document of a manifest file, kept with the file: normally a Kubernetes object, but anything YAML can hold. */
-export interface ManifestDocument {
-  /** The file as the reader names it in messages, e.g. `dist/production/40-api.yaml`. */
-  readonly file: string;
-  /** The parsed document. */
-  readonly object: unknown;
-}
-
-/** One Kubernetes object of a manifest, its identity read once. */
-export interface ManifestObject {
-  readonly apiVersion: string;
-  readonly kind: string;
-  /** API group ('' for the core group): live objects are matched on group and kind, not version. */
-  readonly group: string;
-  readonly name: string;
-  /** Unset for cluster-scoped kinds. */
-  readonly namespace?: string;
-  readonly labels: Readonly<Record<string, string>>;
-  /**
-   * The file the object came from: its base name for the deploy and the review
-   * (`40-api.yaml`), the path its findings show for the check.
-   */
-  readonly file: string;
-  /** The whole object as synthesized. */
-  readonly manifest: Readonly<Record<string, unknown>>;
-}
+// The document and the object live with the manifest check, which the package ships.
+export type { ManifestDocument, ManifestObject };
 
 /** One file of a stack directory and its objects. */
 export interface ManifestFile {

@@ -21,6 +21,31 @@ export function checkUniqueObjectNames(scope: IConstruct): void {
   root.node.addValidation({ validate: () => duplicateObjectProblems(root) });
 }
 
+/** The workloads built so far in each App, by `namespace/name`: the construct path that took the name. */
+const workloadNames = new WeakMap<IConstruct, Map<string, string>>();
+
+/**
+ * Throws, as the second one is built, when a workload takes a name another
+ * workload of the same App already took in its namespace: each names its
+ * ServiceAccount, its Deployment or Job and its Service after `name`, so
+ * applied, the second would overwrite the first (two `HoneydueApi` in one
+ * chart are both `api` by default). Any other clash is found at synth,
+ * by {@link checkUniqueObjectNames}.
+ */
+export function claimWorkloadName(workload: IConstruct, owner: string, name: string, namespace: string): void {
+  const root = workload.node.root;
+  const claimed = workloadNames.get(root) ?? new Map<string, string>();
+  workloadNames.set(root, claimed);
+  const first = claimed.get(`${namespace}/${name}`);
+  if (first !== undefined) {
+    throw new Error(
+      `${owner} at ${workload.node.path}: the name '${name}' in namespace ${namespace} is already taken by the workload at ${first}, ` +
+        'whose objects this one would overwrite: pass a different name (the name prop) to one of them',
+    );
+  }
+  claimed.set(`${namespace}/${name}`, workload.node.path);
+}
+
 /** One sentence per pair of constructs that build objects of one identity. */
 export function duplicateObjectProblems(root: IConstruct): string[] {
   const builders = new Map<string, { object: string; builder: string }>();

@@ -7,7 +7,7 @@
  * says 1.27.1). The cluster runs k3s 1.34: a field added in 1.34 would be reported
  * as unknown, which errs on the safe side.
  */
-import { apiGroupOf } from '../shared/manifests';
+import { apiGroupOf } from './manifests';
 import { FieldWatch } from './field-watch';
 import { describeAjvErrors, type AjvError } from './ajv-errors';
 import type { Json, Violation } from './types';

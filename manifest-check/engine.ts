@@ -9,7 +9,7 @@
  */
 import { crdKey, crdCatalog, mergeCatalogs } from './crd';
 import { toKubeObject } from './objects';
-import { apiVersionOnly, isClusterScopedBuiltin } from '../shared/manifests';
+import { apiVersionOnly, isClusterScopedBuiltin } from './manifests';
 import { DOCUMENT_RULE, RULES, STALE_EXEMPTION_RULE } from './rules';
 import type { CheckContext, CrdCatalog, Exemption, Finding, KubeObject, ManifestDocument, ManifestSet, Rule } from './types';
 

@@ -5,7 +5,7 @@
  * written to dist/, so the same code audits a synth in memory and a folder on disk.
  * Documents and objects are the shared manifest model (app/shared/manifest-object.ts).
  */
-import type { ManifestDocument, ManifestObject } from '../shared/manifest-object';
+import type { ManifestDocument, ManifestObject } from './manifests';
 
 /** One YAML document of the set and the file it came from (or will be written to). */
 export type { ManifestDocument };
@@ -25,6 +25,7 @@ export interface Finding {
   readonly severity: 'error';
   /** `Kind namespace/name`, or `Kind name` for cluster-scoped objects. */
   readonly object: string;
+  /** The file the object is in, or is written to. */
   readonly file: string;
   /** Field path in the object, e.g. `spec.template.spec.containers[0].securityContext.runAsNonRoot`. */
   readonly path: string;

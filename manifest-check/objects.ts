@@ -2,7 +2,7 @@
  * Naming objects the way findings and exemptions print them. Their API group
  * and scope come from app/shared/manifests.ts, which the deploy reads too.
  */
-import { apiGroupOf } from '../shared/manifests';
+import { apiGroupOf } from './manifests';
 import type { Json, KubeObject, ManifestDocument } from './types';
 
 /** The label findings and exemptions use: `Kind namespace/name` or `Kind name`. */

@@ -5,7 +5,7 @@
 import { builtinValidator, validateBuiltin, validateWithWatch, type BuiltinSchemaResult } from '../builtin-schema';
 import { crdKey, validateCustomResource } from '../crd';
 import { isPlainObject } from '../objects';
-import { apiVersionOnly } from '../../shared/manifests';
+import { apiVersionOnly } from '../manifests';
 import { child, show } from '../paths';
 import type { CheckContext, KubeObject, Rule, Violation } from '../types';
 

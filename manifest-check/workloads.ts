@@ -3,8 +3,8 @@
  */
 import { child } from './paths';
 import { isPlainObject } from './objects';
-import { labelSelectorMatches as sharedLabelSelectorMatches, type LabelSelector } from '../shared/label-selector';
-import { apiGroupOf, podTemplateOf } from '../shared/manifests';
+import { labelSelectorMatches as sharedLabelSelectorMatches, type LabelSelector } from './label-selector';
+import { apiGroupOf, podTemplateOf } from './manifests';
 import type { CheckContext, Json, KubeObject } from './types';
 
 /** Where a workload keeps its pods' definition. */

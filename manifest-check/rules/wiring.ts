@@ -3,10 +3,10 @@
  * the set fights another piece of it (an autoscaler and a pinned replica count, a
  * PodDisruptionBudget and a node drain).
  */
-import { UNHEALTHY_POD_EVICTION_POLICY } from '../../../constructs/shared/eviction-policy';
+import { UNHEALTHY_POD_EVICTION_POLICY } from '../../constructs/shared/eviction-policy';
 import { child, show } from '../paths';
 import { isPlainObject } from '../objects';
-import { apiGroupOf } from '../../shared/manifests';
+import { apiGroupOf } from '../manifests';
 import {
   allContainers, autoscalersOf, containerName, hasPodTemplate, isReplicated, labelSelectorMatches, mapSelectorMatches,
   podLabels, steadyReplicas, templateOf, type PodTemplate,

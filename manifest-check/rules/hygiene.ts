@@ -5,7 +5,7 @@
 import { child, show } from '../paths';
 import { isPlainObject } from '../objects';
 import { parseQuantity } from '../quantity';
-import { parseImageReference } from '../../shared/manifests';
+import { parseImageReference } from '../manifests';
 import { allContainers, containerName, hasPodTemplate, templateOf, type ContainerAt, type PodTemplate } from '../workloads';
 import type { CheckContext, Json, KubeObject, Rule, Violation } from '../types';
 
