@@ -17,7 +17,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { REPO_ROOT } from './shared/repo-root';
 import { ManifestObject, manifestObjectOf } from './shared/manifest-object';
-import { podTemplateOf } from './shared/manifests';
+import { podTemplateOf } from '../manifest-check/manifests';
 import { renderEnvironment } from './synth';
 
 export const ARCHITECTURE_DOC_FILE = path.join(REPO_ROOT, 'docs', 'architecture.md');

@@ -11,7 +11,7 @@ import * as path from 'path';
 import { directDatabaseHost } from '../constructs/shared/database';
 import { ConfigError, ConfigLayer, ConfigSources, describeSource, EnvironmentShares, listEnvironments, loadEnvironment, LoadedEnvironment, shownPath as shown } from './config';
 import { renderFiles, RenderedFile } from './render';
-import { apiGroupOf } from './shared/manifests';
+import { apiGroupOf } from '../manifest-check/manifests';
 import { REPO_ROOT } from './shared/repo-root';
 
 /** What two environments can share: the keys of `shares:` in an environment file. */

@@ -1,6 +1,6 @@
 /**
  * Naming objects the way findings and exemptions print them. Their API group
- * and scope come from app/shared/manifests.ts, which the deploy reads too.
+ * and scope come from manifests.ts, which the deploy and the review read too.
  */
 import { apiGroupOf } from './manifests';
 import type { Json, KubeObject, ManifestDocument } from './types';

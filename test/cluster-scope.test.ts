@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { isClusterScopedBuiltin } from '../app/shared/manifests';
+import { isClusterScopedBuiltin } from '../manifest-check/manifests';
 import { loadManifests } from '../app/deploy/manifests';
 
 let dir: string;

@@ -1,4 +1,4 @@
-import { labelSelectorMatches } from '../app/shared/label-selector';
+import { labelSelectorMatches } from '../manifest-check/label-selector';
 
 const pod = { 'app.kubernetes.io/name': 'api', tier: 'backend' };
 

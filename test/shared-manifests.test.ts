@@ -6,7 +6,7 @@ import { parseManifests } from '../app/check';
 import { loadManifests } from '../app/deploy/manifests';
 import { secretNeeds } from '../app/deploy/secrets';
 import { parseYamlDocuments, YamlDocumentError, type ManifestObject } from '../app/shared/manifest-object';
-import { apiGroupOf, apiVersionOnly, parseImageReference, podReads, podTemplateOf } from '../app/shared/manifests';
+import { apiGroupOf, apiVersionOnly, parseImageReference, podReads, podTemplateOf } from '../manifest-check/manifests';
 
 describe('API group and version', () => {
   test('the core group has no name; others are what precedes the slash', () => {

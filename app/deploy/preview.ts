@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 import { FIELD_MANAGER } from './apply';
 import { clientSideManagers, managedFieldsOf, removedByTakeover } from './field-ownership';
 import { Kubectl, kubectlObjects, lastErrorLine } from './kubectl';
-import { apiGroupOf, podTemplateOf } from '../shared/manifests';
+import { apiGroupOf, podTemplateOf } from '../../manifest-check/manifests';
 import { leaves } from '../shared/object-paths';
 import { DeployError } from './options';
 import { Output } from './process';

@@ -1,6 +1,6 @@
 import { carriesStackLabels, stackSelector } from '../shared/stack-labels';
 import { Kubectl, kubectlObjects, lastErrorLine } from './kubectl';
-import { apiGroupOf } from '../shared/manifests';
+import { apiGroupOf } from '../../manifest-check/manifests';
 import { objectKey, resourceRef, resourceType } from '../shared/manifest-object';
 import { KEPT_KINDS, PruneScope } from '../shared/prune-scope';
 import { DeployError } from './options';

@@ -1,4 +1,4 @@
-import { parseImageReference, podReads, podTemplateOf } from '../shared/manifests';
+import { parseImageReference, podReads, podTemplateOf } from '../../manifest-check/manifests';
 import { stringify } from 'yaml';
 import { FIELD_MANAGER } from './apply';
 import { lastErrorLine } from './kubectl';

@@ -5,7 +5,7 @@
  */
 import { ManifestObject } from '../shared/manifest-object';
 import { nameOf } from './objects';
-import type { LabelSelector } from '../shared/label-selector';
+import type { LabelSelector } from '../../manifest-check/label-selector';
 import { podRunners, runnerName, scalerOf, selectedBy } from './selectors';
 import type { Finding } from './types';
 

@@ -21,7 +21,7 @@ import {
   Verdict,
   verdictOf,
 } from './network-policy';
-import { labelSelectorMatches } from '../shared/label-selector';
+import { labelSelectorMatches } from '../../manifest-check/label-selector';
 import { nameOf } from './objects';
 import type { Finding } from './types';
 

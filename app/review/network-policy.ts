@@ -10,7 +10,7 @@
  * matches addresses (the nodes, the world), never a pod: the API leaves pod
  * traffic through an ipBlock to the implementation.
  */
-import { labelSelectorMatches, type LabelSelector } from '../shared/label-selector';
+import { labelSelectorMatches, type LabelSelector } from '../../manifest-check/label-selector';
 import { ManifestObject } from '../shared/manifest-object';
 
 /** A pod as policies see it. */

@@ -2,7 +2,7 @@
  * The Secrets and ConfigMaps (and their keys) that pods start or stop reading.
  */
 import { ManifestObject } from '../shared/manifest-object';
-import { PodRead, podReads, podTemplateOf } from '../shared/manifests';
+import { PodRead, podReads, podTemplateOf } from '../../manifest-check/manifests';
 import { unique } from './objects';
 import type { ReferenceChange } from './types';
 

@@ -2,7 +2,7 @@
  * Which workloads roll and why: the pod-template leaves that changed, in the
  * reviewer's words, and the rollout strategy that replaces the pods.
  */
-import { parseImageReference } from '../shared/manifests';
+import { parseImageReference } from '../../manifest-check/manifests';
 import { ManifestObject } from '../shared/manifest-object';
 import { strategyOf } from '../shared/rollout-strategy';
 import { LABEL_VERSION } from '../../constructs/shared/labels';

@@ -4,9 +4,9 @@
  * whose target is not in the release, a Deployment whose selector misses its
  * own pod template.
  */
-import { labelSelectorMatches, type LabelSelector } from '../shared/label-selector';
+import { labelSelectorMatches, type LabelSelector } from '../../manifest-check/label-selector';
 import { ManifestObject } from '../shared/manifest-object';
-import { podTemplateOf } from '../shared/manifests';
+import { podTemplateOf } from '../../manifest-check/manifests';
 import { LABEL_NAME } from '../../constructs/shared/labels';
 import { nameOf } from './objects';
 import type { Finding } from './types';
