@@ -10,6 +10,7 @@ import { BACKEND_RESOURCES } from './shared/resources';
 import { httpPathProblem, isRecord, portProblem, ProblemList, reportProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
 import { Workload } from './workload';
 import { applyAfter } from './shared/ordering';
+import { claimObjectNames } from './shared/unique-names';
 
 /** Horizontal autoscaling of the api. */
 export interface ApiAutoscaling {
@@ -292,6 +293,7 @@ export class HoneydueApi extends Workload {
         },
       });
     }
+    claimObjectNames(this, 'HoneydueApi');
   }
 }
 

@@ -4,6 +4,7 @@ import { CONFIG_HASH_ANNOTATION, ConfigMapSource } from './shared/app-workload';
 import { contentHash } from './shared/content-hash';
 import { namespaceOf, objectLabels } from './shared/labels';
 import { dnsLabelProblem, envNameProblem, isRecord, ProblemList, reportProblems, ValueProblem } from './shared/validation';
+import { claimObjectNames } from './shared/unique-names';
 
 /** Props of {@link HoneydueConfigMap}. */
 export interface HoneydueConfigMapProps {
@@ -75,5 +76,6 @@ export class HoneydueConfigMap extends Construct implements ConfigMapSource {
       metadata: { name, namespace, labels: objectLabels(name) },
       data: sorted,
     });
+    claimObjectNames(this, 'HoneydueConfigMap');
   }
 }

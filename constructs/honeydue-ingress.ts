@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { namespaceOf, objectLabels } from './shared/labels';
 import { dnsLabelProblem, hostnameProblem, isRecord, portProblem, ProblemList, reportProblems, ValueProblem } from './shared/validation';
 import { applyAfter } from './shared/ordering';
+import { claimObjectNames } from './shared/unique-names';
 
 /**
  * Where a host's traffic goes: a workload construct's Service and one of its
@@ -144,6 +145,7 @@ export class HoneydueIngress extends Construct {
     });
     // A route applied before its Service answers 404 (Traefik logs the missing Service) until the Service follows.
     applyAfter(this.ingress, ...props.rules.map((rule) => rule.backend.service));
+    claimObjectNames(this, 'HoneydueIngress');
   }
 }
 

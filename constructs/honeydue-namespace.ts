@@ -3,6 +3,7 @@ import { JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import { objectLabels } from './shared/labels';
 import { dnsLabelProblem, ProblemList, reportProblems } from './shared/validation';
+import { claimObjectNames } from './shared/unique-names';
 
 /** Props of {@link HoneydueNamespace}. */
 export interface HoneydueNamespaceProps {
@@ -47,5 +48,6 @@ export class HoneydueNamespace extends Construct {
     });
     // cdk8s gives every object its chart's namespace; a Namespace is cluster-scoped, and a namespace on it misleads every tool that reads it.
     if (this.namespaceObject.metadata.namespace !== undefined) this.namespaceObject.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+    claimObjectNames(this, 'HoneydueNamespace');
   }
 }

@@ -7,6 +7,7 @@ import { BACKEND_RESOURCES } from './shared/resources';
 import { absolutePathProblem, dnsLabelProblem, isRecord, ProblemList, reportProblems, ValueProblem, wholeNumberAtLeast, wholeNumberInRangeProblem } from './shared/validation';
 import { Workload } from './workload';
 import { applyAfter } from './shared/ordering';
+import { claimObjectNames } from './shared/unique-names';
 
 /** Props of {@link MigrateJob}. `image` is the api image of the release: goose is baked in at build time. */
 export interface MigrateJobProps extends AppWorkloadProps {
@@ -177,5 +178,6 @@ export class MigrateJob extends Workload {
       spec: { backoffLimit, activeDeadlineSeconds, template },
     });
     applyAfter(this.job, this.serviceAccount, props.configMap);
+    claimObjectNames(this, 'MigrateJob');
   }
 }

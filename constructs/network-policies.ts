@@ -5,6 +5,7 @@ import { LABEL_NAME, namespaceOf, objectLabels, selectorLabels } from './shared/
 import { trafficSourcesIn, WorkloadTraffic } from './shared/network';
 import { cidrProblem, dnsLabelProblem, ProblemList, reportProblems, ValueProblem } from './shared/validation';
 import { applyAfter } from './shared/ordering';
+import { claimObjectNames } from './shared/unique-names';
 
 /** Props of {@link NetworkPolicies}. */
 export interface NetworkPoliciesProps {
@@ -175,6 +176,7 @@ export class NetworkPolicies extends Construct {
     // Declared too, so cdk8s keeps the deny last wherever the policies sit in a consumer's chart.
     applyAfter(this.defaultDeny, ...allows);
     this.policies = [...allows, this.defaultDeny];
+    claimObjectNames(this, 'NetworkPolicies');
   }
 }
 

@@ -10,6 +10,7 @@ import { SMALL_RESOURCES } from './shared/resources';
 import { envNameProblem, httpPathProblem, memoryProblem, portProblem, ProblemList, reportProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
 import { Workload } from './workload';
 import { applyAfter } from './shared/ordering';
+import { claimObjectNames } from './shared/unique-names';
 
 /** Props of {@link NextjsApp}. Defaults fit a low-traffic internal panel; nothing organisation-specific. */
 export interface NextjsAppProps extends AppWorkloadProps {
@@ -162,5 +163,6 @@ export class NextjsApp extends Workload {
     applyAfter(this.deployment, this.serviceAccount, props.configMap);
     this.service = clusterIpService(this, name, namespace, port);
     this.disruptionBudget = drainSafePdb(this, { name, namespace, minimumReplicas: replicas, minAvailable: props.minAvailable });
+    claimObjectNames(this, 'NextjsApp');
   }
 }

@@ -8,6 +8,7 @@ import { REDIS_RESOURCES, resolveResources, ResourceOverrides, resourcesProblems
 import { dnsLabelProblem, imageProblem, isRecord, memoryProblem, ProblemList, redisMemoryProblem, redisSizeProblem, reportProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
 import { Workload } from './workload';
 import { applyAfter } from './shared/ordering';
+import { claimObjectNames } from './shared/unique-names';
 
 /**
  * What Redis does at `maxmemory`.
@@ -190,6 +191,7 @@ export class Redis extends Workload {
     applyAfter(this.deployment, this.claim, this.serviceAccount);
     this.service = clusterIpService(this, name, namespace, REDIS_PORT, 'redis');
     this.disruptionBudget = drainSafePdb(this, { name, namespace, minimumReplicas: 1 });
+    claimObjectNames(this, 'Redis');
   }
 }
 

@@ -3,6 +3,7 @@ import { stringify } from 'yaml';
 import { HelmChartConfig, HelmChartConfigSpecFailurePolicy } from '../imports/helm.cattle.io';
 import { objectLabels } from './shared/labels';
 import { ipCidrProblem, portProblem, ProblemList, reportProblems, ValueProblem, wholeNumberProblem } from './shared/validation';
+import { claimObjectNames } from './shared/unique-names';
 
 /**
  * One Traefik entry point as the chart's `ports.<name>` takes it.
@@ -233,6 +234,7 @@ export class TraefikConfig extends Construct {
         valuesContent: stringify(this.values),
       },
     });
+    claimObjectNames(this, 'TraefikConfig');
   }
 }
 

@@ -11,6 +11,7 @@ import { resolveResources, ResourceOverrides, resourcesProblems, SMALL_RESOURCES
 import { dataKeyProblem, dnsLabelProblem, durationProblem, httpsUrlProblem, imageProblem, isRecord, nonEmptyProblem, portProblem, ProblemList, reportProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
 import { Workload } from './workload';
 import { applyAfter } from './shared/ordering';
+import { claimObjectNames } from './shared/unique-names';
 
 /** The Secret that holds the remote-write bearer token, created by the operator out of band. */
 export interface VmAgentTokenSecret {
@@ -328,6 +329,7 @@ export class VmAgent extends Workload {
     this.roleBindings.forEach((binding, i) => applyAfter(binding, this.serviceAccount, this.roles[i]));
     applyAfter(this.deployment, this.serviceAccount, this.configMap);
     this.disruptionBudget = drainSafePdb(this, { name, namespace, minimumReplicas: 1 });
+    claimObjectNames(this, 'VmAgent');
   }
 }
 

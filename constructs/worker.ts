@@ -10,6 +10,7 @@ import { SMALL_RESOURCES } from './shared/resources';
 import { httpPathProblem, isRecord, nonEmptyProblem, portProblem, ProblemList, reportProblems, ValueProblem, wholeNumberAtLeast } from './shared/validation';
 import { Workload } from './workload';
 import { applyAfter } from './shared/ordering';
+import { claimObjectNames } from './shared/unique-names';
 
 /** Props of {@link Worker}. Defaults keep Asynq's scheduler a singleton; nothing organisation-specific. */
 export interface WorkerProps extends AppWorkloadProps {
@@ -165,5 +166,6 @@ export class Worker extends Workload {
     });
     applyAfter(this.deployment, this.serviceAccount, props.configMap);
     this.disruptionBudget = drainSafePdb(this, { name, namespace: this.namespace, minimumReplicas: replicas });
+    claimObjectNames(this, 'Worker');
   }
 }

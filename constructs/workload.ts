@@ -1,6 +1,5 @@
 import { k8s } from './shared/k8s';
 import { Construct } from 'constructs';
-import { claimWorkloadName } from './shared/unique-names';
 import { declareTraffic, ServiceEndpoint, TrafficSource, workloadTraffic, WorkloadTraffic } from './shared/network';
 import { hardenedPodTemplate, HardenedPodOptions, MountedVolume, workloadServiceAccount, WorkloadPodSpec } from './shared/pod-security';
 import { Resources, toResourceRequirements } from './shared/resources';
@@ -71,7 +70,6 @@ export abstract class Workload extends Construct implements TrafficSource {
    */
   protected buildPods(pods: WorkloadPodDefinition): k8s.PodTemplateSpec {
     const { name, namespace } = pods;
-    claimWorkloadName(this, pods.owner, name, namespace);
     const traffic = workloadTraffic(this, pods.owner, pods, { connectsTo: pods.connectsTo, externalPorts: pods.externalPorts });
     const serviceAccount = workloadServiceAccount(this, name, namespace, pods.kubernetesApiAccess, pods.kubernetesApiAccessAnnotation);
     // The fields are readonly for users; the base class writes them here, once, for every workload.

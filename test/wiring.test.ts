@@ -3,7 +3,8 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { ApiObject, Chart, Testing } from 'cdk8s';
 import { apiGroupOf, isClusterScopedBuiltin } from '../manifest-check/manifests';
-import { HoneydueApi, HoneydueConfigMap, HoneydueNamespace, MigrateJob, NextjsApp, Worker } from '../constructs';
+import { HoneydueApi, HoneydueConfigMap, HoneydueNamespace, HoneydueStack, MigrateJob, NextjsApp, VmAgent, Worker } from '../constructs';
+import { claimObjectNames } from '../constructs/shared/unique-names';
 import { APP_WIRING, BACKEND_WIRING, container, envVar, imageOf, PRODUCTION, productionChart, synthOf } from './helpers';
 
 /** A ConfigMap construct with these entries, as a consumer builds one. */
@@ -70,13 +71,16 @@ describe('a cluster-scoped object carries no metadata.namespace', () => {
   });
 });
 
-describe('two objects of one kind, namespace and name are an error naming both constructs', () => {
+/** The fix every clash names, after the two constructs. */
+const FIX = "applied, the second would overwrite the first; give one of them another name (a construct's name prop; an ApiObject's metadata.name, or its id when it has none), or build it once";
+
+describe('two objects of one API group, kind, namespace and name are an error naming both constructs', () => {
   test('a second HoneydueApi in one chart (both named api by default) fails as it is built, naming both and the fix', () => {
     const chart = productionChart();
     new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image: imageOf('api') });
     expect(() => new HoneydueApi(chart, 'api-copy', { ...BACKEND_WIRING, image: imageOf('api') })).toThrow(
-      "HoneydueApi at test/api-copy: the name 'api' in namespace honeydue is already taken by the workload at test/api, " +
-        'whose objects this one would overwrite: pass a different name (the name prop) to one of them',
+      'HoneydueApi at test/api-copy: ServiceAccount honeydue/api, Deployment honeydue/api, Service honeydue/api, PodDisruptionBudget honeydue/api-pdb ' +
+        `are already built by test/api: ${FIX}`,
     );
     // Another name, or the same name in another namespace, builds.
     expect(() => new HoneydueApi(chart, 'api-two', { ...BACKEND_WIRING, name: 'api-two', image: imageOf('api') })).not.toThrow();
@@ -86,15 +90,16 @@ describe('two objects of one kind, namespace and name are an error naming both c
   test('a Worker named like an api in its namespace fails as it is built: workloads of any kind share the names', () => {
     const chart = productionChart();
     new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image: imageOf('api') });
-    expect(() => new Worker(chart, 'worker', { ...BACKEND_WIRING, name: 'api', image: imageOf('worker') })).toThrow(/^Worker at test\/worker: the name 'api' .* taken by the workload at test\/api/);
+    expect(() => new Worker(chart, 'worker', { ...BACKEND_WIRING, name: 'api', image: imageOf('worker') })).toThrow(
+      /^Worker at test\/worker: ServiceAccount honeydue\/api, Deployment honeydue\/api, PodDisruptionBudget honeydue\/api-pdb are already built by test\/api: /,
+    );
   });
 
-  test('other objects of one name still fail at synth, naming both constructs', () => {
+  test('a second HoneydueConfigMap of one name in one namespace fails as it is built, naming both and the fix', () => {
     const chart = productionChart();
     new HoneydueConfigMap(chart, 'config', { name: 'shared', data: {} });
-    new HoneydueConfigMap(chart, 'config-copy', { name: 'shared', data: {} });
-    expect(() => Testing.synth(chart)).toThrow(
-      'ConfigMap honeydue/shared is built by both test/config and test/config-copy: applied, the second would overwrite the first; give one of them another name',
+    expect(() => new HoneydueConfigMap(chart, 'config-copy', { name: 'shared', data: {} })).toThrow(
+      `HoneydueConfigMap at test/config-copy: ConfigMap honeydue/shared is already built by test/config: ${FIX}`,
     );
   });
 
@@ -102,31 +107,85 @@ describe('two objects of one kind, namespace and name are an error naming both c
     const app = Testing.app();
     const chart = (id: string) => new Chart(app, id, { namespace: 'honeydue' });
     new HoneydueConfigMap(chart('one'), 'config', { name: 'shared', data: {} });
-    new HoneydueConfigMap(chart('two'), 'config', { name: 'shared', data: {} });
-    expect(() => app.synthYaml()).toThrow(/ConfigMap honeydue\/shared is built by both one\/config and two\/config/);
+    expect(() => new HoneydueConfigMap(chart('two'), 'config', { name: 'shared', data: {} })).toThrow(
+      /^HoneydueConfigMap at two\/config: ConfigMap honeydue\/shared is already built by one\/config: /,
+    );
   });
 
-  test('the same name in two namespaces, or of two kinds, is no duplicate', () => {
+  test('two VmAgents in charts of different namespaces that scrape one namespace clash on the Role and RoleBinding they put there', () => {
+    const app = Testing.app();
+    const agent = (id: string, namespace: string) => new VmAgent(new Chart(app, id, { namespace }), 'vmagent', {
+      tokenSecret: { name: 'vmagent-ingest-token' }, remoteWriteUrl: 'https://metrics.example.com/api/v1/write',
+      targets: [{ name: 'api', namespace: 'shop', port: 8000, path: '/metrics' }],
+    });
+    agent('one', 'a');
+    expect(() => agent('two', 'b')).toThrow(
+      `VmAgent at two/vmagent: Role shop/vmagent, RoleBinding shop/vmagent are already built by one/vmagent: ${FIX}`,
+    );
+  });
+
+  test('the same name in two namespaces is no duplicate', () => {
     const app = Testing.app();
     new HoneydueConfigMap(new Chart(app, 'one', { namespace: 'a' }), 'config', { name: 'shared', data: {} });
-    new HoneydueConfigMap(new Chart(app, 'two', { namespace: 'b' }), 'config', { name: 'shared', data: {} });
-    new HoneydueApi(new Chart(app, 'three', { namespace: 'a' }), 'shared', { ...BACKEND_WIRING, image: imageOf('api') });
+    expect(() => new HoneydueConfigMap(new Chart(app, 'two', { namespace: 'b' }), 'config', { name: 'shared', data: {} })).not.toThrow();
+    expect(() => new HoneydueApi(new Chart(app, 'three', { namespace: 'a' }), 'api', { ...BACKEND_WIRING, image: imageOf('api') })).not.toThrow();
+    expect(() => new HoneydueApi(new Chart(app, 'four', { namespace: 'b' }), 'api', { ...BACKEND_WIRING, image: imageOf('api') })).not.toThrow();
+    expect(() => app.synthYaml()).not.toThrow();
+  });
+
+  test('the same name of two kinds, or of a namespaced object and a cluster-scoped one, is no duplicate', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'one', { namespace: 'shared' });
+    new HoneydueConfigMap(chart, 'config', { name: 'shared', data: {} });
+    expect(() => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, name: 'shared', image: imageOf('api') })).not.toThrow();
+    // The Namespace `shared` beside the ConfigMap and Deployment `shared` in it: the chart gives it `shared` in memory too.
+    expect(() => new HoneydueNamespace(chart, 'namespace', { name: 'shared' })).not.toThrow();
     expect(() => app.synthYaml()).not.toThrow();
   });
 
   test('two Namespaces of one name, from charts with different namespaces, are one cluster-scoped name', () => {
     const app = Testing.app();
     new HoneydueNamespace(new Chart(app, 'one', { namespace: 'a' }), 'namespace', { name: 'acme' });
-    new HoneydueNamespace(new Chart(app, 'two', { namespace: 'b' }), 'namespace', { name: 'acme' });
-    expect(() => app.synthYaml()).toThrow(/Namespace acme is built by both one\/namespace and two\/namespace/);
+    expect(() => new HoneydueNamespace(new Chart(app, 'two', { namespace: 'b' }), 'namespace', { name: 'acme' })).toThrow(
+      `HoneydueNamespace at two/namespace: Namespace acme is already built by one/namespace: ${FIX}`,
+    );
   });
 
-  test("any cluster-scoped kind clashes across the charts' namespaces: two ClusterRoles of one name", () => {
+  test("an object built by hand is claimed at synth by the same rule: any cluster-scoped kind clashes across the charts' namespaces", () => {
     const app = Testing.app();
     new HoneydueNamespace(new Chart(app, 'ns'), 'namespace', { name: 'acme' });
     const clusterRole = (chart: Chart) => new ApiObject(chart, 'reader', { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'reader' } });
     clusterRole(new Chart(app, 'one', { namespace: 'a' }));
     clusterRole(new Chart(app, 'two', { namespace: 'b' }));
-    expect(() => app.synthYaml()).toThrow(/ClusterRole reader is built by both one and two/);
+    expect(() => app.synthYaml()).toThrow(`two/reader: ClusterRole reader is already built by one/reader: ${FIX}`);
+  });
+
+  test("an object built by hand that takes a construct's name fails the synth, naming the construct", () => {
+    const chart = productionChart();
+    new HoneydueConfigMap(chart, 'config', { name: 'shared', data: {} });
+    new ApiObject(chart, 'mine', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'shared' } });
+    expect(() => Testing.synth(chart)).toThrow(`test/mine: ConfigMap honeydue/shared is already built by test/config: ${FIX}`);
+  });
+
+  test("every object of the stack is claimed as it is built, by its construct, with the identity synth writes", () => {
+    const app = Testing.app();
+    const stack = new HoneydueStack(app, 'production', PRODUCTION);
+    const objects = stack.node.findAll().filter(ApiObject.isApiObject);
+    // A copy of each object as synth writes it, claimed by one construct: it clashes with every one.
+    const copies = new Chart(app, 'copies');
+    objects.forEach((object, i) => {
+      const { apiVersion, kind, metadata } = object.toJson();
+      new ApiObject(copies, `copy-${i}`, { apiVersion, kind, metadata: { name: metadata.name, namespace: metadata.namespace } });
+    });
+    const builders = [...new Set(objects.map((object) => object.node.scope!.node.path))];
+    expect(builders).toContain('production/api/api');
+    let message = '';
+    try {
+      claimObjectNames(copies, 'Copies');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message.split('\n').map((line) => /^Copies at copies: .* already built by (\S+): /.exec(line)?.[1])).toEqual(builders);
+    expect(message.match(/(?<=: |, )[A-Za-z]+ [a-z0-9/-]+(?=, | (is|are) already)/g)).toHaveLength(objects.length);
   });
 });

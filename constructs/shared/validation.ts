@@ -4,7 +4,7 @@
  * enters. Each returns a problem sentence, or undefined when the value is fine.
  */
 import { IConstruct } from 'constructs';
-import { checkUniqueObjectNames } from './unique-names';
+import { claimUnclaimedObjectsAtSynth } from './unique-names';
 
 /** A CPU quantity as Kubernetes reads it: `100m`, `0.5`, `2`. */
 const CPU_QUANTITY = /^(\d+m|\d+(\.\d+)?)$/;
@@ -139,13 +139,12 @@ export function collectProblems(scope: IConstruct, sink: ProblemSink): () => voi
 /**
  * A construct's problems with its props: thrown at once in a {@link ValueProblems},
  * before it creates any child, unless a scope above it collects them
- * ({@link collectProblems}), which then gets them. The problems no construct
- * sees alone, two objects of one name, are judged when the App synthesizes
- * ({@link checkUniqueObjectNames}); every construct reports here, so every
- * App of the constructs gets that check.
+ * ({@link collectProblems}), which then gets them. Every construct reports
+ * here, so every App of the constructs also claims at synth the objects no
+ * construct of the library built ({@link claimUnclaimedObjectsAtSynth}).
  */
 export function reportProblems(construct: IConstruct, problems: readonly ValueProblem[]): void {
-  checkUniqueObjectNames(construct);
+  claimUnclaimedObjectsAtSynth(construct);
   if (problems.length === 0) return;
   const sink = construct.node.scopes.map((scope) => sinks.get(scope)).reverse().find((found) => found !== undefined);
   if (sink === undefined) throw new ValueProblems(problems);
