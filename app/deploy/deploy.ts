@@ -144,6 +144,7 @@ export async function deploy(options: DeployOptions, runtime: DeployRuntime): Pr
         takeovers: () => (preview?.changes ?? []).filter((c) => c.takenOverFrom !== undefined).map((c) => `${c.kind}/${c.name}`),
         chartChanged: (upgrade) => preview?.chartConfigsChanged.has(`${upgrade.config.namespace}/${upgrade.config.name}`) ?? true,
         previousJobUid: (upgrade) => jobUids.get(upgrade),
+        validated: (file) => preview?.validated.has(file.path) ?? false,
       }),
     ];
     for (const [index, step] of steps.entries()) {

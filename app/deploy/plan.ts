@@ -7,7 +7,7 @@ import { PruneCandidate, pruneStep } from './prune';
 import { rolloutStep } from './rollout';
 import { note, Step } from './step';
 import { ChartUpgrade, chartUpgradeStep, chartUpgrades } from './traefik';
-import { ManifestObject, StackManifests } from '../shared/manifest-object';
+import { ManifestFile, ManifestObject, StackManifests } from '../shared/manifest-object';
 import { PruneScope } from '../shared/prune-scope';
 
 const PHASE_TITLES: Record<Exclude<DeployPhase, 'migrate'>, string> = {
@@ -30,6 +30,8 @@ export interface ReleaseContext {
   readonly takeovers: () => readonly string[];
   /** The helm-install Job's uid read before the apply. */
   readonly previousJobUid: (upgrade: ChartUpgrade) => string | undefined;
+  /** Whether the preview's dry run applied this file with strict field validation, and the server accepted it. */
+  readonly validated: (file: ManifestFile) => boolean;
 }
 
 /**
@@ -65,7 +67,7 @@ function phaseSteps(
   const files = phaseFiles(manifests, phase);
   if (files.length === 0) return [];
   const workloads = rolloutWorkloads(files);
-  const steps = [applyStep(PHASE_TITLES[phase], files)];
+  const steps = [applyStep(PHASE_TITLES[phase], files, context.validated)];
   // A changed HelmChartConfig makes k3s upgrade Traefik: wait for it before anything relies on the edge.
   for (const upgrade of chartUpgrades(files.flatMap((file) => file.objects))) {
     steps.push(conditional(chartUpgradeStep(upgrade, () => context.previousJobUid(upgrade), options.rolloutTimeout), () => context.chartChanged(upgrade), "the HelmChartConfig's values and failurePolicy are unchanged: k3s starts no helm-install Job, so Traefik is not upgraded"));

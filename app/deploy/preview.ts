@@ -52,6 +52,8 @@ export interface Preview {
    * changes: only those make k3s's helm-controller start a new helm-install Job.
    */
   readonly chartConfigsChanged: ReadonlySet<string>;
+  /** Paths of the release files the dry run applied whole, with strict field validation, and the server accepted. */
+  readonly validated: ReadonlySet<string>;
 }
 
 interface LiveObject {
@@ -242,7 +244,9 @@ async function computePreview(
       rollout: candidate.kept ? 'kept: holds data, delete it by hand' : undefined,
     });
   }
-  return { changes, prune, rolls, chartConfigsChanged };
+  // The migrate file's copy without its Job is not the file the gate applies: only release files count.
+  const validated = new Set(dryRunFiles.filter((path) => manifests.files.some((file) => file.path === path)));
+  return { changes, prune, rolls, chartConfigsChanged, validated };
 }
 
 function objectChange(

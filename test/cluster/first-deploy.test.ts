@@ -15,6 +15,16 @@ beforeAll(() => {
 });
 afterAll(() => env.remove());
 
+/**
+ * Each file the deploy applied (not the dry runs), by name, with whether kubectl was told to skip its
+ * own field validation: only files the preview's dry run already applied with strict validation are.
+ */
+function applies(calls: readonly string[]): Array<[string, boolean]> {
+  return calls
+    .filter((call) => call.startsWith('apply --server-side') && !call.includes('--dry-run'))
+    .map((call) => [/-f \S*\/([^/ ]+\.yaml)/.exec(call)?.[1] ?? call, call.includes('--validate=false')]);
+}
+
 /** The commands the deploy told the operator to run, placeholders filled in: each line, or a here-document whole. */
 function printedCommands(stderr: string): string[] {
   const commands: string[] = [];
@@ -68,6 +78,12 @@ describe('the first deploy into an empty cluster', () => {
 
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
+    // Only the Namespace (made by the printed commands) was live, so only its file was in the dry run.
+    expect(applies(first.calls)).toEqual([
+      ['00-namespace.yaml', true], ['10-config.yaml', false], ['15-redis.yaml', false], ['20-network-policy.yaml', false],
+      ['30-migrate.yaml', false], ['40-api.yaml', false], ['45-worker.yaml', false], ['50-admin.yaml', false],
+      ['60-observability.yaml', false], ['90-ingress.yaml', false],
+    ]);
     // The namespace as the release writes it: restricted Pod Security, enforced by the API server.
     const namespace = env.get('namespace', env.namespace, '');
     expect(namespace.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
@@ -88,6 +104,9 @@ describe('the first deploy into an empty cluster', () => {
     // The migrate Job's ServiceAccount is compared like any object (it was always "+ create").
     expect(again.stdout).toMatch(new RegExp(`\\n +unchanged +${env.namespace} +ServiceAccount/migrate\\n`));
     expect(again.stdout).not.toMatch(/^ {2}[+~-] /m);
+    // Every file was live and so validated by the dry run, but the migrate file: its Job is not dry-run.
+    expect(applies(again.calls).filter(([, skipped]) => !skipped)).toEqual([['30-migrate.yaml', false]]);
+    expect(applies(again.calls)).toHaveLength(10);
   });
 
   test('a deploy of a new image rolls the app to it', async () => {
