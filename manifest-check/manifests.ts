@@ -1,12 +1,14 @@
 /**
- * Reading Kubernetes manifests the way the API server and the container
- * runtime do: the API group of an apiVersion, which built-in kinds are
+ * Reading Kubernetes manifests the way kubectl, the API server and the container
+ * runtime do: the documents of a YAML text (the one parser: duplicate keys and
+ * syntax errors refused, aliases bounded), the API group of an apiVersion, which built-in kinds are
  * cluster-scoped, where a workload keeps its pod template, which Secrets and
  * ConfigMaps a pod reads, and the parts of an image reference (the objects
  * themselves are modelled in manifest-object.ts). The manifest check, the deploy, the review and the architecture
  * picture all read manifests through these, so they cannot disagree about what
  * a manifest says.
  */
+import { parseAllDocuments } from 'yaml';
 
 /** `apps/v1` -> `apps`; `v1` -> '' (the core group, which has no name in apiVersion). */
 export function apiGroupOf(apiVersion: string): string {
@@ -232,4 +234,54 @@ export function parseImageReference(image: string): ImageReference {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** A document of a YAML text that does not parse; `reason` is the parser's message, with line and column. */
+export class YamlDocumentError extends Error {
+  constructor(
+    /** 1-based position of the document in the text. */
+    readonly document: number,
+    readonly reason: string,
+  ) {
+    super(`document ${document}: ${reason}`);
+    this.name = 'YamlDocumentError';
+  }
+}
+
+/** One non-empty document of a YAML text, as plain data. */
+export interface YamlDocument {
+  /** 1-based position of the document in the text (empty documents count). */
+  readonly document: number;
+  readonly value: unknown;
+}
+
+/**
+ * The documents of a multi-document YAML text, as plain data. Empty documents
+ * (a trailing `---`) are left out. The first syntax error or duplicate key
+ * throws a {@link YamlDocumentError}: kubectl would reject the file, and a
+ * duplicate key means one of its two values is silently lost.
+ */
+export function parseYamlDocuments(text: string): YamlDocument[] {
+  const found: YamlDocument[] = [];
+  parseAllDocuments(text, { prettyErrors: true }).forEach((document, index) => {
+    const error = document.errors[0];
+    if (error) throw new YamlDocumentError(index + 1, error.message);
+    // Bounded aliases: a file of nested anchors (a "billion laughs") must not exhaust memory.
+    const value: unknown = document.toJS({ maxAliasCount: 100 });
+    if (value !== null && value !== undefined) found.push({ document: index + 1, value });
+  });
+  return found;
+}
+
+/**
+ * Parses every document of a multi-document YAML text. Empty documents (a trailing
+ * `---`) are skipped; a syntax error or duplicate key throws, naming the file and line.
+ */
+export function parseManifests(text: string, file: string): ManifestDocument[] {
+  try {
+    return parseYamlDocuments(text).map(({ value }) => ({ file, object: value }));
+  } catch (error) {
+    if (error instanceof YamlDocumentError) throw new Error(`${file}: ${error.reason}`);
+    throw error;
+  }
 }

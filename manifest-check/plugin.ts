@@ -15,9 +15,9 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import { dirname, join } from 'path';
-import { parseAllDocuments } from 'yaml';
 import { crdCatalog } from './crd';
 import { checkManifests } from './engine';
+import { parseManifests } from './manifests';
 import { RULES } from './rules';
 import type { CrdCatalog, Finding, ManifestDocument } from './types';
 
@@ -54,7 +54,7 @@ function packageCrdCatalog(): CrdCatalog {
   packageCrds ??= crdCatalog(
     readdirSync(dir)
       .filter((file) => file.endsWith('.yaml'))
-      .flatMap((file) => parseAllDocuments(readFileSync(join(dir, file), 'utf8')).map((doc) => ({ file, object: doc.toJS() }))),
+      .flatMap((file) => parseManifests(readFileSync(join(dir, file), 'utf8'), file)),
   );
   return packageCrds;
 }
@@ -86,8 +86,7 @@ export class ManifestCheck {
 
   /** Checks every file `cdk8s synth` wrote as one set, and submits the report. */
   public async validate(context: SynthValidationContext): Promise<void> {
-    const docs = context.manifests.flatMap((file) =>
-      parseAllDocuments(readFileSync(file, 'utf8')).map((doc) => ({ file, object: doc.toJS() })).filter((doc) => doc.object !== null));
+    const docs = context.manifests.flatMap((file) => parseManifests(readFileSync(file, 'utf8'), file));
     const findings = checkDocuments(docs);
     for (const rule of new Set(findings.map((f) => f.rule))) {
       const ofRule = findings.filter((f) => f.rule === rule);

@@ -2,11 +2,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { parseManifests } from '../app/check';
 import { loadManifests } from '../app/deploy/manifests';
 import { secretNeeds } from '../app/deploy/secrets';
-import { parseYamlDocuments, YamlDocumentError, type ManifestObject } from '../app/shared/manifest-object';
-import { apiGroupOf, apiVersionOnly, parseImageReference, podReads, podTemplateOf } from '../manifest-check/manifests';
+import type { ManifestObject } from '../app/shared/manifest-object';
+import {
+  apiGroupOf, apiVersionOnly, parseImageReference, parseManifests, parseYamlDocuments, podReads, podTemplateOf, YamlDocumentError,
+} from '../manifest-check/manifests';
 
 describe('API group and version', () => {
   test('the core group has no name; others are what precedes the slash', () => {

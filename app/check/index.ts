@@ -8,7 +8,8 @@
  * the CLI stay here.
  */
 export { checkManifests, runChecks, type CheckOptions, type CheckReport, type WaivedFinding } from '../../manifest-check/engine';
-export { loadManifestDir, loadManifestSets, loadCrdCatalog, parseManifests } from './load';
+export { loadManifestDir, loadManifestSets, loadCrdCatalog } from './load';
+export { parseManifests } from '../../manifest-check/manifests';
 export { loadExemptions, parseExemptions, DEFAULT_EXEMPTIONS_FILE } from './exemptions';
 export { crdCatalog } from '../../manifest-check/crd';
 export { formatFinding, formatReport } from '../../manifest-check/report';

@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'fs';
 import { join } from 'path';
-import { parseYamlDocuments, YamlDocumentError } from '../shared/manifest-object';
+import { parseManifests } from '../../manifest-check/manifests';
 import { crdCatalog } from '../../manifest-check/crd';
 import type { CrdCatalog, ManifestDocument, ManifestSet } from '../../manifest-check/types';
 
@@ -19,19 +19,6 @@ function yamlFiles(dir: string): string[] {
     else if (entry.isFile() && YAML_FILE.test(entry.name)) files.push(path);
   }
   return files;
-}
-
-/**
- * Parses every document of a multi-document YAML text. Empty documents (a trailing
- * `---`) are skipped; a syntax error or duplicate key throws, naming the file and line.
- */
-export function parseManifests(text: string, file: string): ManifestDocument[] {
-  try {
-    return parseYamlDocuments(text).map(({ value }) => ({ file, object: value }));
-  } catch (error) {
-    if (error instanceof YamlDocumentError) throw new Error(`${file}: ${error.reason}`);
-    throw error;
-  }
 }
 
 /** Every document of every *.yaml / *.yml file under `dir`, recursively. */

@@ -1,50 +1,12 @@
 /**
- * The one model of a manifest: the documents of a YAML text, and the
- * Kubernetes objects read from them with their identity (group, kind,
+ * The one model of a manifest: the Kubernetes objects of a YAML text (parsed by
+ * manifest-check/manifests.ts) with their identity (group, kind,
  * namespace, name) and the file they came from. The manifest check, the
  * deploy, the review and the architecture picture all read manifests as these,
  * so they agree on what a file holds and on how an object is named.
  */
-import { parseAllDocuments } from 'yaml';
-import { apiGroupOf, isClusterScopedBuiltin, type ManifestDocument, type ManifestObject } from '../../manifest-check/manifests';
+import { apiGroupOf, isClusterScopedBuiltin, parseYamlDocuments, YamlDocumentError, type ManifestDocument, type ManifestObject } from '../../manifest-check/manifests';
 import { StackError } from './stack-error';
-
-/** A document of a YAML text that does not parse; `reason` is the parser's message, with line and column. */
-export class YamlDocumentError extends Error {
-  constructor(
-    /** 1-based position of the document in the text. */
-    readonly document: number,
-    readonly reason: string,
-  ) {
-    super(`document ${document}: ${reason}`);
-    this.name = 'YamlDocumentError';
-  }
-}
-
-/** One non-empty document of a YAML text, as plain data. */
-export interface YamlDocument {
-  /** 1-based position of the document in the text (empty documents count). */
-  readonly document: number;
-  readonly value: unknown;
-}
-
-/**
- * The documents of a multi-document YAML text, as plain data. Empty documents
- * (a trailing `---`) are left out. The first syntax error or duplicate key
- * throws a {@link YamlDocumentError}: kubectl would reject the file, and a
- * duplicate key means one of its two values is silently lost.
- */
-export function parseYamlDocuments(text: string): YamlDocument[] {
-  const found: YamlDocument[] = [];
-  parseAllDocuments(text, { prettyErrors: true }).forEach((document, index) => {
-    const error = document.errors[0];
-    if (error) throw new YamlDocumentError(index + 1, error.message);
-    // Bounded aliases: a file of nested anchors (a "billion laughs") must not exhaust memory.
-    const value: unknown = document.toJS({ maxAliasCount: 100 });
-    if (value !== null && value !== undefined) found.push({ document: index + 1, value });
-  });
-  return found;
-}
 
 // The document and the object live with the manifest check, which the package ships.
 export type { ManifestDocument, ManifestObject };
