@@ -5,10 +5,13 @@ const image = imageOf('api');
 const production = () => synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image }));
 
 describe('HoneydueApi with only an image is production', () => {
-  const objects = production();
-  const deployment = find(objects, 'Deployment', 'api');
-  const pod = deployment.spec.template.spec;
-  const api = container(deployment);
+  let objects: any[], deployment: any, pod: any, api: any;
+  beforeEach(() => {
+    objects = production();
+    deployment = find(objects, 'Deployment', 'api');
+    pod = deployment.spec.template.spec;
+    api = container(deployment);
+  });
 
   test('Deployment api in honeydue: 3 replicas, RollingUpdate maxUnavailable 0 maxSurge 1', () => {
     expect(deployment.metadata.namespace).toBe('honeydue');
@@ -136,6 +139,12 @@ describe('HoneydueApi options', () => {
     expect(find(objects, 'PodDisruptionBudget', 'api-pdb').spec.minAvailable).toBe(2);
   });
 
+  test('the HPA is labelled like the other objects of api, in its namespace', () => {
+    const hpa = find(synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image, autoscaling: {} })), 'HorizontalPodAutoscaler', 'api');
+    expect(hpa.metadata.namespace).toBe('honeydue');
+    expect(hpa.metadata.labels).toEqual({ 'app.kubernetes.io/name': 'api', 'app.kubernetes.io/part-of': 'honeydue', 'app.kubernetes.io/managed-by': 'honeydue-k8s' });
+  });
+
   test('the PDB counts the HPA minimum, not the unpinned replicas', () => {
     const objects = synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image, autoscaling: { minReplicas: 2, maxReplicas: 4 } }));
     expect(find(objects, 'PodDisruptionBudget', 'api-pdb').spec.minAvailable).toBe(1);
@@ -159,6 +168,19 @@ describe('HoneydueApi options', () => {
     expect(api.resources.limits).toEqual({ cpu: '1000m', memory: '1Gi' });
   });
 
+  test('minAvailable 0 is accepted: a PDB that never holds a drain', () => {
+    const objects = synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image, minAvailable: 0 }));
+    expect(find(objects, 'PodDisruptionBudget', 'api-pdb').spec.minAvailable).toBe(0);
+  });
+
+  test('a probe delay of 0 is accepted (a period, timeout or threshold of 0 is not)', () => {
+    const objects = synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image, probes: { readiness: { initialDelaySeconds: 0 } } }));
+    expect(container(find(objects, 'Deployment', 'api')).readinessProbe.initialDelaySeconds).toBe(0);
+    expect(() => synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image, probes: { readiness: { periodSeconds: 0 } } }))).toThrow(
+      /HoneydueApi: probes\.readiness\.periodSeconds: 0 must be a whole number of at least 1/,
+    );
+  });
+
   test('optional secret keys are wired with optional: true', () => {
     const objects = synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image, secretKeys: ['SECRET_KEY', { key: 'REDIS_PASSWORD', optional: true }] }));
     const api = container(find(objects, 'Deployment', 'api'));
@@ -169,11 +191,14 @@ describe('HoneydueApi options', () => {
 
 describe('HoneydueApi fails', () => {
   const build = (props: object) => () => synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image, ...props }));
-  test('preStopDelaySeconds and terminationGracePeriodSeconds override; 0 drops the hook', () => {
+  test('preStopDelaySeconds and terminationGracePeriodSeconds override; any delay of 1 s or more keeps the hook, 0 drops it', () => {
     const objects = build({ preStopDelaySeconds: 5, terminationGracePeriodSeconds: 20 })();
     const deployment = find(objects, 'Deployment', 'api');
     expect(container(deployment).lifecycle).toEqual({ preStop: { exec: { command: ['sleep', '5'] } } });
     expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBe(20);
+    const oneSecond = find(build({ preStopDelaySeconds: 1 })(), 'Deployment', 'api');
+    expect(container(oneSecond).lifecycle).toEqual({ preStop: { exec: { command: ['sleep', '1'] } } });
+    expect(oneSecond.spec.template.spec.terminationGracePeriodSeconds).toBe(31);
     const without = find(build({ preStopDelaySeconds: 0 })(), 'Deployment', 'api');
     expect(container(without).lifecycle).toBeUndefined();
     expect(without.spec.template.spec.terminationGracePeriodSeconds).toBe(30);

@@ -15,6 +15,20 @@ describe('HoneydueConfigMap', () => {
     expect(Object.keys(configMap.data)).toEqual(['DB_HOST', 'SMTP']);
   });
 
+  test("an explicit namespace wins over the Chart's", () => {
+    let configMap: HoneydueConfigMap | undefined;
+    const objects = synthOf((chart) => { configMap = new HoneydueConfigMap(chart, 'config', { name: 'shop-config', namespace: 'shop', data: { DB_HOST: 'a' } }); });
+    expect(find(objects, 'ConfigMap', 'shop-config').metadata.namespace).toBe('shop');
+    expect(configMap!.namespace).toBe('shop');
+  });
+
+  test('entries given in any order are written sorted, and hash alike', () => {
+    const reversed = build({ Z: '1', M: '2', A: '3' });
+    expect(Object.keys(find(reversed.objects, 'ConfigMap', 'honeydue-config').data)).toEqual(['A', 'M', 'Z']);
+    expect(reversed.hash).toBe(build({ A: '3', M: '2', Z: '1' }).hash);
+    expect(reversed.hash).toBe(build({ M: '2', Z: '1', A: '3' }).hash);
+  });
+
   test('the content hash follows the content, not the key order', () => {
     expect(build({ A: '1', B: '2' }).hash).toBe(build({ B: '2', A: '1' }).hash);
     expect(build({ A: '1', B: '2' }).hash).not.toBe(build({ A: '1', B: '3' }).hash);

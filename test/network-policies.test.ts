@@ -14,7 +14,10 @@ const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: 'TCP', port
 const ANYWHERE = [{ ipBlock: { cidr: '0.0.0.0/0' } }];
 
 /** Production with vmagent on, so every allow of the SPEC is present. */
-const objects = synthStack({ observability: { ...PRODUCTION.observability, tokenSecret: TOKEN_SECRET } });
+let objects: any[];
+beforeEach(() => {
+  objects = synthStack({ observability: { ...PRODUCTION.observability, tokenSecret: TOKEN_SECRET } });
+});
 
 test('default deny: every pod of the namespace, ingress and egress, no rule', () => {
   expect(policy(objects, 'default-deny').metadata.namespace).toBe('honeydue');
@@ -129,6 +132,13 @@ test('ports follow the config: Postgres and SMTP ports are the ones the ConfigMa
   expect(policy(moved, 'api-egress').spec.egress[1].ports).toEqual(tcp(6432, 465, 443));
 });
 
+test("the public API URL's port is the one admin may dial: its explicit port, else its scheme's (80 for http, 443 for https)", () => {
+  const adminPorts = (publicApiUrl: string) => policy(synthStack({ publicApiUrl }), 'admin-egress').spec.egress[0].ports;
+  expect(adminPorts('http://api.example.org/api')).toEqual(tcp(80));
+  expect(adminPorts('http://api.example.org:8080/api')).toEqual(tcp(8080));
+  expect(adminPorts('https://api.example.org/api')).toEqual(tcp(443));
+});
+
 test('allows are derived from the wiring: a workload not wired to Redis gets neither side of the allow', () => {
   const workloads: WorkloadTraffic[] = [
     { name: 'api', namespace: 'honeydue', connectsTo: [{ name: 'redis', namespace: 'honeydue', port: 6379 }], externalPorts: [] },
@@ -137,6 +147,20 @@ test('allows are derived from the wiring: a workload not wired to Redis gets nei
   const out = synthOf((chart) => new NetworkPolicies(chart, 'np', { workloads }));
   expect(policy(out, 'redis-ingress').spec.ingress[0].from[0].podSelector.matchExpressions[0].values).toEqual(['api']);
   expect(policy(out, 'worker-egress').spec.egress).toEqual([{ to: ANYWHERE, ports: tcp(5432) }]);
+});
+
+test('a workload with one connection and no outside port gets its egress allow; one with neither gets none', () => {
+  const workloads: WorkloadTraffic[] = [
+    { name: 'api', namespace: 'honeydue', connectsTo: [{ name: 'redis', namespace: 'honeydue', port: 6379 }], externalPorts: [] },
+    { name: 'admin', namespace: 'honeydue', connectsTo: [], externalPorts: [] },
+  ];
+  const out = synthOf((chart) => new NetworkPolicies(chart, 'np', { workloads }));
+  expect(policy(out, 'api-egress').spec).toEqual({
+    podSelector: byName('api'),
+    policyTypes: ['Egress'],
+    egress: [{ to: [{ podSelector: byName('redis') }], ports: tcp(6379) }],
+  });
+  expect(out.filter((o) => o.metadata.name === 'admin-egress')).toEqual([]);
 });
 
 test('disabled: no network-policy chart, one notice line saying so', () => {

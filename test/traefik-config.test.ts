@@ -118,6 +118,11 @@ describe('TraefikConfig', () => {
     expect(secure.ports.websecure.forwardedHeaders).toEqual({ trustedIPs: trusted });
   });
 
+  test('one trusted range is enough: Cloudflare behind a single CIDR still gets forwardedHeaders.trustedIPs', () => {
+    const { values } = synthTraefik({ forwardedHeadersTrustedIps: ['173.245.48.0/20'] });
+    expect(values.ports.web.forwardedHeaders).toEqual({ trustedIPs: ['173.245.48.0/20'] });
+  });
+
   test('fails naming a trusted range that is not a CIDR block', () => {
     expect(() => synthTraefik({ forwardedHeadersTrustedIps: ['173.245.48.0/20', 'cloudflare'] })).toThrow(
       /TraefikConfig: forwardedHeadersTrustedIps\[1\]: 'cloudflare' is not an IPv4 or IPv6 CIDR block/,
