@@ -1,5 +1,6 @@
-import { HoneydueApi, HoneydueConfigMap, CONFIG_HASH_ANNOTATION } from '../constructs';
-import { container, envVar, find, hardeningOf, synthOf, TAG, BACKEND_WIRING, PRODUCTION, imageOf } from './helpers';
+import { Testing } from 'cdk8s';
+import { HoneydueApi, HoneydueConfigMap, CONFIG_HASH_ANNOTATION, ValueProblems } from '../constructs';
+import { container, envVar, find, hardeningOf, synthOf, TAG, APP_WIRING, BACKEND_WIRING, PRODUCTION, imageOf } from './helpers';
 
 const image = imageOf('api');
 const production = () => synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image }));
@@ -181,6 +182,11 @@ describe('HoneydueApi options', () => {
     );
   });
 
+  test('without secretKeys the api reads no Secret key', () => {
+    const objects = synthOf((chart) => new HoneydueApi(chart, 'api', { ...APP_WIRING, image }));
+    expect((container(find(objects, 'Deployment', 'api')).env ?? []).filter((e: any) => e.valueFrom?.secretKeyRef)).toEqual([]);
+  });
+
   test('optional secret keys are wired with optional: true', () => {
     const objects = synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image, secretKeys: ['SECRET_KEY', { key: 'REDIS_PASSWORD', optional: true }] }));
     const api = container(find(objects, 'Deployment', 'api'));
@@ -191,6 +197,14 @@ describe('HoneydueApi options', () => {
 
 describe('HoneydueApi fails', () => {
   const build = (props: object) => () => synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image, ...props }));
+  const problemsOf = (construct: () => unknown) => {
+    try {
+      construct();
+    } catch (error) {
+      return (error as ValueProblems).problems;
+    }
+    throw new Error('no problem reported');
+  };
   test('preStopDelaySeconds and terminationGracePeriodSeconds override; any delay of 1 s or more keeps the hook, 0 drops it', () => {
     const objects = build({ preStopDelaySeconds: 5, terminationGracePeriodSeconds: 20 })();
     const deployment = find(objects, 'Deployment', 'api');
@@ -246,6 +260,38 @@ describe('HoneydueApi fails', () => {
   });
   test('fails with a health path without a leading slash', () => {
     expect(build({ healthPath: 'api/health/' })).toThrow(/healthPath: 'api\/health\/' must start with '\/'/);
+  });
+  test.each([
+    ['metricsPort', { metricsPort: 70000 }, /HoneydueApi: metricsPort: 70000 is not a port/],
+    ['runAsUser', { runAsUser: 0 }, /HoneydueApi: runAsUser: 0 must be a whole number of at least 1/],
+    ['autoscaling.minReplicas', { autoscaling: { minReplicas: 0 } }, /HoneydueApi: autoscaling\.minReplicas: 0 must be a whole number of at least 1/],
+    ['autoscaling.maxReplicas', { autoscaling: { maxReplicas: 0 } }, /HoneydueApi: autoscaling\.maxReplicas: 0 must be a whole number of at least 1/],
+    ['autoscaling.memoryUtilization', { autoscaling: { memoryUtilization: 0 } }, /HoneydueApi: autoscaling\.memoryUtilization: 0 must be a whole percent from 1 to 100/],
+    ['terminationGracePeriodSeconds', { terminationGracePeriodSeconds: 0 }, /HoneydueApi: terminationGracePeriodSeconds: 0 must be a whole number of at least 1/],
+  ])('fails naming %s', (_prop, props, message) => {
+    expect(build(props)).toThrow(message);
+  });
+  test('a utilization is a whole percent from 1 to 100: 1 and 100 are accepted, 0, 101 and 50.5 are not', () => {
+    expect(build({ autoscaling: { cpuUtilization: 1, memoryUtilization: 100 } })).not.toThrow();
+    for (const cpuUtilization of [0, 101, 50.5]) {
+      expect(build({ autoscaling: { cpuUtilization } })).toThrow(new RegExp(`autoscaling\\.cpuUtilization: ${cpuUtilization} must be a whole percent from 1 to 100`));
+    }
+  });
+  test('an HPA may pin its size (minReplicas equal to maxReplicas)', () => {
+    expect(build({ autoscaling: { minReplicas: 4, maxReplicas: 4 } })).not.toThrow();
+  });
+  test('fails when minReplicas exceeds the default maximum, saying the maximum is the default', () => {
+    expect(build({ autoscaling: { minReplicas: 7 } })).toThrow(
+      /HoneydueApi: autoscaling\.maxReplicas: 6 \(its default\) is below autoscaling\.minReplicas \(7\); .* raise it to at least 7/,
+    );
+  });
+  test('a grace period within the default preStop delay (10 s) fails too, and the problem points at both props', () => {
+    expect(problemsOf(build({ terminationGracePeriodSeconds: 10 }))).toEqual([
+      expect.objectContaining({ path: 'terminationGracePeriodSeconds', value: 10, related: ['preStopDelaySeconds'] }),
+    ]);
+  });
+  test('fails outside a namespaced Chart without a namespace, naming HoneydueApi', () => {
+    expect(() => new HoneydueApi(Testing.chart(), 'api', { ...APP_WIRING, image })).toThrow(/HoneydueApi: namespace: not set, and the enclosing Chart has none/);
   });
   test('fails with an invalid namespace', () => {
     expect(build({ namespace: 'Honey_Due' })).toThrow(/HoneydueApi: namespace: 'Honey_Due' is not a valid Kubernetes name/);

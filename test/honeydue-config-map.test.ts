@@ -1,11 +1,12 @@
+import { Testing } from 'cdk8s';
 import { HoneydueConfigMap, HoneydueNamespace } from '../constructs';
 import { find, synthOf, PRODUCTION } from './helpers';
 
 describe('HoneydueConfigMap', () => {
   const build = (data: Record<string, string>) => {
-    let hash = '';
-    const objects = synthOf((chart) => { hash = new HoneydueConfigMap(chart, 'config', { name: PRODUCTION.configMapName, data }).contentHash; });
-    return { objects, hash };
+    let configMap: HoneydueConfigMap | undefined;
+    const objects = synthOf((chart) => { configMap = new HoneydueConfigMap(chart, 'config', { name: PRODUCTION.configMapName, data }); });
+    return { objects, hash: configMap!.contentHash, data: configMap!.data };
   };
 
   test('ConfigMap honeydue-config in honeydue with the entries, sorted', () => {
@@ -25,6 +26,7 @@ describe('HoneydueConfigMap', () => {
   test('entries given in any order are written sorted, and hash alike', () => {
     const reversed = build({ Z: '1', M: '2', A: '3' });
     expect(Object.keys(find(reversed.objects, 'ConfigMap', 'honeydue-config').data)).toEqual(['A', 'M', 'Z']);
+    expect(Object.keys(reversed.data)).toEqual(['A', 'M', 'Z']);
     expect(reversed.hash).toBe(build({ A: '3', M: '2', Z: '1' }).hash);
     expect(reversed.hash).toBe(build({ M: '2', Z: '1', A: '3' }).hash);
   });
@@ -36,6 +38,14 @@ describe('HoneydueConfigMap', () => {
 
   test('fails with a key that is not an env var name', () => {
     expect(() => build({ 'DB-HOST': 'x' })).toThrow(/HoneydueConfigMap: data.DB-HOST: 'DB-HOST' is not an environment variable name/);
+  });
+
+  test('fails with a name that is no DNS label, naming the prop', () => {
+    expect(() => synthOf((chart) => new HoneydueConfigMap(chart, 'config', { name: 'Honey_Config', data: {} }))).toThrow(/HoneydueConfigMap: name: 'Honey_Config'/);
+  });
+
+  test('fails outside a namespaced Chart without a namespace, naming HoneydueConfigMap', () => {
+    expect(() => new HoneydueConfigMap(Testing.chart(), 'config', { name: 'config', data: {} })).toThrow(/HoneydueConfigMap: namespace: not set/);
   });
 
   test('fails with a non-string value', () => {

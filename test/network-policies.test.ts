@@ -1,10 +1,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Testing } from 'cdk8s';
+import { Chart, Testing } from 'cdk8s';
 import { loadConfig } from '../app/config';
-import { HoneydueStack, NetworkPolicies, NetworkPoliciesProps, WorkloadTraffic } from '../constructs';
-import { find, synthOf, synthStack, TAG, PRODUCTION } from './helpers';
+import { HoneydueStack, NetworkPolicies, NetworkPoliciesProps, Redis, Worker, WorkloadTraffic } from '../constructs';
+import { find, imageOf, synthOf, synthStack, TAG, PRODUCTION, WORKER_WIRING } from './helpers';
 
 const TOKEN_SECRET = { name: 'vmagent-ingest-token', key: 'token' };
 const policiesOf = (objects: any[]) => objects.filter((o) => o.kind === 'NetworkPolicy');
@@ -161,6 +161,23 @@ test('a workload with one connection and no outside port gets its egress allow; 
     egress: [{ to: [{ podSelector: byName('redis') }], ports: tcp(6379) }],
   });
   expect(out.filter((o) => o.metadata.name === 'admin-egress')).toEqual([]);
+});
+
+test('without workloads, NetworkPolicies finds every workload of its namespace in the app, and none of another', () => {
+  const app = Testing.app();
+  const chart = (id: string, namespace: string) => new Chart(app, id, { namespace, disableResourceNameHashes: true });
+  const redis = new Redis(chart('cache', 'honeydue'), 'redis', {});
+  new Worker(chart('jobs', 'honeydue'), 'worker', { ...WORKER_WIRING, image: imageOf('worker'), redis, externalPorts: [5432] });
+  new Worker(chart('other', 'shop'), 'worker', { ...WORKER_WIRING, image: imageOf('worker'), externalPorts: [25] });
+  const policies = chart('policies', 'honeydue');
+  new NetworkPolicies(policies, 'np', {});
+  const out = Testing.synth(policies);
+  expect(policy(out, 'worker-egress').spec.egress).toEqual([
+    { to: [{ podSelector: byName('redis') }], ports: tcp(6379) },
+    { to: ANYWHERE, ports: tcp(5432) },
+  ]);
+  expect(policy(out, 'redis-ingress').spec.ingress[0].from[0].podSelector.matchExpressions[0].values).toEqual(['worker']);
+  expect(policiesOf(out).map((o) => o.metadata.name)).toEqual(['allow-dns', 'worker-egress', 'redis-ingress', 'default-deny']);
 });
 
 test('disabled: no network-policy chart, one notice line saying so', () => {
