@@ -290,6 +290,12 @@ describe('HoneydueApi fails', () => {
       expect.objectContaining({ path: 'terminationGracePeriodSeconds', value: 10, related: ['preStopDelaySeconds'] }),
     ]);
   });
+  test('a number of the wrong type is left to the type checker and the config schema: the bounds compare numbers only', () => {
+    expect(build({ autoscaling: { minReplicas: '10' } })).not.toThrow();
+    expect(build({ autoscaling: { maxReplicas: '1' } })).not.toThrow();
+    expect(build({ terminationGracePeriodSeconds: '5' })).not.toThrow();
+    expect(build({ preStopDelaySeconds: '50', terminationGracePeriodSeconds: 40 })).not.toThrow();
+  });
   test('fails outside a namespaced Chart without a namespace, naming HoneydueApi', () => {
     expect(() => new HoneydueApi(Testing.chart(), 'api', { ...APP_WIRING, image })).toThrow(/HoneydueApi: namespace: not set, and the enclosing Chart has none/);
   });
