@@ -296,6 +296,15 @@ describe('HoneydueApi fails', () => {
     expect(build({ terminationGracePeriodSeconds: '5' })).not.toThrow();
     expect(build({ preStopDelaySeconds: '50', terminationGracePeriodSeconds: 40 })).not.toThrow();
   });
+  test('fails when maxReplicas is below the default minimum, saying the minimum is the default', () => {
+    expect(build({ autoscaling: { maxReplicas: 2 } })).toThrow(/HoneydueApi: autoscaling\.maxReplicas: 2 is below autoscaling\.minReplicas \(3, its default\)/);
+  });
+  test('fails with a name that is no DNS label', () => {
+    expect(build({ name: 'Honey_API' })).toThrow(/HoneydueApi: name: 'Honey_API'/);
+  });
+  test('needs no Secret when it reads no secret key', () => {
+    expect(() => synthOf((chart) => new HoneydueApi(chart, 'api', { configMap: APP_WIRING.configMap, image }))).not.toThrow();
+  });
   test('fails outside a namespaced Chart without a namespace, naming HoneydueApi', () => {
     expect(() => new HoneydueApi(Testing.chart(), 'api', { ...APP_WIRING, image })).toThrow(/HoneydueApi: namespace: not set, and the enclosing Chart has none/);
   });
