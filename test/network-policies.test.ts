@@ -186,6 +186,36 @@ test('disabled: no network-policy chart, one notice line saying so', () => {
   expect(stack.notices).toContain('network-policy: skipped, networkPolicy.enabled is false (every pod accepts and opens any connection)');
 });
 
+describe('NetworkPolicies alone', () => {
+  const route = { host: 'api.example.com', serviceName: 'api', servicePort: 8000, targetPort: 8000, podSelector: { 'app.kubernetes.io/name': 'api' } };
+  const api: WorkloadTraffic = { name: 'api', namespace: 'honeydue', connectsTo: [], externalPorts: [] };
+
+  test("Traefik's traffic comes from k3s' default pod CIDR 10.42.0.0/16 unless nodeCidrs says otherwise", () => {
+    const out = synthOf((chart) => new NetworkPolicies(chart, 'np', { workloads: [api], ingressRoutes: [route] }));
+    expect(policy(out, 'api-ingress-traefik').spec.ingress).toEqual([{ from: [{ ipBlock: { cidr: '10.42.0.0/16' } }], ports: tcp(8000) }]);
+  });
+
+  test('no node CIDR is fine while nothing is routed from Traefik', () => {
+    expect(() => synthOf((chart) => new NetworkPolicies(chart, 'np', { workloads: [api], nodeCidrs: [], ingressRoutes: [] }))).not.toThrow();
+  });
+
+  test('a workload that lists one endpoint twice is one client of it', () => {
+    const redis = { name: 'redis', namespace: 'honeydue', port: 6379 };
+    const out = synthOf((chart) => new NetworkPolicies(chart, 'np', { workloads: [{ ...api, connectsTo: [redis, redis] }] }));
+    expect(policy(out, 'redis-ingress').spec.ingress[0].from[0].podSelector.matchExpressions[0].values).toEqual(['api']);
+  });
+
+  test('policies lists every policy it wrote, the deny last', () => {
+    let policies: NetworkPolicies | undefined;
+    synthOf((chart) => { policies = new NetworkPolicies(chart, 'np', { workloads: [api], ingressRoutes: [route] }); });
+    expect(policies!.policies.map((p) => p.name)).toEqual(['allow-dns', 'api-ingress-traefik', 'default-deny']);
+  });
+
+  test('fails outside a namespaced Chart without a namespace, naming NetworkPolicies', () => {
+    expect(() => new NetworkPolicies(Testing.chart(), 'np', { workloads: [] })).toThrow(/NetworkPolicies: namespace: not set/);
+  });
+});
+
 describe('fails on invalid props', () => {
   const build = (props: Partial<NetworkPoliciesProps>) => () => synthOf((chart) => new NetworkPolicies(chart, 'np', { workloads: [], ...props }));
   const route = { host: 'api.example.com', serviceName: 'api', servicePort: 8000, targetPort: 8000, podSelector: { 'app.kubernetes.io/name': 'api' } };
