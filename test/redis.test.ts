@@ -1,5 +1,5 @@
 import { Testing } from 'cdk8s';
-import { Redis } from '../constructs';
+import { Redis, REDIS_EVICTION_POLICIES } from '../constructs';
 import { container, find, hardeningOf, PRODUCTION, REDIS_WIRING, synthOf } from './helpers';
 
 describe("Redis with production's props", () => {
@@ -76,9 +76,28 @@ test('the eviction policy is a knob', () => {
   expect(container(find(objects, 'Deployment', 'redis')).command[2]).toMatch(/^maxmemory-policy allkeys-lru$/m);
 });
 
-test("every Redis policy is accepted, 'volatile-random' among them", () => {
-  const objects = synthOf((chart) => new Redis(chart, 'redis', { evictionPolicy: 'volatile-random' }));
-  expect(container(find(objects, 'Deployment', 'redis')).command[2]).toMatch(/^maxmemory-policy volatile-random$/m);
+test.each(['noeviction', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl'] as const)('every Redis policy is accepted: %s', (evictionPolicy) => {
+  const objects = synthOf((chart) => new Redis(chart, 'redis', { evictionPolicy }));
+  expect(container(find(objects, 'Deployment', 'redis')).command[2]).toContain(`\nmaxmemory-policy ${evictionPolicy}\n`);
+});
+
+test('Redis knows the eight policies of Redis 7, and names them all when refusing another', () => {
+  expect(REDIS_EVICTION_POLICIES).toEqual(['noeviction', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl']);
+  expect(() => synthOf((chart) => new Redis(chart, 'redis', { evictionPolicy: 'lru' as any }))).toThrow(
+    "Redis: evictionPolicy: 'lru' is not a Redis policy; use one of noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl",
+  );
+});
+
+test.each([
+  ['name', { name: 'Cache_1' }],
+  ['claimName', { claimName: 'Redis_Data' }],
+  ['secretName', { secretName: 'Redis_Secret' }],
+])('fails with a %s that is no DNS label, naming it', (prop, props) => {
+  expect(() => synthOf((chart) => new Redis(chart, 'redis', props))).toThrow(new RegExp(`Redis: ${prop}: '`));
+});
+
+test('a memory limit of the wrong type is left to the type checker and the config schema: the AOF rule compares quantities only', () => {
+  expect(() => synthOf((chart) => new Redis(chart, 'redis', { resources: { limits: { memory: 1000 as any } } }))).not.toThrow();
 });
 
 test('maxMemory may take half the memory limit, in any of its units (the AOF rewrite forks)', () => {
