@@ -4,7 +4,10 @@ import * as path from 'path';
 import { Chart, Testing } from 'cdk8s';
 import { loadConfig } from '../app/config';
 import { HoneydueStack, NetworkPolicies, NetworkPoliciesProps, Redis, Worker, WorkloadTraffic } from '../constructs';
+import { isTrafficSource } from '../constructs/shared/network';
 import { find, imageOf, synthOf, synthStack, TAG, PRODUCTION, WORKER_WIRING } from './helpers';
+
+const productionChartFor = (namespace: string) => new Chart(Testing.app(), 'test', { namespace });
 
 const TOKEN_SECRET = { name: 'vmagent-ingest-token', key: 'token' };
 const policiesOf = (objects: any[]) => objects.filter((o) => o.kind === 'NetworkPolicy');
@@ -178,6 +181,11 @@ test('without workloads, NetworkPolicies finds every workload of its namespace i
   ]);
   expect(policy(out, 'redis-ingress').spec.ingress[0].from[0].podSelector.matchExpressions[0].values).toEqual(['worker']);
   expect(policiesOf(out).map((o) => o.metadata.name)).toEqual(['allow-dns', 'worker-egress', 'redis-ingress', 'default-deny']);
+});
+
+test('only a construct that declared its traffic is a traffic source; null and plain values are not', () => {
+  for (const value of [null, undefined, 'api', 42, {}]) expect(isTrafficSource(value)).toBe(false);
+  expect(isTrafficSource(new Redis(productionChartFor('honeydue'), 'redis', {}))).toBe(true);
 });
 
 test('disabled: no network-policy chart, one notice line saying so', () => {

@@ -161,6 +161,10 @@ describe('TraefikConfig', () => {
     expect(() => synthTraefik({ webPort: 8000, maxUnavailable: 0 })).toThrow(/maxUnavailable: 0 .* holds the node's :8000 until it stops/);
   });
 
+  test('a webPort of the wrong type is left to the type checker: the refusals then name the default :80', () => {
+    expect(() => synthTraefik({ webPort: '8000' as any, maxSurge: 1 })).toThrow(/whose :80 the old pod still holds/);
+  });
+
   test('with websecure off, its port is not checked: webPort may be 443', () => {
     expect(synthTraefik({ webPort: 443 }).values.ports.web.port).toBe(443);
   });
