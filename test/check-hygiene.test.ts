@@ -170,6 +170,23 @@ describe('what each hygiene finding says: what is wrong, why it matters, the fix
     expect(check(apiWith(edit)).findings.map((f) => ({ rule: f.rule, path: f.path, message: f.message }))).toEqual([{ rule, path, message }]);
   });
 
+  test('a container without a securityContext is named, not a crash', () => {
+    const report = check(apiWith((c) => { delete c.securityContext; }));
+    expect(report.findings.filter((f) => f.rule === 'hygiene/read-only-root-fs').map((f) => f.message)).toEqual([
+      'container "api" has readOnlyRootFilesystem nothing: an intruder could rewrite the image; set it to true and mount an emptyDir where the app writes (/tmp)',
+    ]);
+  });
+
+  test('a pod that turns the token off passes whatever its ServiceAccount says; one that leaves it to the account is told the fix', () => {
+    const accountAllows = goodWith('ServiceAccount', 'api', (sa) => { delete sa.automountServiceAccountToken; });
+    expect(check(accountAllows).findings).toEqual([]);
+    const deployment = accountAllows.find((d: any) => d.object.kind === 'Deployment' && d.object.metadata.name === 'api')!.object as any;
+    delete deployment.spec.template.spec.automountServiceAccountToken;
+    expect(check(accountAllows).findings.map((f) => f.message)).toEqual([
+      'automountServiceAccountToken is unset and ServiceAccount "api" does not disable it: every pod would carry an API token; set automountServiceAccountToken: false on the pod spec',
+    ]);
+  });
+
   test('a request equal to its limit passes', () => {
     expect(check(apiWith((c) => { c.resources.requests.cpu = '1000m'; })).findings).toEqual([]);
   });
