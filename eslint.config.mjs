@@ -6,8 +6,8 @@ import { defineConfig, globalIgnores } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  // Generated or vendored output, and the Go module of the local control plane.
-  globalIgnores(['imports/', 'build/', 'dist/', '.cache/', 'coverage/', 'node_modules/', 'cluster/', '.cdk8s.out/', '**/*.staging-*/', '**/*.retired-*/']),
+  // Generated or vendored output, the Go module of the local control plane, and npm run mutate's sandbox and reports.
+  globalIgnores(['imports/', 'build/', 'dist/', '.cache/', 'coverage/', 'node_modules/', 'cluster/', '.cdk8s.out/', '**/*.staging-*/', '**/*.retired-*/', '.stryker-tmp/', 'reports/']),
   js.configs.recommended,
   tseslint.configs.recommended,
   {

@@ -66,7 +66,7 @@ export class HoneydueConfigMap extends Construct implements ConfigMapSource {
 
     reportProblems(this, honeydueConfigMapProblems(props, namespace));
 
-    const sorted = Object.fromEntries(Object.entries(props.data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    const sorted = Object.fromEntries(Object.keys(props.data).sort().map((key) => [key, props.data[key]]));
     this.name = name;
     this.namespace = namespace;
     this.data = sorted;

@@ -141,3 +141,58 @@ describe('hygiene/service-account-token', () => {
     expect(passedOnStack('hygiene/service-account-token')).toEqual({ passed: 6, failed: 0 });
   });
 });
+
+describe('what each hygiene finding says: what is wrong, why it matters, the fix', () => {
+  const c0 = 'spec.template.spec.containers[0]';
+  test.each<[string, (c: any, spec: any) => void, string, string, string]>([
+    ['an empty image', (c) => { c.image = ''; }, 'hygiene/image-tag', `${c0}.image`, 'container "api" has no image (got ""): set the release image'],
+    ['an image tagged latest', (c) => { c.image = 'x/api:latest'; }, 'hygiene/image-tag', `${c0}.image`,
+      'container "api" image "x/api:latest" is tagged latest: with imagePullPolicy IfNotPresent a node keeps running a stale image; pin the release tag (the git SHA)'],
+    ['an untagged image', (c) => { c.image = 'x/api'; }, 'hygiene/image-tag', `${c0}.image`,
+      'container "api" image "x/api" has no tag (it means latest): with imagePullPolicy IfNotPresent a node keeps running a stale image; pin the release tag (the git SHA)'],
+    ['no memory limit', (c) => { delete c.resources.limits.memory; }, 'hygiene/resources', `${c0}.resources.limits.memory`,
+      'container "api" sets no memory limit: one pod can starve the node; set resources.limits.memory'],
+    ['no cpu request', (c) => { delete c.resources.requests.cpu; }, 'hygiene/resources', `${c0}.resources.requests.cpu`,
+      'container "api" sets no cpu request: the scheduler cannot place it fairly; set resources.requests.cpu'],
+    ['no readinessProbe', (c) => { delete c.readinessProbe; }, 'hygiene/probes', `${c0}.readinessProbe`,
+      'container "api" serves ports but has no readinessProbe: its Service sends traffic before it is ready; add a readinessProbe'],
+    ['no livenessProbe', (c) => { delete c.livenessProbe; }, 'hygiene/probes', `${c0}.livenessProbe`,
+      'container "api" serves ports but has no livenessProbe: a hung process is never restarted; add a livenessProbe'],
+    ['a probe on an undeclared port, among two declared', (c) => { c.ports = [{ name: 'http', containerPort: 8000 }, { containerPort: 9090 }]; c.readinessProbe.httpGet.port = 9000; },
+      'hygiene/probe-port', `${c0}.readinessProbe.httpGet.port`,
+      'container "api" readinessProbe probes port 9000, which the container does not declare (declared: http (8000), 9090): probe a declared port, or declare it under ports'],
+    ['a writable root filesystem', (c) => { c.securityContext.readOnlyRootFilesystem = false; }, 'hygiene/read-only-root-fs', `${c0}.securityContext.readOnlyRootFilesystem`,
+      'container "api" has readOnlyRootFilesystem false: an intruder could rewrite the image; set it to true and mount an emptyDir where the app writes (/tmp)'],
+    ['a ServiceAccount token', (_c, spec) => { spec.automountServiceAccountToken = true; }, 'hygiene/service-account-token', 'spec.template.spec.automountServiceAccountToken',
+      'automountServiceAccountToken is true: every container carries an API token that anyone who gets into the pod can use; ' +
+      'set it to false (a workload that needs the API can mount a projected serviceAccountToken volume in one container)'],
+  ])('%s', (_what, edit, rule, path, message) => {
+    expect(check(apiWith(edit)).findings.map((f) => ({ rule: f.rule, path: f.path, message: f.message }))).toEqual([{ rule, path, message }]);
+  });
+
+  test('a container without a securityContext is named, not a crash', () => {
+    const report = check(apiWith((c) => { delete c.securityContext; }));
+    expect(report.findings.filter((f) => f.rule === 'hygiene/read-only-root-fs').map((f) => f.message)).toEqual([
+      'container "api" has readOnlyRootFilesystem nothing: an intruder could rewrite the image; set it to true and mount an emptyDir where the app writes (/tmp)',
+    ]);
+  });
+
+  test('a pod that turns the token off passes whatever its ServiceAccount says; one that leaves it to the account is told the fix', () => {
+    const accountAllows = goodWith('ServiceAccount', 'api', (sa) => { delete sa.automountServiceAccountToken; });
+    expect(check(accountAllows).findings).toEqual([]);
+    const deployment = accountAllows.find((d: any) => d.object.kind === 'Deployment' && d.object.metadata.name === 'api')!.object as any;
+    delete deployment.spec.template.spec.automountServiceAccountToken;
+    expect(check(accountAllows).findings.map((f) => f.message)).toEqual([
+      'automountServiceAccountToken is unset and ServiceAccount "api" does not disable it: every pod would carry an API token; set automountServiceAccountToken: false on the pod spec',
+    ]);
+  });
+
+  test('a request equal to its limit passes', () => {
+    expect(check(apiWith((c) => { c.resources.requests.cpu = '1000m'; })).findings).toEqual([]);
+  });
+
+  test('a probe may name a declared port that is not the first', () => {
+    expect(check(apiWith((c) => { c.ports = [{ name: 'metrics', containerPort: 9090 }, { name: 'http', containerPort: 8000 }]; c.readinessProbe.httpGet.port = 'http'; })).findings).toEqual([]);
+    expect(check(apiWith((c) => { c.ports = [{ containerPort: 9090 }, { containerPort: 8000 }]; c.readinessProbe.httpGet.port = 8000; })).findings).toEqual([]);
+  });
+});

@@ -281,6 +281,12 @@ describe('npm run check (CLI)', () => {
     for (const rule of RULES) expect(result.out).toContain(rule.id);
   });
 
+  test('--rules says what each rule demands, one line each', () => {
+    const lines = cli('--rules').out.trimEnd().split('\n');
+    expect(lines.map((line) => line.split(/\s+/)[0])).toEqual(RULES.map((rule) => rule.id));
+    for (const line of lines) expect({ line, summary: line.slice(32).trim().length > 10 }).toEqual({ line, summary: true });
+  });
+
   test('the npm script runs bin/check.ts and sets the exit code', () => {
     const run = (dir: string) => spawnSync(NODE_TS, ['bin/check.ts', dir, ...FIXTURE_FLAGS], { cwd: ROOT, encoding: 'utf8' });
     const clean = run(GOOD_DIR);

@@ -5,6 +5,7 @@ import * as YAML from 'yaml';
 import { ConfigError, loadConfig, loadEnvironment } from '../app/config';
 import { renderEnvironment } from '../app/synth';
 import { BAD_INPUTS } from './bad-inputs';
+import { PRODUCTION, TAG } from './helpers';
 
 const production = YAML.parse(fs.readFileSync(path.join(__dirname, '..', 'config', 'production.yaml'), 'utf8'));
 
@@ -44,6 +45,10 @@ test('the production config loads and carries SPEC values', () => {
   expect(props.database?.host).toBe('ep-floral-truth-amttbc5a-pooler.c-5.us-east-1.aws.neon.tech');
   expect(props.redis?.evictionPolicy).toBe('noeviction');
   expect(props.worker?.replicas).toBe(1);
+});
+
+test("the tests' PRODUCTION, read as plain YAML, is what loadConfig reads from production's file", () => {
+  expect(PRODUCTION).toEqual(loadConfig('production', { imageTag: TAG }));
 });
 
 test('the image tag can be overridden at synth time', () => {

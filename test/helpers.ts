@@ -4,7 +4,7 @@ import * as path from 'path';
 import { Chart, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
 import { HoneydueStack, HoneydueStackProps } from '../constructs';
-import { loadConfig } from '../app/config';
+import * as YAML from 'yaml';
 
 /** A pinned tag for tests. */
 export const TAG = '237c6b8';
@@ -12,9 +12,16 @@ export const TAG = '237c6b8';
 /**
  * honeyDue production's stack props, read once from config/production.yaml at
  * {@link TAG}: the library defaults none of these facts, so every test takes
- * them from here.
+ * them from here. Read as plain YAML: `loadConfig` would build the stack to
+ * validate it (config.test.ts proves the file loads), and a build at import
+ * runs every construct outside any test, so mutation testing (`npm run mutate`)
+ * could not tell which test covers which line. Without the schema, a test file
+ * does not load zod either (0.1-0.25 s in node, 2026-12-07, 2 shared cores).
  */
-export const PRODUCTION: HoneydueStackProps = loadConfig('production', { imageTag: TAG });
+export const PRODUCTION: HoneydueStackProps = {
+  ...YAML.parse(fs.readFileSync(path.join(__dirname, '..', 'config', 'production.yaml'), 'utf8')),
+  imageTag: TAG,
+};
 
 /** What the stack passes every app workload, as production wires it. */
 export const APP_WIRING = {

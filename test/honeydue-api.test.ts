@@ -1,14 +1,18 @@
-import { HoneydueApi, HoneydueConfigMap, CONFIG_HASH_ANNOTATION } from '../constructs';
-import { container, envVar, find, hardeningOf, synthOf, TAG, BACKEND_WIRING, PRODUCTION, imageOf } from './helpers';
+import { Testing } from 'cdk8s';
+import { HoneydueApi, HoneydueConfigMap, CONFIG_HASH_ANNOTATION, ValueProblems } from '../constructs';
+import { container, envVar, find, hardeningOf, synthOf, TAG, APP_WIRING, BACKEND_WIRING, PRODUCTION, imageOf } from './helpers';
 
 const image = imageOf('api');
 const production = () => synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image }));
 
 describe('HoneydueApi with only an image is production', () => {
-  const objects = production();
-  const deployment = find(objects, 'Deployment', 'api');
-  const pod = deployment.spec.template.spec;
-  const api = container(deployment);
+  let objects: any[], deployment: any, pod: any, api: any;
+  beforeEach(() => {
+    objects = production();
+    deployment = find(objects, 'Deployment', 'api');
+    pod = deployment.spec.template.spec;
+    api = container(deployment);
+  });
 
   test('Deployment api in honeydue: 3 replicas, RollingUpdate maxUnavailable 0 maxSurge 1', () => {
     expect(deployment.metadata.namespace).toBe('honeydue');
@@ -136,6 +140,12 @@ describe('HoneydueApi options', () => {
     expect(find(objects, 'PodDisruptionBudget', 'api-pdb').spec.minAvailable).toBe(2);
   });
 
+  test('the HPA is labelled like the other objects of api, in its namespace', () => {
+    const hpa = find(synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image, autoscaling: {} })), 'HorizontalPodAutoscaler', 'api');
+    expect(hpa.metadata.namespace).toBe('honeydue');
+    expect(hpa.metadata.labels).toEqual({ 'app.kubernetes.io/name': 'api', 'app.kubernetes.io/part-of': 'honeydue', 'app.kubernetes.io/managed-by': 'honeydue-k8s' });
+  });
+
   test('the PDB counts the HPA minimum, not the unpinned replicas', () => {
     const objects = synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image, autoscaling: { minReplicas: 2, maxReplicas: 4 } }));
     expect(find(objects, 'PodDisruptionBudget', 'api-pdb').spec.minAvailable).toBe(1);
@@ -159,6 +169,24 @@ describe('HoneydueApi options', () => {
     expect(api.resources.limits).toEqual({ cpu: '1000m', memory: '1Gi' });
   });
 
+  test('minAvailable 0 is accepted: a PDB that never holds a drain', () => {
+    const objects = synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image, minAvailable: 0 }));
+    expect(find(objects, 'PodDisruptionBudget', 'api-pdb').spec.minAvailable).toBe(0);
+  });
+
+  test('a probe delay of 0 is accepted (a period, timeout or threshold of 0 is not)', () => {
+    const objects = synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image, probes: { readiness: { initialDelaySeconds: 0 } } }));
+    expect(container(find(objects, 'Deployment', 'api')).readinessProbe.initialDelaySeconds).toBe(0);
+    expect(() => synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image, probes: { readiness: { periodSeconds: 0 } } }))).toThrow(
+      /HoneydueApi: probes\.readiness\.periodSeconds: 0 must be a whole number of at least 1/,
+    );
+  });
+
+  test('without secretKeys the api reads no Secret key', () => {
+    const objects = synthOf((chart) => new HoneydueApi(chart, 'api', { ...APP_WIRING, image }));
+    expect((container(find(objects, 'Deployment', 'api')).env ?? []).filter((e: any) => e.valueFrom?.secretKeyRef)).toEqual([]);
+  });
+
   test('optional secret keys are wired with optional: true', () => {
     const objects = synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image, secretKeys: ['SECRET_KEY', { key: 'REDIS_PASSWORD', optional: true }] }));
     const api = container(find(objects, 'Deployment', 'api'));
@@ -169,11 +197,22 @@ describe('HoneydueApi options', () => {
 
 describe('HoneydueApi fails', () => {
   const build = (props: object) => () => synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image, ...props }));
-  test('preStopDelaySeconds and terminationGracePeriodSeconds override; 0 drops the hook', () => {
+  const problemsOf = (construct: () => unknown) => {
+    try {
+      construct();
+    } catch (error) {
+      return (error as ValueProblems).problems;
+    }
+    throw new Error('no problem reported');
+  };
+  test('preStopDelaySeconds and terminationGracePeriodSeconds override; any delay of 1 s or more keeps the hook, 0 drops it', () => {
     const objects = build({ preStopDelaySeconds: 5, terminationGracePeriodSeconds: 20 })();
     const deployment = find(objects, 'Deployment', 'api');
     expect(container(deployment).lifecycle).toEqual({ preStop: { exec: { command: ['sleep', '5'] } } });
     expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBe(20);
+    const oneSecond = find(build({ preStopDelaySeconds: 1 })(), 'Deployment', 'api');
+    expect(container(oneSecond).lifecycle).toEqual({ preStop: { exec: { command: ['sleep', '1'] } } });
+    expect(oneSecond.spec.template.spec.terminationGracePeriodSeconds).toBe(31);
     const without = find(build({ preStopDelaySeconds: 0 })(), 'Deployment', 'api');
     expect(container(without).lifecycle).toBeUndefined();
     expect(without.spec.template.spec.terminationGracePeriodSeconds).toBe(30);
@@ -221,6 +260,53 @@ describe('HoneydueApi fails', () => {
   });
   test('fails with a health path without a leading slash', () => {
     expect(build({ healthPath: 'api/health/' })).toThrow(/healthPath: 'api\/health\/' must start with '\/'/);
+  });
+  test.each([
+    ['metricsPort', { metricsPort: 70000 }, /HoneydueApi: metricsPort: 70000 is not a port/],
+    ['runAsUser', { runAsUser: 0 }, /HoneydueApi: runAsUser: 0 must be a whole number of at least 1/],
+    ['autoscaling.minReplicas', { autoscaling: { minReplicas: 0 } }, /HoneydueApi: autoscaling\.minReplicas: 0 must be a whole number of at least 1/],
+    ['autoscaling.maxReplicas', { autoscaling: { maxReplicas: 0 } }, /HoneydueApi: autoscaling\.maxReplicas: 0 must be a whole number of at least 1/],
+    ['autoscaling.memoryUtilization', { autoscaling: { memoryUtilization: 0 } }, /HoneydueApi: autoscaling\.memoryUtilization: 0 must be a whole percent from 1 to 100/],
+    ['terminationGracePeriodSeconds', { terminationGracePeriodSeconds: 0 }, /HoneydueApi: terminationGracePeriodSeconds: 0 must be a whole number of at least 1/],
+  ])('fails naming %s', (_prop, props, message) => {
+    expect(build(props)).toThrow(message);
+  });
+  test('a utilization is a whole percent from 1 to 100: 1 and 100 are accepted, 0, 101 and 50.5 are not', () => {
+    expect(build({ autoscaling: { cpuUtilization: 1, memoryUtilization: 100 } })).not.toThrow();
+    for (const cpuUtilization of [0, 101, 50.5]) {
+      expect(build({ autoscaling: { cpuUtilization } })).toThrow(new RegExp(`autoscaling\\.cpuUtilization: ${cpuUtilization} must be a whole percent from 1 to 100`));
+    }
+  });
+  test('an HPA may pin its size (minReplicas equal to maxReplicas)', () => {
+    expect(build({ autoscaling: { minReplicas: 4, maxReplicas: 4 } })).not.toThrow();
+  });
+  test('fails when minReplicas exceeds the default maximum, saying the maximum is the default', () => {
+    expect(build({ autoscaling: { minReplicas: 7 } })).toThrow(
+      /HoneydueApi: autoscaling\.maxReplicas: 6 \(its default\) is below autoscaling\.minReplicas \(7\); .* raise it to at least 7/,
+    );
+  });
+  test('a grace period within the default preStop delay (10 s) fails too, and the problem points at both props', () => {
+    expect(problemsOf(build({ terminationGracePeriodSeconds: 10 }))).toEqual([
+      expect.objectContaining({ path: 'terminationGracePeriodSeconds', value: 10, related: ['preStopDelaySeconds'] }),
+    ]);
+  });
+  test('a number of the wrong type is left to the type checker and the config schema: the bounds compare numbers only', () => {
+    expect(build({ autoscaling: { minReplicas: '10' } })).not.toThrow();
+    expect(build({ autoscaling: { maxReplicas: '1' } })).not.toThrow();
+    expect(build({ terminationGracePeriodSeconds: '5' })).not.toThrow();
+    expect(build({ preStopDelaySeconds: '50', terminationGracePeriodSeconds: 40 })).not.toThrow();
+  });
+  test('fails when maxReplicas is below the default minimum, saying the minimum is the default', () => {
+    expect(build({ autoscaling: { maxReplicas: 2 } })).toThrow(/HoneydueApi: autoscaling\.maxReplicas: 2 is below autoscaling\.minReplicas \(3, its default\)/);
+  });
+  test('fails with a name that is no DNS label', () => {
+    expect(build({ name: 'Honey_API' })).toThrow(/HoneydueApi: name: 'Honey_API'/);
+  });
+  test('needs no Secret when it reads no secret key', () => {
+    expect(() => synthOf((chart) => new HoneydueApi(chart, 'api', { configMap: APP_WIRING.configMap, image }))).not.toThrow();
+  });
+  test('fails outside a namespaced Chart without a namespace, naming HoneydueApi', () => {
+    expect(() => new HoneydueApi(Testing.chart(), 'api', { ...APP_WIRING, image })).toThrow(/HoneydueApi: namespace: not set, and the enclosing Chart has none/);
   });
   test('fails with an invalid namespace', () => {
     expect(build({ namespace: 'Honey_Due' })).toThrow(/HoneydueApi: namespace: 'Honey_Due' is not a valid Kubernetes name/);

@@ -1,11 +1,12 @@
+import { Testing } from 'cdk8s';
 import { HoneydueConfigMap, HoneydueNamespace } from '../constructs';
 import { find, synthOf, PRODUCTION } from './helpers';
 
 describe('HoneydueConfigMap', () => {
   const build = (data: Record<string, string>) => {
-    let hash = '';
-    const objects = synthOf((chart) => { hash = new HoneydueConfigMap(chart, 'config', { name: PRODUCTION.configMapName, data }).contentHash; });
-    return { objects, hash };
+    let configMap: HoneydueConfigMap | undefined;
+    const objects = synthOf((chart) => { configMap = new HoneydueConfigMap(chart, 'config', { name: PRODUCTION.configMapName, data }); });
+    return { objects, hash: configMap!.contentHash, data: configMap!.data };
   };
 
   test('ConfigMap honeydue-config in honeydue with the entries, sorted', () => {
@@ -15,6 +16,21 @@ describe('HoneydueConfigMap', () => {
     expect(Object.keys(configMap.data)).toEqual(['DB_HOST', 'SMTP']);
   });
 
+  test("an explicit namespace wins over the Chart's", () => {
+    let configMap: HoneydueConfigMap | undefined;
+    const objects = synthOf((chart) => { configMap = new HoneydueConfigMap(chart, 'config', { name: 'shop-config', namespace: 'shop', data: { DB_HOST: 'a' } }); });
+    expect(find(objects, 'ConfigMap', 'shop-config').metadata.namespace).toBe('shop');
+    expect(configMap!.namespace).toBe('shop');
+  });
+
+  test('entries given in any order are written sorted, and hash alike', () => {
+    const reversed = build({ Z: '1', M: '2', A: '3' });
+    expect(Object.keys(find(reversed.objects, 'ConfigMap', 'honeydue-config').data)).toEqual(['A', 'M', 'Z']);
+    expect(Object.keys(reversed.data)).toEqual(['A', 'M', 'Z']);
+    expect(reversed.hash).toBe(build({ A: '3', M: '2', Z: '1' }).hash);
+    expect(reversed.hash).toBe(build({ M: '2', Z: '1', A: '3' }).hash);
+  });
+
   test('the content hash follows the content, not the key order', () => {
     expect(build({ A: '1', B: '2' }).hash).toBe(build({ B: '2', A: '1' }).hash);
     expect(build({ A: '1', B: '2' }).hash).not.toBe(build({ A: '1', B: '3' }).hash);
@@ -22,6 +38,14 @@ describe('HoneydueConfigMap', () => {
 
   test('fails with a key that is not an env var name', () => {
     expect(() => build({ 'DB-HOST': 'x' })).toThrow(/HoneydueConfigMap: data.DB-HOST: 'DB-HOST' is not an environment variable name/);
+  });
+
+  test('fails with a name that is no DNS label, naming the prop', () => {
+    expect(() => synthOf((chart) => new HoneydueConfigMap(chart, 'config', { name: 'Honey_Config', data: {} }))).toThrow(/HoneydueConfigMap: name: 'Honey_Config'/);
+  });
+
+  test('fails outside a namespaced Chart without a namespace, naming HoneydueConfigMap', () => {
+    expect(() => new HoneydueConfigMap(Testing.chart(), 'config', { name: 'config', data: {} })).toThrow(/HoneydueConfigMap: namespace: not set/);
   });
 
   test('fails with a non-string value', () => {

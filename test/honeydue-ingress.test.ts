@@ -18,7 +18,10 @@ function withBackends(rules: (w: { api: HoneydueApi; admin: NextjsApp }) => Hone
 }
 
 describe('the stack Ingress is production (SPEC "Edge")', () => {
-  const ingress = ingressOf(synthStack());
+  let ingress: any;
+  beforeEach(() => {
+    ingress = ingressOf(synthStack());
+  });
 
   test('class traefik, the name of the IngressClass k3s bundles', () => {
     expect(ingress.spec.ingressClassName).toBe('traefik');
@@ -95,6 +98,16 @@ test('the route carries the Service targetPort, which a NetworkPolicy must open'
   });
   const ingress = new HoneydueIngress(chart, 'ingress', { name: 'docs', namespace: 'honeydue', rules: [{ host: 'docs.example.com', backend: { service: docs, port: 80 } }] });
   expect(ingress.routes[0]).toMatchObject({ servicePort: 80, targetPort: 'http' });
+});
+
+test("an explicit namespace wins over the Chart's: the Ingress lives with its Services", () => {
+  const chart = new Chart(Testing.app(), 'c', { disableResourceNameHashes: true, namespace: 'honeydue' });
+  const docs = new k8s.KubeService(chart, 'svc', {
+    metadata: { name: 'docs', namespace: 'shop' },
+    spec: { selector: { 'app.kubernetes.io/name': 'docs' }, ports: [{ port: 80 }] },
+  });
+  new HoneydueIngress(chart, 'ingress', { name: 'docs', namespace: 'shop', rules: [{ host: 'docs.example.com', backend: { service: docs, port: 80 } }] });
+  expect(find(Testing.synth(chart), 'Ingress', 'docs').metadata.namespace).toBe('shop');
 });
 
 test('fails when a backend names a Service instead of passing its construct: no lookup by name', () => {

@@ -1,8 +1,11 @@
 import { loadConfig } from '../app/config';
 import { find, hardeningOf, synthStack, TAG, imageOf, PRODUCTION } from './helpers';
 
-const objects = synthStack();
-const workloads = objects.filter((o) => ['Deployment', 'Job'].includes(o.kind));
+let objects: any[], workloads: any[];
+beforeEach(() => {
+  objects = synthStack();
+  workloads = objects.filter((o) => ['Deployment', 'Job'].includes(o.kind));
+});
 
 test('drop-in with production: the same object names and namespaces', () => {
   const names = objects.map((o) => `${o.kind} ${o.metadata.namespace ?? '-'}/${o.metadata.name}`).sort();
@@ -116,6 +119,13 @@ test('every pod template reading the ConfigMap carries its content hash; a confi
   }
 });
 
+test('Postgres port 5432 when the database names none: DB_PORT and the backends\' egress follow it', () => {
+  const { port: _port, ...database } = PRODUCTION.database!;
+  const defaulted = synthStack({ database });
+  expect(find(defaulted, 'ConfigMap', 'honeydue-config').data.DB_PORT).toBe('5432');
+  expect(find(defaulted, 'NetworkPolicy', 'api-egress').spec.egress[1].ports[0]).toEqual({ protocol: 'TCP', port: 5432 });
+});
+
 test('no Secret is ever emitted; secrets are referenced by name', () => {
   expect(objects.filter((o) => o.kind === 'Secret')).toHaveLength(0);
 });
@@ -127,6 +137,13 @@ test('web, when enabled, is a Next.js app with its own uid 1002', () => {
   expect(web.spec.template.spec.containers[0].image).toBe(`gitea.treytartt.com/admin/honeydue-web:${TAG}`);
   expect(find(withWeb, 'Service', 'web').spec.ports[0].port).toBe(3000);
   expect(objects.filter((o) => o.metadata.name === 'web')).toHaveLength(0);
+});
+
+test("web enabled without images.web fails, naming the key and the fix", () => {
+  const { web: _web, ...images } = PRODUCTION.images;
+  expect(() => synthStack({ images, web: { enabled: true } })).toThrow(
+    /HoneydueStack: images\.web: not set while web\.enabled is true; name the web app's image repository, or turn web off/,
+  );
 });
 
 test('another namespace moves every namespaced app object', () => {

@@ -5,11 +5,14 @@ import { container, find, hardeningOf, synthOf, MIGRATE_WIRING, imageOf } from '
 const image = imageOf('api');
 
 describe('MigrateJob with only the api image', () => {
-  const objects = synthOf((chart) => new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, image }));
-  const job = find(objects, 'Job', 'honeydue-migrate');
-  const pod = job.spec.template.spec;
-  const migrate = container(job);
-  const script: string = migrate.command[2];
+  let objects: any[], job: any, pod: any, migrate: any, script: string;
+  beforeEach(() => {
+    objects = synthOf((chart) => new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, image }));
+    job = find(objects, 'Job', 'honeydue-migrate');
+    pod = job.spec.template.spec;
+    migrate = container(job);
+    script = migrate.command[2];
+  });
 
   test('Job honeydue-migrate in honeydue with the api image of the release', () => {
     expect(job.metadata.namespace).toBe('honeydue');
@@ -81,6 +84,11 @@ test('secretKeys can add keys, but not drop the database password', () => {
   expect(() => synthOf((chart) => new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, image, secretKeys: [{ key: 'DATABASE_PASSWORD' }] }))).toThrow(
     /MigrateJob: secretKeys: \[DATABASE_PASSWORD\] lacks POSTGRES_PASSWORD, which the script hands to goose as PGPASSWORD/,
   );
+});
+
+test('backoffLimit 0 is accepted: a migration that fails once stops the deploy at once', () => {
+  const job = find(synthOf((chart) => new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, image, backoffLimit: 0 })), 'Job', 'honeydue-migrate');
+  expect(job.spec.backoffLimit).toBe(0);
 });
 
 describe('MigrateJob fails', () => {

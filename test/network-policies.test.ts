@@ -1,10 +1,13 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Testing } from 'cdk8s';
+import { Chart, Testing } from 'cdk8s';
 import { loadConfig } from '../app/config';
-import { HoneydueStack, NetworkPolicies, NetworkPoliciesProps, WorkloadTraffic } from '../constructs';
-import { find, synthOf, synthStack, TAG, PRODUCTION } from './helpers';
+import { HoneydueStack, NetworkPolicies, NetworkPoliciesProps, Redis, Worker, WorkloadTraffic } from '../constructs';
+import { isTrafficSource } from '../constructs/shared/network';
+import { find, imageOf, synthOf, synthStack, TAG, PRODUCTION, WORKER_WIRING } from './helpers';
+
+const productionChartFor = (namespace: string) => new Chart(Testing.app(), 'test', { namespace });
 
 const TOKEN_SECRET = { name: 'vmagent-ingest-token', key: 'token' };
 const policiesOf = (objects: any[]) => objects.filter((o) => o.kind === 'NetworkPolicy');
@@ -14,7 +17,10 @@ const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: 'TCP', port
 const ANYWHERE = [{ ipBlock: { cidr: '0.0.0.0/0' } }];
 
 /** Production with vmagent on, so every allow of the SPEC is present. */
-const objects = synthStack({ observability: { ...PRODUCTION.observability, tokenSecret: TOKEN_SECRET } });
+let objects: any[];
+beforeEach(() => {
+  objects = synthStack({ observability: { ...PRODUCTION.observability, tokenSecret: TOKEN_SECRET } });
+});
 
 test('default deny: every pod of the namespace, ingress and egress, no rule', () => {
   expect(policy(objects, 'default-deny').metadata.namespace).toBe('honeydue');
@@ -129,6 +135,13 @@ test('ports follow the config: Postgres and SMTP ports are the ones the ConfigMa
   expect(policy(moved, 'api-egress').spec.egress[1].ports).toEqual(tcp(6432, 465, 443));
 });
 
+test("the public API URL's port is the one admin may dial: its explicit port, else its scheme's (80 for http, 443 for https)", () => {
+  const adminPorts = (publicApiUrl: string) => policy(synthStack({ publicApiUrl }), 'admin-egress').spec.egress[0].ports;
+  expect(adminPorts('http://api.example.org/api')).toEqual(tcp(80));
+  expect(adminPorts('http://api.example.org:8080/api')).toEqual(tcp(8080));
+  expect(adminPorts('https://api.example.org/api')).toEqual(tcp(443));
+});
+
 test('allows are derived from the wiring: a workload not wired to Redis gets neither side of the allow', () => {
   const workloads: WorkloadTraffic[] = [
     { name: 'api', namespace: 'honeydue', connectsTo: [{ name: 'redis', namespace: 'honeydue', port: 6379 }], externalPorts: [] },
@@ -139,10 +152,76 @@ test('allows are derived from the wiring: a workload not wired to Redis gets nei
   expect(policy(out, 'worker-egress').spec.egress).toEqual([{ to: ANYWHERE, ports: tcp(5432) }]);
 });
 
+test('a workload with one connection and no outside port gets its egress allow; one with neither gets none', () => {
+  const workloads: WorkloadTraffic[] = [
+    { name: 'api', namespace: 'honeydue', connectsTo: [{ name: 'redis', namespace: 'honeydue', port: 6379 }], externalPorts: [] },
+    { name: 'admin', namespace: 'honeydue', connectsTo: [], externalPorts: [] },
+  ];
+  const out = synthOf((chart) => new NetworkPolicies(chart, 'np', { workloads }));
+  expect(policy(out, 'api-egress').spec).toEqual({
+    podSelector: byName('api'),
+    policyTypes: ['Egress'],
+    egress: [{ to: [{ podSelector: byName('redis') }], ports: tcp(6379) }],
+  });
+  expect(out.filter((o) => o.metadata.name === 'admin-egress')).toEqual([]);
+});
+
+test('without workloads, NetworkPolicies finds every workload of its namespace in the app, and none of another', () => {
+  const app = Testing.app();
+  const chart = (id: string, namespace: string) => new Chart(app, id, { namespace, disableResourceNameHashes: true });
+  const redis = new Redis(chart('cache', 'honeydue'), 'redis', {});
+  new Worker(chart('jobs', 'honeydue'), 'worker', { ...WORKER_WIRING, image: imageOf('worker'), redis, externalPorts: [5432] });
+  new Worker(chart('other', 'shop'), 'worker', { ...WORKER_WIRING, image: imageOf('worker'), externalPorts: [25] });
+  const policies = chart('policies', 'honeydue');
+  new NetworkPolicies(policies, 'np', {});
+  const out = Testing.synth(policies);
+  expect(policy(out, 'worker-egress').spec.egress).toEqual([
+    { to: [{ podSelector: byName('redis') }], ports: tcp(6379) },
+    { to: ANYWHERE, ports: tcp(5432) },
+  ]);
+  expect(policy(out, 'redis-ingress').spec.ingress[0].from[0].podSelector.matchExpressions[0].values).toEqual(['worker']);
+  expect(policiesOf(out).map((o) => o.metadata.name)).toEqual(['allow-dns', 'worker-egress', 'redis-ingress', 'default-deny']);
+});
+
+test('only a construct that declared its traffic is a traffic source; null and plain values are not', () => {
+  for (const value of [null, undefined, 'api', 42, {}]) expect(isTrafficSource(value)).toBe(false);
+  expect(isTrafficSource(new Redis(productionChartFor('honeydue'), 'redis', {}))).toBe(true);
+});
+
 test('disabled: no network-policy chart, one notice line saying so', () => {
   const stack = new HoneydueStack(Testing.app(), 'production', { ...PRODUCTION, networkPolicy: { enabled: false } });
   expect(stack.node.tryFindChild('network-policy')).toBeUndefined();
   expect(stack.notices).toContain('network-policy: skipped, networkPolicy.enabled is false (every pod accepts and opens any connection)');
+});
+
+describe('NetworkPolicies alone', () => {
+  const route = { host: 'api.example.com', serviceName: 'api', servicePort: 8000, targetPort: 8000, podSelector: { 'app.kubernetes.io/name': 'api' } };
+  const api: WorkloadTraffic = { name: 'api', namespace: 'honeydue', connectsTo: [], externalPorts: [] };
+
+  test("Traefik's traffic comes from k3s' default pod CIDR 10.42.0.0/16 unless nodeCidrs says otherwise", () => {
+    const out = synthOf((chart) => new NetworkPolicies(chart, 'np', { workloads: [api], ingressRoutes: [route] }));
+    expect(policy(out, 'api-ingress-traefik').spec.ingress).toEqual([{ from: [{ ipBlock: { cidr: '10.42.0.0/16' } }], ports: tcp(8000) }]);
+  });
+
+  test('no node CIDR is fine while nothing is routed from Traefik', () => {
+    expect(() => synthOf((chart) => new NetworkPolicies(chart, 'np', { workloads: [api], nodeCidrs: [], ingressRoutes: [] }))).not.toThrow();
+  });
+
+  test('a workload that lists one endpoint twice is one client of it', () => {
+    const redis = { name: 'redis', namespace: 'honeydue', port: 6379 };
+    const out = synthOf((chart) => new NetworkPolicies(chart, 'np', { workloads: [{ ...api, connectsTo: [redis, redis] }] }));
+    expect(policy(out, 'redis-ingress').spec.ingress[0].from[0].podSelector.matchExpressions[0].values).toEqual(['api']);
+  });
+
+  test('policies lists every policy it wrote, the deny last', () => {
+    let policies: NetworkPolicies | undefined;
+    synthOf((chart) => { policies = new NetworkPolicies(chart, 'np', { workloads: [api], ingressRoutes: [route] }); });
+    expect(policies!.policies.map((p) => p.name)).toEqual(['allow-dns', 'api-ingress-traefik', 'default-deny']);
+  });
+
+  test('fails outside a namespaced Chart without a namespace, naming NetworkPolicies', () => {
+    expect(() => new NetworkPolicies(Testing.chart(), 'np', { workloads: [] })).toThrow(/NetworkPolicies: namespace: not set/);
+  });
 });
 
 describe('fails on invalid props', () => {

@@ -4,10 +4,13 @@ import { container, envVar, find, hardeningOf, synthOf, TAG, APP_WIRING, imageOf
 const image = imageOf('admin');
 
 describe('NextjsApp with a name and an image is production admin', () => {
-  const objects = synthOf((chart) => new NextjsApp(chart, 'admin', { ...APP_WIRING, name: 'admin', image }));
-  const deployment = find(objects, 'Deployment', 'admin');
-  const pod = deployment.spec.template.spec;
-  const admin = container(deployment);
+  let objects: any[], deployment: any, pod: any, admin: any;
+  beforeEach(() => {
+    objects = synthOf((chart) => new NextjsApp(chart, 'admin', { ...APP_WIRING, name: 'admin', image }));
+    deployment = find(objects, 'Deployment', 'admin');
+    pod = deployment.spec.template.spec;
+    admin = container(deployment);
+  });
 
   test('Deployment admin: 1 replica, RollingUpdate maxUnavailable 0 maxSurge 1, selector by name', () => {
     expect(deployment.spec.replicas).toBe(1);

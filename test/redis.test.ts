@@ -1,12 +1,15 @@
 import { Testing } from 'cdk8s';
-import { Redis } from '../constructs';
+import { Redis, REDIS_EVICTION_POLICIES } from '../constructs';
 import { container, find, hardeningOf, PRODUCTION, REDIS_WIRING, synthOf } from './helpers';
 
 describe("Redis with production's props", () => {
-  const objects = synthOf((chart) => new Redis(chart, 'redis', REDIS_WIRING));
-  const deployment = find(objects, 'Deployment', 'redis');
-  const pod = deployment.spec.template.spec;
-  const redis = container(deployment);
+  let objects: any[], deployment: any, pod: any, redis: any;
+  beforeEach(() => {
+    objects = synthOf((chart) => new Redis(chart, 'redis', REDIS_WIRING));
+    deployment = find(objects, 'Deployment', 'redis');
+    pod = deployment.spec.template.spec;
+    redis = container(deployment);
+  });
 
   test('redis:7-alpine, 1 replica, Recreate (a ReadWriteOnce volume cannot attach to a surge pod)', () => {
     expect(redis.image).toBe('redis:7-alpine');
@@ -73,6 +76,40 @@ test('the eviction policy is a knob', () => {
   expect(container(find(objects, 'Deployment', 'redis')).command[2]).toMatch(/^maxmemory-policy allkeys-lru$/m);
 });
 
+test.each(['noeviction', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl'] as const)('every Redis policy is accepted: %s', (evictionPolicy) => {
+  const objects = synthOf((chart) => new Redis(chart, 'redis', { evictionPolicy }));
+  expect(container(find(objects, 'Deployment', 'redis')).command[2]).toContain(`\nmaxmemory-policy ${evictionPolicy}\n`);
+});
+
+test('Redis knows the eight policies of Redis 7, and names them all when refusing another', () => {
+  expect(REDIS_EVICTION_POLICIES).toEqual(['noeviction', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl']);
+  expect(() => synthOf((chart) => new Redis(chart, 'redis', { evictionPolicy: 'lru' as any }))).toThrow(
+    "Redis: evictionPolicy: 'lru' is not a Redis policy; use one of noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl",
+  );
+});
+
+test.each([
+  ['name', { name: 'Cache_1' }],
+  ['claimName', { claimName: 'Redis_Data' }],
+  ['secretName', { secretName: 'Redis_Secret' }],
+])('fails with a %s that is no DNS label, naming it', (prop, props) => {
+  expect(() => synthOf((chart) => new Redis(chart, 'redis', props))).toThrow(new RegExp(`Redis: ${prop}: '`));
+});
+
+test('a memory limit of the wrong type is left to the type checker and the config schema: the AOF rule compares quantities only', () => {
+  expect(() => synthOf((chart) => new Redis(chart, 'redis', { resources: { limits: { memory: 1000 as any } } }))).not.toThrow();
+});
+
+test('maxMemory may take half the memory limit, in any of its units (the AOF rewrite forks)', () => {
+  const redis = (maxMemory: string, memory: string) => () => synthOf((chart) => new Redis(chart, 'redis', { maxMemory, resources: { limits: { memory } } }));
+  expect(redis('1gb', '2Gi')).not.toThrow();
+  expect(redis('1gb', '2047Mi')).toThrow(/maxMemory: '1gb' needs a memory limit of at least twice that .* raise the limit to 2048Mi/);
+  expect(redis('400gb', '1T')).not.toThrow();
+  expect(redis('500gb', '1T')).toThrow(/maxMemory: '500gb' needs a memory limit of at least twice that/);
+  expect(redis('488kb', '1M')).not.toThrow();
+  expect(redis('489kb', '1M')).toThrow(/maxMemory: '489kb'/);
+});
+
 test('the group is a knob of its own: runAsGroup sets gid and fsGroup, runAsUser only the uid', () => {
   const objects = synthOf((chart) => new Redis(chart, 'redis', { runAsUser: 1001, runAsGroup: 1002 }));
   expect(find(objects, 'Deployment', 'redis').spec.template.spec.securityContext).toMatchObject({ runAsUser: 1001, runAsGroup: 1002, fsGroup: 1002 });
@@ -102,6 +139,13 @@ test('Redis with no props reads no Secret and is pinned to no node: both are the
   expect(deployment.spec.template.spec.nodeSelector).toBeUndefined();
   expect(container(deployment).env).toBeUndefined();
   expect(deployment.metadata.namespace).toBe(PRODUCTION.namespace);
+});
+
+test("Redis with an explicit namespace puts every object there, not in the Chart's", () => {
+  const objects = synthOf((chart) => new Redis(chart, 'redis', { ...REDIS_WIRING, namespace: 'cache' }));
+  expect(objects.map((o) => `${o.kind}/${o.metadata.namespace}`)).toEqual([
+    'PersistentVolumeClaim/cache', 'ServiceAccount/cache', 'Deployment/cache', 'Service/cache', 'PodDisruptionBudget/cache',
+  ]);
 });
 
 test('Redis outside a namespaced Chart without a namespace fails, naming the prop and the fix', () => {

@@ -1,7 +1,7 @@
 import { productionChart } from './helpers';
 import { Chart, Testing } from 'cdk8s';
 import { parse } from 'yaml';
-import { HelmChartConfigSpecFailurePolicy, TraefikConfig, TraefikConfigProps } from '../constructs';
+import { HelmChartConfigSpecFailurePolicy, TraefikConfig, TraefikConfigProps, ValueProblems } from '../constructs';
 
 /** Synthesizes a TraefikConfig alone in a chart and returns its manifest and parsed chart values. */
 function synthTraefik(props?: TraefikConfigProps) {
@@ -118,6 +118,11 @@ describe('TraefikConfig', () => {
     expect(secure.ports.websecure.forwardedHeaders).toEqual({ trustedIPs: trusted });
   });
 
+  test('one trusted range is enough: Cloudflare behind a single CIDR still gets forwardedHeaders.trustedIPs', () => {
+    const { values } = synthTraefik({ forwardedHeadersTrustedIps: ['173.245.48.0/20'] });
+    expect(values.ports.web.forwardedHeaders).toEqual({ trustedIPs: ['173.245.48.0/20'] });
+  });
+
   test('fails naming a trusted range that is not a CIDR block', () => {
     expect(() => synthTraefik({ forwardedHeadersTrustedIps: ['173.245.48.0/20', 'cloudflare'] })).toThrow(
       /TraefikConfig: forwardedHeadersTrustedIps\[1\]: 'cloudflare' is not an IPv4 or IPv6 CIDR block/,
@@ -148,6 +153,33 @@ describe('TraefikConfig', () => {
 
   test('fails when maxUnavailable is not an integer', () => {
     expect(() => synthTraefik({ maxUnavailable: 1.5 })).toThrow(/maxUnavailable: 1\.5 must be a whole number of at least 1/);
+  });
+
+  test("maxSurge 0, set explicitly, is accepted; the refusals name the web entry point's own port", () => {
+    expect(() => synthTraefik({ maxSurge: 0 })).not.toThrow();
+    expect(() => synthTraefik({ webPort: 8000, maxSurge: 1 })).toThrow(/maxSurge: must be 0 \(got 1\): .* whose :8000 the old pod still holds/);
+    expect(() => synthTraefik({ webPort: 8000, maxUnavailable: 0 })).toThrow(/maxUnavailable: 0 .* holds the node's :8000 until it stops/);
+  });
+
+  test('a webPort of the wrong type is left to the type checker: the refusals then name the default :80', () => {
+    expect(() => synthTraefik({ webPort: '8000' as any, maxSurge: 1 })).toThrow(/whose :80 the old pod still holds/);
+  });
+
+  test('with websecure off, its port is not checked: webPort may be 443', () => {
+    expect(synthTraefik({ webPort: 443 }).values.ports.web.port).toBe(443);
+  });
+
+  test('the websecure refusals point at the prop they conflict with', () => {
+    const problemsOf = (props: TraefikConfigProps) => {
+      try {
+        synthTraefik(props);
+      } catch (error) {
+        return (error as ValueProblems).problems.map((p) => ({ path: p.path, related: p.related }));
+      }
+      return [];
+    };
+    expect(problemsOf({ websecurePort: 8443 })).toEqual([{ path: 'websecurePort', related: ['websecureEnabled'] }]);
+    expect(problemsOf({ websecureEnabled: true, webPort: 443 })).toEqual([{ path: 'websecurePort', related: ['webPort'] }]);
   });
 
   test('fails when maxSurge is above 0', () => {

@@ -19,12 +19,15 @@ const VMAGENT_PROPS: VmAgentProps = {
 const synthAgent = (props: Partial<VmAgentProps> = {}) =>
   synthOf((chart) => new VmAgent(chart, 'vmagent', { ...VMAGENT_PROPS, ...props }));
 
-const objects = synthAgent();
-const deployment = find(objects, 'Deployment', 'vmagent');
-const pod = deployment.spec.template;
-const agent = container(deployment);
-const scrapeConfig = YAML.parse(find(objects, 'ConfigMap', 'vmagent-config').data['scrape.yaml']);
-const relabel = scrapeConfig.scrape_configs[0].relabel_configs;
+let objects: any[], deployment: any, pod: any, agent: any, scrapeConfig: any, relabel: any;
+beforeEach(() => {
+  objects = synthAgent();
+  deployment = find(objects, 'Deployment', 'vmagent');
+  pod = deployment.spec.template;
+  agent = container(deployment);
+  scrapeConfig = YAML.parse(find(objects, 'ConfigMap', 'vmagent-config').data['scrape.yaml']);
+  relabel = scrapeConfig.scrape_configs[0].relabel_configs;
+});
 const volume = (name: string) => pod.spec.volumes.find((v: any) => v.name === name);
 const mount = (name: string) => agent.volumeMounts.find((m: any) => m.name === name);
 
@@ -122,7 +125,10 @@ describe('scrape config: the api pods, by their prometheus.io annotations', () =
 });
 
 describe('the api pods carry the scrape annotations', () => {
-  const api = find(synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image: imageOf('api') })), 'Deployment', 'api');
+  let api: any;
+  beforeEach(() => {
+    api = find(synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image: imageOf('api') })), 'Deployment', 'api');
+  });
 
   test('prometheus.io/scrape "true", port 8000, path /metrics by default', () => {
     expect(api.spec.template.metadata.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8000', 'prometheus.io/path': '/metrics' });

@@ -4,9 +4,12 @@ import { container, envVar, find, hardeningOf, synthOf, WORKER_WIRING, imageOf }
 const image = imageOf('worker');
 
 describe('Worker with only an image is production', () => {
-  const objects = synthOf((chart) => new Worker(chart, 'worker', { ...WORKER_WIRING, image }));
-  const deployment = find(objects, 'Deployment', 'worker');
-  const worker = container(deployment);
+  let objects: any[], deployment: any, worker: any;
+  beforeEach(() => {
+    objects = synthOf((chart) => new Worker(chart, 'worker', { ...WORKER_WIRING, image }));
+    deployment = find(objects, 'Deployment', 'worker');
+    worker = container(deployment);
+  });
 
   test('replicas exactly 1', () => {
     expect(deployment.spec.replicas).toBe(1);

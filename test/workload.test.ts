@@ -57,6 +57,20 @@ describe('traffic is validated before the workload creates any object', () => {
   });
 });
 
+test("a consumer's own Workload gets the same traffic check: a bad outside port fails before any object", () => {
+  class Exporter extends Workload {
+    constructor(scope: Construct, id: string, externalPorts: number[]) {
+      super(scope, id);
+      this.buildPods({ owner: 'Exporter', name: 'exporter', namespace: 'honeydue', image: 'exporter:1.0', runAsUser: 1000, externalPorts,
+        resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } } });
+    }
+  }
+  const chart = productionChart();
+  expect(() => new Exporter(chart, 'exporter', [443, 70000])).toThrow(/Exporter: externalPorts\[1\]: 70000 is not a port/);
+  expect(chart.node.findChild('exporter').node.children).toEqual([]);
+  expect(new Exporter(productionChart(), 'exporter', [443]).traffic.externalPorts).toEqual([443]);
+});
+
 test('Redis declares its traffic too: it opens no connection, so its egress stays denied', () => {
   const redis = WORKLOADS.Redis(productionChart(), {});
   expect(redis.traffic).toEqual({ name: 'redis', namespace: PRODUCTION.namespace, connectsTo: [], externalPorts: [] });

@@ -14,8 +14,6 @@ import { Construct } from 'constructs';
 
 /** Label keys, spelled once. */
 export const LABEL_NAME = 'app.kubernetes.io/name';
-export const LABEL_PART_OF = 'app.kubernetes.io/part-of';
-export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const LABEL_VERSION = 'app.kubernetes.io/version';
 
 /** The selector of a workload: its name, nothing else (matches the live selectors). */

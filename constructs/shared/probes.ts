@@ -38,11 +38,8 @@ export function httpProbe(path: string, port: number, defaults: ProbeTiming, ove
 }
 
 /** A TCP probe, for servers that speak no HTTP (Redis). */
-export function tcpProbe(port: number, defaults: ProbeTiming, overrides: ProbeTiming = {}): k8s.Probe {
-  return {
-    tcpSocket: { port: k8s.IntOrString.fromNumber(port) },
-    ...{ ...defaults, ...overrides },
-  };
+export function tcpProbe(port: number, timing: ProbeTiming): k8s.Probe {
+  return { tcpSocket: { port: k8s.IntOrString.fromNumber(port) }, ...timing };
 }
 
 /**

@@ -27,6 +27,7 @@ export function imageTag(image: string): string {
 const PROBES = ['startupProbe', 'readinessProbe', 'livenessProbe'] as const;
 
 function declaredPorts(container: Json): Json[] {
+  // Stryker disable next-line ArrayDeclaration: the filter drops whatever the empty list would hold
   return (Array.isArray(container.ports) ? container.ports : []).filter(isPlainObject);
 }
 
@@ -136,6 +137,7 @@ export const hygieneRules: Rule[] = [
       }))),
 
   podRule('hygiene/empty-dir-size-limit', 'every emptyDir volume sets a sizeLimit', (template) => {
+    // Stryker disable next-line ArrayDeclaration: an entry that is no mapping yields no finding, so a non-empty default finds nothing either
     const volumes = Array.isArray(template.spec.volumes) ? template.spec.volumes : [];
     return volumes.flatMap((volume: Json, i: number) =>
       isPlainObject(volume) && isPlainObject(volume.emptyDir) && volume.emptyDir.sizeLimit === undefined
