@@ -16,7 +16,7 @@ export const TAG = '237c6b8';
  * validate it (config.test.ts proves the file loads), and a build at import
  * runs every construct outside any test, so mutation testing (`npm run mutate`)
  * could not tell which test covers which line. Without the schema, a test file
- * does not load zod either (0.1-0.25 s in node, 2026-12-07, 2 shared cores).
+ * does not load zod either.
  */
 export const PRODUCTION: HoneydueStackProps = {
   ...YAML.parse(fs.readFileSync(path.join(__dirname, '..', 'config', 'production.yaml'), 'utf8')),

@@ -32,7 +32,7 @@ export const FIELD_MANAGER = 'honeydue-k8s';
  * very file with the API server's strict field validation (kubectl's default),
  * and the server accepted it. Its apply then passes `--validate=false`, which
  * spares kubectl reading the server's OpenAPI documents again only to learn that
- * the server validates fields (about 0.15 s an apply). Any other file, such as
+ * the server validates fields (docs/benchmark.md). Any other file, such as
  * one of new objects only or the migrate Job, is applied with strict validation.
  */
 export const applyArgs = (file: ManifestFile, validated = false): string[] => [
