@@ -3,10 +3,10 @@
  * runtime do: the documents of a YAML text (the one parser: duplicate keys and
  * syntax errors refused, aliases bounded), the API group of an apiVersion, which built-in kinds are
  * cluster-scoped, where a workload keeps its pod template, which Secrets and
- * ConfigMaps a pod reads, and the parts of an image reference (the objects
- * themselves are modelled in manifest-object.ts). The manifest check, the deploy, the review and the architecture
- * picture all read manifests through these, so they cannot disagree about what
- * a manifest says.
+ * ConfigMaps a pod reads, the parts of an image reference, and the model of a
+ * manifest object (built from a document by app/shared/manifest-object.ts). The
+ * manifest check, the deploy, the review and the architecture picture all read
+ * manifests through these, so they cannot disagree about what a manifest says.
  */
 import { parseAllDocuments } from 'yaml';
 
@@ -49,7 +49,6 @@ export interface ManifestObject {
   /** The whole object as synthesized. */
   readonly manifest: Readonly<Record<string, unknown>>;
 }
-
 
 /**
  * Where each built-in kind keeps the template of the pods it runs, by

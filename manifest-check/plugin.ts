@@ -91,7 +91,10 @@ export class ManifestCheck {
     for (const rule of new Set(findings.map((f) => f.rule))) {
       const ofRule = findings.filter((f) => f.rule === rule);
       const byObject = new Map<string, Finding[]>();
-      for (const finding of ofRule) byObject.set(`${finding.file}\n${finding.object}`, [...(byObject.get(`${finding.file}\n${finding.object}`) ?? []), finding]);
+      for (const finding of ofRule) {
+        const key = `${finding.file}\n${finding.object}`;
+        byObject.set(key, [...(byObject.get(key) ?? []), finding]);
+      }
       context.report.addViolation({
         ruleName: rule,
         recommendation: RULES.find((r) => r.id === rule)?.summary ?? rule,

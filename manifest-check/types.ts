@@ -3,7 +3,7 @@
  *
  * The checker never sees cdk8s constructs, only the plain objects that would be
  * written to dist/, so the same code audits a synth in memory and a folder on disk.
- * Documents and objects are the shared manifest model (app/shared/manifest-object.ts).
+ * Documents and objects are the shared manifest model (manifests.ts).
  */
 import type { ManifestDocument, ManifestObject } from './manifests';
 
