@@ -20,7 +20,10 @@ module.exports = {
   incrementalFile: 'reports/stryker-incremental.json',
   // Stryker's sandbox is a copy of the repository: not the local control plane's binaries or old outputs.
   ignorePatterns: ['.cache', '.deploy', 'build', 'coverage', 'reports', '.cdk8s.out'],
-  reporters: ['clear-text', 'progress', 'html', 'json'],
+  // event-recorder writes each mutant's result as it is known (reports/mutation/events/), so a run stopped
+  // before its end still leaves what it found: the other reporters write only at the end.
+  reporters: ['clear-text', 'progress', 'html', 'json', 'event-recorder'],
+  eventReporter: { baseDir: 'reports/mutation/events' },
   // The per-file score table, without the list of every test.
   clearTextReporter: { logTests: false },
   thresholds: { high: 95, low: 90, break: null },

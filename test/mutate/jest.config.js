@@ -16,7 +16,7 @@ const path = require('path');
 const base = require('../../jest.config.js').projects.find((project) => project.displayName === 'unit');
 
 const OUT_OF_PROCESS = [
-  'bench', 'contract-skips', 'environment-data', 'imports', 'package', 'synth', 'synth-swap',
+  'bench', 'contract-skips', 'environment-data', 'imports', 'kubernetes-models-reads', 'package', 'synth', 'synth-swap',
   'deploy', 'deploy-faults', 'deploy-labels', 'deploy-lock', 'deploy-preview', 'deploy-refusal', 'deploy-signals',
   'review', 'review-effects', 'review-flows', 'review-git', 'review-stale',
 ];
