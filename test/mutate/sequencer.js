@@ -1,7 +1,8 @@
 /**
- * jest's sequencer for `npm run mutate` (runs.js): when a run names its tests (a mutant's run), it
- * keeps only the files holding them, a file that failed in the last run first, then the quickest,
- * and starts the run with no test failed.
+ * jest's sequencer for `npm run mutate` (runs.js): in a mutant's run, a file that failed in the last
+ * run first, then the quickest, so a killed mutant stops early; when the run names its tests, only
+ * the files holding them (a static mutant's run names none: it runs every file). It starts the run
+ * with no test failed.
  */
 const Sequencer = require('@jest/test-sequencer').default;
 const { readIndex, run } = require('./runs');
@@ -17,9 +18,10 @@ class MutateSequencer extends Sequencer {
   sort(tests) {
     run.failed = false;
     const pattern = this.#globalConfig.testNamePattern;
-    const index = pattern ? readIndex(this.#globalConfig.rootDir) : undefined;
+    // Stryker's first run records the index (environment.js); it runs every test, in jest's order.
+    const index = readIndex(this.#globalConfig.rootDir);
     if (!index) return super.sort(tests);
-    const named = new RegExp(pattern, 'i');
+    const named = pattern ? new RegExp(pattern, 'i') : /(?:)/;
     // A file the first run did not record (none should be) runs, last.
     const cost = (test) => index.get(test.path)?.milliseconds ?? Infinity;
     // A file that failed in the last run first: neighbouring mutants die in the same file.
