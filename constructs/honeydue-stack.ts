@@ -426,105 +426,108 @@ export class HoneydueStack extends Construct {
     };
     // Each child hands its problems here as it is built, and is built all the same: they are thrown together at the end.
     const stopCollecting = collectProblems(this, (child, problems) => judge(child.node.id, problems));
-    const { namespace, registry, domains, images } = props;
-    const database: Required<HoneydueDatabase> = { ...props.database, port: props.database.port ?? 5432 };
-    const email: Required<HoneydueEmail> = { ...props.email, smtpPort: props.email.smtpPort ?? 587 };
-    const storage = props.storage;
-    const publicApiUrl = props.publicApiUrl ?? `https://${domains.api}/api`;
-    const extraConfig = props.extraConfig ?? {};
-    const stackLabels = props.labels ?? {};
-    const environment = props.environment ?? id;
-    const { enabled: observabilityEnabled = true, tokenSecret, remoteWriteUrl, ...vmAgentSettings } = props.observability ?? {};
-    const { enabled: networkPolicyEnabled = true, ...networkPolicySettings } = props.networkPolicy ?? {};
+    try {
+      const { namespace, registry, domains, images } = props;
+      const database: Required<HoneydueDatabase> = { ...props.database, port: props.database.port ?? 5432 };
+      const email: Required<HoneydueEmail> = { ...props.email, smtpPort: props.email.smtpPort ?? 587 };
+      const storage = props.storage;
+      const publicApiUrl = props.publicApiUrl ?? `https://${domains.api}/api`;
+      const extraConfig = props.extraConfig ?? {};
+      const stackLabels = props.labels ?? {};
+      const environment = props.environment ?? id;
+      const { enabled: observabilityEnabled = true, tokenSecret, remoteWriteUrl, ...vmAgentSettings } = props.observability ?? {};
+      const { enabled: networkPolicyEnabled = true, ...networkPolicySettings } = props.networkPolicy ?? {};
 
-    const image = (repository: string) => `${registry}/${repository}:${props.imageTag}`;
-    const labels = { ...stackLabels, ...(props.environmentLabel ? { [props.environmentLabel]: environment } : {}) };
-    // The Namespace is cluster-scoped and the HelmChartConfig lives in kube-system: their charts get no namespace.
-    const chart = (name: StackConcern) => {
-      const inNamespace = name !== 'namespace' && name !== 'traefik';
-      const made = new Chart(this, name, { disableResourceNameHashes: true, labels, namespace: inNamespace ? namespace : undefined });
-      // On a fresh cluster an object applied before its Namespace is refused; cdk8s then writes this chart after it.
-      if (inNamespace) made.addDependency(this.namespaceObject);
-      return made;
-    };
-    const shared = { imagePullSecret: props.imagePullSecret, secretName: props.secretName, podLabels: stackLabels };
+      const image = (repository: string) => `${registry}/${repository}:${props.imageTag}`;
+      const labels = { ...stackLabels, ...(props.environmentLabel ? { [props.environmentLabel]: environment } : {}) };
+      // The Namespace is cluster-scoped and the HelmChartConfig lives in kube-system: their charts get no namespace.
+      const chart = (name: StackConcern) => {
+        const inNamespace = name !== 'namespace' && name !== 'traefik';
+        const made = new Chart(this, name, { disableResourceNameHashes: true, labels, namespace: inNamespace ? namespace : undefined });
+        // On a fresh cluster an object applied before its Namespace is refused; cdk8s then writes this chart after it.
+        if (inNamespace) made.addDependency(this.namespaceObject);
+        return made;
+      };
+      const shared = { imagePullSecret: props.imagePullSecret, secretName: props.secretName, podLabels: stackLabels };
 
-    this.namespace = namespace;
-    this.domains = domains;
-    this.namespaceObject = new HoneydueNamespace(chart('namespace'), 'namespace', { name: namespace });
-    this.redis = new Redis(chart('redis'), 'redis', { ...props.redis, secretName: shared.secretName, podLabels: stackLabels });
-    this.config = new HoneydueConfigMap(chart('config'), 'config', {
-      name: props.configMapName,
-      hashAnnotation: props.annotationKeys?.configHash,
-      data: {
-        DB_HOST: database.host,
-        DB_PORT: String(database.port),
-        POSTGRES_USER: database.user,
-        POSTGRES_DB: database.name,
-        REDIS_URL: `redis://${this.redis.name}:${this.redis.port}/0`,
-        EMAIL_HOST: email.smtpHost,
-        EMAIL_PORT: String(email.smtpPort),
-        B2_BUCKET_NAME: storage.bucket,
-        B2_REGION: storage.region,
-        ...(props.apnsKey ? { APNS_AUTH_KEY_PATH: `${APNS_KEY_DIRECTORY}/${APNS_KEY_FILE}` } : {}),
-        NEXT_PUBLIC_API_URL: publicApiUrl,
-        ...extraConfig,
-      },
-    });
-    const wiring = { ...shared, configMap: this.config };
-    // api, worker and migrate: Redis, Postgres, SMTP, and HTTPS (B2, APNs). The NetworkPolicies are derived from this.
-    const backend = { ...wiring, redis: this.redis, externalPorts: [database.port, email.smtpPort, HTTPS_PORT] };
-    const apnsKey = props.apnsKey;
-    // The Next.js servers render against the public API URL, through Cloudflare.
-    const frontend = { ...wiring, externalPorts: portsOf(publicApiUrl) };
-    // Built in the order NetworkPolicies lists them (it finds them in the tree): api, worker, migrate, admin, web, vmagent.
-    this.api = new HoneydueApi(chart('api'), 'api', { ...props.api, ...backend, apnsKey, image: image(images.api) });
-    this.worker = new Worker(chart('worker'), 'worker', { ...props.worker, ...backend, apnsKey, image: image(images.worker) });
-    this.migrate = new MigrateJob(chart('migrate'), 'migrate', { ...props.migrate, ...backend, image: image(images.api) });
-    this.admin = new NextjsApp(chart('admin'), 'admin', { ...props.admin, ...frontend, name: 'admin', image: image(images.admin) });
-    // A concern that is off (web, traefik, vmagent, the NetworkPolicies) is judged all the same: it is read the day it is turned on.
-    const { enabled: webEnabled = false, ...webSettings } = props.web ?? {};
-    const webImage = images.web === undefined ? undefined : image(images.web);
-    const web = { runAsUser: WEB_RUN_AS_USER, ...webSettings, ...frontend, name: 'web', image: webImage };
-    if (webEnabled && webImage !== undefined) this.web = new NextjsApp(chart('web'), 'web', { ...web, image: webImage });
-    else judge('web', nextjsAppProblems(web as NextjsAppProps, namespace));
-    const { enabled: traefikEnabled = true, ...traefik } = props.traefik ?? {};
-    if (traefikEnabled) this.traefik = new TraefikConfig(chart('traefik'), 'traefik', traefik);
-    else judge('traefik', traefikConfigProblems(traefik));
+      this.namespace = namespace;
+      this.domains = domains;
+      this.namespaceObject = new HoneydueNamespace(chart('namespace'), 'namespace', { name: namespace });
+      this.redis = new Redis(chart('redis'), 'redis', { ...props.redis, secretName: shared.secretName, podLabels: stackLabels });
+      this.config = new HoneydueConfigMap(chart('config'), 'config', {
+        name: props.configMapName,
+        hashAnnotation: props.annotationKeys?.configHash,
+        data: {
+          DB_HOST: database.host,
+          DB_PORT: String(database.port),
+          POSTGRES_USER: database.user,
+          POSTGRES_DB: database.name,
+          REDIS_URL: `redis://${this.redis.name}:${this.redis.port}/0`,
+          EMAIL_HOST: email.smtpHost,
+          EMAIL_PORT: String(email.smtpPort),
+          B2_BUCKET_NAME: storage.bucket,
+          B2_REGION: storage.region,
+          ...(props.apnsKey ? { APNS_AUTH_KEY_PATH: `${APNS_KEY_DIRECTORY}/${APNS_KEY_FILE}` } : {}),
+          NEXT_PUBLIC_API_URL: publicApiUrl,
+          ...extraConfig,
+        },
+      });
+      const wiring = { ...shared, configMap: this.config };
+      // api, worker and migrate: Redis, Postgres, SMTP, and HTTPS (B2, APNs). The NetworkPolicies are derived from this.
+      const backend = { ...wiring, redis: this.redis, externalPorts: [database.port, email.smtpPort, HTTPS_PORT] };
+      const apnsKey = props.apnsKey;
+      // The Next.js servers render against the public API URL, through Cloudflare.
+      const frontend = { ...wiring, externalPorts: portsOf(publicApiUrl) };
+      // Built in the order NetworkPolicies lists them (it finds them in the tree): api, worker, migrate, admin, web, vmagent.
+      this.api = new HoneydueApi(chart('api'), 'api', { ...props.api, ...backend, apnsKey, image: image(images.api) });
+      this.worker = new Worker(chart('worker'), 'worker', { ...props.worker, ...backend, apnsKey, image: image(images.worker) });
+      this.migrate = new MigrateJob(chart('migrate'), 'migrate', { ...props.migrate, ...backend, image: image(images.api) });
+      this.admin = new NextjsApp(chart('admin'), 'admin', { ...props.admin, ...frontend, name: 'admin', image: image(images.admin) });
+      // A concern that is off (web, traefik, vmagent, the NetworkPolicies) is judged all the same: it is read the day it is turned on.
+      const { enabled: webEnabled = false, ...webSettings } = props.web ?? {};
+      const webImage = images.web === undefined ? undefined : image(images.web);
+      const web = { runAsUser: WEB_RUN_AS_USER, ...webSettings, ...frontend, name: 'web', image: webImage };
+      if (webEnabled && webImage !== undefined) this.web = new NextjsApp(chart('web'), 'web', { ...web, image: webImage });
+      else judge('web', nextjsAppProblems(web as NextjsAppProps, namespace));
+      const { enabled: traefikEnabled = true, ...traefik } = props.traefik ?? {};
+      if (traefikEnabled) this.traefik = new TraefikConfig(chart('traefik'), 'traefik', traefik);
+      else judge('traefik', traefikConfigProblems(traefik));
 
-    this.ingress = new HoneydueIngress(chart('ingress'), 'ingress', {
-      name: props.ingressName,
-      rules: [
-        { host: domains.api, backend: this.api },
-        { host: domains.admin, backend: this.admin },
-        // The api serves the marketing page at `/`; web takes the apex once it runs.
-        { host: domains.apex, backend: this.web ?? this.api },
-      ],
-    });
+      this.ingress = new HoneydueIngress(chart('ingress'), 'ingress', {
+        name: props.ingressName,
+        rules: [
+          { host: domains.api, backend: this.api },
+          { host: domains.admin, backend: this.admin },
+          // The api serves the marketing page at `/`; web takes the apex once it runs.
+          { host: domains.apex, backend: this.web ?? this.api },
+        ],
+      });
 
-    const notices: string[] = [];
-    const vmAgent = { ...vmAgentSettings, annotationKeys: props.annotationKeys, tokenSecret, remoteWriteUrl, podLabels: stackLabels, targets: [this.api.metrics] };
-    if (!observabilityEnabled) {
-      notices.push('observability: skipped, observability.enabled is false (no vmagent objects emitted)');
-    } else if (!tokenSecret) {
-      notices.push('observability: skipped, no observability.tokenSecret configured (create the ingest-token Secret and name it there; see docs/stack.md, Observability)');
-    } else if (remoteWriteUrl !== undefined) {
-      this.vmAgent = new VmAgent(chart('observability'), 'vmagent', { ...vmAgent, tokenSecret, remoteWriteUrl });
+      const notices: string[] = [];
+      const vmAgent = { ...vmAgentSettings, annotationKeys: props.annotationKeys, tokenSecret, remoteWriteUrl, podLabels: stackLabels, targets: [this.api.metrics] };
+      if (!observabilityEnabled) {
+        notices.push('observability: skipped, observability.enabled is false (no vmagent objects emitted)');
+      } else if (!tokenSecret) {
+        notices.push('observability: skipped, no observability.tokenSecret configured (create the ingest-token Secret and name it there; see docs/stack.md, Observability)');
+      } else if (remoteWriteUrl !== undefined) {
+        this.vmAgent = new VmAgent(chart('observability'), 'vmagent', { ...vmAgent, tokenSecret, remoteWriteUrl });
+      }
+      // Without a remoteWriteUrl the stack's own rule refuses the section; vmagent's settings are judged all the same.
+      if (this.vmAgent === undefined) judge('vmagent', vmAgentProblems(vmAgent as VmAgentProps, namespace));
+
+      const networkPolicies = { ...networkPolicySettings, ingressRoutes: this.ingress.routes };
+      if (networkPolicyEnabled) {
+        // Built last: it covers every workload built before it in this stack's namespace.
+        this.networkPolicies = new NetworkPolicies(chart('network-policy'), 'network-policy', networkPolicies);
+      } else {
+        judge('network-policy', networkPoliciesProblems(networkPolicies, namespace));
+        notices.push('network-policy: skipped, networkPolicy.enabled is false (every pod accepts and opens any connection)');
+      }
+      this.notices = notices;
+    } finally {
+      // A construct added under the stack later throws its own problems, even after this build threw.
+      stopCollecting();
     }
-    // Without a remoteWriteUrl the stack's own rule refuses the section; vmagent's settings are judged all the same.
-    if (this.vmAgent === undefined) judge('vmagent', vmAgentProblems(vmAgent as VmAgentProps, namespace));
-
-    const networkPolicies = { ...networkPolicySettings, ingressRoutes: this.ingress.routes };
-    if (networkPolicyEnabled) {
-      // Built last: it covers every workload built before it in this stack's namespace.
-      this.networkPolicies = new NetworkPolicies(chart('network-policy'), 'network-policy', networkPolicies);
-    } else {
-      judge('network-policy', networkPoliciesProblems(networkPolicies, namespace));
-      notices.push('network-policy: skipped, networkPolicy.enabled is false (every pod accepts and opens any connection)');
-    }
-    this.notices = notices;
-    // A construct added under the stack later throws its own problems.
-    stopCollecting();
     throwProblems(unique(found));
   }
 }

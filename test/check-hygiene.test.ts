@@ -85,6 +85,14 @@ describe('hygiene/probe-port', () => {
     expect(report.findings[0].message).toMatch(/declared: http \(8000\)/);
   });
 
+  test('says the container declares no port when a probe targets one on a container without ports', () => {
+    const report = check(goodWith('Deployment', 'worker', (d) => { d.spec.template.spec.containers[0].readinessProbe = { tcpSocket: { port: 8000 } }; }));
+    expect(report.findings.map((f) => [f.rule, f.object, f.path, f.message])).toEqual([[
+      'hygiene/probe-port', 'Deployment honeydue/worker', 'spec.template.spec.containers[0].readinessProbe.tcpSocket.port',
+      'container "worker" readinessProbe probes port 8000, which the container does not declare (declared: none): probe a declared port, or declare it under ports',
+    ]]);
+  });
+
   test('passes probes by name and by number, and exec probes', () => {
     expect(check(apiWith((c) => { c.livenessProbe = { exec: { command: ['true'] } }; })).findings).toEqual([]);
     expect(passedOnStack('hygiene/probe-port')).toEqual({ passed: 6, failed: 0 });

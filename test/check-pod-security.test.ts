@@ -56,6 +56,16 @@ describe.each([
   });
 });
 
+describe('pss/run-as-non-root on the pod', () => {
+  test('fails on a pod that sets runAsNonRoot to false, and on each container it leaves unset', () => {
+    const report = check(apiPodWith((spec) => { spec.securityContext.runAsNonRoot = false; }));
+    expect(report.findings.map((f) => [f.rule, f.path, f.message])).toEqual([
+      ['pss/run-as-non-root', `${pod}.securityContext.runAsNonRoot`, 'the pod sets runAsNonRoot to false: set it to true'],
+      ['pss/run-as-non-root', `${apiContext}.runAsNonRoot`, `container "api" may run as root (runAsNonRoot unset on the container and the pod): set ${pod}.securityContext.runAsNonRoot: true`],
+    ]);
+  });
+});
+
 describe('allowed values pass', () => {
   test.each([
     ['NET_BIND_SERVICE added on top of drop ALL', (_: any, c: any) => { c.securityContext.capabilities.add = ['NET_BIND_SERVICE']; }],

@@ -142,6 +142,20 @@ describe('schema/object-meta', () => {
     expect(report.findings.filter((f) => f.rule === 'schema/object-meta').map((f) => [f.object, f.path])).toEqual([[object, path]]);
   });
 
+  test('fails on a namespace that is not a DNS-1123 label, saying to fix it', () => {
+    const report = check(goodWith('NetworkPolicy', 'default-deny', (n) => { n.metadata.namespace = 'Honeydue'; }));
+    expect(report.findings.filter((f) => f.rule === 'schema/object-meta').map((f) => [f.object, f.path, f.message])).toEqual([
+      ['NetworkPolicy Honeydue/default-deny', 'metadata.namespace', 'namespace "Honeydue" must be a DNS-1123 label: fix it'],
+    ]);
+  });
+
+  test('fails on a label key whose prefix is not a DNS subdomain, saying so', () => {
+    const report = check(goodWith('Deployment', 'worker', (d) => { d.metadata.labels['Honeydue.io/tier'] = 'jobs'; }));
+    expect(report.findings.filter((f) => f.rule === 'schema/object-meta').map((f) => [f.path, f.message])).toEqual([
+      ['metadata.labels["Honeydue.io/tier"]', 'label key "Honeydue.io/tier" has a prefix that is not a DNS subdomain: fix the key'],
+    ]);
+  });
+
   test('passes the stack\'s names, label keys and 40-character SHA label values', () => {
     expect(check(goodDocs()).byRule.get('schema/object-meta')!.failed).toBe(0);
   });
@@ -204,6 +218,13 @@ describe('custom resources', () => {
     const resource: any = backup(goodSpec());
     resource.metadata.labelz = { a: 'b' };
     expectFindings(check(goodPlus(resource)), [{ rule: 'schema/unknown-field', object, path: 'metadata.labelz' }]);
+  });
+
+  test('fails on a custom resource whose metadata is not a mapping, saying to add a name', () => {
+    const report = check(goodPlus({ ...backup(goodSpec()), metadata: 'nightly' }));
+    expect(report.findings.filter((f) => f.rule === 'schema/invalid' || f.rule === 'schema/unknown-field').map((f) => [f.rule, f.path, f.message])).toEqual([
+      ['schema/invalid', 'metadata', 'must be an object with at least a name: add metadata.name'],
+    ]);
   });
 
   test('fails on a version the CRD does not serve', () => {

@@ -110,6 +110,33 @@ describe('wiring/service-selector and wiring/service-target-port', () => {
     expect(report.findings[0].message).toMatch(/targets 8080.*declared: http, 3000/);
   });
 
+  test('says none when the selected pods declare no port', () => {
+    const service = {
+      apiVersion: 'v1', kind: 'Service', metadata: meta('worker'),
+      spec: { selector: { 'app.kubernetes.io/name': 'worker' }, ports: [{ name: 'http', port: 80, targetPort: 8000 }] },
+    };
+    const report = check(goodPlus(service));
+    expectFindings(report, [{ rule: 'wiring/service-target-port', object: 'Service honeydue/worker', path: 'spec.ports[0].targetPort' }]);
+    expect(report.findings[0].message).toBe(
+      'Service port 80 targets 8000, which no selected container declares (declared: none): point targetPort at the container\'s port',
+    );
+  });
+
+  test('fails on a port entry that is null, naming it rather than crashing', () => {
+    const report = check(goodWith('Service', 'admin', (s) => { s.spec.ports.push(null); }));
+    expect(report.findings.filter((f) => f.rule === 'wiring/service-target-port').map((f) => [f.path, f.message])).toEqual([[
+      'spec.ports[1].targetPort',
+      'Service port nothing targets nothing, which no selected container declares (declared: http, 3000): point targetPort at the container\'s port',
+    ]]);
+  });
+
+  test('passes a Service without ports: it has no targetPort to check', () => {
+    const headless = { apiVersion: 'v1', kind: 'Service', metadata: meta('api-headless'), spec: { clusterIP: 'None', selector: { 'app.kubernetes.io/name': 'api' } } };
+    const report = check(goodPlus(headless));
+    expect(report.findings).toEqual([]);
+    expect(report.byRule.get('wiring/service-target-port')).toEqual({ passed: 4, failed: 0 });
+  });
+
   test('passes the api, admin and redis Services; ExternalName Services are not audited', () => {
     expect(passedOnStack('wiring/service-selector')).toEqual({ passed: 3, failed: 0 });
     expect(passedOnStack('wiring/service-target-port')).toEqual({ passed: 3, failed: 0 });
@@ -179,6 +206,12 @@ describe('wiring/pdb-blocks-drain', () => {
     expect(report.findings[0].message).toMatch(/not below 2, the HPA minReplicas of Deployment api/);
   });
 
+  test('leaves a PodDisruptionBudget without a selector to wiring/pdb-selector', () => {
+    const report = check(goodWith('PodDisruptionBudget', 'api-pdb', (p) => { delete p.spec.selector; }));
+    expectFindings(report, [{ rule: 'wiring/pdb-selector', object: 'PodDisruptionBudget honeydue/api-pdb', path: 'spec.selector' }]);
+    expect(report.byRule.get('wiring/pdb-blocks-drain')).toEqual({ passed: 5, failed: 0 });
+  });
+
   test('passes api 2-of-3, singletons at 0, maxUnavailable 1 and percentages that leave a pod', () => {
     expect(passedOnStack('wiring/pdb-blocks-drain')).toEqual({ passed: 5, failed: 0 });
     expect(check(goodWith('PodDisruptionBudget', 'api-pdb', (p) => { p.spec.minAvailable = '60%'; })).findings).toEqual([]);
@@ -196,6 +229,17 @@ describe('wiring/hpa-target and wiring/hpa-pinned-replicas', () => {
     const docs = withHpa(3, 'apii');
     objectIn(docs, 'Deployment', 'api').spec.replicas = 3;
     expectFindings(check(docs), [{ rule: 'wiring/hpa-target', object: 'HorizontalPodAutoscaler honeydue/api', path: 'spec.scaleTargetRef' }]);
+  });
+
+  test('looks a scaleTargetRef without apiVersion up in the core group (a ReplicationController)', () => {
+    const controller = {
+      apiVersion: 'v1', kind: 'ReplicationController', metadata: meta('legacy'),
+      spec: { selector: { 'app.kubernetes.io/name': 'worker' }, template: objectIn(goodDocs(), 'Deployment', 'worker').spec.template },
+    };
+    const hpa: any = apiHpa();
+    hpa.metadata = meta('legacy');
+    hpa.spec.scaleTargetRef = { kind: 'ReplicationController', name: 'legacy' };
+    expect(check(goodPlus(controller, hpa)).byRule.get('wiring/hpa-target')).toEqual({ passed: 1, failed: 0 });
   });
 
   test('fails on a Deployment that pins spec.replicas under an HPA', () => {
@@ -220,6 +264,17 @@ describe('wiring/configmap-ref', () => {
   test('names the keys the ConfigMap has when a key is missing', () => {
     const report = check(goodWith('Deployment', 'admin', (d) => { d.spec.template.spec.containers[0].env[2].valueFrom.configMapKeyRef.key = 'API_URL'; }));
     expect(report.findings[0].message).toMatch(/reads key "API_URL" of ConfigMap "honeydue-config", which has no such key \(keys: APNS_AUTH_KEY_PATH, .*DB_HOST, .*NEXT_PUBLIC_API_URL/);
+  });
+
+  test('says none when the ConfigMap read has no keys at all', () => {
+    const docs = goodPlus({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta('admin-flags') });
+    objectIn(docs, 'Deployment', 'admin').spec.template.spec.containers[0].env[2].valueFrom.configMapKeyRef.name = 'admin-flags';
+    const report = check(docs);
+    expectFindings(report, [{ rule: 'wiring/configmap-ref', object: 'Deployment honeydue/admin', path: 'spec.template.spec.containers[0].env[2].valueFrom.configMapKeyRef.key' }]);
+    expect(report.findings[0].message).toBe(
+      'container "admin" env "NEXT_PUBLIC_API_URL" reads key "NEXT_PUBLIC_API_URL" of ConfigMap "admin-flags", which has no such key (keys: none): ' +
+        'fix the key or add it to the config',
+    );
   });
 
   test('passes optional references and the cluster-published kube-root-ca.crt', () => {
@@ -268,6 +323,20 @@ describe('wiring/ingress-backend', () => {
   test('the port message points at the Service port, not the containerPort', () => {
     const report = check(goodWith('Ingress', 'honeydue', (i) => { i.spec.rules[0].http.paths[0].backend.service.port = { number: 80 }; }));
     expect(report.findings[0].message).toMatch(/backend port \{"number":80\} is not a port of Service "api" \(ports: http\/8000\)/);
+  });
+
+  test('says none when the backend Service has no ports', () => {
+    const report = check(goodWith('Service', 'admin', (s) => { delete s.spec.ports; }));
+    expectFindings(report, [{ rule: 'wiring/ingress-backend', object: ingress, path: 'spec.rules[1].http.paths[0].backend.service.port' }]);
+    expect(report.findings[0].message).toBe('backend port {"number":3000} is not a port of Service "admin" (ports: none): use the Service port (not the containerPort)');
+  });
+
+  test('lists a null entry among the Service\'s ports rather than crashing', () => {
+    const report = check(goodWith('Service', 'admin', (s) => { s.spec.ports = [null]; }));
+    expect(report.findings.filter((f) => f.rule === 'wiring/ingress-backend').map((f) => [f.path, f.message])).toEqual([[
+      'spec.rules[1].http.paths[0].backend.service.port',
+      'backend port {"number":3000} is not a port of Service "admin" (ports: undefined): use the Service port (not the containerPort)',
+    ]]);
   });
 
   test('passes the three hosts of SPEC', () => {

@@ -4,6 +4,7 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { ConfigError, loadConfig, loadEnvironment } from '../app/config';
 import { renderEnvironment } from '../app/synth';
+import { ValueProblem } from '../constructs';
 import { BAD_INPUTS } from './bad-inputs';
 import { PRODUCTION, TAG } from './helpers';
 
@@ -195,6 +196,34 @@ test('the container-contract keys are typed: trusted ranges, the worker health p
   const props = loadConfig('bad', { configDir: configDir({ bad: withChange((c) => { c.worker.healthProbe = { port: 7070 }; c.admin.cacheSizeLimit = '1Gi'; }) }) });
   expect(props.worker?.healthProbe).toEqual({ port: 7070 });
   expect(props.admin?.cacheSizeLimit).toBe('1Gi');
+});
+
+test('a trusted range in IPv6 written out in full (eight groups, no ::) is a CIDR block like its :: form; seven groups is not', () => {
+  const props = loadConfig('bad', { configDir: configDir({ bad: withChange((c) => { c.traefik.forwardedHeadersTrustedIps = ['2001:db8:0:0:0:0:0:0/32']; }) }) });
+  expect(props.traefik?.forwardedHeadersTrustedIps).toEqual(['2001:db8:0:0:0:0:0:0/32']);
+  expect(problemsOf(withChange((c) => { c.traefik.forwardedHeadersTrustedIps = ['2001:db8:0:0:0:0:0/32']; }))).toEqual([
+    expect.stringMatching(new RegExp(`^${AT}traefik\\.forwardedHeadersTrustedIps\\.0: '2001:db8:0:0:0:0:0/32' is not an IPv4 or IPv6 CIDR block; write it like '173\\.245\\.48\\.0/20' or '2400:cb00::/32' \\(got "2001:db8:0:0:0:0:0/32"\\)$`)),
+  ]);
+});
+
+test('a remote-write URL that is no URL at all: the example of one to write', () => {
+  expect(problemsOf(withChange((c) => { c.observability.remoteWriteUrl = 'not a url'; }))).toEqual([
+    expect.stringMatching(new RegExp(`^${AT}observability\\.remoteWriteUrl: 'not a url' is not a URL; write it like 'https://obs\\.example\\.com/api/v1/write' \\(got "not a url"\\)$`)),
+  ]);
+});
+
+test("a Redis memory limit in bytes, as Kubernetes takes it, is read as bytes against maxMemory: twice maxMemory is enough", () => {
+  const props = loadConfig('bad', { configDir: configDir({ bad: withChange((c) => { c.redis.resources = { limits: { memory: 536870912 } }; }) }) });
+  expect(props.redis?.resources?.limits?.memory).toBe('536870912');
+  expect(problemsOf(withChange((c) => { c.redis.resources = { limits: { memory: 536870911 } }; }))).toEqual([
+    expect.stringMatching(new RegExp(`^${AT}redis\\.maxMemory: '256mb' needs a memory limit of at least twice that .*but redis\\.resources\\.limits\\.memory is '536870911'; raise the limit to 512Mi or lower maxMemory \\(got "256mb"\\)$`)),
+  ]);
+});
+
+test('a ValueProblem a consumer builds names no other prop unless told: related defaults to none', () => {
+  const problem = new ValueProblem('Exporter', 'port', '0 is not a port', 0);
+  expect(problem.message).toBe('Exporter: port: 0 is not a port');
+  expect(problem.related).toEqual([]);
 });
 
 describe('each problem names the file, line and column that set the value, the key, the value and the fix', () => {

@@ -147,3 +147,44 @@ test('fails without rules', () => {
   expect(() => withBackends(() => [])).toThrow(/HoneydueIngress: rules: empty/);
 });
 
+
+/**
+ * A Service `docs` built by hand (no workload behind it) in a chart without a namespace, and an
+ * Ingress in `namespace` routing docs.example.com to it: to its port 80 unless `backend` says otherwise.
+ */
+function routeToService(spec: k8s.ServiceSpec, namespace: string, metadata: k8s.ObjectMeta = { name: 'docs' }, backend: { port?: number } = { port: 80 }) {
+  const chart = new Chart(Testing.app(), 'c', { disableResourceNameHashes: true });
+  const docs = new k8s.KubeService(chart, 'svc', { metadata, spec });
+  const route = { ...backend, service: docs } as HoneydueIngressProps['rules'][0]['backend'];
+  return new HoneydueIngress(chart, 'ingress', { name: 'docs', namespace, rules: [{ host: 'docs.example.com', backend: route }] });
+}
+
+test("a Service without metadata.namespace lives in 'default': an Ingress in default reaches it, one elsewhere fails naming 'default'", () => {
+  const selector = { 'app.kubernetes.io/name': 'docs' };
+  expect(routeToService({ selector, ports: [{ port: 80 }] }, 'default').routes[0]).toMatchObject({ serviceName: 'docs', servicePort: 80 });
+  expect(() => routeToService({ selector, ports: [{ port: 80 }] }, 'shop')).toThrow(
+    "HoneydueIngress: rules[0].backend.service: host 'docs.example.com' routes to Service 'docs' in namespace 'default', " +
+      "but an Ingress only reaches Services in its own namespace 'shop'; put them in one namespace",
+  );
+});
+
+test('fails when the Service exposes no ports, saying so', () => {
+  expect(() => routeToService({ selector: { 'app.kubernetes.io/name': 'docs' } }, 'shop', { name: 'docs', namespace: 'shop' })).toThrow(
+    "HoneydueIngress: rules[0].backend.port: host 'docs.example.com' routes to port 80 of Service 'docs', which exposes no ports; use one of those",
+  );
+});
+
+test('fails when a backend sets no port (a JavaScript caller): a Service without ports has none to match it', () => {
+  expect(() => routeToService({ selector: { 'app.kubernetes.io/name': 'docs' } }, 'shop', { name: 'docs', namespace: 'shop' }, {})).toThrow(
+    "HoneydueIngress: rules[0].backend.port: host 'docs.example.com' routes to port undefined of Service 'docs', which exposes no ports; use one of those",
+  );
+});
+
+test('fails when the Service has no selector: no pods serve it, so there is no route to open', () => {
+  expect(() => routeToService({ ports: [{ port: 80 }] }, 'shop', { name: 'docs', namespace: 'shop' })).toThrow(
+    "HoneydueIngress: rules[0].backend: Service 'docs' (host 'docs.example.com') has no selector, so no pods serve it; route to a workload's Service",
+  );
+  expect(() => routeToService({ selector: {}, ports: [{ port: 80 }] }, 'shop', { name: 'docs', namespace: 'shop' })).toThrow(
+    "HoneydueIngress: rules[0].backend: Service 'docs' (host 'docs.example.com') has no selector, so no pods serve it; route to a workload's Service",
+  );
+});

@@ -1,5 +1,7 @@
+import { Chart, Testing } from 'cdk8s';
 import { loadConfig } from '../app/config';
-import { find, hardeningOf, synthStack, TAG, imageOf, PRODUCTION } from './helpers';
+import { HoneydueStack, Worker } from '../constructs';
+import { find, hardeningOf, synthStack, TAG, imageOf, PRODUCTION, WORKER_WIRING } from './helpers';
 
 let objects: any[], workloads: any[];
 beforeEach(() => {
@@ -198,4 +200,14 @@ test("production's Traefik trusts forwarded headers from Cloudflare's 15 IPv4 an
   expect(trusted).toEqual(expect.arrayContaining(['173.245.48.0/20', '104.16.0.0/13', '162.158.0.0/15', '2400:cb00::/32', '2606:4700::/32']));
   // No catch-all and no private range: a client reaching a node directly must not pick its own IP.
   for (const cidr of trusted) expect(cidr).not.toMatch(/^(0\.0\.0\.0\/0|::\/0|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/);
+});
+
+test('a build that throws midway stops collecting: a construct added under the stack later throws its own problems', () => {
+  const app = Testing.app();
+  // A JavaScript caller's secretKeys that is not a list: the build fails with a TypeError, not with the stack's problems.
+  expect(() => new HoneydueStack(app, 'production', { ...PRODUCTION, api: { ...PRODUCTION.api, secretKeys: 'X' as any } })).toThrow(TypeError);
+  const chart = app.node.findAll().find((c): c is Chart => c instanceof Chart && c.node.scopes.some((s) => s.node.id === 'production'))!;
+  expect(chart).toBeDefined();
+  // `worker` is a child id whose problems the stack reports at its own keys: here nothing may swallow them.
+  expect(() => new Worker(chart, 'worker', { ...WORKER_WIRING, namespace: 'honeydue', image: `x/honeydue-worker:${TAG}`, replicas: 2 })).toThrow(/Worker: replicas: must be 1: Asynq's Scheduler is not leader-elected/);
 });

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'child_process';
-import { MigrateJob } from '../constructs';
+import { HoneydueConfigMap, MigrateJob } from '../constructs';
 import { container, find, hardeningOf, synthOf, MIGRATE_WIRING, imageOf } from './helpers';
 
 const image = imageOf('api');
@@ -95,6 +95,14 @@ describe('MigrateJob fails', () => {
   test('fails with activeDeadlineSeconds above the 600 s gate', () => {
     expect(() => synthOf((chart) => new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, image, activeDeadlineSeconds: 900 }))).toThrow(
       /MigrateJob: activeDeadlineSeconds: 900 must be a whole number from 1 to 600/,
+    );
+  });
+  test('fails when the ConfigMap construct lacks one key the script reads, naming it as "it"', () => {
+    expect(() => synthOf((chart) => {
+      const configMap = new HoneydueConfigMap(chart, 'config', { name: 'honeydue-config', data: { DB_HOST: 'db', POSTGRES_USER: 'u' } });
+      new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, configMap, image });
+    })).toThrow(
+      "MigrateJob: configMap: the migrate script reads POSTGRES_DB from ConfigMap honeydue-config, which does not have it; add it to the ConfigMap's data",
     );
   });
   test('fails with a negative backoffLimit', () => {

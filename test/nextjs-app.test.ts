@@ -1,4 +1,4 @@
-import { NextjsApp } from '../constructs';
+import { HoneydueConfigMap, NextjsApp } from '../constructs';
 import { container, envVar, find, hardeningOf, synthOf, TAG, APP_WIRING, imageOf } from './helpers';
 
 const image = imageOf('admin');
@@ -104,6 +104,18 @@ describe('NextjsApp fails', () => {
   });
   test('fails with a PDB that would block drains on a singleton', () => {
     expect(build({ minAvailable: 1 })).toThrow(/NextjsApp: minAvailable: 1 would block every node drain: replicas is 1; use at most 0/);
+  });
+  test('fails when the ConfigMap construct lacks the key apiUrlKey names, naming both keys and the fix', () => {
+    expect(() => synthOf((chart) => {
+      const configMap = new HoneydueConfigMap(chart, 'config', { name: 'honeydue-config', data: { NEXT_PUBLIC_API_URL: 'https://api.example.com/api' } });
+      new NextjsApp(chart, 'admin', { ...APP_WIRING, configMap, name: 'admin', image, apiUrlKey: 'ADMIN_API_URL' });
+    })).toThrow(
+      'NextjsApp: apiUrlKey: admin reads ADMIN_API_URL (as NEXT_PUBLIC_API_URL) from ConfigMap honeydue-config, which does not have it; ' +
+        "add ADMIN_API_URL to the ConfigMap's data, or set apiUrlKey to the key that holds the public API URL",
+    );
+  });
+  test('fails with a fractional minAvailable: a PDB counts whole pods', () => {
+    expect(build({ minAvailable: 0.5 })).toThrow('NextjsApp: minAvailable: 0.5 must be a whole number of at least 0');
   });
   test('fails with a port out of range', () => {
     expect(build({ port: 70000 })).toThrow(/NextjsApp: port: 70000 is not a port/);

@@ -1,6 +1,6 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { HoneydueApi, MigrateJob, NextjsApp, Redis, ServiceEndpoint, VmAgent, Worker, Workload } from '../constructs';
+import { HoneydueApi, honeydueApiProblems, MigrateJob, NextjsApp, Redis, ServiceEndpoint, VmAgent, Worker, Workload } from '../constructs';
 import { APP_WIRING, BACKEND_WIRING, imageOf, PRODUCTION, productionChart } from './helpers';
 
 const REDIS: ServiceEndpoint = { name: 'redis', namespace: PRODUCTION.namespace, port: 6379 };
@@ -79,4 +79,38 @@ test('Redis declares its traffic too: it opens no connection, so its egress stay
 test("MigrateJob's name is its pods' and ServiceAccount's; the Job keeps its own jobName", () => {
   const job = WORKLOADS.MigrateJob(productionChart(), {}) as MigrateJob;
   expect([job.name, job.jobName, job.job.name]).toEqual(['migrate', 'honeydue-migrate', 'honeydue-migrate']);
+});
+
+/** A consumer's own Workload whose pods call the Kubernetes API for `reason`. */
+class ApiCaller extends Workload {
+  constructor(scope: Construct, id: string, reason: string) {
+    super(scope, id);
+    this.buildPods({ owner: 'ApiCaller', name: 'api-caller', namespace: 'honeydue', image: 'api-caller:1.0', runAsUser: 1000, kubernetesApiAccess: reason,
+      resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } } });
+  }
+}
+
+test('a Workload whose pods call the Kubernetes API must say why: the reason is annotated, an empty one fails naming the fix', () => {
+  const caller = new ApiCaller(productionChart(), 'caller', 'lists the pods it scrapes');
+  expect(caller.serviceAccount.toJson().metadata.annotations).toEqual({ 'kubernetes-api-access': 'lists the pods it scrapes' });
+  expect(() => new ApiCaller(productionChart(), 'caller', ' ')).toThrow(
+    'kubernetesApiAccess: " " is an empty reason; say why the pod calls the Kubernetes API (the reason lands in the manifest), or leave it unset',
+  );
+});
+
+describe('the Secret an app workload reads is named whenever it reads a key of it', () => {
+  test('HoneydueApi with secretKeys and no secretName fails, listing every key and the fix', () => {
+    const build = () => new HoneydueApi(productionChart(), 'api', { ...APP_WIRING, secretName: undefined, image: imageOf('api'), secretKeys: ['POSTGRES_PASSWORD', 'SECRET_KEY'] });
+    expect(build).toThrow('HoneydueApi: secretName: not set, but secretKeys lists POSTGRES_PASSWORD, SECRET_KEY; name the Secret that holds them, or list no keys');
+  });
+
+  test('MigrateJob without secretName fails on the key it reads by default', () => {
+    const build = () => new MigrateJob(productionChart(), 'migrate', { ...APP_WIRING, secretName: undefined, jobName: 'honeydue-migrate', image: imageOf('api') });
+    expect(build).toThrow('MigrateJob: secretName: not set, but secretKeys lists POSTGRES_PASSWORD; name the Secret that holds them, or list no keys');
+  });
+});
+
+test('a secretKeys that is not a list is left to the type checker (or the config schema): the rules judge no key of it', () => {
+  const props = { ...BACKEND_WIRING, image: imageOf('api'), secretKeys: 'SECRET_KEY' as unknown as string[] };
+  expect(honeydueApiProblems(props, PRODUCTION.namespace)).toEqual([]);
 });

@@ -330,6 +330,7 @@ export function ipCidrProblem(value: string): string | undefined {
     return problem?.includes('host bits') ? problem : problem && notCidr;
   }
   const slash = value.lastIndexOf('/');
+  // Stryker disable next-line UnaryOperator: without a slash the address is undefined and the next line returns before the prefix is read
   const prefix = slash === -1 ? -1 : Number(value.slice(slash + 1));
   const address = slash === -1 ? undefined : ipv6ToBigInt(value.slice(0, slash));
   if (address === undefined || !/^\d{1,3}$/.test(value.slice(slash + 1)) || prefix > 128) return notCidr;
