@@ -47,7 +47,8 @@ export class HoneydueNamespace extends Construct {
       },
     });
     // cdk8s gives every object its chart's namespace; a Namespace is cluster-scoped, and a namespace on it misleads every tool that reads it.
-    if (this.namespaceObject.metadata.namespace !== undefined) this.namespaceObject.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+    // In a chart without one the remove finds nothing to delete: cdk8s applies patches unvalidated.
+    this.namespaceObject.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
     claimObjectNames(this, 'HoneydueNamespace');
   }
 }

@@ -1,5 +1,5 @@
 import { Testing } from 'cdk8s';
-import { HoneydueConfigMap, HoneydueNamespace } from '../constructs';
+import { HoneydueConfigMap, honeydueConfigMapProblems, HoneydueNamespace } from '../constructs';
 import { find, synthOf, PRODUCTION } from './helpers';
 
 describe('HoneydueConfigMap', () => {
@@ -50,6 +50,11 @@ describe('HoneydueConfigMap', () => {
 
   test('fails with a non-string value', () => {
     expect(() => build({ PORT: 587 as unknown as string })).toThrow(/data.PORT: 587 must be a string; quote numbers/);
+  });
+
+  test('a data that is not a mapping (a JavaScript caller) is left to the type checker (or the config schema): the rules judge no entry of it', () => {
+    expect(honeydueConfigMapProblems({ name: 'honeydue-config', data: ['DB_HOST'] as unknown as Record<string, string> }, 'honeydue')).toEqual([]);
+    expect(honeydueConfigMapProblems({ name: 'honeydue-config', data: undefined as unknown as Record<string, string> }, 'honeydue')).toEqual([]);
   });
 });
 

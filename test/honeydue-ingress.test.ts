@@ -1,6 +1,7 @@
 import { Chart, Testing } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
-import { HoneydueApi, HoneydueIngress, HoneydueIngressProps, HoneydueStack, NextjsApp } from '../constructs';
+import * as YAML from 'yaml';
+import { HoneydueApi, HoneydueIngress, HoneydueIngressProps, honeydueIngressProblems, HoneydueStack, NextjsApp } from '../constructs';
 import { APP_WIRING, BACKEND_WIRING, find, imageOf, PRODUCTION, synthStack } from './helpers';
 
 const ingressOf = (objects: any[]) => find(objects, 'Ingress', 'honeydue');
@@ -187,4 +188,74 @@ test('fails when the Service has no selector: no pods serve it, so there is no r
   expect(() => routeToService({ selector: {}, ports: [{ port: 80 }] }, 'shop', { name: 'docs', namespace: 'shop' })).toThrow(
     "HoneydueIngress: rules[0].backend: Service 'docs' (host 'docs.example.com') has no selector, so no pods serve it; route to a workload's Service",
   );
+});
+
+test('fails when the Service does not expose the port, listing every port it does', () => {
+  const selector = { 'app.kubernetes.io/name': 'docs' };
+  expect(() => routeToService({ selector, ports: [{ port: 80 }, { port: 443 }] }, 'shop', { name: 'docs', namespace: 'shop' }, { port: 8080 })).toThrow(
+    "HoneydueIngress: rules[0].backend.port: host 'docs.example.com' routes to port 8080 of Service 'docs', which exposes 80, 443; use one of those",
+  );
+});
+
+test('fails on a backend port that is no port, before any Service is read', () => {
+  expect(() => withBackends(({ api }) => [{ host: 'api.example.com', backend: { service: api.service, port: 0 } }])).toThrow(
+    'HoneydueIngress: rules[0].backend.port: 0 is not a port; use a whole number from 1 to 65535',
+  );
+});
+
+test('fails with a name that is no Kubernetes name, naming the prop', () => {
+  expect(() => withBackends(({ api }) => [{ host: 'api.example.com', backend: api }], { name: 'Edge_Ingress' })).toThrow(
+    "HoneydueIngress: name: 'Edge_Ingress' is not a valid Kubernetes name; use lowercase letters, digits and '-', at most 63 characters",
+  );
+});
+
+test('fails with an ingressClassName that is no Kubernetes name, naming the prop', () => {
+  expect(() => withBackends(({ api }) => [{ host: 'api.example.com', backend: api }], { ingressClassName: 'Traefik' })).toThrow(
+    "HoneydueIngress: ingressClassName: 'Traefik' is not a valid Kubernetes name; use lowercase letters, digits and '-', at most 63 characters",
+  );
+});
+
+test('fails outside a namespaced Chart without a namespace, naming HoneydueIngress', () => {
+  expect(() => new HoneydueIngress(Testing.chart(), 'ingress', { name: 'docs', rules: [] })).toThrow(
+    "HoneydueIngress: namespace: not set, and the enclosing Chart has none; set 'namespace' on the construct or on its Chart (new Chart(app, id, { namespace }))",
+  );
+});
+
+test('a second Ingress of the same name in the namespace fails as it is built, naming both HoneydueIngress constructs', () => {
+  const chart = new Chart(Testing.app(), 'c', { disableResourceNameHashes: true, namespace: 'shop' });
+  const docs = new k8s.KubeService(chart, 'svc', { metadata: { name: 'docs' }, spec: { selector: { 'app.kubernetes.io/name': 'docs' }, ports: [{ port: 80 }] } });
+  const props = { name: 'docs', rules: [{ host: 'docs.example.com', backend: { service: docs, port: 80 } }] };
+  new HoneydueIngress(chart, 'ingress', props);
+  expect(() => new HoneydueIngress(chart, 'again', props)).toThrow(
+    'HoneydueIngress at c/again: Ingress shop/docs is already built by c/ingress: applied, the second would overwrite the first; ' +
+      "give one of them another name (a construct's name prop; an ApiObject's metadata.name, or its id when it has none), or build it once",
+  );
+});
+
+test('the Ingress is written after the Services it routes to, though its chart was made first: a route applied first answers 404', () => {
+  const app = Testing.app();
+  const edge = new Chart(app, 'edge', { disableResourceNameHashes: true, namespace: 'shop' });
+  const apps = new Chart(app, 'apps', { disableResourceNameHashes: true, namespace: 'shop' });
+  const docs = new k8s.KubeService(apps, 'svc', { metadata: { name: 'docs' }, spec: { selector: { 'app.kubernetes.io/name': 'docs' }, ports: [{ port: 80 }] } });
+  new HoneydueIngress(edge, 'ingress', { name: 'docs', rules: [{ host: 'docs.example.com', backend: { service: docs, port: 80 } }] });
+  const written = YAML.parseAllDocuments(app.synthYaml()).map((d) => d.toJS()).filter(Boolean).map((o: any) => `${o.kind}/${o.metadata.name}`);
+  expect(written).toEqual(['Service/docs', 'Ingress/docs']);
+});
+
+describe("a JavaScript caller's rules the types would refuse are left to the type checker (or the config schema): the rules judge nothing of them", () => {
+  test('rules that are not a list', () => {
+    expect(honeydueIngressProblems({ name: 'docs', rules: 'docs.example.com' as never }, 'shop')).toEqual([]);
+  });
+
+  test('a rule that is no mapping', () => {
+    expect(honeydueIngressProblems({ name: 'docs', rules: [null as never] }, 'shop')).toEqual([]);
+  });
+
+  test('two rules without a host: no host is routed twice', () => {
+    expect(honeydueIngressProblems({ name: 'docs', rules: [{} as never, {} as never] }, 'shop')).toEqual([]);
+  });
+
+  test('a rule without a backend', () => {
+    expect(honeydueIngressProblems({ name: 'docs', rules: [{ host: 'docs.example.com' }] }, 'shop')).toEqual([]);
+  });
 });

@@ -164,6 +164,15 @@ test('fails with a latest image tag', () => {
   expect(() => synthStack({ imageTag: 'latest' })).toThrow(/HoneydueStack: imageTag: 'latest' is not allowed/);
 });
 
+test('fails with an SMTP host that is no hostname or an SMTP port that is no port, naming the email key', () => {
+  expect(() => synthStack({ email: { ...PRODUCTION.email, smtpHost: 'smtp_fastmail.com' } })).toThrow(
+    "HoneydueStack: email.smtpHost: 'smtp_fastmail.com' is not a hostname; write lowercase labels joined by dots, like 'api.example.com'",
+  );
+  expect(() => synthStack({ email: { ...PRODUCTION.email, smtpPort: 70000 } })).toThrow(
+    'HoneydueStack: email.smtpPort: 70000 is not a port; use a whole number from 1 to 65535',
+  );
+});
+
 test("production's probes, securityContext and PDBs, per workload", () => {
   expect(hardeningOf(objects)).toMatchSnapshot();
 });
