@@ -1,5 +1,6 @@
-import { HoneydueConfigMap, NextjsApp } from '../constructs';
-import { container, envVar, find, hardeningOf, synthOf, TAG, APP_WIRING, imageOf } from './helpers';
+import { HoneydueConfigMap, NextjsApp, nextjsAppProblems, ValueProblem } from '../constructs';
+import { collectProblems } from '../constructs/shared/validation';
+import { container, envVar, find, hardeningOf, productionChart, synthOf, TAG, APP_WIRING, imageOf } from './helpers';
 
 const image = imageOf('admin');
 
@@ -26,6 +27,10 @@ describe('NextjsApp with a name and an image is production admin', () => {
       name: 'NEXT_PUBLIC_API_URL', valueFrom: { configMapKeyRef: { name: 'honeydue-config', key: 'NEXT_PUBLIC_API_URL' } },
     });
     expect(admin.envFrom).toEqual([{ configMapRef: { name: 'honeydue-config' } }]);
+  });
+
+  test('env is PORT, HOSTNAME and NEXT_PUBLIC_API_URL only: no Secret key unless secretKeys lists one', () => {
+    expect(admin.env.map((e: any) => e.name)).toEqual(['PORT', 'HOSTNAME', 'NEXT_PUBLIC_API_URL']);
   });
 
   test('uid/gid/fsGroup 1001 and the shared hardening', () => {
@@ -122,5 +127,31 @@ describe('NextjsApp fails', () => {
   });
   test('fails with a uid of 0 (root)', () => {
     expect(build({ runAsUser: 0 })).toThrow(/NextjsApp: runAsUser: 0 must be a whole number of at least 1/);
+  });
+  test('fails with a healthPath without its leading /', () => {
+    expect(build({ healthPath: 'admin/' })).toThrow("NextjsApp: healthPath: 'admin/' must start with '/', like '/admin/'");
+  });
+  test('fails with an apiUrlKey that is not an environment variable name', () => {
+    expect(build({ apiUrlKey: 'api-url' })).toThrow("NextjsApp: apiUrlKey: 'api-url' is not an environment variable name; use letters, digits and '_'");
+  });
+  test('an apiUrlKey of the wrong type is left to the type checker: no missing-key problem for it', () => {
+    const configMap = { name: 'honeydue-config', data: { NEXT_PUBLIC_API_URL: 'https://api.example.com/api' } };
+    expect(nextjsAppProblems({ ...APP_WIRING, configMap, name: 'admin', image, apiUrlKey: 42 as any }, 'honeydue')).toEqual([]);
+  });
+  test('a second NextjsApp named admin in one chart fails as it is built, naming both and the fix', () => {
+    const chart = productionChart();
+    new NextjsApp(chart, 'admin', { ...APP_WIRING, name: 'admin', image });
+    expect(() => new NextjsApp(chart, 'admin-copy', { ...APP_WIRING, name: 'admin', image })).toThrow(
+      'NextjsApp at test/admin-copy: ServiceAccount honeydue/admin, Deployment honeydue/admin, Service honeydue/admin, PodDisruptionBudget honeydue/admin-pdb ' +
+        "are already built by test/admin: applied, the second would overwrite the first; give one of them another name (a construct's name prop; " +
+        "an ApiObject's metadata.name, or its id when it has none), or build it once",
+    );
+  });
+  test('a scope that collects problems gets each of an out-of-range external port from NextjsApp', () => {
+    const chart = productionChart();
+    const collected: ValueProblem[] = [];
+    collectProblems(chart, (_construct, problems) => collected.push(...problems));
+    new NextjsApp(chart, 'admin', { ...APP_WIRING, name: 'admin', image, externalPorts: [70000] });
+    expect([...new Set(collected.map((p) => p.message))]).toEqual(['NextjsApp: externalPorts[0]: 70000 is not a port; use a whole number from 1 to 65535']);
   });
 });
