@@ -1,3 +1,7 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { Testing } from 'cdk8s';
 import { Redis, REDIS_EVICTION_POLICIES } from '../constructs';
 import { container, find, hardeningOf, PRODUCTION, REDIS_WIRING, synthOf } from './helpers';
@@ -66,8 +70,75 @@ describe("Redis with production's props", () => {
     expect(redis.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
   });
 
+  test('the password comes from the optional REDIS_PASSWORD key of the Secret honeydue-secrets, in the environment, not in args', () => {
+    expect(redis.env).toEqual([{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'honeydue-secrets', key: 'REDIS_PASSWORD', optional: true } } }]);
+    expect(redis.command.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(redis.args).toBeUndefined();
+  });
+
+  test("redis-server runs last, by exec, with the config as a here-document on stdin: its exit status is the pod's", () => {
+    const lines = redis.command[2].split('\n');
+    expect(lines).toContain('exec redis-server - <<EOF');
+    expect(lines.slice(-2)).toEqual(['EOF', '']);
+  });
+
   test('probes, securityContext and PDB', () => {
     expect(hardeningOf(objects)).toMatchSnapshot();
+  });
+});
+
+describe("the Redis script, run by sh with a stand-in redis-server that prints its argv, whether REDIS_PASSWORD is in its environment, and its config (stdin)", () => {
+  let dir: string, script: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-redis-'));
+    fs.writeFileSync(path.join(dir, 'redis-server'), [
+      '#!/bin/sh',
+      'echo "argv: $*"',
+      'echo "REDIS_PASSWORD=${REDIS_PASSWORD-<unset>}"',
+      'cat',
+      '',
+    ].join('\n'), { mode: 0o755 });
+    script = container(find(synthOf((chart) => new Redis(chart, 'redis', REDIS_WIRING)), 'Deployment', 'redis')).command[2];
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** The script as the pod runs it, in /data (here the temp dir), with the stand-in first on PATH. */
+  const run = (env: Record<string, string>, PATH = `${dir}:${process.env.PATH}`) => spawnSync('/bin/sh', ['-c', script], { cwd: dir, env: { PATH, ...env }, encoding: 'utf8' });
+
+  /** What redis-server - reads on stdin, with production's props, before the password line. */
+  const CONFIG = ['appendonly yes', 'appendfsync everysec', 'maxmemory 256mb', 'maxmemory-policy noeviction'];
+
+  test('without a password (the optional key absent or empty): redis-server - gets appendonly yes, appendfsync everysec, maxmemory 256mb, maxmemory-policy noeviction and no requirepass', () => {
+    for (const env of [{}, { REDIS_PASSWORD: '' }]) {
+      const result = run(env);
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      expect(result.stdout.split('\n')).toEqual(['argv: -', 'REDIS_PASSWORD=<unset>', ...CONFIG, '', '']);
+    }
+  });
+
+  test('with a password: requirepass holds every byte of it as \\xHH (a space or * is no word break or glob), and neither argv nor the environment of redis-server holds it', () => {
+    const result = run({ REDIS_PASSWORD: 'a b*' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout.split('\n')).toEqual(['argv: -', 'REDIS_PASSWORD=<unset>', ...CONFIG, 'requirepass "\\x61\\x20\\x62\\x2a"', '']);
+  });
+
+  test('a password that encodes to nothing (here od prints nothing) stops the pod before redis-server: never requirepass "", Redis without auth', () => {
+    const odDir = path.join(dir, 'silent-od');
+    fs.mkdirSync(odDir);
+    fs.writeFileSync(path.join(odDir, 'od'), '#!/bin/sh\ncat >/dev/null\n', { mode: 0o755 });
+    const result = run({ REDIS_PASSWORD: 'a b*' }, `${odDir}:${dir}:${process.env.PATH}`);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe('redis: REDIS_PASSWORD is set but could not be hex-encoded (od, tr, sed); not starting without it\n');
+    expect(result.stdout).toBe('');
+  });
+
+  test('set -e: a step that fails (here sed, missing from PATH) stops the script there, with its status, before redis-server', () => {
+    const result = run({ REDIS_PASSWORD: 'a b*' }, dir);
+    expect(result.status).toBe(127);
+    expect(result.stderr).toMatch(/sed: (command )?not found/);
+    expect(result.stdout).toBe('');
   });
 });
 
@@ -128,6 +199,12 @@ describe('Redis fails', () => {
   test('fails with a root or fractional group', () => {
     expect(() => synthOf((chart) => new Redis(chart, 'redis', { runAsGroup: 0 }))).toThrow(/Redis: runAsGroup: 0 must be a whole number of at least 1/);
     expect(() => synthOf((chart) => new Redis(chart, 'redis', { runAsUser: 9.5 }))).toThrow(/Redis: runAsUser: 9\.5 must be a whole number of at least 1/);
+  });
+  test('fails when a second Redis builds the same objects, naming both', () => {
+    expect(() => synthOf((chart) => {
+      new Redis(chart, 'redis', REDIS_WIRING);
+      new Redis(chart, 'again', REDIS_WIRING);
+    })).toThrow(/^Redis at test\/again: PersistentVolumeClaim honeydue\/redis-data, ServiceAccount honeydue\/redis, .* are already built by test\/redis: /);
   });
   test('fails with redis:latest', () => {
     expect(() => synthOf((chart) => new Redis(chart, 'redis', { image: 'redis:latest' }))).toThrow(/Redis: image: 'redis:latest' uses 'latest'/);
