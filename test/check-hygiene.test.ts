@@ -67,6 +67,18 @@ describe('hygiene/probes', () => {
     expectFindings(report, [{ rule: 'hygiene/probes', object: API, path: `${api}.${probe}` }]);
   });
 
+  test('passes an init container that declares a port: only regular containers serve traffic', () => {
+    const docs = apiWith((c, spec) => {
+      spec.initContainers = [{ ...structuredClone(c), name: 'warm', ports: [{ name: 'warm', containerPort: 9000 }], readinessProbe: undefined, livenessProbe: undefined, startupProbe: undefined }];
+    });
+    expect(check(docs).findings).toEqual([]);
+  });
+
+  test('passes a container whose ports list holds no mapping: it declares no port', () => {
+    const docs = goodWith('Deployment', 'worker', (d) => { d.spec.template.spec.containers[0].ports = ['8000']; });
+    expect(check(docs).findings.filter((f) => f.rule === 'hygiene/probes')).toEqual([]);
+  });
+
   test('passes a container without ports (worker) and a Job that serves a port', () => {
     const docs = goodWith('Job', 'honeydue-migrate', (j) => { j.spec.template.spec.containers[0].ports = [{ containerPort: 9090 }]; });
     expect(check(docs).findings).toEqual([]);
@@ -79,6 +91,7 @@ describe('hygiene/probe-port', () => {
     ['a port name the container does not declare', (c: any) => { c.readinessProbe.httpGet.port = 'web'; }, `${api}.readinessProbe.httpGet.port`],
     ['a port number the container does not declare', (c: any) => { c.startupProbe.httpGet.port = 8080; }, `${api}.startupProbe.httpGet.port`],
     ['a tcpSocket probe on an undeclared port', (c: any) => { c.livenessProbe = { tcpSocket: { port: 9000 } }; }, `${api}.livenessProbe.tcpSocket.port`],
+    ['a grpc probe on an undeclared port', (c: any) => { c.livenessProbe = { grpc: { port: 9000 } }; }, `${api}.livenessProbe.grpc.port`],
   ])('fails on %s', (_what, edit, path) => {
     const report = check(apiWith(edit));
     expectFindings(report, [{ rule: 'hygiene/probe-port', object: API, path }]);
@@ -91,6 +104,11 @@ describe('hygiene/probe-port', () => {
       'hygiene/probe-port', 'Deployment honeydue/worker', 'spec.template.spec.containers[0].readinessProbe.tcpSocket.port',
       'container "worker" readinessProbe probes port 8000, which the container does not declare (declared: none): probe a declared port, or declare it under ports',
     ]]);
+  });
+
+  test('skips a ports entry that is no mapping when it looks for the probed port', () => {
+    const docs = apiWith((c) => { c.ports = [null, { name: 'http', containerPort: 8000 }]; });
+    expect(check(docs).findings.filter((f) => f.rule === 'hygiene/probe-port')).toEqual([]);
   });
 
   test('passes probes by name and by number, and exec probes', () => {

@@ -141,3 +141,28 @@ describe('every kind with a pod template is audited, at its own path', () => {
     ]);
   });
 });
+
+describe('what each pod-security finding says: what is wrong, why, the fix', () => {
+  const allowed = 'configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim, projected, secret';
+  test.each<[string, (spec: any, c: any) => void, string, string, string]>([
+    ['a HostProcess pod', (spec) => { spec.securityContext.windowsOptions = { hostProcess: true }; },
+      'pss/host-process', `${pod}.securityContext.windowsOptions.hostProcess`,
+      'the pod sets windowsOptions.hostProcess to true: a HostProcess container is a process on the node; remove it'],
+    ['the host network', (spec) => { spec.hostNetwork = true; }, 'pss/host-namespaces', `${pod}.hostNetwork`,
+      'hostNetwork is true: the pod would share the node\'s Network namespace, which the restricted profile forbids; remove it'],
+    ['a hostPath volume', (spec) => { spec.volumes.push({ name: 'host', hostPath: { path: '/var/run' } }); }, 'pss/volume-types', `${pod}.volumes[2].hostPath`,
+      `volume "host" is a hostPath volume: the restricted profile allows only ${allowed} (hostPath exposes the node filesystem); use a persistentVolumeClaim or an emptyDir`],
+    ['an nfs volume', (spec) => { spec.volumes.push({ name: 'share', nfs: { server: 'nas', path: '/x' } }); }, 'pss/volume-types', `${pod}.volumes[2].nfs`,
+      `volume "share" is a nfs volume: the restricted profile allows only ${allowed}; use a persistentVolumeClaim or an emptyDir`],
+    ['a liveness probe on another host', (_spec, c) => { c.livenessProbe.httpGet.host = '10.0.0.1'; }, 'pss/host-probes', `${api}.livenessProbe.httpGet.host`,
+      'container "api" livenessProbe targets host "10.0.0.1": the kubelet would call another address from the node; remove host to probe the pod itself'],
+  ])('%s', (_what, edit, rule, path, message) => {
+    expect(check(apiPodWith(edit)).findings.map((f) => ({ rule: f.rule, object: f.object, path: f.path, message: f.message })))
+      .toEqual([{ rule, object: API, path, message }]);
+  });
+
+  test('a volume entry that is no mapping names no volume source', () => {
+    const report = check(apiPodWith((spec) => { spec.volumes.push('scratch'); }));
+    expect(report.findings.filter((f) => f.rule === 'pss/volume-types')).toEqual([]);
+  });
+});

@@ -79,6 +79,7 @@ export const podSecurityRules: Rule[] = [
     const found: Violation[] = [];
     for (const at of allContainers(template)) {
       const capabilities = securityContextOf(at.container).capabilities ?? {};
+      // Stryker disable next-line ArrayDeclaration: a default that does not hold 'ALL' fails the same way, and the message shows the field as written
       const drop: unknown[] = Array.isArray(capabilities.drop) ? capabilities.drop : [];
       if (!drop.includes('ALL')) {
         found.push({
@@ -101,6 +102,7 @@ export const podSecurityRules: Rule[] = [
 
   podRule('pss/volume-types', 'volumes are configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim, projected or secret (no hostPath)', (template) => {
     const found: Violation[] = [];
+    // Stryker disable next-line ArrayDeclaration: an entry that is no mapping is skipped, so a non-empty default finds nothing either
     const volumes: unknown[] = Array.isArray(template.spec.volumes) ? template.spec.volumes : [];
     volumes.forEach((volume, index) => {
       if (!isPlainObject(volume)) return;
@@ -120,6 +122,7 @@ export const podSecurityRules: Rule[] = [
   podRule('pss/host-ports', 'no container port binds a hostPort', (template) => {
     const found: Violation[] = [];
     for (const at of allContainers(template)) {
+      // Stryker disable next-line ArrayDeclaration: an entry that is no mapping is skipped, so a non-empty default finds nothing either
       const ports: unknown[] = Array.isArray(at.container.ports) ? at.container.ports : [];
       ports.forEach((port, index) => {
         if (isPlainObject(port) && port.hostPort !== undefined && port.hostPort !== 0) {
