@@ -82,6 +82,7 @@ describe('allowed values pass', () => {
       Object.assign(c.securityContext, { appArmorProfile: { type: 'RuntimeDefault' }, seLinuxOptions: { type: 'container_t' }, procMount: 'Default' });
     }],
     ['hostPort 0 and an empty probe host', (_: any, c: any) => { c.ports[0].hostPort = 0; c.readinessProbe.httpGet.host = ''; }],
+    ['an SELinux user and role set empty', (_: any, c: any) => { c.securityContext.seLinuxOptions = { user: '', role: '' }; }],
     ['csi, projected, downwardAPI, configMap and ephemeral volumes', (spec: any) => {
       spec.volumes.push(
         { name: 'csi', csi: { driver: 'secrets-store.csi.k8s.io' } },
@@ -91,6 +92,17 @@ describe('allowed values pass', () => {
     }],
   ])('%s', (_what, edit) => {
     expect(check(apiPodWith(edit)).findings).toEqual([]);
+  });
+
+  test.each([
+    ['runtime/default', 'runtime/default'],
+    ['a localhost/ profile', 'localhost/honeydue-api'],
+    ['an empty value', ''],
+  ])('the AppArmor annotation %s passes', (_what, value) => {
+    const report = check(goodWith('Deployment', 'api', (d) => {
+      d.spec.template.metadata.annotations['container.apparmor.security.beta.kubernetes.io/api'] = value;
+    }));
+    expect(report.findings).toEqual([]);
   });
 
   test('the AppArmor annotation runtime/default passes, unconfined fails', () => {
@@ -156,9 +168,41 @@ describe('what each pod-security finding says: what is wrong, why, the fix', () 
       `volume "share" is a nfs volume: the restricted profile allows only ${allowed}; use a persistentVolumeClaim or an emptyDir`],
     ['a liveness probe on another host', (_spec, c) => { c.livenessProbe.httpGet.host = '10.0.0.1'; }, 'pss/host-probes', `${api}.livenessProbe.httpGet.host`,
       'container "api" livenessProbe targets host "10.0.0.1": the kubelet would call another address from the node; remove host to probe the pod itself'],
+    ['a startup probe on another host', (_spec, c) => { c.startupProbe.httpGet.host = '10.0.0.1'; }, 'pss/host-probes', `${api}.startupProbe.httpGet.host`,
+      'container "api" startupProbe targets host "10.0.0.1": the kubelet would call another address from the node; remove host to probe the pod itself'],
+    ['a postStart hook on another host', (_spec, c) => { c.lifecycle = { postStart: { httpGet: { port: 8000, host: 'node' } } }; }, 'pss/host-probes', `${api}.lifecycle.postStart.httpGet.host`,
+      'container "api" lifecycle.postStart targets host "node": the kubelet would call another address from the node; remove host to probe the pod itself'],
+    ['an Unconfined AppArmor profile on the pod', (spec) => { spec.securityContext.appArmorProfile = { type: 'Unconfined' }; }, 'pss/apparmor', `${pod}.securityContext.appArmorProfile.type`,
+      'the pod sets appArmorProfile.type "Unconfined": use RuntimeDefault (or Localhost with a loaded profile)'],
+    ['an SELinux user on the pod', (spec) => { spec.securityContext.seLinuxOptions = { user: 'system_u' }; }, 'pss/selinux', `${pod}.securityContext.seLinuxOptions.user`,
+      'the pod sets SELinux user "system_u": a custom SELinux user is forbidden; remove it'],
+    ['an SELinux role on a container', (_spec, c) => { c.securityContext.seLinuxOptions = { role: 'system_r' }; }, 'pss/selinux', `${apiContext}.seLinuxOptions.role`,
+      'container "api" sets SELinux role "system_r": a custom SELinux role is forbidden; remove it'],
+    ['no seccomp profile on the pod nor the container', (spec) => { delete spec.securityContext.seccompProfile; }, 'pss/seccomp', `${apiContext}.seccompProfile.type`,
+      `container "api" runs without a seccomp profile: set ${pod}.securityContext.seccompProfile.type: RuntimeDefault for the whole pod`],
   ])('%s', (_what, edit, rule, path, message) => {
     expect(check(apiPodWith(edit)).findings.map((f) => ({ rule: f.rule, object: f.object, path: f.path, message: f.message })))
       .toEqual([{ rule, object: API, path, message }]);
+  });
+
+  test('an AppArmor annotation that is not runtime/default names the key and the value', () => {
+    const report = check(goodWith('Deployment', 'api', (d) => {
+      d.spec.template.metadata.annotations['container.apparmor.security.beta.kubernetes.io/api'] = 'unconfined';
+    }));
+    expect(report.findings.map((f) => ({ rule: f.rule, object: f.object, path: f.path, message: f.message }))).toEqual([{
+      rule: 'pss/apparmor', object: API, path: 'spec.template.metadata.annotations["container.apparmor.security.beta.kubernetes.io/api"]',
+      message: 'AppArmor annotation "container.apparmor.security.beta.kubernetes.io/api" is "unconfined": use runtime/default, or better appArmorProfile.type RuntimeDefault',
+    }]);
+  });
+
+  test('an AppArmor annotation that is no string fails as a value, not as a profile name', () => {
+    const report = check(goodWith('Deployment', 'api', (d) => {
+      d.spec.template.metadata.annotations['container.apparmor.security.beta.kubernetes.io/api'] = true;
+    }));
+    expect(report.findings.filter((f) => f.rule === 'pss/apparmor').map((f) => [f.path, f.message])).toEqual([[
+      'spec.template.metadata.annotations["container.apparmor.security.beta.kubernetes.io/api"]',
+      'AppArmor annotation "container.apparmor.security.beta.kubernetes.io/api" is true: use runtime/default, or better appArmorProfile.type RuntimeDefault',
+    ]]);
   });
 
   test('a volume entry that is no mapping names no volume source', () => {

@@ -108,6 +108,30 @@ describe('schema/unknown-kind', () => {
     expect(report.findings[0].message).toMatch(/no CustomResourceDefinition for helm\.cattle\.io\/v1 HelmChartConfig.*keep the CRD yaml in imports\//);
   });
 
+  test.each([
+    ['the core group', 'v1', 'ConfigMapp'],
+    ['apps', 'apps/v1', 'Deploymnet'],
+    ['batch', 'batch/v1', 'CronJobs'],
+    ['autoscaling', 'autoscaling/v2', 'HorizontalPodAutoscalr'],
+    ['policy', 'policy/v1', 'PodDisruptionBudgett'],
+    ['extensions', 'extensions/v1', 'Ingres'],
+    ['a *.k8s.io group', 'networking.k8s.io/v1', 'NetworkPolicyy'],
+  ])('fails on a kind %s does not have, blaming kubernetes-models rather than a missing CRD', (_group, apiVersion, kind) => {
+    const report = check(goodPlus({ apiVersion, kind, metadata: meta('odd') }));
+    expect(report.findings.filter((f) => f.rule === 'schema/unknown-kind').map((f) => [f.object, f.path, f.message])).toEqual([[
+      `${kind} honeydue/odd`, 'kind',
+      `no schema for apiVersion "${apiVersion}" kind "${kind}": kubernetes-models (Kubernetes 1.33) has no ${apiVersion} ${kind}; fix the apiVersion/kind spelling, or keep the CRD yaml in imports/`,
+    ]]);
+  });
+
+  test('fails on a kind of any other group, asking for its CRD', () => {
+    const report = check(goodPlus({ apiVersion: 'k8s.io.example.com/v1', kind: 'Widget', metadata: meta('odd') }));
+    expect(report.findings.filter((f) => f.rule === 'schema/unknown-kind').map((f) => [f.object, f.path, f.message])).toEqual([[
+      'Widget honeydue/odd', 'kind',
+      'no schema for apiVersion "k8s.io.example.com/v1" kind "Widget": no CustomResourceDefinition for k8s.io.example.com/v1 Widget was found in imports/ or in the set; fix the apiVersion/kind spelling, or keep the CRD yaml in imports/',
+    ]]);
+  });
+
   test('passes every built-in kind of the stack and the CRD-backed HelmChartConfig', () => {
     expect(check(goodDocs()).byRule.get('schema/unknown-kind')).toEqual({ passed: goodDocs().length, failed: 0 });
   });
