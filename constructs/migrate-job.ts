@@ -147,6 +147,9 @@ export class MigrateJob extends Workload {
     const script = [
       'set -eu',
       ': "${DB_HOST:?DB_HOST is not set; it comes from the ConfigMap}"',
+      // Read only inside the DSN's $(...) below, where set -u stops the substitution but not the export.
+      ': "${POSTGRES_USER:?POSTGRES_USER is not set; it comes from the ConfigMap}"',
+      ': "${POSTGRES_DB:?POSTGRES_DB is not set; it comes from the ConfigMap}"',
       ': "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is not set; it comes from the Secret (migrate.secretKeys)}"',
       // goose holds a session-scoped advisory lock; PgBouncer transaction mode drops it, so go direct.
       'DIRECT_HOST=$(printf %s "$DB_HOST" | sed "s/-pooler\\././")',

@@ -1,4 +1,8 @@
 import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Testing } from 'cdk8s';
 import { HoneydueConfigMap, MigrateJob } from '../constructs';
 import { container, find, hardeningOf, synthOf, MIGRATE_WIRING, imageOf } from './helpers';
 
@@ -52,14 +56,8 @@ describe('MigrateJob with only the api image', () => {
     expect(out).toBe('ep-floral-truth-amttbc5a.c-5.us-east-1.aws.neon.tech');
   });
 
-  test('the script stops before goose when DB_HOST or POSTGRES_PASSWORD is missing, naming where each comes from', () => {
-    const run = (env: Record<string, string>) => spawnSync('sh', ['-c', script], { env, encoding: 'utf8' });
-    const noHost = run({ POSTGRES_PASSWORD: 'x' });
-    expect(noHost.status).not.toBe(0);
-    expect(noHost.stderr).toContain('DB_HOST is not set; it comes from the ConfigMap');
-    const noPassword = run({ DB_HOST: 'db' });
-    expect(noPassword.status).not.toBe(0);
-    expect(noPassword.stderr).toContain('POSTGRES_PASSWORD is not set; it comes from the Secret (migrate.secretKeys)');
+  test("goose is /usr/local/bin/goose and the migrations /app/migrations by default; goose runs last, by exec, so its exit status is the pod's", () => {
+    expect(script.split('\n').slice(-2)).toEqual(['exec /usr/local/bin/goose -dir /app/migrations up', '']);
   });
 
   test('a ServiceAccount and the Job, each labelled name migrate, part-of honeydue, managed-by honeydue-k8s; container migrate with a 64Mi /tmp', () => {
@@ -78,11 +76,74 @@ describe('MigrateJob with only the api image', () => {
   });
 });
 
+describe('the migrate script, run by sh with a stand-in goose that prints its argv and environment', () => {
+  const POOLER_HOST = 'ep-floral-truth-amttbc5a-pooler.c-5.us-east-1.aws.neon.tech';
+  const DIRECT_HOST = 'ep-floral-truth-amttbc5a.c-5.us-east-1.aws.neon.tech';
+  let dir: string, script: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-migrate-'));
+    const goosePath = path.join(dir, 'goose');
+    fs.writeFileSync(goosePath, [
+      '#!/bin/sh',
+      'echo "argv: $*"',
+      'echo "GOOSE_DRIVER=${GOOSE_DRIVER-<unset>}"',
+      'echo "GOOSE_DBSTRING=${GOOSE_DBSTRING-<unset>}"',
+      'echo "PGPASSWORD=${PGPASSWORD-<unset>}"',
+      '',
+    ].join('\n'), { mode: 0o755 });
+    const job = find(synthOf((chart) => new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, image, goosePath })), 'Job', 'honeydue-migrate');
+    script = container(job).command[2];
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** The script as the pod runs it, with the ConfigMap's and the Secret's values (DB_PORT unset: 5432) on top of `env`. */
+  const run = (env: Record<string, string>) => spawnSync('/bin/sh', ['-c', script], {
+    env: { DB_HOST: POOLER_HOST, POSTGRES_USER: 'neondb_owner', POSTGRES_DB: 'honeyDue', POSTGRES_PASSWORD: 's3cret', ...env },
+    encoding: 'utf8',
+  });
+
+  test('goose up -dir /app/migrations against the direct host (no -pooler), port 5432, sslmode=require; the password in PGPASSWORD, not in the DSN', () => {
+    const result = run({ PATH: process.env.PATH! });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout.split('\n')).toEqual([
+      `goose up against ${DIRECT_HOST} (DB_HOST was ${POOLER_HOST})`,
+      'argv: -dir /app/migrations up',
+      'GOOSE_DRIVER=postgres',
+      `GOOSE_DBSTRING=host='${DIRECT_HOST}' port='5432' user='neondb_owner' dbname='honeyDue' sslmode=require`,
+      'PGPASSWORD=s3cret',
+      '',
+    ]);
+    expect(result.stdout).not.toMatch(/GOOSE_DBSTRING=.*s3cret/);
+  });
+
+  test.each(['DB_HOST', 'POSTGRES_USER', 'POSTGRES_DB', 'POSTGRES_PASSWORD'])('without %s the pod fails before goose, saying where the value comes from', (key) => {
+    const env: Record<string, string> = { DB_HOST: POOLER_HOST, POSTGRES_USER: 'neondb_owner', POSTGRES_DB: 'honeyDue', POSTGRES_PASSWORD: 's3cret' };
+    delete env[key];
+    const result = spawnSync('/bin/sh', ['-c', script], { env: { ...env, PATH: process.env.PATH! }, encoding: 'utf8' });
+    expect(result.status).not.toBe(0);
+    const from = key === 'POSTGRES_PASSWORD' ? 'the Secret (migrate.secretKeys)' : 'the ConfigMap';
+    expect(result.stderr).toContain(`${key}: ${key} is not set; it comes from ${from}`);
+    expect(result.stdout).toBe('');
+  });
+
+  test('set -e: a step that fails (here sed, missing from PATH) stops the script before goose', () => {
+    const result = run({ PATH: dir });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/sed: (command )?not found/);
+    expect(result.stdout).toBe('');
+  });
+});
+
 test('secretKeys can add keys, but not drop the database password', () => {
   const objects = synthOf((chart) => new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, image, secretKeys: ['POSTGRES_PASSWORD', { key: 'REDIS_PASSWORD', optional: true }] }));
   expect(container(find(objects, 'Job', 'honeydue-migrate')).env.map((e: any) => e.name)).toEqual(['POSTGRES_PASSWORD', 'REDIS_PASSWORD']);
   expect(() => synthOf((chart) => new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, image, secretKeys: [{ key: 'DATABASE_PASSWORD' }] }))).toThrow(
     /MigrateJob: secretKeys: \[DATABASE_PASSWORD\] lacks POSTGRES_PASSWORD, which the script hands to goose as PGPASSWORD/,
+  );
+  expect(() => synthOf((chart) => new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, image, secretKeys: ['DATABASE_PASSWORD', 'REDIS_PASSWORD'] }))).toThrow(
+    'MigrateJob: secretKeys: [DATABASE_PASSWORD, REDIS_PASSWORD] lacks POSTGRES_PASSWORD, which the script hands to goose as PGPASSWORD; ' +
+      'add it, or leave secretKeys unset (the default reads only POSTGRES_PASSWORD)',
   );
 });
 
@@ -104,6 +165,36 @@ describe('MigrateJob fails', () => {
     })).toThrow(
       "MigrateJob: configMap: the migrate script reads POSTGRES_DB from ConfigMap honeydue-config, which does not have it; add it to the ConfigMap's data",
     );
+  });
+  test('fails when the ConfigMap construct lacks two keys the script reads, naming them as "them"', () => {
+    expect(() => synthOf((chart) => {
+      const configMap = new HoneydueConfigMap(chart, 'config', { name: 'honeydue-config', data: { DB_HOST: 'db' } });
+      new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, configMap, image });
+    })).toThrow(
+      "MigrateJob: configMap: the migrate script reads POSTGRES_USER, POSTGRES_DB from ConfigMap honeydue-config, which does not have them; add them to the ConfigMap's data",
+    );
+  });
+  test('fails when the default secret key (POSTGRES_PASSWORD) has no Secret to come from', () => {
+    expect(() => synthOf((chart) => new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, image, secretName: undefined }))).toThrow(
+      /MigrateJob: secretName: not set, but secretKeys lists POSTGRES_PASSWORD; name the Secret that holds them/,
+    );
+  });
+  test('fails with runAsUser 0 (root)', () => {
+    expect(() => synthOf((chart) => new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, image, runAsUser: 0 }))).toThrow(/MigrateJob: runAsUser: 0 /);
+  });
+  test('fails with a goosePath that is not absolute', () => {
+    expect(() => synthOf((chart) => new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, image, goosePath: 'usr/local/bin/goose' }))).toThrow(
+      "MigrateJob: goosePath: 'usr/local/bin/goose' is not an absolute path",
+    );
+  });
+  test('fails in a Chart without a namespace when none is set', () => {
+    expect(() => new MigrateJob(Testing.chart(), 'migrate', { ...MIGRATE_WIRING, image })).toThrow(/^MigrateJob: namespace: not set, and the enclosing Chart has none/);
+  });
+  test('fails when a second MigrateJob builds the same Job, naming both', () => {
+    expect(() => synthOf((chart) => {
+      new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, image });
+      new MigrateJob(chart, 'again', { ...MIGRATE_WIRING, image });
+    })).toThrow(/^MigrateJob at test\/again: ServiceAccount honeydue\/migrate, Job honeydue\/honeydue-migrate are already built by test\/migrate: /);
   });
   test('fails with a negative backoffLimit', () => {
     expect(() => synthOf((chart) => new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, image, backoffLimit: -1 }))).toThrow(/MigrateJob: backoffLimit: -1/);

@@ -109,7 +109,7 @@ describe("the Redis script, run by sh with a stand-in redis-server that prints i
   const CONFIG = ['appendonly yes', 'appendfsync everysec', 'maxmemory 256mb', 'maxmemory-policy noeviction'];
 
   test('without a password (the optional key absent or empty): redis-server - gets appendonly yes, appendfsync everysec, maxmemory 256mb, maxmemory-policy noeviction and no requirepass', () => {
-    for (const env of [{}, { REDIS_PASSWORD: '' }]) {
+    for (const env of [{}, { REDIS_PASSWORD: '' }] as Record<string, string>[]) {
       const result = run(env);
       expect(result.stderr).toBe('');
       expect(result.status).toBe(0);
