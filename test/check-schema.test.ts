@@ -11,6 +11,10 @@ import { CRD_DIR, CRDS, check, expectFindings, goodDocs, goodPlus, goodWith, met
 const API = 'Deployment honeydue/api';
 const container = 'spec.template.spec.containers[0]';
 
+/** The schema/object-meta findings of a report, as [path, message]. */
+const objectMetaFindings = (report: ReturnType<typeof check>) =>
+  report.findings.filter((f) => f.rule === 'schema/object-meta').map((f) => [f.path, f.message]);
+
 describe('schema/unknown-field', () => {
   test('fails on a misspelled container field, naming the path and the likely field', () => {
     const report = check(goodWith('Deployment', 'api', (d) => {
@@ -138,10 +142,14 @@ describe('schema/unknown-kind', () => {
 });
 
 describe('schema/api-version', () => {
-  test('fails on a beta version of a built-in group that k3s 1.34 does not serve', () => {
-    const report = check(goodWith('PodDisruptionBudget', 'api-pdb', (p) => { p.apiVersion = 'policy/v1beta1'; }));
-    expect(report.findings.map((f) => [f.rule, f.object, f.path])).toContainEqual(['schema/api-version', 'PodDisruptionBudget honeydue/api-pdb', 'apiVersion']);
-  });
+  test.each(['policy/v1beta1', 'policy/v1beta', 'policy/v2alpha1', 'policy/v1alpha'])(
+    'fails on %s, an alpha or beta version with or without a number after it, asking for the GA version', (apiVersion) => {
+      const report = check(goodWith('PodDisruptionBudget', 'api-pdb', (p) => { p.apiVersion = apiVersion; }));
+      expect(report.findings.filter((f) => f.rule === 'schema/api-version').map((f) => [f.object, f.path, f.message])).toEqual([[
+        'PodDisruptionBudget honeydue/api-pdb', 'apiVersion',
+        `apiVersion "${apiVersion}" is not served by a default k3s 1.34 API server (beta APIs of built-in groups were removed or are off by default): use the GA version of the group`,
+      ]]);
+    });
 
   test('passes GA versions and custom resource versions, even in a k8s.io group', () => {
     expect(check(goodDocs()).byRule.get('schema/api-version')!.failed).toBe(0);
@@ -177,6 +185,72 @@ describe('schema/object-meta', () => {
     const report = check(goodWith('Deployment', 'worker', (d) => { d.metadata.labels['Honeydue.io/tier'] = 'jobs'; }));
     expect(report.findings.filter((f) => f.rule === 'schema/object-meta').map((f) => [f.path, f.message])).toEqual([
       ['metadata.labels["Honeydue.io/tier"]', 'label key "Honeydue.io/tier" has a prefix that is not a DNS subdomain: fix the key'],
+    ]);
+  });
+
+  test.each([
+    ['nothing', (o: any) => { delete o.metadata.name; }],
+    ['""', (o: any) => { o.metadata.name = ''; }],
+  ])('fails on a name of %s, saying apply needs a fixed one', (got, edit) => {
+    expect(objectMetaFindings(check(goodWith('ConfigMap', 'honeydue-config', edit)))).toEqual([
+      ['metadata.name', `ConfigMap has no metadata.name (got ${got}): apply needs a fixed name; set one`],
+    ]);
+  });
+
+  const SUBDOMAIN = 'a DNS-1123 subdomain (lowercase letters, digits, "-" and ".")';
+  const DNS_1035 = 'a DNS-1035 label (lowercase letters, digits, "-", starting with a letter)';
+  const DNS_1123 = 'a DNS-1123 label (lowercase letters, digits, "-")';
+
+  test.each([
+    ['ConfigMap', 253, 'honeydue-config', SUBDOMAIN],
+    ['Service', 63, 'api', DNS_1035],
+    ['Namespace', 63, 'honeydue', DNS_1123],
+  ])('passes a %s name of exactly %i characters and fails one character more, naming the rule', (kind, max, name, what) => {
+    expect(objectMetaFindings(check(goodWith(kind, name, (o) => { o.metadata.name = 'a'.repeat(max); })))).toEqual([]);
+    expect(objectMetaFindings(check(goodWith(kind, name, (o) => { o.metadata.name = 'a'.repeat(max + 1); })))).toEqual([
+      ['metadata.name', `name "${'a'.repeat(56)}... must be ${what}, at most ${max} characters: rename it`],
+    ]);
+  });
+
+  test.each([
+    ['a ConfigMap name may start with a digit and hold dots', 'ConfigMap', 'honeydue-config', '1.honeydue-config', undefined],
+    ['a Service name may not start with a digit', 'Service', 'api', '8api', DNS_1035],
+    ['a Service name may not hold dots', 'Service', 'api', 'api.v1', DNS_1035],
+    ['a Namespace name may start with a digit', 'Namespace', 'honeydue', '1honeydue', undefined],
+    ['a Namespace name may not hold dots', 'Namespace', 'honeydue', 'honeydue.prod', DNS_1123],
+  ])('%s', (_sentence, kind, name, rename, what) => {
+    const report = check(goodWith(kind, name, (o) => { o.metadata.name = rename; }));
+    expect(objectMetaFindings(report)).toEqual(what === undefined ? [] : [
+      ['metadata.name', `name "${rename}" must be ${what}, at most 63 characters: rename it`],
+    ]);
+  });
+
+  test('passes a label value of exactly 63 characters and fails one of 64, saying to shorten it', () => {
+    const withValue = (value: string) => check(goodWith('Deployment', 'worker', (d) => { d.metadata.labels.tier = value; }));
+    expect(objectMetaFindings(withValue('a'.repeat(63)))).toEqual([]);
+    expect(objectMetaFindings(withValue('a'.repeat(64)))).toEqual([
+      ['metadata.labels.tier', `label value "${'a'.repeat(56)}... must be at most 63 characters of letters, digits, "-", "_" and ".", starting and ending alphanumeric: shorten or clean it`],
+    ]);
+  });
+
+  test('passes an empty label value', () => {
+    expect(objectMetaFindings(check(goodWith('Deployment', 'worker', (d) => { d.metadata.labels.tier = ''; })))).toEqual([]);
+  });
+
+  test('leaves a label value that is not a string to schema/invalid', () => {
+    const report = check(goodWith('Deployment', 'worker', (d) => { d.metadata.labels.tier = -1; }));
+    expect(report.findings.map((f) => [f.rule, f.path])).toEqual([['schema/invalid', 'metadata.labels.tier']]);
+  });
+
+  test('passes label keys with a DNS-subdomain prefix, and a key without a prefix that holds uppercase letters', () => {
+    const report = check(goodWith('Deployment', 'worker', (d) => { Object.assign(d.metadata.labels, { 'a/b': 'x', 'Tier': 'jobs', 'Z': 'z' }); }));
+    expect(objectMetaFindings(report)).toEqual([]);
+  });
+
+  test('fails on a label key starting with "/": its empty prefix is not a DNS subdomain', () => {
+    const report = check(goodWith('Deployment', 'worker', (d) => { d.metadata.labels['/tier'] = 'jobs'; }));
+    expect(objectMetaFindings(report)).toEqual([
+      ['metadata.labels["/tier"]', 'label key "/tier" has a prefix that is not a DNS subdomain: fix the key'],
     ]);
   });
 
