@@ -6,6 +6,10 @@ import { check, expectFindings, goodDocs, goodPlus, goodWith, meta, objectIn } f
 
 const passedOnStack = (rule: string) => check(goodDocs()).byRule.get(rule)!;
 
+/** A report's findings of one rule, in full: rule, object, path and message. */
+const findingsOf = (report: ReturnType<typeof check>, rule: string) =>
+  report.findings.filter((f) => f.rule === rule).map((f) => ({ rule: f.rule, object: f.object, path: f.path, message: f.message }));
+
 /** The api HPA of SPEC: 3..6 replicas on CPU 70 % and memory 80 %. */
 const apiHpa = (minReplicas = 3, target = 'api') => ({
   apiVersion: 'autoscaling/v2',
@@ -86,6 +90,13 @@ describe('wiring/secret-data', () => {
     expect(report.findings[0].message).not.toMatch(/hunter2|aHVudGVyMg/);
   });
 
+  test('audits only core Secrets, not a custom kind named Secret in another API group', () => {
+    const custom = { apiVersion: 'vault.example.com/v1', kind: 'Secret', metadata: meta('honeydue-secrets'), data: { path: 'kv/honeydue' } };
+    const report = check(goodPlus(custom));
+    expect(findingsOf(report, 'wiring/secret-data')).toEqual([]);
+    expect(report.byRule.get('wiring/secret-data')).toBeUndefined();
+  });
+
   test('passes a Secret that carries no values', () => {
     const report = check(goodPlus(secret({})));
     expect(report.findings).toEqual([]);
@@ -102,6 +113,18 @@ describe('wiring/service-selector and wiring/service-target-port', () => {
   test('fails on a selector that includes the per-release version label', () => {
     const report = check(goodWith('Service', 'api', (s) => { s.spec.selector['app.kubernetes.io/version'] = 'old'; }));
     expectFindings(report, [{ rule: 'wiring/service-selector', object: 'Service honeydue/api', path: 'spec.selector' }]);
+  });
+
+  test('fails on a Service whose selector matches pods only in another namespace', () => {
+    const service = {
+      apiVersion: 'v1', kind: 'Service', metadata: meta('api', 'kube-system'),
+      spec: { selector: { 'app.kubernetes.io/name': 'api' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+    };
+    expect(findingsOf(check(goodPlus(service)), 'wiring/service-selector')).toEqual([{
+      rule: 'wiring/service-selector', object: 'Service kube-system/api', path: 'spec.selector',
+      message: 'Service selector {"app.kubernetes.io/name":"api"} matches no pod template in namespace "kube-system": ' +
+        'the Service would have no endpoints; select the workload\'s app.kubernetes.io/name label',
+    }]);
   });
 
   test('fails on a targetPort no selected container declares', () => {
@@ -199,6 +222,18 @@ describe('wiring/pdb-blocks-drain', () => {
     expectFindings(report, [{ rule: 'wiring/pdb-blocks-drain', object: 'PodDisruptionBudget honeydue/api-pdb', path }]);
   });
 
+  test.each([
+    ['a percentage with a leading space', ' 0%'],
+    ['a list holding a percentage', ['0%']],
+  ])('reads a maxUnavailable that is %s as neither a count nor a percentage: no drain finding', (_what, value) => {
+    const report = check(goodWith('PodDisruptionBudget', 'api-pdb', (p) => {
+      delete p.spec.minAvailable;
+      p.spec.maxUnavailable = value;
+    }));
+    expect(findingsOf(report, 'wiring/pdb-blocks-drain')).toEqual([]);
+    expect(report.byRule.get('wiring/pdb-blocks-drain')).toEqual({ passed: 5, failed: 0 });
+  });
+
   test('counts the HPA minimum, not spec.replicas, when an autoscaler owns the count', () => {
     expect(check(withHpa(3)).findings).toEqual([]);
     const report = check(withHpa(2));
@@ -261,6 +296,34 @@ describe('wiring/configmap-ref', () => {
     expectFindings(report, [{ rule: 'wiring/configmap-ref', object: `Deployment honeydue/${name}`, path }]);
   });
 
+  test('names the container and envFrom when an envFrom ConfigMap is missing', () => {
+    const report = check(goodWith('Deployment', 'api', (d) => { d.spec.template.spec.containers[0].envFrom[0].configMapRef.name = 'honeydue-conf'; }));
+    expect(findingsOf(report, 'wiring/configmap-ref')).toEqual([{
+      rule: 'wiring/configmap-ref', object: 'Deployment honeydue/api', path: 'spec.template.spec.containers[0].envFrom[0].configMapRef.name',
+      message: 'container "api" envFrom references ConfigMap "honeydue-conf", which is not in namespace "honeydue" of the set: ' +
+        'the pod would stay in CreateContainerConfigError; fix the name or add the ConfigMap',
+    }]);
+  });
+
+  test('skips null envFrom and env entries rather than crashing', () => {
+    const docs = goodWith('Deployment', 'api', (d) => {
+      d.spec.template.spec.containers[0].envFrom.push(null);
+      d.spec.template.spec.containers[0].env.push(null);
+    });
+    const report = check(docs);
+    expect(findingsOf(report, 'wiring/configmap-ref')).toEqual([]);
+    expect(report.byRule.get('wiring/configmap-ref')).toEqual({ passed: 6, failed: 0 });
+  });
+
+  test('passes an optional configMapKeyRef to a ConfigMap not in the set', () => {
+    const docs = goodWith('Deployment', 'api', (d) => {
+      d.spec.template.spec.containers[0].env.push({ name: 'FEATURE_X', valueFrom: { configMapKeyRef: { name: 'feature-flags', key: 'FEATURE_X', optional: true } } });
+    });
+    const report = check(docs);
+    expect(findingsOf(report, 'wiring/configmap-ref')).toEqual([]);
+    expect(report.byRule.get('wiring/configmap-ref')).toEqual({ passed: 6, failed: 0 });
+  });
+
   test('names the keys the ConfigMap has when a key is missing', () => {
     const report = check(goodWith('Deployment', 'admin', (d) => { d.spec.template.spec.containers[0].env[2].valueFrom.configMapKeyRef.key = 'API_URL'; }));
     expect(report.findings[0].message).toMatch(/reads key "API_URL" of ConfigMap "honeydue-config", which has no such key \(keys: APNS_AUTH_KEY_PATH, .*DB_HOST, .*NEXT_PUBLIC_API_URL/);
@@ -295,6 +358,29 @@ describe('wiring/service-account-ref', () => {
   test('fails on a binding that grants to a ServiceAccount not in the set', () => {
     const report = check(goodWith('RoleBinding', 'vmagent', (b) => { b.subjects[0].name = 'vm-agent'; }));
     expectFindings(report, [{ rule: 'wiring/service-account-ref', object: 'RoleBinding honeydue/vmagent', path: 'subjects[0]' }]);
+  });
+
+  test('fails on a ClusterRoleBinding that grants to a ServiceAccount not in a namespace the stack owns', () => {
+    const binding = {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'reader' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+      subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: 'honeydue' }],
+    };
+    expect(findingsOf(check(goodPlus(binding)), 'wiring/service-account-ref')).toEqual([{
+      rule: 'wiring/service-account-ref', object: 'ClusterRoleBinding reader', path: 'subjects[0]',
+      message: 'ClusterRoleBinding grants to ServiceAccount "reader" in "honeydue", which is not in the set: ' +
+        'the grant reaches nobody (or a later namesake); fix the subject or add the ServiceAccount',
+    }]);
+  });
+
+  test('audits only RBAC bindings, not a custom kind named RoleBinding in another API group', () => {
+    const custom = {
+      apiVersion: 'iam.example.com/v1', kind: 'RoleBinding', metadata: meta('reader'),
+      subjects: [{ kind: 'ServiceAccount', name: 'reader' }],
+    };
+    const report = check(goodPlus(custom));
+    expect(findingsOf(report, 'wiring/service-account-ref')).toEqual([]);
+    expect(report.byRule.get('wiring/service-account-ref')).toEqual({ passed: 7, failed: 0 });
   });
 
   test('passes the stack, the default ServiceAccount, and subjects in namespaces the stack does not manage', () => {
