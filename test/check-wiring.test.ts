@@ -153,6 +153,31 @@ describe('wiring/service-selector and wiring/service-target-port', () => {
     ]]);
   });
 
+  test('matches a containerPort without a name only by number', () => {
+    const docs = goodWith('Service', 'admin', (s) => { s.spec.ports[0].targetPort = 'http'; });
+    delete objectIn(docs, 'Deployment', 'admin').spec.template.spec.containers[0].ports[0].name;
+    expect(findingsOf(check(docs), 'wiring/service-target-port')).toEqual([{
+      rule: 'wiring/service-target-port', object: 'Service honeydue/admin', path: 'spec.ports[0].targetPort',
+      message: 'Service port 3000 targets "http", which no selected container declares (declared: 3000): point targetPort at the container\'s port',
+    }]);
+  });
+
+  test('matches a port entry without a containerPort only by name', () => {
+    const docs = goodDocs();
+    delete objectIn(docs, 'Deployment', 'admin').spec.template.spec.containers[0].ports[0].containerPort;
+    expect(findingsOf(check(docs), 'wiring/service-target-port')).toEqual([{
+      rule: 'wiring/service-target-port', object: 'Service honeydue/admin', path: 'spec.ports[0].targetPort',
+      message: 'Service port 3000 targets 3000, which no selected container declares (declared: http): point targetPort at the container\'s port',
+    }]);
+  });
+
+  test('skips a null containerPort entry of a selected pod rather than crashing', () => {
+    const docs = goodWith('Deployment', 'admin', (d) => { d.spec.template.spec.containers[0].ports.push(null); });
+    const report = check(docs);
+    expect(findingsOf(report, 'wiring/service-target-port')).toEqual([]);
+    expect(report.byRule.get('wiring/service-target-port')).toEqual({ passed: 3, failed: 0 });
+  });
+
   test('passes a Service without ports: it has no targetPort to check', () => {
     const headless = { apiVersion: 'v1', kind: 'Service', metadata: meta('api-headless'), spec: { clusterIP: 'None', selector: { 'app.kubernetes.io/name': 'api' } } };
     const report = check(goodPlus(headless));
@@ -338,6 +363,38 @@ describe('wiring/configmap-ref', () => {
       'container "admin" env "NEXT_PUBLIC_API_URL" reads key "NEXT_PUBLIC_API_URL" of ConfigMap "admin-flags", which has no such key (keys: none): ' +
         'fix the key or add it to the config',
     );
+  });
+
+  test('names the volume and the projected source when a projected ConfigMap is missing', () => {
+    const report = check(goodWith('Deployment', 'vmagent', (d) => { d.spec.template.spec.volumes[3].projected.sources[1].configMap.name = 'kube-root-ca'; }));
+    expect(findingsOf(report, 'wiring/configmap-ref')).toEqual([{
+      rule: 'wiring/configmap-ref', object: 'Deployment honeydue/vmagent', path: 'spec.template.spec.volumes[3].projected.sources[1].configMap.name',
+      message: 'volume "kube-api-access" references ConfigMap "kube-root-ca", which is not in namespace "honeydue" of the set: ' +
+        'the pod would stay in CreateContainerConfigError; fix the name or add the ConfigMap',
+    }]);
+  });
+
+  test('passes an optional configMap volume: neither its ConfigMap nor its item keys need exist', () => {
+    const docs = goodWith('Deployment', 'vmagent', (d) => {
+      d.spec.template.spec.volumes[0].configMap.optional = true;
+      d.spec.template.spec.volumes[0].configMap.items = [{ key: 'extra.yaml', path: 'extra.yaml' }];
+      d.spec.template.spec.volumes.push({ name: 'flags', configMap: { name: 'feature-flags', optional: true } });
+    });
+    const report = check(docs);
+    expect(findingsOf(report, 'wiring/configmap-ref')).toEqual([]);
+    expect(report.byRule.get('wiring/configmap-ref')).toEqual({ passed: 6, failed: 0 });
+  });
+
+  test('skips null volumes, projected sources and volume items rather than crashing', () => {
+    const docs = goodWith('Deployment', 'vmagent', (d) => {
+      const volumes = d.spec.template.spec.volumes;
+      volumes[0].configMap.items = [null];
+      volumes[3].projected.sources.push(null);
+      volumes.push(null);
+    });
+    const report = check(docs);
+    expect(findingsOf(report, 'wiring/configmap-ref')).toEqual([]);
+    expect(report.byRule.get('wiring/configmap-ref')).toEqual({ passed: 6, failed: 0 });
   });
 
   test('passes optional references and the cluster-published kube-root-ca.crt', () => {
