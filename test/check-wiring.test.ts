@@ -46,6 +46,14 @@ describe('wiring/namespace', () => {
     expect(report.findings.filter((f) => f.rule === 'wiring/configmap-ref')).toHaveLength(5);
   });
 
+  test('says the object has no metadata.namespace and where apply would put it', () => {
+    const report = check(goodWith('NetworkPolicy', 'default-deny', (n) => { delete n.metadata.namespace; }));
+    expect(findingsOf(report, 'wiring/namespace')).toEqual([{
+      rule: 'wiring/namespace', object: 'NetworkPolicy default-deny', path: 'metadata.namespace',
+      message: 'NetworkPolicy has no metadata.namespace: apply would put it in whatever namespace the kubectl context points at; set it (honeydue)',
+    }]);
+  });
+
   test('passes namespaced objects with one, and cluster-scoped kinds (Namespace, ClusterRole) without', () => {
     const clusterRole = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'reader' }, rules: [] };
     const binding = {
@@ -95,6 +103,12 @@ describe('wiring/secret-data', () => {
     const report = check(goodPlus(custom));
     expect(findingsOf(report, 'wiring/secret-data')).toEqual([]);
     expect(report.byRule.get('wiring/secret-data')).toBeUndefined();
+  });
+
+  test('passes a Secret whose data and stringData are null: they carry no values', () => {
+    const report = check(goodPlus(secret({ data: null, stringData: null })));
+    expect(findingsOf(report, 'wiring/secret-data')).toEqual([]);
+    expect(report.byRule.get('wiring/secret-data')).toEqual({ passed: 1, failed: 0 });
   });
 
   test('passes a Secret that carries no values', () => {
@@ -183,6 +197,37 @@ describe('wiring/service-selector and wiring/service-target-port', () => {
     const report = check(goodPlus(headless));
     expect(report.findings).toEqual([]);
     expect(report.byRule.get('wiring/service-target-port')).toEqual({ passed: 4, failed: 0 });
+  });
+
+  test('does not audit an ExternalName Service even when it carries a selector', () => {
+    const external = {
+      apiVersion: 'v1', kind: 'Service', metadata: meta('db'),
+      spec: { type: 'ExternalName', externalName: 'db.example.com', selector: { 'app.kubernetes.io/name': 'postgres' }, ports: [{ port: 5432 }] },
+    };
+    const report = check(goodPlus(external));
+    expect(report.findings).toEqual([]);
+    expect(report.byRule.get('wiring/service-selector')).toEqual({ passed: 3, failed: 0 });
+    expect(report.byRule.get('wiring/service-target-port')).toEqual({ passed: 3, failed: 0 });
+  });
+
+  test.each([
+    ['without spec', undefined],
+    ['without selector (manual endpoints)', { ports: [{ port: 5432 }] }],
+    ['with an empty selector', { selector: {}, ports: [{ port: 5432 }] }],
+  ])('does not audit a Service %s: it routes to no selected pods', (_, spec) => {
+    const service = { apiVersion: 'v1', kind: 'Service', metadata: meta('db'), ...(spec && { spec }) };
+    const report = check(goodPlus(service));
+    expect(findingsOf(report, 'wiring/service-selector')).toEqual([]);
+    expect(findingsOf(report, 'wiring/service-target-port')).toEqual([]);
+    expect(report.byRule.get('wiring/service-selector')).toEqual({ passed: 3, failed: 0 });
+    expect(report.byRule.get('wiring/service-target-port')).toEqual({ passed: 3, failed: 0 });
+  });
+
+  test('matches a string targetPort by container port name', () => {
+    const docs = goodWith('Service', 'admin', (s) => { s.spec.ports[0].targetPort = 'http'; });
+    const report = check(docs);
+    expect(findingsOf(report, 'wiring/service-target-port')).toEqual([]);
+    expect(report.byRule.get('wiring/service-target-port')).toEqual({ passed: 3, failed: 0 });
   });
 
   test('passes the api, admin and redis Services; ExternalName Services are not audited', () => {
