@@ -251,6 +251,28 @@ describe('wiring/pdb-selector', () => {
     expect(check(docs).findings).toEqual([]);
     expect(passedOnStack('wiring/pdb-selector')).toEqual({ passed: 5, failed: 0 });
   });
+
+  test('names the selector it read and the namespace in the finding', () => {
+    const report = check(goodWith('PodDisruptionBudget', 'admin-pdb', (p) => { p.spec.selector.matchLabels['app.kubernetes.io/name'] = 'web'; }));
+    expect(findingsOf(report, 'wiring/pdb-selector')).toEqual([{
+      rule: 'wiring/pdb-selector',
+      object: 'PodDisruptionBudget honeydue/admin-pdb',
+      path: 'spec.selector',
+      message: 'PodDisruptionBudget selector {"matchLabels":{"app.kubernetes.io/name":"web"}} selects no pod template in namespace "honeydue": ' +
+        "it protects nothing; select the workload's app.kubernetes.io/name label",
+    }]);
+  });
+
+  test('fails on a PodDisruptionBudget without a spec as selecting nothing', () => {
+    const report = check(goodWith('PodDisruptionBudget', 'admin-pdb', (p) => { delete p.spec; }));
+    expect(findingsOf(report, 'wiring/pdb-selector')).toEqual([{
+      rule: 'wiring/pdb-selector',
+      object: 'PodDisruptionBudget honeydue/admin-pdb',
+      path: 'spec.selector',
+      message: 'PodDisruptionBudget selector nothing selects no pod template in namespace "honeydue": ' +
+        "it protects nothing; select the workload's app.kubernetes.io/name label",
+    }]);
+  });
 });
 
 describe('wiring/pdb-unhealthy-eviction', () => {
@@ -309,6 +331,30 @@ describe('wiring/pdb-blocks-drain', () => {
     const report = check(withHpa(2));
     expectFindings(report, [{ rule: 'wiring/pdb-blocks-drain', object: 'PodDisruptionBudget honeydue/api-pdb', path: 'spec.minAvailable' }]);
     expect(report.findings[0].message).toMatch(/not below 2, the HPA minReplicas of Deployment api/);
+  });
+
+  test('ignores a PodDisruptionBudget that selects only a Job: no replica count to block', () => {
+    const report = check(goodWith('PodDisruptionBudget', 'admin-pdb', (p) => {
+      p.spec.selector.matchLabels['app.kubernetes.io/name'] = 'migrate';
+      delete p.spec.minAvailable;
+      delete p.spec.maxUnavailable;
+    }));
+    expect(findingsOf(report, 'wiring/pdb-blocks-drain')).toEqual([]);
+    expect(report.byRule.get('wiring/pdb-blocks-drain')).toEqual({ passed: 5, failed: 0 });
+  });
+
+  test('sums the workloads a PodDisruptionBudget selects, naming them all and the HPA when any is autoscaled', () => {
+    const docs = withHpa(3);
+    const pdb = objectIn(docs, 'PodDisruptionBudget', 'api-pdb');
+    pdb.spec.selector = { matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'In', values: ['api', 'worker'] }] };
+    pdb.spec.minAvailable = 4;
+    expect(findingsOf(check(docs), 'wiring/pdb-blocks-drain')).toEqual([{
+      rule: 'wiring/pdb-blocks-drain',
+      object: 'PodDisruptionBudget honeydue/api-pdb',
+      path: 'spec.minAvailable',
+      message: 'minAvailable 4 is not below 4, the HPA minReplicas of Deployment api, Deployment worker: no pod may ever be evicted, ' +
+        'so every node drain hangs (the worker-pdb production bug); set minAvailable to 3 or lower',
+    }]);
   });
 
   test('leaves a PodDisruptionBudget without a selector to wiring/pdb-selector', () => {
