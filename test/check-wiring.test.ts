@@ -363,6 +363,25 @@ describe('wiring/pdb-blocks-drain', () => {
     expect(report.byRule.get('wiring/pdb-blocks-drain')).toEqual({ passed: 5, failed: 0 });
   });
 
+  test('tells a PodDisruptionBudget with neither bound to set minAvailable below the replicas', () => {
+    const report = check(goodWith('PodDisruptionBudget', 'api-pdb', (p) => { delete p.spec.minAvailable; delete p.spec.maxUnavailable; }));
+    expect(findingsOf(report, 'wiring/pdb-blocks-drain')).toEqual([{
+      rule: 'wiring/pdb-blocks-drain',
+      object: 'PodDisruptionBudget honeydue/api-pdb',
+      path: 'spec',
+      message: 'PodDisruptionBudget sets neither minAvailable nor maxUnavailable: set minAvailable below the replicas (0 for a singleton)',
+    }]);
+  });
+
+  test('passes minAvailable 0 over a workload scaled to 0 replicas: nothing runs, so no drain waits on it', () => {
+    const docs = goodDocs();
+    objectIn(docs, 'Deployment', 'worker').spec.replicas = 0;
+    objectIn(docs, 'PodDisruptionBudget', 'worker-pdb').spec.minAvailable = 0;
+    const report = check(docs);
+    expect(findingsOf(report, 'wiring/pdb-blocks-drain')).toEqual([]);
+    expect(report.byRule.get('wiring/pdb-blocks-drain')).toEqual({ passed: 5, failed: 0 });
+  });
+
   test('passes api 2-of-3, singletons at 0, maxUnavailable 1 and percentages that leave a pod', () => {
     expect(passedOnStack('wiring/pdb-blocks-drain')).toEqual({ passed: 5, failed: 0 });
     expect(check(goodWith('PodDisruptionBudget', 'api-pdb', (p) => { p.spec.minAvailable = '60%'; })).findings).toEqual([]);
