@@ -9,6 +9,9 @@ const passedOnStack = (rule: string) => check(goodDocs()).byRule.get(rule)!;
 /** A report's findings of one rule, in full: rule, object, path and message. */
 const findingsOf = (report: ReturnType<typeof check>, rule: string) =>
   report.findings.filter((f) => f.rule === rule).map((f) => ({ rule: f.rule, object: f.object, path: f.path, message: f.message }));
+/** `rule` found nothing and judged `passed` objects. */
+const expectPasses = (report: ReturnType<typeof check>, rule: string, passed: number) =>
+  expect({ findings: findingsOf(report, rule), counts: report.byRule.get(rule) }).toEqual({ findings: [], counts: { passed, failed: 0 } });
 
 /** The api HPA of SPEC: 3..6 replicas on CPU 70 % and memory 80 %. */
 const apiHpa = (minReplicas = 3, target = 'api') => ({
@@ -107,8 +110,7 @@ describe('wiring/secret-data', () => {
 
   test('passes a Secret whose data and stringData are null: they carry no values', () => {
     const report = check(goodPlus(secret({ data: null, stringData: null })));
-    expect(findingsOf(report, 'wiring/secret-data')).toEqual([]);
-    expect(report.byRule.get('wiring/secret-data')).toEqual({ passed: 1, failed: 0 });
+    expectPasses(report, 'wiring/secret-data', 1);
   });
 
   test('passes a Secret that carries no values', () => {
@@ -188,8 +190,7 @@ describe('wiring/service-selector and wiring/service-target-port', () => {
   test('skips a null containerPort entry of a selected pod rather than crashing', () => {
     const docs = goodWith('Deployment', 'admin', (d) => { d.spec.template.spec.containers[0].ports.push(null); });
     const report = check(docs);
-    expect(findingsOf(report, 'wiring/service-target-port')).toEqual([]);
-    expect(report.byRule.get('wiring/service-target-port')).toEqual({ passed: 3, failed: 0 });
+    expectPasses(report, 'wiring/service-target-port', 3);
   });
 
   test('passes a Service without ports: it has no targetPort to check', () => {
@@ -226,8 +227,7 @@ describe('wiring/service-selector and wiring/service-target-port', () => {
   test('matches a string targetPort by container port name', () => {
     const docs = goodWith('Service', 'admin', (s) => { s.spec.ports[0].targetPort = 'http'; });
     const report = check(docs);
-    expect(findingsOf(report, 'wiring/service-target-port')).toEqual([]);
-    expect(report.byRule.get('wiring/service-target-port')).toEqual({ passed: 3, failed: 0 });
+    expectPasses(report, 'wiring/service-target-port', 3);
   });
 
   test('passes the api, admin and redis Services; ExternalName Services are not audited', () => {
@@ -322,8 +322,7 @@ describe('wiring/pdb-blocks-drain', () => {
       delete p.spec.minAvailable;
       p.spec.maxUnavailable = value;
     }));
-    expect(findingsOf(report, 'wiring/pdb-blocks-drain')).toEqual([]);
-    expect(report.byRule.get('wiring/pdb-blocks-drain')).toEqual({ passed: 5, failed: 0 });
+    expectPasses(report, 'wiring/pdb-blocks-drain', 5);
   });
 
   test('counts the HPA minimum, not spec.replicas, when an autoscaler owns the count', () => {
@@ -339,8 +338,7 @@ describe('wiring/pdb-blocks-drain', () => {
       delete p.spec.minAvailable;
       delete p.spec.maxUnavailable;
     }));
-    expect(findingsOf(report, 'wiring/pdb-blocks-drain')).toEqual([]);
-    expect(report.byRule.get('wiring/pdb-blocks-drain')).toEqual({ passed: 5, failed: 0 });
+    expectPasses(report, 'wiring/pdb-blocks-drain', 5);
   });
 
   test('sums the workloads a PodDisruptionBudget selects, naming them all and the HPA when any is autoscaled', () => {
@@ -378,8 +376,7 @@ describe('wiring/pdb-blocks-drain', () => {
     objectIn(docs, 'Deployment', 'worker').spec.replicas = 0;
     objectIn(docs, 'PodDisruptionBudget', 'worker-pdb').spec.minAvailable = 0;
     const report = check(docs);
-    expect(findingsOf(report, 'wiring/pdb-blocks-drain')).toEqual([]);
-    expect(report.byRule.get('wiring/pdb-blocks-drain')).toEqual({ passed: 5, failed: 0 });
+    expectPasses(report, 'wiring/pdb-blocks-drain', 5);
   });
 
   test('passes api 2-of-3, singletons at 0, maxUnavailable 1 and percentages that leave a pod', () => {
@@ -446,8 +443,7 @@ describe('wiring/configmap-ref', () => {
       d.spec.template.spec.containers[0].env.push(null);
     });
     const report = check(docs);
-    expect(findingsOf(report, 'wiring/configmap-ref')).toEqual([]);
-    expect(report.byRule.get('wiring/configmap-ref')).toEqual({ passed: 6, failed: 0 });
+    expectPasses(report, 'wiring/configmap-ref', 6);
   });
 
   test('passes an optional configMapKeyRef to a ConfigMap not in the set', () => {
@@ -455,8 +451,7 @@ describe('wiring/configmap-ref', () => {
       d.spec.template.spec.containers[0].env.push({ name: 'FEATURE_X', valueFrom: { configMapKeyRef: { name: 'feature-flags', key: 'FEATURE_X', optional: true } } });
     });
     const report = check(docs);
-    expect(findingsOf(report, 'wiring/configmap-ref')).toEqual([]);
-    expect(report.byRule.get('wiring/configmap-ref')).toEqual({ passed: 6, failed: 0 });
+    expectPasses(report, 'wiring/configmap-ref', 6);
   });
 
   test('names the keys the ConfigMap has when a key is missing', () => {
@@ -491,8 +486,7 @@ describe('wiring/configmap-ref', () => {
       d.spec.template.spec.volumes.push({ name: 'flags', configMap: { name: 'feature-flags', optional: true } });
     });
     const report = check(docs);
-    expect(findingsOf(report, 'wiring/configmap-ref')).toEqual([]);
-    expect(report.byRule.get('wiring/configmap-ref')).toEqual({ passed: 6, failed: 0 });
+    expectPasses(report, 'wiring/configmap-ref', 6);
   });
 
   test('skips null volumes, projected sources and volume items rather than crashing', () => {
@@ -503,8 +497,7 @@ describe('wiring/configmap-ref', () => {
       volumes.push(null);
     });
     const report = check(docs);
-    expect(findingsOf(report, 'wiring/configmap-ref')).toEqual([]);
-    expect(report.byRule.get('wiring/configmap-ref')).toEqual({ passed: 6, failed: 0 });
+    expectPasses(report, 'wiring/configmap-ref', 6);
   });
 
   test('passes optional references and the cluster-published kube-root-ca.crt', () => {
@@ -546,8 +539,7 @@ describe('wiring/service-account-ref', () => {
       subjects: [{ kind: 'ServiceAccount', name: 'reader' }],
     };
     const report = check(goodPlus(custom));
-    expect(findingsOf(report, 'wiring/service-account-ref')).toEqual([]);
-    expect(report.byRule.get('wiring/service-account-ref')).toEqual({ passed: 7, failed: 0 });
+    expectPasses(report, 'wiring/service-account-ref', 7);
   });
 
   test('passes the stack, the default ServiceAccount, and subjects in namespaces the stack does not manage', () => {
