@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Chart, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
-import { HoneydueStack, HoneydueStackProps } from '../constructs';
+import { HoneydueStack, HoneydueStackProps, ValueProblem, ValueProblems } from '../constructs';
 import * as YAML from 'yaml';
 
 /** A pinned tag for tests. */
@@ -63,6 +63,17 @@ export function synthStack(props: Partial<HoneydueStackProps> = {}): any[] {
 }
 
 /** The one object of `kind` named `name`; fails loudly when absent or ambiguous. */
+/** The problems `build` throws together (a ValueProblems); a test failure when it throws anything else, or nothing. */
+export function problemsThrownBy(build: () => unknown): ValueProblem[] {
+  try {
+    build();
+  } catch (error) {
+    if (error instanceof ValueProblems) return [...error.problems];
+    throw error;
+  }
+  throw new Error('expected the build to refuse its props');
+}
+
 export function find(objects: any[], kind: string, name: string): any {
   const matches = objects.filter((o) => o.kind === kind && o.metadata?.name === name);
   if (matches.length !== 1) {

@@ -1,6 +1,6 @@
 import { Testing } from 'cdk8s';
-import { HoneydueApi, HoneydueConfigMap, CONFIG_HASH_ANNOTATION, ValueProblems } from '../constructs';
-import { container, envVar, find, hardeningOf, synthOf, TAG, APP_WIRING, BACKEND_WIRING, PRODUCTION, imageOf } from './helpers';
+import { HoneydueApi, HoneydueConfigMap, CONFIG_HASH_ANNOTATION } from '../constructs';
+import { container, envVar, find, hardeningOf, synthOf, TAG, APP_WIRING, BACKEND_WIRING, PRODUCTION, imageOf, problemsThrownBy } from './helpers';
 
 const image = imageOf('api');
 const production = () => synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image }));
@@ -197,14 +197,6 @@ describe('HoneydueApi options', () => {
 
 describe('HoneydueApi fails', () => {
   const build = (props: object) => () => synthOf((chart) => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image, ...props }));
-  const problemsOf = (construct: () => unknown) => {
-    try {
-      construct();
-    } catch (error) {
-      return (error as ValueProblems).problems;
-    }
-    throw new Error('no problem reported');
-  };
   test('preStopDelaySeconds and terminationGracePeriodSeconds override; any delay of 1 s or more keeps the hook, 0 drops it', () => {
     const objects = build({ preStopDelaySeconds: 5, terminationGracePeriodSeconds: 20 })();
     const deployment = find(objects, 'Deployment', 'api');
@@ -286,7 +278,7 @@ describe('HoneydueApi fails', () => {
     );
   });
   test('a grace period within the default preStop delay (10 s) fails too, and the problem points at both props', () => {
-    expect(problemsOf(build({ terminationGracePeriodSeconds: 10 }))).toEqual([
+    expect(problemsThrownBy(build({ terminationGracePeriodSeconds: 10 }))).toEqual([
       expect.objectContaining({ path: 'terminationGracePeriodSeconds', value: 10, related: ['preStopDelaySeconds'] }),
     ]);
   });

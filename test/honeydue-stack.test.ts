@@ -3,18 +3,10 @@ import { ApiObject, Chart, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
 import { loadConfig } from '../app/config';
 import { HoneydueStack, HoneydueStackProps, ValueProblem, ValueProblems, VmAgent, Worker } from '../constructs';
-import { find, hardeningOf, synthStack, TAG, imageOf, PRODUCTION, WORKER_WIRING } from './helpers';
+import { find, hardeningOf, problemsThrownBy, synthStack, TAG, imageOf, PRODUCTION, WORKER_WIRING } from './helpers';
 
-/** The problems the stack throws on production's props (without vmagent) with `props` on top; a failure when it builds. */
-function problemsOf(props: Partial<HoneydueStackProps>): ValueProblem[] {
-  try {
-    synthStack(props);
-  } catch (error) {
-    if (error instanceof ValueProblems) return [...error.problems];
-    throw error;
-  }
-  throw new Error('expected the stack to refuse its props');
-}
+/** The problems the stack throws on production's props (without vmagent) with `props` on top. */
+const problemsOf = (props: Partial<HoneydueStackProps>): ValueProblem[] => problemsThrownBy(() => synthStack(props));
 
 /** The messages of {@link problemsOf}. */
 const messagesOf = (props: Partial<HoneydueStackProps>): string[] => problemsOf(props).map((problem) => problem.message);
