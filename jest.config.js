@@ -15,6 +15,9 @@ module.exports = {
   maxWorkers: Math.max(2, Math.ceil(availableParallelism() * 1.5)),
   // The default summary, then which contract tests were skipped for a missing binary and how to install it.
   reporters: ['default', '<rootDir>/test/contracts/skip-reporter.js'],
+  // One temporary folder per run, removed after it (test/temp-setup.js).
+  globalSetup: '<rootDir>/test/temp-setup.js',
+  globalTeardown: '<rootDir>/test/temp-teardown.js',
   projects: [
     { ...common, displayName: 'unit', roots: ['<rootDir>/test'], testPathIgnorePatterns: ['/test/cluster/'] },
     {

@@ -31,6 +31,8 @@ module.exports = {
   testEnvironment: path.join(__dirname, 'environment.js'),
   testSequencer: path.join(__dirname, 'sequencer.js'),
   runner: path.join(__dirname, 'runner.js'),
+  globalSetup: path.join(__dirname, '..', 'temp-setup.js'),
+  globalTeardown: path.join(__dirname, '..', 'temp-teardown.js'),
   testPathIgnorePatterns: [
     '/test/cluster/',
     '/test/contracts/',
