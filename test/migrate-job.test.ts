@@ -4,6 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
 import { HoneydueConfigMap, MigrateJob } from '../constructs';
+import { directDatabaseHost } from '../constructs/shared/database';
 import { container, find, hardeningOf, synthOf, MIGRATE_WIRING, imageOf } from './helpers';
 
 const image = imageOf('api');
@@ -199,4 +200,10 @@ describe('MigrateJob fails', () => {
   test('fails with a negative backoffLimit', () => {
     expect(() => synthOf((chart) => new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, image, backoffLimit: -1 }))).toThrow(/MigrateJob: backoffLimit: -1/);
   });
+});
+
+test('goose reaches the direct endpoint: directDatabaseHost drops the first -pooler label suffix, as the script\'s sed does', () => {
+  expect(directDatabaseHost('ep-example-123-pooler.us-east-1.aws.neon.tech')).toBe('ep-example-123.us-east-1.aws.neon.tech');
+  expect(directDatabaseHost('a-pooler.b-pooler.example.com')).toBe('a.b-pooler.example.com');
+  expect(directDatabaseHost('db.example.com')).toBe('db.example.com');
 });

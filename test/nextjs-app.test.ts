@@ -119,6 +119,16 @@ describe('NextjsApp fails', () => {
         "add ADMIN_API_URL to the ConfigMap's data, or set apiUrlKey to the key that holds the public API URL",
     );
   });
+  test('a minAvailable below the replicas is kept: 1 of 2 pods', () => {
+    expect(find(build({ replicas: 2, minAvailable: 1 })(), 'PodDisruptionBudget', 'admin-pdb').spec.minAvailable).toBe(1);
+  });
+  test('replicas 0 is refused once: minAvailable 0 never blocks a drain, so no PDB problem is added', () => {
+    const problems = nextjsAppProblems({ ...APP_WIRING, name: 'admin', image, replicas: 0, minAvailable: 0 }, 'honeydue');
+    expect(problems.map((problem) => problem.path)).toEqual(['replicas']);
+  });
+  test('replicas of the wrong type (a JavaScript caller) is left to the type checker: the drain bound compares numbers only', () => {
+    expect(nextjsAppProblems({ ...APP_WIRING, name: 'admin', image, replicas: '2' as any, minAvailable: 2 }, 'honeydue')).toEqual([]);
+  });
   test('fails with a fractional minAvailable: a PDB counts whole pods', () => {
     expect(build({ minAvailable: 0.5 })).toThrow('NextjsApp: minAvailable: 0.5 must be a whole number of at least 0');
   });

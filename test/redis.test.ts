@@ -66,6 +66,8 @@ describe("Redis with production's props", () => {
     expect(redis.name).toBe('redis');
     expect(pod.serviceAccountName).toBe('redis');
     expect(deployment.spec.template.metadata.labels['app.kubernetes.io/version']).toBe('7-alpine');
+    // Nothing to annotate (no ConfigMap, no API access): the template carries no annotations key at all.
+    expect(Object.keys(deployment.spec.template.metadata)).toEqual(['labels']);
     expect(pod.volumes).toContainEqual({ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } });
     expect(redis.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
   });
