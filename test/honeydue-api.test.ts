@@ -232,6 +232,11 @@ describe('HoneydueApi fails', () => {
   test('fails with a bad CPU quantity', () => {
     expect(build({ resources: { requests: { cpu: '100 millicores' } } })).toThrow(/resources.requests.cpu: '100 millicores'/);
   });
+  test('a number for a quantity (cpu: 1 in a config file) is judged as its text: 2 cores pass, a negative one fails', () => {
+    expect(build({ resources: { limits: { cpu: 2 as any } } })).not.toThrow();
+    expect(build({ resources: { requests: { cpu: -1 as any } } })).toThrow(/HoneydueApi: resources\.requests\.cpu: '-1' is not a CPU quantity/);
+    expect(build({ resources: { limits: { memory: -5 as any } } })).toThrow(/HoneydueApi: resources\.limits\.memory: '-5' is not a memory quantity/);
+  });
   test('fails with port 0', () => {
     expect(build({ port: 0 })).toThrow(/HoneydueApi: port: 0 is not a port/);
   });

@@ -95,6 +95,17 @@ describe('two objects of one API group, kind, namespace and name are an error na
     );
   });
 
+  test('a construct refused for a clash claims none of its objects: a later clash names only the first builder', () => {
+    const chart = productionChart();
+    new Worker(chart, 'worker', { ...BACKEND_WIRING, name: 'api', image: imageOf('worker') });
+    const clashOfApiAt = (id: string) =>
+      `HoneydueApi at test/${id}: ServiceAccount honeydue/api, Deployment honeydue/api, PodDisruptionBudget honeydue/api-pdb are already built by test/worker: ${FIX}`;
+    // The refused api's Service honeydue/api clashed with nothing, and stays unclaimed.
+    // toThrow(Error) compares the whole message: no second clash with the refused api may be added.
+    expect(() => new HoneydueApi(chart, 'api', { ...BACKEND_WIRING, image: imageOf('api') })).toThrow(new Error(clashOfApiAt('api')));
+    expect(() => new HoneydueApi(chart, 'api-again', { ...BACKEND_WIRING, image: imageOf('api') })).toThrow(new Error(clashOfApiAt('api-again')));
+  });
+
   test('a second HoneydueConfigMap of one name in one namespace fails as it is built, naming both and the fix', () => {
     const chart = productionChart();
     new HoneydueConfigMap(chart, 'config', { name: 'shared', data: {} });
