@@ -109,6 +109,19 @@ test('a value of one of two shapes: judged as the shape it has, or told the shap
   ]);
 });
 
+test('a problem at a list index of two digits is placed at that item', () => {
+  const keys = Array.from({ length: 10 }, (_, i) => `    - KEY_${i}\n`).join('');
+  expect(problemsOf(`extends: production\napi:\n  secretKeys:\n${keys}    - bad-key\n`, {}, { production })).toEqual([
+    "bad.yaml:14:7: api.secretKeys.10: 'bad-key' is not an environment variable name; use letters, digits and '_' (got \"bad-key\")",
+  ]);
+});
+
+test('an extraConfig key that starts like a list index is placed at that key, and named as it is written', () => {
+  expect(problemsOf('extends: production\nextraConfig:\n  "[1]x": v\n', {}, { production })).toEqual([
+    "bad.yaml:3:11: extraConfig.[1]x: '[1]x' is not an environment variable name; use letters, digits and '_' (got \"[1]x\")",
+  ]);
+});
+
 test('a required key misspelt: the missing key at its parent, and the spelling it was meant to be', () => {
   const problems = problemsOf(YAML.stringify(production).replace('smtpHost:', 'smtpHots:'));
   const line = YAML.stringify(production).split('\n').indexOf('email:') + 1;

@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { loadConfig } from '../app/config';
 import { HoneydueStack, HoneydueStackProps, ValueProblem, ValueProblems, VmAgent, Worker } from '../constructs';
 import { find, hardeningOf, problemsThrownBy, synthStack, TAG, imageOf, PRODUCTION, WORKER_WIRING } from './helpers';
+import { atParentKeys, collectProblems } from '../constructs/shared/validation';
 
 /** The problems the stack throws on production's props (without vmagent) with `props` on top. */
 const problemsOf = (props: Partial<HoneydueStackProps>): ValueProblem[] => problemsThrownBy(() => synthStack(props));
@@ -97,6 +98,21 @@ test('images are gitea.treytartt.com/admin/honeydue-<svc>:<tag>; the Job runs th
   expect(find(objects, 'Deployment', 'worker').spec.template.spec.containers[0].image).toBe(imageOf('worker'));
   expect(find(objects, 'Deployment', 'admin').spec.template.spec.containers[0].image).toBe(imageOf('admin'));
   expect(find(objects, 'Job', 'honeydue-migrate').spec.template.spec.containers[0].image).toBe(imageOf('api'));
+});
+
+test('a registry with a port or an owner path of several segments is accepted, and prefixes every image', () => {
+  for (const registry of ['registry.example.com:5000/team', 'ghcr.io/acme/apps']) {
+    const api = find(synthStack({ registry }), 'Deployment', 'api');
+    expect(api.spec.template.spec.containers[0].image).toBe(`${registry}/honeydue-api:${TAG}`);
+  }
+});
+
+test("an image repository is accepted without a separator or under a path of its own: 'api', 'honeydue/worker', 'honey-due-admin'", () => {
+  const renamed = synthStack({ images: { api: 'api', worker: 'honeydue/worker', admin: 'honey-due-admin' } });
+  const imageOfDeployment = (name: string) => find(renamed, 'Deployment', name).spec.template.spec.containers[0].image;
+  expect(['api', 'worker', 'admin'].map(imageOfDeployment)).toEqual([
+    `${PRODUCTION.registry}/api:${TAG}`, `${PRODUCTION.registry}/honeydue/worker:${TAG}`, `${PRODUCTION.registry}/honey-due-admin:${TAG}`,
+  ]);
 });
 
 test('the ConfigMap holds the non-secret values of SPEC', () => {
@@ -293,6 +309,47 @@ test.each(['DB_HOST', 'DB_PORT', 'POSTGRES_USER', 'POSTGRES_DB', 'REDIS_URL', 'E
     expect(messagesOf({ extraConfig: { [key]: 'elsewhere' } })).toEqual([`HoneydueStack: extraConfig.${key}: the stack derives '${key}' from a typed field; set that field instead`]);
   },
 );
+
+test("a problem that names no other prop carries no related props, the stack's own or a child's", () => {
+  expect(problemsOf({ extraConfig: { DB_HOST: 'elsewhere' }, api: { ...PRODUCTION.api, replicas: 0 } }).map((p) => [p.message, p.related])).toEqual([
+    [DERIVED_DB_HOST, []],
+    ['HoneydueStack: api.replicas: 0 must be a whole number of at least 1', []],
+  ]);
+});
+
+test('the stack and each of its problems print as ValueProblems and ValueProblem, their names, before the message', () => {
+  let thrown: unknown;
+  try {
+    synthStack({ api: { ...PRODUCTION.api, replicas: 0 } });
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(ValueProblems);
+  expect(String(thrown)).toBe('ValueProblems: HoneydueStack: api.replicas: 0 must be a whole number of at least 1');
+  expect((thrown as ValueProblems).problems.map(String)).toEqual(['ValueProblem: HoneydueStack: api.replicas: 0 must be a whole number of at least 1']);
+});
+
+test("a stack built under a scope that collects problems takes its children's problems itself: it throws them at its keys, the scope gets none", () => {
+  const outer = new Construct(Testing.app(), 'outer');
+  const collected: ValueProblem[] = [];
+  collectProblems(outer, (_construct, problems) => collected.push(...problems));
+  expect(() => new HoneydueStack(outer, 'production', { ...PRODUCTION, redis: { ...PRODUCTION.redis, maxMemory: 'lots' } })).toThrow(
+    new Error("HoneydueStack: redis.maxMemory: 'lots' is not a Redis size; write it like '256mb' or '1gb'"),
+  );
+  expect(collected).toEqual([]);
+});
+
+test("atParentKeys renames every mention of a related prop in the child's sentence, not the first only", () => {
+  const child = new ValueProblem('Child', 'low', 'must exceed high.mark; raise high.mark or lower low', 1, ['high.mark']);
+  const atParent = atParentKeys('Parent', child, { section: ['child'] });
+  expect([atParent.message, atParent.related]).toEqual(['Parent: child.low: must exceed child.high.mark; raise child.high.mark or lower low', ['child.high.mark']]);
+});
+
+test('atParentKeys puts an item of a renamed list prop under the key the list comes from', () => {
+  const child = new ValueProblem('Child', 'ports[1]', '0 is not a port; use a whole number from 1 to 65535', 0);
+  const atParent = atParentKeys('Parent', child, { section: ['child'], renamed: { ports: ['network', 'ports'] } });
+  expect([atParent.message, atParent.keys]).toEqual(['Parent: network.ports[1]: 0 is not a port; use a whole number from 1 to 65535', ['network', 'ports', 1]]);
+});
 
 test.each([
   ['unset', {}],

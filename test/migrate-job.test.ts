@@ -153,10 +153,20 @@ test('backoffLimit 0 is accepted: a migration that fails once stops the deploy a
   expect(job.spec.backoffLimit).toBe(0);
 });
 
+test.each([1, 600])('activeDeadlineSeconds %i, an end of the range the deploy gate waits, is accepted', (seconds) => {
+  const job = find(synthOf((chart) => new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, image, activeDeadlineSeconds: seconds })), 'Job', 'honeydue-migrate');
+  expect(job.spec.activeDeadlineSeconds).toBe(seconds);
+});
+
 describe('MigrateJob fails', () => {
   test('fails with activeDeadlineSeconds above the 600 s gate', () => {
     expect(() => synthOf((chart) => new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, image, activeDeadlineSeconds: 900 }))).toThrow(
       /MigrateJob: activeDeadlineSeconds: 900 must be a whole number from 1 to 600/,
+    );
+  });
+  test.each([0, 1.5])('fails with activeDeadlineSeconds %d, not a whole number from 1 to 600, saying the whole sentence', (seconds) => {
+    expect(() => synthOf((chart) => new MigrateJob(chart, 'migrate', { ...MIGRATE_WIRING, image, activeDeadlineSeconds: seconds }))).toThrow(
+      new Error(`MigrateJob: activeDeadlineSeconds: ${seconds} must be a whole number from 1 to 600: the deploy gate stops waiting after 10 minutes`),
     );
   });
   test('fails when the ConfigMap construct lacks one key the script reads, naming it as "it"', () => {

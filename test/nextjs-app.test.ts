@@ -97,6 +97,12 @@ test('the same construct makes web with its own uid', () => {
   expect(find(objects, 'Service', 'web').spec.ports[0].port).toBe(3000);
 });
 
+test.each([1, 65535])('port %i, an end of the port range, is accepted: the container and the Service use it', (port) => {
+  const objects = synthOf((chart) => new NextjsApp(chart, 'admin', { ...APP_WIRING, name: 'admin', image, port }));
+  expect(container(find(objects, 'Deployment', 'admin')).ports).toEqual([{ name: 'http', containerPort: port, protocol: 'TCP' }]);
+  expect(find(objects, 'Service', 'admin').spec.ports).toEqual([{ name: 'http', port, targetPort: port, protocol: 'TCP' }]);
+});
+
 describe('NextjsApp fails', () => {
   const build = (props: object) => () => synthOf((chart) => new NextjsApp(chart, 'admin', { ...APP_WIRING, name: 'admin', image, ...props }));
   test('cacheSizeLimit overrides the nextjs-cache size; a quantity in MB fails', () => {
