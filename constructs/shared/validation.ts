@@ -251,6 +251,7 @@ export function nonEmptyProblem(value: string): string | undefined {
 function parsedUrl(value: string): URL | undefined {
   try {
     return new URL(value);
+    // Stryker disable next-line BlockStatement: an empty catch returns undefined as well
   } catch {
     return undefined;
   }
