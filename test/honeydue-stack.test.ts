@@ -115,6 +115,11 @@ test("an image repository is accepted without a separator or under a path of its
   ]);
 });
 
+test("a path component of an image repository may hold separators too: 'honeydue/honey-due.worker'", () => {
+  const worker = find(synthStack({ images: { ...PRODUCTION.images, worker: 'honeydue/honey-due.worker' } }), 'Deployment', 'worker');
+  expect(worker.spec.template.spec.containers[0].image).toBe(`${PRODUCTION.registry}/honeydue/honey-due.worker:${TAG}`);
+});
+
 test('the ConfigMap holds the non-secret values of SPEC', () => {
   expect(find(objects, 'ConfigMap', 'honeydue-config').data).toEqual({
     APNS_AUTH_KEY_PATH: '/secrets/apns/apns_auth_key.p8',

@@ -203,6 +203,11 @@ describe('NetworkPolicies alone', () => {
     expect(policy(out, 'api-ingress-traefik').spec.ingress).toEqual([{ from: [{ ipBlock: { cidr: '10.42.0.0/16' } }], ports: tcp(8000) }]);
   });
 
+  test('a node CIDR may use every octet up to 255 and any prefix up to /32: 255.255.255.255/32 is one host', () => {
+    const out = synthOf((chart) => new NetworkPolicies(chart, 'np', { workloads: [api], nodeCidrs: ['255.255.255.255/32', '0.0.0.0/0'], ingressRoutes: [route] }));
+    expect(policy(out, 'api-ingress-traefik').spec.ingress[0].from).toEqual([{ ipBlock: { cidr: '255.255.255.255/32' } }, { ipBlock: { cidr: '0.0.0.0/0' } }]);
+  });
+
   test('no node CIDR is fine while nothing is routed from Traefik', () => {
     expect(() => synthOf((chart) => new NetworkPolicies(chart, 'np', { workloads: [api], nodeCidrs: [], ingressRoutes: [] }))).not.toThrow();
   });
@@ -231,6 +236,12 @@ describe('fails on invalid props', () => {
   test('a node CIDR that is not one', () => {
     expect(build({ nodeCidrs: ['10.42.0.0/33'] })).toThrow(/NetworkPolicies: nodeCidrs\[0\]: '10\.42\.0\.0\/33' is not an IPv4 CIDR block/);
     expect(build({ nodeCidrs: ['10.42.0.0'] })).toThrow(/nodeCidrs\[0\]: '10\.42\.0\.0' is not an IPv4 CIDR block/);
+  });
+
+  test('a node CIDR with an octet over 255 or anything before or after the block, each named at its index', () => {
+    const notCidr = (value: string, i: number) => `NetworkPolicies: nodeCidrs[${i}]: '${value}' is not an IPv4 CIDR block; write it like '10.42.0.0/16' or '178.104.247.152/32'`;
+    const values = ['10.42.0.256/32', ' 10.42.0.0/16', '10.42.0.0/16 ', '10.42.0.0/160'];
+    expect(build({ nodeCidrs: values })).toThrow(new Error(values.map(notCidr).join('\n')));
   });
 
   test('a node CIDR with host bits set', () => {

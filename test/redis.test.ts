@@ -183,6 +183,28 @@ test('maxMemory may take half the memory limit, in any of its units (the AOF rew
   expect(redis('489kb', '1M')).toThrow(/maxMemory: '489kb'/);
 });
 
+test('a maxMemory Redis cannot read is refused for that alone: it is not also measured against the memory limit', () => {
+  const notSize = (value: string) => new Error(`Redis: maxMemory: '${value}' is not a Redis size; write it like '256mb' or '1gb'`);
+  expect(() => synthOf((chart) => new Redis(chart, 'redis', { maxMemory: '1.5gb' }))).toThrow(notSize('1.5gb'));
+  expect(() => synthOf((chart) => new Redis(chart, 'redis', { maxMemory: '1gbytes' }))).toThrow(notSize('1gbytes'));
+});
+
+test('a memory limit that is no quantity is refused for that alone: it is not also measured against maxMemory', () => {
+  const withLimit = (memory: string) => () => synthOf((chart) => new Redis(chart, 'redis', { resources: { limits: { memory } } }));
+  const notQuantity = (value: string) =>
+    new Error(`Redis: resources.limits.memory: '${value}' is not a memory quantity; write a binary suffix like '512Mi' or '1Gi' (not 'MB')`);
+  expect(withLimit('512MB')).toThrow(notQuantity('512MB'));
+  expect(withLimit('-400Mi')).toThrow(notQuantity('-400Mi'));
+});
+
+test('a fractional memory limit counts every decimal digit: 0.25Gi is 256Mi, too little for 256mb', () => {
+  const redis = (maxMemory: string) => () => synthOf((chart) => new Redis(chart, 'redis', { maxMemory, resources: { limits: { memory: '0.25Gi' } } }));
+  expect(redis('128mb')).not.toThrow();
+  expect(redis('256mb')).toThrow(new Error(
+    "Redis: maxMemory: '256mb' needs a memory limit of at least twice that (the AOF rewrite forks and the copy counts against the limit), but resources.limits.memory is '0.25Gi'; raise the limit to 512Mi or lower maxMemory",
+  ));
+});
+
 test('the group is a knob of its own: runAsGroup sets gid and fsGroup, runAsUser only the uid', () => {
   const objects = synthOf((chart) => new Redis(chart, 'redis', { runAsUser: 1001, runAsGroup: 1002 }));
   expect(find(objects, 'Deployment', 'redis').spec.template.spec.securityContext).toMatchObject({ runAsUser: 1001, runAsGroup: 1002, fsGroup: 1002 });
@@ -210,6 +232,9 @@ describe('Redis fails', () => {
   });
   test('fails with redis:latest', () => {
     expect(() => synthOf((chart) => new Redis(chart, 'redis', { image: 'redis:latest' }))).toThrow(/Redis: image: 'redis:latest' uses 'latest'/);
+  });
+  test('fails with an image ending in a colon: an empty tag is no tag', () => {
+    expect(() => synthOf((chart) => new Redis(chart, 'redis', { image: 'redis:' }))).toThrow("Redis: image: 'redis:' has no tag");
   });
 });
 

@@ -131,6 +131,46 @@ describe('TraefikConfig', () => {
     expect(() => synthTraefik({ forwardedHeadersTrustedIps: ['2400:cb00::/129'] })).toThrow(/is not an IPv4 or IPv6 CIDR block/);
   });
 
+  test('an IPv6 trusted range may be a single host, /128', () => {
+    const { values } = synthTraefik({ forwardedHeadersTrustedIps: ['2400:cb00::1/128'] });
+    expect(values.ports.web.forwardedHeaders).toEqual({ trustedIPs: ['2400:cb00::1/128'] });
+  });
+
+  test('fails on an IPv6 prefix that is not plain digits, even one Number() would read: /+32, /32.0', () => {
+    const notCidr = (value: string, i: number) => `TraefikConfig: forwardedHeadersTrustedIps[${i}]: '${value}' is not an IPv4 or IPv6 CIDR block; write it like '173.245.48.0/20' or '2400:cb00::/32'`;
+    const values = ['2400:cb00::/+32', '2400:cb00::/32.0'];
+    expect(() => synthTraefik({ forwardedHeadersTrustedIps: values })).toThrow(new Error(values.map(notCidr).join('\n')));
+  });
+
+  describe('an IPv6 trusted range is read as RFC 4291 writes it', () => {
+    const trusting = (cidr: string) => () => synthTraefik({ forwardedHeadersTrustedIps: [cidr] });
+    const notCidr = (cidr: string) => new Error(
+      `TraefikConfig: forwardedHeadersTrustedIps[0]: '${cidr}' is not an IPv4 or IPv6 CIDR block; write it like '173.245.48.0/20' or '2400:cb00::/32'`,
+    );
+    const hostBits = (cidr: string, prefix: number) => new Error(
+      `TraefikConfig: forwardedHeadersTrustedIps[0]: '${cidr}' has host bits set below the /${prefix} prefix; write the network address`,
+    );
+
+    test('"::" appears at most once: with two, the address is ambiguous', () => {
+      expect(trusting('2400::1::/128')).toThrow(notCidr('2400::1::/128'));
+    });
+
+    test('"::" may stand for a single zero group, but not for none: beside eight groups it fills nothing', () => {
+      expect(trusting('2400:cb00:0:0:0:0:0::/32')).not.toThrow();
+      expect(trusting('2400:cb00:0:0:0:0:0:0::/32')).toThrow(notCidr('2400:cb00:0:0:0:0:0:0::/32'));
+    });
+
+    test('a group is one to four hex digits: five are refused, wherever they stand', () => {
+      expect(trusting('2400:cb00::12345/128')).toThrow(notCidr('2400:cb00::12345/128'));
+    });
+
+    test('every group counts toward the host bits: the second below a /16, a third before "::" below a /32', () => {
+      expect(trusting('2400:cb00::/16')).toThrow(hostBits('2400:cb00::/16', 16));
+      expect(trusting('2400:cb00:1::0/32')).toThrow(hostBits('2400:cb00:1::0/32', 32));
+      expect(trusting('2400:cb00:1::0/48')).not.toThrow();
+    });
+  });
+
   test('sets exactly these chart values, and the HelmChartConfig nothing but them and the failure policy', () => {
     const { hcc, values } = synthTraefik();
     expect(hcc.metadata.name).toBe('traefik');

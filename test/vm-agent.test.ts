@@ -302,6 +302,12 @@ test('fails on a bad scrape interval, token key, Secret name or buffer size', ()
   expect(() => synthAgent({ bufferChunks: 1.5 })).toThrow(/VmAgent: bufferChunks: 1\.5 must be a whole number of at least 1/);
 });
 
+test('a scrape interval is the whole value, a count and a unit: no text before or after', () => {
+  const notDuration = (value: string) => new Error(`VmAgent: scrapeInterval: '${value}' is not a duration; write it like '30s' or '1m'`);
+  expect(() => synthAgent({ scrapeInterval: 'every 30s' })).toThrow(notDuration('every 30s'));
+  expect(() => synthAgent({ scrapeInterval: '30sec' })).toThrow(notDuration('30sec'));
+});
+
 test('fails on an unpinned image', () => {
   expect(() => synthAgent({ image: 'victoriametrics/vmagent:latest' })).toThrow(/VmAgent: image: 'victoriametrics\/vmagent:latest' uses 'latest'/);
 });
