@@ -251,3 +251,9 @@ describe('TraefikConfig', () => {
     expect(() => synthTraefik({ websecureEnabled: true, websecurePort: 9100 })).toThrow(/websecurePort: must not be 9100: .*'metrics'/);
   });
 });
+
+test('a second TraefikConfig in one app fails as it is built, naming TraefikConfig: k3s reads one HelmChartConfig traefik', () => {
+  const chart = productionChart();
+  new TraefikConfig(chart, 'traefik');
+  expect(() => new TraefikConfig(chart, 'traefik-copy')).toThrow(/^TraefikConfig at test\/traefik-copy: HelmChartConfig kube-system\/traefik is already built by test\/traefik: /);
+});

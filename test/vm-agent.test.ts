@@ -2,7 +2,7 @@ import { Testing } from 'cdk8s';
 import * as YAML from 'yaml';
 import {
   CONFIG_HASH_ANNOTATION, DEFAULT_VMAGENT_IMAGE, HoneydueApi, HoneydueStack, KUBERNETES_API_ACCESS_ANNOTATION, MetricsEndpoint, VMAGENT_QUEUE_CHUNK_BYTES, VmAgent,
-  vmAgentQueueSizeLimitMiB, VmAgentProps,
+  vmAgentProblems, vmAgentQueueSizeLimitMiB, VmAgentProps,
 } from '../constructs';
 import { container, find, hardeningOf, synthOf, synthStack, TAG, BACKEND_WIRING, imageOf, PRODUCTION, productionChart } from './helpers';
 
@@ -325,4 +325,34 @@ test('ServiceAccount, Role, RoleBinding, ConfigMap, Deployment and PDB, each lab
 
 test('probes, securityContext and PDB', () => {
   expect(hardeningOf(objects)).toMatchSnapshot();
+});
+
+describe('defaults and refusals', () => {
+  test('the scrape job is <name>-pods and the token key is token when neither is given', () => {
+    const renamed = synthAgent({ name: 'metrics', scrapeJobName: undefined, tokenSecret: { name: 'vmagent-ingest-token' } });
+    expect(YAML.parse(find(renamed, 'ConfigMap', 'metrics-config').data['scrape.yaml']).scrape_configs[0].job_name).toBe('metrics-pods');
+    const volume = find(renamed, 'Deployment', 'metrics').spec.template.spec.volumes.find((v: { name: string }) => v.name === 'remote-write-token');
+    expect(volume.secret.items).toEqual([{ key: 'token', path: 'token' }]);
+  });
+
+  test('a target with a bad name is named at its index', () => {
+    expect(() => synthAgent({ targets: [API_METRICS, { ...API_METRICS, name: 'Api Pods' }] })).toThrow(
+      /^VmAgent: targets\[1\]\.name: 'Api Pods' is not/,
+    );
+  });
+
+  test('targets of the wrong type (a JavaScript caller) are left to the type checker, item by item too', () => {
+    expect(vmAgentProblems({ ...VMAGENT_PROPS, targets: 'api' as any }, 'honeydue')).toEqual([]);
+    expect(vmAgentProblems({ ...VMAGENT_PROPS, targets: [null, API_METRICS] as any }, 'honeydue')).toEqual([]);
+  });
+
+  test('outside a namespaced Chart without a namespace it fails, naming VmAgent', () => {
+    expect(() => synthOf(() => new VmAgent(Testing.chart(), 'vmagent', VMAGENT_PROPS))).toThrow(/^VmAgent: namespace: not set/);
+  });
+
+  test('a second vmagent of one name in a namespace fails as it is built, naming VmAgent and both paths', () => {
+    const chart = productionChart();
+    new VmAgent(chart, 'vmagent', VMAGENT_PROPS);
+    expect(() => new VmAgent(chart, 'vmagent-copy', VMAGENT_PROPS)).toThrow(/^VmAgent at test\/vmagent-copy: ServiceAccount honeydue\/vmagent, .* already built by test\/vmagent: /);
+  });
 });
