@@ -1,5 +1,6 @@
-import { Worker } from '../constructs';
-import { container, envVar, find, hardeningOf, synthOf, WORKER_WIRING, imageOf } from './helpers';
+import { Chart, Testing } from 'cdk8s';
+import { Worker, workerProblems } from '../constructs';
+import { container, envVar, find, hardeningOf, synthOf, WORKER_WIRING, imageOf, PRODUCTION } from './helpers';
 
 const image = imageOf('worker');
 
@@ -110,7 +111,48 @@ test('without apnsKey (or with false) no APNs volume is mounted, and without rep
   }
 });
 
+test('with the scheduler leader-elected, the singleton annotation is not written', () => {
+  const deployment = find(synthOf((chart) => new Worker(chart, 'worker', { ...WORKER_WIRING, image, replicas: 2, leaderElectedScheduler: true })), 'Deployment', 'worker');
+  expect(deployment.metadata.annotations).toBeUndefined();
+});
+
+test('without secretKeys the worker reads no Secret key: it needs no secretName, and its container has no env', () => {
+  const deployment = find(synthOf((chart) => new Worker(chart, 'worker', { ...WORKER_WIRING, image, secretKeys: undefined, secretName: undefined })), 'Deployment', 'worker');
+  expect(container(deployment).env).toBeUndefined();
+});
+
+test('a replicas of the wrong type is left to the type checker (or the config schema): the singleton rule does not judge it', () => {
+  expect(workerProblems({ ...WORKER_WIRING, image, replicas: '3' as unknown as number }, PRODUCTION.namespace)).toEqual([]);
+});
+
 describe('Worker fails', () => {
+  const fails = (props: Partial<ConstructorParameters<typeof Worker>[2]>, message: string) =>
+    expect(() => synthOf((chart) => new Worker(chart, 'worker', { ...WORKER_WIRING, image, ...props }))).toThrow(new Error(message));
+
+  test('fails with 0 replicas or runAsUser 0, naming the prop', () => {
+    fails({ replicas: 0 }, 'Worker: replicas: 0 must be a whole number of at least 1');
+    fails({ runAsUser: 0 }, 'Worker: runAsUser: 0 must be a whole number of at least 1');
+  });
+
+  test('fails with a health probe timing of 0, naming it under healthProbe', () => {
+    fails({ healthProbe: { periodSeconds: 0 } }, 'Worker: healthProbe.periodSeconds: 0 must be a whole number of at least 1');
+  });
+
+  test('fails with a blank replicasAnnotation key', () => {
+    fails({ replicasAnnotation: { key: ' ', reason: 'one scheduler' } }, 'Worker: replicasAnnotation.key: " " is empty; write the value');
+  });
+
+  test('fails with a name that is not a Kubernetes name', () => {
+    fails({ name: 'Worker_1' }, "Worker: name: 'Worker_1' is not a valid Kubernetes name; use lowercase letters, digits and '-', at most 63 characters");
+  });
+
+  test('fails without a namespace, on itself or on its Chart', () => {
+    const chart = new Chart(Testing.app(), 'test');
+    expect(() => new Worker(chart, 'worker', { ...WORKER_WIRING, image })).toThrow(new Error(
+      "Worker: namespace: not set, and the enclosing Chart has none; set 'namespace' on the construct or on its Chart (new Chart(app, id, { namespace }))",
+    ));
+  });
+
   test('fails with a health probe on port 0 or a path without a slash', () => {
     expect(() => synthOf((chart) => new Worker(chart, 'worker', { ...WORKER_WIRING, image, healthProbe: { port: 0 } }))).toThrow(/Worker: healthProbe.port: 0 is not a port/);
     expect(() => synthOf((chart) => new Worker(chart, 'worker', { ...WORKER_WIRING, image, healthProbe: { path: 'health' } }))).toThrow(/Worker: healthProbe.path: 'health' must start with '\/'/);

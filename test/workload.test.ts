@@ -114,3 +114,16 @@ test('a secretKeys that is not a list is left to the type checker (or the config
   const props = { ...BACKEND_WIRING, image: imageOf('api'), secretKeys: 'SECRET_KEY' as unknown as string[] };
   expect(honeydueApiProblems(props, PRODUCTION.namespace)).toEqual([]);
 });
+
+test('a Workload given no imagePullSecret lists no pull secret in its pods', () => {
+  class Puller extends Workload {
+    public readonly template: any;
+    constructor(scope: Construct, id: string, imagePullSecret?: string) {
+      super(scope, id);
+      this.template = this.buildPods({ owner: 'Puller', name: 'puller', namespace: 'honeydue', image: 'puller:1.0', runAsUser: 1000, imagePullSecret,
+        resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } } });
+    }
+  }
+  expect(new Puller(productionChart(), 'puller').template.spec.imagePullSecrets).toBeUndefined();
+  expect(new Puller(productionChart(), 'puller', 'registry-credentials').template.spec.imagePullSecrets).toEqual([{ name: 'registry-credentials' }]);
+});
