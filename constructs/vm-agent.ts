@@ -339,7 +339,10 @@ function annotationLabel(annotation: string): string {
   return `__meta_kubernetes_pod_annotation_${annotation.replace(/[^a-zA-Z0-9]/g, '_')}`;
 }
 
-/** A regex matching exactly one of `names` (relabel regexes are anchored). */
+/**
+ * A regex matching exactly one of `names` (relabel regexes are anchored). The names are
+ * DNS labels (vmAgentProblems refuses any other), so none holds a regex metacharacter.
+ */
 function alternation(names: readonly string[]): string {
-  return [...new Set(names)].map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+  return [...new Set(names)].join('|');
 }

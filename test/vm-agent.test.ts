@@ -106,6 +106,11 @@ describe('scrape config: the api pods, by their prometheus.io annotations', () =
     expect(relabel).toContainEqual({ source_labels: ['__meta_kubernetes_pod_phase'], regex: 'Running', action: 'keep' });
   });
 
+  test('two targets keep the pods of either name, each once', () => {
+    const config = YAML.parse(find(synthAgent({ targets: [API_METRICS, { ...API_METRICS, name: 'web' }, API_METRICS] }), 'ConfigMap', 'vmagent-config').data['scrape.yaml']);
+    expect(config.scrape_configs[0].relabel_configs).toContainEqual({ source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'], regex: 'api|web', action: 'keep' });
+  });
+
   test('labels every series with the namespace, pod, app and version it came from', () => {
     for (const [meta, label] of [['namespace', 'namespace'], ['pod_name', 'pod'], ['pod_label_app_kubernetes_io_name', 'app'], ['pod_label_app_kubernetes_io_version', 'version']]) {
       expect(relabel).toContainEqual({ source_labels: [`__meta_kubernetes_${meta}`], target_label: label });
