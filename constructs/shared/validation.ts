@@ -313,7 +313,9 @@ export function imageProblem(image: string): string | undefined {
  */
 export function cidrProblem(value: string): string | undefined {
   const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+  // Stryker disable next-line ArrayDeclaration: without a match the check below returns before the octets are read
   const octets = match ? match.slice(1, 5).map(Number) : [];
+  // Stryker disable next-line UnaryOperator: without a match the check below returns before the prefix is read
   const prefix = match ? Number(match[5]) : -1;
   if (!match || octets.some((o) => o > 255) || prefix > 32) {
     return `'${value}' is not an IPv4 CIDR block; write it like '10.42.0.0/16' or '178.104.247.152/32'`;
@@ -333,6 +335,7 @@ export function ipCidrProblem(value: string): string | undefined {
   const slash = value.lastIndexOf('/');
   // Stryker disable next-line UnaryOperator: without a slash the address is undefined and the next line returns before the prefix is read
   const prefix = slash === -1 ? -1 : Number(value.slice(slash + 1));
+  // Stryker disable next-line UnaryOperator: slash 1 leaves one character, no address either way; without a slash the prefix test below reads the whole value and fails
   const address = slash === -1 ? undefined : ipv6ToBigInt(value.slice(0, slash));
   if (address === undefined || !/^\d{1,3}$/.test(value.slice(slash + 1)) || prefix > 128) return notCidr;
   const hostBits = prefix === 128 ? 0n : address % 2n ** BigInt(128 - prefix);
