@@ -1,17 +1,18 @@
 /**
- * Gives the whole test run one temporary folder of its own: every worker and every
- * process a test starts inherit TMPDIR, so what the tests create with mkdtemp
- * (cdk8s's Testing.app() makes one per call) lands there and goes with the run
- * (test/temp-teardown.js). Without it the machine's /tmp kept every run's folders
- * (377,000 entries on 2026-12-07), and each synth into a folder there listed them all.
- * A run that was killed never reaches its teardown: its folder, named after its pid,
- * is removed by the next run.
+ * Gives the whole test run one temporary folder of its own: jest's workers, and the
+ * processes tests start with the workers' environment, inherit TMPDIR, so what the
+ * tests create with mkdtemp (cdk8s's Testing.app() makes one per call) lands there
+ * and goes with the run (test/temp-teardown.js, which also puts TMPDIR back for the
+ * next run in this process: Stryker runs jest many times in one). Without it the
+ * machine's /tmp kept every run's folders (377,000 entries on 2026-12-07), and each
+ * synth into a folder there listed them all. A run that was killed never reaches its
+ * teardown: its folder, named after its pid, is removed by the next run.
  */
 const { mkdirSync, readdirSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 
-const PREFIX = 'honeydue-test-run-';
+const FOLDER = /^honeydue-test-run-(\d+)$/;
 
 /** Whether a process of that pid is running. */
 function alive(pid) {
@@ -24,12 +25,14 @@ function alive(pid) {
 }
 
 module.exports = async function useRunTempFolder() {
+  // Read by test/temp-teardown.js (jest shares a global setup's globals with its teardown).
+  globalThis.tmpdirBeforeTheRun = process.env.TMPDIR;
   const parent = tmpdir();
   for (const name of readdirSync(parent)) {
-    const pid = name.startsWith(PREFIX) ? Number(name.slice(PREFIX.length)) : 0;
+    const pid = Number(FOLDER.exec(name)?.[1]);
     if (pid > 0 && !alive(pid)) rmSync(join(parent, name), { recursive: true, force: true });
   }
-  const folder = join(parent, `${PREFIX}${process.pid}`);
+  const folder = join(parent, `honeydue-test-run-${process.pid}`);
   mkdirSync(folder, { recursive: true });
   process.env.HONEYDUE_TEST_TMPDIR = folder;
   process.env.TMPDIR = folder;
