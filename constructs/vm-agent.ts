@@ -229,7 +229,6 @@ export class VmAgent extends Workload {
     const runAsUser = props.runAsUser ?? 65534;
     const tokenKey = props.tokenSecret.key ?? 'token';
 
-    // Stryker disable next-line StringLiteral: it names only the egress port problems of buildPods, which vmAgentProblems refuses first (kubernetesApiPort, remoteWriteUrl)
     const owner = 'VmAgent';
     reportProblems(this, vmAgentProblems(props, namespace));
     const resources = resolveResources(SMALL_RESOURCES, props.resources);

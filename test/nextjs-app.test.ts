@@ -103,6 +103,16 @@ test.each([1, 65535])('port %i, an end of the port range, is accepted: the conta
   expect(find(objects, 'Service', 'admin').spec.ports).toEqual([{ name: 'http', port, targetPort: port, protocol: 'TCP' }]);
 });
 
+describe('NextjsApp minAvailable', () => {
+  test('a minAvailable below the replicas is kept: 1 of 2 pods', () => {
+    const objects = synthOf((chart) => new NextjsApp(chart, 'admin', { ...APP_WIRING, name: 'admin', image, replicas: 2, minAvailable: 1 }));
+    expect(find(objects, 'PodDisruptionBudget', 'admin-pdb').spec.minAvailable).toBe(1);
+  });
+  test('replicas of the wrong type (a JavaScript caller) is left to the type checker: the drain bound compares numbers only', () => {
+    expect(nextjsAppProblems({ ...APP_WIRING, name: 'admin', image, replicas: '2' as any, minAvailable: 2 }, 'honeydue')).toEqual([]);
+  });
+});
+
 describe('NextjsApp fails', () => {
   const build = (props: object) => () => synthOf((chart) => new NextjsApp(chart, 'admin', { ...APP_WIRING, name: 'admin', image, ...props }));
   test('cacheSizeLimit overrides the nextjs-cache size; a quantity in MB fails', () => {
@@ -125,15 +135,9 @@ describe('NextjsApp fails', () => {
         "add ADMIN_API_URL to the ConfigMap's data, or set apiUrlKey to the key that holds the public API URL",
     );
   });
-  test('a minAvailable below the replicas is kept: 1 of 2 pods', () => {
-    expect(find(build({ replicas: 2, minAvailable: 1 })(), 'PodDisruptionBudget', 'admin-pdb').spec.minAvailable).toBe(1);
-  });
   test('replicas 0 is refused once: minAvailable 0 never blocks a drain, so no PDB problem is added', () => {
     const problems = nextjsAppProblems({ ...APP_WIRING, name: 'admin', image, replicas: 0, minAvailable: 0 }, 'honeydue');
     expect(problems.map((problem) => problem.path)).toEqual(['replicas']);
-  });
-  test('replicas of the wrong type (a JavaScript caller) is left to the type checker: the drain bound compares numbers only', () => {
-    expect(nextjsAppProblems({ ...APP_WIRING, name: 'admin', image, replicas: '2' as any, minAvailable: 2 }, 'honeydue')).toEqual([]);
   });
   test('fails with a fractional minAvailable: a PDB counts whole pods', () => {
     expect(build({ minAvailable: 0.5 })).toThrow('NextjsApp: minAvailable: 0.5 must be a whole number of at least 0');

@@ -178,6 +178,20 @@ describe('two objects of one API group, kind, namespace and name are an error na
     expect(() => Testing.synth(chart)).toThrow(`test/mine: ConfigMap honeydue/shared is already built by test/config: ${FIX}`);
   });
 
+  test('an App of several constructs checks the objects built by hand once: each clash is reported once', () => {
+    const chart = productionChart();
+    new HoneydueConfigMap(chart, 'config', { name: 'shared', data: {} });
+    new HoneydueConfigMap(chart, 'other', { name: 'other', data: {} });
+    new ApiObject(chart, 'mine', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'shared' } });
+    let message = '';
+    try {
+      Testing.synth(chart);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message.split(`test/mine: ConfigMap honeydue/shared is already built by test/config: ${FIX}`)).toHaveLength(2);
+  });
+
   test("every object of the stack is claimed as it is built, by its construct, with the identity synth writes", () => {
     const app = Testing.app();
     const stack = new HoneydueStack(app, 'production', PRODUCTION);
