@@ -371,6 +371,16 @@ describe('wiring/pdb-blocks-drain', () => {
     }]);
   });
 
+  test('tells a PodDisruptionBudget with maxUnavailable 0 which workloads it pins and to allow one', () => {
+    const report = check(goodWith('PodDisruptionBudget', 'api-pdb', (p) => { delete p.spec.minAvailable; p.spec.maxUnavailable = 0; }));
+    expect(findingsOf(report, 'wiring/pdb-blocks-drain')).toEqual([{
+      rule: 'wiring/pdb-blocks-drain',
+      object: 'PodDisruptionBudget honeydue/api-pdb',
+      path: 'spec.maxUnavailable',
+      message: 'maxUnavailable 0 allows no eviction of Deployment api: every node drain hangs; set maxUnavailable to 1',
+    }]);
+  });
+
   test('passes minAvailable 0 over a workload scaled to 0 replicas: nothing runs, so no drain waits on it', () => {
     const docs = goodDocs();
     objectIn(docs, 'Deployment', 'worker').spec.replicas = 0;
@@ -409,6 +419,26 @@ describe('wiring/hpa-target and wiring/hpa-pinned-replicas', () => {
     expect(check(goodPlus(controller, hpa)).byRule.get('wiring/hpa-target')).toEqual({ passed: 1, failed: 0 });
   });
 
+  test.each([
+    ['no spec', (h: any) => { delete h.spec; }],
+    ['a spec without scaleTargetRef', (h: any) => { delete h.spec.scaleTargetRef; }],
+  ])('fails on an HPA with %s, saying it would scale nothing', (_what, edit) => {
+    const hpa: any = apiHpa();
+    edit(hpa);
+    expect(findingsOf(check(goodPlus(hpa)), 'wiring/hpa-target')).toEqual([{
+      rule: 'wiring/hpa-target', object: 'HorizontalPodAutoscaler honeydue/api', path: 'spec.scaleTargetRef',
+      message: 'scaleTargetRef nothing names no object in namespace "honeydue": the autoscaler would scale nothing; ' +
+        'point it at the Deployment (apiVersion apps/v1, kind Deployment, its name)',
+    }]);
+  });
+
+  test('passes an autoscaled workload without a spec: it pins no replicas', () => {
+    const docs = withHpa();
+    delete objectIn(docs, 'Deployment', 'api').spec;
+    const report = check(docs);
+    expectPasses(report, 'wiring/hpa-pinned-replicas', 5);
+  });
+
   test('fails on a Deployment that pins spec.replicas under an HPA', () => {
     const docs = goodPlus(apiHpa());
     const report = check(docs);
@@ -433,6 +463,15 @@ describe('wiring/configmap-ref', () => {
     expect(findingsOf(report, 'wiring/configmap-ref')).toEqual([{
       rule: 'wiring/configmap-ref', object: 'Deployment honeydue/api', path: 'spec.template.spec.containers[0].envFrom[0].configMapRef.name',
       message: 'container "api" envFrom references ConfigMap "honeydue-conf", which is not in namespace "honeydue" of the set: ' +
+        'the pod would stay in CreateContainerConfigError; fix the name or add the ConfigMap',
+    }]);
+  });
+
+  test('fails on a ConfigMap name that is no string, even one that prints as the name of a ConfigMap in the set', () => {
+    const report = check(goodWith('Deployment', 'api', (d) => { d.spec.template.spec.containers[0].envFrom[0].configMapRef.name = ['honeydue-config']; }));
+    expect(findingsOf(report, 'wiring/configmap-ref')).toEqual([{
+      rule: 'wiring/configmap-ref', object: 'Deployment honeydue/api', path: 'spec.template.spec.containers[0].envFrom[0].configMapRef.name',
+      message: 'container "api" envFrom references ConfigMap ["honeydue-config"], which is not in namespace "honeydue" of the set: ' +
         'the pod would stay in CreateContainerConfigError; fix the name or add the ConfigMap',
     }]);
   });
@@ -489,6 +528,14 @@ describe('wiring/configmap-ref', () => {
     expectPasses(report, 'wiring/configmap-ref', 6);
   });
 
+  test('a missing ConfigMap of a volume is named once, at its name, whatever its items hold', () => {
+    const docs = goodWith('Deployment', 'vmagent', (d) => {
+      d.spec.template.spec.volumes[0].configMap.name = 'vmagent-conf';
+      d.spec.template.spec.volumes[0].configMap.items = [null, { path: 'no-key.yaml' }, { key: 'scrape.yaml', path: 'scrape.yaml' }];
+    });
+    expect(findingsOf(check(docs), 'wiring/configmap-ref').map((finding) => finding.path)).toEqual(['spec.template.spec.volumes[0].configMap.name']);
+  });
+
   test('skips null volumes, projected sources and volume items rather than crashing', () => {
     const docs = goodWith('Deployment', 'vmagent', (d) => {
       const volumes = d.spec.template.spec.volumes;
@@ -513,6 +560,35 @@ describe('wiring/service-account-ref', () => {
   test('fails on a pod that runs as a ServiceAccount not in the set', () => {
     const report = check(goodWith('Deployment', 'worker', (d) => { d.spec.template.spec.serviceAccountName = 'workers'; }));
     expect(report.findings.map((f) => [f.rule, f.path])).toContainEqual(['wiring/service-account-ref', 'spec.template.spec.serviceAccountName']);
+  });
+
+  test('reads the deprecated serviceAccount field when serviceAccountName is unset, and names it in the finding', () => {
+    const report = check(goodWith('Deployment', 'worker', (d) => {
+      delete d.spec.template.spec.serviceAccountName;
+      d.spec.template.spec.serviceAccount = 'workers';
+    }));
+    expect(findingsOf(report, 'wiring/service-account-ref')).toEqual([{
+      rule: 'wiring/service-account-ref', object: 'Deployment honeydue/worker', path: 'spec.template.spec.serviceAccount',
+      message: 'serviceAccount "workers" is not a ServiceAccount in namespace "honeydue" of the set: ' +
+        'the ReplicaSet cannot create pods (serviceaccount not found); add the ServiceAccount or fix the name',
+    }]);
+  });
+
+  test('fails on a serviceAccountName that is no string, even one that prints as the name of a ServiceAccount in the set', () => {
+    const report = check(goodWith('Deployment', 'worker', (d) => { d.spec.template.spec.serviceAccountName = ['api']; }));
+    expect(findingsOf(report, 'wiring/service-account-ref')).toEqual([{
+      rule: 'wiring/service-account-ref', object: 'Deployment honeydue/worker', path: 'spec.template.spec.serviceAccountName',
+      message: 'serviceAccountName ["api"] is not a ServiceAccount in namespace "honeydue" of the set: ' +
+        'the ReplicaSet cannot create pods (serviceaccount not found); add the ServiceAccount or fix the name',
+    }]);
+  });
+
+  test.each([
+    ['names no ServiceAccount (the cluster uses default)', (s: any) => { delete s.serviceAccountName; delete s.serviceAccount; }],
+    ['runs as the default ServiceAccount, which the cluster creates', (s: any) => { s.serviceAccountName = 'default'; }],
+  ])('passes a pod that %s', (_what, edit) => {
+    const report = check(goodWith('Deployment', 'worker', (d) => edit(d.spec.template.spec)));
+    expectPasses(report, 'wiring/service-account-ref', 7);
   });
 
   test('fails on a binding that grants to a ServiceAccount not in the set', () => {

@@ -295,7 +295,7 @@ export const wiringRules: Rule[] = [
         const configMap = typeof ref.name === 'string' ? ctx.find('', 'ConfigMap', obj.namespace, ref.name) : undefined;
         if (!configMap) {
           // A volume item of a missing ConfigMap: the volume's own name reference already says so.
-          if (ref.key !== undefined && ref.path.includes('.items[')) continue;
+          if (ref.path.includes('.items[')) continue;
           found.push({
             path: ref.path,
             message: `${ref.what} references ConfigMap ${show(ref.name)}, which is not in namespace ${show(obj.namespace)} of the set: ` +
