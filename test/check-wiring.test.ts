@@ -618,6 +618,37 @@ describe('wiring/service-account-ref', () => {
     expectPasses(report, 'wiring/service-account-ref', 7);
   });
 
+  const readerIn = (namespace: string) => ({
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'reader' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+    subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace }],
+  });
+  const readerMissingIn = (namespace: string) => [{
+    rule: 'wiring/service-account-ref', object: 'ClusterRoleBinding reader', path: 'subjects[0]',
+    message: `ClusterRoleBinding grants to ServiceAccount "reader" in "${namespace}", which is not in the set: ` +
+      'the grant reaches nobody (or a later namesake); fix the subject or add the ServiceAccount',
+  }];
+
+  test('fails on a binding subject in a Namespace the set creates, even one where it defines no ServiceAccount', () => {
+    const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tools' } };
+    expect(findingsOf(check(goodPlus(namespace, readerIn('tools'))), 'wiring/service-account-ref')).toEqual(readerMissingIn('tools'));
+  });
+
+  test('fails on a binding subject in a namespace where the set defines other ServiceAccounts but creates no Namespace', () => {
+    const account = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta('tools', 'tools') };
+    expect(findingsOf(check(goodPlus(account, readerIn('tools'))), 'wiring/service-account-ref')).toEqual(readerMissingIn('tools'));
+  });
+
+  test('passes a binding subject in a namespace that only shares its name with a core object of the set', () => {
+    // The api Service and ServiceAccount are core objects named api; no Namespace api is in the set.
+    expect(findingsOf(check(goodPlus(readerIn('api'))), 'wiring/service-account-ref')).toEqual([]);
+  });
+
+  test('passes a binding subject in a namespace named only by a custom kind called Namespace in another API group', () => {
+    const custom = { apiVersion: 'example.com/v1', kind: 'Namespace', metadata: { name: 'tools' } };
+    expect(findingsOf(check(goodPlus(custom, readerIn('tools'))), 'wiring/service-account-ref')).toEqual([]);
+  });
+
   test('passes the stack, the default ServiceAccount, and subjects in namespaces the stack does not manage', () => {
     const binding = {
       apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'other' },
@@ -658,6 +689,50 @@ describe('wiring/ingress-backend', () => {
       'spec.rules[1].http.paths[0].backend.service.port',
       'backend port {"number":3000} is not a port of Service "admin" (ports: undefined): use the Service port (not the containerPort)',
     ]]);
+  });
+
+  test('fails on a backend Service name that is no string, even one that prints as the name of a Service in the set', () => {
+    const report = check(goodWith('Ingress', 'honeydue', (i) => { i.spec.rules[0].http.paths[0].backend.service.name = ['api']; }));
+    expect(findingsOf(report, 'wiring/ingress-backend')).toEqual([{
+      rule: 'wiring/ingress-backend', object: ingress, path: 'spec.rules[0].http.paths[0].backend.service.name',
+      message: 'backend Service ["api"] is not in namespace "honeydue" of the set: requests would get 503; fix the name or add the Service',
+    }]);
+  });
+
+  test('fails on a backend without a port rather than crashing', () => {
+    const report = check(goodWith('Ingress', 'honeydue', (i) => { delete i.spec.rules[0].http.paths[0].backend.service.port; }));
+    expect(findingsOf(report, 'wiring/ingress-backend')).toEqual([{
+      rule: 'wiring/ingress-backend', object: ingress, path: 'spec.rules[0].http.paths[0].backend.service.port',
+      message: 'backend port nothing is not a port of Service "api" (ports: http/8000): use the Service port (not the containerPort)',
+    }]);
+  });
+
+  test('says none when the backend Service has no spec at all', () => {
+    const report = check(goodWith('Service', 'admin', (s) => { delete s.spec; }));
+    expect(findingsOf(report, 'wiring/ingress-backend')).toEqual([{
+      rule: 'wiring/ingress-backend', object: ingress, path: 'spec.rules[1].http.paths[0].backend.service.port',
+      message: 'backend port {"number":3000} is not a port of Service "admin" (ports: none): use the Service port (not the containerPort)',
+    }]);
+  });
+
+  test('lists every port of the backend Service, named or not, when the backend port is none of them', () => {
+    const docs = goodWith('Service', 'admin', (s) => { s.spec.ports = [{ port: 9100 }, { name: 'http', port: 3000 }]; });
+    objectIn(docs, 'Ingress', 'honeydue').spec.rules[1].http.paths[0].backend.service.port = { number: 80 };
+    expect(findingsOf(check(docs), 'wiring/ingress-backend')).toEqual([{
+      rule: 'wiring/ingress-backend', object: ingress, path: 'spec.rules[1].http.paths[0].backend.service.port',
+      message: 'backend port {"number":80} is not a port of Service "admin" (ports: 9100, http/3000): use the Service port (not the containerPort)',
+    }]);
+  });
+
+  test('matches a backend port name against any port of the Service, past a null entry', () => {
+    const docs = goodWith('Service', 'admin', (s) => { s.spec.ports = [null, { name: 'metrics', port: 9100 }, { name: 'http', port: 3000 }]; });
+    objectIn(docs, 'Ingress', 'honeydue').spec.rules[1].http.paths[0].backend.service.port = { name: 'http' };
+    expectPasses(check(docs), 'wiring/ingress-backend', 1);
+  });
+
+  test('skips a rule without http and a null path entry rather than crashing', () => {
+    const docs = goodWith('Ingress', 'honeydue', (i) => { i.spec.rules.push({ host: 'static.myhoneydue.com' }, { host: 'www.myhoneydue.com', http: { paths: [null] } }); });
+    expectPasses(check(docs), 'wiring/ingress-backend', 1);
   });
 
   test('passes the three hosts of SPEC', () => {
