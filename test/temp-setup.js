@@ -8,30 +8,16 @@
  * synth into a folder there listed them all. A run that was killed never reaches its
  * teardown: its folder, named after its pid, is removed by the next run.
  */
-const { mkdirSync, readdirSync, rmSync } = require('node:fs');
+const { mkdirSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
-
-const FOLDER = /^honeydue-test-run-(\d+)$/;
-
-/** Whether a process of that pid is running. */
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return error.code === 'EPERM';
-  }
-}
+const { foldersOfDeadRuns } = require('./dead-runs');
 
 module.exports = async function useRunTempFolder() {
   // Read by test/temp-teardown.js (jest shares a global setup's globals with its teardown).
   globalThis.tmpdirBeforeTheRun = process.env.TMPDIR;
   const parent = tmpdir();
-  for (const name of readdirSync(parent)) {
-    const pid = Number(FOLDER.exec(name)?.[1]);
-    if (pid > 0 && !alive(pid)) rmSync(join(parent, name), { recursive: true, force: true });
-  }
+  for (const folder of foldersOfDeadRuns(parent, /^honeydue-test-run-(\d+)$/)) rmSync(folder, { recursive: true, force: true });
   const folder = join(parent, `honeydue-test-run-${process.pid}`);
   mkdirSync(folder, { recursive: true });
   process.env.HONEYDUE_TEST_TMPDIR = folder;

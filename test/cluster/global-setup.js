@@ -6,21 +6,12 @@
  * started fails the run: the deploy tests are never skipped in silence.
  */
 const { spawnSync } = require('node:child_process');
-const { existsSync, readdirSync, rmSync } = require('node:fs');
+const { rmSync } = require('node:fs');
 const { join } = require('node:path');
+const { foldersOfDeadRuns } = require('../dead-runs');
 
 const repo = join(__dirname, '..', '..');
 const clusters = join(repo, '.cache', 'cluster');
-
-/** Whether a process of that pid is running. */
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return error.code === 'EPERM';
-  }
-}
 
 /**
  * A run that was killed (Ctrl-C twice, SIGKILL) never reaches the global teardown: its
@@ -28,11 +19,7 @@ function alive(pid) {
  * pid in the folder's name, before this run starts its own.
  */
 function stopLeftovers() {
-  if (!existsSync(clusters)) return;
-  for (const name of readdirSync(clusters)) {
-    const pid = Number(/^test-(\d+)$/.exec(name)?.[1]);
-    if (!pid || alive(pid)) continue;
-    const dir = join(clusters, name);
+  for (const dir of foldersOfDeadRuns(clusters, /^test-(\d+)$/)) {
     process.stderr.write(`cluster tests: stopping the control plane a killed run left in ${dir}\n`);
     spawnSync(join(repo, 'cluster', 'cluster.sh'), ['down', '--dir', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
     rmSync(dir, { recursive: true, force: true });
