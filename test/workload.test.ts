@@ -1,6 +1,7 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { HoneydueApi, honeydueApiProblems, MigrateJob, NextjsApp, Redis, ServiceEndpoint, VmAgent, Worker, Workload } from '../constructs';
+import type { WorkloadPodDefinition } from '../constructs/workload';
 import { APP_WIRING, BACKEND_WIRING, imageOf, PRODUCTION, productionChart } from './helpers';
 
 const REDIS: ServiceEndpoint = { name: 'redis', namespace: PRODUCTION.namespace, port: 6379 };
@@ -57,18 +58,25 @@ describe('traffic is validated before the workload creates any object', () => {
   });
 });
 
-test("a consumer's own Workload gets the same traffic check: a bad outside port fails before any object", () => {
-  class Exporter extends Workload {
-    constructor(scope: Construct, id: string, externalPorts: number[]) {
-      super(scope, id);
-      this.buildPods({ owner: 'Exporter', name: 'exporter', namespace: 'honeydue', image: 'exporter:1.0', runAsUser: 1000, externalPorts,
-        resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } } });
-    }
+/** A consumer's own Workload: its pods as `pods` defines them, beside a small default. */
+class OwnWorkload extends Workload {
+  public readonly template: ReturnType<Workload['buildPods']>;
+  constructor(scope: Construct, id: string, pods: Pick<WorkloadPodDefinition, 'owner' | 'name'> & Partial<WorkloadPodDefinition>) {
+    super(scope, id);
+    this.template = this.buildPods({
+      namespace: 'honeydue', image: `${pods.name}:1.0`, runAsUser: 1000,
+      resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
+      ...pods,
+    });
   }
+}
+
+test("a consumer's own Workload gets the same traffic check: a bad outside port fails before any object", () => {
+  const exporter = (chart: Chart, externalPorts: number[]) => new OwnWorkload(chart, 'exporter', { owner: 'Exporter', name: 'exporter', externalPorts });
   const chart = productionChart();
-  expect(() => new Exporter(chart, 'exporter', [443, 70000])).toThrow(/Exporter: externalPorts\[1\]: 70000 is not a port/);
+  expect(() => exporter(chart, [443, 70000])).toThrow(/Exporter: externalPorts\[1\]: 70000 is not a port/);
   expect(chart.node.findChild('exporter').node.children).toEqual([]);
-  expect(new Exporter(productionChart(), 'exporter', [443]).traffic.externalPorts).toEqual([443]);
+  expect(exporter(productionChart(), [443]).traffic.externalPorts).toEqual([443]);
 });
 
 test('Redis declares its traffic too: it opens no connection, so its egress stays denied', () => {
@@ -81,19 +89,10 @@ test("MigrateJob's name is its pods' and ServiceAccount's; the Job keeps its own
   expect([job.name, job.jobName, job.job.name]).toEqual(['migrate', 'honeydue-migrate', 'honeydue-migrate']);
 });
 
-/** A consumer's own Workload whose pods call the Kubernetes API for `reason`. */
-class ApiCaller extends Workload {
-  constructor(scope: Construct, id: string, reason: string) {
-    super(scope, id);
-    this.buildPods({ owner: 'ApiCaller', name: 'api-caller', namespace: 'honeydue', image: 'api-caller:1.0', runAsUser: 1000, kubernetesApiAccess: reason,
-      resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } } });
-  }
-}
-
 test('a Workload whose pods call the Kubernetes API must say why: the reason is annotated, an empty one fails naming the fix', () => {
-  const caller = new ApiCaller(productionChart(), 'caller', 'lists the pods it scrapes');
-  expect(caller.serviceAccount.toJson().metadata.annotations).toEqual({ 'kubernetes-api-access': 'lists the pods it scrapes' });
-  expect(() => new ApiCaller(productionChart(), 'caller', ' ')).toThrow(
+  const apiCaller = (reason: string) => new OwnWorkload(productionChart(), 'caller', { owner: 'ApiCaller', name: 'api-caller', kubernetesApiAccess: reason });
+  expect(apiCaller('lists the pods it scrapes').serviceAccount.toJson().metadata.annotations).toEqual({ 'kubernetes-api-access': 'lists the pods it scrapes' });
+  expect(() => apiCaller(' ')).toThrow(
     'kubernetesApiAccess: " " is an empty reason; say why the pod calls the Kubernetes API (the reason lands in the manifest), or leave it unset',
   );
 });
@@ -116,14 +115,7 @@ test('a secretKeys that is not a list is left to the type checker (or the config
 });
 
 test('a Workload given no imagePullSecret lists no pull secret in its pods', () => {
-  class Puller extends Workload {
-    public readonly template: any;
-    constructor(scope: Construct, id: string, imagePullSecret?: string) {
-      super(scope, id);
-      this.template = this.buildPods({ owner: 'Puller', name: 'puller', namespace: 'honeydue', image: 'puller:1.0', runAsUser: 1000, imagePullSecret,
-        resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } } });
-    }
-  }
-  expect(new Puller(productionChart(), 'puller').template.spec.imagePullSecrets).toBeUndefined();
-  expect(new Puller(productionChart(), 'puller', 'registry-credentials').template.spec.imagePullSecrets).toEqual([{ name: 'registry-credentials' }]);
+  const puller = (imagePullSecret?: string) => new OwnWorkload(productionChart(), 'puller', { owner: 'Puller', name: 'puller', imagePullSecret });
+  expect(puller().template.spec?.imagePullSecrets).toBeUndefined();
+  expect(puller('registry-credentials').template.spec?.imagePullSecrets).toEqual([{ name: 'registry-credentials' }]);
 });
