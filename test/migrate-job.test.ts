@@ -97,11 +97,12 @@ describe('the migrate script, run by sh with a stand-in goose that prints its ar
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  /** The script as the pod runs it, with the ConfigMap's and the Secret's values (DB_PORT unset: 5432) on top of `env`. */
-  const run = (env: Record<string, string>) => spawnSync('/bin/sh', ['-c', script], {
-    env: { DB_HOST: POOLER_HOST, POSTGRES_USER: 'neondb_owner', POSTGRES_DB: 'honeyDue', POSTGRES_PASSWORD: 's3cret', ...env },
-    encoding: 'utf8',
-  });
+  /** The script as the pod runs it, with the ConfigMap's and the Secret's values (DB_PORT unset: 5432) on top of `env`, `without` one of them. */
+  const run = (env: Record<string, string>, without?: string) => {
+    const podEnv: Record<string, string> = { DB_HOST: POOLER_HOST, POSTGRES_USER: 'neondb_owner', POSTGRES_DB: 'honeyDue', POSTGRES_PASSWORD: 's3cret', ...env };
+    if (without !== undefined) delete podEnv[without];
+    return spawnSync('/bin/sh', ['-c', script], { env: podEnv, encoding: 'utf8' });
+  };
 
   test('goose up -dir /app/migrations against the direct host (no -pooler), port 5432, sslmode=require; the password in PGPASSWORD, not in the DSN', () => {
     const result = run({ PATH: process.env.PATH! });
@@ -119,9 +120,7 @@ describe('the migrate script, run by sh with a stand-in goose that prints its ar
   });
 
   test.each(['DB_HOST', 'POSTGRES_USER', 'POSTGRES_DB', 'POSTGRES_PASSWORD'])('without %s the pod fails before goose, saying where the value comes from', (key) => {
-    const env: Record<string, string> = { DB_HOST: POOLER_HOST, POSTGRES_USER: 'neondb_owner', POSTGRES_DB: 'honeyDue', POSTGRES_PASSWORD: 's3cret' };
-    delete env[key];
-    const result = spawnSync('/bin/sh', ['-c', script], { env: { ...env, PATH: process.env.PATH! }, encoding: 'utf8' });
+    const result = run({ PATH: process.env.PATH! }, key);
     expect(result.status).not.toBe(0);
     const from = key === 'POSTGRES_PASSWORD' ? 'the Secret (migrate.secretKeys)' : 'the ConfigMap';
     expect(result.stderr).toContain(`${key}: ${key} is not set; it comes from ${from}`);
