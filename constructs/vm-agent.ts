@@ -166,6 +166,8 @@ export function vmAgentProblems(
   problems.string('namespace', namespace, dnsLabelProblem);
   problems.string('image', props.image, imageProblem);
   problems.string('remoteWriteUrl', props.remoteWriteUrl, httpsUrlProblem);
+  // The egress opens the URL's port: `:0` is refused here, at the prop that sets it.
+  if (typeof props.remoteWriteUrl === 'string') for (const port of portsOf(props.remoteWriteUrl)) problems.add('remoteWriteUrl', portProblem(port), props.remoteWriteUrl);
   problems.string('scrapeInterval', props.scrapeInterval, durationProblem);
   problems.string('scrapeJobName', props.scrapeJobName, nonEmptyProblem);
   problems.number('bufferChunks', props.bufferChunks, wholeNumberAtLeast(1));
@@ -270,7 +272,9 @@ export class VmAgent extends Workload {
       podLabels: props.podLabels,
       resources,
       connectsTo: props.targets,
-      externalPorts: [...portsOf(remoteWriteUrl), kubernetesApiPort],
+      // Both ports were judged at their props above. One refused there is left out of the egress, so a
+      // build that collects problems (HoneydueStack) does not report it again at a prop VmAgent does not have.
+      externalPorts: [...portsOf(remoteWriteUrl), kubernetesApiPort].filter((port) => portProblem(port) === undefined),
       // A changed scrape config changes the template, so apply rolls vmagent onto it.
       annotations: { [props.annotationKeys?.configHash ?? CONFIG_HASH_ANNOTATION]: contentHash(scrapeYaml) },
       volumes: [

@@ -351,9 +351,9 @@ describe('defaults and refusals', () => {
     expect(vmAgentProblems({ ...VMAGENT_PROPS, targets: [null, API_METRICS] as any }, 'honeydue')).toEqual([]);
   });
 
-  test('a remote-write URL with port 0 is refused at the egress it would open, naming VmAgent', () => {
+  test('a remote-write URL with port 0 is refused at remoteWriteUrl, the prop that opens that egress', () => {
     expect(() => synthAgent({ remoteWriteUrl: 'https://m.example.com:0/api/v1/write' })).toThrow(
-      new Error('VmAgent: externalPorts[0]: 0 is not a port; use a whole number from 1 to 65535'),
+      new Error('VmAgent: remoteWriteUrl: 0 is not a port; use a whole number from 1 to 65535'),
     );
   });
 
