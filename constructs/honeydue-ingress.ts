@@ -172,7 +172,7 @@ function resolveRoute(owner: string, prop: string, namespace: string, rule: Ingr
         `but an Ingress only reaches Services in its own namespace '${namespace}'; put them in one namespace`,
     );
   }
-  const ports = service.spec?.ports ?? [];
+  const { ports = [], selector: podSelector } = service.spec ?? {};
   const servicePort = ports.find((p) => p.port === backend.port);
   if (!servicePort) {
     throw new Error(
@@ -180,7 +180,6 @@ function resolveRoute(owner: string, prop: string, namespace: string, rule: Ingr
         `which exposes ${ports.map((p) => p.port).join(', ') || 'no ports'}; use one of those`,
     );
   }
-  const podSelector = service.spec?.selector;
   if (!podSelector || Object.keys(podSelector).length === 0) {
     throw new Error(`${owner}: ${prop}.backend: Service '${serviceName}' (host '${host}') has no selector, so no pods serve it; route to a workload's Service`);
   }

@@ -488,6 +488,7 @@ export class HoneydueStack extends Construct {
       this.admin = new NextjsApp(chart('admin'), 'admin', { ...props.admin, ...frontend, name: 'admin', image: image(images.admin) });
       // A concern that is off (web, traefik, vmagent, the NetworkPolicies) is judged all the same: it is read the day it is turned on.
       const { enabled: webEnabled = false, ...webSettings } = props.web ?? {};
+      // Stryker disable next-line ConditionalExpression: with images.web unset a web that is on is refused at images.web (and its image is then not judged), and a web that is off is judged by its settings alone
       const webImage = images.web === undefined ? undefined : image(images.web);
       const web = { runAsUser: WEB_RUN_AS_USER, ...webSettings, ...frontend, name: 'web', image: webImage };
       if (webEnabled && webImage !== undefined) this.web = new NextjsApp(chart('web'), 'web', { ...web, image: webImage });

@@ -175,6 +175,12 @@ test('fails when the Service exposes no ports, saying so', () => {
   );
 });
 
+test('fails when the Service has no spec at all, saying it exposes no ports', () => {
+  expect(() => routeToService(undefined as unknown as k8s.ServiceSpec, 'shop', { name: 'docs', namespace: 'shop' })).toThrow(
+    "HoneydueIngress: rules[0].backend.port: host 'docs.example.com' routes to port 80 of Service 'docs', which exposes no ports; use one of those",
+  );
+});
+
 test('fails when a backend sets no port (a JavaScript caller): a Service without ports has none to match it', () => {
   expect(() => routeToService({ selector: { 'app.kubernetes.io/name': 'docs' } }, 'shop', { name: 'docs', namespace: 'shop' }, {})).toThrow(
     "HoneydueIngress: rules[0].backend.port: host 'docs.example.com' routes to port undefined of Service 'docs', which exposes no ports; use one of those",

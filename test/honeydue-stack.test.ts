@@ -374,6 +374,11 @@ test.each([
   expect(app.node.findAll().filter((c) => c instanceof VmAgent).map((c) => c.node.path)).toEqual([]);
 });
 
+test('observability.enabled false with a tokenSecret and no remoteWriteUrl builds, with no vmagent: the fix the refusal above names', () => {
+  const objects = synthStack({ observability: { enabled: false, tokenSecret: { name: 'vmagent-ingest-token', key: 'token' } } });
+  expect(objects.filter((o) => o.metadata.name?.startsWith('vmagent'))).toEqual([]);
+});
+
 test.each([
   ['off', { enabled: false }],
   ['without a tokenSecret', {}],
