@@ -108,7 +108,8 @@ export function redisProblems(props: RedisProps, namespace: unknown = props.name
   const maxMemory = props.maxMemory ?? DEFAULT_MAX_MEMORY;
   const limits: unknown = isRecord(props.resources) ? props.resources.limits : undefined;
   const memoryLimit = (isRecord(limits) ? limits.memory : undefined) ?? REDIS_RESOURCES.limits.memory;
-  if (typeof maxMemory === 'string' && typeof memoryLimit === 'string') {
+  // A maxMemory that is no Redis size (refused above, or a JavaScript caller's number: no unit) measures nothing.
+  if (typeof memoryLimit === 'string') {
     problems.add('maxMemory', redisMemoryProblem(maxMemory, memoryLimit), maxMemory, ['resources.limits.memory']);
   }
   return problems.problems;

@@ -287,6 +287,12 @@ describe('HoneydueApi fails', () => {
       expect.objectContaining({ path: 'terminationGracePeriodSeconds', value: 10, related: ['preStopDelaySeconds'] }),
     ]);
   });
+  test('an external port out of range is listed with the other problems, in one error', () => {
+    expect(problemsThrownBy(build({ replicas: 0, externalPorts: [5432, 0] })).map((p) => p.message)).toEqual([
+      'HoneydueApi: replicas: 0 must be a whole number of at least 1',
+      'HoneydueApi: externalPorts[1]: 0 is not a port; use a whole number from 1 to 65535',
+    ]);
+  });
   test('a number of the wrong type is left to the type checker and the config schema: the bounds compare numbers only', () => {
     expect(build({ autoscaling: { minReplicas: '10' } })).not.toThrow();
     expect(build({ autoscaling: { maxReplicas: '1' } })).not.toThrow();

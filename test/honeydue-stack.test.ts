@@ -295,9 +295,8 @@ test.each<[string, Partial<HoneydueStackProps>, string]>([
   ['the apex host routed twice, by admin', { domains: { ...domains, apex: domains.admin } }, "domains.apex: 'admin.myhoneydue.com' is already routed by domains.admin; Traefik would pick one at random, keep one rule per host"],
   // vmagent scrapes the api's metrics port and connects to it.
   ['the api metrics port, vmagent on', { api: { ...PRODUCTION.api, metricsPort: 0 }, observability: PRODUCTION.observability }, 'api.metricsPort: 0 is not a port; use a whole number from 1 to 65535'],
-  // vmagent's egress: to the remote-write URL's port and the Kubernetes API's.
+  // vmagent's egress to the remote-write URL's port.
   ['the remote-write URL port', { observability: { ...PRODUCTION.observability, remoteWriteUrl: 'https://m.example.com:0/api/v1/write' } }, 'observability.remoteWriteUrl: 0 is not a port; use a whole number from 1 to 65535'],
-  ['the Kubernetes API port', { observability: { ...PRODUCTION.observability, kubernetesApiPort: 0 } }, 'observability.kubernetesApiPort: 0 is not a port; use a whole number from 1 to 65535'],
   // Each child's own section.
   ['redis', { redis: { ...PRODUCTION.redis, maxMemory: 'lots' } }, "redis.maxMemory: 'lots' is not a Redis size; write it like '256mb' or '1gb'"],
   ['api', { api: { ...PRODUCTION.api, replicas: 0 } }, 'api.replicas: 0 must be a whole number of at least 1'],

@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { ApiObject, Chart, Testing } from 'cdk8s';
 import { apiGroupOf, isClusterScopedBuiltin } from '../manifest-check/manifests';
-import { HoneydueApi, HoneydueConfigMap, HoneydueNamespace, HoneydueStack, MigrateJob, NextjsApp, VmAgent, Worker } from '../constructs';
+import { HoneydueApi, HoneydueConfigMap, HoneydueNamespace, HoneydueStack, MigrateJob, NetworkPolicies, NextjsApp, VmAgent, Worker } from '../constructs';
 import { claimObjectNames } from '../constructs/shared/unique-names';
 import { APP_WIRING, BACKEND_WIRING, container, envVar, imageOf, PRODUCTION, productionChart, synthOf } from './helpers';
 
@@ -111,6 +111,14 @@ describe('two objects of one API group, kind, namespace and name are an error na
     new HoneydueConfigMap(chart, 'config', { name: 'shared', data: {} });
     expect(() => new HoneydueConfigMap(chart, 'config-copy', { name: 'shared', data: {} })).toThrow(
       `HoneydueConfigMap at test/config-copy: ConfigMap honeydue/shared is already built by test/config: ${FIX}`,
+    );
+  });
+
+  test('a second NetworkPolicies in one namespace fails as it is built, naming itself and the policies it would overwrite', () => {
+    const chart = productionChart();
+    new NetworkPolicies(chart, 'policies', { workloads: [] });
+    expect(() => new NetworkPolicies(chart, 'policies-copy', { workloads: [] })).toThrow(
+      `NetworkPolicies at test/policies-copy: NetworkPolicy honeydue/allow-dns, NetworkPolicy honeydue/default-deny are already built by test/policies: ${FIX}`,
     );
   });
 
