@@ -104,6 +104,8 @@ test('a registry with a port or an owner path of several segments is accepted, a
   for (const registry of ['registry.example.com:5000/team', 'ghcr.io/acme/apps']) {
     const api = find(synthStack({ registry }), 'Deployment', 'api');
     expect(api.spec.template.spec.containers[0].image).toBe(`${registry}/honeydue-api:${TAG}`);
+    // The version label is the tag after the last '/', not whatever follows the registry's port.
+    expect(api.spec.template.metadata.labels['app.kubernetes.io/version']).toBe(TAG);
   }
 });
 
