@@ -172,6 +172,7 @@ describe('what each hygiene finding says: what is wrong, why it matters, the fix
   const c0 = 'spec.template.spec.containers[0]';
   test.each<[string, (c: any, spec: any) => void, string, string, string]>([
     ['an empty image', (c) => { c.image = ''; }, 'hygiene/image-tag', `${c0}.image`, 'container "api" has no image (got ""): set the release image'],
+    ['no image at all', (c) => { delete c.image; }, 'hygiene/image-tag', `${c0}.image`, 'container "api" has no image (got nothing): set the release image'],
     ['an image tagged latest', (c) => { c.image = 'x/api:latest'; }, 'hygiene/image-tag', `${c0}.image`,
       'container "api" image "x/api:latest" is tagged latest: with imagePullPolicy IfNotPresent a node keeps running a stale image; pin the release tag (the git SHA)'],
     ['an untagged image', (c) => { c.image = 'x/api'; }, 'hygiene/image-tag', `${c0}.image`,

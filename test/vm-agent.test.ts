@@ -351,6 +351,12 @@ describe('defaults and refusals', () => {
     expect(vmAgentProblems({ ...VMAGENT_PROPS, targets: [null, API_METRICS] as any }, 'honeydue')).toEqual([]);
   });
 
+  test('a name that is no DNS label is refused at name', () => {
+    expect(() => synthAgent({ name: 'Bad_Name' })).toThrow(
+      new Error("VmAgent: name: 'Bad_Name' is not a valid Kubernetes name; use lowercase letters, digits and '-', at most 63 characters"),
+    );
+  });
+
   test('a remote-write URL with port 0 is refused at remoteWriteUrl, the prop that opens that egress', () => {
     expect(() => synthAgent({ remoteWriteUrl: 'https://m.example.com:0/api/v1/write' })).toThrow(
       new Error('VmAgent: remoteWriteUrl: 0 is not a port; use a whole number from 1 to 65535'),
