@@ -254,6 +254,36 @@ describe('schema/object-meta', () => {
     ]);
   });
 
+  test('passes a namespace of exactly 63 characters and fails one of 64, and one that is no string', () => {
+    const withNamespace = (namespace: unknown) => check(goodWith('NetworkPolicy', 'default-deny', (n) => { n.metadata.namespace = namespace; }));
+    expect(objectMetaFindings(withNamespace('a'.repeat(63)))).toEqual([]);
+    expect(objectMetaFindings(withNamespace('a'.repeat(64)))).toEqual([
+      ['metadata.namespace', `namespace "${'a'.repeat(56)}... must be a DNS-1123 label: fix it`],
+    ]);
+    expect(objectMetaFindings(withNamespace(5))).toEqual([['metadata.namespace', 'namespace 5 must be a DNS-1123 label: fix it']]);
+  });
+
+  test('passes a label key prefix of 253 characters and a name of 63, and fails one character more of either', () => {
+    const withKey = (key: string) => objectMetaFindings(check(goodWith('Deployment', 'worker', (d) => { d.metadata.labels[key] = 'x'; })));
+    const prefix = (length: number) => `${'a'.repeat(length - 4)}.com`;
+    expect(withKey(`${prefix(253)}/${'n'.repeat(63)}`)).toEqual([]);
+    // A long key is shown by its first 56 characters.
+    const shown = (key: string) => `"${key.slice(0, 56)}...`;
+    const longPrefix = `${prefix(254)}/tier`;
+    expect(withKey(longPrefix)).toEqual([
+      [`metadata.labels["${longPrefix}"]`, `label key ${shown(longPrefix)} has a prefix that is not a DNS subdomain: fix the key`],
+    ]);
+    const longName = `example.com/${'n'.repeat(64)}`;
+    expect(withKey(longName)).toEqual([
+      [`metadata.labels["${longName}"]`, `label key ${shown(longName)} must end in a name of at most 63 letters, digits, "-", "_" or ".", starting and ending alphanumeric: fix the key`],
+    ]);
+  });
+
+  test('judges a custom kind named Service or Namespace as any other kind: a DNS-1123 subdomain', () => {
+    const custom = (kind: string) => ({ apiVersion: 'example.com/v1', kind, metadata: { name: '1.api', namespace: 'honeydue' }, spec: {} });
+    expect(objectMetaFindings(check(goodPlus(custom('Service'), custom('Namespace'))))).toEqual([]);
+  });
+
   test('passes the stack\'s names, label keys and 40-character SHA label values', () => {
     expect(check(goodDocs()).byRule.get('schema/object-meta')!.failed).toBe(0);
   });

@@ -155,7 +155,7 @@ function qualifiedKeyProblem(key: string): string | undefined {
   // Without a slash lastIndexOf is -1, and slice(0) is the whole key.
   const name = key.slice(slash + 1);
   if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) return 'has a prefix that is not a DNS subdomain';
-  if (name.length === 0 || name.length > 63 || !QUALIFIED_NAME.test(name)) {
+  if (name.length > 63 || !QUALIFIED_NAME.test(name)) {
     return 'must end in a name of at most 63 letters, digits, "-", "_" or ".", starting and ending alphanumeric';
   }
   return undefined;
