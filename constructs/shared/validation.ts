@@ -316,7 +316,8 @@ export function cidrProblem(value: string): string | undefined {
     return `'${value}' is not an IPv4 CIDR block; write it like '10.42.0.0/16' or '178.104.247.152/32'`;
   }
   const address = octets.reduce((n, o) => n * 256 + o, 0);
-  const hostBits = prefix === 32 ? 0 : address % 2 ** (32 - prefix);
+  // A /32 leaves 2 ** 0 = 1: every address is a whole multiple of it.
+  const hostBits = address % 2 ** (32 - prefix);
   return hostBits === 0 ? undefined : `'${value}' has host bits set below the /${prefix} prefix; write the network address`;
 }
 
@@ -333,7 +334,7 @@ export function ipCidrProblem(value: string): string | undefined {
   // Stryker disable next-line UnaryOperator: slash 1 leaves one character, no address either way; without a slash the prefix test below reads the whole value and fails
   const address = slash === -1 ? undefined : ipv6ToBigInt(value.slice(0, slash));
   if (address === undefined || !/^\d{1,3}$/.test(value.slice(slash + 1)) || prefix > 128) return notCidr;
-  const hostBits = prefix === 128 ? 0n : address % 2n ** BigInt(128 - prefix);
+  const hostBits = address % 2n ** BigInt(128 - prefix);
   return hostBits === 0n ? undefined : `'${value}' has host bits set below the /${prefix} prefix; write the network address`;
 }
 
