@@ -644,6 +644,33 @@ describe('wiring/service-account-ref', () => {
     expect(findingsOf(check(goodPlus(readerIn('api'))), 'wiring/service-account-ref')).toEqual([]);
   });
 
+  test('passes a binding subject in a namespace where the set holds only other core objects: a ConfigMap makes it no namespace of the stack', () => {
+    const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta('tools-config', 'tools'), data: {} };
+    expect(findingsOf(check(goodPlus(configMap, readerIn('tools'))), 'wiring/service-account-ref')).toEqual([]);
+  });
+
+  test('passes subjects that are no ServiceAccount (a User, a Group) and one that is null', () => {
+    const binding = {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: meta('people'),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'vmagent' },
+      subjects: [{ kind: 'User', name: 'alice', namespace: 'honeydue' }, { kind: 'Group', name: 'ops' }, null],
+    };
+    expect(findingsOf(check(goodPlus(binding)), 'wiring/service-account-ref')).toEqual([]);
+  });
+
+  test("looks up a ServiceAccount subject without a namespace in the binding's own namespace", () => {
+    const binding = {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: meta('ghost'),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'vmagent' },
+      subjects: [{ kind: 'ServiceAccount', name: 'ghost' }],
+    };
+    expect(findingsOf(check(goodPlus(binding)), 'wiring/service-account-ref')).toEqual([{
+      rule: 'wiring/service-account-ref', object: 'RoleBinding honeydue/ghost', path: 'subjects[0]',
+      message: 'RoleBinding grants to ServiceAccount "ghost" in "honeydue", which is not in the set: ' +
+        'the grant reaches nobody (or a later namesake); fix the subject or add the ServiceAccount',
+    }]);
+  });
+
   test('passes a binding subject in a namespace named only by a custom kind called Namespace in another API group', () => {
     const custom = { apiVersion: 'example.com/v1', kind: 'Namespace', metadata: { name: 'tools' } };
     expect(findingsOf(check(goodPlus(custom, readerIn('tools'))), 'wiring/service-account-ref')).toEqual([]);
@@ -670,6 +697,10 @@ describe('wiring/ingress-backend', () => {
     ['a default backend that is not in the set', (i: any) => { i.spec.defaultBackend = { service: { name: 'web', port: { number: 3000 } } }; }, 'spec.defaultBackend.service.name'],
   ])('fails on %s', (_what, edit, path) => {
     expectFindings(check(goodWith('Ingress', 'honeydue', edit)), [{ rule: 'wiring/ingress-backend', object: ingress, path }]);
+  });
+
+  test('passes over a rule that is null: it routes nothing', () => {
+    expect(findingsOf(check(goodWith('Ingress', 'honeydue', (i) => { i.spec.rules.push(null); })), 'wiring/ingress-backend')).toEqual([]);
   });
 
   test('the port message points at the Service port, not the containerPort', () => {
