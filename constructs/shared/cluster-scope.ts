@@ -1,5 +1,7 @@
 /**
- * Built-in kinds that live outside any namespace, by `group/Kind`. Keyed by
+ * Built-in kinds that live outside any namespace, by `group/Kind`: those a
+ * Kubernetes 1.34 API server serves (test/fixtures/discovery/, recorded from
+ * its discovery), and ClusterTrustBundle, beta and off by default. Keyed by
  * group because a custom resource may reuse a built-in kind's name (a
  * `Namespace` of example.com is namespaced unless its CRD says otherwise).
  * Everything else built in is namespaced; custom resources take their scope
@@ -11,7 +13,7 @@ const CLUSTER_SCOPED = new Set([
   'storage.k8s.io/StorageClass', 'storage.k8s.io/CSIDriver', 'storage.k8s.io/CSINode',
   'storage.k8s.io/VolumeAttachment', 'storage.k8s.io/VolumeAttributesClass',
   'apiextensions.k8s.io/CustomResourceDefinition', 'apiregistration.k8s.io/APIService',
-  'scheduling.k8s.io/PriorityClass', 'node.k8s.io/RuntimeClass',
+  'scheduling.k8s.io/PriorityClass', 'node.k8s.io/RuntimeClass', 'resource.k8s.io/DeviceClass', 'resource.k8s.io/ResourceSlice',
   'networking.k8s.io/IngressClass', 'networking.k8s.io/IPAddress', 'networking.k8s.io/ServiceCIDR',
   'admissionregistration.k8s.io/MutatingWebhookConfiguration',
   'admissionregistration.k8s.io/ValidatingWebhookConfiguration',

@@ -1,16 +1,34 @@
 /**
- * What the real API server admits and refuses: Pod Security `restricted` for
- * every pod of a release, a ValidatingAdmissionPolicy that refuses a
- * Deployment, and the immutable-field changes `npm run review` names.
+ * What the real API server admits and refuses, and which kinds it serves
+ * without a namespace: Pod Security `restricted` for every pod of a release, a
+ * ValidatingAdmissionPolicy that refuses a Deployment, and the immutable-field
+ * changes `npm run review` names.
  */
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { runReviewCli } from '../../app/review/cli';
-import { TestEnvironment, useClusterFixtures } from './harness';
+import { kubectlFor, TestEnvironment, useClusterFixtures } from './harness';
 
 useClusterFixtures();
 jest.setTimeout(240_000);
+
+test("the API server's cluster-scoped kinds of its built-in groups are the ones test/fixtures/discovery records", () => {
+  const recorded = readFileSync(join(__dirname, '..', 'fixtures', 'discovery', 'cluster-scoped-1.34.txt'), 'utf8')
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  // NAME [SHORTNAMES] APIVERSION NAMESPACED KIND: the short names may be missing, so the columns count from the end.
+  const served = kubectlFor()(['api-resources', '--namespaced=false', '--no-headers'])
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const columns = line.trim().split(/\s+/);
+      const apiVersion = columns[columns.length - 3];
+      return `${apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : ''}/${columns[columns.length - 1]}`;
+    })
+    .filter((entry) => entry.startsWith('/') || /^[^/]*k8s\.io\//.test(entry));
+  expect(served.sort()).toEqual([...recorded].sort());
+});
 
 describe('a deployed release', () => {
   let env: TestEnvironment;
