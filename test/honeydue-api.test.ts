@@ -229,6 +229,9 @@ describe('HoneydueApi fails', () => {
   test('fails with a memory quantity in MB', () => {
     expect(build({ resources: { limits: { memory: '512MB' } } })).toThrow(/resources.limits.memory: '512MB' is not a memory quantity/);
   });
+  test('accepts whole cores of several digits and fractions of several decimals', () => {
+    expect(build({ resources: { requests: { cpu: '0.25' }, limits: { cpu: '16' } } })).not.toThrow();
+  });
   test('fails with a bad CPU quantity', () => {
     expect(build({ resources: { requests: { cpu: '100 millicores' } } })).toThrow(/resources.requests.cpu: '100 millicores'/);
   });

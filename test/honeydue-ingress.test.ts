@@ -144,6 +144,15 @@ test('fails on a bad hostname', () => {
   expect(() => synthStack({ domains: { ...PRODUCTION.domains, admin: 'admin_panel.example.com' } })).toThrow(/domains\.admin: 'admin_panel\.example\.com' is not a hostname/);
 });
 
+test('a hostname is whole and at most 253 characters: trailing characters or one character more fail', () => {
+  const routeTo = (host: string) => () => withBackends(({ api }) => [{ host, backend: api }]);
+  const longest = `${'a'.repeat(61)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}`;
+  expect(longest).toHaveLength(253);
+  expect(routeTo(longest)).not.toThrow();
+  expect(routeTo(`a${longest}`)).toThrow(/HoneydueIngress: rules\[0\]\.host: 'a{62}\.b{63}\.c{63}\.d{63}' is not a hostname/);
+  expect(routeTo('api.example.com/')).toThrow(/HoneydueIngress: rules\[0\]\.host: 'api\.example\.com\/' is not a hostname/);
+});
+
 test('fails without rules', () => {
   expect(() => withBackends(() => [])).toThrow(/HoneydueIngress: rules: empty/);
 });
