@@ -78,6 +78,21 @@ describe('allowed values pass', () => {
       c.securityContext.runAsNonRoot = true;
     }],
     ['a safe sysctl', (spec: any) => { spec.securityContext.sysctls = [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }]; }],
+    // The baseline profile's list (Pod Security Standards, Kubernetes 1.32 and later), every one of them.
+    ['every safe sysctl of the Pod Security Standards', (spec: any) => {
+      spec.securityContext.sysctls = [
+        'kernel.shm_rmid_forced', 'net.ipv4.ip_local_port_range', 'net.ipv4.tcp_syncookies', 'net.ipv4.ping_group_range',
+        'net.ipv4.ip_unprivileged_port_start', 'net.ipv4.ip_local_reserved_ports', 'net.ipv4.tcp_keepalive_time',
+        'net.ipv4.tcp_fin_timeout', 'net.ipv4.tcp_keepalive_intvl', 'net.ipv4.tcp_keepalive_probes', 'net.ipv4.tcp_rmem', 'net.ipv4.tcp_wmem',
+      ].map((name) => ({ name, value: '1' }));
+    }],
+    ['SELinux container_kvm_t, seccomp and AppArmor Localhost with a profile', (_: any, c: any) => {
+      Object.assign(c.securityContext, {
+        seLinuxOptions: { type: 'container_kvm_t' },
+        seccompProfile: { type: 'Localhost', localhostProfile: 'honeydue/api.json' },
+        appArmorProfile: { type: 'Localhost', localhostProfile: 'honeydue-api' },
+      });
+    }],
     ['AppArmor RuntimeDefault, SELinux container_t, procMount Default', (_: any, c: any) => {
       Object.assign(c.securityContext, { appArmorProfile: { type: 'RuntimeDefault' }, seLinuxOptions: { type: 'container_t' }, procMount: 'Default' });
     }],
