@@ -139,3 +139,13 @@ export function hardeningOf(objects: any[]): Record<string, any> {
   }
   return result;
 }
+
+/**
+ * The cluster-scoped kinds of the built-in API groups a Kubernetes 1.34 API server serves, as
+ * `group/Kind` (the core group empty), recorded from the local control plane's discovery.
+ */
+export function recordedClusterScopedKinds(): string[] {
+  return fs.readFileSync(path.join(__dirname, 'fixtures', 'discovery', 'cluster-scoped-1.34.txt'), 'utf8')
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith('#'));
+}

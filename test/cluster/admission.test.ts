@@ -8,15 +8,13 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { runReviewCli } from '../../app/review/cli';
+import { recordedClusterScopedKinds } from '../helpers';
 import { kubectlFor, TestEnvironment, useClusterFixtures } from './harness';
 
 useClusterFixtures();
 jest.setTimeout(240_000);
 
 test("the API server's cluster-scoped kinds of its built-in groups are the ones test/fixtures/discovery records", () => {
-  const recorded = readFileSync(join(__dirname, '..', 'fixtures', 'discovery', 'cluster-scoped-1.34.txt'), 'utf8')
-    .split('\n')
-    .filter((line) => line !== '' && !line.startsWith('#'));
   // NAME [SHORTNAMES] APIVERSION NAMESPACED KIND: the short names may be missing, so the columns count from the end.
   const served = kubectlFor()(['api-resources', '--namespaced=false', '--no-headers'])
     .split('\n')
@@ -27,7 +25,7 @@ test("the API server's cluster-scoped kinds of its built-in groups are the ones 
       return `${apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : ''}/${columns[columns.length - 1]}`;
     })
     .filter((entry) => entry.startsWith('/') || /^[^/]*k8s\.io\//.test(entry));
-  expect(served.sort()).toEqual([...recorded].sort());
+  expect(served.sort()).toEqual(recordedClusterScopedKinds().sort());
 });
 
 describe('a deployed release', () => {
